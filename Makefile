@@ -1,0 +1,31 @@
+# Agora: set-up, main job, tests and benchmarks. Everything runs from .venv.
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+OUT     ?= results
+
+.PHONY: setup run test test-slow bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/find-python
+	@py=$$(scripts/find-python) && echo "using $$py" && $$py -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+## The main job: reproduce the seller-first results of the monopolist-intermediary paper.
+run: setup
+	$(BIN)/agora reproduce seller-first --out $(OUT)/seller-first
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
+
+bench: setup
+	$(BIN)/python -m pytest -q benchmarks --benchmark-only -m 'slow or not slow' -p no:randomly
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .benchmarks

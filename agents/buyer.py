@@ -1,0 +1,41 @@
+"""Buyers: unit-demand bidders with private values drawn each round."""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+
+from market.distributions import ValueDistribution
+from protocols.messages import Bid, Offer
+
+
+class Buyer(mesa.Agent):
+    """A bidder with value ``v ~ distribution``, redrawn every round.
+
+    The intermediary's shifted Myerson auction is dominant-strategy truthful
+    (Theorem 3.1), so the buyer's best response to an :class:`Offer` is to bid
+    its value.
+    """
+
+    def __init__(self, model: mesa.Model, distribution: ValueDistribution, index: int):
+        super().__init__(model)
+        self.distribution = distribution
+        self.index = index
+        self.value = math.nan
+        self.payoff = 0.0  # this round: value received minus payments
+        self.cumulative_payoff = 0.0
+
+    def draw_value(self) -> float:
+        """This round's value: replayed from the model if it has a script, else sampled."""
+        replay = self.model.replayed_value(self.index)
+        self.value = replay if replay is not None else float(self.distribution.rvs(1, self.model.rng)[0])
+        self.payoff = 0.0
+        return self.value
+
+    def bid(self, offer: Offer) -> Bid:
+        return Bid(offer.round, self.unique_id, offer.sender, amount=self.value)
+
+    def settle(self, received: float, paid: float) -> None:
+        self.payoff = received - paid
+        self.cumulative_payoff += self.payoff

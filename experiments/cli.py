@@ -1,0 +1,135 @@
+"""The ``agora`` command line.
+
+    agora solve seller-first --bidder SPEC [--bidder SPEC ...] [--json]
+    agora simulate seller-first --bidder SPEC ... [--rounds N] [--seed S] [--price P]
+                   [--evaluator abm|mc] [--out FILE.csv|.parquet|.json] [--messages FILE] [--json]
+    agora plot seller-first --bidder SPEC ... --out FIG.png
+    agora reproduce NAME [--out DIR]
+
+Bad input gives one line on stderr and exit status 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from market.distributions import ACCEPTED_SPECS
+from market.errors import InputError
+
+SPEC_HELP = f"a value distribution, one per bidder; accepted: {ACCEPTED_SPECS}"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line (exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _nonnegative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _price(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a price, got '{text}'") from None
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"a price must be a number >= 0, got {text}")
+    return value
+
+
+def _add_bidders(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bidder", action="append", required=True, metavar="SPEC", help=SPEC_HELP)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="agora",
+        description="Agora: markets with intermediaries, solved exactly, simulated, and reproduced "
+                    "from the papers.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    solve = sub.add_parser("solve", help="solve a market exactly (quadrature and closed forms)")
+    solve_sub = solve.add_subparsers(dest="model", required=True, parser_class=OneLineParser)
+    sf = solve_sub.add_parser(
+        "seller-first", help="seller commits first; the intermediary best-responds (Section 3)",
+        description="The seller posts the price that is best against a monopolist intermediary "
+                    "running the shifted Myerson auction (monopolist-intermediary, Theorem 3.1). "
+                    "Prints every party's expected revenue, the no-intermediary optimum and the "
+                    "per-bidder reserves phi_i^-1(p).")
+    _add_bidders(sf)
+    sf.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+
+    sim = sub.add_parser("simulate", help="simulate rounds of a market (agent-based or Monte Carlo)")
+    sim_sub = sim.add_subparsers(dest="model", required=True, parser_class=OneLineParser)
+    ss = sim_sub.add_parser(
+        "seller-first", help="simulate the seller-first market round by round",
+        description="Run the market for N rounds with Mesa agents exchanging messages (abm) or "
+                    "with vectorized Monte Carlo (mc), and compare the averages with the exact "
+                    "values. The seller posts the Stackelberg price unless --price is given.")
+    _add_bidders(ss)
+    ss.add_argument("--rounds", type=_positive_int, default=10_000, help="rounds (default 10000)")
+    ss.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (default 0)")
+    ss.add_argument("--price", type=_price, help="a fixed posted price instead of the Stackelberg one")
+    ss.add_argument("--evaluator", choices=("abm", "mc"), default="abm",
+                    help="abm: Mesa agents (default); mc: vectorized Monte Carlo")
+    ss.add_argument("--out", metavar="FILE", help="per-round table (.csv, .parquet or .json; abm)")
+    ss.add_argument("--messages", metavar="FILE", help="message log table (.csv, .parquet or .json; abm)")
+    ss.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+
+    plot = sub.add_parser("plot", help="draw a figure of a market")
+    plot_sub = plot.add_subparsers(dest="model", required=True, parser_class=OneLineParser)
+    ps = plot_sub.add_parser(
+        "seller-first", help="revenue of each party against the seller's posted price",
+        description="Seller's, intermediary's and total revenue against the seller's posted price, "
+                    "with OPT (no intermediary) as a line; saved as PNG.")
+    _add_bidders(ps)
+    ps.add_argument("--out", required=True, metavar="FIG.png", help="where to save the PNG")
+    ps.add_argument("--points", type=_positive_int, default=300, help="prices on the curve (default 300)")
+
+    from experiments.reproduce import REPRODUCTIONS
+
+    rep = sub.add_parser("reproduce", help="reproduce a paper's results: paper vs measured",
+                         description="Writes report.md, results.json and figures to --out. "
+                                     f"Available: {', '.join(REPRODUCTIONS)}.")
+    rep.add_argument("name", choices=sorted(REPRODUCTIONS), help="which reproduction")
+    rep.add_argument("--out", default=None, metavar="DIR", help="output folder (default results/NAME)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from experiments import commands
+
+    handler = {
+        ("solve", "seller-first"): commands.solve_seller_first,
+        ("simulate", "seller-first"): commands.simulate_seller_first,
+        ("plot", "seller-first"): commands.plot_seller_first,
+        ("reproduce", None): commands.reproduce,
+    }[(args.command, getattr(args, "model", None))]
+    try:
+        return handler(args) or 0
+    except InputError as err:
+        print(f"agora: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""What each ``agora`` subcommand does (the parser lives in :mod:`experiments.cli`)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from experiments.output import dumps, table_format, write_table
+from experiments.tables import format_table
+from market.distributions import parse_spec
+from market.errors import InputError
+from market.mechanisms.seller import Menu
+from market.montecarlo import simulate_seller_first as monte_carlo
+from market.solvers.seller_first import best_seller_price, evaluate_posted_price, solve_seller_first as solve
+from market.virtual_law import VirtualMaxLaw
+
+COMPARED = ("seller_revenue", "intermediary_revenue", "welfare", "sale")
+
+
+def progress(iterable, total: int, desc: str):
+    """A progress bar on a terminal (runs done, rate, time left); silent otherwise."""
+    return tqdm(iterable, total=total, desc=desc, disable=not sys.stderr.isatty(),
+                unit="round", leave=False)
+
+
+def _print_solution(sol) -> None:
+    d = sol.to_dict()
+    rows = [(k, d[k]) for k in ("seller_price", "seller_revenue", "intermediary_revenue",
+                                "total_revenue", "no_intermediary_optimal_revenue",
+                                "seller_share_of_opt", "sale_probability", "welfare")]
+    print(format_table(["quantity", "value"], rows))
+    print()
+    bidders = [(i, spec, reg, r) for i, (spec, reg, r)
+               in enumerate(zip(sol.bidders, sol.regularity, sol.reserves))]
+    print(format_table(["bidder", "distribution", "regularity", "reserve phi^-1(p)"], bidders))
+    print(f"\nmethod: {sol.method}; quadrature error estimate {sol.quadrature_error:.1e}")
+
+
+def solve_seller_first(args) -> int:
+    sol = solve(args.bidder)
+    if args.json:
+        print(dumps(sol.to_dict()))
+    else:
+        _print_solution(sol)
+    return 0
+
+
+def _run_abm(bidders, price, rounds, seed):
+    from market.model import MarketModel
+
+    model = MarketModel(bidders, seller=price, rng=seed)
+    for _ in progress(range(rounds), rounds, "rounds"):
+        model.step()
+    per_round = model.datacollector.get_model_vars_dataframe()
+    per_round.insert(0, "round", np.arange(len(per_round)))
+    numeric = per_round[list(COMPARED)].astype(float)
+    means = numeric.mean().to_dict()
+    ses = (numeric.std(ddof=1) / math.sqrt(rounds)).to_dict() if rounds > 1 else \
+        dict.fromkeys(COMPARED, math.nan)
+    return means, ses, per_round, model.message_log()
+
+
+def simulate_seller_first(args) -> int:
+    for path in (args.out, args.messages):
+        if path:
+            table_format(path)
+    bidders = [parse_spec(b) for b in args.bidder]
+    law = VirtualMaxLaw(tuple(bidders))
+    price = args.price if args.price is not None else best_seller_price(law).price
+    exact = evaluate_posted_price(law, price)
+    exact_values = {"seller_revenue": exact.seller_revenue,
+                    "intermediary_revenue": exact.intermediary_revenue,
+                    "welfare": exact.welfare, "sale": exact.sale_probability}
+    if args.evaluator == "mc":
+        est = monte_carlo(bidders, Menu.posted(price), args.rounds, np.random.default_rng(args.seed))
+        means, ses, per_round, log = est.mean, est.stderr, None, None
+    else:
+        means, ses, per_round, log = _run_abm(bidders, price, args.rounds, args.seed)
+        if args.out:
+            write_table(per_round, args.out)
+        if args.messages:
+            write_table(log, args.messages)
+    result = {
+        "evaluator": args.evaluator, "rounds": args.rounds, "seed": args.seed,
+        "seller_price": price, "bidders": [b.spec for b in bidders],
+        "simulated": means, "standard_error": ses, "exact": exact_values,
+    }
+    if args.json:
+        print(dumps(result))
+        return 0
+    rows = [(q, exact_values[q], means[q], ses[q],
+             (means[q] - exact_values[q]) / ses[q] if ses[q] > 0 else 0.0) for q in COMPARED]
+    print(f"{args.evaluator} over {args.rounds} rounds (seed {args.seed}), seller price {price:.6g}")
+    print(format_table(["quantity", "exact", "simulated", "std. error", "z"], rows))
+    for what, path in (("per-round table", args.out), ("message log", args.messages)):
+        if path and args.evaluator == "abm":
+            print(f"{what}: {path}")
+    return 0
+
+
+def plot_seller_first(args) -> int:
+    from experiments.plots import plot_revenue_vs_price
+
+    if Path(args.out).suffix.lower() != ".png":
+        raise InputError(f"--out '{args.out}' must name a .png file")
+    law = VirtualMaxLaw.of(args.bidder)
+    path = plot_revenue_vs_price(law.bidders, args.out, points=args.points)
+    print(f"figure: {path}")
+    return 0
+
+
+def reproduce(args) -> int:
+    from experiments.reproduce import REPRODUCTIONS
+
+    out = Path(args.out or f"results/{args.name}")
+    report = REPRODUCTIONS[args.name](out)
+    print(report.summary())
+    print(f"\nreport: {out / 'report.md'}")
+    return 0 if report.all_hold else 1

@@ -1,0 +1,93 @@
+"""Writing results: atomically (never a half-written file), as JSON, CSV or Parquet."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from market.errors import InputError
+
+TABLE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json"}
+
+
+@contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text)
+    return Path(path)
+
+
+def json_ready(obj):
+    """Replace non-finite floats by None (strict JSON has no inf or nan)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    return obj
+
+
+def dumps(obj) -> str:
+    return json.dumps(json_ready(obj), indent=2, allow_nan=False, default=float)
+
+
+def table_format(path: str | Path) -> str:
+    """The table format a file name asks for; InputError for an unknown suffix."""
+    fmt = TABLE_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise InputError(f"cannot write a table to '{path}': use a name ending in "
+                         f"{', '.join(TABLE_FORMATS)}")
+    return fmt
+
+
+def write_table(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a DataFrame as CSV, Parquet or JSON (records) by the file's suffix, atomically."""
+    fmt = table_format(path)
+    with atomic_path(path) as tmp:
+        if fmt == "csv":
+            df.to_csv(tmp, index=False)
+        elif fmt == "parquet":
+            df.to_parquet(tmp, index=False)
+        else:
+            df.to_json(tmp, orient="records", indent=1)
+    return Path(path)
+
+
+@contextmanager
+def staging_dir(out: str | Path):
+    """Yield a fresh folder beside ``out``; on success move every file in it into ``out``.
+
+    A run that fails leaves ``out`` as it was: no half-written reports.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield stage
+        out.mkdir(parents=True, exist_ok=True)
+        for item in stage.iterdir():
+            os.replace(item, out / item.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

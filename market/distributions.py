@@ -1,0 +1,546 @@
+"""Bidder value distributions with virtual values (monopolist-intermediary, App. D).
+
+Every distribution is a continuous law on ``[lo, hi)`` plus, possibly, an atom
+at ``hi`` (the capped Pareto ``F_eps,H`` of Theorem 3.4, and ``point:V``).
+Cumulative functions, densities, quantiles and sampling come from
+``scipy.stats``; on top of them this module gives
+
+* the virtual value ``phi(v) = v - (1 - F(v)) / f(v)`` on the continuous part
+  and ``phi = hi`` on an atom at ``hi`` (the slope of the revenue curve there),
+* its generalised inverse ``virtual_threshold(t) = inf{v : phi(v) >= t}``,
+  the reserve ``phi^-1(t)`` of the shifted Myerson auction (Theorem 3.1),
+* ``P[phi(V) >= t]``, the monopoly price ``phi^-1(0)``, the law of the max of
+  ``n`` draws, and a regularity report on both scales of DESIGN.md
+  (alpha-strong regularity, alpha = 1 is MHR; lambda = 1 - alpha).
+
+Specs (the same on the command line, in TOML and in Python) are parsed by
+:func:`parse_spec`; a bad spec raises :class:`SpecError` naming the accepted forms.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from scipy import integrate, stats
+from scipy.optimize import brentq, elementwise
+
+from market.errors import InputError
+
+ACCEPTED_SPECS = (
+    "uniform:LO,HI | exponential:MEAN | pareto:ALPHA,SCALE[,CAP] | point:V | "
+    "beta:A,B,LO,HI | truncnorm:MEAN,SD,LO,HI"
+)
+
+
+SCALAR_ROOTS = 4  # up to this many roots at once, brentq beats the vectorised solver
+
+
+class SpecError(InputError):
+    """A distribution spec that cannot be parsed or has invalid parameters."""
+
+
+class NotRegularError(InputError):
+    """A distribution whose virtual value decreases somewhere (ironing is out of scope)."""
+
+
+@dataclass(frozen=True)
+class RegularityReport:
+    """Regularity of a distribution on both scales used by the papers.
+
+    ``alpha`` is the strong-regularity parameter of monopolist-intermediary
+    (Definition D.1: phi' >= alpha; 1 = MHR, 0 = regular), capped at 1;
+    ``lam = 1 - alpha`` is the lambda-regularity of intermediary-proof-mechanisms
+    (0 = MHR, 1 = regular). ``min_slope`` is the smallest slope of phi found.
+    """
+
+    regular: bool
+    alpha: float
+    lam: float
+    min_slope: float
+    label: str
+    method: str
+
+    @classmethod
+    def from_slope(cls, min_slope: float, method: str) -> RegularityReport:
+        regular = min_slope >= -1e-9
+        alpha = float(min(1.0, max(0.0, min_slope))) if regular else 0.0
+        if not regular:
+            label = "not regular"
+        elif alpha >= 1.0:
+            label = "MHR (alpha = 1)"
+        elif alpha > 0.0:
+            label = f"alpha-strongly regular (alpha = {alpha:.4g})"
+        else:
+            label = "regular (alpha = 0)"
+        return cls(regular, alpha, 1.0 - alpha, float(min_slope), label, method)
+
+
+def _as_array(v) -> np.ndarray:
+    return np.asarray(v, dtype=float)
+
+
+class ValueDistribution(ABC):
+    """A value law: continuous on ``[lo, hi)`` plus an atom of mass ``atom`` at ``hi``."""
+
+    spec: str
+    lo: float
+    hi: float
+    atom: float = 0.0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.spec!r})"
+
+    # -- the law -----------------------------------------------------------
+    @abstractmethod
+    def prob_at_least(self, v) -> np.ndarray:
+        """P[V >= v] (counts the atom at ``hi``)."""
+
+    @abstractmethod
+    def cdf(self, v) -> np.ndarray:
+        """P[V <= v]."""
+
+    @abstractmethod
+    def pdf(self, v) -> np.ndarray:
+        """Density of the continuous part (0 outside ``[lo, hi)``)."""
+
+    @abstractmethod
+    def ppf(self, u) -> np.ndarray:
+        """Quantile function: the least v with P[V <= v] >= u."""
+
+    def sf(self, v) -> np.ndarray:
+        """P[V > v]."""
+        return 1.0 - self.cdf(v)
+
+    def rvs(self, size, rng: np.random.Generator) -> np.ndarray:
+        """Draw values with a numpy Generator (inverse transform of ``rng.random``)."""
+        return self.ppf(rng.random(size))
+
+    @cached_property
+    def mean(self) -> float:
+        """E[V] = lo + integral of P[V > v] over [lo, hi]."""
+        val, _ = integrate.quad(lambda v: float(self.sf(v)), self.lo, self.hi, limit=200)
+        return self.lo + val
+
+    # -- virtual values ----------------------------------------------------
+    @abstractmethod
+    def _phi_cont(self, v: np.ndarray) -> np.ndarray:
+        """phi on the continuous part, for v in [lo, hi)."""
+
+    def virtual_value(self, v) -> np.ndarray:
+        """phi(v); on the atom at ``hi`` it is ``hi`` (slope of the revenue curve)."""
+        v = _as_array(v)
+        inside = np.clip(v, self.lo, self._hi_minus)
+        phi = self._phi_cont(inside)
+        return np.where(v >= self.hi, self.hi, phi)
+
+    @cached_property
+    def _hi_minus(self) -> float:
+        """A point just below ``hi`` where the continuous part is still defined."""
+        if not math.isfinite(self.hi):
+            return math.inf
+        return self.hi - 1e-12 * max(1.0, abs(self.hi))
+
+    @cached_property
+    def phi_lo(self) -> float:
+        """phi at the bottom of the support."""
+        return float(self._phi_cont(np.array(self.lo)))
+
+    @cached_property
+    def phi_top(self) -> float:
+        """sup of phi over the continuous part (limit as v -> hi from below)."""
+        if not math.isfinite(self.hi):
+            return math.inf
+        if self.atom == 0.0:
+            return self.hi
+        return float(self._phi_cont(np.array(self._hi_minus)))
+
+    def _theta_cont(self, t: np.ndarray) -> np.ndarray:
+        """Solve phi(v) = t on the continuous part for phi_lo < t <= phi_top.
+
+        Vectorised bracketing root finder (scipy.optimize.elementwise.find_root);
+        a few points on a bounded support go to scipy's brentq, which costs less per call.
+        """
+        if t.size == 0:
+            return t
+        if math.isfinite(self.hi):
+            top = float(self._phi_cont(np.array(self._hi_minus)))
+            if np.any(t >= top):  # within 1e-12 of hi: the limit is hi itself
+                out = np.full_like(t, self.hi if self.atom == 0.0 else self._hi_minus)
+                inner = t < top
+                out[inner] = self._theta_cont(t[inner])
+                return out
+            if t.size <= SCALAR_ROOTS:
+                return np.array([brentq(lambda v, tt=tt: float(self._phi_cont(np.array(v))) - tt,
+                                        self.lo, self._hi_minus, xtol=1e-14, rtol=1e-15)
+                                 for tt in t])
+            lo = np.full_like(t, self.lo)
+            hi = np.full_like(t, self._hi_minus)
+        else:
+            bracket = elementwise.bracket_root(
+                lambda v, tt: self._phi_cont(v) - tt,
+                np.full_like(t, self.lo + 1.0), xmin=self.lo, args=(t,))
+            lo, hi = bracket.bracket
+        res = elementwise.find_root(
+            lambda v, tt: self._phi_cont(v) - tt, (lo, hi), args=(t,),
+            tolerances=dict(xatol=1e-14, xrtol=4 * np.finfo(float).eps))
+        return res.x
+
+    def virtual_threshold(self, t) -> np.ndarray:
+        """phi^-1(t) = inf{v : phi(v) >= t}, +inf when no value reaches t.
+
+        This is the reserve the intermediary sets for this bidder when the
+        seller's price is t (Theorem 3.1); ``virtual_threshold(0)`` is the
+        monopoly price.
+        """
+        t = _as_array(t)
+        out = np.full(t.shape, math.inf)
+        out[t <= self.phi_lo] = self.lo
+        mid = (t > self.phi_lo) & (t <= self.phi_top)
+        if math.isfinite(self.hi):
+            out[(t > self.phi_top) & (t <= self.hi)] = self.hi
+        out[mid] = self._theta_cont(t[mid])
+        return out
+
+    def prob_virtual_at_least(self, t) -> np.ndarray:
+        """P[phi(V) >= t]: the chance this bidder clears a virtual reserve t."""
+        theta = self.virtual_threshold(t)
+        return np.where(np.isfinite(theta), self.prob_at_least(theta), 0.0)
+
+    def prob_virtual_equal(self, t) -> np.ndarray:
+        """P[phi(V) = t] (nonzero only at an atom of phi, e.g. the atom at ``hi``)."""
+        t = _as_array(t)
+        return np.where((t == self.hi) & (self.atom > 0), self.atom, 0.0)
+
+    @property
+    def virtual_atoms(self) -> tuple[float, ...]:
+        """Points t where P[phi(V) >= t] jumps."""
+        return (self.hi,) if self.atom > 0 and math.isfinite(self.hi) else ()
+
+    @property
+    def virtual_breakpoints(self) -> tuple[float, ...]:
+        """Points where P[phi(V) >= t] is not smooth in t (kinks and jumps)."""
+        pts = [self.phi_lo, self.phi_top, self.hi]
+        return tuple(p for p in pts if math.isfinite(p))
+
+    @cached_property
+    def monopoly_price(self) -> float:
+        """phi^-1(0): the optimal posted price to this bidder alone (Myerson)."""
+        return float(self.virtual_threshold(0.0))
+
+    # -- regularity --------------------------------------------------------
+    @cached_property
+    def regularity(self) -> RegularityReport:
+        """Smallest slope of phi, measured by finite differences on 4001 quantiles."""
+        u = np.linspace(0.0, 1.0 - max(self.atom, 0.0), 4003)[1:-1]
+        v = np.unique(self.ppf(u))
+        v = v[v < self.hi]
+        if v.size < 3:
+            return RegularityReport.from_slope(1.0, "point mass (constant value)")
+        phi = self._phi_cont(v)
+        slopes = np.diff(phi) / np.diff(v)
+        return RegularityReport.from_slope(float(np.min(slopes)),
+                                           f"finite differences of phi on {v.size} quantiles")
+
+    def require_regular(self, who: str = "bidder") -> None:
+        """Raise NotRegularError unless phi is nondecreasing."""
+        if not self.regularity.regular:
+            raise NotRegularError(
+                f"{who} {self.spec} is not regular (its virtual value decreases; smallest slope "
+                f"{self.regularity.min_slope:.3g}); ironing is not supported: use a regular distribution")
+
+    def max_of(self, n: int) -> ValueDistribution:
+        """The law of the highest of ``n`` independent draws."""
+        return MaxOf(self, n)
+
+
+class ScipyDistribution(ValueDistribution):
+    """``V = min(X, cap)`` for a continuous ``scipy.stats`` law X (atom at cap if X can pass it)."""
+
+    def __init__(self, spec: str, rv, cap: float = math.inf):
+        self.spec = spec
+        self.rv = rv
+        lo, hi = rv.support()
+        self.lo = float(lo)
+        self.hi = float(min(hi, cap))
+        self.atom = float(rv.sf(cap)) if cap < hi else 0.0
+
+    def prob_at_least(self, v):
+        v = _as_array(v)
+        return np.where(v > self.hi, 0.0, np.where(v <= self.lo, 1.0, self.rv.sf(v)))
+
+    def cdf(self, v):
+        v = _as_array(v)
+        return np.where(v >= self.hi, 1.0, self.rv.cdf(v))
+
+    def sf(self, v):
+        v = _as_array(v)
+        return np.where(v >= self.hi, 0.0, self.rv.sf(v))
+
+    def pdf(self, v):
+        v = _as_array(v)
+        return np.where(v >= self.hi, 0.0, self.rv.pdf(v))
+
+    def ppf(self, u):
+        return np.minimum(self.rv.ppf(_as_array(u)), self.hi)
+
+    def rvs(self, size, rng):
+        return np.minimum(self.rv.rvs(size=size, random_state=rng), self.hi)
+
+    @cached_property
+    def mean(self):
+        return float(self.rv.mean()) if self.atom == 0.0 else super().mean
+
+    def _phi_cont(self, v):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = np.exp(self.rv.logsf(v) - self.rv.logpdf(v))
+        ratio = np.where(np.isnan(ratio), 0.0, ratio)  # 0/0 only at the top of the support
+        return v - ratio
+
+
+class Uniform(ScipyDistribution):
+    """uniform:LO,HI. phi(v) = 2v - HI; MHR."""
+
+    def __init__(self, lo: float, hi: float):
+        super().__init__(f"uniform:{lo:g},{hi:g}", stats.uniform(loc=lo, scale=hi - lo))
+
+    def _phi_cont(self, v):
+        return 2.0 * v - self.hi
+
+    def rvs(self, size, rng):
+        return rng.uniform(self.lo, self.hi, size)
+
+    def _theta_cont(self, t):
+        return (t + self.hi) / 2.0
+
+    @cached_property
+    def regularity(self):
+        return RegularityReport.from_slope(2.0, "closed form: phi' = 2")
+
+
+class Exponential(ScipyDistribution):
+    """exponential:MEAN. phi(v) = v - MEAN; MHR (constant hazard rate)."""
+
+    def __init__(self, mean: float):
+        self.scale = mean
+        super().__init__(f"exponential:{mean:g}", stats.expon(scale=mean))
+
+    def _phi_cont(self, v):
+        return v - self.scale
+
+    def _theta_cont(self, t):
+        return t + self.scale
+
+    def rvs(self, size, rng):
+        return rng.exponential(self.scale, size)
+
+    @cached_property
+    def regularity(self):
+        return RegularityReport.from_slope(1.0, "closed form: phi' = 1")
+
+
+class Pareto(ScipyDistribution):
+    """pareto:ALPHA,SCALE[,CAP]: survival (SCALE/v)^(1/(1-ALPHA)) on [SCALE, CAP), atom at CAP.
+
+    phi(v) = ALPHA * v below the cap, so the law is ALPHA-strongly regular;
+    ALPHA = 0 is the equal-revenue law. With SCALE = 1 and CAP = H it is the
+    paper's F_eps,H with eps = ALPHA (Theorem 3.4).
+    """
+
+    def __init__(self, alpha: float, scale: float, cap: float = math.inf):
+        self.alpha = alpha
+        self.b = 1.0 / (1.0 - alpha)
+        spec = f"pareto:{alpha:g},{scale:g}" + (f",{cap:g}" if math.isfinite(cap) else "")
+        super().__init__(spec, stats.pareto(self.b, scale=scale), cap)
+
+    def _phi_cont(self, v):
+        return self.alpha * v
+
+    def _theta_cont(self, t):
+        return t / self.alpha
+
+    def ppf(self, u):
+        # scale * (1 - u)^(-1/b), written with log1p to stay exact near u = 1
+        u = _as_array(u)
+        with np.errstate(divide="ignore"):
+            x = self.lo * np.exp(-np.log1p(-u) / self.b)
+        return np.minimum(x, self.hi)
+
+    def rvs(self, size, rng):
+        return self.ppf(rng.random(size))
+
+    @cached_property
+    def mean(self):
+        """E[min(X, CAP)] = SCALE + SCALE^b (CAP^(1-b) - SCALE^(1-b)) / (1 - b)."""
+        s, b, cap = self.lo, self.b, self.hi
+        if self.alpha == 0.0:  # b = 1: the integral of s/v is s ln(CAP/s)
+            return s + s * math.log(cap / s)
+        tail = 0.0 if not math.isfinite(cap) else cap ** (1.0 - b)
+        return s + s ** b * (tail - s ** (1.0 - b)) / (1.0 - b)
+
+    def prob_virtual_equal(self, t):
+        t = _as_array(t)
+        flat = (self.alpha == 0.0) & (t == 0.0)  # equal revenue: phi = 0 below the cap
+        return np.where(flat, 1.0 - self.atom, super().prob_virtual_equal(t))
+
+    @property
+    def virtual_breakpoints(self):
+        return super().virtual_breakpoints + ((0.0,) if self.alpha == 0.0 else ())
+
+    @cached_property
+    def regularity(self):
+        return RegularityReport.from_slope(self.alpha, f"closed form: phi' = {self.alpha:g}")
+
+
+class PointMass(ValueDistribution):
+    """point:V, a known constant value. phi(V) = V; counted as MHR (Remark 3.2)."""
+
+    def __init__(self, value: float):
+        self.spec = f"point:{value:g}"
+        self.lo = self.hi = float(value)
+        self.atom = 1.0
+
+    def prob_at_least(self, v):
+        return np.where(_as_array(v) <= self.hi, 1.0, 0.0)
+
+    def cdf(self, v):
+        return np.where(_as_array(v) >= self.hi, 1.0, 0.0)
+
+    def pdf(self, v):
+        return np.zeros_like(_as_array(v))
+
+    def ppf(self, u):
+        return np.full_like(_as_array(u), self.hi)
+
+    def rvs(self, size, rng):
+        return np.full(size, self.hi)
+
+    @cached_property
+    def mean(self):
+        return self.hi
+
+    def _phi_cont(self, v):
+        return np.full_like(v, self.hi)
+
+    def max_of(self, n):
+        return self
+
+    @cached_property
+    def phi_lo(self):
+        return self.hi
+
+    @cached_property
+    def phi_top(self):
+        return self.hi
+
+    @property
+    def virtual_breakpoints(self):
+        return (self.hi,)
+
+
+class MaxOf(ValueDistribution):
+    """The highest of ``n`` i.i.d. draws from ``base``: CDF F^n (Lemma 4.4 uses it)."""
+
+    def __init__(self, base: ValueDistribution, n: int):
+        if n < 1:
+            raise SpecError(f"the max of n draws needs n >= 1, got n = {n}")
+        self.base, self.n = base, int(n)
+        self.spec = f"max{n}({base.spec})"
+        self.lo, self.hi = base.lo, base.hi
+        self.atom = 1.0 - (1.0 - base.atom) ** n
+
+    def prob_at_least(self, v):
+        below = 1.0 - self.base.prob_at_least(v)  # P[V < v]
+        return 1.0 - below ** self.n
+
+    def cdf(self, v):
+        return self.base.cdf(v) ** self.n
+
+    def sf(self, v):
+        with np.errstate(divide="ignore"):  # base sf = 1 below the support: log1p(-1) = -inf
+            return -np.expm1(self.n * np.log1p(-self.base.sf(v)))
+
+    def pdf(self, v):
+        v = _as_array(v)
+        return self.n * self.base.cdf(v) ** (self.n - 1) * self.base.pdf(v)
+
+    def ppf(self, u):
+        return self.base.ppf(_as_array(u) ** (1.0 / self.n))
+
+    def _phi_cont(self, v):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = self.sf(v) / self.pdf(v)
+        return v - np.where(np.isnan(ratio), 0.0, ratio)  # 0/0 only at the top of the support
+
+
+def _numbers(spec: str, body: str, forms: str, counts: tuple[int, ...]) -> list[float]:
+    parts = [p.strip() for p in body.split(",")] if body.strip() else []
+    if len(parts) not in counts:
+        need = " or ".join(str(c) for c in counts)
+        raise SpecError(f"spec '{spec}' needs {need} numbers ({forms}); accepted: {ACCEPTED_SPECS}")
+    try:
+        return [float(p) for p in parts]
+    except ValueError:
+        bad = next(p for p in parts if not _is_float(p))
+        raise SpecError(f"spec '{spec}': '{bad}' is not a number; accepted: {ACCEPTED_SPECS}") from None
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check(ok: bool, spec: str, rule: str) -> None:
+    if not ok:
+        raise SpecError(f"spec '{spec}': {rule}; accepted: {ACCEPTED_SPECS}")
+
+
+def parse_spec(spec: str | ValueDistribution) -> ValueDistribution:
+    """Build a distribution from a spec string such as ``uniform:0,1`` (DESIGN.md)."""
+    if isinstance(spec, ValueDistribution):
+        return spec
+    if not isinstance(spec, str) or ":" not in spec:
+        raise SpecError(f"cannot read distribution spec {spec!r}; accepted: {ACCEPTED_SPECS}")
+    family, body = (s.strip() for s in spec.split(":", 1))
+    family = family.lower()
+    if family == "uniform":
+        lo, hi = _numbers(spec, body, "uniform:LO,HI", (2,))
+        _check(0 <= lo < hi < math.inf, spec, f"needs 0 <= LO < HI < inf, got LO={lo:g}, HI={hi:g}")
+        return Uniform(lo, hi)
+    if family == "exponential":
+        (mean,) = _numbers(spec, body, "exponential:MEAN", (1,))
+        _check(0 < mean < math.inf, spec, f"needs MEAN > 0, got {mean:g}")
+        return Exponential(mean)
+    if family == "pareto":
+        args = _numbers(spec, body, "pareto:ALPHA,SCALE[,CAP]", (2, 3))
+        alpha, scale = args[0], args[1]
+        cap = args[2] if len(args) == 3 else math.inf
+        _check(0 <= alpha < 1, spec, f"needs 0 <= ALPHA < 1, got ALPHA={alpha:g}")
+        _check(0 < scale < math.inf, spec, f"needs SCALE > 0, got SCALE={scale:g}")
+        _check(cap > scale, spec, f"needs CAP > SCALE, got CAP={cap:g}")
+        _check(alpha > 0 or math.isfinite(cap), spec,
+               "ALPHA = 0 (equal revenue) has an infinite mean: give a CAP")
+        return Pareto(alpha, scale, cap)
+    if family == "point":
+        (value,) = _numbers(spec, body, "point:V", (1,))
+        _check(0 <= value < math.inf, spec, f"needs V >= 0, got V={value:g}")
+        return PointMass(value)
+    if family == "beta":
+        a, b, lo, hi = _numbers(spec, body, "beta:A,B,LO,HI", (4,))
+        _check(a > 0 and b > 0, spec, f"needs A > 0 and B > 0, got A={a:g}, B={b:g}")
+        _check(0 <= lo < hi < math.inf, spec, f"needs 0 <= LO < HI < inf, got LO={lo:g}, HI={hi:g}")
+        return ScipyDistribution(f"beta:{a:g},{b:g},{lo:g},{hi:g}",
+                                 stats.beta(a, b, loc=lo, scale=hi - lo))
+    if family == "truncnorm":
+        mean, sd, lo, hi = _numbers(spec, body, "truncnorm:MEAN,SD,LO,HI", (4,))
+        _check(sd > 0, spec, f"needs SD > 0, got SD={sd:g}")
+        _check(0 <= lo < hi, spec, f"needs 0 <= LO < HI, got LO={lo:g}, HI={hi:g}")
+        rv = stats.truncnorm((lo - mean) / sd, (hi - mean) / sd, loc=mean, scale=sd)
+        return ScipyDistribution(f"truncnorm:{mean:g},{sd:g},{lo:g},{hi:g}", rv)
+    raise SpecError(f"unknown distribution '{family}' in spec '{spec}'; accepted: {ACCEPTED_SPECS}")

@@ -1,0 +1,230 @@
+"""Seller-first Stackelberg play (monopolist-intermediary, Section 3).
+
+The seller commits to a mechanism; by Theorem 2.3 it acts as a posted price p.
+The intermediary best-responds with the shifted Myerson auction (Theorem 3.1),
+so the seller earns S(p) = p P[Phi >= p] and picks the p maximizing it; by
+Theorem 3.9 no randomized menu does better. :func:`solve_seller_first` finds
+that price and reports every party's revenue with how it was computed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.optimize import differential_evolution, minimize_scalar
+
+from market.distributions import ValueDistribution
+from market.mechanisms.intermediary import ShiftedMyerson
+from market.mechanisms.seller import DeterministicMechanism, Menu
+from market.virtual_law import RTOL, VirtualMaxLaw, evaluate_menu, menu_seller_revenue
+
+QUANTILES_PER_BIDDER = 257
+MAX_CANDIDATES = 6000
+
+
+@dataclass(frozen=True)
+class PriceOptimum:
+    """The best price found for a revenue curve p * q(p), and how it was found."""
+
+    price: float
+    revenue: float
+    candidates: int
+    method: str
+
+
+def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
+                           candidates: np.ndarray) -> PriceOptimum:
+    """Maximize p * prob(p) over p >= 0.
+
+    A grid of candidate prices (which must contain every point where prob
+    jumps, since prob is left-continuous and the optimum can sit on a jump)
+    is scanned, then bounded Brent refines between the best point's neighbours.
+    """
+    c = np.unique(np.asarray(candidates, float))
+    c = c[np.isfinite(c) & (c >= 0.0)]
+    if c.size == 0:
+        return PriceOptimum(0.0, 0.0, 0, "no positive candidate price")
+    rev = c * prob(c)
+    k = int(np.argmax(rev))
+    best_p, best_r = float(c[k]), float(rev[k])
+    lo, hi = c[max(k - 1, 0)], c[min(k + 1, c.size - 1)]
+    if hi > lo:
+        res = minimize_scalar(lambda p: -float(p * prob(np.array(p))), bounds=(lo, hi),
+                              method="bounded", options={"xatol": 1e-13 * max(1.0, hi)})
+        if -res.fun > best_r:
+            best_p, best_r = float(res.x), float(-res.fun)
+    return PriceOptimum(best_p, best_r, int(c.size),
+                        f"scan of {c.size} candidate prices, then bounded Brent between neighbours")
+
+
+def _thin(points: np.ndarray, keep: Sequence[float]) -> np.ndarray:
+    points = np.unique(points)
+    if points.size > MAX_CANDIDATES:
+        points = points[np.linspace(0, points.size - 1, MAX_CANDIDATES).astype(int)]
+    return np.union1d(points, np.asarray(keep, float))
+
+
+def virtual_candidates(law: VirtualMaxLaw) -> np.ndarray:
+    """Prices worth scanning: each bidder's phi at its quantiles, breakpoints and atoms."""
+    u = np.linspace(0.0, 1.0, QUANTILES_PER_BIDDER)
+    pts = [b.virtual_value(b.ppf(u[:-1] * (1.0 - b.atom))) for b in law.bidders]
+    return _thin(np.concatenate(pts + [np.array(law.breakpoints)]), (0.0, *law.atoms))
+
+
+def value_candidates(bidders: Sequence[ValueDistribution]) -> np.ndarray:
+    """Prices worth scanning for a plain posted price: quantiles and atoms of the values."""
+    u = np.linspace(0.0, 1.0, QUANTILES_PER_BIDDER)
+    pts = [b.ppf(u[:-1] * (1.0 - b.atom)) for b in bidders]
+    return _thin(np.concatenate(pts), [b.hi for b in bidders if b.atom > 0])
+
+
+def best_seller_price(law: VirtualMaxLaw) -> PriceOptimum:
+    """argmax_p p P[Phi >= p]: the seller's Stackelberg price (Theorems 2.3, 3.1)."""
+    return maximize_price_revenue(law.prob_at_least, virtual_candidates(law))
+
+
+def best_anonymous_price(bidders: Sequence[ValueDistribution]) -> PriceOptimum:
+    """AP: the best anonymous posted price with no intermediary, max_p p P[max_i v_i >= p]."""
+
+    def prob_any(p):
+        none = np.ones(np.shape(p))
+        for b in bidders:
+            none = none * (1.0 - b.prob_at_least(p))
+        return 1.0 - none
+
+    return maximize_price_revenue(prob_any, value_candidates(bidders))
+
+
+def intermediary_best_response(law: VirtualMaxLaw,
+                               seller: DeterministicMechanism | Menu) -> ShiftedMyerson:
+    """The shifted Myerson auction against a seller mechanism or menu (Theorem 3.1)."""
+    menu = seller if isinstance(seller, Menu) else seller.menu()
+    return ShiftedMyerson(law.bidders, menu)
+
+
+@dataclass(frozen=True)
+class SellerFirstSolution:
+    """The seller-first Stackelberg outcome, with how it was computed."""
+
+    bidders: tuple[str, ...]
+    seller_price: float
+    seller_revenue: float
+    intermediary_revenue: float
+    no_intermediary_optimal_revenue: float
+    sale_probability: float
+    reserves: tuple[float, ...]
+    welfare: float
+    regularity: tuple[str, ...]
+    method: str
+    quadrature_error: float
+
+    @property
+    def total_revenue(self) -> float:
+        return self.seller_revenue + self.intermediary_revenue
+
+    def to_dict(self) -> dict:
+        """JSON-ready: unreachable reserves (inf) become None."""
+        d = asdict(self)
+        d["reserves"] = [r if math.isfinite(r) else None for r in self.reserves]
+        d["total_revenue"] = self.total_revenue
+        d["seller_share_of_opt"] = self.seller_revenue / self.no_intermediary_optimal_revenue \
+            if self.no_intermediary_optimal_revenue > 0 else None
+        return d
+
+
+def evaluate_posted_price(law: VirtualMaxLaw, price: float, method: str = "given price"
+                          ) -> SellerFirstSolution:
+    """Every party's expected outcome when the seller posts ``price`` (exact)."""
+    menu = Menu.posted(price)
+    ev = evaluate_menu(law, menu)
+    opt = law.optimal_revenue
+    return SellerFirstSolution(
+        bidders=law.specs,
+        seller_price=float(price),
+        seller_revenue=ev.seller_revenue,
+        intermediary_revenue=ev.intermediary_revenue,
+        no_intermediary_optimal_revenue=opt.value,
+        sale_probability=ev.sale_probability,
+        reserves=tuple(float(b.virtual_threshold(price)) for b in law.bidders),
+        welfare=ev.welfare,
+        regularity=tuple(b.regularity.label for b in law.bidders),
+        method=f"{method}; tanh-sinh quadrature, rtol {RTOL:g}",
+        quadrature_error=ev.quadrature_error + opt.error,
+    )
+
+
+def solve_seller_first(bidders: Sequence[ValueDistribution | str]) -> SellerFirstSolution:
+    """Seller-first equilibrium: the best posted price against the shifted Myerson auction."""
+    law = VirtualMaxLaw.of(bidders)
+    best = best_seller_price(law)
+    return evaluate_posted_price(law, best.price, method=f"seller price: {best.method}")
+
+
+def strong_regularity_constant(alpha: float) -> float:
+    """c_alpha = alpha^(1/(1-alpha)) for alpha in (0, 1), 1/e at alpha = 1.
+
+    The bound P[V >= phi^-1(x)] >= c_alpha P[V >= x] of Corollary D.3 (from
+    Lemma D.2's P[V >= monopoly price] >= c_alpha); the constant is lost in the
+    paper's text and reconstructed in FORMULAS.md.
+    """
+    if not 0.0 < alpha <= 1.0:
+        raise ValueError(f"c_alpha needs 0 < alpha <= 1, got {alpha}")
+    return 1.0 / math.e if alpha == 1.0 else alpha ** (1.0 / (1.0 - alpha))
+
+
+ANONYMOUS_PRICING_IDENTICAL = math.e  # OPT / AP for identical regular bidders (Theorem D.5)
+ANONYMOUS_PRICING_NONIDENTICAL = 2.62  # OPT / AP for non-identical regular bidders (Theorem D.6)
+
+
+def seller_first_guarantee(alpha: float, identical: bool) -> float:
+    """Theorem 3.7: the best anonymous price earns at least this fraction of OPT.
+
+    Lemma 3.8 gives Rev_S >= c_alpha AP; anonymous pricing loses at most a factor
+    e (identical) or 2.62 (non-identical) against Myerson.
+    """
+    ratio = ANONYMOUS_PRICING_IDENTICAL if identical else ANONYMOUS_PRICING_NONIDENTICAL
+    return strong_regularity_constant(alpha) / ratio
+
+
+@dataclass(frozen=True)
+class MenuSearch:
+    """The best menu with ``options`` options found by differential evolution."""
+
+    menu: Menu
+    seller_revenue: float
+    generations: int
+    method: str
+
+
+def search_best_menu(law: VirtualMaxLaw, options: int, seed: int = 0,
+                     max_price: float | None = None) -> MenuSearch:
+    """Look hard for a randomized menu that beats the best posted price (Theorem 3.9 says none does).
+
+    Differential evolution (scipy) over probabilities in [0.01, 1] and prices in
+    [0, max_price], maximizing the exact seller revenue of Lemma 3.10. Each
+    generation is scored at once: one P[Phi >= t] call for every region boundary.
+    """
+    top = max_price if max_price is not None else float(virtual_candidates(law).max())
+    bounds = [(0.01, 1.0), (0.0, top)] * options
+
+    def population_loss(z):
+        menus = [Menu.of(zip(col[0::2], col[1::2])) for col in np.atleast_2d(z.T)]
+        cuts = np.array([t for m in menus for r in m.regions for t in (r.start, r.end)])
+        tail = iter(np.where(np.isfinite(cuts), law.prob_at_least(np.where(np.isfinite(cuts), cuts, 0.0)), 0.0))
+        losses = []
+        for m in menus:
+            rev = 0.0
+            for r in m.regions:
+                o = m.options[r.option]
+                rev += o.probability * o.price * (next(tail) - next(tail))
+            losses.append(-rev)
+        return np.array(losses)
+
+    res = differential_evolution(population_loss, bounds, seed=seed, tol=1e-10, maxiter=300,
+                                 vectorized=True, updating="deferred", polish=False)
+    menu = Menu.of(zip(res.x[0::2], res.x[1::2]))
+    return MenuSearch(menu, menu_seller_revenue(law, menu), int(res.nit),
+                      f"differential evolution over {options} options (seed {seed})")

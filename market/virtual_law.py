@@ -1,0 +1,247 @@
+"""The law of the highest virtual value, and the exact (quadrature) evaluator.
+
+With Phi = max_i phi_i(v_i) and independent bidders,
+
+    P[Phi >= t] = 1 - prod_i (1 - P[phi_i(v_i) >= t])        (FORMULAS.md: 1 - G(t))
+
+and every seller-first quantity is a functional of it (Theorem 3.1,
+Lemma 3.10, Theorem D.4): seller revenue p P[Phi >= p], intermediary revenue
+E[(Phi - p)+] = integral_p^inf P[Phi >= t] dt, and the no-intermediary optimum
+integral_0^inf P[Phi >= t] dt. Ties count as a sale (the tie rule of
+Theorem 3.4). Integrals are taken by tanh-sinh quadrature
+(``scipy.integrate.tanhsinh``) piece by piece between the points where the
+integrand is not smooth, in log scale over pieces spanning many decades.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from scipy import integrate
+
+from market.distributions import ValueDistribution, parse_spec
+from market.errors import InputError
+from market.mechanisms.seller import Menu
+
+RTOL = 1e-12
+ATOL = 1e-15
+ACCEPT = 1e-9  # error estimate accepted when a heavy tail keeps tanh-sinh from reaching RTOL
+
+
+class QuadratureError(RuntimeError):
+    """A quadrature that did not reach its tolerance."""
+
+
+@dataclass(frozen=True)
+class Integral:
+    """A quadrature value with its error estimate."""
+
+    value: float
+    error: float
+
+
+def _tanhsinh(f, a, b, args=()) -> Integral:
+    """tanh-sinh aiming at RTOL; a result short of it is kept if its error is below ACCEPT."""
+    res = integrate.tanhsinh(f, a, b, args=args, rtol=RTOL, atol=ATOL, maxlevel=14)
+    value, error = float(np.sum(res.integral)), float(np.sum(res.error))
+    if np.any(res.status != 0) and not error <= ACCEPT * max(1.0, abs(value)):
+        raise QuadratureError(f"tanh-sinh quadrature did not converge on [{a}, {b}] "
+                              f"(status {res.status}, error {res.error})")
+    return Integral(value, error)
+
+
+def _pieces(points: Sequence[float], lo: float, hi: float) -> list[tuple[float, float]]:
+    cuts = sorted({lo, hi, *(p for p in points if lo < p < hi)})
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def integrate_pieces(f, pieces: Sequence[tuple[float, float]], owners=None) -> Integral:
+    """Sum of integral_a^b f(t, owner) dt over ``pieces``, by tanh-sinh.
+
+    Pieces with 0 < a and b / a > 100 (or b infinite) are integrated in s = log t,
+    which turns power-law tails over many decades into smooth, short integrands.
+    ``owners`` (one per piece) is passed to f as its second argument, broadcast.
+    """
+    owners = np.zeros(len(pieces), int) if owners is None else np.asarray(owners)
+    wide = np.array([a > 0 and b / a > 100 for a, b in pieces], bool)
+    total = Integral(0.0, 0.0)
+    for log_scale in (False, True):
+        sel = wide == log_scale
+        if not np.any(sel):
+            continue
+        a, b = np.array(pieces, float)[sel].T
+        if log_scale:
+            part = _tanhsinh(lambda s, o: f(np.exp(s), np.broadcast_to(o, s.shape)) * np.exp(s),
+                             np.log(a), np.log(b), args=(owners[sel],))
+        else:
+            part = _tanhsinh(lambda t, o: f(t, np.broadcast_to(o, t.shape)), a, b,
+                             args=(owners[sel],))
+        total = Integral(total.value + part.value, total.error + part.error)
+    return total
+
+
+@dataclass(frozen=True)
+class VirtualMaxLaw:
+    """Law of Phi = max_i phi_i(v_i) for independent, regular bidders."""
+
+    bidders: tuple[ValueDistribution, ...]
+    specs: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self):
+        if not self.bidders:
+            raise InputError("a market needs at least one bidder (n >= 1), got none")
+        for i, b in enumerate(self.bidders):
+            b.require_regular(f"bidder {i}")
+        object.__setattr__(self, "specs", tuple(b.spec for b in self.bidders))
+
+    @classmethod
+    def of(cls, bidders: Sequence[ValueDistribution | str]) -> VirtualMaxLaw:
+        return cls(tuple(parse_spec(b) for b in bidders))
+
+    @property
+    def n(self) -> int:
+        return len(self.bidders)
+
+    def prob_at_least(self, t) -> np.ndarray:
+        """P[Phi >= t] = 1 - prod_i (1 - P[phi_i >= t]), accurate when small."""
+        t = np.asarray(t, float)
+        log_none = np.zeros(t.shape)
+        with np.errstate(divide="ignore"):
+            for b in self.bidders:
+                log_none = log_none + np.log1p(-b.prob_virtual_at_least(t))
+        return -np.expm1(log_none)
+
+    def prob_between(self, c: float, d: float) -> float:
+        """P[c <= Phi < d]."""
+        upper = float(self.prob_at_least(d)) if math.isfinite(d) else 0.0
+        return float(self.prob_at_least(c)) - upper
+
+    @cached_property
+    def top(self) -> float:
+        """sup of Phi's support (inf for an unbounded bidder)."""
+        return max(b.hi for b in self.bidders)
+
+    @cached_property
+    def breakpoints(self) -> tuple[float, ...]:
+        return tuple(sorted({p for b in self.bidders for p in b.virtual_breakpoints}))
+
+    @cached_property
+    def atoms(self) -> tuple[float, ...]:
+        return tuple(sorted({a for b in self.bidders for a in b.virtual_atoms}))
+
+    def tail_integral(self, lo: float, hi: float = math.inf) -> Integral:
+        """integral_lo^hi P[Phi >= t] dt (hi capped at the top of the support)."""
+        hi = min(hi, self.top)
+        if lo >= hi:
+            return Integral(0.0, 0.0)
+        return integrate_pieces(lambda t, _: self.prob_at_least(t), _pieces(self.breakpoints, lo, hi))
+
+    @cached_property
+    def optimal_revenue(self) -> Integral:
+        """OPT: Myerson's revenue with no intermediary, E[Phi+] (Theorem D.4)."""
+        return self.tail_integral(0.0)
+
+    # -- welfare -----------------------------------------------------------
+    def win_share(self, owner: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """E[1{others' phi <= t} / (1 + #others at t)]: the chance bidder ``owner`` wins at phi = t.
+
+        Uniform tie-breaking; with ties possible it integrates
+        prod_j (P[phi_j < t] + P[phi_j = t] z) over z in [0, 1] (Gauss-Legendre, exact).
+        """
+        cols = np.arange(t.size)
+        at_least = np.stack([b.prob_virtual_at_least(t) for b in self.bidders])
+        equal = np.stack([b.prob_virtual_equal(t) for b in self.bidders])
+        below = 1.0 - at_least
+        below[owner, cols] = 1.0
+        equal[owner, cols] = 0.0
+        share = np.prod(below, axis=0)
+        tied = np.any(equal > 0, axis=0)
+        if np.any(tied):
+            z, w = np.polynomial.legendre.leggauss(self.n // 2 + 1)
+            z, w = 0.5 * (z + 1.0), 0.5 * w
+            a, e = below[:, tied], equal[:, tied]
+            share[tied] = np.einsum("k,kj->j", w, np.prod(a[None] + e[None] * z[:, None, None], axis=1))
+        return share
+
+    def welfare(self, menu: Menu) -> Integral:
+        """E[v_winner x_option]: expected value delivered to the winner, by quadrature.
+
+        Bidder i contributes the integral over v of v f_i(v) x(phi_i(v)) winshare_i(phi_i(v))
+        from its reserve up to ``hi``, plus its atom at ``hi`` in closed form.
+        """
+        start = menu.sale_threshold
+        probs = menu.probabilities()
+        cuts = [r.start for r in menu.regions] + list(self.breakpoints)
+        pieces, owners = [], []
+        atom_total = 0.0
+        for i, d in enumerate(self.bidders):
+            if d.atom > 0 and d.hi >= start:
+                x = probs[menu.choose(d.hi)]
+                atom_total += d.atom * d.hi * x * self.win_share(np.array([i]), np.array([d.hi]))[0]
+            v_lo = float(d.virtual_threshold(start))
+            if not v_lo < d.hi or d.atom == 1.0:
+                continue
+            inner = [float(x) for x in d.virtual_threshold(np.array(cuts))]
+            for piece in _pieces(inner, v_lo, d.hi):
+                pieces.append(piece)
+                owners.append(i)
+        if not pieces:
+            return Integral(atom_total, 0.0)
+
+        def integrand(v, owner):
+            dens = np.empty(v.shape)
+            t = np.empty(v.shape)
+            for i in np.unique(owner):
+                sel = owner == i
+                dens[sel] = self.bidders[i].pdf(v[sel])
+                t[sel] = self.bidders[i].virtual_value(v[sel])
+            k = menu.choose(t)
+            x = np.where(k >= 0, probs[np.maximum(k, 0)], 0.0)
+            share = self.win_share(owner.ravel(), t.ravel()).reshape(t.shape)
+            return v * dens * x * share
+
+        part = integrate_pieces(integrand, pieces, owners)
+        return Integral(part.value + atom_total, part.error)
+
+
+@dataclass(frozen=True)
+class MenuEvaluation:
+    """Exact expected outcome of a seller menu against a best-responding intermediary."""
+
+    seller_revenue: float
+    intermediary_revenue: float
+    sale_probability: float
+    delivery_probability: float
+    welfare: float
+    quadrature_error: float
+
+
+def menu_seller_revenue(law: VirtualMaxLaw, menu: Menu) -> float:
+    """Lemma 3.10: the seller's revenue sum_k x_k p_k P[Phi in region of k] (no quadrature)."""
+    return float(sum(menu.options[r.option].probability * menu.options[r.option].price
+                     * law.prob_between(r.start, r.end) for r in menu.regions))
+
+
+def evaluate_menu(law: VirtualMaxLaw, menu: Menu) -> MenuEvaluation:
+    """Lemma 3.10 in closed form over the regions of the menu's envelope.
+
+    For the region [c, d) taking option (x, p):
+    seller gets x p P[c <= Phi < d]; the intermediary gets
+    x ((c - p) P[c <= Phi < d] + integral_c^d P[Phi >= t] dt - (d - c) P[Phi >= d]).
+    """
+    inter = deliver = err = 0.0
+    for r in menu.regions:
+        o = menu.options[r.option]
+        mass = law.prob_between(r.start, r.end)
+        tail = law.tail_integral(r.start, r.end)
+        beyond = 0.0 if not math.isfinite(r.end) else (r.end - r.start) * float(law.prob_at_least(r.end))
+        inter += o.probability * ((r.start - o.price) * mass + tail.value - beyond)
+        deliver += o.probability * mass
+        err += o.probability * tail.error
+    welfare = law.welfare(menu)
+    return MenuEvaluation(menu_seller_revenue(law, menu), float(inter), float(law.prob_at_least(menu.sale_threshold)),
+                          float(deliver), float(welfare.value), float(err + welfare.error))

@@ -1,0 +1,83 @@
+"""Typed messages exchanged by agents during a round (frozen dataclasses).
+
+Every message names its sender and recipient by agent id (the seller,
+intermediaries and buyers are Mesa agents) and the round it belongs to.
+A protocol decides who sends what, and when; the log of one round is the
+ordered tuple of its messages.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from typing import Any
+
+ALL = -1  # recipient id meaning "every agent the protocol addresses"
+
+LOG_COLUMNS = ("round", "kind", "sender", "recipient", "amount", "detail")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    round: int
+    sender: int
+    recipient: int
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"kind": self.kind}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            d[f.name] = value.describe() if hasattr(value, "describe") else value
+        return d
+
+    def log_row(self) -> dict[str, Any]:
+        """A flat row for the message-log table (columns ``LOG_COLUMNS``)."""
+        d = self.to_dict()
+        head = {k: d.pop(k) for k in ("round", "kind", "sender", "recipient")}
+        amount = d.pop("amount", None)
+        return {**head, "amount": amount, "detail": json.dumps(d) if d else ""}
+
+
+@dataclass(frozen=True, slots=True)
+class Commit(Message):
+    """A mechanism committed to before the other side moves."""
+
+    mechanism: Any = None  # a DeterministicMechanism or a Menu (both have describe())
+
+
+@dataclass(frozen=True, slots=True)
+class Offer(Message):
+    """The intermediary's auction for the right to dictate forwarded bids, as offered to buyers."""
+
+    auction: Any = None  # the intermediary's mechanism (has describe())
+
+
+@dataclass(frozen=True, slots=True)
+class Bid(Message):
+    amount: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Forward(Message):
+    """Bids forwarded to the seller, dictated by ``on_behalf_of`` (Assumption 2.1)."""
+
+    on_behalf_of: int = ALL
+    bids: tuple[float, ...] = ()
+    option: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation(Message):
+    """The seller's decision: the item goes to ``recipient`` (or to nobody)."""
+
+    delivered: bool = False
+    probability: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Payment(Message):
+    amount: float = 0.0

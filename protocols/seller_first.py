@@ -1,0 +1,73 @@
+"""Seller-first timing (monopolist-intermediary, Section 3).
+
+One round: buyers learn their values; the seller commits to a mechanism
+(Commit); the intermediary best-responds with the shifted Myerson auction and
+offers it to its buyers (Offer); buyers bid (Bid); the winner's cheapest
+winning bids are forwarded to the seller (Forward); the seller allocates
+(Allocation); the winner pays the seller and the intermediary on delivery
+(Payment).
+"""
+
+from __future__ import annotations
+
+import math
+
+from market.demand import partition_of
+from market.errors import InputError
+from market.mechanisms.seller import Menu
+from protocols.base import RoundOutcome
+from protocols.messages import Payment
+
+
+class ProtocolError(InputError):
+    """A market that the protocol cannot run."""
+
+
+class SellerFirst:
+    """The seller moves first; one intermediary holds every buyer."""
+
+    name = "seller-first"
+
+    def check(self, model) -> None:
+        blocks = partition_of(model.demand)
+        if len(blocks) != 1:
+            raise ProtocolError(
+                f"the seller-first protocol needs one intermediary holding every buyer "
+                f"(monopsony), got partition {blocks}")
+
+    def play_round(self, model) -> RoundOutcome:
+        r = model.round
+        seller, inter, buyers = model.seller, model.intermediaries[0], model.buyers
+        values = tuple(b.draw_value() for b in buyers)
+        commit = seller.commit(r)
+        offer = inter.respond(commit)
+        bids = [b.bid(offer) for b in buyers]
+        log = [commit, offer, *bids]
+        result = inter.run_auction(bids)
+        menu = seller.mechanism if isinstance(seller.mechanism, Menu) else seller.mechanism.menu()
+        price = menu.options[0].price if menu.is_posted_price else math.nan
+        payments = [0.0] * len(buyers)
+        winner, delivered, seller_rev, inter_rev = None, False, 0.0, 0.0
+        if result.winner is not None:
+            winner = result.winner
+            buyer = inter.buyers[winner]
+            forward = inter.forward(r, result, seller.mechanism, seller.unique_id)
+            alloc, seller_rev = seller.sell(forward)
+            log += [forward, alloc]
+            delivered = alloc.delivered
+            if delivered:
+                inter_rev = result.fee_on_delivery
+                log += [Payment(r, buyer.unique_id, seller.unique_id, amount=seller_rev),
+                        Payment(r, buyer.unique_id, inter.unique_id, amount=inter_rev)]
+                payments[buyer.index] = seller_rev + inter_rev
+                seller.collect(seller_rev)
+                inter.collect(inter_rev)
+            winner = buyer.index
+        for b in buyers:
+            got = b.value if delivered and b.index == winner else 0.0
+            b.settle(got, payments[b.index])
+        return RoundOutcome(
+            round=r, values=values, seller_price=price, winner=winner, delivered=delivered,
+            seller_revenue=seller_rev, intermediary_revenue=inter_rev,
+            buyer_payments=tuple(payments),
+            welfare=values[winner] if delivered else 0.0, messages=tuple(log))
