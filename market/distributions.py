@@ -215,6 +215,32 @@ class ValueDistribution(ABC):
         t = _as_array(t)
         return np.where((t == self.hi) & (self.atom > 0), self.atom, 0.0)
 
+    def virtual_slope(self, v) -> np.ndarray:
+        """phi'(v) on the continuous part, by central differences (closed forms override)."""
+        v = _as_array(v)
+        h = np.minimum(1e-5 * np.maximum(1.0, np.abs(v)),
+                       np.maximum(np.minimum(v - self.lo, self._hi_minus - v) / 2, 1e-300))
+        return (self._phi_cont(v + h) - self._phi_cont(v - h)) / (2 * h)
+
+    def virtual_density(self, t) -> np.ndarray:
+        """Density of phi(V) at t on its continuous part: f(phi^-1(t)) / phi'(phi^-1(t))."""
+        t = _as_array(t)
+        inside = (t > self.phi_lo) & (t < self.phi_top)
+        out = np.zeros(t.shape)
+        if np.any(inside):
+            v = self.virtual_threshold(t[inside])
+            out[inside] = self.pdf(v) / self.virtual_slope(v)
+        return out
+
+    def virtual_point_masses(self) -> list[tuple[float, float, float]]:
+        """Atoms of phi(V) as (t, P[phi(V) = t], E[V; phi(V) = t])."""
+        return [(self.hi, self.atom, self.hi * self.atom)] if self.atom > 0 else []
+
+    @property
+    def ties_possible(self) -> bool:
+        """Does phi(V) have an atom (so two bidders can tie at the top with positive chance)?"""
+        return self.atom > 0
+
     @property
     def virtual_atoms(self) -> tuple[float, ...]:
         """Points t where P[phi(V) >= t] jumps."""
@@ -313,6 +339,12 @@ class Uniform(ScipyDistribution):
     def rvs(self, size, rng):
         return rng.uniform(self.lo, self.hi, size)
 
+    def prob_at_least(self, v):
+        return np.clip((self.hi - _as_array(v)) / (self.hi - self.lo), 0.0, 1.0)
+
+    def virtual_slope(self, v):
+        return np.full(np.shape(v), 2.0)
+
     def _theta_cont(self, t):
         return (t + self.hi) / 2.0
 
@@ -336,6 +368,12 @@ class Exponential(ScipyDistribution):
 
     def rvs(self, size, rng):
         return rng.exponential(self.scale, size)
+
+    def prob_at_least(self, v):
+        return np.exp(-np.maximum(_as_array(v), 0.0) / self.scale)
+
+    def virtual_slope(self, v):
+        return np.ones(np.shape(v))
 
     @cached_property
     def regularity(self):
@@ -372,6 +410,12 @@ class Pareto(ScipyDistribution):
     def rvs(self, size, rng):
         return self.ppf(rng.random(size))
 
+    def prob_at_least(self, v):
+        v = _as_array(v)
+        with np.errstate(divide="ignore"):
+            tail = (self.lo / np.maximum(v, self.lo)) ** self.b
+        return np.where(v > self.hi, 0.0, tail)
+
     @cached_property
     def mean(self):
         """E[min(X, CAP)] = SCALE + SCALE^b (CAP^(1-b) - SCALE^(1-b)) / (1 - b)."""
@@ -389,6 +433,24 @@ class Pareto(ScipyDistribution):
     @property
     def virtual_breakpoints(self):
         return super().virtual_breakpoints + ((0.0,) if self.alpha == 0.0 else ())
+
+    @property
+    def ties_possible(self):
+        return self.atom > 0 or self.alpha == 0.0  # equal revenue: phi = 0 on a whole interval
+
+    def virtual_slope(self, v):
+        return np.full(np.shape(v), self.alpha)
+
+    def virtual_density(self, t):
+        if self.alpha == 0.0:  # phi(V) has no density: it is 0 or the cap
+            return np.zeros(np.shape(t))
+        return super().virtual_density(t)
+
+    def virtual_point_masses(self):
+        flat = []
+        if self.alpha == 0.0:  # phi = 0 on [SCALE, CAP): mass 1 - atom, value E[V; V < CAP]
+            flat = [(0.0, 1.0 - self.atom, self.mean - self.hi * self.atom)]
+        return flat + super().virtual_point_masses()
 
     @cached_property
     def regularity(self):

@@ -124,7 +124,7 @@ class MonteCarloEstimate:
 
 def ties_possible(bidders: Sequence[ValueDistribution]) -> bool:
     """Can two bidders share the highest virtual value with positive probability?"""
-    return any(np.any(b.prob_virtual_equal(np.array(b.virtual_breakpoints)) > 0) for b in bidders)
+    return any(b.ties_possible for b in bidders)
 
 
 def simulate_seller_first(bidders: Sequence[ValueDistribution | str], menu: Menu, rounds: int,

@@ -149,16 +149,20 @@ class VirtualMaxLaw:
     def win_share(self, owner: np.ndarray, t: np.ndarray) -> np.ndarray:
         """E[1{others' phi <= t} / (1 + #others at t)]: the chance bidder ``owner`` wins at phi = t.
 
-        Uniform tie-breaking; with ties possible it integrates
+        Uniform tie-breaking; where ties are possible it integrates
         prod_j (P[phi_j < t] + P[phi_j = t] z) over z in [0, 1] (Gauss-Legendre, exact).
         """
         cols = np.arange(t.size)
-        at_least = np.stack([b.prob_virtual_at_least(t) for b in self.bidders])
-        equal = np.stack([b.prob_virtual_equal(t) for b in self.bidders])
-        below = 1.0 - at_least
+        below = np.stack([1.0 - b.prob_virtual_at_least(t) for b in self.bidders])
         below[owner, cols] = 1.0
-        equal[owner, cols] = 0.0
         share = np.prod(below, axis=0)
+        tying = [j for j, b in enumerate(self.bidders) if b.ties_possible]
+        if not tying:
+            return share
+        equal = np.zeros_like(below)
+        for j in tying:
+            equal[j] = self.bidders[j].prob_virtual_equal(t)
+        equal[owner, cols] = 0.0
         tied = np.any(equal > 0, axis=0)
         if np.any(tied):
             z, w = np.polynomial.legendre.leggauss(self.n // 2 + 1)
@@ -168,44 +172,41 @@ class VirtualMaxLaw:
         return share
 
     def welfare(self, menu: Menu) -> Integral:
-        """E[v_winner x_option]: expected value delivered to the winner, by quadrature.
+        """E[v_winner x_option]: expected value delivered to the winner.
 
-        Bidder i contributes the integral over v of v f_i(v) x(phi_i(v)) winshare_i(phi_i(v))
-        from its reserve up to ``hi``, plus its atom at ``hi`` in closed form.
+        One quadrature over virtual values t,
+            integral x(t) sum_i phi_i^-1(t) q_i(t) prod_{j != i} P[phi_j < t] dt
+        (q_i the density of phi_i(V_i)), plus each point mass of some phi_i in
+        closed form with its tie-aware chance of winning.
         """
         start = menu.sale_threshold
         probs = menu.probabilities()
-        cuts = [r.start for r in menu.regions] + list(self.breakpoints)
-        pieces, owners = [], []
-        atom_total = 0.0
+        total, error = 0.0, 0.0
         for i, d in enumerate(self.bidders):
-            if d.atom > 0 and d.hi >= start:
-                x = probs[menu.choose(d.hi)]
-                atom_total += d.atom * d.hi * x * self.win_share(np.array([i]), np.array([d.hi]))[0]
-            v_lo = float(d.virtual_threshold(start))
-            if not v_lo < d.hi or d.atom == 1.0:
-                continue
-            inner = [float(x) for x in d.virtual_threshold(np.array(cuts))]
-            for piece in _pieces(inner, v_lo, d.hi):
-                pieces.append(piece)
-                owners.append(i)
-        if not pieces:
-            return Integral(atom_total, 0.0)
+            for t, _, value_mass in d.virtual_point_masses():
+                if t >= start:
+                    x = probs[menu.choose(t)]
+                    total += value_mass * x * self.win_share(np.array([i]), np.array([t]))[0]
+        cuts = [r.start for r in menu.regions] + list(self.breakpoints)
 
-        def integrand(v, owner):
-            dens = np.empty(v.shape)
-            t = np.empty(v.shape)
-            for i in np.unique(owner):
-                sel = owner == i
-                dens[sel] = self.bidders[i].pdf(v[sel])
-                t[sel] = self.bidders[i].virtual_value(v[sel])
+        def integrand(t, _):
+            theta = [b.virtual_threshold(t) for b in self.bidders]
+            below = np.stack([1.0 - np.where(np.isfinite(th), b.prob_at_least(th), 0.0)
+                              for b, th in zip(self.bidders, theta)])
+            zero = below <= 0.0
+            logs = np.log(np.where(zero, 1.0, below))
+            others = np.where(zero.any(axis=0), 0.0, np.exp(logs.sum(axis=0) - logs))
+            others = np.where(zero.sum(axis=0) == 1, np.where(zero, np.exp(logs.sum(axis=0)), 0.0), others)
+            dens = np.stack([b.virtual_density(t) for b in self.bidders])
+            value = np.where(dens > 0, np.stack(theta), 0.0)
             k = menu.choose(t)
             x = np.where(k >= 0, probs[np.maximum(k, 0)], 0.0)
-            share = self.win_share(owner.ravel(), t.ravel()).reshape(t.shape)
-            return v * dens * x * share
+            return x * np.sum(value * dens * others, axis=0)
 
-        part = integrate_pieces(integrand, pieces, owners)
-        return Integral(part.value + atom_total, part.error)
+        if start < self.top:
+            part = integrate_pieces(integrand, _pieces(cuts, start, self.top))
+            total, error = total + part.value, part.error
+        return Integral(total, error)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.optimize import differential_evolution, minimize_scalar
+from scipy.optimize import brentq, differential_evolution, minimize_scalar
 
 from market.distributions import ValueDistribution
 from market.mechanisms.intermediary import ShiftedMyerson
@@ -56,8 +56,29 @@ def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
                               method="bounded", options={"xatol": 1e-13 * max(1.0, hi)})
         if -res.fun > best_r:
             best_p, best_r = float(res.x), float(-res.fun)
+            best_p = _polish(lambda p: p * prob(p), best_p, lo, hi)
+            best_r = float(best_p * prob(np.array(best_p)))
     return PriceOptimum(best_p, best_r, int(c.size),
-                        f"scan of {c.size} candidate prices, then bounded Brent between neighbours")
+                        f"scan of {c.size} candidate prices, bounded Brent between neighbours, "
+                        "then the root of the central-difference derivative")
+
+
+def _polish(revenue, p: float, lo: float, hi: float) -> float:
+    """Sharpen an interior maximum: solve revenue'(p) = 0 with central differences.
+
+    Comparing revenues pins a smooth maximum only to ~sqrt(machine eps); the
+    derivative's sign change pins it to ~1e-10. Kept only if a sign change
+    brackets p inside (lo, hi).
+    """
+    h = 1e-6 * max(1.0, abs(p))
+
+    def slope(x):
+        return float(revenue(np.array(x + h)) - revenue(np.array(x - h))) / (2 * h)
+
+    a, b = max(lo + h, p - 100 * h), min(hi - h, p + 100 * h)
+    if not a < p < b or not slope(a) > 0 > slope(b):
+        return p
+    return brentq(slope, a, b, xtol=1e-15, rtol=4 * np.finfo(float).eps)
 
 
 def _thin(points: np.ndarray, keep: Sequence[float]) -> np.ndarray:
