@@ -25,7 +25,7 @@ test-slow: setup
 	$(BIN)/python -m pytest -q -m slow
 
 bench: setup
-	$(BIN)/python -m pytest -q benchmarks --benchmark-only -m 'slow or not slow' -p no:randomly
+	$(BIN)/python -m pytest -q benchmarks --benchmark-only -m 'slow or not slow' -s
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .benchmarks

@@ -59,32 +59,41 @@ def _add_bidders(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bidder", action="append", required=True, metavar="SPEC", help=SPEC_HELP)
 
 
+VERBS = {
+    "solve": "solve a market exactly (quadrature and closed forms)",
+    "simulate": "simulate rounds of a market (agent-based or Monte Carlo)",
+    "plot": "draw a figure of a market",
+}
+
+
+def _model(verbs: dict, verb: str, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    """A ``agora VERB NAME`` parser taking --bidder SPEC (repeatable)."""
+    p = verbs[verb].add_parser(name, help=help, description=description)
+    _add_bidders(p)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="agora",
         description="Agora: markets with intermediaries, solved exactly, simulated, and reproduced "
                     "from the papers.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    verbs = {verb: sub.add_parser(verb, help=text).add_subparsers(
+        dest="model", required=True, parser_class=OneLineParser) for verb, text in VERBS.items()}
 
-    solve = sub.add_parser("solve", help="solve a market exactly (quadrature and closed forms)")
-    solve_sub = solve.add_subparsers(dest="model", required=True, parser_class=OneLineParser)
-    sf = solve_sub.add_parser(
-        "seller-first", help="seller commits first; the intermediary best-responds (Section 3)",
-        description="The seller posts the price that is best against a monopolist intermediary "
-                    "running the shifted Myerson auction (monopolist-intermediary, Theorem 3.1). "
-                    "Prints every party's expected revenue, the no-intermediary optimum and the "
-                    "per-bidder reserves phi_i^-1(p).")
-    _add_bidders(sf)
+    sf = _model(verbs, "solve", "seller-first",
+                "seller commits first; the intermediary best-responds (Section 3)",
+                "The seller posts the price that is best against a monopolist intermediary "
+                "running the shifted Myerson auction (monopolist-intermediary, Theorem 3.1). "
+                "Prints every party's expected revenue, the no-intermediary optimum and the "
+                "per-bidder reserves phi_i^-1(p).")
     sf.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
 
-    sim = sub.add_parser("simulate", help="simulate rounds of a market (agent-based or Monte Carlo)")
-    sim_sub = sim.add_subparsers(dest="model", required=True, parser_class=OneLineParser)
-    ss = sim_sub.add_parser(
-        "seller-first", help="simulate the seller-first market round by round",
-        description="Run the market for N rounds with Mesa agents exchanging messages (abm) or "
-                    "with vectorized Monte Carlo (mc), and compare the averages with the exact "
-                    "values. The seller posts the Stackelberg price unless --price is given.")
-    _add_bidders(ss)
+    ss = _model(verbs, "simulate", "seller-first", "simulate the seller-first market round by round",
+                "Run the market for N rounds with Mesa agents exchanging messages (abm) or "
+                "with vectorized Monte Carlo (mc), and compare the averages with the exact "
+                "values. The seller posts the Stackelberg price unless --price is given.")
     ss.add_argument("--rounds", type=_positive_int, default=10_000, help="rounds (default 10000)")
     ss.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (default 0)")
     ss.add_argument("--price", type=_price, help="a fixed posted price instead of the Stackelberg one")
@@ -94,13 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     ss.add_argument("--messages", metavar="FILE", help="message log table (.csv, .parquet or .json; abm)")
     ss.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
 
-    plot = sub.add_parser("plot", help="draw a figure of a market")
-    plot_sub = plot.add_subparsers(dest="model", required=True, parser_class=OneLineParser)
-    ps = plot_sub.add_parser(
-        "seller-first", help="revenue of each party against the seller's posted price",
-        description="Seller's, intermediary's and total revenue against the seller's posted price, "
-                    "with OPT (no intermediary) as a line; saved as PNG.")
-    _add_bidders(ps)
+    ps = _model(verbs, "plot", "seller-first", "revenue of each party against the seller's posted price",
+                "Seller's, intermediary's and total revenue against the seller's posted price, "
+                "with OPT (no intermediary) as a line; saved as PNG.")
     ps.add_argument("--out", required=True, metavar="FIG.png", help="where to save the PNG")
     ps.add_argument("--points", type=_positive_int, default=300, help="prices on the curve (default 300)")
 

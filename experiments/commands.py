@@ -114,10 +114,10 @@ def plot_seller_first(args) -> int:
 
 
 def reproduce(args) -> int:
-    from experiments.reproduce import REPRODUCTIONS
+    from experiments.reproduce import load
 
     out = Path(args.out or f"results/{args.name}")
-    report = REPRODUCTIONS[args.name](out)
+    report = load(args.name)(out)
     print(report.summary())
     print(f"\nreport: {out / 'report.md'}")
     return 0 if report.all_hold else 1

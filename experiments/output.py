@@ -7,10 +7,9 @@ import math
 import os
 import shutil
 import tempfile
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
-
-import pandas as pd
 
 from market.errors import InputError
 
@@ -22,8 +21,8 @@ def atomic_path(path: str | Path):
     """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    # a fresh name, not a file: the writer creates it, with the usual permissions
+    tmp = str(path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         yield tmp
         os.replace(tmp, path)
@@ -62,7 +61,7 @@ def table_format(path: str | Path) -> str:
     return fmt
 
 
-def write_table(df: pd.DataFrame, path: str | Path) -> Path:
+def write_table(df, path: str | Path) -> Path:
     """Write a DataFrame as CSV, Parquet or JSON (records) by the file's suffix, atomically."""
     fmt = table_format(path)
     with atomic_path(path) as tmp:

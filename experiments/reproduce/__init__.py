@@ -1,5 +1,17 @@
-"""Paper reproductions: ``agora reproduce NAME`` writes a report of paper vs measured."""
+"""Paper reproductions: ``agora reproduce NAME`` writes a report of paper vs measured.
 
-from experiments.reproduce.seller_first import reproduce_seller_first
+Each entry names the function that builds it, imported only when it runs (the
+reproductions pull in matplotlib and Mesa, which the rest of the CLI does not need).
+"""
 
-REPRODUCTIONS = {"seller-first": reproduce_seller_first}
+from importlib import import_module
+
+REPRODUCTIONS = {
+    "seller-first": "experiments.reproduce.seller_first:reproduce_seller_first",
+}
+
+
+def load(name: str):
+    """The function that runs reproduction ``name``."""
+    module, func = REPRODUCTIONS[name].split(":")
+    return getattr(import_module(module), func)

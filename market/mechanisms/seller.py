@@ -204,11 +204,14 @@ class PostedPrice(DeterministicMechanism):
 
 
 @dataclass(frozen=True)
-class SecondPriceAuction(DeterministicMechanism):
-    """Highest bid at or above ``reserve`` wins and pays max(reserve, second bid)."""
+class _ReserveAuction(DeterministicMechanism):
+    """A highest-bid auction with a reserve: the highest bid at or above it wins.
+
+    A bidder dictating every bid wins by bidding the reserve alone, paying it,
+    so p(M) = reserve (Definition 2.2).
+    """
 
     reserve: float = 0.0
-    name = "second_price_auction"
 
     def __post_init__(self):
         _nonnegative(self.reserve, "a reserve")
@@ -218,8 +221,11 @@ class SecondPriceAuction(DeterministicMechanism):
         if not bids or max(bids) < self.reserve:
             return None, 0.0
         slot = int(np.argmax(bids))
-        others = bids[:slot] + bids[slot + 1:]
-        return slot, max([self.reserve] + others)
+        return slot, self.payment(bids, slot)
+
+    @abstractmethod
+    def payment(self, bids: list[float], slot: int) -> float:
+        """What the winner in ``slot`` pays."""
 
     @property
     def minimum_payment(self):
@@ -230,28 +236,23 @@ class SecondPriceAuction(DeterministicMechanism):
 
 
 @dataclass(frozen=True)
-class FirstPriceAuction(DeterministicMechanism):
+class SecondPriceAuction(_ReserveAuction):
+    """Highest bid at or above ``reserve`` wins and pays max(reserve, second bid)."""
+
+    name = "second_price_auction"
+
+    def payment(self, bids, slot):
+        return max([self.reserve] + bids[:slot] + bids[slot + 1:])
+
+
+@dataclass(frozen=True)
+class FirstPriceAuction(_ReserveAuction):
     """Highest bid at or above ``reserve`` wins and pays its bid."""
 
-    reserve: float = 0.0
     name = "first_price_auction"
 
-    def __post_init__(self):
-        _nonnegative(self.reserve, "a reserve")
-
-    def outcome(self, bids):
-        bids = list(bids)
-        if not bids or max(bids) < self.reserve:
-            return None, 0.0
-        slot = int(np.argmax(bids))
-        return slot, bids[slot]
-
-    @property
-    def minimum_payment(self):
-        return self.reserve
-
-    def describe(self):
-        return {"class": self.name, "reserve": self.reserve, "minimum_payment": self.reserve}
+    def payment(self, bids, slot):
+        return bids[slot]
 
 
 def minimum_payment_by_search(mechanism: DeterministicMechanism, n_slots: int,

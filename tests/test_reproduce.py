@@ -1,0 +1,34 @@
+"""The seller-first reproduction: every claim holds and every file is written."""
+
+import json
+
+import pytest
+
+from experiments.reproduce import REPRODUCTIONS, load
+from experiments.reproduce.report import Check, Report, Section
+
+
+def test_report_counts_and_renders_failures(tmp_path):
+    report = Report("t", "papers/x.txt", [Section("s", "text", [
+        Check("Theorem 1", "inst", "q", 1.0, 1.0, True),
+        Check("Theorem 2", "inst", "q", 1.0, 0.5, False)])])
+    assert not report.all_hold
+    report.write(tmp_path)
+    text = (tmp_path / "report.md").read_text()
+    assert "1 of 2 checks hold" in text and "**FAILS**" in text
+    assert json.loads((tmp_path / "results.json").read_text())["checks"][1]["holds"] is False
+
+
+def test_every_registered_reproduction_loads():
+    for name in REPRODUCTIONS:
+        assert callable(load(name))
+
+
+@pytest.mark.slow
+def test_seller_first_reproduction_all_claims_hold(tmp_path):
+    report = load("seller-first")(tmp_path / "out")
+    failed = [c for c in report.checks if not c.holds]
+    assert not failed, failed
+    files = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"report.md", "results.json", "theorem_3_7_ratio_vs_alpha.png"} <= files
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
