@@ -4,7 +4,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 OUT     ?= results
 
-.PHONY: setup run test test-slow bench clean
+.PHONY: setup run test test-slow bench lint clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,9 @@ test-slow: setup
 
 bench: setup
 	$(BIN)/python -m pytest -q benchmarks --benchmark-only -m 'slow or not slow' -s
+
+lint: setup
+	$(BIN)/ruff check market agents protocols experiments tests benchmarks
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .benchmarks

@@ -8,6 +8,7 @@ import mesa
 
 from market.mechanisms.intermediary import AuctionResult, ShiftedMyerson
 from market.mechanisms.seller import DeterministicMechanism, Menu
+from market.solvers.seller_first import intermediary_best_response
 from protocols.messages import ALL, Bid, Commit, Forward, Offer
 
 
@@ -29,10 +30,10 @@ class Intermediary(mesa.Agent):
         self._responses: dict = {}
 
     def best_response(self, mechanism: DeterministicMechanism | Menu) -> ShiftedMyerson:
-        menu = mechanism if isinstance(mechanism, Menu) else mechanism.menu()
-        if menu not in self._responses:
-            self._responses[menu] = ShiftedMyerson(tuple(b.distribution for b in self.buyers), menu)
-        return self._responses[menu]
+        if mechanism not in self._responses:
+            self._responses[mechanism] = intermediary_best_response(
+                [b.distribution for b in self.buyers], mechanism)
+        return self._responses[mechanism]
 
     def respond(self, commit: Commit) -> Offer:
         self.auction = self.best_response(commit.mechanism)

@@ -15,7 +15,8 @@ from market.distributions import parse_spec
 from market.errors import InputError
 from market.mechanisms.seller import Menu
 from market.montecarlo import simulate_seller_first as monte_carlo
-from market.solvers.seller_first import best_seller_price, evaluate_posted_price, solve_seller_first as solve
+from market.solvers.seller_first import best_seller_price, evaluate_posted_price
+from market.solvers.seller_first import solve_seller_first as solve
 from market.virtual_law import VirtualMaxLaw
 
 COMPARED = ("seller_revenue", "intermediary_revenue", "welfare", "sale")

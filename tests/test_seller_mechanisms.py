@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from market.errors import InputError
 from market.mechanisms.seller import (
     FirstPriceAuction,
+    MechanismError,
     Menu,
     MenuOption,
-    MechanismError,
     PostedPrice,
     Region,
     SecondPriceAuction,

@@ -26,13 +26,12 @@ from market.model import MarketModel  # noqa: E402
 from market.montecarlo import simulate_seller_first  # noqa: E402
 from market.solvers.seller_first import (  # noqa: E402
     best_anonymous_price,
-    evaluate_posted_price,
     search_best_menu,
     seller_first_guarantee,
     solve_seller_first,
     strong_regularity_constant,
 )
-from market.virtual_law import VirtualMaxLaw, evaluate_menu  # noqa: E402
+from market.virtual_law import VirtualMaxLaw  # noqa: E402
 
 SOURCE = "papers/monopolist-intermediary.txt"
 EXACT_TOL = 1e-9  # quadrature reaches 1e-12; closed forms are exact

@@ -119,11 +119,11 @@ def best_anonymous_price(bidders: Sequence[ValueDistribution]) -> PriceOptimum:
     return maximize_price_revenue(prob_any, value_candidates(bidders))
 
 
-def intermediary_best_response(law: VirtualMaxLaw,
+def intermediary_best_response(bidders: Sequence[ValueDistribution],
                                seller: DeterministicMechanism | Menu) -> ShiftedMyerson:
-    """The shifted Myerson auction against a seller mechanism or menu (Theorem 3.1)."""
+    """The shifted Myerson auction against a seller mechanism (Theorems 2.3, 3.1) or menu (Lemma 3.10)."""
     menu = seller if isinstance(seller, Menu) else seller.menu()
-    return ShiftedMyerson(law.bidders, menu)
+    return ShiftedMyerson(tuple(bidders), menu)
 
 
 @dataclass(frozen=True)
