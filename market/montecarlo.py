@@ -18,6 +18,7 @@ import numpy as np
 
 from market.distributions import ValueDistribution, parse_spec
 from market.errors import InputError
+from market.mechanisms.right_auctions import RightAuction
 from market.mechanisms.seller import Menu
 
 CHUNK_VALUES = 1 << 20  # bidder values per chunk: bounds memory at a few tens of MB
@@ -26,8 +27,8 @@ QUANTITIES = ("seller_revenue", "intermediary_revenue", "welfare", "sale", "buye
 
 
 @dataclass(frozen=True)
-class SellerFirstRounds:
-    """Per-round outcomes; ``winner`` is -1 when the right was not sold."""
+class Rounds:
+    """Per-round outcomes of any single-item protocol; ``winner`` is -1 when nothing was sold."""
 
     winner: np.ndarray
     delivered: np.ndarray
@@ -57,9 +58,27 @@ def virtual_matrix(bidders: Sequence[ValueDistribution], values: np.ndarray) -> 
     return np.column_stack([b.virtual_value(values[:, i]) for i, b in enumerate(bidders)])
 
 
+def top_two(scores: np.ndarray, priority: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: the winner (highest score, ties to the highest priority), its score, the best rival score."""
+    rows, n = scores.shape
+    if priority is None:
+        winner = np.argmax(scores, axis=1)
+    else:
+        top = scores.max(axis=1, keepdims=True)
+        winner = np.argmax(np.where(scores == top, priority, -np.inf), axis=1)
+    best = scores[np.arange(rows), winner]
+    if n == 1:
+        rival = np.full(rows, -np.inf)
+    elif n == 2:
+        rival = scores.min(axis=1)
+    else:
+        rival = np.partition(scores, n - 2, axis=1)[:, n - 2]
+    return winner, best, rival
+
+
 def seller_first_rounds(bidders: Sequence[ValueDistribution], menu: Menu, values: np.ndarray,
                         priority: np.ndarray | None = None,
-                        lottery: np.ndarray | None = None) -> SellerFirstRounds:
+                        lottery: np.ndarray | None = None) -> Rounds:
     """Outcomes of seller-first rounds on given values (rounds x bidders).
 
     ``priority`` (same shape) breaks ties in phi, highest first; ``lottery``
@@ -67,26 +86,13 @@ def seller_first_rounds(bidders: Sequence[ValueDistribution], menu: Menu, values
     """
     values = np.asarray(values, float)
     rows, n = values.shape
-    phi = virtual_matrix(bidders, values)
-    if priority is None:
-        winner = np.argmax(phi, axis=1)
-    else:
-        top = phi.max(axis=1, keepdims=True)
-        winner = np.argmax(np.where(phi == top, priority, -np.inf), axis=1)
-    idx = np.arange(rows)
-    Phi = phi[idx, winner]
-    if n == 1:
-        rival = np.full(rows, -np.inf)
-    elif n == 2:
-        rival = phi.min(axis=1)
-    else:
-        rival = np.partition(phi, n - 2, axis=1)[:, n - 2]
+    winner, Phi, rival = top_two(virtual_matrix(bidders, values), priority)
     option = menu.choose(Phi)
     sold = option >= 0
     x = np.where(sold, menu.probabilities()[np.maximum(option, 0)], 0.0)
     price = np.where(sold, menu.prices()[np.maximum(option, 0)], 0.0)
     delivered = sold if lottery is None else sold & (lottery < x)
-    v = values[idx, winner]
+    v = values[np.arange(rows), winner]
     covered = np.zeros(rows)
     for b, members in _same_law(bidders):
         sel = sold if len(members) == n else sold & np.isin(winner, members)
@@ -100,13 +106,39 @@ def seller_first_rounds(bidders: Sequence[ValueDistribution], menu: Menu, values
     fee = np.where(sold, x * (v - price) - covered, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         fee_on_delivery = np.where(delivered, fee / np.where(x > 0, x, 1.0), 0.0)
-    return SellerFirstRounds(
+    return Rounds(
         winner=np.where(sold, winner, -1),
         delivered=delivered,
         seller_revenue=np.where(delivered, price, 0.0),
         intermediary_revenue=fee_on_delivery,
         welfare=np.where(delivered, v, 0.0),
     )
+
+
+def intermediary_first_rounds(bidders: Sequence[ValueDistribution], auction: RightAuction, price: float,
+                              values: np.ndarray, priority: np.ndarray | None = None) -> Rounds:
+    """Outcomes of rounds where the intermediary committed to ``auction`` and the seller posts ``price``.
+
+    Buyers bid v - price for the right (truthful: every class here is dominant-strategy
+    truthful); the auction ranks bids by its scores and charges its price or the threshold bid.
+    """
+    values = np.asarray(values, float)
+    rows = values.shape[0]
+    bids = values - price
+    scores = auction.scores(bidders, 0.0)  # with p = 0 a score's argument is the bid
+    winner, best, rival = top_two(np.column_stack([s.score(bids[:, i]) for i, s in enumerate(scores)]),
+                                  priority)
+    sold = best >= auction.reserve
+    pay = np.full(rows, auction.parameter)
+    if auction.threshold_payment:
+        level = np.maximum(auction.reserve, rival)
+        for i, s in enumerate(scores):
+            sel = sold & (winner == i)
+            pay[sel] = s.threshold(level[sel])
+    v = values[np.arange(rows), winner]
+    return Rounds(winner=np.where(sold, winner, -1), delivered=sold,
+                  seller_revenue=np.where(sold, price, 0.0),
+                  intermediary_revenue=np.where(sold, pay, 0.0), welfare=np.where(sold, v, 0.0))
 
 
 @dataclass(frozen=True)
@@ -127,25 +159,19 @@ def ties_possible(bidders: Sequence[ValueDistribution]) -> bool:
     return any(b.ties_possible for b in bidders)
 
 
-def simulate_seller_first(bidders: Sequence[ValueDistribution | str], menu: Menu, rounds: int,
-                          rng: np.random.Generator) -> MonteCarloEstimate:
-    """Monte Carlo estimate of every party's expected outcome, drawn in chunks."""
-    bidders = [parse_spec(b) for b in bidders]
+def estimate(bidders: Sequence[ValueDistribution], rounds: int, rng: np.random.Generator,
+             play) -> MonteCarloEstimate:
+    """Means and standard errors over ``rounds`` rounds; ``play(values, rng)`` plays a chunk."""
     if rounds < 1:
         raise InputError(f"Monte Carlo needs rounds >= 1, got {rounds}")
     n = len(bidders)
-    tie = ties_possible(bidders)
-    lottery = not menu.is_posted_price
     sums = dict.fromkeys(QUANTITIES, 0.0)
     squares = dict.fromkeys(QUANTITIES, 0.0)
     chunk = max(1, CHUNK_VALUES // n)
     done = 0
     while done < rounds:
         m = min(chunk, rounds - done)
-        values = np.column_stack([b.rvs(m, rng) for b in bidders])
-        out = seller_first_rounds(bidders, menu, values,
-                                  priority=rng.random((m, n)) if tie else None,
-                                  lottery=rng.random(m) if lottery else None)
+        out = play(np.column_stack([b.rvs(m, rng) for b in bidders]), rng)
         for q in QUANTITIES:
             a = getattr(out, q)
             sums[q] += float(a.sum())
@@ -155,3 +181,26 @@ def simulate_seller_first(bidders: Sequence[ValueDistribution | str], menu: Menu
     var = {q: max(squares[q] / rounds - mean[q] ** 2, 0.0) for q in QUANTITIES}
     stderr = {q: math.sqrt(var[q] / max(rounds - 1, 1)) for q in QUANTITIES}
     return MonteCarloEstimate(rounds, mean, stderr)
+
+
+def simulate_seller_first(bidders: Sequence[ValueDistribution | str], menu: Menu, rounds: int,
+                          rng: np.random.Generator) -> MonteCarloEstimate:
+    """Monte Carlo estimate of every party's expected outcome in the seller-first market."""
+    bidders = [parse_spec(b) for b in bidders]
+    tie, lottery = ties_possible(bidders), not menu.is_posted_price
+
+    def play(values, rng):
+        m, n = values.shape
+        return seller_first_rounds(bidders, menu, values, priority=rng.random((m, n)) if tie else None,
+                                   lottery=rng.random(m) if lottery else None)
+
+    return estimate(bidders, rounds, rng, play)
+
+
+def simulate_intermediary_first(bidders: Sequence[ValueDistribution | str], auction: RightAuction,
+                                price: float, rounds: int, rng: np.random.Generator) -> MonteCarloEstimate:
+    """Monte Carlo estimate when the intermediary committed to ``auction`` and the seller posts ``price``."""
+    bidders = [parse_spec(b) for b in bidders]
+    tie = any(b.atom > 0 for b in bidders)
+    return estimate(bidders, rounds, rng, lambda values, rng: intermediary_first_rounds(
+        bidders, auction, price, values, priority=rng.random(values.shape) if tie else None))

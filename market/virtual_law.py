@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -26,6 +26,7 @@ from scipy import integrate
 from market.distributions import ValueDistribution, parse_spec
 from market.errors import InputError
 from market.mechanisms.seller import Menu
+from market.scores import MaxScoreLaw, VirtualScore
 
 RTOL = 1e-12
 ATOL = 1e-15
@@ -84,54 +85,21 @@ def integrate_pieces(f, pieces: Sequence[tuple[float, float]], owners=None) -> I
     return total
 
 
-@dataclass(frozen=True)
-class VirtualMaxLaw:
+class VirtualMaxLaw(MaxScoreLaw):
     """Law of Phi = max_i phi_i(v_i) for independent, regular bidders."""
 
-    bidders: tuple[ValueDistribution, ...]
-    specs: tuple[str, ...] = field(init=False)
-
-    def __post_init__(self):
-        if not self.bidders:
+    def __init__(self, bidders: Sequence[ValueDistribution]):
+        if not bidders:
             raise InputError("a market needs at least one bidder (n >= 1), got none")
-        for i, b in enumerate(self.bidders):
+        for i, b in enumerate(bidders):
             b.require_regular(f"bidder {i}")
-        object.__setattr__(self, "specs", tuple(b.spec for b in self.bidders))
+        self.bidders = tuple(bidders)
+        self.specs = tuple(b.spec for b in self.bidders)
+        super().__init__([VirtualScore(b) for b in self.bidders])
 
     @classmethod
     def of(cls, bidders: Sequence[ValueDistribution | str]) -> VirtualMaxLaw:
         return cls(tuple(parse_spec(b) for b in bidders))
-
-    @property
-    def n(self) -> int:
-        return len(self.bidders)
-
-    def prob_at_least(self, t) -> np.ndarray:
-        """P[Phi >= t] = 1 - prod_i (1 - P[phi_i >= t]), accurate when small."""
-        t = np.asarray(t, float)
-        log_none = np.zeros(t.shape)
-        with np.errstate(divide="ignore"):
-            for b in self.bidders:
-                log_none = log_none + np.log1p(-b.prob_virtual_at_least(t))
-        return -np.expm1(log_none)
-
-    def prob_between(self, c: float, d: float) -> float:
-        """P[c <= Phi < d]."""
-        upper = float(self.prob_at_least(d)) if math.isfinite(d) else 0.0
-        return float(self.prob_at_least(c)) - upper
-
-    @cached_property
-    def top(self) -> float:
-        """sup of Phi's support (inf for an unbounded bidder)."""
-        return max(b.hi for b in self.bidders)
-
-    @cached_property
-    def breakpoints(self) -> tuple[float, ...]:
-        return tuple(sorted({p for b in self.bidders for p in b.virtual_breakpoints}))
-
-    @cached_property
-    def atoms(self) -> tuple[float, ...]:
-        return tuple(sorted({a for b in self.bidders for a in b.virtual_atoms}))
 
     def tail_integral(self, lo: float, hi: float = math.inf) -> Integral:
         """integral_lo^hi P[Phi >= t] dt (hi capped at the top of the support)."""
@@ -144,32 +112,6 @@ class VirtualMaxLaw:
     def optimal_revenue(self) -> Integral:
         """OPT: Myerson's revenue with no intermediary, E[Phi+] (Theorem D.4)."""
         return self.tail_integral(0.0)
-
-    # -- welfare -----------------------------------------------------------
-    def win_share(self, owner: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """E[1{others' phi <= t} / (1 + #others at t)]: the chance bidder ``owner`` wins at phi = t.
-
-        Uniform tie-breaking; where ties are possible it integrates
-        prod_j (P[phi_j < t] + P[phi_j = t] z) over z in [0, 1] (Gauss-Legendre, exact).
-        """
-        cols = np.arange(t.size)
-        below = np.stack([1.0 - b.prob_virtual_at_least(t) for b in self.bidders])
-        below[owner, cols] = 1.0
-        share = np.prod(below, axis=0)
-        tying = [j for j, b in enumerate(self.bidders) if b.ties_possible]
-        if not tying:
-            return share
-        equal = np.zeros_like(below)
-        for j in tying:
-            equal[j] = self.bidders[j].prob_virtual_equal(t)
-        equal[owner, cols] = 0.0
-        tied = np.any(equal > 0, axis=0)
-        if np.any(tied):
-            z, w = np.polynomial.legendre.leggauss(self.n // 2 + 1)
-            z, w = 0.5 * (z + 1.0), 0.5 * w
-            a, e = below[:, tied], equal[:, tied]
-            share[tied] = np.einsum("k,kj->j", w, np.prod(a[None] + e[None] * z[:, None, None], axis=1))
-        return share
 
     def welfare(self, menu: Menu) -> Integral:
         """E[v_winner x_option]: expected value delivered to the winner.

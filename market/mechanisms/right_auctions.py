@@ -1,0 +1,145 @@
+"""Auctions an intermediary commits to before the seller moves (monopolist-intermediary, Section 4).
+
+The intermediary sells the exclusive right to dictate the bids forwarded to the
+seller (Assumption 2.1). Moving first, it cannot see the seller's price p; each
+buyer values the right at v_i - p and bids b_i for it. Three classes:
+
+* :class:`PostedRightPrice` q: the right goes to the highest bid at or above q, for q;
+* :class:`SecondPriceRight` r: the highest bid at or above r wins and pays
+  max(r, second-highest bid);
+* :class:`ShiftedMyersonRight` s: Myerson's auction for the right as if the seller
+  were to post s, i.e. the seller-first best response of Theorem 3.1 committed in
+  advance: rank by phi_i(b_i + s), sell if that reaches s, charge the threshold bid.
+
+Each ranks bids by a score and sells when the top score reaches a reserve, so the
+winner's value threshold is always a_i + p for a constant a_i: the right is sold
+with probability 1 - prod_i (1 - P[v_i >= a_i + p]), which is what the seller
+best-responds to (Theorem 4.1).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from market.distributions import ValueDistribution
+from market.mechanisms.seller import MechanismError
+from market.scores import Score, ShiftedVirtualScore, ValueScore
+
+
+@dataclass(frozen=True)
+class RightSale:
+    """Outcome of one auction for the right: winner (None: unsold) and its payment to the intermediary."""
+
+    winner: int | None
+    payment: float
+
+
+class RightAuction(ABC):
+    """An auction for the right to dictate forwarded bids, defined on the bids b_i = v_i - p."""
+
+    name: str
+    parameter: float
+    threshold_payment: bool  # False: the winner pays the posted price
+
+    def __post_init__(self):
+        if not 0.0 <= self.parameter < math.inf:
+            raise MechanismError(f"{self.name} needs a parameter >= 0, got {self.parameter}")
+
+    @property
+    @abstractmethod
+    def reserve(self) -> float:
+        """The score the top bid must reach for a sale."""
+
+    @abstractmethod
+    def scores(self, bidders: Sequence[ValueDistribution], price: float) -> list[Score]:
+        """Each bidder's score as a function of its value when the seller posts ``price``."""
+
+    def describe(self) -> dict:
+        return {"class": self.name, self.parameter_name: self.parameter}
+
+    parameter_name = "parameter"
+
+    def eligibility(self, bidders: Sequence[ValueDistribution]) -> np.ndarray:
+        """a_i: bidder i can win iff v_i >= a_i + p, whatever the seller's price p."""
+        return np.array([float(s.threshold(self.reserve)) for s in self.scores(bidders, 0.0)])
+
+    def sale_probability(self, bidders: Sequence[ValueDistribution], prices) -> np.ndarray:
+        """P[the right is sold] when the seller posts each price (Theorem 4.1's P_M(p))."""
+        prices = np.asarray(prices, float)
+        none = np.ones(prices.shape)
+        for b, a in zip(bidders, self.eligibility(bidders)):
+            none = none * (1.0 - b.prob_at_least(a + prices))
+        return 1.0 - none
+
+    def run(self, bids: Sequence[float], priority: Sequence[float],
+            bidders: Sequence[ValueDistribution]) -> RightSale:
+        """One auction on the bids for the right; ties in score go to the highest priority."""
+        scores = self.scores(bidders, 0.0)  # with p = 0 a score's argument is the bid itself
+        ranked = [float(s.score(b)) for s, b in zip(scores, bids)]
+        winner = max(range(len(bids)), key=lambda i: (ranked[i], priority[i]))
+        if ranked[winner] < self.reserve:
+            return RightSale(None, 0.0)
+        if not self.threshold_payment:
+            return RightSale(winner, self.parameter)
+        rival = max((r for i, r in enumerate(ranked) if i != winner), default=-math.inf)
+        return RightSale(winner, float(scores[winner].threshold(max(self.reserve, rival))))
+
+
+@dataclass(frozen=True)
+class PostedRightPrice(RightAuction):
+    """The right at price q to the highest bid at or above q."""
+
+    parameter: float
+    name = "posted_price"
+    parameter_name = "price"
+    threshold_payment = False
+
+    @property
+    def reserve(self):
+        return self.parameter
+
+    def scores(self, bidders, price):
+        return [ValueScore(b, -price) for b in bidders]
+
+
+@dataclass(frozen=True)
+class SecondPriceRight(RightAuction):
+    """Second-price auction for the right with reserve r."""
+
+    parameter: float
+    name = "second_price_auction"
+    parameter_name = "reserve"
+    threshold_payment = True
+
+    @property
+    def reserve(self):
+        return self.parameter
+
+    def scores(self, bidders, price):
+        return [ValueScore(b, -price) for b in bidders]
+
+
+@dataclass(frozen=True)
+class ShiftedMyersonRight(RightAuction):
+    """Myerson's auction for the right, shifted by an anticipated seller price s (Theorem 3.1)."""
+
+    parameter: float
+    name = "shifted_myerson"
+    parameter_name = "anticipated_price"
+    threshold_payment = True
+
+    @property
+    def reserve(self):
+        return self.parameter
+
+    def scores(self, bidders, price):
+        return [ShiftedVirtualScore(b, self.parameter - price) for b in bidders]
+
+
+RIGHT_AUCTIONS = {"posted_price": PostedRightPrice, "second_price_auction": SecondPriceRight,
+                  "shifted_myerson": ShiftedMyersonRight}

@@ -1,0 +1,234 @@
+"""Scores that threshold auctions rank bidders by, and the law of the highest score.
+
+Every auction in the single-item market ranks bidders by a nondecreasing score
+g_i(v_i), sells when the highest score reaches a reserve, and charges the winner
+its threshold value tau_i(c) = inf{v : g_i(v) >= c} at the competing score c:
+
+* the seller-first shifted Myerson auction ranks by virtual values phi_i(v_i)
+  with reserve p (Theorem 3.1): :class:`VirtualScore`;
+* a second-price auction or a posted price for the right to dictate bids ranks
+  by values (Section 4): :class:`ValueScore`;
+* an intermediary committed to Myerson's auction for an anticipated seller price s
+  ranks bids b_i = v_i - p by phi_i(b_i + s): :class:`ShiftedVirtualScore`.
+
+:class:`MaxScoreLaw` holds the law of the highest score,
+P[max_i g_i >= c] = 1 - prod_i (1 - P[g_i >= c]), and the tie-aware chance that a
+given bidder wins.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from functools import cached_property
+
+import numpy as np
+
+from market.distributions import ValueDistribution
+from market.errors import InputError
+
+
+def _as_array(c) -> np.ndarray:
+    return np.asarray(c, dtype=float)
+
+
+class Score(ABC):
+    """A nondecreasing score g(V) of one bidder's value."""
+
+    dist: ValueDistribution
+
+    @abstractmethod
+    def score(self, v) -> np.ndarray:
+        """g(v)."""
+
+    @abstractmethod
+    def threshold(self, c) -> np.ndarray:
+        """tau(c) = inf{v : g(v) >= c} (may lie below the support; +inf if never)."""
+
+    @property
+    @abstractmethod
+    def breakpoints(self) -> tuple[float, ...]:
+        """Scores where P[g(V) >= c] is not smooth in c."""
+
+    @property
+    @abstractmethod
+    def atoms(self) -> tuple[float, ...]:
+        """Scores with positive probability."""
+
+    @property
+    def ties_possible(self) -> bool:
+        return bool(self.atoms)
+
+    @property
+    def top(self) -> float:
+        """sup of g(V)."""
+        return float(self.score(self.dist.hi)) if math.isfinite(self.dist.hi) else math.inf
+
+    def prob_at_least(self, c) -> np.ndarray:
+        """P[g(V) >= c]."""
+        tau = self.threshold(c)
+        return np.where(np.isfinite(tau), self.dist.prob_at_least(tau), 0.0)
+
+    def prob_equal(self, c) -> np.ndarray:
+        """P[g(V) = c]: the atom at the top of the support, scored."""
+        c = _as_array(c)
+        if self.dist.atom == 0.0:
+            return np.zeros(c.shape)
+        return np.where(c == self.score(self.dist.hi), self.dist.atom, 0.0)
+
+
+class VirtualScore(Score):
+    """g = phi, the bidder's virtual value (Theorem 3.1's ranking)."""
+
+    def __init__(self, dist: ValueDistribution):
+        self.dist = dist
+
+    def score(self, v):
+        return self.dist.virtual_value(v)
+
+    def threshold(self, c):
+        return self.dist.virtual_threshold(c)
+
+    def prob_at_least(self, c):
+        return self.dist.prob_virtual_at_least(c)
+
+    def prob_equal(self, c):
+        return self.dist.prob_virtual_equal(c)
+
+    @property
+    def breakpoints(self):
+        return self.dist.virtual_breakpoints
+
+    @property
+    def atoms(self):
+        return self.dist.virtual_atoms
+
+    @property
+    def ties_possible(self):
+        return self.dist.ties_possible
+
+    @property
+    def top(self):
+        return self.dist.hi
+
+
+class ValueScore(Score):
+    """g(v) = v + shift: a bid for the right, v - p, has shift = -p."""
+
+    def __init__(self, dist: ValueDistribution, shift: float = 0.0):
+        self.dist, self.shift = dist, float(shift)
+
+    def score(self, v):
+        return _as_array(v) + self.shift
+
+    def threshold(self, c):
+        return _as_array(c) - self.shift
+
+    @property
+    def breakpoints(self):
+        return tuple(x + self.shift for x in (self.dist.lo, self.dist.hi) if math.isfinite(x))
+
+    @property
+    def atoms(self):
+        return (self.dist.hi + self.shift,) if self.dist.atom > 0 else ()
+
+
+class ShiftedVirtualScore(Score):
+    """g(v) = phi^(v + delta): Myerson's ranking for an anticipated price s, seller at p, delta = s - p.
+
+    phi^ extends phi beyond the support with slope 1 (phi^(u) = u above the top,
+    phi(lo) - (lo - u) below the bottom), so it stays strictly increasing wherever
+    phi is, and a bid outside what the intermediary anticipated is still ranked.
+    """
+
+    def __init__(self, dist: ValueDistribution, delta: float):
+        if getattr(dist, "alpha", None) == 0.0:
+            raise InputError(f"{dist.spec} has a flat virtual value; Myerson-with-shift needs a "
+                             "strictly increasing one (use ALPHA > 0)")
+        self.dist, self.delta = dist, float(delta)
+
+    def score(self, v):
+        u = _as_array(v) + self.delta
+        inside = np.clip(u, self.dist.lo, self.dist.hi)
+        return self.dist.virtual_value(inside) + (u - inside)
+
+    def threshold(self, c):
+        c = _as_array(c)
+        d = self.dist
+        u = np.where(c > d.hi, c, d.virtual_threshold(np.minimum(c, d.hi)))
+        if math.isfinite(d.phi_lo):
+            u = np.where(c < d.phi_lo, d.lo - (d.phi_lo - c), u)
+        return u - self.delta
+
+    @property
+    def breakpoints(self):
+        d = self.dist
+        ends = [float(self.score(x)) for x in (d.lo, d.hi) if math.isfinite(x)]
+        return tuple(x for x in (*ends, d.phi_lo, d.phi_top, d.hi) if math.isfinite(x))
+
+    @property
+    def atoms(self):
+        return (float(self.score(self.dist.hi)),) if self.dist.atom > 0 else ()
+
+
+class MaxScoreLaw:
+    """Law of the highest score among independent bidders."""
+
+    def __init__(self, scores: Sequence[Score]):
+        self.scores = tuple(scores)
+
+    @property
+    def n(self) -> int:
+        return len(self.scores)
+
+    def prob_at_least(self, c) -> np.ndarray:
+        """P[max_i g_i >= c] = 1 - prod_i (1 - P[g_i >= c]), accurate when small."""
+        c = _as_array(c)
+        log_none = np.zeros(c.shape)
+        with np.errstate(divide="ignore"):
+            for s in self.scores:
+                log_none = log_none + np.log1p(-s.prob_at_least(c))
+        return -np.expm1(log_none)
+
+    def prob_between(self, c: float, d: float) -> float:
+        """P[c <= max score < d]."""
+        upper = float(self.prob_at_least(d)) if math.isfinite(d) else 0.0
+        return float(self.prob_at_least(c)) - upper
+
+    @cached_property
+    def top(self) -> float:
+        return max(s.top for s in self.scores)
+
+    @cached_property
+    def breakpoints(self) -> tuple[float, ...]:
+        return tuple(sorted({p for s in self.scores for p in s.breakpoints if math.isfinite(p)}))
+
+    @cached_property
+    def atoms(self) -> tuple[float, ...]:
+        return tuple(sorted({a for s in self.scores for a in s.atoms}))
+
+    def win_share(self, owner: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """E[1{others' scores <= c} / (1 + #others at c)]: bidder ``owner`` wins with score c.
+
+        Uniform tie-breaking; where ties are possible it integrates
+        prod_j (P[g_j < c] + P[g_j = c] z) over z in [0, 1] (Gauss-Legendre, exact).
+        """
+        cols = np.arange(c.size)
+        below = np.stack([1.0 - s.prob_at_least(c) for s in self.scores])
+        below[owner, cols] = 1.0
+        share = np.prod(below, axis=0)
+        tying = [j for j, s in enumerate(self.scores) if s.ties_possible]
+        if not tying:
+            return share
+        equal = np.zeros_like(below)
+        for j in tying:
+            equal[j] = self.scores[j].prob_equal(c)
+        equal[owner, cols] = 0.0
+        tied = np.any(equal > 0, axis=0)
+        if np.any(tied):
+            z, w = np.polynomial.legendre.leggauss(self.n // 2 + 1)
+            z, w = 0.5 * (z + 1.0), 0.5 * w
+            a, e = below[:, tied], equal[:, tied]
+            share[tied] = np.einsum("k,kj->j", w, np.prod(a[None] + e[None] * z[:, None, None], axis=1))
+        return share

@@ -1,0 +1,202 @@
+"""Intermediary-first Stackelberg play (monopolist-intermediary, Section 4).
+
+The intermediary commits to an auction for the right to dictate bids; the
+seller sees it and posts the price p maximizing p P_M(p) (Theorem 4.1). The
+intermediary, anticipating that, picks its commitment within a class (a posted
+price, a second-price auction with reserve, or Myerson's auction for an
+anticipated seller price): a bilevel problem solved by scanning the class's
+parameter, best-responding for the seller at each point, and refining the best.
+
+Exact outcomes of any such auction come from the threshold-auction identity
+(Myerson's lemma written for scores): bidder i, eligible from value z0_i on, pays
+the intermediary in expectation
+
+    integral_{z0_i}^{hi_i} D_i(g_i(z)) ((z - p) f_i(z) - P[V_i >= z]) dz
+      + (hi_i - p) P[V_i = hi_i] winshare_i(g_i(hi_i)),
+
+with D_i(c) = P[every other score < c]; the winner's value is integrated the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from market.distributions import ValueDistribution
+from market.errors import InputError
+from market.mechanisms.right_auctions import RIGHT_AUCTIONS, RightAuction
+from market.scores import MaxScoreLaw
+from market.solvers.seller_first import QUANTILES_PER_BIDDER, PriceOptimum, maximize_price_revenue
+from market.virtual_law import Integral, VirtualMaxLaw, _pieces, integrate_pieces
+
+PARAMETER_GRID = 120
+
+
+@dataclass(frozen=True)
+class RightAuctionOutcome:
+    """Expected outcome of an auction for the right when the seller posts ``seller_price``."""
+
+    seller_price: float
+    sale_probability: float
+    seller_revenue: float
+    intermediary_revenue: float
+    welfare: float
+    quadrature_error: float
+
+
+def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value) -> Integral:
+    """Sum over bidders of an integral over its values where it can win, plus its atom at hi."""
+    pieces, owners, atoms = [], [], 0.0
+    cuts = list(law.breakpoints) + list(law.atoms)
+    for i, (b, s) in enumerate(zip(bidders, law.scores)):
+        z0 = float(s.threshold(reserve))
+        if not math.isfinite(z0) or z0 > b.hi:
+            continue
+        if b.atom > 0 and float(s.score(b.hi)) >= reserve:
+            share = law.win_share(np.array([i]), np.array([float(s.score(b.hi))]))[0]
+            atoms += atom_value(b.hi) * b.atom * share
+        if b.atom == 1.0:
+            continue
+        inner = [float(x) for x in s.threshold(np.array(cuts))] + [b.lo]
+        for lo, hi in _pieces(inner, z0, b.hi):
+            if hi - lo > 1e-14 * max(1.0, abs(lo)):
+                pieces.append((lo, hi))
+                owners.append(i)
+    if not pieces:
+        return Integral(atoms, 0.0)
+
+    def f(z, owner):
+        out = np.empty(z.shape)
+        for i in np.unique(owner):
+            sel = owner == i
+            zi = z[sel]
+            share = law.win_share(np.full(zi.size, i), law.scores[i].score(zi).ravel()).reshape(zi.shape)
+            out[sel] = share * integrand(bidders[i], zi)
+        return out
+
+    part = integrate_pieces(f, pieces, owners)
+    return Integral(part.value + atoms, part.error)
+
+
+def evaluate_right_auction(bidders: Sequence[ValueDistribution], auction: RightAuction,
+                           price: float) -> RightAuctionOutcome:
+    """Exact expected outcome of ``auction`` when the seller posts ``price``."""
+    law = MaxScoreLaw(auction.scores(bidders, price))
+    sale = float(auction.sale_probability(bidders, price))
+    welfare = _per_bidder(law, bidders, auction.reserve,
+                          lambda b, z: z * b.pdf(z), lambda v: v)
+    if auction.threshold_payment:
+        revenue = _per_bidder(law, bidders, auction.reserve,
+                              lambda b, z: (z - price) * b.pdf(z) - b.prob_at_least(z),
+                              lambda v: v - price)
+    else:
+        revenue = Integral(auction.parameter * sale, 0.0)
+    return RightAuctionOutcome(float(price), sale, float(price) * sale, revenue.value,
+                               welfare.value, revenue.error + welfare.error)
+
+
+def seller_best_response(bidders: Sequence[ValueDistribution], auction: RightAuction) -> PriceOptimum:
+    """Theorem 4.1: p* = argmax_p p P[the right is sold | p]."""
+    a = auction.eligibility(bidders)
+    u = np.linspace(0.0, 1.0, QUANTILES_PER_BIDDER)[:-1]
+    pts = [b.ppf(u * (1.0 - b.atom)) - ai for b, ai in zip(bidders, a)]
+    atoms = [b.hi - ai for b, ai in zip(bidders, a) if b.atom > 0]
+    candidates = np.concatenate(pts + [np.array(atoms + [0.0])])
+    return maximize_price_revenue(lambda p: auction.sale_probability(bidders, p), candidates)
+
+
+@dataclass(frozen=True)
+class CommitmentOptimum:
+    """The intermediary's best commitment within one class, and the outcome it leads to."""
+
+    commitment: RightAuction
+    outcome: RightAuctionOutcome
+    method: str
+
+
+def _parameter_candidates(bidders, cls) -> np.ndarray:
+    u = np.linspace(0.0, 1.0, PARAMETER_GRID + 1)[:-1]
+    values = [b.ppf(u * (1.0 - b.atom)) for b in bidders]
+    # optimal prices sit at values or, one level up the chain of monopolies, at virtual values
+    pts = values + [b.virtual_value(v) for b, v in zip(bidders, values)]
+    atoms = [b.hi for b in bidders if b.atom > 0]
+    c = np.concatenate(pts + [np.array(atoms + [0.0])])
+    c = np.unique(c[np.isfinite(c) & (c >= 0)])
+    if c.size > 4 * PARAMETER_GRID:
+        c = c[np.linspace(0, c.size - 1, 4 * PARAMETER_GRID).astype(int)]
+    return c
+
+
+def outcome_of(bidders, commitment: RightAuction) -> RightAuctionOutcome:
+    """The outcome when the seller best-responds to ``commitment``."""
+    return evaluate_right_auction(bidders, commitment, seller_best_response(bidders, commitment).price)
+
+
+def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction]) -> CommitmentOptimum:
+    """The intermediary's revenue-maximizing commitment in ``cls`` against a best-responding seller.
+
+    Bilevel: every candidate parameter gets the seller's exact best response;
+    bounded Brent then refines between the best candidate's neighbours (the
+    intermediary's revenue can jump where the seller's response jumps, so the
+    scan, not the refinement, is relied on for the global optimum).
+    """
+    cand = _parameter_candidates(bidders, cls)
+    revenue = np.array([outcome_of(bidders, cls(float(x))).intermediary_revenue for x in cand])
+    k = int(np.argmax(revenue))
+    best_x, best_r = float(cand[k]), float(revenue[k])
+    lo, hi = cand[max(k - 1, 0)], cand[min(k + 1, cand.size - 1)]
+    if hi > lo:
+        res = minimize_scalar(lambda x: -outcome_of(bidders, cls(float(x))).intermediary_revenue,
+                              bounds=(lo, hi), method="bounded", options={"xatol": 1e-10 * max(1.0, hi)})
+        if -res.fun > best_r:
+            best_x = float(res.x)
+    commitment = cls(best_x)
+    return CommitmentOptimum(commitment, outcome_of(bidders, commitment),
+                             f"scan of {cand.size} parameters, each with the seller's exact best "
+                             "response, then bounded Brent")
+
+
+@dataclass(frozen=True)
+class IntermediaryFirstSolution:
+    """The intermediary-first Stackelberg outcome, best over the requested classes."""
+
+    bidders: tuple[str, ...]
+    intermediary_commitment: dict
+    seller_price: float
+    seller_revenue: float
+    intermediary_revenue: float
+    no_intermediary_optimal_revenue: float
+    sale_probability: float
+    welfare: float
+    by_class: dict
+    method: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def solve_intermediary_first(bidders: Sequence[ValueDistribution | str],
+                             classes: Sequence[str] = tuple(RIGHT_AUCTIONS)) -> IntermediaryFirstSolution:
+    """The intermediary's best commitment over ``classes`` and the seller's response."""
+    unknown = [c for c in classes if c not in RIGHT_AUCTIONS]
+    if unknown:
+        raise InputError(f"unknown commitment class {unknown[0]!r}; accepted: {', '.join(RIGHT_AUCTIONS)}")
+    law = VirtualMaxLaw.of(bidders)
+    optima = {c: best_commitment(law.bidders, RIGHT_AUCTIONS[c]) for c in classes}
+    best = max(optima.values(), key=lambda o: o.outcome.intermediary_revenue)
+    by_class = {c: {"commitment": o.commitment.describe(), "seller_price": o.outcome.seller_price,
+                    "seller_revenue": o.outcome.seller_revenue,
+                    "intermediary_revenue": o.outcome.intermediary_revenue}
+                for c, o in optima.items()}
+    out = best.outcome
+    return IntermediaryFirstSolution(
+        bidders=law.specs, intermediary_commitment=best.commitment.describe(),
+        seller_price=out.seller_price, seller_revenue=out.seller_revenue,
+        intermediary_revenue=out.intermediary_revenue,
+        no_intermediary_optimal_revenue=law.optimal_revenue.value,
+        sale_probability=out.sale_probability, welfare=out.welfare, by_class=by_class,
+        method=best.method)

@@ -1,0 +1,293 @@
+"""Simultaneous play: Nash equilibria of the seller/intermediary pricing game (Section 5).
+
+The seller posts p_s and the intermediary posts p_I for the right to dictate bids,
+at the same time. The item is sold iff the highest value reaches p_s + p_I (ties
+count as a sale); the seller earns p_s and the intermediary p_I. With one bidder
+every deterministic mechanism of either side is such a price (Theorems 2.3, 3.1),
+so this is the game of Theorems 5.1 and 5.2.
+
+Pure equilibria are found on a price grid with vectorized best responses, then each
+is re-checked against deviations to *any* price by an exact best response; mixed
+equilibria of a coarse discretization come from nashpy and are re-checked by our own
+regret computation. Results record the method, grid and tolerance used.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cached_property, lru_cache
+
+import nashpy
+import numpy as np
+from scipy.optimize import brentq
+
+from market.distributions import ValueDistribution, parse_spec
+from market.errors import InputError
+from market.scores import MaxScoreLaw, ValueScore
+from market.solvers.seller_first import QUANTILES_PER_BIDDER, PriceOptimum, maximize_price_revenue
+
+PRICE_SLACK = 1e-12  # a total within this relative distance of a value reaches it (float sums)
+
+
+class PricingGame:
+    """The simultaneous posted-price game between the seller and the intermediary."""
+
+    def __init__(self, bidders: Sequence[ValueDistribution | str]):
+        if not bidders:
+            raise InputError("a market needs at least one bidder (n >= 1), got none")
+        self.bidders = tuple(parse_spec(b) for b in bidders)
+        self.law = MaxScoreLaw([ValueScore(b) for b in self.bidders])
+
+    @property
+    def specs(self) -> tuple[str, ...]:
+        return tuple(b.spec for b in self.bidders)
+
+    def sale(self, total) -> np.ndarray:
+        """P[max_i v_i >= total]."""
+        total = np.asarray(total, float)
+        return self.law.prob_at_least(total - PRICE_SLACK * np.maximum(1.0, np.abs(total)))
+
+    def payoffs(self, seller_price, intermediary_price) -> tuple[np.ndarray, np.ndarray]:
+        s = self.sale(np.add(seller_price, intermediary_price))
+        return np.multiply(seller_price, s), np.multiply(intermediary_price, s)
+
+    @cached_property
+    def upper(self) -> float:
+        """Highest price worth posting: the top value, or where a sale has chance 1e-9."""
+        if math.isfinite(self.law.top):
+            return self.law.top
+        hi = 1.0
+        while self.sale(hi) > 1e-9:
+            hi *= 2.0
+        return brentq(lambda t: float(self.sale(t)) - 1e-9, 0.0, hi)
+
+    def best_response(self, other: float) -> PriceOptimum:
+        """The best price against the other side's price (the game is symmetric)."""
+        u = np.linspace(0.0, 1.0, QUANTILES_PER_BIDDER)[:-1]
+        pts = [b.ppf(u * (1.0 - b.atom)) for b in self.bidders] + [[b.hi for b in self.bidders]]
+        return maximize_price_revenue(lambda p: self.sale(p + other), np.concatenate(pts) - other)
+
+    def regret(self, seller_price: float, intermediary_price: float) -> tuple[float, float]:
+        """How much each side gains by its best deviation to any price (exact best responses)."""
+        us, ui = self.payoffs(seller_price, intermediary_price)
+        bs = self._best_revenue(float(intermediary_price))
+        bi = self._best_revenue(float(seller_price))
+        return max(0.0, bs - float(us)), max(0.0, bi - float(ui))
+
+    @lru_cache(maxsize=65536)
+    def _best_revenue(self, other: float) -> float:
+        return self.best_response(other).revenue
+
+
+@dataclass(frozen=True)
+class PureEquilibrium:
+    seller_price: float
+    intermediary_price: float
+    seller_revenue: float
+    intermediary_revenue: float
+    seller_regret: float
+    intermediary_regret: float
+
+
+@dataclass(frozen=True)
+class MixedEquilibrium:
+    """Probabilities over the grid prices (only those in the support) and expected payoffs."""
+
+    seller_strategy: dict[float, float]
+    intermediary_strategy: dict[float, float]
+    seller_revenue: float
+    intermediary_revenue: float
+    seller_regret: float
+    intermediary_regret: float
+
+
+@dataclass
+class EquilibriumSet:
+    """Equilibria found, with how: method, grid, tolerance, and what the verifier rejected."""
+
+    bidders: tuple[str, ...]
+    method: str
+    grid: dict
+    tolerance: float
+    equilibria: list = field(default_factory=list)
+    no_trade: int = 0
+    rejected: int = 0
+    failed: int = 0
+    continuum: dict | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for eq in d["equilibria"]:
+            for key in ("seller_strategy", "intermediary_strategy"):
+                if key in eq:
+                    eq[key] = [[p, q] for p, q in eq[key].items()]
+        return d
+
+
+def price_grid(game: PricingGame, points: int) -> np.ndarray:
+    """``points`` equally spaced prices from 0 to the game's upper price (both ends included)."""
+    if points < 2:
+        raise InputError(f"a price grid needs at least 2 points, got {points}")
+    return np.linspace(0.0, game.upper, points)
+
+
+def _tolerance(game: PricingGame) -> float:
+    """1e-9 of the most either side can earn (a monopoly price against a zero price)."""
+    return 1e-9 * game.best_response(0.0).revenue
+
+
+def describe_continuum(equilibria: Sequence[PureEquilibrium], tol: float) -> dict | None:
+    """A segment p_s + p_I = c when at least two trading equilibria share one total (Theorem 5.1)."""
+    if len(equilibria) < 2:
+        return None
+    totals = np.array([e.seller_price + e.intermediary_price for e in equilibria])
+    c = float(np.median(totals))
+    if np.max(np.abs(totals - c)) > max(tol, 1e-9 * max(1.0, c)):
+        return None
+    ps = [e.seller_price for e in equilibria]
+    pi = [e.intermediary_price for e in equilibria]
+    return {"kind": "segment", "total_price": c, "seller_price": [min(ps), max(ps)],
+            "intermediary_price": [min(pi), max(pi)], "grid_points": len(equilibria),
+            "description": f"every split p_s + p_I = {c:.6g} with p_s in [{min(ps):.6g}, {max(ps):.6g}] "
+                           "is an equilibrium (on the grid; each verified)"}
+
+
+def pure_equilibria(game: PricingGame, points: int = 1001, verify: bool = True) -> EquilibriumSet:
+    """Pure equilibria on a ``points`` x ``points`` grid, each re-checked against any deviation.
+
+    Mutual grid best responses are found with whole-matrix maxima; the sale
+    probability is computed once per total price (index i + j), so a 1001 x 1001
+    grid costs 2001 evaluations. Equilibria where no trade is possible whatever
+    either side does (both prices at the top of the support) are counted, not listed.
+    """
+    start = time.perf_counter()
+    grid = price_grid(game, points)
+    step = grid[-1] / (points - 1)
+    totals = step * np.arange(2 * points - 1)
+    totals[points - 1] = grid[-1]
+    sale = game.sale(totals)
+    idx = np.add.outer(np.arange(points), np.arange(points))
+    A = grid[:, None] * sale[idx]  # seller's payoff, rows = seller price
+    B = grid[None, :] * sale[idx]  # intermediary's payoff, columns = intermediary price
+    tol = _tolerance(game)
+    mutual = (A >= A.max(axis=0, keepdims=True) - tol) & (B >= B.max(axis=1, keepdims=True) - tol)
+    out = EquilibriumSet(game.specs, "grid best responses (vectorized), each verified by exact "
+                         "best responses over all prices" if verify else "grid best responses",
+                         {"points": points, "low": 0.0, "high": float(grid[-1])}, tol)
+    for i, j in np.argwhere(mutual):
+        ps, pi = float(grid[i]), float(grid[j])
+        if sale[i + j] == 0.0 and A[:, j].max() == 0.0 and B[i, :].max() == 0.0:
+            out.no_trade += 1
+            continue
+        rs, ri = game.regret(ps, pi) if verify else (0.0, 0.0)
+        if rs > tol or ri > tol:
+            out.rejected += 1
+            continue
+        out.equilibria.append(PureEquilibrium(ps, pi, float(A[i, j]), float(B[i, j]), rs, ri))
+    out.continuum = describe_continuum(out.equilibria, 2 * step)
+    out.seconds = time.perf_counter() - start
+    return out
+
+
+def grid_game(game: PricingGame, points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The discretized game: price grid and the two payoff matrices."""
+    grid = price_grid(game, points)
+    A, B = game.payoffs(grid[:, None], grid[None, :])
+    return grid, A, B
+
+
+def mixed_regret(A: np.ndarray, B: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Each player's gain from its best pure deviation in the discretized game (our own check)."""
+    return float(np.max(A @ y) - x @ A @ y), float(np.max(x @ B) - x @ B @ y)
+
+
+def _child(conn, fn, args):
+    try:
+        conn.send(("ok", fn(*args)))
+    except Exception as err:  # reported to the parent, which counts the failure
+        conn.send(("error", f"{type(err).__name__}: {err}"))
+    finally:
+        conn.close()
+
+
+def run_with_timeout(fn, args: tuple, seconds: float):
+    """Run ``fn(*args)`` in a forked process; ("ok", result), ("error", message) or ("timeout", None).
+
+    nashpy's pivoting can cycle or fail on the degenerate, badly scaled games a price
+    grid produces (F_eps,H puts payoffs of 1e-8 beside payoffs of 1); a child that
+    does not finish in time is stopped rather than hanging the caller.
+    """
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, fn, args), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if parent.poll(seconds):
+            return parent.recv()
+        return ("timeout", None)
+    finally:
+        proc.kill()
+        proc.join()
+        parent.close()
+
+
+def _vertex(A, B):
+    return list(nashpy.Game(A, B).vertex_enumeration())
+
+
+def _lemke_howson(A, B, label):
+    return [nashpy.Game(A, B).lemke_howson(initial_dropped_label=label)]
+
+
+def mixed_equilibria(game: PricingGame, points: int = 21, method: str = "lemke-howson",
+                     seconds: float = 10.0) -> EquilibriumSet:
+    """Equilibria of the ``points`` x ``points`` discretized game by nashpy, each re-checked.
+
+    ``method``: "lemke-howson" (one path per initial label, each given ``seconds``)
+    or "vertex" (vertex enumeration: every extreme equilibrium of a nondegenerate
+    game, given ``seconds`` in all). Payoffs are scaled to a maximum of 1 first
+    (equilibria do not change). Paths that fail or time out are counted in
+    ``failed``; every equilibrium kept passes our own regret check.
+    """
+    if method not in ("lemke-howson", "vertex"):
+        raise InputError(f"unknown method {method!r}; accepted: lemke-howson, vertex")
+    start = time.perf_counter()
+    grid, A, B = grid_game(game, points)
+    An, Bn = A / max(A.max(), 1e-300), B / max(B.max(), 1e-300)
+    if method == "vertex":
+        runs = [run_with_timeout(_vertex, (An, Bn), seconds)]
+    else:
+        runs = [run_with_timeout(_lemke_howson, (An, Bn, k), seconds) for k in range(2 * points)]
+    tol = _tolerance(game)
+    out = EquilibriumSet(game.specs, f"nashpy {method} on the discretized game (payoffs scaled to 1), "
+                         "each re-checked by our regret computation",
+                         {"points": points, "low": 0.0, "high": float(grid[-1])}, tol)
+    out.failed = sum(status != "ok" for status, _ in runs)
+    found = [eq for status, result in runs if status == "ok" for eq in result]
+    seen = set()
+    for x, y in found:
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))) or x.shape != (points,) \
+                or y.shape != (points,):
+            out.rejected += 1
+            continue
+        rs, ri = mixed_regret(A, B, x, y)
+        if rs > tol or ri > tol:
+            out.rejected += 1
+            continue
+        key = (tuple(np.round(x, 9)), tuple(np.round(y, 9)))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.equilibria.append(MixedEquilibrium(
+            {float(grid[k]): float(x[k]) for k in np.flatnonzero(x > 1e-12)},
+            {float(grid[k]): float(y[k]) for k in np.flatnonzero(y > 1e-12)},
+            float(x @ A @ y), float(x @ B @ y), rs, ri))
+    out.seconds = time.perf_counter() - start
+    return out
