@@ -1,7 +1,15 @@
-"""Mesa agents of Agora's markets."""
+"""Mesa agents of Agora's markets and the strategies they play."""
 
 from agents.buyer import Buyer
 from agents.intermediary import Intermediary
-from agents.seller import FixedMechanism, Seller, StackelbergPrice
+from agents.seller import Seller
+from agents.strategies import (
+    BestCommitment,
+    BestResponseDynamics,
+    FixedMechanism,
+    FixedPrice,
+    StackelbergPrice,
+)
 
-__all__ = ["Buyer", "FixedMechanism", "Intermediary", "Seller", "StackelbergPrice"]
+__all__ = ["BestCommitment", "BestResponseDynamics", "Buyer", "FixedMechanism", "FixedPrice",
+           "Intermediary", "Seller", "StackelbergPrice"]

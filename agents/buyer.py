@@ -34,7 +34,13 @@ class Buyer(mesa.Agent):
         return self.value
 
     def bid(self, offer: Offer) -> Bid:
-        return Bid(offer.round, self.unique_id, offer.sender, amount=self.value)
+        """Truthful: the value, or the value of the right, v - p, when the seller's price p is known.
+
+        Every auction offered here (shifted Myerson, posted price, second price,
+        Myerson for the right) is dominant-strategy truthful.
+        """
+        amount = self.value if offer.seller_price is None else self.value - offer.seller_price
+        return Bid(offer.round, self.unique_id, offer.sender, amount=amount)
 
     def settle(self, received: float, paid: float) -> None:
         self.payoff = received - paid

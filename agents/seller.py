@@ -1,48 +1,13 @@
-"""The seller and the strategies it uses to choose a mechanism."""
+"""The seller: commits to a mechanism or best-responds to the intermediary's, then sells."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import mesa
 
+from market.mechanisms.right_auctions import RightAuction
 from market.mechanisms.seller import DeterministicMechanism, Menu, PostedPrice
-from market.solvers.seller_first import best_seller_price
-from market.virtual_law import VirtualMaxLaw
+from market.solvers.intermediary_first import seller_best_response
 from protocols.messages import ALL, Allocation, Commit, Forward
-
-
-class StackelbergPrice:
-    """Post the price that is best against a best-responding intermediary (Section 3).
-
-    argmax_p p P[max_i phi_i(v_i) >= p], solved in :mod:`market.solvers.seller_first`
-    on the first round and kept (the distributions do not change).
-    """
-
-    def __init__(self):
-        self._mechanism: PostedPrice | None = None
-
-    def choose(self, seller: Seller) -> DeterministicMechanism:
-        if self._mechanism is None:
-            law = VirtualMaxLaw(tuple(seller.model.distributions))
-            self._mechanism = PostedPrice(best_seller_price(law).price)
-        return self._mechanism
-
-    def describe(self) -> str:
-        return "stackelberg"
-
-
-@dataclass(frozen=True)
-class FixedMechanism:
-    """Always commit to the same mechanism (deterministic, or a randomized menu)."""
-
-    mechanism: DeterministicMechanism | Menu
-
-    def choose(self, seller: Seller) -> DeterministicMechanism | Menu:
-        return self.mechanism
-
-    def describe(self) -> str:
-        return str(self.mechanism.describe())
 
 
 class Seller(mesa.Agent):
@@ -52,13 +17,26 @@ class Seller(mesa.Agent):
         super().__init__(model)
         self.strategy = strategy
         self.mechanism: DeterministicMechanism | Menu | None = None
+        self._responses: dict = {}
         self.revenue = 0.0
         self.cumulative_revenue = 0.0
 
     def commit(self, round_: int) -> Commit:
-        self.mechanism = self.strategy.choose(self)
+        """Commit first (seller-first) or at the same time (simultaneous); a number is a posted price."""
+        choice = self.strategy.choose(self)
+        self.mechanism = PostedPrice(float(choice)) if isinstance(choice, (int, float)) else choice
         self.revenue = 0.0
         return Commit(round_, self.unique_id, ALL, mechanism=self.mechanism)
+
+    def respond(self, commit: Commit) -> Commit:
+        """Intermediary-first: post the price best against its auction for the right (Theorem 4.1)."""
+        auction: RightAuction = commit.mechanism
+        if auction not in self._responses:
+            bidders = [b.distribution for b in self.model.buyers]
+            self._responses[auction] = PostedPrice(seller_best_response(bidders, auction).price)
+        self.mechanism = self._responses[auction]
+        self.revenue = 0.0
+        return Commit(commit.round, self.unique_id, ALL, mechanism=self.mechanism)
 
     def sell(self, forward: Forward) -> tuple[Allocation, float]:
         """Run the committed mechanism on the forwarded message: (allocation, price on delivery)."""

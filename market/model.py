@@ -2,38 +2,79 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import mesa
 import numpy as np
 
-from agents import Buyer, FixedMechanism, Intermediary, Seller, StackelbergPrice
+from agents import (
+    BestCommitment,
+    BestResponseDynamics,
+    Buyer,
+    FixedMechanism,
+    Intermediary,
+    Seller,
+    StackelbergPrice,
+)
 from market.demand import monopsony, nodes_of, partition_of
 from market.distributions import ValueDistribution, parse_spec
 from market.errors import InputError
+from market.mechanisms.right_auctions import PostedRightPrice, RightAuction
 from market.mechanisms.seller import DeterministicMechanism, Menu, PostedPrice
 from protocols.messages import LOG_COLUMNS
+from protocols.right_sale import IntermediaryFirst, Simultaneous
 from protocols.seller_first import SellerFirst
 
-PROTOCOLS = {"seller-first": SellerFirst}
+PROTOCOLS = {"seller-first": SellerFirst, "intermediary-first": IntermediaryFirst,
+             "simultaneous": Simultaneous}
+
+ACCEPTED_SELLERS = ("None (the protocol's default), 'stackelberg', a price, a mechanism, a Menu, "
+                    "or a strategy with choose(agent)")
+ACCEPTED_INTERMEDIARIES = ("None (the protocol's default), a price, an auction for the right, "
+                           "or a strategy with choose(agent)")
 
 
-def seller_strategy(seller):
-    """Turn what a user gives for the seller into a strategy object.
+def seller_strategy(seller, protocol: str):
+    """Turn what a user gives for the seller into a strategy.
 
-    None -> the Stackelberg price; a number -> that posted price; a mechanism or
-    menu -> always commit to it; anything with ``choose(seller)`` -> itself.
+    None -> Stackelberg price (seller-first) or best-response dynamics
+    (simultaneous); a number -> that posted price; a mechanism or menu -> always
+    it; anything with ``choose(agent)`` -> itself. Intermediary-first sellers
+    always best-respond to the commitment they see.
     """
-    if seller is None or seller == "stackelberg":
+    if seller is None:
+        return BestResponseDynamics() if protocol == "simultaneous" else StackelbergPrice()
+    if isinstance(seller, str) and seller == "stackelberg":
         return StackelbergPrice()
-    if isinstance(seller, (int, float)):
+    if isinstance(seller, (int, float)) and not isinstance(seller, bool):
+        if not 0.0 <= seller < math.inf:
+            raise InputError(f"a posted price must be >= 0, got {seller}")
         return FixedMechanism(PostedPrice(float(seller)))
     if isinstance(seller, (DeterministicMechanism, Menu)):
         return FixedMechanism(seller)
     if hasattr(seller, "choose"):
         return seller
-    raise InputError(f"cannot use {seller!r} as a seller: give None, 'stackelberg', a price, "
-                     "a mechanism, a Menu, or a strategy with choose(seller)")
+    raise InputError(f"cannot use {seller!r} as a seller: give {ACCEPTED_SELLERS}")
+
+
+def intermediary_strategy(intermediary, protocol: str):
+    """Turn what a user gives for the intermediary into a strategy (used when it commits).
+
+    None -> the best posted price for the right (intermediary-first) or best-response
+    dynamics (simultaneous); a number -> that price for the right; an auction for the
+    right -> always it; anything with ``choose(agent)`` -> itself. Seller-first
+    intermediaries always best-respond with the shifted Myerson auction.
+    """
+    if intermediary is None:
+        return BestResponseDynamics() if protocol == "simultaneous" else BestCommitment()
+    if isinstance(intermediary, (int, float)) and not isinstance(intermediary, bool):
+        return FixedMechanism(PostedRightPrice(float(intermediary)))
+    if isinstance(intermediary, RightAuction):
+        return FixedMechanism(intermediary)
+    if hasattr(intermediary, "choose"):
+        return intermediary
+    raise InputError(f"cannot use {intermediary!r} as an intermediary: give {ACCEPTED_INTERMEDIARIES}")
 
 
 class MarketModel(mesa.Model):
@@ -41,8 +82,9 @@ class MarketModel(mesa.Model):
 
     Args:
         bidders: value distributions (spec strings or objects), one per buyer.
-        protocol: ``"seller-first"``.
-        seller: the seller's strategy (see :func:`seller_strategy`); default Stackelberg.
+        protocol: ``"seller-first"``, ``"intermediary-first"`` or ``"simultaneous"``.
+        seller: the seller's strategy (see :func:`seller_strategy`).
+        intermediary: the intermediary's strategy when it commits (see :func:`intermediary_strategy`).
         demand: a demand graph (:mod:`market.demand`); default one intermediary for all.
         replay: optional array (rounds x buyers) of values to use instead of draws,
             for common-random-number comparisons.
@@ -50,7 +92,7 @@ class MarketModel(mesa.Model):
     """
 
     def __init__(self, bidders: Sequence[str | ValueDistribution] = ("uniform:0,1", "uniform:0,1"),
-                 protocol: str = "seller-first", seller=None, demand=None,
+                 protocol: str = "seller-first", seller=None, intermediary=None, demand=None,
                  replay: np.ndarray | None = None, rng=None):
         super().__init__(rng=rng)
         if protocol not in PROTOCOLS:
@@ -66,14 +108,16 @@ class MarketModel(mesa.Model):
         self.protocol = PROTOCOLS[protocol]()
         self.buyers = list(Buyer.create_agents(self, n, distribution=list(self.distributions),
                                                index=list(range(n))))
-        self.intermediaries = [Intermediary(self, [self.buyers[i] for i in block], index=j)
+        self.intermediaries = [Intermediary(self, [self.buyers[i] for i in block], index=j,
+                                            strategy=intermediary_strategy(intermediary, protocol))
                                for j, block in enumerate(partition_of(self.demand))]
-        self.seller = Seller(self, seller_strategy(seller))
+        self.seller = Seller(self, seller_strategy(seller, protocol))
         self.protocol.check(self)
         self.last = None
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "seller_price": lambda m: m.last.seller_price,
+                "intermediary_price": lambda m: m.last.intermediary_price,
                 "seller_revenue": lambda m: m.last.seller_revenue,
                 "intermediary_revenue": lambda m: m.last.intermediary_revenue,
                 "total_revenue": lambda m: m.last.total_revenue,
@@ -84,6 +128,12 @@ class MarketModel(mesa.Model):
             agenttype_reporters={Buyer: {"value": "value", "payoff": "payoff"}},
             tables={"messages": list(LOG_COLUMNS)},
         )
+
+    def last_price_of_other(self, agent) -> float | None:
+        """The price the other side posted last round (simultaneous play); None before any round."""
+        if self.last is None:
+            return None
+        return self.last.intermediary_price if agent is self.seller else self.last.seller_price
 
     def replayed_value(self, index: int) -> float | None:
         """The scripted value of buyer ``index`` this round, if the model replays values."""

@@ -18,6 +18,7 @@ class RoundOutcome:
     round: int
     values: tuple[float, ...]
     seller_price: float
+    intermediary_price: float  # the parameter of its auction for the right; nan in seller-first
     winner: int | None
     delivered: bool
     seller_revenue: float

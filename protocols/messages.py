@@ -54,6 +54,7 @@ class Offer(Message):
     """The intermediary's auction for the right to dictate forwarded bids, as offered to buyers."""
 
     auction: Any = None  # the intermediary's mechanism (has describe())
+    seller_price: float | None = None  # known when buyers bid for the right itself
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,17 +23,21 @@ class ProtocolError(InputError):
     """A market that the protocol cannot run."""
 
 
+def require_monopsony(model, protocol: str) -> None:
+    """The single-item protocols need one intermediary holding every buyer."""
+    blocks = partition_of(model.demand)
+    if len(blocks) != 1:
+        raise ProtocolError(f"the {protocol} protocol needs one intermediary holding every buyer "
+                            f"(monopsony), got partition {blocks}")
+
+
 class SellerFirst:
     """The seller moves first; one intermediary holds every buyer."""
 
     name = "seller-first"
 
     def check(self, model) -> None:
-        blocks = partition_of(model.demand)
-        if len(blocks) != 1:
-            raise ProtocolError(
-                f"the seller-first protocol needs one intermediary holding every buyer "
-                f"(monopsony), got partition {blocks}")
+        require_monopsony(model, self.name)
 
     def play_round(self, model) -> RoundOutcome:
         r = model.round
@@ -67,7 +71,8 @@ class SellerFirst:
             got = b.value if delivered and b.index == winner else 0.0
             b.settle(got, payments[b.index])
         return RoundOutcome(
-            round=r, values=values, seller_price=price, winner=winner, delivered=delivered,
+            round=r, values=values, seller_price=price, intermediary_price=math.nan,
+            winner=winner, delivered=delivered,
             seller_revenue=seller_rev, intermediary_revenue=inter_rev,
             buyer_payments=tuple(payments),
             welfare=values[winner] if delivered else 0.0, messages=tuple(log))

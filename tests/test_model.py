@@ -283,7 +283,7 @@ def test_demand_graph_and_bidders_must_agree():
 def test_bad_seller_names_what_is_accepted(seller):
     with pytest.raises(InputError) as info:
         MarketModel(seller=seller)
-    for accepted in ("a price", "a mechanism", "a Menu", "choose(seller)"):
+    for accepted in ("a price", "a mechanism", "a Menu", "choose(agent)"):
         assert accepted in str(info.value)
 
 
