@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml scripts/find-python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-## The main job: reproduce the seller-first results of the monopolist-intermediary paper.
+## The main job: reproduce the monopolist-intermediary paper (Table 1, Sections 3-5).
 run: setup
-	$(BIN)/agora reproduce seller-first --out $(OUT)/seller-first
+	$(BIN)/agora reproduce monopolist-intermediary --out $(OUT)/monopolist-intermediary
 
 test: setup
 	$(BIN)/python -m pytest -q

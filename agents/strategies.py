@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from market.mechanisms.right_auctions import RightAuction
+from market.mechanisms.right_auctions import RIGHT_AUCTIONS, RightAuction
 from market.mechanisms.seller import DeterministicMechanism, Menu, PostedPrice
 from market.solvers.intermediary_first import best_commitment
-from market.mechanisms.right_auctions import RIGHT_AUCTIONS
 from market.solvers.seller_first import best_seller_price
 from market.solvers.simultaneous import PricingGame
 from market.virtual_law import VirtualMaxLaw

@@ -1,6 +1,8 @@
 """The ``agora`` command line.
 
     agora solve seller-first --bidder SPEC [--bidder SPEC ...] [--json]
+    agora solve intermediary-first --bidder SPEC ... [--class CLASS ...] [--json]
+    agora solve simultaneous --bidder SPEC ... [--grid N] [--mixed K] [--json]
     agora simulate seller-first --bidder SPEC ... [--rounds N] [--seed S] [--price P]
                    [--evaluator abm|mc] [--out FILE.csv|.parquet|.json] [--messages FILE] [--json]
     agora plot seller-first --bidder SPEC ... --out FIG.png
@@ -12,11 +14,13 @@ Bad input gives one line on stderr and exit status 2; nothing is written.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
 from market.distributions import ACCEPTED_SPECS
 from market.errors import InputError
+from market.mechanisms.right_auctions import RIGHT_AUCTIONS as RIGHT_AUCTION_CLASSES
 
 SPEC_HELP = f"a value distribution, one per bidder; accepted: {ACCEPTED_SPECS}"
 
@@ -90,6 +94,25 @@ def build_parser() -> argparse.ArgumentParser:
                 "per-bidder reserves phi_i^-1(p).")
     sf.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
 
+    fi = _model(verbs, "solve", "intermediary-first",
+                "the intermediary commits first; the seller best-responds (Section 4)",
+                "The intermediary commits to an auction for the right to dictate bids, anticipating "
+                "the seller's best-responding price (Theorem 4.1); its best commitment is solved "
+                "within each class (bilevel) and the best class is reported.")
+    fi.add_argument("--class", dest="classes", action="append", choices=sorted(RIGHT_AUCTION_CLASSES),
+                    help="commitment class to search (repeatable; default: all)")
+    fi.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+
+    sim = _model(verbs, "solve", "simultaneous",
+                 "both post prices at once: Nash equilibria and continua (Section 5)",
+                 "Pure Nash equilibria of the simultaneous pricing game on a price grid, each "
+                 "verified against deviations to any price; a continuum (Theorem 5.1) is described. "
+                 "With --mixed K, also the equilibria nashpy finds in the K x K discretized game.")
+    sim.add_argument("--grid", type=_positive_int, default=1001, help="prices per side (default 1001)")
+    sim.add_argument("--mixed", type=_positive_int, metavar="K",
+                     help="also report mixed equilibria of the K x K game (nashpy Lemke-Howson)")
+    sim.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+
     ss = _model(verbs, "simulate", "seller-first", "simulate the seller-first market round by round",
                 "Run the market for N rounds with Mesa agents exchanging messages (abm) or "
                 "with vectorized Monte Carlo (mc), and compare the averages with the exact "
@@ -120,11 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # as a command: a closed pipe (agora ... | head) ends quietly
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
     from experiments import commands
 
     handler = {
         ("solve", "seller-first"): commands.solve_seller_first,
+        ("solve", "intermediary-first"): commands.solve_intermediary_first,
+        ("solve", "simultaneous"): commands.solve_simultaneous,
         ("simulate", "seller-first"): commands.simulate_seller_first,
         ("plot", "seller-first"): commands.plot_seller_first,
         ("reproduce", None): commands.reproduce,

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-from experiments.output import dumps, table_format, write_table
+from experiments.output import dumps, progress, table_format, write_table
 from experiments.tables import format_table
 from market.distributions import parse_spec
 from market.errors import InputError
@@ -20,12 +18,6 @@ from market.solvers.seller_first import solve_seller_first as solve
 from market.virtual_law import VirtualMaxLaw
 
 COMPARED = ("seller_revenue", "intermediary_revenue", "welfare", "sale")
-
-
-def progress(iterable, total: int, desc: str):
-    """A progress bar on a terminal (runs done, rate, time left); silent otherwise."""
-    return tqdm(iterable, total=total, desc=desc, disable=not sys.stderr.isatty(),
-                unit="round", leave=False)
 
 
 def _print_solution(sol) -> None:
@@ -50,11 +42,60 @@ def solve_seller_first(args) -> int:
     return 0
 
 
+def solve_intermediary_first(args) -> int:
+    from market.mechanisms.right_auctions import RIGHT_AUCTIONS
+    from market.solvers.intermediary_first import solve_intermediary_first as solve_if
+
+    sol = solve_if(args.bidder, args.classes or tuple(RIGHT_AUCTIONS))
+    if args.json:
+        print(dumps(sol.to_dict()))
+        return 0
+    d = sol.to_dict()
+    rows = [(k, d[k]) for k in ("seller_price", "seller_revenue", "intermediary_revenue",
+                                "no_intermediary_optimal_revenue", "sale_probability", "welfare")]
+    print(f"intermediary's commitment: {d['intermediary_commitment']}")
+    print(format_table(["quantity", "value"], rows))
+    print()
+    print(format_table(["class", "commitment", "seller price", "seller revenue", "intermediary revenue"],
+                       [(c, v["commitment"], v["seller_price"], v["seller_revenue"],
+                         v["intermediary_revenue"]) for c, v in d["by_class"].items()]))
+    print(f"\nmethod: {sol.method}")
+    return 0
+
+
+def solve_simultaneous(args) -> int:
+    from market.solvers.simultaneous import PricingGame, mixed_equilibria, pure_equilibria
+
+    game = PricingGame(args.bidder)
+    pure = pure_equilibria(game, args.grid)
+    result = pure.to_dict()
+    if args.mixed:
+        result["mixed"] = mixed_equilibria(game, args.mixed).to_dict()
+    if args.json:
+        print(dumps(result))
+        return 0
+    print(f"{len(pure.equilibria)} pure equilibria with trade on a {args.grid} x {args.grid} grid "
+          f"over [0, {pure.grid['high']:.6g}] (verified, tolerance {pure.tolerance:.1e}); "
+          f"{pure.no_trade} without trade; {pure.rejected} rejected by the verifier")
+    if pure.continuum:
+        print("continuum: " + pure.continuum["description"])
+    shown = pure.equilibria if len(pure.equilibria) <= 12 else \
+        [pure.equilibria[i] for i in np.linspace(0, len(pure.equilibria) - 1, 12).astype(int)]
+    print(format_table(["seller price", "intermediary price", "seller revenue", "intermediary revenue"],
+                       [(e.seller_price, e.intermediary_price, e.seller_revenue, e.intermediary_revenue)
+                        for e in shown]))
+    if args.mixed:
+        m = result["mixed"]
+        print(f"\nmixed: {len(m['equilibria'])} distinct equilibria of the {args.mixed} x {args.mixed} "
+              f"game ({m['failed']} Lemke-Howson paths broke down, {m['rejected']} rejected by the verifier)")
+    return 0
+
+
 def _run_abm(bidders, price, rounds, seed):
     from market.model import MarketModel
 
     model = MarketModel(bidders, seller=price, rng=seed)
-    for _ in progress(range(rounds), rounds, "rounds"):
+    for _ in progress(range(rounds), rounds, "rounds", unit="round"):
         model.step()
     per_round = model.datacollector.get_model_vars_dataframe()
     per_round.insert(0, "round", np.arange(len(per_round)))

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from contextlib import contextmanager
@@ -90,3 +91,10 @@ def staging_dir(out: str | Path):
             os.replace(item, out / item.name)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def progress(iterable, total: int, desc: str, unit: str = "it"):
+    """A progress bar on a terminal (done, rate, time left); silent when stderr is not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, disable=not sys.stderr.isatty(), unit=unit, leave=False)

@@ -115,6 +115,21 @@ class ValueDistribution(ABC):
         """P[V > v]."""
         return 1.0 - self.cdf(v)
 
+    def isf(self, q) -> np.ndarray:
+        """Inverse survival: the least v with P[V > v] <= q; reaches far tails ppf(1 - q) cannot."""
+        return self.ppf(1.0 - _as_array(q))
+
+    def logpdf(self, v) -> np.ndarray:
+        """log of the continuous part's density (-inf outside [lo, hi))."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.pdf(v))
+
+    def value_times_pdf(self, v) -> np.ndarray:
+        """v f(v), computed in logs so that far tails do not underflow (v > 0)."""
+        v = _as_array(v)
+        with np.errstate(divide="ignore"):
+            return np.exp(np.log(np.maximum(v, 0.0)) + self.logpdf(v))
+
     def rvs(self, size, rng: np.random.Generator) -> np.ndarray:
         """Draw values with a numpy Generator (inverse transform of ``rng.random``)."""
         return self.ppf(rng.random(size))
@@ -232,6 +247,10 @@ class ValueDistribution(ABC):
             out[inside] = self.pdf(v) / self.virtual_slope(v)
         return out
 
+    def value_density(self, t) -> np.ndarray:
+        """phi^-1(t) times the density of phi(V) at t: what welfare integrates over t."""
+        return np.where(self.virtual_density(t) > 0, self.virtual_threshold(t), 0.0) * self.virtual_density(t)
+
     def virtual_point_masses(self) -> list[tuple[float, float, float]]:
         """Atoms of phi(V) as (t, P[phi(V) = t], E[V; phi(V) = t])."""
         return [(self.hi, self.atom, self.hi * self.atom)] if self.atom > 0 else []
@@ -310,8 +329,15 @@ class ScipyDistribution(ValueDistribution):
         v = _as_array(v)
         return np.where(v >= self.hi, 0.0, self.rv.pdf(v))
 
+    def logpdf(self, v):
+        v = _as_array(v)
+        return np.where(v >= self.hi, -np.inf, self.rv.logpdf(v))
+
     def ppf(self, u):
         return np.minimum(self.rv.ppf(_as_array(u)), self.hi)
+
+    def isf(self, q):
+        return np.minimum(self.rv.isf(_as_array(q)), self.hi)
 
     def rvs(self, size, rng):
         return np.minimum(self.rv.rvs(size=size, random_state=rng), self.hi)
@@ -410,6 +436,10 @@ class Pareto(ScipyDistribution):
     def rvs(self, size, rng):
         return self.ppf(rng.random(size))
 
+    def isf(self, q):
+        with np.errstate(divide="ignore"):
+            return np.minimum(self.lo * _as_array(q) ** (-1.0 / self.b), self.hi)
+
     def prob_at_least(self, v):
         v = _as_array(v)
         with np.errstate(divide="ignore"):
@@ -446,6 +476,23 @@ class Pareto(ScipyDistribution):
             return np.zeros(np.shape(t))
         return super().virtual_density(t)
 
+    def logpdf(self, v):
+        """log b + b log SCALE - (b + 1) log v on [SCALE, CAP): exact where the density underflows."""
+        v = _as_array(v)
+        inside = (v >= self.lo) & (v < self.hi)
+        safe = np.where(inside, v, self.lo)
+        return np.where(inside, math.log(self.b) + self.b * math.log(self.lo) - (self.b + 1) * np.log(safe),
+                        -np.inf)
+
+    def value_density(self, t):
+        """Closed form b (SCALE / v)^b / ALPHA at v = t / ALPHA, free of underflow for huge t."""
+        t = _as_array(t)
+        if self.alpha == 0.0:
+            return np.zeros(t.shape)
+        inside = (t > self.phi_lo) & (t < self.phi_top)
+        v = np.where(inside, t / self.alpha, self.lo)
+        return np.where(inside, self.b * (self.lo / v) ** self.b / self.alpha, 0.0)
+
     def virtual_point_masses(self):
         flat = []
         if self.alpha == 0.0:  # phi = 0 on [SCALE, CAP): mass 1 - atom, value E[V; V < CAP]
@@ -476,6 +523,9 @@ class PointMass(ValueDistribution):
 
     def ppf(self, u):
         return np.full_like(_as_array(u), self.hi)
+
+    def isf(self, q):
+        return np.full_like(_as_array(q), self.hi)
 
     def rvs(self, size, rng):
         return np.full(size, self.hi)

@@ -30,6 +30,7 @@ from market.scores import MaxScoreLaw, VirtualScore
 
 RTOL = 1e-12
 ATOL = 1e-15
+LOG_SPAN = 16.0  # e-folds per log-scale quadrature piece
 ACCEPT = 1e-9  # error estimate accepted when a heavy tail keeps tanh-sinh from reaching RTOL
 
 
@@ -60,27 +61,42 @@ def _pieces(points: Sequence[float], lo: float, hi: float) -> list[tuple[float, 
     return list(zip(cuts[:-1], cuts[1:]))
 
 
+def _log_chunks(a: float, b: float) -> list[tuple[float, float]]:
+    """[log a, log b] cut every LOG_SPAN e-folds (the last chunk may run to +inf)."""
+    lo, hi = math.log(a), math.log(b)
+    if not math.isfinite(hi):
+        return [(lo, lo + LOG_SPAN), (lo + LOG_SPAN, math.inf)]
+    cuts = np.append(np.arange(lo, hi, LOG_SPAN), hi)
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
 def integrate_pieces(f, pieces: Sequence[tuple[float, float]], owners=None) -> Integral:
     """Sum of integral_a^b f(t, owner) dt over ``pieces``, by tanh-sinh.
 
     Pieces with 0 < a and b / a > 100 (or b infinite) are integrated in s = log t,
-    which turns power-law tails over many decades into smooth, short integrands.
+    which turns power-law tails over many decades into smooth integrands, cut every
+    LOG_SPAN e-folds so that a tail over hundreds of decades still converges.
     ``owners`` (one per piece) is passed to f as its second argument, broadcast.
     """
     owners = np.zeros(len(pieces), int) if owners is None else np.asarray(owners)
-    wide = np.array([a > 0 and b / a > 100 for a, b in pieces], bool)
-    total = Integral(0.0, 0.0)
-    for log_scale in (False, True):
-        sel = wide == log_scale
-        if not np.any(sel):
-            continue
-        a, b = np.array(pieces, float)[sel].T
-        if log_scale:
-            part = _tanhsinh(lambda s, o: f(np.exp(s), np.broadcast_to(o, s.shape)) * np.exp(s),
-                             np.log(a), np.log(b), args=(owners[sel],))
+    lin, lin_owner, log, log_owner = [], [], [], []
+    for (a, b), o in zip(pieces, owners):
+        if a > 0 and b / a > 100:
+            chunks = _log_chunks(a, b)
+            log += chunks
+            log_owner += [o] * len(chunks)
         else:
-            part = _tanhsinh(lambda t, o: f(t, np.broadcast_to(o, t.shape)), a, b,
-                             args=(owners[sel],))
+            lin.append((a, b))
+            lin_owner.append(o)
+    total = Integral(0.0, 0.0)
+    if lin:
+        a, b = np.array(lin, float).T
+        part = _tanhsinh(lambda t, o: f(t, np.broadcast_to(o, t.shape)), a, b, args=(np.array(lin_owner),))
+        total = Integral(total.value + part.value, total.error + part.error)
+    if log:
+        a, b = np.array(log, float).T
+        part = _tanhsinh(lambda s, o: f(np.exp(s), np.broadcast_to(o, s.shape)) * np.exp(s),
+                         a, b, args=(np.array(log_owner),))
         total = Integral(total.value + part.value, total.error + part.error)
     return total
 
@@ -139,11 +155,10 @@ class VirtualMaxLaw(MaxScoreLaw):
             logs = np.log(np.where(zero, 1.0, below))
             others = np.where(zero.any(axis=0), 0.0, np.exp(logs.sum(axis=0) - logs))
             others = np.where(zero.sum(axis=0) == 1, np.where(zero, np.exp(logs.sum(axis=0)), 0.0), others)
-            dens = np.stack([b.virtual_density(t) for b in self.bidders])
-            value = np.where(dens > 0, np.stack(theta), 0.0)
+            weighted = np.stack([b.value_density(t) for b in self.bidders])
             k = menu.choose(t)
             x = np.where(k >= 0, probs[np.maximum(k, 0)], 0.0)
-            return x * np.sum(value * dens * others, axis=0)
+            return x * np.sum(weighted * others, axis=0)
 
         if start < self.top:
             part = integrate_pieces(integrand, _pieces(cuts, start, self.top))

@@ -256,3 +256,36 @@ def test_installed_script_smoke():
     d = json.loads(res.stdout)
     assert d["seller_revenue"] == pytest.approx(2.0, abs=EXACT)
     assert d["intermediary_revenue"] == pytest.approx(0.0, abs=EXACT)
+
+
+def test_solve_intermediary_first_json(capsys):
+    """One U[0,1] bidder, posted prices only: q = 1/2, seller p = 1/4, revenues 1/8 and 1/16."""
+    code, out, err = run_cli(capsys, "solve", "intermediary-first", "--bidder", "uniform:0,1",
+                             "--class", "posted_price", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    for key in ("intermediary_commitment", "seller_price", "seller_revenue", "intermediary_revenue",
+                "no_intermediary_optimal_revenue"):
+        assert key in d
+    assert d["intermediary_commitment"]["class"] == "posted_price"
+    assert d["intermediary_commitment"]["price"] == pytest.approx(0.5, abs=1e-6)
+    assert d["intermediary_revenue"] == pytest.approx(1 / 8, rel=1e-7)
+    assert d["seller_revenue"] == pytest.approx(1 / 16, rel=1e-6)
+    assert d["no_intermediary_optimal_revenue"] == pytest.approx(1 / 4, abs=1e-9)
+
+
+def test_solve_simultaneous_json_reports_the_continuum(capsys):
+    code, out, err = run_cli(capsys, "solve", "simultaneous", "--bidder", "point:2", "--grid", "21",
+                             "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert len(d["equilibria"]) == 21
+    for e in d["equilibria"]:
+        assert {"seller_price", "intermediary_price", "seller_revenue", "intermediary_revenue"} <= set(e)
+        assert e["seller_price"] + e["intermediary_price"] == pytest.approx(2.0)
+    assert d["continuum"]["total_price"] == pytest.approx(2.0)
+
+
+def test_solve_simultaneous_rejects_a_tiny_grid(capsys):
+    code, out, err = run_cli(capsys, "solve", "simultaneous", "--bidder", "uniform:0,1", "--grid", "1")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "grid" in err

@@ -32,3 +32,14 @@ def test_seller_first_reproduction_all_claims_hold(tmp_path):
     files = {p.name for p in (tmp_path / "out").iterdir()}
     assert {"report.md", "results.json", "theorem_3_7_ratio_vs_alpha.png"} <= files
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+@pytest.mark.slow
+def test_monopolist_intermediary_reproduction_all_claims_hold(tmp_path):
+    report = load("monopolist-intermediary")(tmp_path / "out")
+    failed = [c for c in report.checks if not c.holds]
+    assert not failed, failed
+    files = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"report.md", "results.json", "revenue_vs_eps_both_orders.png",
+            "equilibria_constant_value.png", "equilibria_F_0.2_1e6.png"} <= files
+    assert "Table 1" in (tmp_path / "out" / "report.md").read_text()

@@ -7,6 +7,8 @@ reproductions pull in matplotlib and Mesa, which the rest of the CLI does not ne
 from importlib import import_module
 
 REPRODUCTIONS = {
+    "monopolist-intermediary":
+        "experiments.reproduce.monopolist_intermediary:reproduce_monopolist_intermediary",
     "seller-first": "experiments.reproduce.seller_first:reproduce_seller_first",
 }
 

@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments.output import atomic_path, staging_dir  # noqa: E402
+from experiments.output import atomic_path, progress, staging_dir  # noqa: E402
 from experiments.plots import plot_revenue_vs_price  # noqa: E402
 from experiments.reproduce.report import Check, Report, Section  # noqa: E402
 from experiments.tables import markdown_table  # noqa: E402
@@ -269,7 +269,9 @@ def reproduce_seller_first(out: Path) -> Report:
     """Write report.md, results.json and the figures of Section 3 to ``out``."""
     report = Report("Monopolist intermediary, seller-first model (Section 3, Appendix E)", SOURCE)
     with staging_dir(out) as stage:
-        report.sections += [theorem_3_4(), remark_3_2(), theorem_3_7(stage), theorem_3_9(),
-                            evaluators(), figures_section(stage)]
+        steps = [theorem_3_4, remark_3_2, lambda: theorem_3_7(stage), theorem_3_9, evaluators,
+                 lambda: figures_section(stage)]
+        for build in progress(steps, len(steps), "sections"):
+            report.sections.append(build())
         report.write(stage)
     return report

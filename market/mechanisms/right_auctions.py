@@ -71,10 +71,11 @@ class RightAuction(ABC):
     def sale_probability(self, bidders: Sequence[ValueDistribution], prices) -> np.ndarray:
         """P[the right is sold] when the seller posts each price (Theorem 4.1's P_M(p))."""
         prices = np.asarray(prices, float)
-        none = np.ones(prices.shape)
-        for b, a in zip(bidders, self.eligibility(bidders)):
-            none = none * (1.0 - b.prob_at_least(a + prices))
-        return 1.0 - none
+        log_none = np.zeros(prices.shape)
+        with np.errstate(divide="ignore"):
+            for b, a in zip(bidders, self.eligibility(bidders)):
+                log_none = log_none + np.log1p(-b.prob_at_least(a + prices))
+        return -np.expm1(log_none)  # 1 - prod(1 - q_i), accurate when every q_i is tiny
 
     def run(self, bids: Sequence[float], priority: Sequence[float],
             bidders: Sequence[ValueDistribution]) -> RightSale:

@@ -30,10 +30,10 @@ from market.distributions import ValueDistribution
 from market.errors import InputError
 from market.mechanisms.right_auctions import RIGHT_AUCTIONS, RightAuction
 from market.scores import MaxScoreLaw
-from market.solvers.seller_first import QUANTILES_PER_BIDDER, PriceOptimum, maximize_price_revenue
+from market.solvers.seller_first import PriceOptimum, distinct, maximize_price_revenue, probe_values
 from market.virtual_law import Integral, VirtualMaxLaw, _pieces, integrate_pieces
 
-PARAMETER_GRID = 120
+PARAMETER_GRID = 60
 
 
 @dataclass(frozen=True)
@@ -82,16 +82,23 @@ def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value
     return Integral(part.value + atoms, part.error)
 
 
+def _payment_density(b: ValueDistribution, z: np.ndarray, price: float) -> np.ndarray:
+    """(z - p) f(z) - P[V >= z]: Myerson's virtual surplus density, p shifted out."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = np.where(z > 0, b.value_times_pdf(z) * (1.0 - price / np.where(z > 0, z, 1.0)),
+                          (z - price) * b.pdf(z))
+    return scaled - b.prob_at_least(z)
+
+
 def evaluate_right_auction(bidders: Sequence[ValueDistribution], auction: RightAuction,
-                           price: float) -> RightAuctionOutcome:
-    """Exact expected outcome of ``auction`` when the seller posts ``price``."""
+                           price: float, welfare: bool = True) -> RightAuctionOutcome:
+    """Exact expected outcome of ``auction`` when the seller posts ``price`` (welfare nan if not asked)."""
     law = MaxScoreLaw(auction.scores(bidders, price))
     sale = float(auction.sale_probability(bidders, price))
-    welfare = _per_bidder(law, bidders, auction.reserve,
-                          lambda b, z: z * b.pdf(z), lambda v: v)
+    welfare = _per_bidder(law, bidders, auction.reserve, lambda b, z: b.value_times_pdf(z), lambda v: v) \
+        if welfare else Integral(math.nan, 0.0)
     if auction.threshold_payment:
-        revenue = _per_bidder(law, bidders, auction.reserve,
-                              lambda b, z: (z - price) * b.pdf(z) - b.prob_at_least(z),
+        revenue = _per_bidder(law, bidders, auction.reserve, lambda b, z: _payment_density(b, z, price),
                               lambda v: v - price)
     else:
         revenue = Integral(auction.parameter * sale, 0.0)
@@ -102,8 +109,9 @@ def evaluate_right_auction(bidders: Sequence[ValueDistribution], auction: RightA
 def seller_best_response(bidders: Sequence[ValueDistribution], auction: RightAuction) -> PriceOptimum:
     """Theorem 4.1: p* = argmax_p p P[the right is sold | p]."""
     a = auction.eligibility(bidders)
-    u = np.linspace(0.0, 1.0, QUANTILES_PER_BIDDER)[:-1]
-    pts = [b.ppf(u * (1.0 - b.atom)) - ai for b, ai in zip(bidders, a)]
+    pts = [probe_values(b) - ai for b, ai in zip(bidders, a)]
+    # first-order condition for one bidder: total price phi^-1(a), so p = phi^-1(a) - a
+    pts += [b.virtual_threshold(np.array([ai])) - ai for b, ai in zip(bidders, a)]
     atoms = [b.hi - ai for b, ai in zip(bidders, a) if b.atom > 0]
     candidates = np.concatenate(pts + [np.array(atoms + [0.0])])
     return maximize_price_revenue(lambda p: auction.sale_probability(bidders, p), candidates)
@@ -119,21 +127,25 @@ class CommitmentOptimum:
 
 
 def _parameter_candidates(bidders, cls) -> np.ndarray:
-    u = np.linspace(0.0, 1.0, PARAMETER_GRID + 1)[:-1]
-    values = [b.ppf(u * (1.0 - b.atom)) for b in bidders]
+    values = [probe_values(b, PARAMETER_GRID + 1) for b in bidders]
     # optimal prices sit at values or, one level up the chain of monopolies, at virtual values
     pts = values + [b.virtual_value(v) for b, v in zip(bidders, values)]
     atoms = [b.hi for b in bidders if b.atom > 0]
     c = np.concatenate(pts + [np.array(atoms + [0.0])])
-    c = np.unique(c[np.isfinite(c) & (c >= 0)])
+    c = distinct(c[np.isfinite(c) & (c >= 0)])
     if c.size > 4 * PARAMETER_GRID:
         c = c[np.linspace(0, c.size - 1, 4 * PARAMETER_GRID).astype(int)]
     return c
 
 
-def outcome_of(bidders, commitment: RightAuction) -> RightAuctionOutcome:
+def outcome_of(bidders, commitment: RightAuction, welfare: bool = True) -> RightAuctionOutcome:
     """The outcome when the seller best-responds to ``commitment``."""
-    return evaluate_right_auction(bidders, commitment, seller_best_response(bidders, commitment).price)
+    return evaluate_right_auction(bidders, commitment, seller_best_response(bidders, commitment).price,
+                                  welfare)
+
+
+def _intermediary_revenue(bidders, cls, x: float) -> float:
+    return outcome_of(bidders, cls(float(x)), welfare=False).intermediary_revenue
 
 
 def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction]) -> CommitmentOptimum:
@@ -145,13 +157,15 @@ def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction
     scan, not the refinement, is relied on for the global optimum).
     """
     cand = _parameter_candidates(bidders, cls)
-    revenue = np.array([outcome_of(bidders, cls(float(x))).intermediary_revenue for x in cand])
+    revenue = np.array([_intermediary_revenue(bidders, cls, x) for x in cand])
     k = int(np.argmax(revenue))
     best_x, best_r = float(cand[k]), float(revenue[k])
     lo, hi = cand[max(k - 1, 0)], cand[min(k + 1, cand.size - 1)]
     if hi > lo:
-        res = minimize_scalar(lambda x: -outcome_of(bidders, cls(float(x))).intermediary_revenue,
-                              bounds=(lo, hi), method="bounded", options={"xatol": 1e-10 * max(1.0, hi)})
+        with np.errstate(over="ignore", invalid="ignore"):  # Brent's parabola steps on huge ranges
+            res = minimize_scalar(lambda x: -_intermediary_revenue(bidders, cls, x),
+                                  bounds=(lo, hi), method="bounded",
+                                  options={"xatol": 1e-10 * max(1.0, hi)})
         if -res.fun > best_r:
             best_x = float(res.x)
     commitment = cls(best_x)

@@ -35,6 +35,15 @@ class PriceOptimum:
     method: str
 
 
+def distinct(points: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
+    """Sorted points with near-duplicates (within rtol) dropped, so neighbours bracket something."""
+    points = np.unique(points)
+    if points.size < 2:
+        return points
+    gap = np.diff(points) > rtol * np.maximum(1.0, np.abs(points[1:]))
+    return points[np.concatenate(([True], gap))]
+
+
 def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
                            candidates: np.ndarray) -> PriceOptimum:
     """Maximize p * prob(p) over p >= 0.
@@ -43,7 +52,7 @@ def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
     jumps, since prob is left-continuous and the optimum can sit on a jump)
     is scanned, then bounded Brent refines between the best point's neighbours.
     """
-    c = np.unique(np.asarray(candidates, float))
+    c = distinct(np.asarray(candidates, float))
     c = c[np.isfinite(c) & (c >= 0.0)]
     if c.size == 0:
         return PriceOptimum(0.0, 0.0, 0, "no positive candidate price")
@@ -52,33 +61,36 @@ def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
     best_p, best_r = float(c[k]), float(rev[k])
     lo, hi = c[max(k - 1, 0)], c[min(k + 1, c.size - 1)]
     if hi > lo:
-        res = minimize_scalar(lambda p: -float(p * prob(np.array(p))), bounds=(lo, hi),
-                              method="bounded", options={"xatol": 1e-13 * max(1.0, hi)})
+        with np.errstate(over="ignore", invalid="ignore"):  # Brent's parabola steps on huge ranges
+            res = minimize_scalar(lambda p: -float(p * prob(np.array(p))), bounds=(lo, hi),
+                                  method="bounded", options={"xatol": 1e-13 * max(1.0, hi)})
         if -res.fun > best_r:
             best_p, best_r = float(res.x), float(-res.fun)
-            best_p = _polish(lambda p: p * prob(p), best_p, lo, hi)
-            best_r = float(best_p * prob(np.array(best_p)))
+    best_p = _polish(lambda p: p * prob(p), best_p)
+    best_r = float(best_p * prob(np.array(best_p)))
     return PriceOptimum(best_p, best_r, int(c.size),
                         f"scan of {c.size} candidate prices, bounded Brent between neighbours, "
                         "then the root of the central-difference derivative")
 
 
-def _polish(revenue, p: float, lo: float, hi: float) -> float:
-    """Sharpen an interior maximum: solve revenue'(p) = 0 with central differences.
+def _polish(revenue, p: float) -> float:
+    """Sharpen a smooth interior maximum: solve revenue'(p) = 0 with central differences.
 
     Comparing revenues pins a smooth maximum only to ~sqrt(machine eps); the
     derivative's sign change pins it to ~1e-10. Kept only if a sign change
-    brackets p inside (lo, hi).
+    brackets p and the revenue does not drop (a kink or jump nearby is left alone).
     """
     h = 1e-6 * max(1.0, abs(p))
 
     def slope(x):
         return float(revenue(np.array(x + h)) - revenue(np.array(x - h))) / (2 * h)
 
-    a, b = max(lo + h, p - 100 * h), min(hi - h, p + 100 * h)
-    if not a < p < b or not slope(a) > 0 > slope(b):
+    a, b = max(p - 100 * h, h), p + 100 * h
+    if not a < p or not slope(a) > 0 > slope(b):
         return p
-    return brentq(slope, a, b, xtol=1e-15, rtol=4 * np.finfo(float).eps)
+    root = brentq(slope, a, b, xtol=1e-15, rtol=4 * np.finfo(float).eps)
+    before = float(revenue(np.array(p)))
+    return root if float(revenue(np.array(root))) >= before - 1e-15 * max(1.0, abs(before)) else p
 
 
 def _thin(points: np.ndarray, keep: Sequence[float]) -> np.ndarray:
@@ -88,18 +100,25 @@ def _thin(points: np.ndarray, keep: Sequence[float]) -> np.ndarray:
     return np.union1d(points, np.asarray(keep, float))
 
 
+def probe_values(b: ValueDistribution, points: int = QUANTILES_PER_BIDDER) -> np.ndarray:
+    """Values worth probing: quantiles on an even grid and deep into the tail (to 1e-300).
+
+    The tail probes matter for heavy tails, where a best price can sit far beyond
+    any even quantile (F_0.01,H: the seller's answer to a price q is about 99 q).
+    """
+    even = b.ppf(np.linspace(0.0, 1.0, points)[:-1] * (1.0 - b.atom))
+    return np.union1d(even, b.isf(np.geomspace(0.1, 1e-300, 600)))
+
+
 def virtual_candidates(law: VirtualMaxLaw) -> np.ndarray:
-    """Prices worth scanning: each bidder's phi at its quantiles, breakpoints and atoms."""
-    u = np.linspace(0.0, 1.0, QUANTILES_PER_BIDDER)
-    pts = [b.virtual_value(b.ppf(u[:-1] * (1.0 - b.atom))) for b in law.bidders]
+    """Prices worth scanning: each bidder's phi at its probe values, breakpoints and atoms."""
+    pts = [b.virtual_value(probe_values(b)) for b in law.bidders]
     return _thin(np.concatenate(pts + [np.array(law.breakpoints)]), (0.0, *law.atoms))
 
 
 def value_candidates(bidders: Sequence[ValueDistribution]) -> np.ndarray:
-    """Prices worth scanning for a plain posted price: quantiles and atoms of the values."""
-    u = np.linspace(0.0, 1.0, QUANTILES_PER_BIDDER)
-    pts = [b.ppf(u[:-1] * (1.0 - b.atom)) for b in bidders]
-    return _thin(np.concatenate(pts), [b.hi for b in bidders if b.atom > 0])
+    """Prices worth scanning for a plain posted price: probe values and atoms."""
+    return _thin(np.concatenate([probe_values(b) for b in bidders]), [b.hi for b in bidders if b.atom > 0])
 
 
 def best_seller_price(law: VirtualMaxLaw) -> PriceOptimum:

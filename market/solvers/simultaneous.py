@@ -15,20 +15,24 @@ regret computation. Results record the method, grid and tolerance used.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property, lru_cache
+from itertools import cycle
 
 import nashpy
 import numpy as np
+from nashpy.linalg import create_col_tableau, create_row_tableau
 from scipy.optimize import brentq
 
 from market.distributions import ValueDistribution, parse_spec
 from market.errors import InputError
+from market.mechanisms.right_auctions import PostedRightPrice
 from market.scores import MaxScoreLaw, ValueScore
-from market.solvers.seller_first import QUANTILES_PER_BIDDER, PriceOptimum, maximize_price_revenue
+from market.solvers.intermediary_first import seller_best_response
+from market.solvers.seller_first import PriceOptimum
 
 PRICE_SLACK = 1e-12  # a total within this relative distance of a value reaches it (float sums)
 
@@ -66,10 +70,9 @@ class PricingGame:
         return brentq(lambda t: float(self.sale(t)) - 1e-9, 0.0, hi)
 
     def best_response(self, other: float) -> PriceOptimum:
-        """The best price against the other side's price (the game is symmetric)."""
-        u = np.linspace(0.0, 1.0, QUANTILES_PER_BIDDER)[:-1]
-        pts = [b.ppf(u * (1.0 - b.atom)) for b in self.bidders] + [[b.hi for b in self.bidders]]
-        return maximize_price_revenue(lambda p: self.sale(p + other), np.concatenate(pts) - other)
+        """The best price against the other side's price: the game is symmetric, and each side
+        solves the seller's problem against a posted price for the right (Theorem 4.1)."""
+        return seller_best_response(self.bidders, PostedRightPrice(max(float(other), 0.0)))
 
     def regret(self, seller_price: float, intermediary_price: float) -> tuple[float, float]:
         """How much each side gains by its best deviation to any price (exact best responses)."""
@@ -107,7 +110,7 @@ class MixedEquilibrium:
 
 @dataclass
 class EquilibriumSet:
-    """Equilibria found, with how: method, grid, tolerance, and what the verifier rejected."""
+    """Equilibria found, with how: method, grid, relative regret tolerance, what was rejected."""
 
     bidders: tuple[str, ...]
     method: str
@@ -136,9 +139,12 @@ def price_grid(game: PricingGame, points: int) -> np.ndarray:
     return np.linspace(0.0, game.upper, points)
 
 
-def _tolerance(game: PricingGame) -> float:
-    """1e-9 of the most either side can earn (a monopoly price against a zero price)."""
-    return 1e-9 * game.best_response(0.0).revenue
+REGRET_RTOL = 1e-9  # an equilibrium: no deviation gains more than this fraction of its payoff
+
+
+def acceptable(regret: float, best: float) -> bool:
+    """Regret small relative to what the best deviation earns (payoffs under F_eps,H are ~1e-8)."""
+    return regret <= REGRET_RTOL * best + 1e-300
 
 
 def describe_continuum(equilibria: Sequence[PureEquilibrium], tol: float) -> dict | None:
@@ -174,18 +180,18 @@ def pure_equilibria(game: PricingGame, points: int = 1001, verify: bool = True) 
     idx = np.add.outer(np.arange(points), np.arange(points))
     A = grid[:, None] * sale[idx]  # seller's payoff, rows = seller price
     B = grid[None, :] * sale[idx]  # intermediary's payoff, columns = intermediary price
-    tol = _tolerance(game)
-    mutual = (A >= A.max(axis=0, keepdims=True) - tol) & (B >= B.max(axis=1, keepdims=True) - tol)
+    best_s, best_i = A.max(axis=0, keepdims=True), B.max(axis=1, keepdims=True)
+    mutual = (A >= best_s * (1 - REGRET_RTOL)) & (B >= best_i * (1 - REGRET_RTOL))
     out = EquilibriumSet(game.specs, "grid best responses (vectorized), each verified by exact "
                          "best responses over all prices" if verify else "grid best responses",
-                         {"points": points, "low": 0.0, "high": float(grid[-1])}, tol)
+                         {"points": points, "low": 0.0, "high": float(grid[-1])}, REGRET_RTOL)
     for i, j in np.argwhere(mutual):
         ps, pi = float(grid[i]), float(grid[j])
         if sale[i + j] == 0.0 and A[:, j].max() == 0.0 and B[i, :].max() == 0.0:
             out.no_trade += 1
             continue
         rs, ri = game.regret(ps, pi) if verify else (0.0, 0.0)
-        if rs > tol or ri > tol:
+        if not (acceptable(rs, float(A[i, j]) + rs) and acceptable(ri, float(B[i, j]) + ri)):
             out.rejected += 1
             continue
         out.equilibria.append(PureEquilibrium(ps, pi, float(A[i, j]), float(B[i, j]), rs, ri))
@@ -206,54 +212,39 @@ def mixed_regret(A: np.ndarray, B: np.ndarray, x: np.ndarray, y: np.ndarray) -> 
     return float(np.max(A @ y) - x @ A @ y), float(np.max(x @ B) - x @ B @ y)
 
 
-def _child(conn, fn, args):
-    try:
-        conn.send(("ok", fn(*args)))
-    except Exception as err:  # reported to the parent, which counts the failure
-        conn.send(("error", f"{type(err).__name__}: {err}"))
-    finally:
-        conn.close()
+def lemke_howson(A: np.ndarray, B: np.ndarray, label: int, max_pivots: int) -> tuple | None:
+    """nashpy's Lemke-Howson path from ``label``, stopped after ``max_pivots`` pivots.
 
-
-def run_with_timeout(fn, args: tuple, seconds: float):
-    """Run ``fn(*args)`` in a forked process; ("ok", result), ("error", message) or ("timeout", None).
-
-    nashpy's pivoting can cycle or fail on the degenerate, badly scaled games a price
-    grid produces (F_eps,H puts payoffs of 1e-8 beside payoffs of 1); a child that
-    does not finish in time is stopped rather than hanging the caller.
+    The same tableaux and pivoting as ``nashpy.Game.lemke_howson``, with a bound:
+    on the degenerate, badly scaled games a price grid produces (F_eps,H puts payoffs
+    of 1e-8 beside payoffs of 1) a path can cycle or fail; it then returns None.
     """
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, fn, args), daemon=True)
-    proc.start()
-    child.close()
-    try:
-        if parent.poll(seconds):
-            return parent.recv()
-        return ("timeout", None)
-    finally:
-        proc.kill()
-        proc.join()
-        parent.close()
-
-
-def _vertex(A, B):
-    return list(nashpy.Game(A, B).vertex_enumeration())
-
-
-def _lemke_howson(A, B, label):
-    return [nashpy.Game(A, B).lemke_howson(initial_dropped_label=label)]
+    col, row = create_col_tableau(A, True), create_row_tableau(B, True)
+    order = cycle((row, col)) if label in row.non_basic_variables else cycle((col, row))
+    entering, full = label, col.labels
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for _ in range(max_pivots):
+            try:
+                entering = next(order).pivot_and_drop_label(entering)
+            except ValueError:
+                return None
+            if col.non_basic_variables.union(row.non_basic_variables) == full:
+                x = row.to_strategy(col.non_basic_variables)
+                y = col.to_strategy(row.non_basic_variables)
+                return x, y
+    return None
 
 
 def mixed_equilibria(game: PricingGame, points: int = 21, method: str = "lemke-howson",
-                     seconds: float = 10.0) -> EquilibriumSet:
-    """Equilibria of the ``points`` x ``points`` discretized game by nashpy, each re-checked.
+                     max_pivots: int = 2000) -> EquilibriumSet:
+    """Equilibria of the ``points`` x ``points`` discretized game with nashpy, each re-checked.
 
-    ``method``: "lemke-howson" (one path per initial label, each given ``seconds``)
-    or "vertex" (vertex enumeration: every extreme equilibrium of a nondegenerate
-    game, given ``seconds`` in all). Payoffs are scaled to a maximum of 1 first
-    (equilibria do not change). Paths that fail or time out are counted in
-    ``failed``; every equilibrium kept passes our own regret check.
+    ``method``: "lemke-howson" (one path per initial label, at most ``max_pivots``
+    pivots each) or "vertex" (nashpy's vertex enumeration: every extreme
+    equilibrium of a nondegenerate game, exponential in ``points``; for small grids).
+    Payoffs are scaled to a maximum of 1 first (equilibria do not change). Paths that
+    fail are counted in ``failed``; every equilibrium kept passes our own regret check.
     """
     if method not in ("lemke-howson", "vertex"):
         raise InputError(f"unknown method {method!r}; accepted: lemke-howson, vertex")
@@ -261,15 +252,16 @@ def mixed_equilibria(game: PricingGame, points: int = 21, method: str = "lemke-h
     grid, A, B = grid_game(game, points)
     An, Bn = A / max(A.max(), 1e-300), B / max(B.max(), 1e-300)
     if method == "vertex":
-        runs = [run_with_timeout(_vertex, (An, Bn), seconds)]
+        found = list(nashpy.Game(An, Bn).vertex_enumeration())
+        failed = 0
     else:
-        runs = [run_with_timeout(_lemke_howson, (An, Bn, k), seconds) for k in range(2 * points)]
-    tol = _tolerance(game)
+        paths = [lemke_howson(An, Bn, k, max_pivots) for k in range(2 * points)]
+        found = [p for p in paths if p is not None]
+        failed = len(paths) - len(found)
     out = EquilibriumSet(game.specs, f"nashpy {method} on the discretized game (payoffs scaled to 1), "
                          "each re-checked by our regret computation",
-                         {"points": points, "low": 0.0, "high": float(grid[-1])}, tol)
-    out.failed = sum(status != "ok" for status, _ in runs)
-    found = [eq for status, result in runs if status == "ok" for eq in result]
+                         {"points": points, "low": 0.0, "high": float(grid[-1])}, REGRET_RTOL)
+    out.failed = failed
     seen = set()
     for x, y in found:
         x, y = np.asarray(x, float), np.asarray(y, float)
@@ -278,7 +270,7 @@ def mixed_equilibria(game: PricingGame, points: int = 21, method: str = "lemke-h
             out.rejected += 1
             continue
         rs, ri = mixed_regret(A, B, x, y)
-        if rs > tol or ri > tol:
+        if not (acceptable(rs, float(np.max(A @ y))) and acceptable(ri, float(np.max(x @ B)))):
             out.rejected += 1
             continue
         key = (tuple(np.round(x, 9)), tuple(np.round(y, 9)))
