@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protocols.messages import Message
+from protocols.messages import Message, Payment
 
 
 @dataclass(frozen=True)
@@ -38,3 +38,17 @@ class RoundOutcome:
     def buyer_utility(self, i: int) -> float:
         received = self.values[i] if self.delivered and self.winner == i else 0.0
         return received - self.buyer_payments[i]
+
+
+def pay(round_: int, buyer, seller, intermediary, to_seller: float, to_intermediary: float) -> list:
+    """The winner pays both sides: Payment messages, revenues collected, the payment recorded."""
+    seller.collect(to_seller)
+    intermediary.collect(to_intermediary)
+    return [Payment(round_, buyer.unique_id, seller.unique_id, amount=to_seller),
+            Payment(round_, buyer.unique_id, intermediary.unique_id, amount=to_intermediary)]
+
+
+def settle(buyers, winner: int | None, payments: list[float]) -> None:
+    """Every buyer's payoff this round: the item's value to the winner, minus what each paid."""
+    for b in buyers:
+        b.settle(b.value if b.index == winner else 0.0, payments[b.index])

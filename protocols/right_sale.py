@@ -8,8 +8,8 @@ seller sells at p; the winner pays the seller p and the intermediary its price.
 
 from __future__ import annotations
 
-from protocols.base import RoundOutcome
-from protocols.messages import Commit, Payment
+from protocols.base import RoundOutcome, pay, settle
+from protocols.messages import Commit
 from protocols.seller_first import ProtocolError, require_monopsony
 
 
@@ -32,14 +32,10 @@ def play_right_sale(model, commits: list[Commit]) -> RoundOutcome:
         if not alloc.delivered:
             raise ProtocolError(f"the seller refused the cheapest winning bids {forward.bids}")
         inter_rev = sale.payment
-        log += [forward, alloc, Payment(r, buyer.unique_id, seller.unique_id, amount=seller_rev),
-                Payment(r, buyer.unique_id, inter.unique_id, amount=inter_rev)]
+        log += [forward, alloc, *pay(r, buyer, seller, inter, seller_rev, inter_rev)]
         payments[buyer.index] = seller_rev + inter_rev
-        seller.collect(seller_rev)
-        inter.collect(inter_rev)
         winner = buyer.index
-    for b in buyers:
-        b.settle(b.value if b.index == winner else 0.0, payments[b.index])
+    settle(buyers, winner, payments)
     return RoundOutcome(
         round=r, values=values, seller_price=price, intermediary_price=inter.auction.parameter,
         winner=winner, delivered=winner is not None, seller_revenue=seller_rev,

@@ -15,8 +15,7 @@ import math
 from market.demand import partition_of
 from market.errors import InputError
 from market.mechanisms.seller import Menu
-from protocols.base import RoundOutcome
-from protocols.messages import Payment
+from protocols.base import RoundOutcome, pay, settle
 
 
 class ProtocolError(InputError):
@@ -61,15 +60,10 @@ class SellerFirst:
             delivered = alloc.delivered
             if delivered:
                 inter_rev = result.fee_on_delivery
-                log += [Payment(r, buyer.unique_id, seller.unique_id, amount=seller_rev),
-                        Payment(r, buyer.unique_id, inter.unique_id, amount=inter_rev)]
+                log += pay(r, buyer, seller, inter, seller_rev, inter_rev)
                 payments[buyer.index] = seller_rev + inter_rev
-                seller.collect(seller_rev)
-                inter.collect(inter_rev)
             winner = buyer.index
-        for b in buyers:
-            got = b.value if delivered and b.index == winner else 0.0
-            b.settle(got, payments[b.index])
+        settle(buyers, winner if delivered else None, payments)
         return RoundOutcome(
             round=r, values=values, seller_price=price, intermediary_price=math.nan,
             winner=winner, delivered=delivered,

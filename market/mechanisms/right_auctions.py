@@ -20,7 +20,7 @@ best-responds to (Theorem 4.1).
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
+from abc import ABC
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,13 +51,13 @@ class RightAuction(ABC):
             raise MechanismError(f"{self.name} needs a parameter >= 0, got {self.parameter}")
 
     @property
-    @abstractmethod
     def reserve(self) -> float:
-        """The score the top bid must reach for a sale."""
+        """The score the top bid must reach for a sale: the class's parameter."""
+        return self.parameter
 
-    @abstractmethod
     def scores(self, bidders: Sequence[ValueDistribution], price: float) -> list[Score]:
-        """Each bidder's score as a function of its value when the seller posts ``price``."""
+        """Each bidder's score as a function of its value when the seller posts ``price``: its bid v - p."""
+        return [ValueScore(b, -price) for b in bidders]
 
     def describe(self) -> dict:
         return {"class": self.name, self.parameter_name: self.parameter}
@@ -100,13 +100,6 @@ class PostedRightPrice(RightAuction):
     parameter_name = "price"
     threshold_payment = False
 
-    @property
-    def reserve(self):
-        return self.parameter
-
-    def scores(self, bidders, price):
-        return [ValueScore(b, -price) for b in bidders]
-
 
 @dataclass(frozen=True)
 class SecondPriceRight(RightAuction):
@@ -117,13 +110,6 @@ class SecondPriceRight(RightAuction):
     parameter_name = "reserve"
     threshold_payment = True
 
-    @property
-    def reserve(self):
-        return self.parameter
-
-    def scores(self, bidders, price):
-        return [ValueScore(b, -price) for b in bidders]
-
 
 @dataclass(frozen=True)
 class ShiftedMyersonRight(RightAuction):
@@ -133,10 +119,6 @@ class ShiftedMyersonRight(RightAuction):
     name = "shifted_myerson"
     parameter_name = "anticipated_price"
     threshold_payment = True
-
-    @property
-    def reserve(self):
-        return self.parameter
 
     def scores(self, bidders, price):
         return [ShiftedVirtualScore(b, self.parameter - price) for b in bidders]
