@@ -183,6 +183,9 @@ def section_5(figures: Path) -> Section:
                   max(totals, key=lambda t: abs(t - H)), all(_close(t, H) for t in totals), "1e-9 rel."),
             Check("Theorem 5.2", inst, "both prices >= eps H (to the grid step)", eps * H, min(lows),
                   min(lows) >= eps * H - step, f"grid step {step:g}"),
+            Check("Theorem 5.2", inst, "the segment's lower end (bisection off the grid) is eps H", eps * H,
+                  eq.continuum["seller_price"][0], _close(eq.continuum["seller_price"][0], eps * H, 1e-5),
+                  "1e-5 rel."),
             Check("Theorem 5.2", inst, "each Nash revenue <= H^(-eps/(1-eps))", H ** (-eps / (1 - eps)),
                   worst, worst <= H ** (-eps / (1 - eps)) * (1 + TOL), "bound"),
         ]

@@ -142,25 +142,56 @@ def price_grid(game: PricingGame, points: int) -> np.ndarray:
 REGRET_RTOL = 1e-9  # an equilibrium: no deviation gains more than this fraction of its payoff
 
 
-def acceptable(regret: float, best: float) -> bool:
+def acceptable(regret: float, best: float, rtol: float = REGRET_RTOL) -> bool:
     """Regret small relative to what the best deviation earns (payoffs under F_eps,H are ~1e-8)."""
-    return regret <= REGRET_RTOL * best + 1e-300
+    return regret <= rtol * best + 1e-300
 
 
-def describe_continuum(equilibria: Sequence[PureEquilibrium], tol: float) -> dict | None:
-    """A segment p_s + p_I = c when at least two trading equilibria share one total (Theorem 5.1)."""
+def is_equilibrium(game: PricingGame, ps: float, pi: float, rtol: float = REGRET_RTOL) -> bool:
+    """Does neither side gain (beyond ``rtol`` of its payoff) by deviating to any price?"""
+    us, ui = game.payoffs(ps, pi)
+    rs, ri = game.regret(ps, pi)
+    return acceptable(rs, float(us) + rs, rtol) and acceptable(ri, float(ui) + ri, rtol)
+
+
+def _segment_end(game: PricingGame, total: float, inside: float, outside: float) -> float:
+    """Bisect between a seller price that is an equilibrium split of ``total`` and one that is not.
+
+    Regret grows quadratically past an end, so the test is strict (1e-13, rounding
+    only): the end is then found to about 1e-5 relative.
+    """
+    for _ in range(80):
+        mid = 0.5 * (inside + outside)
+        if mid in (inside, outside):
+            break
+        if is_equilibrium(game, mid, total - mid, rtol=1e-13):
+            inside = mid
+        else:
+            outside = mid
+    return inside
+
+
+def describe_continuum(game: PricingGame, equilibria: Sequence[PureEquilibrium],
+                       step: float) -> dict | None:
+    """A segment p_s + p_I = c when at least two trading equilibria share one total (Theorem 5.1).
+
+    The segment's ends are refined off the grid by bisection on the exact verifier
+    (e.g. eps H and (1 - eps) H in Theorem 5.2, to about 1e-5 relative).
+    """
     if len(equilibria) < 2:
         return None
     totals = np.array([e.seller_price + e.intermediary_price for e in equilibria])
     c = float(np.median(totals))
-    if np.max(np.abs(totals - c)) > max(tol, 1e-9 * max(1.0, c)):
+    if np.max(np.abs(totals - c)) > max(2 * step, 1e-9 * max(1.0, c)):
         return None
-    ps = [e.seller_price for e in equilibria]
-    pi = [e.intermediary_price for e in equilibria]
-    return {"kind": "segment", "total_price": c, "seller_price": [min(ps), max(ps)],
-            "intermediary_price": [min(pi), max(pi)], "grid_points": len(equilibria),
-            "description": f"every split p_s + p_I = {c:.6g} with p_s in [{min(ps):.6g}, {max(ps):.6g}] "
-                           "is an equilibrium (on the grid; each verified)"}
+    ps = sorted(e.seller_price for e in equilibria)
+    lo = ps[0] if ps[0] <= 0.0 else _segment_end(game, c, ps[0], max(ps[0] - step, 0.0))
+    hi = ps[-1] if ps[-1] >= c else _segment_end(game, c, ps[-1], min(ps[-1] + step, c))
+    lo, hi = float(lo), float(hi)
+    return {"kind": "segment", "total_price": c, "seller_price": [lo, hi],
+            "intermediary_price": [c - hi, c - lo], "grid_points": len(equilibria),
+            "description": f"every split p_s + p_I = {c:.6g} with p_s in [{lo:.6g}, {hi:.6g}] is an "
+                           "equilibrium (grid points verified; ends refined by bisection)"}
 
 
 def pure_equilibria(game: PricingGame, points: int = 1001, verify: bool = True) -> EquilibriumSet:
@@ -195,7 +226,7 @@ def pure_equilibria(game: PricingGame, points: int = 1001, verify: bool = True) 
             out.rejected += 1
             continue
         out.equilibria.append(PureEquilibrium(ps, pi, float(A[i, j]), float(B[i, j]), rs, ri))
-    out.continuum = describe_continuum(out.equilibria, 2 * step)
+    out.continuum = describe_continuum(game, out.equilibria, step) if verify else None
     out.seconds = time.perf_counter() - start
     return out
 
