@@ -20,6 +20,7 @@ from market.distributions import ValueDistribution, parse_spec
 from market.errors import InputError
 from market.mechanisms.right_auctions import RightAuction
 from market.mechanisms.seller import Menu
+from market.scores import Score, VirtualScore
 
 CHUNK_VALUES = 1 << 20  # bidder values per chunk: bounds memory at a few tens of MB
 
@@ -154,9 +155,9 @@ class MonteCarloEstimate:
         return abs(self.mean[name] - exact) <= sigmas * self.stderr[name] + 1e-12 * max(1.0, abs(exact))
 
 
-def ties_possible(bidders: Sequence[ValueDistribution]) -> bool:
-    """Can two bidders share the highest virtual value with positive probability?"""
-    return any(b.ties_possible for b in bidders)
+def ties_possible(scores: Sequence[Score]) -> bool:
+    """Can two bidders share the highest score with positive probability?"""
+    return any(s.ties_possible for s in scores)
 
 
 def estimate(bidders: Sequence[ValueDistribution], rounds: int, rng: np.random.Generator,
@@ -187,7 +188,8 @@ def simulate_seller_first(bidders: Sequence[ValueDistribution | str], menu: Menu
                           rng: np.random.Generator) -> MonteCarloEstimate:
     """Monte Carlo estimate of every party's expected outcome in the seller-first market."""
     bidders = [parse_spec(b) for b in bidders]
-    tie, lottery = ties_possible(bidders), not menu.is_posted_price
+    tie = ties_possible([VirtualScore(b) for b in bidders])
+    lottery = not menu.is_posted_price
 
     def play(values, rng):
         m, n = values.shape
@@ -201,6 +203,6 @@ def simulate_intermediary_first(bidders: Sequence[ValueDistribution | str], auct
                                 price: float, rounds: int, rng: np.random.Generator) -> MonteCarloEstimate:
     """Monte Carlo estimate when the intermediary committed to ``auction`` and the seller posts ``price``."""
     bidders = [parse_spec(b) for b in bidders]
-    tie = any(b.atom > 0 for b in bidders)
+    tie = ties_possible(auction.scores(bidders, price))
     return estimate(bidders, rounds, rng, lambda values, rng: intermediary_first_rounds(
         bidders, auction, price, values, priority=rng.random(values.shape) if tie else None))

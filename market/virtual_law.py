@@ -56,7 +56,8 @@ def _tanhsinh(f, a, b, args=()) -> Integral:
     return Integral(value, error)
 
 
-def _pieces(points: Sequence[float], lo: float, hi: float) -> list[tuple[float, float]]:
+def pieces_between(points: Sequence[float], lo: float, hi: float) -> list[tuple[float, float]]:
+    """[lo, hi] cut at the ``points`` inside it, as consecutive (a, b) pieces."""
     cuts = sorted({lo, hi, *(p for p in points if lo < p < hi)})
     return list(zip(cuts[:-1], cuts[1:]))
 
@@ -122,7 +123,7 @@ class VirtualMaxLaw(MaxScoreLaw):
         hi = min(hi, self.top)
         if lo >= hi:
             return Integral(0.0, 0.0)
-        return integrate_pieces(lambda t, _: self.prob_at_least(t), _pieces(self.breakpoints, lo, hi))
+        return integrate_pieces(lambda t, _: self.prob_at_least(t), pieces_between(self.breakpoints, lo, hi))
 
     @cached_property
     def optimal_revenue(self) -> Integral:
@@ -161,7 +162,7 @@ class VirtualMaxLaw(MaxScoreLaw):
             return x * np.sum(weighted * others, axis=0)
 
         if start < self.top:
-            part = integrate_pieces(integrand, _pieces(cuts, start, self.top))
+            part = integrate_pieces(integrand, pieces_between(cuts, start, self.top))
             total, error = total + part.value, part.error
         return Integral(total, error)
 

@@ -31,7 +31,7 @@ from market.errors import InputError
 from market.mechanisms.right_auctions import RIGHT_AUCTIONS, RightAuction
 from market.scores import MaxScoreLaw
 from market.solvers.seller_first import PriceOptimum, distinct, maximize_price_revenue, probe_values
-from market.virtual_law import Integral, VirtualMaxLaw, _pieces, integrate_pieces
+from market.virtual_law import Integral, VirtualMaxLaw, integrate_pieces, pieces_between
 
 PARAMETER_GRID = 60
 
@@ -62,7 +62,7 @@ def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value
         if b.atom == 1.0:
             continue
         inner = [float(x) for x in s.threshold(np.array(cuts))] + [b.lo]
-        for lo, hi in _pieces(inner, z0, b.hi):
+        for lo, hi in pieces_between(inner, z0, b.hi):
             if hi - lo > 1e-14 * max(1.0, abs(lo)):
                 pieces.append((lo, hi))
                 owners.append(i)
