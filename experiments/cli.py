@@ -17,6 +17,7 @@ import argparse
 import signal
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
 from market.distributions import ACCEPTED_SPECS
 from market.errors import InputError
@@ -62,6 +63,12 @@ def _price(text: str) -> float:
 def _add_bidders(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bidder", action="append", required=True, metavar="SPEC", help=SPEC_HELP)
 
+
+#: Modules that add subcommands. Each defines ``add_parsers(verbs, sub)`` (``verbs`` maps
+#: solve/simulate/plot to their subparser groups; ``sub`` is the top-level group) and
+#: ``HANDLERS``, a dict from ``(command, model)`` (model None for a top-level command)
+#: to a function of the parsed arguments that returns an exit status.
+EXTENSIONS: tuple[str, ...] = ()
 
 VERBS = {
     "solve": "solve a market exactly (quadrature and closed forms)",
@@ -139,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      f"Available: {', '.join(REPRODUCTIONS)}.")
     rep.add_argument("name", choices=sorted(REPRODUCTIONS), help="which reproduction")
     rep.add_argument("--out", default=None, metavar="DIR", help="output folder (default results/NAME)")
+    for name in EXTENSIONS:
+        import_module(name).add_parsers(verbs, sub)
     return parser
 
 
@@ -155,7 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("simulate", "seller-first"): commands.simulate_seller_first,
         ("plot", "seller-first"): commands.plot_seller_first,
         ("reproduce", None): commands.reproduce,
-    }[(args.command, getattr(args, "model", None))]
+    }
+    for name in EXTENSIONS:
+        handler.update(import_module(name).HANDLERS)
+    handler = handler[(args.command, getattr(args, "model", None))]
     try:
         return handler(args) or 0
     except InputError as err:
