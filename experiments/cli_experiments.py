@@ -1,0 +1,83 @@
+"""``agora run`` and ``agora report``: experiments from TOML specs, and what they found.
+
+    agora run SPEC.toml [--out DIR] [--executor serial|process|dask] [--workers N] [--scheduler ADDRESS]
+    agora report DIR
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from experiments.cli import _positive_int
+
+
+def add_parsers(verbs: dict, sub) -> None:
+    run = sub.add_parser(
+        "run", help="run an experiment spec (TOML): a sweep of markets x seeds, resumable",
+        description="Run every parameter point x seed of the spec and write tidy Parquet tables "
+                    "(runs.parquet, steps.parquet) and manifest.json to --out. Each finished run is "
+                    "kept at once; running the same command again resumes. Example specs: "
+                    "experiments/specs/. See docs/experiments.md.")
+    run.add_argument("spec", metavar="SPEC.toml", help="the experiment spec")
+    run.add_argument("--out", metavar="DIR", help="results folder (default results/NAME, NAME from the spec)")
+    run.add_argument("--executor", choices=("serial", "process", "dask"),
+                     help="where runs execute: this process, a local process pool (default), or a Dask "
+                          "cluster (--scheduler, else a local cluster on 127.0.0.1)")
+    run.add_argument("--workers", type=_positive_int, metavar="N",
+                     help="worker processes for process/dask (default: the CPUs available)")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="address of a running Dask scheduler, like tcp://127.0.0.1:8786 (implies dask)")
+    report = sub.add_parser(
+        "report", help="summarize a finished experiment: table with 95%% intervals, plots",
+        description="Print the mean and 95%% interval (Student t over seeds) of each party's revenue "
+                    "per parameter point; write DIR/summary.csv (every quantity) and DIR/figures/.")
+    report.add_argument("dir", metavar="DIR", help="a folder written by agora run")
+
+
+def executor_choice(args) -> str:
+    from market.errors import InputError
+
+    if args.scheduler and args.executor not in (None, "dask"):
+        raise InputError(f"--scheduler needs --executor dask, got --executor {args.executor}")
+    return args.executor or ("dask" if args.scheduler else "process")
+
+
+def run(args) -> int:
+    from experiments.runner import make_executor, run_experiment
+    from experiments.spec import load_spec
+    from experiments.store import ResultsStore
+
+    spec = load_spec(args.spec)
+    name = executor_choice(args)
+    out = Path(args.out or f"results/{spec.name}")
+    ResultsStore.open(out, spec)  # a folder of another spec is refused before any worker starts
+    workers = None if name == "serial" else args.workers
+    with make_executor(name, workers, args.scheduler) as executor:
+        summary = run_experiment(spec, out, executor, name, workers)
+    print(f"{spec.name}: {summary.runs} runs ({summary.skipped} already done, {summary.computed} run now) "
+          f"in {summary.seconds:.1f} s on {name}")
+    for table, path in summary.tables.items():
+        print(f"{table}: {path}")
+    print(f"manifest: {out / 'manifest.json'}")
+    return 0
+
+
+def report(args) -> int:
+    from experiments.summaries import summary_rows, write_report
+    from experiments.tables import format_table
+
+    summary, keys, files = write_report(args.dir)
+    shown = [c.removesuffix("_mean") for c in summary.columns
+             if c.endswith("_revenue_mean") and not c.startswith("exact_")]
+    headers, rows = summary_rows(summary, keys, shown)
+    print("mean [95% interval over seeds] per parameter point")
+    print(format_table(headers, rows))
+    print()
+    for path in files:
+        print(f"wrote {path}")
+    sys.stdout.flush()
+    return 0
+
+
+HANDLERS = {("run", None): run, ("report", None): report}

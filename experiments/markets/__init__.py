@@ -1,0 +1,173 @@
+"""Market kinds an experiment can run: a registry that new markets extend with one adapter.
+
+An experiment's ``[market]`` table names a kind by its ``protocol`` key; the other keys are
+that kind's parameters. A kind declares its parameters (each with a reader that checks and
+normalizes one value and says what it accepts), the per-step quantities it records, and one
+function, ``run(params, steps, rng) -> RunOutput``, that builds the market from validated
+parameters, runs it for ``steps`` steps on the random generator it is given, and returns
+per-step columns and one per-run row.
+
+To add a kind: write a module defining ``MARKETS = {name: MarketKind(...)}`` and add its
+import path to :data:`MARKET_MODULES` (one line). Workers import this package, so a kind
+registered here runs on any executor.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import import_module
+from typing import Any
+
+import numpy as np
+
+from market.errors import InputError
+
+#: Modules that define ``MARKETS``; each adds kinds to the registry.
+MARKET_MODULES: tuple[str, ...] = ("experiments.markets.single_item",)
+
+REQUIRED = object()
+
+
+class SpecError(InputError):
+    """An experiment spec that cannot be run: names the key, the bad value and what is accepted."""
+
+
+def shown(value) -> str:
+    """A value as the spec would write it (strings quoted)."""
+    try:
+        return json.dumps(value)
+    except TypeError:
+        return repr(value)
+
+
+def bad_value(key: str, value, accepted: str, problem: str | None = None) -> SpecError:
+    """The one-line error for ``key = value``."""
+    why = f"{problem}; " if problem else ""
+    return SpecError(f"{key} = {shown(value)}: {why}accepted: {accepted}")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a market kind.
+
+    ``read(value)`` returns the normalized value (plain Python: str, int, float, bool,
+    lists and dicts of them) or raises ``ValueError``/``InputError`` saying what is wrong.
+    """
+
+    name: str
+    accepted: str
+    read: Callable[[Any], Any]
+    default: Any = REQUIRED
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """What a market run returns: per-step columns (equal lengths) and one per-run row."""
+
+    steps: Mapping[str, Sequence]
+    run: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class MarketKind:
+    """A market an experiment can run.
+
+    ``check(params)`` may reject a combination of individually valid parameters
+    (raise :class:`InputError`); ``quantities`` are the per-step columns ``run`` returns.
+    """
+
+    name: str
+    description: str
+    params: tuple[Param, ...]
+    quantities: tuple[str, ...]
+    run: Callable[[Mapping[str, Any], int, np.random.Generator], RunOutput]
+    check: Callable[[Mapping[str, Any]], None] | None = field(default=None)
+
+    def validate(self, market: Mapping[str, Any], where: str = "market") -> dict:
+        """The validated, normalized parameters of a ``[market]`` table (without ``protocol``)."""
+        known = {p.name: p for p in self.params}
+        for key, value in market.items():
+            if key not in known:
+                raise bad_value(f"{where}.{key}", value, f"keys of protocol {shown(self.name)}: "
+                                f"protocol, {', '.join(known)}", "unknown key")
+        out = {}
+        for p in self.params:
+            if p.name not in market:
+                if p.default is REQUIRED:
+                    raise SpecError(f"{where}.{p.name} is missing; accepted: {p.accepted}")
+                out[p.name] = p.default
+                continue
+            value = market[p.name]
+            try:
+                out[p.name] = p.read(value)
+            except (ValueError, TypeError) as err:
+                raise bad_value(f"{where}.{p.name}", value, p.accepted, _first_line(err)) from None
+        if self.check is not None:
+            try:
+                self.check(out)
+            except InputError as err:
+                raise SpecError(f"{where} (protocol {shown(self.name)}): {_first_line(err)}") from None
+        return out
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+@cache
+def registry() -> dict[str, MarketKind]:
+    """Every registered market kind, by protocol name."""
+    kinds: dict[str, MarketKind] = {}
+    for module in MARKET_MODULES:
+        for name, kind in import_module(module).MARKETS.items():
+            if name in kinds:
+                raise RuntimeError(f"market kind {name!r} is registered twice")
+            kinds[name] = kind
+    return kinds
+
+
+def kind_of(name, where: str = "market.protocol") -> MarketKind:
+    """The registered kind called ``name``; a :class:`SpecError` naming the accepted ones otherwise."""
+    kinds = registry()
+    if not isinstance(name, str) or name not in kinds:
+        raise bad_value(where, name, ", ".join(shown(k) for k in kinds), "unknown protocol")
+    return kinds[name]
+
+
+# ------------------------------------------------------------------ readers for Params
+def read_bool(value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("not true or false")
+    return value
+
+
+def read_int(low: int = 0) -> Callable[[Any], int]:
+    def read(value) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("not a whole number")
+        if value < low:
+            raise ValueError(f"less than {low}")
+        return value
+    return read
+
+
+def read_number(value, low: float = 0.0) -> float:
+    """A finite number >= low (TOML integers count)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("not a number")
+    if not (math.isfinite(value) and value >= low):
+        raise ValueError(f"not a finite number >= {low:g}")
+    return float(value)
+
+
+def read_choice(*choices: str) -> Callable[[Any], str]:
+    def read(value) -> str:
+        if value not in choices:
+            raise ValueError("not one of the choices")
+        return value
+    return read

@@ -1,0 +1,151 @@
+"""The sweep runner: every run of a spec on any ``concurrent.futures.Executor``.
+
+A run is one :class:`~experiments.spec.RunTask` executed by :func:`execute` wherever the
+executor puts it (this process, a local process pool, a Dask cluster); its random numbers come
+from its own ``SeedSequence``, so a run's rows do not depend on where or beside what it ran.
+Finished runs come back to this process, which writes each atomically to the results store;
+the tables are assembled from those parts in run order. Killing the runner loses only the
+runs in flight; running the same spec again into the same folder resumes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.markets import kind_of
+from experiments.output import progress
+from experiments.spec import ExperimentSpec, RunTask
+from experiments.store import ResultsStore, RunResult
+from market.errors import InputError
+
+EXECUTORS = ("serial", "process", "dask")
+DASK_CONNECT_TIMEOUT = "10s"
+
+
+class SerialExecutor(Executor):
+    """Runs each task at submission, in this process (for debugging and reference results)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # the caller sees it from future.result()
+            future.set_exception(err)
+        return future
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@contextmanager
+def make_executor(name: str, workers: int | None = None, scheduler: str | None = None) -> Iterator[Executor]:
+    """An executor by name; closed (and any cluster it started shut down) on exit.
+
+    ``dask`` connects to ``scheduler`` if given, else starts a ``LocalCluster`` of
+    ``workers`` single-threaded processes on 127.0.0.1 with no dashboard.
+    """
+    if name == "serial":
+        yield SerialExecutor()
+    elif name == "process":
+        with ProcessPoolExecutor(max_workers=workers or default_workers()) as pool:
+            yield pool
+    elif name == "dask":
+        with dask_client(workers, scheduler) as client:
+            yield client.get_executor()
+    else:
+        raise InputError(f"unknown executor {name!r}; accepted: {', '.join(EXECUTORS)}")
+
+
+@contextmanager
+def dask_client(workers: int | None, scheduler: str | None):
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as err:
+            raise InputError(f"cannot reach the Dask scheduler at '{scheduler}' ({type(err).__name__}); "
+                             "accepted: the address of a running scheduler, like tcp://127.0.0.1:8786") from None
+        with client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                      host="127.0.0.1", dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
+
+
+# ------------------------------------------------------------------ one run
+def execute(task: RunTask) -> RunResult:
+    """Run one task: build the market from its parameters, run it on its own random stream."""
+    kind = kind_of(task.protocol)
+    out = kind.run(task.params, task.steps, task.rng())
+    ids = {"run": task.run, "point": task.point, "seed": task.seed, **task.columns}
+    row = pd.DataFrame([{**ids, **out.run}])
+    steps = None
+    if task.record.steps:
+        quantities = task.record.quantities or kind.quantities
+        cols = {q: out.steps[q] for q in quantities if q in out.steps}
+        table = pd.DataFrame({"step": range(task.steps), **cols})
+        table = table.iloc[::task.record.every].reset_index(drop=True)
+        steps = pd.concat([pd.DataFrame({k: [v] * len(table) for k, v in ids.items()}), table], axis=1)
+    return RunResult(task.run, row, steps)
+
+
+# ------------------------------------------------------------------ a sweep
+@dataclass(frozen=True)
+class SweepSummary:
+    runs: int
+    skipped: int
+    computed: int
+    seconds: float
+    tables: dict[str, Path]
+
+
+def run_experiment(spec: ExperimentSpec, out: str | Path, executor: Executor, executor_name: str = "custom",
+                   workers: int | None = None, in_flight: int | None = None) -> SweepSummary:
+    """Run every run of ``spec`` not already in ``out`` on ``executor``; assemble the tables.
+
+    At most ``in_flight`` runs (default 4 per worker) are submitted ahead, so memory stays
+    bounded and an interruption loses only those.
+    """
+    store = ResultsStore.open(out, spec)
+    start = time.perf_counter()
+    store.begin(executor_name, workers)
+    done = store.completed()
+    todo = (t for t in spec.tasks() if t.run not in done)
+    remaining = spec.runs - len(done)
+    limit = in_flight or 4 * (workers or default_workers())
+    pending: set[Future] = set()
+    bar = progress(None, remaining, spec.name, unit="run")
+    try:
+        for task in todo:
+            pending.add(executor.submit(execute, task))
+            if len(pending) >= limit:
+                pending = collect(store, pending, bar)
+        while pending:
+            pending = collect(store, pending, bar)
+    finally:
+        for f in pending:
+            f.cancel()
+        bar.close()
+    tables = store.consolidate()
+    store.finish()
+    return SweepSummary(spec.runs, len(done), remaining, time.perf_counter() - start, tables)
+
+
+def collect(store: ResultsStore, pending: set[Future], bar) -> set[Future]:
+    """Wait for at least one run; write every finished one. Returns the runs still in flight."""
+    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+    for f in finished:
+        store.add(f.result())
+        bar.update(1)
+    return pending

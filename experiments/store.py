@@ -1,0 +1,179 @@
+"""The results store of an experiment: tidy Parquet tables and a JSON manifest in one folder.
+
+    DIR/manifest.json          spec (as written and as validated), seeds, package versions,
+                               git commit, start and end times, one entry per session
+    DIR/parts/run-000042/      one finished run: run.parquet (its row) and steps.parquet;
+                               staged in parts/.tmp-* and renamed into place, so a run is
+                               either wholly there or not at all
+    DIR/runs.parquet           one row per run, sorted by run id   (written when all runs are done)
+    DIR/steps.parquet          one row per run x recorded step     (idem)
+
+A folder belongs to one spec (its SHA-256 is in the manifest): running the same spec again
+skips the runs already in ``parts/``; a different spec there is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.markets import SpecError
+from experiments.output import dumps, write_table, write_text
+from experiments.spec import ExperimentSpec
+
+PART = re.compile(r"run-(\d+)")
+PACKAGES = ("agora", "numpy", "scipy", "pandas", "pyarrow", "mesa", "networkx", "dask", "distributed")
+RUNS, STEPS, MANIFEST = "runs.parquet", "steps.parquet", "manifest.json"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One finished run: its row in runs.parquet and its rows in steps.parquet (None if not recorded)."""
+
+    run: int
+    row: pd.DataFrame
+    steps: pd.DataFrame | None
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def package_versions() -> dict[str, str | None]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_commit() -> dict[str, str | bool | None]:
+    """The commit of the working tree Agora runs from, and whether tracked files differ from it."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args):
+        try:
+            out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+class ResultsStore:
+    """The folder of one experiment; :meth:`open` checks it belongs to ``spec`` and writes nothing."""
+
+    def __init__(self, out: Path, spec: ExperimentSpec, manifest: dict | None):
+        self.out = out
+        self.spec = spec
+        self.manifest = manifest
+        self.parts = out / "parts"
+
+    @classmethod
+    def open(cls, out: str | Path, spec: ExperimentSpec) -> ResultsStore:
+        out = Path(out)
+        if out.exists() and not out.is_dir():
+            raise SpecError(f"--out '{out}' is a file; accepted: a new or empty folder, or one this spec wrote")
+        manifest_path = out / MANIFEST
+        if manifest_path.exists():
+            try:
+                manifest = json.loads(manifest_path.read_text())
+            except (OSError, json.JSONDecodeError):
+                raise SpecError(f"'{manifest_path}' cannot be read; accepted: a folder this spec wrote") from None
+            if manifest.get("spec_sha256") != spec.sha256:
+                raise SpecError(f"'{out}' holds results of another spec ({manifest.get('spec', {}).get('name')!r}, "
+                                f"sha256 {str(manifest.get('spec_sha256'))[:12]}); accepted: a new or empty "
+                                "folder, or one written by this same spec (which resumes it)")
+            return cls(out, spec, manifest)
+        if out.exists() and any(out.iterdir()):
+            raise SpecError(f"'{out}' is not empty and has no {MANIFEST}; accepted: a new or empty folder")
+        return cls(out, spec, None)
+
+    # ------------------------------------------------------------------ runs
+    def completed(self) -> set[int]:
+        """Runs whose part is in place (their rows are final)."""
+        if not self.parts.is_dir():
+            return set()
+        return {int(m.group(1)) for p in self.parts.iterdir() if (m := PART.fullmatch(p.name))}
+
+    def begin(self, executor: str, workers: int | None) -> None:
+        """Write (or extend) the manifest and clear what a killed session left half-staged."""
+        self.parts.mkdir(parents=True, exist_ok=True)
+        for stale in self.parts.glob(".tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        session = {"started": now(), "finished": None, "executor": executor, "workers": workers,
+                   "skipped": len(self.completed()), "computed": 0}
+        if self.manifest is None:
+            self.manifest = self.new_manifest()
+        self.manifest["finished"] = None
+        self.manifest["sessions"].append(session)
+        self.write_manifest()
+
+    def new_manifest(self) -> dict:
+        spec = self.spec
+        return {
+            "spec": spec.canonical(), "spec_sha256": spec.sha256, "spec_toml": spec.source,
+            "runs": spec.runs,
+            "seeds": {"base": spec.seeds.base, "count": spec.seeds.count, "common": spec.seeds.common,
+                      "scheme": "run r draws from numpy.random.SeedSequence(base, spawn_key=k), "
+                                "k = (seed,) if common else (r,)",
+                      "runs": [{"run": t.run, "point": t.point, "seed": t.seed, "spawn_key": list(t.spawn_key)}
+                               for t in spec.tasks()]},
+            "packages": package_versions(), "git": git_commit(),
+            "started": now(), "finished": None, "sessions": [],
+        }
+
+    def write_manifest(self) -> None:
+        write_text(self.out / MANIFEST, dumps(self.manifest) + "\n")
+
+    def add(self, result: RunResult) -> None:
+        """Write one finished run atomically: staged, then renamed into ``parts/run-NNNNNN``."""
+        final = self.parts / f"run-{result.run:06d}"
+        if final.exists():
+            return
+        stage = self.parts / f".tmp-{uuid.uuid4().hex}"
+        stage.mkdir()
+        try:
+            result.row.to_parquet(stage / "run.parquet", index=False)
+            if result.steps is not None:
+                result.steps.to_parquet(stage / "steps.parquet", index=False)
+            os.rename(stage, final)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+        self.manifest["sessions"][-1]["computed"] += 1
+
+    # ------------------------------------------------------------------ tables
+    def consolidate(self) -> dict[str, Path]:
+        """runs.parquet and steps.parquet from every part, in run order (deterministic bytes)."""
+        runs = sorted(self.completed())
+        missing = self.spec.runs - len(runs)
+        if missing:
+            raise RuntimeError(f"{missing} runs are not finished; run the same command again to resume")
+        written = {"runs": write_table(self._concat(runs, "run.parquet"), self.out / RUNS)}
+        if self.spec.record.steps:
+            written["steps"] = write_table(self._concat(runs, "steps.parquet"), self.out / STEPS)
+        return written
+
+    def _concat(self, runs: list[int], name: str) -> pd.DataFrame:
+        frames = [pd.read_parquet(self.parts / f"run-{r:06d}" / name) for r in runs]
+        return pd.concat(frames, ignore_index=True)
+
+    def finish(self) -> None:
+        self.manifest["sessions"][-1]["finished"] = self.manifest["finished"] = now()
+        self.write_manifest()
