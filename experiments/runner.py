@@ -10,6 +10,7 @@ runs in flight; running the same spec again into the same folder resumes.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.markets import kind_of
+from experiments.markets import MARKET_MODULES, kind_of
 from experiments.output import progress
 from experiments.spec import ExperimentSpec, RunTask
 from experiments.store import ResultsStore, RunResult
@@ -46,6 +47,19 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def process_context():
+    """Workers forked from a single-threaded server that has already imported the markets.
+
+    Forking this process directly is unsafe once it has threads (a Dask client, a progress
+    bar); a fork server is safe and, with the imports preloaded, starts workers quickly.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["experiments.runner", *MARKET_MODULES])
+    return ctx
+
+
 @contextmanager
 def make_executor(name: str, workers: int | None = None, scheduler: str | None = None) -> Iterator[Executor]:
     """An executor by name; closed (and any cluster it started shut down) on exit.
@@ -56,7 +70,7 @@ def make_executor(name: str, workers: int | None = None, scheduler: str | None =
     if name == "serial":
         yield SerialExecutor()
     elif name == "process":
-        with ProcessPoolExecutor(max_workers=workers or default_workers()) as pool:
+        with ProcessPoolExecutor(max_workers=workers or default_workers(), mp_context=process_context()) as pool:
             yield pool
     elif name == "dask":
         with dask_client(workers, scheduler) as client:

@@ -36,6 +36,14 @@ class SpecError(InputError):
     """An experiment spec that cannot be run: names the key, the bad value and what is accepted."""
 
 
+class ParamError(InputError):
+    """Raised by a kind's ``check``: parameter ``key`` does not fit the others (``problem`` says why)."""
+
+    def __init__(self, key: str, problem: str):
+        super().__init__(problem)
+        self.key = key
+
+
 def shown(value) -> str:
     """A value as the spec would write it (strings quoted)."""
     try:
@@ -45,7 +53,9 @@ def shown(value) -> str:
 
 
 def bad_value(key: str, value, accepted: str, problem: str | None = None) -> SpecError:
-    """The one-line error for ``key = value``."""
+    """The one-line error for ``key = value`` (a problem that already says what is accepted stands alone)."""
+    if problem and "accepted:" in problem:
+        return SpecError(f"{key} = {shown(value)}: {problem}")
     why = f"{problem}; " if problem else ""
     return SpecError(f"{key} = {shown(value)}: {why}accepted: {accepted}")
 
@@ -76,8 +86,9 @@ class RunOutput:
 class MarketKind:
     """A market an experiment can run.
 
-    ``check(params)`` may reject a combination of individually valid parameters
-    (raise :class:`InputError`); ``quantities`` are the per-step columns ``run`` returns.
+    ``check(params)`` may reject a combination of individually valid parameters (raise
+    :class:`ParamError` naming the key at fault, or :class:`InputError`); ``quantities`` are
+    the per-step columns ``run`` returns.
     """
 
     name: str
@@ -109,6 +120,9 @@ class MarketKind:
         if self.check is not None:
             try:
                 self.check(out)
+            except ParamError as err:
+                raise bad_value(f"{where}.{err.key}", market.get(err.key, out[err.key]), known[err.key].accepted,
+                                _first_line(err)) from None
             except InputError as err:
                 raise SpecError(f"{where} (protocol {shown(self.name)}): {_first_line(err)}") from None
         return out

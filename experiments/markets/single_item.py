@@ -15,10 +15,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from experiments.markets import MarketKind, Param, RunOutput, read_bool, read_choice, read_int, read_number
-from market.demand import competition, from_partition, monopsony, parse_partition
+from experiments.markets import MarketKind, Param, ParamError, RunOutput, read_bool, read_choice, read_int, read_number
+from market.demand import DemandError, competition, from_partition, monopsony, parse_partition
 from market.distributions import ACCEPTED_SPECS, parse_spec
-from market.errors import InputError
 from market.mechanisms.right_auctions import RIGHT_AUCTIONS, PostedRightPrice, RightAuction
 from market.mechanisms.seller import Menu
 from market.montecarlo import Rounds, intermediary_first_rounds, seller_first_rounds, ties_possible
@@ -32,11 +31,14 @@ EXACT = ("seller_revenue", "intermediary_revenue", "welfare", "sale")
 
 # ------------------------------------------------------------------ parameter readers
 def read_bidders(value) -> list[str]:
-    """One spec string, or a list of them; each checked by :func:`parse_spec`."""
+    """One spec string, or a list of them; each read by :func:`parse_spec` and regular (no ironing)."""
     specs = [value] if isinstance(value, str) else value
     if not isinstance(specs, list) or not specs or not all(isinstance(s, str) for s in specs):
         raise ValueError("not a spec string or a nonempty list of them")
-    return [parse_spec(s).spec for s in specs]
+    laws = [parse_spec(s) for s in specs]
+    for law in laws:
+        law.require_regular()
+    return [law.spec for law in laws]
 
 
 def read_n(value):
@@ -79,7 +81,7 @@ def read_dynamics_price(value):
 
 def common_params() -> tuple[Param, ...]:
     return (
-        Param("bidders", f"a spec string or a list of them ({ACCEPTED_SPECS})", read_bidders),
+        Param("bidders", f"a regular law's spec string or a list of them ({ACCEPTED_SPECS})", read_bidders),
         Param("n", "a whole number >= 1 of bidders; with it, bidders is one spec (repeated) or n specs",
               read_n, None),
         Param("demand", "\"monopsony\", \"competition\" or a partition like \"0,1|2\"", read_demand,
@@ -99,7 +101,7 @@ def bidders_of(params: Mapping) -> list[str]:
     if len(specs) == 1:
         return specs * n
     if len(specs) != n:
-        raise InputError(f"n = {n} but {len(specs)} bidder specs were given; give one spec or n")
+        raise ParamError("n", f"n = {n} but {len(specs)} bidder specs were given; give one spec or n")
     return list(specs)
 
 
@@ -141,11 +143,13 @@ def checker(protocol: str):
     """Build the market once (no step): the model rejects what it cannot run."""
     def check(params: Mapping) -> None:
         from market.model import MarketModel
+        from protocols.seller_first import ProtocolError
 
-        kwargs = model_arguments(protocol, params)
-        for spec in kwargs["bidders"]:
-            parse_spec(spec).require_regular()
-        MarketModel(**kwargs, rng=0)
+        try:
+            demand_of(params, len(bidders_of(params)))
+            MarketModel(**model_arguments(protocol, params), rng=0)
+        except (DemandError, ProtocolError) as err:
+            raise ParamError("demand", str(err)) from None
     return check
 
 
