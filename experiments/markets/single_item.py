@@ -15,13 +15,20 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from agents import BestCommitment, BestResponseDynamics
 from experiments.markets import MarketKind, Param, ParamError, RunOutput, read_bool, read_choice, read_int, read_number
 from market.demand import DemandError, competition, from_partition, monopsony, parse_partition
 from market.distributions import ACCEPTED_SPECS, parse_spec
 from market.mechanisms.right_auctions import RIGHT_AUCTIONS, PostedRightPrice, RightAuction
 from market.mechanisms.seller import Menu
+from market.model import MarketModel
 from market.montecarlo import Rounds, intermediary_first_rounds, seller_first_rounds, ties_possible
 from market.scores import VirtualScore
+from market.solvers.intermediary_first import best_commitment, evaluate_right_auction, seller_best_response
+from market.solvers.seller_first import best_seller_price, evaluate_posted_price
+from market.solvers.simultaneous import PricingGame
+from market.virtual_law import VirtualMaxLaw
+from protocols.seller_first import ProtocolError
 
 QUANTITIES = ("seller_price", "intermediary_price", "seller_revenue", "intermediary_revenue",
               "total_revenue", "welfare", "sale", "winner")
@@ -122,7 +129,6 @@ def right_auction(value) -> RightAuction:
 
 def model_arguments(protocol: str, params: Mapping) -> dict:
     """Keyword arguments of :class:`MarketModel` for validated ``params``."""
-    from agents import BestCommitment, BestResponseDynamics
 
     bidders = bidders_of(params)
     kwargs = {"bidders": bidders, "protocol": protocol, "demand": demand_of(params, len(bidders))}
@@ -142,8 +148,6 @@ def model_arguments(protocol: str, params: Mapping) -> dict:
 def checker(protocol: str):
     """Build the market once (no step): the model rejects what it cannot run."""
     def check(params: Mapping) -> None:
-        from market.model import MarketModel
-        from protocols.seller_first import ProtocolError
 
         try:
             demand_of(params, len(bidders_of(params)))
@@ -180,8 +184,6 @@ def draw_values(bidders, steps: int, rng: np.random.Generator) -> np.ndarray:
 
 # ------------------------------------------------------------------ exact expectations
 def exact_seller_first(bidders, price: float) -> dict:
-    from market.solvers.seller_first import evaluate_posted_price
-    from market.virtual_law import VirtualMaxLaw
 
     sol = evaluate_posted_price(VirtualMaxLaw(tuple(bidders)), price)
     return {"seller_revenue": sol.seller_revenue, "intermediary_revenue": sol.intermediary_revenue,
@@ -189,7 +191,6 @@ def exact_seller_first(bidders, price: float) -> dict:
 
 
 def exact_right_sale(bidders, auction: RightAuction, price: float) -> dict:
-    from market.solvers.intermediary_first import evaluate_right_auction
 
     out = evaluate_right_auction(bidders, auction, price)
     return {"seller_revenue": out.seller_revenue, "intermediary_revenue": out.intermediary_revenue,
@@ -199,7 +200,6 @@ def exact_right_sale(bidders, auction: RightAuction, price: float) -> dict:
 # ------------------------------------------------------------------ agent-based runs
 def run_abm(protocol: str, params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
     """Step :class:`MarketModel` ``steps`` times; its DataCollector gives the per-step rows."""
-    from market.model import MarketModel
 
     model = MarketModel(**model_arguments(protocol, params), rng=rng)
     for _ in range(steps):
@@ -219,8 +219,6 @@ def run_abm(protocol: str, params: Mapping, steps: int, rng: np.random.Generator
 
 # ------------------------------------------------------------------ Monte Carlo runs
 def mc_seller_first(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
-    from market.solvers.seller_first import best_seller_price
-    from market.virtual_law import VirtualMaxLaw
 
     bidders = [parse_spec(b) for b in bidders_of(params)]
     price = (best_seller_price(VirtualMaxLaw(tuple(bidders))).price if params["seller"] == "stackelberg"
@@ -257,7 +255,6 @@ def right_sale_steps(bidders, pairs: list[tuple[float, RightAuction]], rng) -> d
 
 
 def mc_intermediary_first(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
-    from market.solvers.intermediary_first import best_commitment, seller_best_response
 
     bidders = [parse_spec(b) for b in bidders_of(params)]
     if params["intermediary"] == "best":
@@ -274,7 +271,6 @@ def mc_intermediary_first(params: Mapping, steps: int, rng: np.random.Generator)
 def price_path(params: Mapping, steps: int, bidders) -> list[tuple[float, float]]:
     """Simultaneous play: (seller, intermediary) prices per step, each side best-responding
     to the other's price of the step before (``start`` before the first), as the agents do."""
-    from market.solvers.simultaneous import PricingGame
 
     game = PricingGame(bidders)
     best = {}

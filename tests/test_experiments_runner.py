@@ -1,0 +1,239 @@
+"""The sweep runner and its results store (experiments/runner.py, experiments/store.py).
+
+What must hold: the same spec gives byte-identical tables with the serial executor, a process
+pool of 2 workers and a Dask LocalCluster on loopback (one cluster shared by this module); a
+runner killed with SIGKILL mid-sweep and run again yields the same tables as an uninterrupted
+run, with no row twice; a folder of another spec is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments.cli import main
+from experiments.runner import make_executor, run_experiment
+from experiments.spec import load_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLES = ("runs.parquet", "steps.parquet")
+
+# Four points over the three protocols and both evaluators, 2 seeds each.
+MIXED = """
+name = "mixed"
+steps = 25
+[seeds]
+count = 2
+base = 11
+[market]
+protocol = "seller-first"
+bidders = ["uniform:0,1", "uniform:0,2"]
+[[sweep.points]]
+"market.seller" = 0.5
+[[sweep.points]]
+"market.seller" = 0.8
+"market.evaluator" = "mc"
+[[sweep.points]]
+"market.protocol" = "intermediary-first"
+"market.intermediary" = 0.2
+[[sweep.points]]
+"market.protocol" = "simultaneous"
+"market.evaluator" = "mc"
+"""
+
+# Long enough that a kill lands mid-sweep: 16 agent-based runs of 300 rounds.
+LONG = """
+name = "long"
+steps = 300
+[seeds]
+count = 4
+base = 5
+[market]
+protocol = "seller-first"
+bidders = ["uniform:0,1", "exponential:1"]
+exact = false
+[sweep.grid]
+"market.seller" = [0.3, 0.6, 0.9, 1.2]
+[record]
+every = 2
+"""
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def tables(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / name).read_bytes() for name in TABLES}
+
+
+def run_with(spec_path: Path, out: Path, executor: str, workers: int | None = None):
+    spec = load_spec(spec_path)
+    with make_executor(executor, workers) as ex:
+        return run_experiment(spec, out, ex, executor, workers)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("spec") / "mixed.toml"
+    path.write_text(MIXED)
+    return path
+
+
+@pytest.fixture(scope="module")
+def serial(mixed, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("serial") / "out"
+    summary = run_with(mixed, out, "serial")
+    assert (summary.runs, summary.skipped, summary.computed) == (8, 0, 8)
+    return out
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        yield cluster
+
+
+# ------------------------------------------------------------------ tables
+def test_tables_are_tidy(serial):
+    runs = pd.read_parquet(serial / "runs.parquet")
+    steps = pd.read_parquet(serial / "steps.parquet")
+    assert runs["run"].tolist() == list(range(8))
+    assert runs[["point", "seed"]].values.tolist() == [[p, s] for p in range(4) for s in range(2)]
+    assert len(steps) == 8 * 25 and not steps.duplicated(["run", "step"]).any()
+    assert steps.groupby("run")["step"].apply(list).tolist() == [list(range(25))] * 8
+    # each run's row is the mean of its steps
+    means = steps.groupby("run")["seller_revenue"].mean()
+    pd.testing.assert_series_equal(means, runs.set_index("run")["seller_revenue"], check_names=False,
+                                   rtol=0, atol=1e-15)
+    assert runs["protocol"].tolist() == ["seller-first"] * 4 + ["intermediary-first"] * 2 + ["simultaneous"] * 2
+    assert runs["seller"].tolist() == ["0.5"] * 2 + ["0.8"] * 2 + ["null"] * 4  # mixed types: JSON text
+
+
+def test_manifest_records_spec_seeds_versions_and_times(serial, mixed):
+    m = json.loads((serial / "manifest.json").read_text())
+    spec = load_spec(mixed)
+    assert m["spec_sha256"] == spec.sha256 and m["spec"] == json.loads(json.dumps(spec.canonical()))
+    assert m["spec_toml"] == MIXED and m["runs"] == 8
+    assert m["seeds"]["base"] == 11 and [r["spawn_key"] for r in m["seeds"]["runs"]] == [[r] for r in range(8)]
+    assert m["packages"]["numpy"] and m["packages"]["mesa"].startswith("3.5")
+    assert "commit" in m["git"]
+    assert m["started"] <= m["finished"] and len(m["sessions"]) == 1
+    assert m["sessions"][0]["computed"] == 8
+
+
+def test_process_pool_with_two_workers_gives_identical_bytes(serial, mixed, tmp_path):
+    run_with(mixed, tmp_path / "out", "process", workers=2)
+    assert tables(tmp_path / "out") == tables(serial)
+
+
+def test_dask_local_cluster_gives_identical_bytes(serial, mixed, tmp_path, dask_cluster):
+    from dask.distributed import Client
+
+    with Client(dask_cluster) as client:
+        summary = run_experiment(load_spec(mixed), tmp_path / "out", client.get_executor(), "dask", 2)
+    assert summary.computed == 8
+    assert tables(tmp_path / "out") == tables(serial)
+
+
+def test_cli_on_a_running_scheduler(serial, mixed, tmp_path, dask_cluster, capsys):
+    code, out, err = run_cli(capsys, "run", str(mixed), "--out", str(tmp_path / "out"),
+                             "--scheduler", dask_cluster.scheduler_address)
+    assert code == 0, err
+    assert "8 runs (0 already done, 8 run now)" in out and "on dask" in out
+    assert tables(tmp_path / "out") == tables(serial)
+
+
+# ------------------------------------------------------------------ resuming
+def test_rerun_skips_everything_and_keeps_bytes(serial, mixed, tmp_path, capsys):
+    out = tmp_path / "out"
+    for _ in range(2):
+        code, text, err = run_cli(capsys, "run", str(mixed), "--out", str(out), "--executor", "serial")
+        assert code == 0, err
+    assert "8 runs (8 already done, 0 run now)" in text
+    assert tables(out) == tables(serial)
+    assert len(json.loads((out / "manifest.json").read_text())["sessions"]) == 2
+
+
+def test_lost_parts_are_recomputed_and_half_staged_ones_cleared(serial, mixed, tmp_path):
+    out = tmp_path / "out"
+    run_with(mixed, out, "serial")
+    for name in ("run-000001", "run-000006"):
+        for f in (out / "parts" / name).iterdir():
+            f.unlink()
+        (out / "parts" / name).rmdir()
+    (out / "parts" / ".tmp-deadbeef").mkdir()
+    (out / "parts" / ".tmp-deadbeef" / "run.parquet").write_bytes(b"half")
+    for t in TABLES:
+        (out / t).unlink()
+    summary = run_with(mixed, out, "serial")
+    assert (summary.skipped, summary.computed) == (6, 2)
+    assert not list((out / "parts").glob(".tmp-*"))
+    assert tables(out) == tables(serial)
+
+
+def test_another_spec_in_the_same_folder_is_refused(serial, tmp_path, capsys):
+    other = tmp_path / "other.toml"
+    other.write_text(MIXED.replace("base = 11", "base = 12"))
+    before = {p: p.read_bytes() for p in serial.rglob("*") if p.is_file()}
+    code, out, err = run_cli(capsys, "run", str(other), "--out", str(serial), "--executor", "serial")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "holds results of another spec ('mixed'" in err
+    assert {p: p.read_bytes() for p in serial.rglob("*") if p.is_file()} == before
+
+
+def test_a_folder_with_other_files_is_refused(mixed, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    code, _, err = run_cli(capsys, "run", str(mixed), "--out", str(tmp_path), "--executor", "serial")
+    assert code == 2 and "is not empty and has no manifest.json" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_killed_runner_resumes_to_the_uninterrupted_tables(tmp_path, capsys):
+    """SIGKILL to the runner and its pool mid-sweep; the same command again finishes the job."""
+    spec = tmp_path / "long.toml"
+    spec.write_text(LONG)
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    cmd = [sys.executable, "-m", "experiments.cli", "run", str(spec), "--out", str(killed),
+           "--executor", "process", "--workers", "2"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if len(list((killed / "parts").glob("run-*"))) >= 3:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, proc.stderr.read().decode()
+        os.killpg(proc.pid, signal.SIGKILL)  # the runner and the pool it started
+    finally:
+        proc.wait(timeout=30)
+    print(f"killed after {time.monotonic() - deadline + 120:.1f} s")
+    done = len(list((killed / "parts").glob("run-*")))
+    assert 3 <= done < 16
+    assert not (killed / "runs.parquet").exists()
+
+    code, out, err = run_cli(capsys, "run", str(spec), "--out", str(killed), "--executor", "serial")
+    assert code == 0, err
+    assert f"16 runs ({done} already done, {16 - done} run now)" in out
+    run_with(spec, whole, "serial")
+    assert tables(killed) == tables(whole)
+    steps = pd.read_parquet(killed / "steps.parquet")
+    assert len(steps) == 16 * 150 and not steps.duplicated(["run", "step"]).any()
+    assert steps["step"].unique().tolist() == list(range(0, 300, 2))
