@@ -30,7 +30,7 @@ def add_parsers(verbs: dict, sub) -> None:
                      help="address of a running Dask scheduler, like tcp://127.0.0.1:8786 (implies dask)")
     report = sub.add_parser(
         "report", help="summarize a finished experiment: table with 95%% intervals, plots",
-        description="Print the mean and 95%% interval (Student t over seeds) of each party's revenue "
+        description="Print the mean and 95% interval (Student t over seeds) of each party's revenue "
                     "per parameter point; write DIR/summary.csv (every quantity) and DIR/figures/.")
     report.add_argument("dir", metavar="DIR", help="a folder written by agora run")
 

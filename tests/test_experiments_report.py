@@ -112,3 +112,14 @@ def test_interval_formula():
     mean, lo, hi = interval(np.array([1.0, 2.0, 3.0, 4.0]))
     half = stats.t.ppf(0.975, 3) * math.sqrt(5 / 3) / 2
     assert (mean, lo, hi) == pytest.approx((2.5, 2.5 - half, 2.5 + half), abs=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["seller-first", "intermediary-first", "simultaneous"])
+def test_example_spec_runs_and_reports(name, tmp_path, capsys):
+    spec = Path(__file__).resolve().parents[1] / "experiments" / "specs" / f"{name}.toml"
+    code, out, err = run_cli(capsys, "run", str(spec), "--out", str(tmp_path / "out"), "--workers", "2")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "report", str(tmp_path / "out"))
+    assert code == 0, err
+    assert (tmp_path / "out" / "figures" / "revenue_by_seed.png").read_bytes()[:8] == PNG

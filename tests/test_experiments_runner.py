@@ -237,3 +237,12 @@ def test_killed_runner_resumes_to_the_uninterrupted_tables(tmp_path, capsys):
     steps = pd.read_parquet(killed / "steps.parquet")
     assert len(steps) == 16 * 150 and not steps.duplicated(["run", "step"]).any()
     assert steps["step"].unique().tolist() == list(range(0, 300, 2))
+
+
+@pytest.mark.slow
+def test_cli_starts_its_own_local_cluster(serial, mixed, tmp_path, capsys):
+    """--executor dask with no --scheduler: a LocalCluster on loopback, started and shut down by the run."""
+    code, out, err = run_cli(capsys, "run", str(mixed), "--out", str(tmp_path / "out"), "--executor", "dask",
+                             "--workers", "1")
+    assert code == 0, err
+    assert tables(tmp_path / "out") == tables(serial)
