@@ -53,8 +53,13 @@ def run(args) -> int:
     out = Path(args.out or f"results/{spec.name}")
     ResultsStore.open(out, spec)  # a folder of another spec is refused before any worker starts
     workers = None if name == "serial" else args.workers
-    with make_executor(name, workers, args.scheduler) as executor:
-        summary = run_experiment(spec, out, executor, name, workers)
+    try:
+        with make_executor(name, workers, args.scheduler) as executor:
+            summary = run_experiment(spec, out, executor, name, workers)
+    except KeyboardInterrupt:
+        print(f"agora: interrupted; the finished runs are kept in {out / 'parts'}: run the same command "
+              "again to resume", file=sys.stderr)
+        return 130
     print(f"{spec.name}: {summary.runs} runs ({summary.skipped} already done, {summary.computed} run now) "
           f"in {summary.seconds:.1f} s on {name}")
     for table, path in summary.tables.items():

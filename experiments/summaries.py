@@ -33,7 +33,8 @@ def load_results(folder: str | Path) -> tuple[pd.DataFrame, dict]:
     """runs.parquet and the manifest of a finished experiment folder."""
     folder = Path(folder)
     runs, manifest = folder / RUNS, folder / MANIFEST
-    if not runs.exists() or not manifest.exists():
+    finished = manifest.exists() and json.loads(manifest.read_text()).get("finished")
+    if not runs.exists() or not finished:
         hint = (" (the run did not finish: run the same `agora run` command again to resume it)"
                 if (folder / "parts").is_dir() else "")
         raise InputError(f"'{folder}' has no finished experiment{hint}; accepted: a folder written by "
