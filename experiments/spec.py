@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.markets import SpecError, bad_value, kind_of, read_bool, read_int, shown
+from experiments.markets import SpecError, bad_value, kind_of, read_bool, read_int, registry, shown
 
 TOP_KEYS = ("name", "description", "steps", "seeds", "market", "sweep", "record")
 SEED_KEYS = ("count", "base", "common")
@@ -298,7 +298,7 @@ def expand_sweep(market: dict, sweep) -> list[Point]:
     """Every parameter point, each market validated by its kind."""
     if "protocol" not in market:
         raise SpecError("market.protocol is missing; accepted: one of the registered market kinds "
-                        f"({', '.join(shown(k) for k in _kinds())})")
+                        f"({', '.join(shown(k) for k in registry())})")
     if sweep is None:
         kind = kind_of(market["protocol"])
         params = kind.validate({k: v for k, v in market.items() if k != "protocol"})
@@ -322,12 +322,6 @@ def expand_sweep(market: dict, sweep) -> list[Point]:
     return points
 
 
-def _kinds():
-    from experiments.markets import registry
-
-    return registry()
-
-
 def parse_record(value, points: list[Point]) -> Record:
     rec = table("record", value)
     check_keys("record", rec, RECORD_KEYS)
@@ -335,7 +329,7 @@ def parse_record(value, points: list[Point]) -> Record:
     every = read_key("record.every", rec.get("every", 1), read_int(1), "a whole number >= 1")
     quantities = None
     if "quantities" in rec:
-        known = list(dict.fromkeys(q for p in points for q in _kinds()[p.protocol].quantities))
+        known = list(dict.fromkeys(q for p in points for q in registry()[p.protocol].quantities))
         q = rec["quantities"]
         if not isinstance(q, list) or not q or any(x not in known for x in q):
             raise bad_value("record.quantities", q, f"a nonempty list of {', '.join(known)}")

@@ -153,7 +153,12 @@ class ResultsStore:
             result.row.to_parquet(stage / "run.parquet", index=False)
             if result.steps is not None:
                 result.steps.to_parquet(stage / "steps.parquet", index=False)
-            os.rename(stage, final)
+            try:
+                os.rename(stage, final)
+            except OSError:
+                if not final.exists():
+                    raise
+                return  # another runner on this folder finished the same run first: keep its part
         finally:
             shutil.rmtree(stage, ignore_errors=True)
         self.manifest["sessions"][-1]["computed"] += 1

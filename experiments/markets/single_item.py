@@ -129,7 +129,6 @@ def right_auction(value) -> RightAuction:
 
 def model_arguments(protocol: str, params: Mapping) -> dict:
     """Keyword arguments of :class:`MarketModel` for validated ``params``."""
-
     bidders = bidders_of(params)
     kwargs = {"bidders": bidders, "protocol": protocol, "demand": demand_of(params, len(bidders))}
     if protocol == "seller-first":
@@ -138,17 +137,14 @@ def model_arguments(protocol: str, params: Mapping) -> dict:
         c = params["intermediary"]
         kwargs["intermediary"] = BestCommitment(params["classes"]) if c == "best" else right_auction(c)
     else:
-        dyn = BestResponseDynamics(params["start"])
-        kwargs["seller"] = dyn if params["seller"] == "best-response" else params["seller"]
-        kwargs["intermediary"] = (BestResponseDynamics(params["start"])
-                                  if params["intermediary"] == "best-response" else params["intermediary"])
+        for side in ("seller", "intermediary"):
+            kwargs[side] = BestResponseDynamics(params["start"]) if params[side] == "best-response" else params[side]
     return kwargs
 
 
 def checker(protocol: str):
     """Build the market once (no step): the model rejects what it cannot run."""
     def check(params: Mapping) -> None:
-
         try:
             demand_of(params, len(bidders_of(params)))
             MarketModel(**model_arguments(protocol, params), rng=0)
@@ -184,14 +180,14 @@ def draw_values(bidders, steps: int, rng: np.random.Generator) -> np.ndarray:
 
 # ------------------------------------------------------------------ exact expectations
 def exact_seller_first(bidders, price: float) -> dict:
-
+    """Every party's expectation when the seller posts ``price`` (Theorem 3.1, by quadrature)."""
     sol = evaluate_posted_price(VirtualMaxLaw(tuple(bidders)), price)
     return {"seller_revenue": sol.seller_revenue, "intermediary_revenue": sol.intermediary_revenue,
             "welfare": sol.welfare, "sale": sol.sale_probability}
 
 
 def exact_right_sale(bidders, auction: RightAuction, price: float) -> dict:
-
+    """Every party's expectation when the right is sold by ``auction`` and the seller posts ``price``."""
     out = evaluate_right_auction(bidders, auction, price)
     return {"seller_revenue": out.seller_revenue, "intermediary_revenue": out.intermediary_revenue,
             "welfare": out.welfare, "sale": out.sale_probability}
@@ -200,7 +196,6 @@ def exact_right_sale(bidders, auction: RightAuction, price: float) -> dict:
 # ------------------------------------------------------------------ agent-based runs
 def run_abm(protocol: str, params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
     """Step :class:`MarketModel` ``steps`` times; its DataCollector gives the per-step rows."""
-
     model = MarketModel(**model_arguments(protocol, params), rng=rng)
     for _ in range(steps):
         model.step()
@@ -219,7 +214,7 @@ def run_abm(protocol: str, params: Mapping, steps: int, rng: np.random.Generator
 
 # ------------------------------------------------------------------ Monte Carlo runs
 def mc_seller_first(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
-
+    """Seller-first rounds at the seller's price (fixed, or Stackelberg), all steps at once."""
     bidders = [parse_spec(b) for b in bidders_of(params)]
     price = (best_seller_price(VirtualMaxLaw(tuple(bidders))).price if params["seller"] == "stackelberg"
              else params["seller"])
@@ -255,7 +250,8 @@ def right_sale_steps(bidders, pairs: list[tuple[float, RightAuction]], rng) -> d
 
 
 def mc_intermediary_first(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
-
+    """Right-sale rounds under the commitment (fixed, or best within the classes) and the
+    seller's best response to it (Theorem 4.1), all steps at once."""
     bidders = [parse_spec(b) for b in bidders_of(params)]
     if params["intermediary"] == "best":
         optima = [best_commitment(bidders, RIGHT_AUCTIONS[c]) for c in params["classes"]]
