@@ -28,6 +28,7 @@ from experiments.store import ResultsStore, RunResult
 from market.errors import InputError
 
 EXECUTORS = ("serial", "process", "dask")
+PRELOAD = ("experiments.runner", *MARKET_MODULES)  # what workers import before their first run
 DASK_CONNECT_TIMEOUT = "10s"
 
 
@@ -56,7 +57,7 @@ def process_context():
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["experiments.runner", *MARKET_MODULES])
+    ctx.set_forkserver_preload(list(PRELOAD))
     return ctx
 
 
@@ -65,7 +66,8 @@ def make_executor(name: str, workers: int | None = None, scheduler: str | None =
     """An executor by name; closed (and any cluster it started shut down) on exit.
 
     ``dask`` connects to ``scheduler`` if given, else starts a ``LocalCluster`` of
-    ``workers`` single-threaded processes on 127.0.0.1 with no dashboard.
+    ``workers`` single-threaded processes on 127.0.0.1 with no dashboard, each importing
+    the market kinds as it starts.
     """
     if name == "serial":
         yield SerialExecutor()
@@ -93,7 +95,8 @@ def dask_client(workers: int | None, scheduler: str | None):
             yield client
         return
     with LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                      host="127.0.0.1", dashboard_address=None) as cluster, Client(cluster) as client:
+                      host="127.0.0.1", dashboard_address=None, preload=list(PRELOAD)) as cluster, \
+            Client(cluster) as client:
         yield client
 
 
