@@ -52,10 +52,9 @@ def run(args) -> int:
     name = executor_choice(args)
     out = Path(args.out or f"results/{spec.name}")
     ResultsStore.open(out, spec)  # a folder of another spec is refused before any worker starts
-    workers = None if name == "serial" else args.workers
     try:
-        with make_executor(name, workers, args.scheduler) as executor:
-            summary = run_experiment(spec, out, executor, name, workers)
+        with make_executor(name, args.workers, args.scheduler) as workers:
+            summary = run_experiment(spec, out, workers.executor, name, workers.slots)
     except KeyboardInterrupt:
         print(f"agora: interrupted; the finished runs are kept in {out / 'parts'}: run the same command "
               "again to resume", file=sys.stderr)

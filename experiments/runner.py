@@ -30,6 +30,8 @@ from market.errors import InputError
 EXECUTORS = ("serial", "process", "dask")
 PRELOAD = ("experiments.runner", *MARKET_MODULES)  # what workers import before their first run
 DASK_CONNECT_TIMEOUT = "10s"
+# No dashboard; the scheduler's small HTTP server (health, metrics) on a free loopback port, not 8787
+LOOPBACK_HTTP = {"dashboard_address": "127.0.0.1:0"}
 
 
 class SerialExecutor(Executor):
@@ -61,22 +63,32 @@ def process_context():
     return ctx
 
 
+@dataclass(frozen=True)
+class Workers:
+    """An executor, its name (recorded in the manifest) and how many runs it executes at once."""
+
+    executor: Executor
+    name: str
+    slots: int
+
+
 @contextmanager
-def make_executor(name: str, workers: int | None = None, scheduler: str | None = None) -> Iterator[Executor]:
+def make_executor(name: str, workers: int | None = None, scheduler: str | None = None) -> Iterator[Workers]:
     """An executor by name; closed (and any cluster it started shut down) on exit.
 
-    ``dask`` connects to ``scheduler`` if given, else starts a ``LocalCluster`` of
-    ``workers`` single-threaded processes on 127.0.0.1 with no dashboard, each importing
-    the market kinds as it starts.
+    ``dask`` connects to ``scheduler`` if given (its slots: the cluster's worker threads),
+    else starts a ``LocalCluster`` of ``workers`` single-threaded processes on 127.0.0.1
+    with no dashboard, each importing the market kinds as it starts.
     """
     if name == "serial":
-        yield SerialExecutor()
+        yield Workers(SerialExecutor(), name, 1)
     elif name == "process":
-        with ProcessPoolExecutor(max_workers=workers or default_workers(), mp_context=process_context()) as pool:
-            yield pool
+        n = workers or default_workers()
+        with ProcessPoolExecutor(max_workers=n, mp_context=process_context()) as pool:
+            yield Workers(pool, name, n)
     elif name == "dask":
         with dask_client(workers, scheduler) as client:
-            yield client.get_executor()
+            yield Workers(client.get_executor(), name, max(1, sum(client.nthreads().values())))
     else:
         raise InputError(f"unknown executor {name!r}; accepted: {', '.join(EXECUTORS)}")
 
@@ -95,7 +107,8 @@ def dask_client(workers: int | None, scheduler: str | None):
             yield client
         return
     with LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                      host="127.0.0.1", dashboard_address=None, preload=list(PRELOAD)) as cluster, \
+                      host="127.0.0.1", dashboard_address=None, scheduler_kwargs=LOOPBACK_HTTP,
+                      preload=list(PRELOAD)) as cluster, \
             Client(cluster) as client:
         yield client
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from experiments.cli import main
-from experiments.runner import make_executor, run_experiment
+from experiments.runner import LOOPBACK_HTTP, make_executor, run_experiment
 from experiments.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,8 +82,9 @@ def tables(folder: Path) -> dict[str, bytes]:
 
 def run_with(spec_path: Path, out: Path, executor: str, workers: int | None = None):
     spec = load_spec(spec_path)
-    with make_executor(executor, workers) as ex:
-        return run_experiment(spec, out, ex, executor, workers)
+    with make_executor(executor, workers) as pool:
+        assert pool.slots == (workers or 1)
+        return run_experiment(spec, out, pool.executor, executor, pool.slots)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +107,7 @@ def dask_cluster():
     from dask.distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+                      dashboard_address=None, scheduler_kwargs=LOOPBACK_HTTP) as cluster:
         yield cluster
 
 
