@@ -94,18 +94,21 @@ class Intermediary(mesa.Agent):
         """Its buyers' values this round, as one row."""
         return np.array([[b.value for b in self.buyers]])
 
-    def wanted_items(self, menu, available: Sequence[int]) -> tuple[int, ...]:
+    def wanted_items(self, menu, available: Sequence[int] | None) -> tuple[int, ...]:
         """Items (menu indices) it asks for among ``available``; one entry per buyer it buys for.
 
-        Identical items: as many as its utility model demands at the price (Condition 3).
+        Identical items: as many as its utility model demands at the price (Condition 3);
+        with ``available`` None (random rationing) it asks for every unit it wants, each
+        entry naming item 0 (the items are identical).
         Heterogeneous items: the assignment of Lemma 5 over the available ones.
         Entries are in the order of its buyers' ranks (best buyer first).
         """
         dist = self.buyers[0].distribution
         values = self.values()
         if menu.uniform:
-            d = int(model_demand(self.utility, values, menu.prices[0], dist, len(available))[0])
-            return tuple(available[:d])
+            cap = None if available is None else len(available)
+            d = int(model_demand(self.utility, values, menu.prices[0], dist, cap)[0])
+            return (0,) * d if available is None else tuple(available[:d])
         mask = np.zeros((1, menu.k), bool)
         mask[0, list(available)] = True
         chosen = best_items(self.utility.scores(values, dist), menu.weights, menu.prices, mask)[0]

@@ -316,12 +316,18 @@ def measure_tau(model: UtilityModel | str, dist: ValueDistribution | str, block:
 
 @dataclass(frozen=True)
 class ConditionsReport:
-    """Conditions 1-3 of Section 2 tested on sampled values, items and payments."""
+    """Conditions 1-3 of Section 2 tested on sampled values, items and payments.
+
+    Condition 2 is tested on deals its buyers gain from (V >= 0): Equation 1's
+    alpha V exceeds V whenever V < 0 and alpha < 1, so on losing deals it fails as
+    written; ``worst_excess_any`` reports that case too.
+    """
 
     individually_rational: bool
     creates_no_value: bool
     tau: TauMeasurement
-    worst_excess: float  # max of U - V over the samples (<= 0 when Condition 2 holds)
+    worst_excess: float  # max of U - V over sampled deals with V >= 0 (<= 0 when Condition 2 holds)
+    worst_excess_any: float  # the same over every sampled deal
 
     @property
     def holds(self) -> bool:
@@ -336,10 +342,14 @@ def check_conditions(model: UtilityModel | str, dist: ValueDistribution | str, b
     rng = np.random.default_rng(rng)
     values = dist.rvs((rounds, block), rng)
     ir = bool(np.all(np.abs(model.utility(values, 0, np.zeros(rounds))) <= TIE))
-    excess = -math.inf
+    excess = excess_any = -math.inf
     scale = max(1.0, float(np.max(values)))
     for x in range(block + 1):
         payment = rng.uniform(0.0, scale * max(x, 1), rounds)
-        excess = max(excess, float(np.max(model.utility(values, x, payment) - surplus(values, x, payment))))
+        v = surplus(values, x, payment)
+        gap = model.utility(values, x, payment) - v
+        excess_any = max(excess_any, float(np.max(gap)))
+        if np.any(v >= 0):
+            excess = max(excess, float(np.max(gap[v >= 0])))
     tau = measure_tau(model, dist, block, prices, rounds, rng)
-    return ConditionsReport(ir, excess <= TIE * scale, tau, excess)
+    return ConditionsReport(ir, excess <= TIE * scale, tau, excess, excess_any)

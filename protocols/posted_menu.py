@@ -128,7 +128,7 @@ class PostedMenu:
         if menu.order == "random" and menu.uniform:
             units = []  # one entry per asked-for unit: (intermediary index, item)
             for inter in model.intermediaries:
-                asked = inter.wanted_items(menu, list(range(menu.k)))
+                asked = inter.wanted_items(menu, None)
                 log.append(Request(r, inter.unique_id, model.seller.unique_id, items=asked))
                 units += [(inter.index, j) for j in asked]
             served = units if len(units) <= menu.k else \

@@ -101,10 +101,13 @@ class QuantityBestResponse:
         """x per row: the fewest bids achieving the best expected utility.
 
         A single buyer's intermediary faces a truthful auction: it bids iff its score
-        reaches the reserve (no sampling needed).
+        reaches the reserve; a monopsony wins every bid up to k at the reserve
+        (neither needs sampling).
         """
         if self.block == 1:
             return (self.scores(values)[:, 0] >= self.auction.reserve).astype(int)
+        if self.block == self.n:  # no rivals: every bid up to k wins at the reserve
+            return np.minimum((self.scores(values) >= self.auction.reserve).sum(axis=1), self.auction.k)
         util = self.expected_utilities(values)
         best = util.max(axis=1, keepdims=True)
         return np.argmax(util >= best - 1e-12 * np.maximum(1.0, np.abs(best)), axis=1)
