@@ -113,8 +113,9 @@ def realized_welfare(dist: ValueDistribution, sizes: Sequence[int], k: int, t: f
                 if weight < 1e-300:
                     continue
                 draws = min(k, d + e)
-                hyp = stats.hypergeom(d + e, d, draws)
-                part += weight * sum(hyp.pmf(x) * _top_sum_truncated(dist.spec, t, x, d)
+                ways = math.comb(d + e, draws)
+                part += weight * sum(math.comb(d, x) * math.comb(e, draws - x) / ways  # hypergeometric
+                                     * _top_sum_truncated(dist.spec, t, x, d)
                                      for x in range(1, min(d, draws) + 1))
         total += count * part
     return total
