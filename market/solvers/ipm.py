@@ -170,12 +170,15 @@ def myerson_auction_revenue(dist: ValueDistribution | str, n: int, k: int) -> fl
     dist = parse_spec(dist)
     dist.require_regular("buyer")
     check_market(n, k)
+    top = 1.0 - dist.atom  # quantiles above this are the atom at hi, where phi = hi
     total = 0.0
     for j in range(1, min(k, n) + 1):
         w = stats.beta(n - j + 1, j)
-        val, _ = integrate.quad(lambda u: max(float(dist.virtual_value(dist.ppf(u))), 0.0) * w.pdf(u),
-                                0.0, 1.0, **QUAD)
-        total += val
+        val = 0.0
+        if top > 0.0:
+            val, _ = integrate.quad(lambda u: max(float(dist.virtual_value(dist.ppf(u))), 0.0) * w.pdf(u),
+                                    0.0, top, **QUAD)
+        total += val + max(dist.hi, 0.0) * float(w.sf(top)) if dist.atom > 0 else val
     return total
 
 
