@@ -5,7 +5,7 @@
   r_j = r_{j+1} + u_j (eta_j - eta_{j+1}), u_j = E[v(1, ceil(n/j))] (Definition 9);
 * :class:`UniformPriceAuction` -- the (k+1)-th-price auction with reserve phi^-1(0),
   revenue-optimal under competition (Proposition 1);
-* :class:`BundlePrice` -- all k items for one price (Proposition 3).
+* bundles: samples of the top-k sum and the best price on them, phi_G^-1(0) (Proposition 3).
 
 The bounds of Theorems 1 and 2 and Wel(F) = sum_j eta_j E[v(j, n)] live here too.
 """
@@ -173,17 +173,6 @@ class UniformPriceAuction:
 
     def describe(self) -> str:
         return f"({self.k}+1)-th-price auction, reserve {self.reserve:.6g}"
-
-
-@dataclass(frozen=True)
-class BundlePrice:
-    """All k items for ``price``: an intermediary buys iff its best use of k items is worth it."""
-
-    k: int
-    price: float
-
-    def describe(self) -> str:
-        return f"bundle of {self.k} items at {self.price:.6g}"
 
 
 def guarantee(dist: ValueDistribution | str, n: int, k: int, tau: float,

@@ -40,7 +40,6 @@ from market.mechanisms.ipm import (
     ipm_price,
     optimal_welfare,
 )
-from market.order_stats import expected_order_statistic
 
 QUAD = dict(limit=400, epsabs=1e-13, epsrel=1e-11)
 
@@ -264,14 +263,3 @@ def solve_ipm(n: int, k: int, dist: ValueDistribution | str, weights: Sequence[f
         guarantee=bound["guarantee"], guarantee_result=bound["result"], guarantee_factor=bound["factor"],
         tau=tau, lam=bound["lambda"], c_lambda=bound["c_lambda"], realized_welfare=wel_real,
         items_sold=sold, beats_guarantee=revenue + 4 * se >= bound["guarantee"], method=method)
-
-
-def revenue_by_sizes(dist: ValueDistribution, k: int, price: float, model: UtilityModel,
-                     size_sets: Iterable[tuple[int, ...]], welfare: bool = True) -> dict:
-    """Exact outcomes for each block-size multiset (what a symmetric sweep needs)."""
-    return {s: evaluate_posted(dist, s, k, price, model, welfare) for s in size_sets}
-
-
-def expected_top(dist: ValueDistribution | str, n: int, k: int) -> list[float]:
-    """E[v(j, n)] for j = 1..min(k, n)."""
-    return [expected_order_statistic(dist, j, n) for j in range(1, min(k, n) + 1)]
