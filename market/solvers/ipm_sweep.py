@@ -8,17 +8,18 @@ Carlo for the auction -- and the result is reported for every partition with tha
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from market.demand import Partition, all_partitions
+from market.demand import Partition, all_partitions, bell_number, canonical
 from market.distributions import ValueDistribution, parse_spec
 from market.errors import InputError
 from market.intermediary_utility import utility_model
-from market.ipm_montecarlo import simulate_auction
-from market.mechanisms.ipm import UniformPriceAuction, guarantee, ipm_price
+from market.ipm_montecarlo import simulate_auction, simulate_menu
+from market.mechanisms.ipm import ItemMenu, UniformPriceAuction, guarantee, ipm_price
 from market.solvers.ipm import block_sizes, evaluate_posted
 
 MECHANISMS = ("posted", "auction")
@@ -35,20 +36,47 @@ def _shape_partition(sizes: tuple[int, ...]) -> list[list[int]]:
 
 def solve_shapes(dist: ValueDistribution, k: int, shapes: Iterable[tuple[int, ...]], mechanism: str,
                  model, price: float | None = None, rounds: int = 4000, seed: int = 0) -> dict:
-    """Outcome per block-size multiset: {sizes: (revenue, stderr, realized welfare)}."""
+    """Outcome per block-size multiset: {sizes: (revenue, stderr, realized welfare)}.
+
+    Exact for the posted price with a linear model; vectorized Monte Carlo (``rounds`` rounds
+    per shape, seeds spawned from ``seed``) for the auction and for other utility models.
+    """
     model = utility_model(model, dist)
     out = {}
-    if mechanism == "posted":
+    if mechanism == "posted" and getattr(model, "linear", False):
         for s in shapes:
             o = evaluate_posted(dist, s, k, price, model)
             out[s] = (o.revenue, 0.0, o.realized_welfare)
         return out
-    auction = UniformPriceAuction.myerson(dist, k)
+    auction = UniformPriceAuction.myerson(dist, k) if mechanism == "auction" else None
+    menu = ItemMenu.posted(price, k) if mechanism == "posted" else None
     shapes = sorted(set(shapes))
     seeds = np.random.SeedSequence(seed).spawn(len(shapes))
     for s, ss in zip(shapes, seeds):
-        est = simulate_auction(dist, _shape_partition(s), auction, model, rounds, np.random.default_rng(ss))
+        rng = np.random.default_rng(ss)
+        est = simulate_auction(dist, _shape_partition(s), auction, model, rounds, rng) if auction else \
+            simulate_menu(dist, _shape_partition(s), menu, model, rounds, rng)
         out[s] = (est.mean["revenue"], est.stderr["revenue"], est.mean["welfare"])
+    return out
+
+
+def sample_partitions(n: int, count: int, rng) -> list[Partition]:
+    """``count`` partitions of n buyers drawn uniformly from all Bell(n) (Stam's urn algorithm):
+    take m urns with probability m^n / (m! e Bell(n)), drop each buyer in a uniform urn,
+    keep the nonempty urns."""
+    if n < 1 or count < 1:
+        raise InputError(f"sampling partitions needs n >= 1 and count >= 1, got n = {n}, count = {count}")
+    rng = np.random.default_rng(rng)
+    bell = bell_number(n)
+    top = 2 * n + 40  # the tail beyond carries less than 1e-12 of the mass
+    m = np.arange(1, top + 1)
+    logw = n * np.log(m) - np.array([math.lgamma(x + 1) for x in m]) - 1.0 - math.log(bell)
+    prob = np.exp(logw)
+    prob /= prob.sum()
+    out = []
+    for urns in rng.choice(m, size=count, p=prob):
+        labels = rng.integers(0, urns, n)
+        out.append(canonical([np.flatnonzero(labels == u).tolist() for u in np.unique(labels)]))
     return out
 
 
@@ -59,7 +87,9 @@ def sweep(dist: ValueDistribution | str, n: int, k: int, mechanism: str = "poste
 
     ``mechanism`` is ``"posted"`` (the intermediary-proof price p_R, exact) or ``"auction"``
     (the (k+1)-th-price auction with reserve phi^-1(0), intermediaries best-responding;
-    Monte Carlo with ``rounds`` rounds per shape).
+    Monte Carlo with ``rounds`` rounds per shape). ``partitions`` defaults to all Bell(n) of
+    them; :func:`sample_partitions` draws a uniform sample when n is too large. ``models``
+    are names or :class:`~market.intermediary_utility.UtilityModel` objects.
     """
     if mechanism not in MECHANISMS:
         raise InputError(f"unknown mechanism {mechanism!r}; accepted: {', '.join(MECHANISMS)}")
@@ -73,13 +103,14 @@ def sweep(dist: ValueDistribution | str, n: int, k: int, mechanism: str = "poste
     for name in models:
         model = utility_model(name, dist)
         solved = solve_shapes(dist, k, shapes, mechanism, model, price, rounds, seed)
-        bound = guarantee(dist, n, k, model.tau_bound(dist))
+        tau = model.tau_bound(dist)
+        bound = guarantee(dist, n, k, tau if tau is not None else math.nan)
         revenue = np.array([solved[s][0] for s in sizes])
         frames.append(pd.DataFrame({
             "partition": ["|".join(",".join(map(str, b)) for b in p) for p in parts],
             "intermediaries": [len(p) for p in parts],
             "sizes": ["+".join(map(str, s)) for s in sizes],
-            "model": name, "mechanism": mechanism,
+            "model": name if isinstance(name, str) else model.describe(), "mechanism": mechanism,
             "revenue": revenue,
             "revenue_stderr": [solved[s][1] for s in sizes],
             "realized_welfare": [solved[s][2] for s in sizes],
