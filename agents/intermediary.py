@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import mesa
+import numpy as np
 
+from market.intermediary_utility import model_demand
+from market.ipm_montecarlo import best_items
 from market.mechanisms.intermediary import AuctionResult, ShiftedMyerson
 from market.mechanisms.right_auctions import PostedRightPrice, RightAuction, RightSale
 from market.mechanisms.seller import DeterministicMechanism, Menu
+from market.solvers.k_auction import QuantityBestResponse
 from market.solvers.seller_first import intermediary_best_response
 from protocols.messages import ALL, Bid, Commit, Forward, Offer
 
@@ -21,8 +25,11 @@ class Intermediary(mesa.Agent):
     distributions and cached per commitment.
     """
 
-    def __init__(self, model: mesa.Model, buyers: Sequence[mesa.Agent], index: int = 0, strategy=None):
+    def __init__(self, model: mesa.Model, buyers: Sequence[mesa.Agent], index: int = 0, strategy=None,
+                 utility=None):
         super().__init__(model)
+        self.utility = utility  # what it wants when buying k items for its buyers (market.intermediary_utility)
+        self._bidding = None
         self.buyers = list(buyers)
         self.index = index
         self.strategy = strategy
@@ -81,3 +88,42 @@ class Intermediary(mesa.Agent):
     def collect(self, amount: float) -> None:
         self.revenue += amount
         self.cumulative_revenue += amount
+
+    # -- k items (intermediary-proof-mechanisms) ------------------------------
+    def values(self) -> np.ndarray:
+        """Its buyers' values this round, as one row."""
+        return np.array([[b.value for b in self.buyers]])
+
+    def wanted_items(self, menu, available: Sequence[int] | None) -> tuple[int, ...]:
+        """Items (menu indices) it asks for among ``available``; one entry per buyer it buys for.
+
+        Identical items: as many as its utility model demands at the price (Condition 3);
+        with ``available`` None (random rationing) it asks for every unit it wants, each
+        entry naming item 0 (the items are identical).
+        Heterogeneous items: the assignment of Lemma 5 over the available ones.
+        Entries are in the order of its buyers' ranks (best buyer first).
+        """
+        dist = self.buyers[0].distribution
+        values = self.values()
+        if menu.uniform:
+            cap = None if available is None else len(available)
+            d = int(model_demand(self.utility, values, menu.prices[0], dist, cap)[0])
+            return (0,) * d if available is None else tuple(available[:d])
+        mask = np.zeros((1, menu.k), bool)
+        mask[0, list(available)] = True
+        chosen = best_items(self.utility.scores(values, dist), menu.weights, menu.prices, mask)[0]
+        ranked = np.argsort(-values[0], kind="stable")
+        return tuple(int(chosen[i]) for i in ranked if chosen[i] >= 0)
+
+    def auction_bids(self, auction, n: int) -> tuple[float, ...]:
+        """Its bids, one per buyer (-inf = no bid), best-responding to truthful rivals (k_auction)."""
+        if self._bidding is None or self._bidding.auction != auction:
+            self._bidding = QuantityBestResponse(self.buyers[0].distribution, self.utility, len(self.buyers),
+                                                 n, auction)
+        return tuple(float(b) for b in self._bidding.bids(self.values())[0])
+
+    def assign(self, items: Sequence[int], weights: Sequence[float]) -> dict[int, int]:
+        """Give won items to its buyers: higher weights to higher values (buyer index -> item)."""
+        ranked = sorted(self.buyers, key=lambda b: -b.value)
+        ordered = sorted(items, key=lambda j: -weights[j])
+        return {b.index: j for b, j in zip(ranked, ordered)}

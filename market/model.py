@@ -20,6 +20,7 @@ from agents import (
 from market.demand import monopsony, nodes_of, partition_of
 from market.distributions import ValueDistribution, parse_spec
 from market.errors import InputError
+from market.intermediary_utility import utility_model
 from market.mechanisms.right_auctions import PostedRightPrice, RightAuction
 from market.mechanisms.seller import DeterministicMechanism, Menu, PostedPrice
 from protocols.messages import LOG_COLUMNS
@@ -77,6 +78,17 @@ def intermediary_strategy(intermediary, protocol: str):
     raise InputError(f"cannot use {intermediary!r} as an intermediary: give {ACCEPTED_INTERMEDIARIES}")
 
 
+def intermediary_utilities(utility, m: int, distributions) -> list:
+    """One utility model per intermediary: None, one model (or name) for all, or a list of m."""
+    if utility is None:
+        return [None] * m
+    if isinstance(utility, (list, tuple)):
+        if len(utility) != m:
+            raise InputError(f"{len(utility)} utility models given for {m} intermediaries")
+        return [utility_model(u, distributions[0]) for u in utility]
+    return [utility_model(utility, distributions[0])] * m
+
+
 class MarketModel(mesa.Model):
     """A market of buyers, intermediaries and one seller under a timing protocol.
 
@@ -88,15 +100,20 @@ class MarketModel(mesa.Model):
         demand: a demand graph (:mod:`market.demand`); default one intermediary for all.
         replay: optional array (rounds x buyers) of values to use instead of draws,
             for common-random-number comparisons.
+        utility: what intermediaries want when buying k items (``"surplus"``, ``"monopolist"``,
+            a :class:`~market.intermediary_utility.UtilityModel`, or a list, one per intermediary);
+            used by the k-item protocols, which are given as objects
+            (:class:`~protocols.posted_menu.PostedMenu`, :class:`~protocols.posted_menu.KItemAuction`).
         rng: seed or numpy Generator (Mesa's ``rng``).
     """
 
     def __init__(self, bidders: Sequence[str | ValueDistribution] = ("uniform:0,1", "uniform:0,1"),
                  protocol: str = "seller-first", seller=None, intermediary=None, demand=None,
-                 replay: np.ndarray | None = None, rng=None):
+                 replay: np.ndarray | None = None, rng=None, utility=None):
         super().__init__(rng=rng)
-        if protocol not in PROTOCOLS:
-            raise InputError(f"unknown protocol {protocol!r}; accepted: {', '.join(PROTOCOLS)}")
+        if isinstance(protocol, str) and protocol not in PROTOCOLS:
+            raise InputError(f"unknown protocol {protocol!r}; accepted: {', '.join(PROTOCOLS)}, "
+                             "or a protocol object (PostedMenu, KItemAuction)")
         self.distributions = tuple(parse_spec(b) for b in bidders)
         n = len(self.distributions)
         self.demand = demand if demand is not None else monopsony(n)
@@ -105,13 +122,16 @@ class MarketModel(mesa.Model):
                              f"but {n} bidder distributions were given")
         self.replay = None if replay is None else np.asarray(replay, float)
         self.round = 0
-        self.protocol = PROTOCOLS[protocol]()
+        self.protocol = PROTOCOLS[protocol]() if isinstance(protocol, str) else protocol
         self.buyers = list(Buyer.create_agents(self, n, distribution=list(self.distributions),
                                                index=list(range(n))))
+        blocks = partition_of(self.demand)
+        utilities = intermediary_utilities(utility, len(blocks), self.distributions)
         self.intermediaries = [Intermediary(self, [self.buyers[i] for i in block], index=j,
-                                            strategy=intermediary_strategy(intermediary, protocol))
-                               for j, block in enumerate(partition_of(self.demand))]
-        self.seller = Seller(self, seller_strategy(seller, protocol))
+                                            strategy=intermediary_strategy(intermediary, protocol),
+                                            utility=utilities[j])
+                               for j, block in enumerate(blocks)]
+        self.seller = Seller(self, seller_strategy(seller, protocol if isinstance(protocol, str) else ""))
         self.protocol.check(self)
         self.last = None
         self.datacollector = mesa.DataCollector(

@@ -82,3 +82,20 @@ class Allocation(Message):
 @dataclass(frozen=True, slots=True)
 class Payment(Message):
     amount: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Request(Message):
+    """Items an intermediary asks the seller for (indices into the seller's menu; repeats allowed
+    for identical items) or, in an auction, its bids (``amounts``)."""
+
+    items: tuple[int, ...] = ()
+    amounts: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Award(Message):
+    """Items the seller gives an intermediary, and the total it owes for them."""
+
+    items: tuple[int, ...] = ()
+    amount: float = 0.0

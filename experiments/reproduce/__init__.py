@@ -10,6 +10,7 @@ REPRODUCTIONS = {
     "monopolist-intermediary":
         "experiments.reproduce.monopolist_intermediary:reproduce_monopolist_intermediary",
     "seller-first": "experiments.reproduce.seller_first:reproduce_seller_first",
+    "intermediary-proof": "experiments.reproduce.intermediary_proof:reproduce_intermediary_proof",
 }
 
 

@@ -1,0 +1,242 @@
+"""Vectorized Monte Carlo of k-item markets with intermediaries (the second evaluator).
+
+Every round of a batch at once, for any partition of the buyers:
+
+* :func:`menu_rounds` -- posted prices. With random rationing (``order="random"``) every
+  intermediary asks for the items its model wants; each asked-for unit gets a uniform
+  key and the k lowest keys are served; an intermediary gives its units to its best
+  buyers. With a sequential order (random per round, or fixed) intermediaries buy in
+  turn from what is left: identical items by the model's demand, heterogeneous items
+  by the assignment of Lemma 5 (dynamic programming over items and ranked buyers).
+* :func:`auction_rounds` -- the (k+1)-th-price auction, each intermediary bidding by
+  :class:`~market.solvers.k_auction.QuantityBestResponse`.
+
+Shares with the agent-based model only the intermediaries' demand and bidding rules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from market.demand import Partition, validate_partition
+from market.distributions import ValueDistribution, parse_spec
+from market.errors import InputError
+from market.intermediary_utility import UtilityModel, model_demand, utility_model
+from market.mechanisms.ipm import ItemMenu, UniformPriceAuction
+from market.solvers.k_auction import QuantityBestResponse
+
+QUANTITIES = ("revenue", "items_sold", "welfare")
+CHUNK_VALUES = 1 << 20
+
+
+@dataclass(frozen=True)
+class KRounds:
+    """Per-round outcomes: ``item`` (rounds x buyers) is the item a buyer got, -1 for none."""
+
+    item: np.ndarray
+    revenue: np.ndarray
+    welfare: np.ndarray
+
+    @property
+    def items_sold(self) -> np.ndarray:
+        return (self.item >= 0).sum(axis=1).astype(float)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Rank of each column within its row, 0 = highest value."""
+    return np.argsort(np.argsort(-values, axis=1, kind="stable"), axis=1, kind="stable")
+
+
+def random_rationing(values: np.ndarray, blocks: Partition, menu: ItemMenu, model: UtilityModel,
+                     dist: ValueDistribution, keys: np.ndarray) -> KRounds:
+    """Identical items at one price; asked-for units served by lottery (Definition 7)."""
+    rows, n = values.shape
+    price, k = menu.prices[0], menu.k
+    asks = np.zeros((rows, n), bool)
+    ranks = np.zeros((rows, n), int)
+    for block in blocks:
+        cols = list(block)
+        v = values[:, cols]
+        ranks[:, cols] = _ranks(v)
+        asks[:, cols] = ranks[:, cols] < model_demand(model, v, price, dist)[:, None]
+    lottery = np.where(asks, keys, np.inf)
+    served = asks & (_ranks(-lottery) < k)
+    item = np.full((rows, n), -1)
+    for block in blocks:
+        cols = list(block)
+        units = served[:, cols].sum(axis=1)
+        item[:, cols] = np.where(ranks[:, cols] < units[:, None], 0, -1)
+    welfare = np.where(item >= 0, values, 0.0).sum(axis=1)
+    return KRounds(item, price * (item >= 0).sum(axis=1), welfare)
+
+
+def best_items(scores: np.ndarray, weights: Sequence[float], prices: Sequence[float],
+               available: np.ndarray) -> np.ndarray:
+    """Lemma 5's choice for many rounds: rows x b item index per buyer (-1 none).
+
+    Maximizes sum eta_j s_(t) - r_j over sets of available items matched in order to
+    the buyers ranked by score (dynamic programming over items and buyers; ties buy).
+    """
+    rows, b = scores.shape
+    k = len(weights)
+    order = np.argsort(-scores, axis=1, kind="stable")
+    s = np.take_along_axis(scores, order, axis=1)
+    best = np.full((rows, b + 1), -np.inf)
+    best[:, 0] = 0.0
+    take = np.zeros((k, rows, b + 1), bool)
+    for j in range(k):
+        gain = weights[j] * s - prices[j]  # rows x b: item j to the t-th buyer
+        cand = np.concatenate([np.full((rows, 1), -np.inf), best[:, :-1] + gain], axis=1)
+        cand[~available[:, j]] = -np.inf
+        take[j] = cand >= best
+        best = np.where(take[j], cand, best)
+    t = np.argmax(best, axis=1)  # number of buyers served
+    sorted_item = np.full((rows, b), -1)
+    idx = np.arange(rows)
+    for j in range(k - 1, -1, -1):
+        took = take[j, idx, t] & (t > 0)
+        sorted_item[idx[took], t[took] - 1] = j
+        t = t - took
+    item = np.full((rows, b), -1)
+    np.put_along_axis(item, order, sorted_item, axis=1)
+    return item
+
+
+def sequential(values: np.ndarray, blocks: Partition, menu: ItemMenu, model: UtilityModel,
+               dist: ValueDistribution, arrival: np.ndarray) -> KRounds:
+    """Intermediaries buy in turn from what is left (Definition 9); ``arrival`` is rounds x m."""
+    rows, n = values.shape
+    k = menu.k
+    available = np.ones((rows, k), bool)
+    item = np.full((rows, n), -1)
+    for pos in range(len(blocks)):
+        for owner, block in enumerate(blocks):
+            sel = arrival[:, pos] == owner
+            if not np.any(sel):
+                continue
+            cols = list(block)
+            v = values[np.ix_(sel, cols)]
+            if menu.uniform:
+                av = available[sel]
+                want = np.minimum(model_demand(model, v, menu.prices[0], dist), av.sum(axis=1))
+                free = np.argsort(~av, axis=1, kind="stable")  # available items first, lowest index first
+                rank = _ranks(v)
+                chosen = np.where(rank < want[:, None],
+                                  np.take_along_axis(free, np.minimum(rank, k - 1), axis=1), -1)
+            else:
+                if not getattr(model, "linear", False):
+                    raise InputError("heterogeneous menus need a linear intermediary model "
+                                     f"(surplus, monopolist); got {model.describe()}")
+                chosen = best_items(model.scores(v, dist), menu.weights, menu.prices, available[sel])
+            sub = item[sel]
+            sub[:, cols] = chosen
+            item[sel] = sub
+            av = available[sel]
+            for j in range(k):
+                av[:, j] &= ~(chosen == j).any(axis=1)
+            available[sel] = av
+    prices = np.asarray(menu.prices)
+    weights = np.asarray(menu.weights)
+    got = item >= 0
+    revenue = np.where(got, prices[np.maximum(item, 0)], 0.0).sum(axis=1)
+    welfare = np.where(got, weights[np.maximum(item, 0)] * values, 0.0).sum(axis=1)
+    return KRounds(item, revenue, welfare)
+
+
+def menu_rounds(values: np.ndarray, blocks: Partition, menu: ItemMenu, model: UtilityModel,
+                dist: ValueDistribution, rng: np.random.Generator) -> KRounds:
+    """Outcomes of a posted menu on given values (rounds x buyers), per ``menu.order``."""
+    values = np.asarray(values, float)
+    rows = values.shape[0]
+    if menu.order == "random" and menu.uniform:
+        return random_rationing(values, blocks, menu, model, dist, rng.random(values.shape))
+    m = len(blocks)
+    if menu.order in ("random", "sequential"):
+        arrival = np.argsort(rng.random((rows, m)), axis=1)
+    else:
+        if sorted(menu.order) != list(range(m)):
+            raise InputError(f"an arrival order must list intermediaries 0..{m - 1} once each, got {menu.order}")
+        arrival = np.broadcast_to(np.asarray(menu.order), (rows, m))
+    return sequential(values, blocks, menu, model, dist, arrival)
+
+
+def responders(dist: ValueDistribution, blocks: Partition, auction: UniformPriceAuction,
+               model: UtilityModel, samples: int = 400) -> dict[int, QuantityBestResponse]:
+    """One bidding rule per block size."""
+    n = sum(len(b) for b in blocks)
+    return {b: QuantityBestResponse(dist, model, b, n, auction, samples)
+            for b in sorted({len(b) for b in blocks})}
+
+
+def auction_rounds(values: np.ndarray, blocks: Partition, auction: UniformPriceAuction,
+                   model: UtilityModel, dist: ValueDistribution, rng: np.random.Generator,
+                   rules: dict[int, QuantityBestResponse] | None = None) -> KRounds:
+    """Outcomes of the (k+1)-th-price auction; intermediaries bid by their best responses."""
+    values = np.asarray(values, float)
+    rows, n = values.shape
+    rules = rules or responders(dist, blocks, auction, model)
+    bids = np.full((rows, n), -np.inf)
+    for size in sorted({len(b) for b in blocks}):  # blocks of one size share a rule: one call
+        same = [list(b) for b in blocks if len(b) == size]
+        stacked = rules[size].bids(np.concatenate([values[:, cols] for cols in same], axis=0))
+        for i, cols in enumerate(same):
+            bids[:, cols] = stacked[i * rows:(i + 1) * rows]
+    win, price = auction.run(bids, rng.random((rows, n)))
+    item = np.where(win, 0, -1)
+    return KRounds(item, price * win.sum(axis=1), np.where(win, values, 0.0).sum(axis=1))
+
+
+@dataclass(frozen=True)
+class KEstimate:
+    rounds: int
+    mean: dict[str, float]
+    stderr: dict[str, float]
+
+    def within(self, name: str, exact: float, sigmas: float = 4.0) -> bool:
+        return abs(self.mean[name] - exact) <= sigmas * self.stderr[name] + 1e-12 * max(1.0, abs(exact))
+
+
+def estimate(dist: ValueDistribution, n: int, rounds: int, rng: np.random.Generator, play) -> KEstimate:
+    """Means and standard errors of ``play(values, rng)`` over ``rounds`` rounds, in chunks."""
+    if rounds < 2:
+        raise InputError(f"Monte Carlo needs rounds >= 2, got {rounds}")
+    sums = dict.fromkeys(QUANTITIES, 0.0)
+    squares = dict.fromkeys(QUANTITIES, 0.0)
+    chunk, done = max(1, CHUNK_VALUES // n), 0
+    while done < rounds:
+        m = min(chunk, rounds - done)
+        out = play(dist.rvs((m, n), rng), rng)
+        for q in QUANTITIES:
+            a = np.asarray(getattr(out, q), float)
+            sums[q] += float(a.sum())
+            squares[q] += float(np.dot(a, a))
+        done += m
+    mean = {q: sums[q] / rounds for q in QUANTITIES}
+    stderr = {q: math.sqrt(max(squares[q] / rounds - mean[q] ** 2, 0.0) / (rounds - 1)) for q in QUANTITIES}
+    return KEstimate(rounds, mean, stderr)
+
+
+def simulate_menu(dist: ValueDistribution | str, partition: Partition, menu: ItemMenu,
+                  model: UtilityModel | str, rounds: int, rng: np.random.Generator) -> KEstimate:
+    """Monte Carlo estimate of revenue, items sold and welfare of a posted menu."""
+    dist = parse_spec(dist)
+    model = utility_model(model, dist)
+    blocks = validate_partition(partition)
+    n = sum(len(b) for b in blocks)
+    return estimate(dist, n, rounds, rng, lambda v, r: menu_rounds(v, blocks, menu, model, dist, r))
+
+
+def simulate_auction(dist: ValueDistribution | str, partition: Partition, auction: UniformPriceAuction,
+                     model: UtilityModel | str, rounds: int, rng: np.random.Generator,
+                     samples: int = 400) -> KEstimate:
+    """Monte Carlo estimate of the (k+1)-th-price auction with best-responding intermediaries."""
+    dist = parse_spec(dist)
+    model = utility_model(model, dist)
+    blocks = validate_partition(partition)
+    n = sum(len(b) for b in blocks)
+    rules = responders(dist, blocks, auction, model, samples)
+    return estimate(dist, n, rounds, rng, lambda v, r: auction_rounds(v, blocks, auction, model, dist, r, rules))
