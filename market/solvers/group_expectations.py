@@ -148,9 +148,12 @@ class GroupIntegrator:
         return Moments(np.sum(w * excess, axis=1), np.sum(w * trade, axis=1), upper)
 
     # -- quadrature ----------------------------------------------------------
-    def _ends(self, j: int) -> tuple[float, float]:
+    def _ends(self, j: int, weight: float) -> tuple[float, ...]:
+        """Finite ends of w_j phi_j's support (one 0 when the weight is 0)."""
         d = self.members[j]
-        return d.phi_lo, d.hi
+        if weight <= 0.0:
+            return (0.0,)
+        return tuple(weight * e for e in (d.phi_lo, d.hi) if math.isfinite(e))
 
     def _quadrature_nodes(self, weights, offset, rest, k):
         """Tensor tanh-sinh nodes for the members of ``rest``, split where the integrand has kinks."""
@@ -160,8 +163,7 @@ class GroupIntegrator:
         partial = offset[:, None]
         for depth, j in enumerate(rest):
             later = rest[depth + 1:] + [k]
-            ends = [sum(weights[i] * e for i, e in zip(later, combo))
-                    for combo in itertools.product(*(self._ends(i) for i in later))]
+            ends = [sum(combo) for combo in itertools.product(*(self._ends(i, weights[i]) for i in later))]
             # kinks where partial + w_j phi_j + (ends of the later members) = c
             targets = (self.cost - np.asarray(ends))[None, None, :] - partial[:, :, None]
             u, wu = self._pieces(j, weights[j], targets)  # (m, p, q)
