@@ -55,7 +55,7 @@ class CollectiveMechanism(ABC):
 
     def interim_utility(self, i: int, types) -> np.ndarray:
         """theta_i X_i(theta_i) - M_i(theta_i): what member i expects from taking part truthfully."""
-        types = np.asarray(types, float)
+        types = np.atleast_1d(np.asarray(types, float))
         x, m = self.interim(i, types)
         return types * x - m
 
@@ -78,11 +78,14 @@ class VotingMechanism(CollectiveMechanism):
     ``g_i = E[phi_i x]``, so IR binds at the lowest type of a member minimizing g.
     Ex-post transfers (Lemma 1): ``m = m0 + prod_i (M_i(theta_i) - m0) / (mbar - m0)^(N-1)``,
     ``mbar = E[M_i]``, ``m0 = 0`` (``-1`` when ``mbar = 0``): nonnegative when every M_i is.
-    X_i is computed by the group integrator and tabulated on ``table_points`` types.
+    X_i is computed by the group integrator and tabulated on ``table_points`` types;
+    ``moments`` (the g_i of the solver that chose the weights) fixes the floors U_i, so
+    that IR binds exactly where the solver's Theorem 1 condition says it does.
     """
 
     def __init__(self, members: Sequence[ValueDistribution], cost: float, weights,
-                 integrator: GroupIntegrator | None = None, table_points: int = TABLE_POINTS):
+                 integrator: GroupIntegrator | None = None, table_points: int = TABLE_POINTS,
+                 moments=None):
         self.members = tuple(members)
         self.cost = float(cost)
         self.weights = np.asarray(weights, float)
@@ -93,7 +96,7 @@ class VotingMechanism(CollectiveMechanism):
         self.integrator = integrator or GroupIntegrator(self.members, self.cost)
         n = len(self.members)
         full = self.integrator.moments(self.weights, np.zeros(1), range(n))
-        self.moments = full.upper[0]  # g_i
+        self.moments = full.upper[0] if moments is None else np.asarray(moments, float)  # g_i
         self.trade_probability = float(full.trade[0])
         self.floor = self.moments - self.moments.min()  # U_i: the lowest type's interim utility
         self.grids = [type_grid(d, table_points) for d in self.members]

@@ -117,3 +117,17 @@ def verify_ic_ir(mech: CollectiveMechanism, grid_points: int = 101, samples: int
         tolerance=tol, grid_points=grid_points, samples=samples,
         method=f"interim utilities on {grid_points} types per member; others' types from "
                f"{samples} scrambled Sobol points")
+
+
+def ex_post_deviation(mech: CollectiveMechanism, i: int, profile, grid_points: int = 401) -> tuple[float, float]:
+    """Member i's best report when it knows everyone's types (Proposition 4): (report, gain over truth).
+
+    A positive gain shows the mechanism is not dominant-strategy IC at this profile.
+    """
+    profile = np.asarray(profile, float)
+    reports = np.append(type_grid(mech.members[i], grid_points), profile[i])
+    rows = np.repeat(profile[None, :], reports.size, axis=0)
+    rows[:, i] = reports
+    util = profile[i] * mech.allocation(rows) - mech.transfer(rows)
+    best = int(np.argmax(util))
+    return float(reports[best]), float(util[best] - util[-1])

@@ -217,6 +217,22 @@ def best_posted_price(members: Sequence[ValueDistribution], cost: float, points:
     return best, float(profit(best))
 
 
+def optimal_mechanism(solution: GroupSolution, table_points: int | None = None, **integrator_options):
+    """The optimal collective mechanism of a solution: its voting rule with Lemma 1 transfers.
+
+    Interim allocations of groups of four or more come from 4 x 2^12 scrambled Sobol points
+    unless ``integrator_options`` say otherwise (their error, about 1e-4, is far below what
+    tabulating on a grid of types adds).
+    """
+    from market.mechanisms.collective import TABLE_POINTS, VotingMechanism
+
+    members = parse_members(solution.members)
+    integrator_options = {"qmc_points": 1 << 12, **integrator_options}
+    integ = GroupIntegrator(members, solution.cost, **integrator_options)
+    return VotingMechanism(members, solution.cost, solution.weights, integ, table_points or TABLE_POINTS,
+                           moments=solution.virtual_moments)
+
+
 def solve_group(members: Sequence[str | ValueDistribution], cost: float = 0.0, *,
                 qmc_points: int = 1 << 14, qmc_scramblings: int = 4, seed: int = 0,
                 force_qmc: bool = False) -> GroupSolution:
