@@ -22,13 +22,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.integrate import cumulative_simpson
+from scipy.integrate import cumulative_trapezoid
 
 from market.distributions import ValueDistribution
 from market.errors import InputError
 from market.solvers.group_expectations import GroupIntegrator
 
-TABLE_POINTS = 513  # types per member on which interim rules are tabulated (Simpson, O(h^4))
+TABLE_POINTS = 1025  # types per member on which interim allocations are tabulated
 
 
 class CollectiveMechanism(ABC):
@@ -119,15 +119,25 @@ class VotingMechanism(CollectiveMechanism):
         return self.integrator.moments(self.weights, offset, others).trade
 
     def _table(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """X_i on the grid and the running integral of its piecewise-linear interpolant."""
         grid = self.grids[i]
-        x = np.clip(self.interim_allocation(i, grid), 0.0, 1.0)
-        area = cumulative_simpson(x, x=grid, initial=0.0)
-        return x, x * grid - area - self.floor[i]
+        x = np.maximum.accumulate(np.clip(self.interim_allocation(i, grid), 0.0, 1.0))
+        return x, cumulative_trapezoid(x, grid, initial=0.0)
 
     def interim(self, i, types):
+        """X_i by linear interpolation and M_i(t) = X_i(t) t - int_lo^t X_i - U_i, integrated exactly.
+
+        Integrating the same interpolant that gives X_i makes the tabulated mechanism
+        exactly interim IC: truth maximizes t X_i(r) - M_i(r) over r.
+        """
         types = np.asarray(types, float)
-        x_tab, m_tab = self.tables[i]
-        return np.interp(types, self.grids[i], x_tab), np.interp(types, self.grids[i], m_tab)
+        grid = self.grids[i]
+        x_tab, area_tab = self.tables[i]
+        t = np.clip(types, grid[0], grid[-1])
+        x = np.interp(t, grid, x_tab)
+        j = np.clip(np.searchsorted(grid, t, side="right") - 1, 0, grid.size - 2)
+        area = area_tab[j] + (t - grid[j]) * (x_tab[j] + x) / 2 + (types - t) * x  # flat beyond the grid
+        return x, x * types - area - self.floor[i]
 
     def transfer(self, theta):
         theta = _profiles(theta)
@@ -208,3 +218,40 @@ class PostedPriceRule(CollectiveMechanism):
     def describe(self):
         return {"mechanism": "collective posted price", "price": self.price, "quota": self.quota,
                 "consulted": list(self.consulted), "cost": self.cost}
+
+
+class ConsultedMechanism(CollectiveMechanism):
+    """A mechanism for a fixed consulted set of members that ignores everyone else (Section 6.2).
+
+    ``inner`` is a mechanism over the consulted members' types only; the others'
+    reports change nothing, and their interim rules are the inner mechanism's means.
+    """
+
+    def __init__(self, members: Sequence[ValueDistribution], inner: CollectiveMechanism,
+                 consulted: Sequence[int]):
+        self.members = tuple(members)
+        self.inner = inner
+        self.consulted = tuple(consulted)
+        if len(self.consulted) != len(inner.members) or \
+                any(not 0 <= j < len(self.members) for j in self.consulted):
+            raise InputError(f"consulted members must be {len(inner.members)} indices in "
+                             f"0..{len(self.members) - 1}, got {list(self.consulted)}")
+        self.cost = inner.cost
+
+    def allocation(self, theta):
+        return self.inner.allocation(_profiles(theta)[:, list(self.consulted)])
+
+    def transfer(self, theta):
+        return self.inner.transfer(_profiles(theta)[:, list(self.consulted)])
+
+    def interim(self, i, types):
+        types = np.atleast_1d(np.asarray(types, float))
+        if i in self.consulted:
+            return self.inner.interim(self.consulted.index(i), types)
+        # E[x] and E[m] as means of the first consulted member's interim rules (midpoint quantiles)
+        first = self.inner.members[0]
+        x, m = self.inner.interim(0, first.ppf((np.arange(4096) + 0.5) / 4096))
+        return np.full(types.shape, x.mean()), np.full(types.shape, m.mean())
+
+    def describe(self):
+        return {"mechanism": "consulted set", "consulted": list(self.consulted), "inner": self.inner.describe()}

@@ -217,7 +217,8 @@ def best_posted_price(members: Sequence[ValueDistribution], cost: float, points:
     return best, float(profit(best))
 
 
-def optimal_mechanism(solution: GroupSolution, table_points: int | None = None, **integrator_options):
+def optimal_mechanism(solution: GroupSolution, table_points: int | None = None, members=None,
+                      **integrator_options):
     """The optimal collective mechanism of a solution: its voting rule with Lemma 1 transfers.
 
     Interim allocations of groups of four or more come from 4 x 2^12 scrambled Sobol points
@@ -226,7 +227,7 @@ def optimal_mechanism(solution: GroupSolution, table_points: int | None = None, 
     """
     from market.mechanisms.collective import TABLE_POINTS, VotingMechanism
 
-    members = parse_members(solution.members)
+    members = parse_members(members if members is not None else solution.members)
     integrator_options = {"qmc_points": 1 << 12, **integrator_options}
     integ = GroupIntegrator(members, solution.cost, **integrator_options)
     return VotingMechanism(members, solution.cost, solution.weights, integ, table_points or TABLE_POINTS,
