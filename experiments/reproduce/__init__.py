@@ -10,6 +10,7 @@ REPRODUCTIONS = {
     "monopolist-intermediary":
         "experiments.reproduce.monopolist_intermediary:reproduce_monopolist_intermediary",
     "seller-first": "experiments.reproduce.seller_first:reproduce_seller_first",
+    "selling-to-a-group": "experiments.reproduce.selling_to_a_group:reproduce_selling_to_a_group",
 }
 
 
