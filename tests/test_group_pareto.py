@@ -7,10 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
+from market.distributions import parse_spec
 from market.errors import InputError
 from market.solvers.group import solve_group
 from market.solvers.group_pareto import ParetoSolver, tail_integral
-from market.distributions import parse_spec
 
 EXAMPLE_1 = ["uniform:0,2", "uniform:0,3"]
 
