@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
@@ -94,7 +94,6 @@ class GroupSolution:
     posted_price_profit: float
     method: str
     profit_stderr: float | None = None
-    details: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -105,7 +104,7 @@ class GroupSolution:
                                     if self.posted_price_profit > 0 else None),
             "virtual_moments": list(self.virtual_moments), "dual_bound": self.dual_bound,
             "optimality_gap": self.optimality_gap, "profit_stderr": self.profit_stderr,
-            "method": self.method, **self.details,
+            "method": self.method,
         }
 
 
