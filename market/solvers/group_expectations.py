@@ -130,9 +130,8 @@ class GroupIntegrator:
         """Closed-form moments over phi_k given the rest of the sum: (excess, trade, E[phi_k 1{}])."""
         wk = weights[k]
         if wk <= 1e-300:
-            trade = (total_rest >= self.cost).astype(float)
-            dist = self.members[k]
-            return np.maximum(total_rest - self.cost, 0.0) + 0.0 * trade, trade, dist.lo * trade
+            trade = (total_rest >= self.cost).astype(float)  # phi_k carries no weight
+            return np.maximum(total_rest - self.cost, 0.0), trade, self.members[k].lo * trade
         s = (self.cost - total_rest) / wk
         surv, upper, stop = smoothed_moments(self.members[k], s)
         return wk * stop, surv, upper
