@@ -71,6 +71,9 @@ def _add_bidders(p: argparse.ArgumentParser) -> None:
 EXTENSIONS: tuple[str, ...] = (
     "experiments.cli_experiments",
     "experiments.cli_ipm",
+    "experiments.cli_group",
+    "experiments.cli_robust",
+    "experiments.cli_viz",
 )
 
 VERBS = {

@@ -43,3 +43,16 @@ def test_monopolist_intermediary_reproduction_all_claims_hold(tmp_path):
     assert {"report.md", "results.json", "revenue_vs_eps_both_orders.png",
             "equilibria_constant_value.png", "equilibria_F_0.2_1e6.png"} <= files
     assert "Table 1" in (tmp_path / "out" / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_selling_to_a_group_reproduction(tmp_path):
+    """Every claim holds except Proposition 5(2)'s limit of the optimal profit, which the report refutes."""
+    report = load("selling-to-a-group")(tmp_path / "out")
+    failed = [c for c in report.checks if not c.holds]
+    assert [c.result for c in failed] == ["Proposition 5 (2)"], failed
+    files = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"report.md", "results.json", "example_1_allocation.png", "price_of_simplicity.png",
+            "pareto_frontier.png"} <= files
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "Not reproduced" in text and "vetoes" in text

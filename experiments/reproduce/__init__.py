@@ -11,6 +11,7 @@ REPRODUCTIONS = {
         "experiments.reproduce.monopolist_intermediary:reproduce_monopolist_intermediary",
     "seller-first": "experiments.reproduce.seller_first:reproduce_seller_first",
     "intermediary-proof": "experiments.reproduce.intermediary_proof:reproduce_intermediary_proof",
+    "selling-to-a-group": "experiments.reproduce.selling_to_a_group:reproduce_selling_to_a_group",
 }
 
 

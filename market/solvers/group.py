@@ -1,0 +1,266 @@
+"""The seller's optimal mechanism for a group with veto power (selling-to-a-group).
+
+A group of members with independent private types theta_i ~ F_i buys one
+public good at cost c to the seller and pays one collective transfer; each
+member can veto (interim IR). Theorem 1: the optimal allocation is the
+weighted voting rule ``x(theta) = 1{omega . phi(theta) >= c}`` with
+
+    omega in argmin over the simplex of E[(omega . phi - c)+],
+
+equivalently every member with omega_i > 0 attains min_j E[phi_j 1{omega . phi >= c}];
+the optimal profit is that minimum value. Proposition 1 settles the trivial
+cases; Proposition 2 gives the best unanimous posted price.
+
+The objective is convex with gradient ``g_i = E[phi_i 1{omega . phi >= c}]``;
+SLSQP on the simplex with these exact gradients reaches the Theorem 1
+condition to the accuracy of the integrator (:mod:`.group_expectations`).
+Any omega certifies the profit between ``min_i g_i - c P[trade]`` (what x_omega
+earns, Lemma 2) and ``E[(omega . phi - c)+]`` (the dual bound, Theorem 1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from market.distributions import ValueDistribution, parse_spec
+from market.errors import InputError
+from market.solvers.group_expectations import GroupIntegrator
+
+ACCEPTED_MEMBERS = ("an atomless law with a strictly increasing virtual value and a finite lowest type "
+                    "(uniform, exponential, beta, truncnorm, or pareto with ALPHA > 0 and no cap)")
+
+
+class GroupInputError(InputError):
+    """A group market the model of selling-to-a-group does not cover."""
+
+
+def parse_members(members: Sequence[str | ValueDistribution]) -> tuple[ValueDistribution, ...]:
+    """Parse member laws and check the paper's standing assumptions (Section 2)."""
+    if len(members) < 1:
+        raise GroupInputError("a group needs at least one member (n >= 1), got none")
+    out = []
+    for i, spec in enumerate(members):
+        d = parse_spec(spec)
+        if d.atom > 0 or d.lo == d.hi:
+            raise GroupInputError(f"member {i + 1} ({d.spec}) has an atom; group members need "
+                                  f"{ACCEPTED_MEMBERS}")
+        if not d.regularity.regular or d.regularity.min_slope <= 0:
+            raise GroupInputError(f"member {i + 1} ({d.spec}) has a virtual value that is not strictly "
+                                  f"increasing; group members need {ACCEPTED_MEMBERS}")
+        out.append(d)
+    return tuple(out)
+
+
+def check_cost(cost: float) -> float:
+    if not (isinstance(cost, (int, float)) and 0.0 <= cost < math.inf):
+        raise GroupInputError(f"the seller's cost must be a number >= 0, got {cost!r}")
+    return float(cost)
+
+
+def trivial_case(members: Sequence[ValueDistribution], cost: float) -> tuple[str | None, int | None]:
+    """Proposition 1: ("never", i) if min_j theta_high_j <= c, ("always", i) if some i with the lowest
+    low type has phi_i(theta_low_i) >= c, else (None, None). ``i`` is the member whose dictatorship
+    weights implement the trivial rule."""
+    highs = [d.hi for d in members]
+    i = int(np.argmin(highs))
+    if highs[i] <= cost:
+        return "never", i
+    lows = np.array([d.lo for d in members])
+    for j in np.flatnonzero(lows == lows.min()):
+        if members[j].phi_lo >= cost:
+            return "always", int(j)
+    return None, None
+
+
+@dataclass(frozen=True)
+class GroupSolution:
+    """The optimal collective mechanism: weights, profit and how they were computed."""
+
+    members: tuple[str, ...]
+    cost: float
+    weights: tuple[float, ...]
+    profit: float
+    trade_probability: float
+    trivial: str | None
+    virtual_moments: tuple[float, ...]  # g_i = E[phi_i 1{omega . phi >= c}] (Theorem 1, condition 2)
+    dual_bound: float  # E[(omega . phi - c)+] >= optimal profit >= profit
+    optimality_gap: float  # max over the support of g_i minus min_j g_j
+    posted_price: float
+    posted_price_profit: float
+    method: str
+    profit_stderr: float | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "members": list(self.members), "cost": self.cost, "weights": list(self.weights),
+            "profit": self.profit, "trade_probability": self.trade_probability, "trivial": self.trivial,
+            "posted_price": self.posted_price, "posted_price_profit": self.posted_price_profit,
+            "price_of_simplicity": (self.profit / self.posted_price_profit
+                                    if self.posted_price_profit > 0 else None),
+            "virtual_moments": list(self.virtual_moments), "dual_bound": self.dual_bound,
+            "optimality_gap": self.optimality_gap, "profit_stderr": self.profit_stderr,
+            "method": self.method,
+        }
+
+
+@dataclass(frozen=True)
+class WeightEvaluation:
+    """Theorem 1's quantities at one weight vector."""
+
+    weights: np.ndarray
+    excess: float  # E[(omega . phi - c)+], the dual bound
+    trade: float
+    moments: np.ndarray  # g_i
+    stderr: float | None
+
+    def profit_at_cost(self, cost: float) -> float:
+        """What the omega-voting rule earns with IR binding for the worst member (Lemma 2)."""
+        return float(self.moments.min() - cost * self.trade)
+
+    def gap(self, support_tol: float = 1e-9) -> float:
+        on = self.weights > support_tol
+        return float(self.moments[on].max() - self.moments.min())
+
+
+def evaluate_weights(integrator: GroupIntegrator, weights) -> WeightEvaluation:
+    """E[(omega . phi - c)+], P[trade] and g_i at ``weights`` (Theorem 1)."""
+    w = np.asarray(weights, float)
+    m = integrator.moments(w, np.zeros(1), range(len(w)))
+    err = None if m.stderr is None else float(m.stderr[0])
+    return WeightEvaluation(w, float(m.excess[0]), float(m.trade[0]), m.upper[0], err)
+
+
+def optimal_weights(integrator: GroupIntegrator, start=None, tol: float = 1e-13) -> np.ndarray:
+    """argmin over the simplex of E[(omega . phi - c)+] by SLSQP with exact gradients g_i."""
+    n = len(integrator.members)
+    if n == 1:
+        return np.ones(1)
+    x0 = np.full(n, 1.0 / n) if start is None else np.asarray(start, float)
+    cache: dict = {}
+
+    def ev(w):
+        key = w.tobytes()
+        if key not in cache:
+            cache.clear()
+            cache[key] = integrator.moments(np.clip(w, 0.0, None), np.zeros(1), range(n))
+        return cache[key]
+
+    res = optimize.minimize(
+        lambda w: float(ev(w).excess[0]), x0, jac=lambda w: ev(w).upper[0], method="SLSQP",
+        bounds=[(0.0, 1.0)] * n,
+        constraints=[{"type": "eq", "fun": lambda w: np.sum(w) - 1.0, "jac": lambda w: np.ones(n)}],
+        options={"ftol": tol, "maxiter": 500})
+    w = np.clip(res.x, 0.0, None)
+    return polish_weights(integrator, w / w.sum())
+
+
+def polish_weights(integrator: GroupIntegrator, w: np.ndarray, support_tol: float = 1e-7) -> np.ndarray:
+    """Solve Theorem 1's condition (equal g_i on the support) by root finding, starting from ``w``.
+
+    The polished vector is kept only if it stays in the simplex and improves the condition.
+    """
+    on = np.flatnonzero(w > support_tol)
+    if on.size < 2:
+        return w
+    n = len(w)
+
+    def full(free):
+        v = np.zeros(n)
+        v[on[:-1]] = free
+        v[on[-1]] = 1.0 - np.sum(free)
+        return v
+
+    def residual(free):
+        g = integrator.moments(full(free), np.zeros(1), range(n)).upper[0]
+        return g[on[:-1]] - g[on[-1]]
+
+    sol = optimize.root(residual, w[on[:-1]], method="hybr", options={"xtol": 1e-14})
+    cand = full(sol.x)
+    if np.any(cand < 0):
+        return w
+    before = evaluate_weights(integrator, w)
+    after = evaluate_weights(integrator, cand)
+    improves = after.gap() < before.gap() and after.moments.min() >= before.moments.min() - 1e-12
+    return cand if improves else w
+
+
+def best_posted_price(members: Sequence[ValueDistribution], cost: float, points: int = 4001):
+    """Proposition 2: the unanimous posted price maximizing (p - c) prod_j P[theta_j >= p]; (price, profit)."""
+    top = min(d.hi for d in members)
+    if top <= cost:
+        return cost, 0.0
+    if not math.isfinite(top):
+        top = max(d.ppf(1.0 - 1e-12) for d in members if math.isfinite(float(d.ppf(1.0 - 1e-12))))
+        top = float(top)
+
+    def profit(p):
+        p = np.asarray(p, float)
+        return (p - cost) * np.prod([d.prob_at_least(p) for d in members], axis=0)
+
+    grid = np.linspace(cost, top, points)
+    vals = profit(grid)
+    i = int(np.argmax(vals))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, points - 1)]
+    best = float(grid[i])
+
+    def slope(p):  # d/dp log profit = 1/(p - c) - sum_j f_j(p) / P[theta_j >= p]
+        return 1.0 / (p - cost) - sum(float(d.pdf(p) / d.prob_at_least(p)) for d in members)
+
+    if lo > cost and hi < top and slope(lo) > 0 > slope(hi):
+        best = optimize.brentq(slope, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps)
+    return best, float(profit(best))
+
+
+def optimal_mechanism(solution: GroupSolution, table_points: int | None = None, members=None,
+                      **integrator_options):
+    """The optimal collective mechanism of a solution: its voting rule with Lemma 1 transfers.
+
+    Interim allocations of groups of four or more come from 4 x 2^12 scrambled Sobol points
+    unless ``integrator_options`` say otherwise (their error, about 1e-4, is far below what
+    tabulating on a grid of types adds).
+    """
+    from market.mechanisms.collective import TABLE_POINTS, VotingMechanism
+
+    members = parse_members(members if members is not None else solution.members)
+    integrator_options = {"qmc_points": 1 << 12, **integrator_options}
+    integ = GroupIntegrator(members, solution.cost, **integrator_options)
+    return VotingMechanism(members, solution.cost, solution.weights, integ, table_points or TABLE_POINTS,
+                           moments=solution.virtual_moments)
+
+
+def solve_group(members: Sequence[str | ValueDistribution], cost: float = 0.0, *,
+                qmc_points: int = 1 << 14, qmc_scramblings: int = 4, seed: int = 0,
+                force_qmc: bool = False) -> GroupSolution:
+    """The seller-optimal collective mechanism (Theorem 1, Proposition 1) and the best posted price."""
+    dists = parse_members(members)
+    cost = check_cost(cost)
+    n = len(dists)
+    integ = GroupIntegrator(dists, cost, qmc_points=qmc_points, qmc_scramblings=qmc_scramblings,
+                            seed=seed, force_qmc=force_qmc)
+    kind, who = trivial_case(dists, cost)
+    if kind is not None:
+        w = np.zeros(n)
+        w[who] = 1.0
+        method = f"Proposition 1 ({kind}-trade); dictatorship weights of member {who + 1}"
+    else:
+        w = optimal_weights(integ)
+        method = "SLSQP on the simplex with exact gradients; " + integ.method(n - 1)
+    ev = evaluate_weights(integ, w)
+    price, posted = best_posted_price(dists, cost)
+    if kind == "never":
+        profit, trade = 0.0, 0.0
+    elif kind == "always":
+        profit, trade = min(d.lo for d in dists) - cost, 1.0
+    else:
+        profit, trade = ev.profit_at_cost(cost), ev.trade
+    return GroupSolution(
+        members=tuple(d.spec for d in dists), cost=cost, weights=tuple(float(x) for x in w),
+        profit=profit, trade_probability=trade, trivial=kind,
+        virtual_moments=tuple(float(g) for g in ev.moments), dual_bound=ev.excess,
+        optimality_gap=0.0 if kind else ev.gap(), posted_price=price, posted_price_profit=posted,
+        method=method, profit_stderr=ev.stderr)
