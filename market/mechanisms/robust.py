@@ -234,26 +234,31 @@ def _sigma_equation(sigma: float, bidders: int, mu: float) -> float:
     return math.log((1.0 + sigma) / (bidders * sigma)) + bidders - 1.0 - 1.0 / sigma - math.log(mu)
 
 
-def hbl_sigma(bidders: int, mu: float) -> tuple[float, str]:
+def hbl_sigma(bidders: int, mu: float, method: str = "auto") -> tuple[float, str]:
     """σ* = -1/(W₋₁(-μ I e^{-I}) + 1) (Theorem 1.5.3), and how it was computed.
 
-    Uses the lower Lambert-W branch while -μ I e^{-I} is representable and the
-    result solves (1.30) to 1e-12; otherwise brackets the root of (1.30) on
-    (0, 1/(I - 1)) (the function is increasing there, Lemma 1.7.8).
+    ``method="auto"`` uses the lower Lambert-W branch while -μ I e^{-I} is
+    representable and the result solves (1.30) to 1e-9, and otherwise brackets
+    the root of (1.30) on (0, 1/(I - 1)) (the function is increasing there,
+    Lemma 1.7.8); ``"lambertw"`` or ``"bracket"`` force one of the two.
     """
-    arg = -mu * bidders * math.exp(-bidders)
-    if arg < -1e-300:
-        w = lambertw(arg, k=-1)
-        if np.isfinite(w) and abs(w.imag) < 1e-12:
-            sigma = -1.0 / (w.real + 1.0)
-            if 0.0 < sigma < 1.0 / (bidders - 1) and abs(_sigma_equation(sigma, bidders, mu)) < 1e-9:
-                return sigma, "lambertw W_-1"
+    if method not in ("auto", "lambertw", "bracket"):
+        raise RobustInputError(f"unknown method {method!r} for sigma*; accepted: auto, lambertw, bracket")
+    if method != "bracket":
+        arg = -mu * bidders * math.exp(-bidders)
+        w = lambertw(arg, k=-1) if arg < -1e-300 else complex(math.nan)
+        sigma = -1.0 / (w.real + 1.0) if np.isfinite(w) and abs(w.imag) < 1e-12 else math.nan
+        if 0.0 < sigma < 1.0 / (bidders - 1) and abs(_sigma_equation(sigma, bidders, mu)) < 1e-9:
+            return float(sigma), "lambertw W_-1"
+        if method == "lambertw":
+            raise RobustInputError(f"Lambert W cannot give sigma* for I={bidders}, mu={mu} "
+                                   "(its argument underflows); use method='bracket'")
     hi = 1.0 / (bidders - 1)
     lo = hi * 1e-6
     while _sigma_equation(lo, bidders, mu) > 0.0:
         lo *= 1e-3
-    sigma = brentq(_sigma_equation, lo, hi * (1.0 - 1e-15), args=(bidders, mu), xtol=1e-15, rtol=1e-15)
-    return sigma, "bracketing root of (1.30)"
+    sigma = brentq(_sigma_equation, lo, hi * (1.0 - 1e-15), args=(bidders, mu), xtol=1e-16, rtol=1e-15)
+    return float(sigma), "bracketing root of (1.30) (brentq)"
 
 
 @dataclass(frozen=True)
@@ -301,9 +306,9 @@ class HighestBidderLottery:
         """q of the highest bidder per profile (1.12a-c)."""
         _, _, top, s = self._parts(values)
         sig, r, n = self.sigma, self.threshold, self.ambiguity.bidders
-        with np.errstate(divide="ignore", invalid="ignore"):
-            both = sig * np.log(top / s) + n * sig - sig * r / s
-            alone = sig * np.log(top) + 1.0
+        s_ok = np.where(s >= r, s, 1.0)  # (1.12a) only where s >= r > 0
+        both = sig * np.log(np.maximum(top, s_ok) / s_ok) + n * sig - sig * r / s_ok
+        alone = sig * np.log(np.where(top >= r, top, 1.0)) + 1.0
         return np.where(s >= r, both, np.where(top >= r, alone, (n - 1) * sig))
 
     def winner_payment(self, values) -> np.ndarray:
