@@ -77,6 +77,32 @@ def _highest_and_second(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return winner, part[:, -1], part[:, -2] if v.shape[1] > 1 else np.zeros(len(v))
 
 
+@dataclass(frozen=True)
+class Realized:
+    """Realized outcomes of an auction on rows of value profiles (one draw of its randomness each).
+
+    ``winner`` is the bidder who receives the item (-1: nobody); ``payments``
+    holds what each bidder pays (an upfront fee may be paid without delivery).
+    """
+
+    winner: np.ndarray
+    payments: np.ndarray
+
+    @property
+    def delivered(self) -> np.ndarray:
+        return self.winner >= 0
+
+    @property
+    def revenue(self) -> np.ndarray:
+        return self.payments.sum(axis=1)
+
+
+def _realized(v: np.ndarray, candidate: np.ndarray, delivered: np.ndarray, paid: np.ndarray) -> Realized:
+    payments = np.zeros_like(v)
+    payments[np.arange(len(v)), candidate] = paid
+    return Realized(np.where(delivered, candidate, -1), payments)
+
+
 # ------------------------------------------------------- second-price auction
 
 @dataclass(frozen=True)
@@ -116,6 +142,19 @@ class SecondPriceReserve:
     def breakpoints(self) -> tuple[float, ...]:
         """Values where revenue jumps: worst cases sit just below them."""
         return (self.reserve,)
+
+    def describe(self) -> dict:
+        return {"class": "second_price_reserve", "reserve": self.reserve}
+
+    def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """No randomness: the auction is deterministic."""
+        return np.zeros(size)
+
+    def outcome(self, values, noise=None) -> Realized:
+        v = _as_profiles(values)
+        winner, top, second = _highest_and_second(v)
+        sold = top >= self.reserve
+        return _realized(v, winner, sold, np.where(sold, np.maximum(second, self.reserve), 0.0))
 
 
 def spa_region(reserve: float, ambiguity: MarkovSet) -> str:
@@ -278,14 +317,28 @@ class HighestBidderLottery:
     sigma: float
     threshold: float  # r on the unit scale
     method: str
+    pay_on_win: bool = False
 
     symmetric = True
 
     @classmethod
-    def optimal(cls, ambiguity: MarkovSet) -> HighestBidderLottery:
+    def optimal(cls, ambiguity: MarkovSet, pay_on_win: bool = False) -> HighestBidderLottery:
         sigma, method = hbl_sigma(ambiguity.bidders, ambiguity.mu)
         threshold = math.exp(ambiguity.bidders - 1.0 - 1.0 / sigma)
-        return cls(ambiguity, sigma, threshold, method)
+        return cls(ambiguity, sigma, threshold, method, pay_on_win)
+
+    def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """The lottery's uniform draws u; the highest bidder receives the item iff u <= q."""
+        return rng.random(size)
+
+    def outcome(self, values, noise) -> Realized:
+        """Upfront: the highest bidder pays m whether or not he wins; pay-on-win: m/q on delivery."""
+        v, winner, _, _ = self._parts(values)
+        q = self.winner_probability(values)
+        won = np.asarray(noise, float) <= q
+        m = self.winner_payment(values)
+        paid = np.where(won, m / np.where(q > 0, q, 1.0), 0.0) if self.pay_on_win else m
+        return _realized(v, winner, won, paid)
 
     @property
     def worst_case_revenue(self) -> float:
@@ -339,6 +392,10 @@ class HighestBidderLottery:
 
     def breakpoints(self) -> tuple[float, ...]:
         return ()
+
+    def describe(self) -> dict:
+        return {"class": "highest_bidder_lottery", "sigma": self.sigma,
+                "threshold": self.threshold * self.ambiguity.upper, "pay_on_win": self.pay_on_win}
 
 
 def lottery_beats_auction_gap(ambiguity: MarkovSet) -> float:
@@ -405,6 +462,13 @@ class RandomPostedPrice:
         vbar, c = np.array(self.upper), np.array(self.cost)
         return c + (vbar - c) * np.exp(rng.random((size, len(vbar))) - 1.0)
 
+    def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return self.sample(rng, size)
+
+    def sold(self, values, prices) -> np.ndarray:
+        """Item j is bought iff its price is at most the buyer's value for it."""
+        return np.asarray(prices, float) <= _as_profiles(values, len(self.upper))
+
     def expected_profit(self, values) -> np.ndarray:
         """E over prices of Σ_j (p_j - c_j) 1{p_j <= v_j} = m(v) - q(v)·c from (2.3)."""
         vbar, c = np.array(self.upper), np.array(self.cost)
@@ -422,6 +486,9 @@ class RandomPostedPrice:
     def worst_case_regret(self) -> float:
         return float(np.sum(np.array(self.upper) - np.array(self.cost)) / math.e)
 
+    def describe(self) -> dict:
+        return {"class": "random_posted_price", "upper": list(self.upper), "cost": list(self.cost)}
+
 
 @dataclass(frozen=True)
 class DeterministicPrices:
@@ -435,6 +502,13 @@ class DeterministicPrices:
         vbar, c = _items(upper, cost)
         return cls(tuple(((vbar + c) / 2.0).tolist()), tuple(c.tolist()))
 
+    def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """No randomness: the same prices every time."""
+        return np.broadcast_to(np.array(self.prices), (size, len(self.prices))).copy()
+
+    def sold(self, values, prices) -> np.ndarray:
+        return np.asarray(prices, float) <= _as_profiles(values, len(self.prices))
+
     def regret(self, values) -> np.ndarray:
         p, c = np.array(self.prices), np.array(self.cost)
         v = _as_profiles(values, len(p))
@@ -444,6 +518,9 @@ class DeterministicPrices:
         """sup over [0, v̄] per item: max(p - c (value just below p), v̄ - p); separable."""
         p, c = np.array(self.prices), np.array(self.cost)
         return float(np.sum(np.maximum(p - c, np.asarray(upper, float) - p)))
+
+    def describe(self) -> dict:
+        return {"class": "posted_prices", "prices": list(self.prices), "cost": list(self.cost)}
 
 
 @dataclass(frozen=True)
@@ -465,6 +542,17 @@ class RandomReserveAuction:
 
     def sample_reserve(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return self.upper * np.exp(rng.random(size) - 1.0)
+
+    def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return self.sample_reserve(rng, size)
+
+    def outcome(self, values, reserve) -> Realized:
+        """Second-price auction with the drawn reserve (3.3): pay max(second bid, reserve) if won."""
+        v = _as_profiles(values)
+        winner, top, second = _highest_and_second(v)
+        reserve = np.asarray(reserve, float)
+        sold = top >= reserve
+        return _realized(v, winner, sold, np.where(sold, np.maximum(second, reserve), 0.0))
 
     def winner_probability(self, values) -> np.ndarray:
         _, top, _ = _highest_and_second(_as_profiles(values))
@@ -490,3 +578,6 @@ class RandomReserveAuction:
 
     def breakpoints(self) -> tuple[float, ...]:
         return ()
+
+    def describe(self) -> dict:
+        return {"class": "random_reserve_auction", "upper": self.upper}
