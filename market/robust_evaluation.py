@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from market.errors import InputError
 from market.mechanisms.robust import DeterministicPrices, RandomPostedPrice
 
 PRICING = (RandomPostedPrice, DeterministicPrices)
@@ -60,6 +61,8 @@ def _costs(mechanism) -> np.ndarray:
 
 def exact(mechanism, generator) -> dict:
     """Expected revenue and regret of ``mechanism`` when nature plays ``generator``."""
+    if not hasattr(generator, "expect"):
+        raise InputError(f"{generator.name} has no exact expectation; use monte_carlo")
     if is_pricing(mechanism):
         c = _costs(mechanism)
         regret = generator.expect(mechanism.regret)

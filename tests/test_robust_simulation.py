@@ -113,6 +113,8 @@ def test_default_choices_follow_the_knowledge():
     (lambda: RobustMarketModel(protocol="seller-first", bidders=2), "one counterpart"),
     (lambda: RobustMarketModel(protocol="simultaneous"), "unknown protocol"),
     (lambda: RobustMarketModel(bidders=3, nature=point_mass([0.5, 0.5])), "draws 2 values"),
+    (lambda: exact(choose_mechanism(Knowledge(1.0), "vickrey", 2), Independent(("uniform:0,1",) * 2)),
+     "no exact expectation"),
 ])
 def test_bad_setups_are_refused(call, match):
     with pytest.raises(InputError, match=match):

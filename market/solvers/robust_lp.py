@@ -22,7 +22,7 @@ shape with the sense reversed.
 
 from __future__ import annotations
 
-import math
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,15 +75,10 @@ class WorstCase:
             return self.support, self.probabilities
         pts, probs = [], []
         for row, p in zip(self.support, self.probabilities):
-            perms = np.unique(np.array(list(_permutations(row))), axis=0)
+            perms = np.unique(np.array(list(itertools.permutations(row.tolist()))), axis=0)
             pts.extend(perms)
             probs.extend([p / len(perms)] * len(perms))
         return np.array(pts), np.array(probs)
-
-
-def _permutations(row):
-    import itertools
-    return itertools.permutations(row.tolist())
 
 
 def revenue_function(mechanism) -> Callable[[np.ndarray], np.ndarray]:
@@ -230,6 +225,3 @@ def regret_profiles(upper: float, bidders: int, points: int) -> np.ndarray:
     grid = np.linspace(0.0, upper, points)
     return grid[sorted_profiles(points, bidders)]
 
-
-def relative_error(a: float, b: float) -> float:
-    return abs(a - b) / max(abs(b), math.ulp(1.0))
