@@ -103,13 +103,14 @@ def _plot_figure_1_2(path: Path, a: MarkovSet, reserves, worst) -> None:
         rev = SecondPriceReserve(r).revenue(np.column_stack([x.ravel(), y.ravel()])).reshape(x.shape)
         ax.contourf(x, y, rev, levels=20, cmap="Greens")
         plane = w.lam + w.sigma[0] * x + w.sigma[1] * y
-        ax.contour(x, y, rev - plane, levels=[1e-6], colors="goldenrod", linewidths=0.8)
+        touch = np.abs(rev - plane) < 1e-9  # where the dual constraint of (1.8) is tight
+        ax.scatter(x[touch], y[touch], s=2, c="goldenrod", zorder=2)
         pts, probs = w.atoms()
         ax.scatter(pts[:, 0], pts[:, 1], s=40 + 300 * probs, c="red", edgecolors="k", zorder=3)
         ax.set_title(f"r = {r:g} ({spa_region(r, a)}): worst case {w.value:.4f}")
         ax.set_xlabel("v1")
         ax.set_ylabel("v2")
-    fig.suptitle("Figure 1.2: revenue of the second-price auction (green), dual plane touch set "
+    fig.suptitle("Figure 1.2: revenue of the second-price auction (green), dual constraint tight on the plot grid "
                  "(gold), LP worst-case atoms (red); I = 2, mu = 5/8")
     fig.tight_layout()
     with atomic_path(path) as tmp:
