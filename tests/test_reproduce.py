@@ -56,3 +56,14 @@ def test_selling_to_a_group_reproduction(tmp_path):
             "pareto_frontier.png"} <= files
     text = (tmp_path / "out" / "report.md").read_text()
     assert "Not reproduced" in text and "vetoes" in text
+
+
+@pytest.mark.slow
+def test_robust_mechanisms_reproduction_all_claims_hold(tmp_path):
+    report = load("robust-mechanisms")(tmp_path / "out")
+    failed = [c for c in report.checks if not c.holds]
+    assert not failed, failed
+    files = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"report.md", "results.json", "figure_1_2_worst_case_distributions.png",
+            "figure_1_4_lottery_vs_auction.png", "figure_1_5_delta.png",
+            "chapter_2_regret_vs_grid.png"} <= files

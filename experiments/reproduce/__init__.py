@@ -12,6 +12,7 @@ REPRODUCTIONS = {
     "seller-first": "experiments.reproduce.seller_first:reproduce_seller_first",
     "intermediary-proof": "experiments.reproduce.intermediary_proof:reproduce_intermediary_proof",
     "selling-to-a-group": "experiments.reproduce.selling_to_a_group:reproduce_selling_to_a_group",
+    "robust-mechanisms": "experiments.reproduce.robust_mechanisms:reproduce_robust_mechanisms",
 }
 
 

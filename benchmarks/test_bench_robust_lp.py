@@ -1,0 +1,76 @@
+"""Time and memory of the worst-case LP (1.7)/(1.8) (pytest-benchmark; run with `make bench`).
+
+I = 2 bidders on a 201 x 201 grid (plus the mean and a point below the reserve):
+the symmetric reduction (one variable per orbit) beside the full LP over every
+profile, measured in one run. Memory: the peak of the Python heap (tracemalloc;
+HiGHS' C++ allocations are not traced) and the growth of the peak resident set
+of a fresh interpreter across one solve (which does include HiGHS).
+"""
+
+import json
+import subprocess
+import sys
+import tracemalloc
+
+from market.mechanisms.robust import HighestBidderLottery, MarkovSet, best_reserve
+from market.solvers.robust_lp import worst_case_revenue
+
+A = MarkovSet(2, 0.5)
+
+
+def _peak_mib(fn):
+    tracemalloc.start()
+    result = fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return result, peak / 2**20
+
+
+CHILD = """
+import json, resource
+from market.mechanisms.robust import HighestBidderLottery, MarkovSet, best_reserve
+from market.solvers.robust_lp import worst_case_revenue
+a = MarkovSet(2, 0.5)
+mech = {mech}
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+worst_case_revenue(mech, a, 201, symmetric={symmetric})
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"rss_growth_mib": (after - before) / 1024, "peak_rss_mib": after / 1024}}))
+"""
+
+
+def _rss_growth(mech_expr: str, symmetric: bool) -> dict:
+    code = CHILD.format(mech=mech_expr, symmetric=symmetric)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def _report(benchmark, label, mech, mech_expr, symmetric):
+    w, peak = _peak_mib(lambda: worst_case_revenue(mech, A, 201, symmetric=symmetric))
+    rss = _rss_growth(mech_expr, symmetric)
+    benchmark.extra_info.update({"variables": w.variables, "python_peak_mib": peak, **rss})
+    print(f"\n{label}: {w.variables} variables, python heap peak {peak:.1f} MiB, resident set "
+          f"+{rss['rss_growth_mib']:.1f} MiB (peak {rss['peak_rss_mib']:.0f} MiB), value {w.value:.6f}")
+    return w
+
+
+def test_lp_best_auction_symmetric_201(benchmark):
+    mech = best_reserve(A).mechanism()
+    w = benchmark.pedantic(worst_case_revenue, args=(mech, A, 201), rounds=5, iterations=1, warmup_rounds=1)
+    _report(benchmark, "best auction, symmetric", mech, "best_reserve(a).mechanism()", True)
+    assert abs(w.value - best_reserve(A).revenue) < 1e-6
+
+
+def test_lp_best_auction_full_201(benchmark):
+    mech = best_reserve(A).mechanism()
+    w = benchmark.pedantic(worst_case_revenue, args=(mech, A, 201), kwargs={"symmetric": False},
+                           rounds=3, iterations=1, warmup_rounds=1)
+    _report(benchmark, "best auction, full", mech, "best_reserve(a).mechanism()", False)
+    assert abs(w.value - best_reserve(A).revenue) < 1e-6
+
+
+def test_lp_lottery_symmetric_201(benchmark):
+    mech = HighestBidderLottery.optimal(A)
+    w = benchmark.pedantic(worst_case_revenue, args=(mech, A, 201), rounds=5, iterations=1, warmup_rounds=1)
+    _report(benchmark, "lottery, symmetric", mech, "HighestBidderLottery.optimal(a)", True)
+    assert abs(w.value - mech.worst_case_revenue) < 1e-6

@@ -1,0 +1,55 @@
+"""``agora solve robust``: a seller who knows only the range and a mean bound of values."""
+
+from __future__ import annotations
+
+import argparse
+
+from experiments.cli import _positive_int
+from experiments.output import dumps
+from experiments.tables import format_table
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+
+
+def add_parsers(verbs: dict, sub) -> None:
+    p = verbs["solve"].add_parser(
+        "robust", help="best mechanisms when only the range and a mean bound of values are known",
+        description="Against every joint distribution of I bidders' values on [0, VBAR]^I whose "
+                    "means are >= MU (correlations allowed): the best second-price auction's "
+                    "reserve and worst-case revenue (Theorem 1.5.2), the optimal highest-bidder "
+                    "lottery's sigma and worst-case revenue (Theorem 1.5.3), and the bound "
+                    "min(MU, r(2 - r)) VBAR on any mechanism (Lemma 1.7.15).")
+    p.add_argument("--bidders", type=_positive_int, required=True, metavar="I", help="bidders (>= 2)")
+    p.add_argument("--mean", type=_number, required=True, metavar="MU",
+                   help="lower bound on every bidder's mean value, 0 < MU < VBAR")
+    p.add_argument("--upper", type=_number, default=1.0, metavar="VBAR",
+                   help="upper end of the value range (default 1)")
+    p.add_argument("--grid", type=_positive_int, metavar="N",
+                   help="also solve the worst-case LPs (1.7)/(1.8) on an N-point grid")
+    p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+
+
+def solve_robust(args) -> int:
+    from market.solvers.robust import solve_robust as solve
+
+    sol = solve(args.bidders, args.mean, args.upper, grid=args.grid)
+    d = sol.to_dict()
+    if args.json:
+        print(dumps(d))
+        return 0
+    keys = ["spa_reserve", "spa_revenue", "spa_reserve_region", "mean_region", "hbl_sigma",
+            "hbl_threshold", "hbl_revenue", "upper_bound", "spa_share_of_hbl"]
+    print(format_table(["quantity", "value"], [(k, d[k]) for k in keys]))
+    if sol.lp is not None:
+        print()
+        print(format_table(["LP on grid", "value"], [(k, v) for k, v in sol.lp.items() if k != "method"]))
+    print(f"\nmethod: {sol.method}")
+    return 0
+
+
+HANDLERS = {("solve", "robust"): solve_robust}

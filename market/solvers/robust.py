@@ -1,0 +1,139 @@
+"""What a seller who does not know the value distribution sells with.
+
+:func:`solve_robust` gathers the closed forms of the thesis' Chapter 1
+(Theorems 1.5.2, 1.5.3, Lemma 1.7.15) for a Markov set, optionally checked by
+the worst-case LPs (1.7)/(1.8) on a grid; :func:`choose_mechanism` is the
+choice of a seller who knows only the range (and maybe a mean bound).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from market.mechanisms.robust import (
+    DeterministicPrices,
+    HighestBidderLottery,
+    MarkovSet,
+    RandomPostedPrice,
+    RandomReserveAuction,
+    RobustInputError,
+    SecondPriceReserve,
+    best_reserve,
+    spa_region,
+)
+from market.solvers.robust_lp import worst_case_revenue
+
+
+@dataclass(frozen=True)
+class RobustSolution:
+    """Best second-price auction, optimal highest-bidder lottery and the bound on any mechanism."""
+
+    ambiguity: MarkovSet
+    spa_reserve: float
+    spa_revenue: float
+    spa_reserve_region: str
+    mean_region: str
+    hbl_sigma: float
+    hbl_threshold: float
+    hbl_revenue: float
+    upper_bound: float
+    method: str
+    lp: dict | None = None
+
+    def to_dict(self) -> dict:
+        a = self.ambiguity
+        out = {"bidders": a.bidders, "mean": a.mean, "upper": a.upper,
+               "spa_reserve": self.spa_reserve, "spa_revenue": self.spa_revenue,
+               "spa_reserve_region": self.spa_reserve_region, "mean_region": self.mean_region,
+               "hbl_sigma": self.hbl_sigma, "hbl_threshold": self.hbl_threshold,
+               "hbl_revenue": self.hbl_revenue, "upper_bound": self.upper_bound,
+               "hbl_share_of_upper_bound": self.hbl_revenue / self.upper_bound,
+               "spa_share_of_hbl": self.spa_revenue / self.hbl_revenue,
+               "method": self.method}
+        if self.lp is not None:
+            out["lp"] = self.lp
+        return out
+
+
+def solve_robust(bidders: int, mean: float, upper: float = 1.0, grid: int | None = None) -> RobustSolution:
+    """Closed forms for I bidders with values in [0, upper] and means >= ``mean``.
+
+    With ``grid`` = n, also the worst cases of both mechanisms from the LPs on
+    an n-point grid (symmetric reduction), reported under ``lp``.
+    """
+    ambiguity = MarkovSet(bidders, mean, upper)
+    spa = best_reserve(ambiguity)
+    hbl = HighestBidderLottery.optimal(ambiguity)
+    lp = None
+    if grid is not None:
+        w_spa = worst_case_revenue(spa.mechanism(), ambiguity, grid)
+        w_hbl = worst_case_revenue(hbl, ambiguity, grid)
+        lp = {"grid": grid, "spa_revenue": w_spa.value, "spa_dual": w_spa.dual_value,
+              "hbl_revenue": w_hbl.value, "hbl_dual": w_hbl.dual_value,
+              "method": w_spa.method}
+    return RobustSolution(
+        ambiguity=ambiguity, spa_reserve=spa.reserve, spa_revenue=spa.revenue,
+        spa_reserve_region=spa_region(spa.reserve, ambiguity), mean_region=spa.mean_region,
+        hbl_sigma=hbl.sigma, hbl_threshold=hbl.threshold * upper, hbl_revenue=hbl.worst_case_revenue,
+        upper_bound=hbl.upper_bound,
+        method=f"closed forms (Theorems 1.5.2, 1.5.3, Lemma 1.7.15); sigma by {hbl.method}", lp=lp)
+
+
+# ------------------------------------------------------------ seller's choice
+
+@dataclass(frozen=True)
+class Knowledge:
+    """What a seller knows: the value range [0, upper], maybe a bound on each mean, its cost."""
+
+    upper: float
+    mean: float | None = None
+    cost: float = 0.0
+
+    def __post_init__(self):
+        if not 0.0 < self.upper < float("inf"):
+            raise RobustInputError(f"the upper bound of values must be > 0, got {self.upper}")
+        if self.mean is not None and not 0.0 < self.mean < self.upper:
+            raise RobustInputError(f"the mean bound must lie strictly between 0 and {self.upper}, "
+                                   f"got {self.mean}")
+        if not 0.0 <= self.cost < self.upper:
+            raise RobustInputError(f"the cost must satisfy 0 <= cost < {self.upper}, got {self.cost}")
+
+
+#: Rules for an auction with I bidders; the first two need a mean bound.
+AUCTION_RULES = ("lottery", "lottery-pay-on-win", "best-reserve", "random-reserve", "vickrey")
+#: Rules for selling to a single counterpart (Chapter 2).
+PRICING_RULES = ("random-price", "deterministic-price")
+NEEDS_MEAN = ("lottery", "lottery-pay-on-win", "best-reserve")
+
+
+def choose_mechanism(knowledge: Knowledge, rule: str | None = None, bidders: int = 1):
+    """The mechanism a seller with this knowledge picks.
+
+    Default: with a mean bound and I >= 2 bidders, the optimal highest-bidder
+    lottery (max worst-case revenue, Theorem 1.5.3); with only the range, the
+    random-reserve auction (I >= 2, min worst-case regret, Chapter 3) or the
+    random posted price (one counterpart, Chapter 2).
+    """
+    if rule is None:
+        rule = ("lottery" if knowledge.mean is not None else "random-reserve") if bidders >= 2 \
+            else "random-price"
+    if rule not in AUCTION_RULES + PRICING_RULES:
+        raise RobustInputError(f"unknown seller rule {rule!r}; accepted: "
+                               f"{', '.join(AUCTION_RULES + PRICING_RULES)}")
+    if rule in AUCTION_RULES and bidders < 2:
+        raise RobustInputError(f"the rule {rule!r} is an auction and needs bidders >= 2, got {bidders}")
+    if rule in PRICING_RULES and bidders != 1:
+        raise RobustInputError(f"the rule {rule!r} sells to one counterpart, got {bidders} bidders")
+    if rule in NEEDS_MEAN:
+        if knowledge.mean is None:
+            raise RobustInputError(f"the rule {rule!r} needs a bound on the mean value; "
+                                   "a seller who knows only the range can use random-reserve or vickrey")
+        ambiguity = MarkovSet(bidders, knowledge.mean, knowledge.upper)
+        if rule == "best-reserve":
+            return best_reserve(ambiguity).mechanism()
+        return HighestBidderLottery.optimal(ambiguity, pay_on_win=rule == "lottery-pay-on-win")
+    return {"random-reserve": lambda: RandomReserveAuction(knowledge.upper),
+            "vickrey": lambda: SecondPriceReserve(0.0),
+            "random-price": lambda: RandomPostedPrice.of([knowledge.upper], [knowledge.cost]),
+            "deterministic-price": lambda: DeterministicPrices.best([knowledge.upper], [knowledge.cost]),
+            }[rule]()
