@@ -46,8 +46,9 @@ def price_levels(upper: float, points: int, kind: str = "linear", low: float | N
 
     ``linear``: equally spaced. ``log``: 0, then geometrically spaced from ``low`` to
     upper / 2, and their reflections (for laws spanning many orders of magnitude,
-    e.g. F_eps,H). Closure under reflection puts every split of ``upper`` on the grid
-    and makes ``upper - p_s >= p_I`` exact at those splits.
+    e.g. F_eps,H). Prices below upper / 2 are rounded to multiples of the spacing of
+    floats at ``upper``, so reflection is exact both ways: every split of ``upper`` is on
+    the grid and ``upper - p_s >= p_I`` holds at it with no rounding.
     """
     if kind not in GRID_KINDS:
         raise InputError(f"unknown price grid {kind!r}; accepted: {', '.join(GRID_KINDS)}")
@@ -55,13 +56,15 @@ def price_levels(upper: float, points: int, kind: str = "linear", low: float | N
         raise InputError(f"a price grid needs at least 3 points, got {points}")
     if not 0 < upper < math.inf:
         raise InputError(f"the grid's upper price must be positive and finite, got {upper}")
-    half = (points - 1) // 2  # prices strictly below upper / 2
+    half = points // 2  # prices strictly below upper / 2
     if kind == "linear":
         lower = upper * np.arange(half) / (points - 1)
     else:
         if low is None or not 0 < low < upper / 2:
             raise InputError(f"a log grid needs 0 < low < upper / 2, got low = {low}, upper = {upper}")
         lower = np.concatenate([[0.0], np.geomspace(low, upper / 2, half)[:-1]])
+    quantum = np.spacing(upper)  # on multiples of it, upper - p is exact both ways
+    lower = np.round(lower / quantum) * quantum
     mid = [upper * 0.5] if points % 2 == 1 else []
     return np.concatenate([lower, mid, (upper - lower)[::-1]])
 
