@@ -10,6 +10,7 @@ REPRODUCTIONS = {
     "monopolist-intermediary":
         "experiments.reproduce.monopolist_intermediary:reproduce_monopolist_intermediary",
     "seller-first": "experiments.reproduce.seller_first:reproduce_seller_first",
+    "equilibrium-selection": "experiments.reproduce.equilibrium_selection:reproduce_equilibrium_selection",
 }
 
 
