@@ -19,10 +19,9 @@ import numpy as np  # noqa: E402
 
 from experiments.output import atomic_path  # noqa: E402
 from market.qre import trace_logit_qre  # noqa: E402
-from market.selection import Market, StudyResult  # noqa: E402
+from market.selection import Market, StudyResult, relative_mixed_regret  # noqa: E402
 from market.solvers.intermediary_first import solve_intermediary_first  # noqa: E402
 from market.solvers.seller_first import solve_seller_first  # noqa: E402
-from market.solvers.simultaneous import mixed_regret  # noqa: E402
 
 
 def summary(result: StudyResult) -> dict:
@@ -67,11 +66,9 @@ def qre_limit(market: Market, lam_max: float = 2000.0) -> dict:
     _, mg = market.discretized()
     branch = trace_logit_qre(mg.A, mg.B, lam_max=lam_max)
     lam, x, y = branch.last
-    rs, ri = mixed_regret(mg.A, mg.B, x, y)
-    us, ui = float(x @ mg.A @ y), float(x @ mg.B @ y)
     return {"lambda": lam, "seller_price": float(x @ mg.row_actions), "intermediary_price": float(y @ mg.col_actions),
-            "seller_revenue": us, "intermediary_revenue": ui,
-            "relative_regret": max(rs / max(float(np.max(mg.A @ y)), 1e-300), ri / max(float(np.max(x @ mg.B)), 1e-300)),
+            "seller_revenue": float(x @ mg.A @ y), "intermediary_revenue": float(x @ mg.B @ y),
+            "relative_regret": relative_mixed_regret(mg, x, y),
             "top_seller": float(np.max(x)), "top_intermediary": float(np.max(y)),
             "modal_seller_price": float(mg.row_actions[np.argmax(x)]),
             "steps": branch.steps, "seconds": branch.seconds, "method": branch.method, "notes": branch.notes}

@@ -43,12 +43,23 @@ class QREBranch:
     def last(self) -> tuple[float, np.ndarray, np.ndarray]:
         return float(self.lambdas[-1]), self.row[-1], self.col[-1]
 
-    def at(self, lam: float) -> tuple[np.ndarray, np.ndarray]:
-        """The strategies at the first traced point with lambda >= ``lam`` (re-solved exactly there)."""
-        k = int(np.searchsorted(self.lambdas, lam))
-        if k >= len(self.lambdas):
-            raise InputError(f"the branch was traced to lambda = {self.lambdas[-1]:g}, not {lam:g}")
-        return self.row[k], self.col[k]
+    def at(self, A, B, lam: float) -> tuple[np.ndarray, np.ndarray]:
+        """The branch's QRE at exactly ``lam``: Newton at fixed lambda from the nearest traced point below.
+
+        (Where the branch turns back in lambda, this is the solution continued from that point.)
+        """
+        if not 0 <= lam <= self.lambdas.max():
+            raise InputError(f"the branch was traced for lambda in [0, {self.lambdas.max():g}], not {lam:g}")
+        A, B = scaled(np.asarray(A, float)), scaled(np.asarray(B, float))
+        k = int(np.flatnonzero(self.lambdas <= lam)[-1])
+        n = self.row.shape[1]
+        z = np.concatenate([np.log(self.row[k]), np.log(self.col[k]), [lam]])
+        for _ in range(50):
+            r = _residual(A, B, z, n)
+            if np.max(np.abs(r)) < NEWTON_TOL:
+                return np.exp(z[:n]), np.exp(z[n:-1])
+            z[:-1] -= np.linalg.solve(_jacobian(A, B, z, n)[:, :-1], r)
+        raise InputError(f"Newton did not converge to the QRE at lambda = {lam:g}")
 
 
 def _residual(A: np.ndarray, B: np.ndarray, z: np.ndarray, n: int) -> np.ndarray:

@@ -78,6 +78,14 @@ class Market:
     points: int = 41
     grid: str = "linear"
 
+    def __post_init__(self):
+        if self.grid not in GRID_KINDS:
+            raise InputError(f"unknown price grid {self.grid!r}; accepted: {', '.join(GRID_KINDS)}")
+        if self.points < 3:
+            raise InputError(f"a price grid needs at least 3 points, got {self.points}")
+        if not self.bidders:
+            raise InputError("a market needs at least one bidder (n >= 1), got none")
+
     def discretized(self) -> tuple[PricingGame, MatrixGame]:
         return discretize(self.bidders, self.points, self.grid)
 
@@ -122,6 +130,12 @@ def grid_equilibrium(mg: MatrixGame, i: int, j: int) -> bool:
     """The verifier on the discretized game: no grid deviation gains more than REGRET_RTOL."""
     bs, bi = float(np.max(mg.A[:, j])), float(np.max(mg.B[i, :]))
     return acceptable(bs - float(mg.A[i, j]), bs) and acceptable(bi - float(mg.B[i, j]), bi)
+
+
+def relative_mixed_regret(mg: MatrixGame, x: np.ndarray, y: np.ndarray) -> float:
+    """The larger side's gain from its best grid deviation against mixed play (x, y), relative."""
+    rs, ri = mixed_regret(mg.A, mg.B, x, y)
+    return max(rs / max(float(np.max(mg.A @ y)), 1e-300), ri / max(float(np.max(x @ mg.B)), 1e-300))
 
 
 def continuous_regret(game: PricingGame, ps: float, pi: float) -> float:
@@ -193,8 +207,7 @@ def classify(p: Play, game: PricingGame, mg: MatrixGame, start: tuple[int, int],
         return Ending(**base, outcome="cycle", period=per, seller_revenue=float(np.mean(mg.A[R, C])),
                       intermediary_revenue=float(np.mean(mg.B[R, C])), **means, **realized)
     x, y = p.frequencies(rounds // 2)
-    rs, ri = mixed_regret(mg.A, mg.B, x, y)
-    rel = max(rs / max(float(np.max(mg.A @ y)), 1e-300), ri / max(float(np.max(x @ mg.B)), 1e-300))
+    rel = relative_mixed_regret(mg, x, y)
     outcome = "mixed" if rel <= mixed_tol else "none"
     return Ending(**base, outcome=outcome, seller_price=float(x @ ps), intermediary_price=float(y @ pi),
                   seller_revenue=float(x @ mg.A @ y), intermediary_revenue=float(x @ mg.B @ y),
@@ -240,6 +253,13 @@ class Study:
     window: int = 200
     mixed_tol: float = 0.02
     seed: int = 0
+
+    def __post_init__(self):
+        if self.rounds < 1 or self.window < 1:
+            raise InputError(f"rounds and window must be >= 1, got {self.rounds} and {self.window}")
+        if not 0 < self.mixed_tol < 1:
+            raise InputError(f"mixed_tol must be in (0, 1), got {self.mixed_tol}")
+        start_indices(self.market.points, self.starts_per_side)
 
     @property
     def rules(self) -> tuple[object, object]:

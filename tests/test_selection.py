@@ -144,3 +144,12 @@ def test_logit_qre_of_the_constant_value_game_selects_the_equal_split():
     _, x, y = branch.last
     assert x[5] > 0.99 and y[5] > 0.99 and mg.row_actions[5] == 0.5
     np.testing.assert_allclose(branch.row, branch.col, atol=1e-9)
+
+
+def test_bad_studies_are_refused_with_one_line():
+    for make in (lambda: Market("m", ("point:1",), 2), lambda: Market("m", ("point:1",), 11, "cubic"),
+                 lambda: Market("m", (), 11), lambda: Study(CONSTANT, Hedge(), starts_per_side=99),
+                 lambda: Study(CONSTANT, Hedge(), rounds=0), lambda: Study(CONSTANT, Hedge(), mixed_tol=0.0)):
+        with pytest.raises(InputError) as err:
+            make()
+        assert "\n" not in str(err.value)
