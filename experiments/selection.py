@@ -77,37 +77,51 @@ def qre_limit(market: Market, lam_max: float = 2000.0) -> dict:
 MARKERS = {"cycle": ("x", "0.4"), "mixed": ("^", "tab:orange"), "none": ("s", "black")}
 
 
-def basin_figure(results: list[StudyResult], path: Path, title: str, log: bool = False) -> None:
-    """One panel per rule: each start coloured by the seller's share at the equilibrium reached."""
+def basin_figure(results: list[StudyResult], path: Path, title: str, by_index: bool = False) -> None:
+    """One panel per rule: each start coloured by the seller's share at the equilibrium reached.
+
+    ``by_index``: place starts by their position on the price grid (for log grids), with
+    price labels on the ticks.
+    """
     cols = min(4, len(results))
     rows = math.ceil(len(results) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 3.2 * rows + 0.4), dpi=110, squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols + 1.0, 3.3 * rows + 0.4), dpi=110, squeeze=False,
+                             layout="constrained")
+    levels = results[0].study.market.discretized()[1].row_actions
+
+    def xy(ends):
+        xs = np.array([e.start_seller_price for e in ends])
+        ys = np.array([e.start_intermediary_price for e in ends])
+        if by_index:
+            return np.searchsorted(levels, xs), np.searchsorted(levels, ys)
+        return xs, ys
+
     sc = None
     for ax, res in zip(axes.flat, results):
         eq = [e for e in res.endings if e.outcome == "equilibrium" and e.trades]
-        sc = ax.scatter([e.start_seller_price for e in eq], [e.start_intermediary_price for e in eq],
-                        c=[e.seller_share for e in eq], cmap="viridis", vmin=0, vmax=1, s=22)
+        sc = ax.scatter(*xy(eq), c=[e.seller_share for e in eq], cmap="viridis", vmin=0, vmax=1, s=22)
         dead = [e for e in res.endings if e.outcome == "equilibrium" and not e.trades]
-        ax.scatter([e.start_seller_price for e in dead], [e.start_intermediary_price for e in dead],
-                   facecolors="none", edgecolors="crimson", s=22, label="no-trade equilibrium" if dead else None)
+        if dead:
+            ax.scatter(*xy(dead), facecolors="none", edgecolors="crimson", s=22, label="no-trade equilibrium")
         for kind, (marker, colour) in MARKERS.items():
             pts = [e for e in res.endings if e.outcome == kind]
             if pts:
-                ax.scatter([e.start_seller_price for e in pts], [e.start_intermediary_price for e in pts],
-                           marker=marker, color=colour, s=18, label=kind)
-        if log:
-            ax.set_xscale("symlog", linthresh=1.0)
-            ax.set_yscale("symlog", linthresh=1.0)
-        ax.set_title(res.study.seller_rule.label, fontsize=8)
+                ax.scatter(*xy(pts), marker=marker, color=colour, s=18, label=kind)
+        if by_index:
+            ticks = np.linspace(0, len(levels) - 1, 5).round().astype(int)
+            labels = [f"{levels[k]:.3g}" for k in ticks]
+            ax.set_xticks(ticks, labels, rotation=30)
+            ax.set_yticks(ticks, labels)
+        ax.set_title(res.study.seller_rule.label.replace(" (", "\n("), fontsize=8)
         ax.set_xlabel("start p_s", fontsize=8)
         ax.set_ylabel("start p_I", fontsize=8)
         ax.tick_params(labelsize=7)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=6, loc="upper right")
+            ax.legend(fontsize=6, loc="upper right", framealpha=0.6)
     for ax in list(axes.flat)[len(results):]:
         ax.axis("off")
     if sc is not None:
-        fig.colorbar(sc, ax=axes, shrink=0.8, label="seller's share p_s / (p_s + p_I) at the end")
+        fig.colorbar(sc, ax=axes, shrink=0.6, label="seller's share p_s / (p_s + p_I) at the end")
     fig.suptitle(title, fontsize=10)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")

@@ -2,12 +2,13 @@
 
 import json
 
+import pandas as pd
 import pytest
 
 from experiments.cli import main
 from experiments.reproduce.equilibrium_selection import build
 
-FILES = {"report.md", "results.json", "studies.json", "basins_constant_value.png", "basins_F.png",
+FILES = {"report.md", "results.json", "studies.json", "endings.parquet", "basins_constant_value.png", "basins_F.png",
          "basins_two_uniform.png"}
 
 
@@ -22,6 +23,8 @@ def test_small_report_all_checks_hold(tmp_path):
     studies = json.loads((tmp_path / "out" / "studies.json").read_text())
     assert all(len(rows) == 7 for rows in studies.values())
     assert "Theorem 5.2" in (tmp_path / "out" / "report.md").read_text()
+    endings = pd.read_parquet(tmp_path / "out" / "endings.parquet")
+    assert len(endings) == 3 * 7 * 9 and set(endings["outcome"]) <= {"equilibrium", "cycle", "mixed", "none"}
 
 
 @pytest.mark.slow

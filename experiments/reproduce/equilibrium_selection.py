@@ -15,9 +15,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from agents.learning import learning_model
-from experiments.output import dumps, staging_dir, write_text
+from experiments.output import dumps, staging_dir, write_table, write_text
 from experiments.reproduce.report import Check, Report, Section
 from experiments.selection import basin_figure, qre_limit, stackelberg, start_dependence, summary
 from experiments.tables import markdown_table
@@ -71,9 +72,10 @@ def _benchmarks(market: Market, results: list) -> tuple[str, dict, dict]:
     return markdown_table(["outcome", "seller revenue", "intermediary revenue"], rows), st, q
 
 
-def _section(run: Runner, market: Market, figures: Path, figure: str, log: bool = False):
+def _section(run: Runner, market: Market, figures: Path, figure: str):
     results = run.all_rules(market)
-    basin_figure(results, figures / figure, f"{market.name}: where play ends, by start", log)
+    basin_figure(results, figures / figure, f"{market.name}: where play ends, by start",
+                 by_index=market.grid == "log")
     table = markdown_table(SUMMARY_COLUMNS, [_row(summary(r)) for r in results])
     dep = markdown_table(["rule", "seller starts lower: mean share", "seller starts higher: mean share"],
                          [(summary(r)["rule"], *start_dependence(r)) for r in results])
@@ -129,7 +131,7 @@ the whole value to the first mover.
 
 
 def f_market(run: Runner, figures: Path) -> tuple[Section, list]:
-    results, st, q, extra = _section(run, F_MARKET, figures, "basins_F.png", log=True)
+    results, st, q, extra = _section(run, F_MARKET, figures, "basins_F.png")
     checks = _verified_checks(F_MARKET.name, results)
     traded = [e for r in results for e in r.equilibria() if e.trades]
     bound = H ** (-EPS / (1 - EPS))
@@ -247,22 +249,26 @@ array dynamics' prices in every round and the market sells in the same rounds.
 
 
 def build(out: Path, workers: int | None = None, starts: int = 9, rounds: int = 1000) -> Report:
-    """Write report.md, results.json and the basin figures to ``out``."""
+    """Write report.md, results.json, studies.json (summaries), endings.parquet (one row per run)
+    and the basin figures to ``out``; studies run on ``workers`` processes (default 2)."""
     report = Report("Equilibrium selection in the simultaneous game: learning, basins, QRE", SOURCE)
     workers = workers or min(2, os.cpu_count() or 1)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 else None
     try:
         run = Runner(pool, starts, rounds)
         with staging_dir(out) as stage:
-            tables = {}
+            tables, endings = {}, []
             for build_section in (constant_value, f_market, uniform_bidders):
                 section, results = build_section(run, stage)
                 report.sections.append(section)
                 tables[section.title] = [summary(r) for r in results]
+                endings += [r.table().assign(market=r.study.market.name, rule=r.study.seller_rule.label)
+                            for r in results]
             report.sections.append(sensitivity(run))
             report.sections.append(agents_agree(run))
             report.write(stage)
             write_text(stage / "studies.json", dumps(tables))
+            write_table(pd.concat(endings, ignore_index=True), stage / "endings.parquet")
     finally:
         if pool is not None:
             pool.shutdown()
