@@ -51,6 +51,8 @@ def test_study_serial_against_two_workers(benchmark):
         start = time.perf_counter()
         run_study(study, pool)
         benchmark.extra_info["two_worker_seconds_with_startup"] = time.perf_counter() - start
+    print(f"\n64-start study: serial {benchmark.stats['mean']:.2f}s, two spawned workers "
+          f"{benchmark.extra_info['two_worker_seconds_with_startup']:.2f}s (with start-up)")
 
 
 def test_qre_trace_41_by_41(benchmark):
