@@ -13,6 +13,7 @@ REPRODUCTIONS = {
     "intermediary-proof": "experiments.reproduce.intermediary_proof:reproduce_intermediary_proof",
     "selling-to-a-group": "experiments.reproduce.selling_to_a_group:reproduce_selling_to_a_group",
     "robust-mechanisms": "experiments.reproduce.robust_mechanisms:reproduce_robust_mechanisms",
+    "equilibrium-selection": "experiments.reproduce.equilibrium_selection:reproduce_equilibrium_selection",
 }
 
 

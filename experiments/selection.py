@@ -1,0 +1,128 @@
+"""Selection studies for reports: summaries, the benchmarks they are compared with, basin figures.
+
+A study (:mod:`market.selection`) says where repeated play ends from each start; here
+its endings are summarized per rule, set beside both Stackelberg outcomes and the
+limit of the logit QRE branch, and drawn as basins of attraction in the (p_s, p_I)
+plane.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from experiments.output import atomic_path  # noqa: E402
+from market.qre import trace_logit_qre  # noqa: E402
+from market.selection import Market, StudyResult, relative_mixed_regret  # noqa: E402
+from market.solvers.intermediary_first import solve_intermediary_first  # noqa: E402
+from market.solvers.seller_first import solve_seller_first  # noqa: E402
+
+
+def summary(result: StudyResult) -> dict:
+    """Counts by outcome and, over the trading equilibria reached, the seller's share and revenues."""
+    eq = [e for e in result.equilibria() if e.trades]
+    shares = np.array([e.seller_share for e in eq]) if eq else np.array([math.nan])
+    s, i = result.study.rules
+    return {
+        "rule": s.label if s is i else f"{s.label} / {i.label}",
+        "starts": len(result.endings),
+        **{k: result.counts.get(k, 0) for k in ("equilibrium", "cycle", "mixed", "none")},
+        "no_trade": sum(1 for e in result.equilibria() if not e.trades),
+        "verified": sum(e.verified for e in result.equilibria()),
+        "share_mean": float(np.mean(shares)), "share_min": float(np.min(shares)),
+        "share_max": float(np.max(shares)),
+        "seller_revenue": float(np.mean([e.seller_revenue for e in eq])) if eq else math.nan,
+        "intermediary_revenue": float(np.mean([e.intermediary_revenue for e in eq])) if eq else math.nan,
+        "seconds": result.seconds,
+    }
+
+
+def start_dependence(result: StudyResult) -> tuple[float, float]:
+    """Mean selected seller share over trading equilibria reached from starts where the seller
+    priced below, and above, the intermediary."""
+    eq = [e for e in result.equilibria() if e.trades]
+    lo = [e.seller_share for e in eq if e.start_seller_price < e.start_intermediary_price]
+    hi = [e.seller_share for e in eq if e.start_seller_price > e.start_intermediary_price]
+    return (float(np.mean(lo)) if lo else math.nan, float(np.mean(hi)) if hi else math.nan)
+
+
+def stackelberg(bidders: tuple[str, ...]) -> dict:
+    """Both Stackelberg outcomes (monopolist-intermediary, Sections 3 and 4)."""
+    sf = solve_seller_first(bidders)
+    fi = solve_intermediary_first(bidders)
+    return {"seller_first": (sf.seller_revenue, sf.intermediary_revenue),
+            "intermediary_first": (fi.seller_revenue, fi.intermediary_revenue),
+            "seller_first_price": sf.seller_price, "intermediary_first_commitment": fi.intermediary_commitment}
+
+
+def qre_limit(market: Market, lam_max: float = 2000.0) -> dict:
+    """The end of the principal logit QRE branch on the market's grid: mean prices, revenues, regret."""
+    _, mg = market.discretized()
+    branch = trace_logit_qre(mg.A, mg.B, lam_max=lam_max)
+    lam, x, y = branch.last
+    return {"lambda": lam, "seller_price": float(x @ mg.row_actions), "intermediary_price": float(y @ mg.col_actions),
+            "seller_revenue": float(x @ mg.A @ y), "intermediary_revenue": float(x @ mg.B @ y),
+            "relative_regret": relative_mixed_regret(mg, x, y),
+            "top_seller": float(np.max(x)), "top_intermediary": float(np.max(y)),
+            "modal_seller_price": float(mg.row_actions[np.argmax(x)]),
+            "steps": branch.steps, "seconds": branch.seconds, "method": branch.method, "notes": branch.notes}
+
+
+MARKERS = {"cycle": ("x", "0.4"), "mixed": ("^", "tab:orange"), "none": ("s", "black")}
+
+
+def basin_figure(results: list[StudyResult], path: Path, title: str, by_index: bool = False) -> None:
+    """One panel per rule: each start coloured by the seller's share at the equilibrium reached.
+
+    ``by_index``: place starts by their position on the price grid (for log grids), with
+    price labels on the ticks.
+    """
+    cols = min(4, len(results))
+    rows = math.ceil(len(results) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols + 1.0, 3.3 * rows + 0.4), dpi=110, squeeze=False,
+                             layout="constrained")
+    levels = results[0].study.market.discretized()[1].row_actions
+
+    def xy(ends):
+        xs = np.array([e.start_seller_price for e in ends])
+        ys = np.array([e.start_intermediary_price for e in ends])
+        if by_index:
+            return np.searchsorted(levels, xs), np.searchsorted(levels, ys)
+        return xs, ys
+
+    sc = None
+    for ax, res in zip(axes.flat, results):
+        eq = [e for e in res.endings if e.outcome == "equilibrium" and e.trades]
+        sc = ax.scatter(*xy(eq), c=[e.seller_share for e in eq], cmap="viridis", vmin=0, vmax=1, s=22)
+        dead = [e for e in res.endings if e.outcome == "equilibrium" and not e.trades]
+        if dead:
+            ax.scatter(*xy(dead), facecolors="none", edgecolors="crimson", s=22, label="no-trade equilibrium")
+        for kind, (marker, colour) in MARKERS.items():
+            pts = [e for e in res.endings if e.outcome == kind]
+            if pts:
+                ax.scatter(*xy(pts), marker=marker, color=colour, s=18, label=kind)
+        if by_index:
+            ticks = np.linspace(0, len(levels) - 1, 5).round().astype(int)
+            labels = [f"{levels[k]:.3g}" for k in ticks]
+            ax.set_xticks(ticks, labels, rotation=30)
+            ax.set_yticks(ticks, labels)
+        ax.set_title(res.study.seller_rule.label.replace(" (", "\n("), fontsize=8)
+        ax.set_xlabel("start p_s", fontsize=8)
+        ax.set_ylabel("start p_I", fontsize=8)
+        ax.tick_params(labelsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6, loc="upper right", framealpha=0.6)
+    for ax in list(axes.flat)[len(results):]:
+        ax.axis("off")
+    if sc is not None:
+        fig.colorbar(sc, ax=axes, shrink=0.6, label="seller's share p_s / (p_s + p_I) at the end")
+    fig.suptitle(title, fontsize=10)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
