@@ -68,7 +68,7 @@ def _add_bidders(p: argparse.ArgumentParser) -> None:
 #: solve/simulate/plot to their subparser groups; ``sub`` is the top-level group) and
 #: ``HANDLERS``, a dict from ``(command, model)`` (model None for a top-level command)
 #: to a function of the parsed arguments that returns an exit status.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("experiments.cli_viz",)
 
 VERBS = {
     "solve": "solve a market exactly (quadrature and closed forms)",

@@ -1,0 +1,165 @@
+"""The dashboard's pictures, drawn with matplotlib (object API, no pyplot state) from a market view.
+
+* :func:`network_figure`: buyers -> intermediaries -> seller; buyers coloured by this
+  round's value, the winner ringed, edges that carried a message drawn heavy and
+  labelled with what they carried (every edge up to :data:`LABELLED_BUYERS` buyers,
+  else only the winner's);
+* :func:`series_figure`: running means of each party's revenue and of welfare, and
+  the posted prices, with the solver's values as dashed lines (bands for sets);
+* :func:`price_plane_figure`: both best-response curves, the equilibrium set and the
+  path of posted prices so far.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+
+from experiments.dashboard.views import MarketView, Network, PricePlane, Reference
+
+LABELLED_BUYERS = 10
+VALUE_MAP = "viridis"
+WIN_COLOUR = "#d62728"
+PARTY_COLOURS = {"seller": "#1f77b4", "intermediary": "#ff7f0e", "welfare": "#2ca02c"}
+
+
+def _party(column: str) -> str:
+    return column.removesuffix("_revenue").removesuffix("_price")
+
+
+def _colour(column: str, k: int) -> str:
+    return PARTY_COLOURS.get(_party(column), f"C{k + 3}")
+
+
+def layered_positions(graph: nx.DiGraph) -> dict:
+    """Columns by ``layer`` (buyers left, seller right), nodes spread evenly in each column."""
+    columns: dict[int, list] = {}
+    for v, layer in graph.nodes(data="layer"):
+        columns.setdefault(layer, []).append(v)
+    pos = {}
+    for layer, nodes in columns.items():
+        nodes.sort(key=lambda v: graph.nodes[v].get("index", 0))
+        ys = np.linspace(1.0, -1.0, len(nodes) + 2)[1:-1]
+        pos |= {v: (float(layer), float(y)) for v, y in zip(nodes, ys)}
+    return pos
+
+
+def draw_network(net: Network, ax) -> None:
+    g = net.graph
+    pos = layered_positions(g)
+    buyers = [v for v, k in g.nodes(data="kind") if k in ("buyer", "member")]
+    others = [v for v in g.nodes if v not in buyers]
+    small = len(buyers) <= LABELLED_BUYERS
+    values = [net.values.get(v, np.nan) for v in buyers]
+    finite = [x for x in values if np.isfinite(x)]
+    norm = Normalize(min(finite, default=0.0), max(finite, default=1.0) + (0.0 if len(set(finite)) > 1 else 1e-9))
+    size = 300 if small else max(20, 3000 // len(buyers))
+    nodes = nx.draw_networkx_nodes(g, pos, nodelist=buyers, node_color=[0.0 if not np.isfinite(x) else x
+                                                                       for x in values],
+                                   cmap=VALUE_MAP, vmin=norm.vmin, vmax=norm.vmax, node_size=size, ax=ax,
+                                   edgecolors=[WIN_COLOUR if v in net.winners else "#555555" for v in buyers],
+                                   linewidths=[3.0 if v in net.winners else 0.5 for v in buyers])
+    nx.draw_networkx_nodes(g, pos, nodelist=others, node_color="#cccccc", node_size=900, ax=ax,
+                           edgecolors="#333333")
+    nx.draw_networkx_labels(g, pos, labels={v: v for v in others}, font_size=9, ax=ax)
+    if small:
+        nx.draw_networkx_labels(g, pos, labels={v: v for v in buyers}, font_size=7, ax=ax)
+    busy = {e for e in g.edges if net.messages.get(e) or net.messages.get(e[::-1])}
+    quiet = [e for e in g.edges if e not in busy]
+    nx.draw_networkx_edges(g, pos, edgelist=quiet, width=0.3, alpha=0.4, arrows=False, ax=ax)
+    nx.draw_networkx_edges(g, pos, edgelist=sorted(busy), width=1.2, edge_color="#444444", arrows=small,
+                           ax=ax, node_size=size)
+    direct = [e for e in net.messages if not g.has_edge(*e) and not g.has_edge(*e[::-1])]
+    if direct:
+        nx.draw_networkx_edges(g, pos, edgelist=direct, style="dashed", edge_color=WIN_COLOUR, width=1.0,
+                               connectionstyle="arc3,rad=0.25", arrows=True, ax=ax, node_size=size)
+    labels = {}
+    for (u, v), texts in net.messages.items():
+        if small or u in net.winners or v in net.winners or not ({u, v} & set(buyers)):
+            key = (u, v) if g.has_edge(u, v) or not g.has_edge(v, u) else (v, u)
+            labels.setdefault(key, []).extend(texts)
+    nx.draw_networkx_edge_labels(g, pos, edge_labels={e: "\n".join(dict.fromkeys(t)) for e, t in labels.items()
+                                                      if g.has_edge(*e)},
+                                 font_size=6, ax=ax, rotate=False)
+    if nodes is not None and finite:
+        ax.figure.colorbar(nodes, ax=ax, label="buyer's value this round", shrink=0.7)
+    winner = ", ".join(sorted(net.winners)) or "nobody"
+    ax.set_title(f"demand structure: {len(buyers)} buyers; item to {winner}", fontsize=9)
+    ax.set_axis_off()
+
+
+def network_figure(view: MarketView, model) -> Figure:
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    draw_network(view.network(model), fig.subplots())
+    return fig
+
+
+def _reference_lines(ax, ref: Reference, column: str, colour: str) -> None:
+    if column not in ref.bands:
+        return
+    lo, hi = ref.bands[column]
+    if hi > lo:
+        ax.axhspan(lo, hi, color=colour, alpha=0.15, label=f"{column} (exact, set)")
+    else:
+        ax.axhline(lo, color=colour, linestyle="--", linewidth=1.0, label=f"{column} (exact)")
+
+
+def series_figure(view: MarketView, model) -> Figure:
+    df, ref = view.series(model), view.reference(model)
+    fig = Figure(figsize=(6.4, 5.0), layout="constrained")
+    money, prices = fig.subplots(2, 1, sharex=True)
+    means = df.expanding().mean() if len(df) else df
+    columns = [c for c in df.columns if c.endswith("_revenue")] + ["welfare"]
+    for k, col in enumerate(columns):
+        colour = _colour(col, k)
+        money.plot(means.index, means[col], color=colour, label=f"{col} (mean so far)")
+        _reference_lines(money, ref, col, colour)
+    money.set_ylabel("per round")
+    money.legend(fontsize=6, loc="lower right")
+    money.set_title("revenue and welfare: running means vs exact", fontsize=9)
+    for k, col in enumerate(c for c in df.columns if c.endswith("_price")):
+        colour = _colour(col, k)
+        if df[col].notna().any():
+            prices.plot(df.index, df[col], color=colour, marker=".", label=col)
+        _reference_lines(prices, ref, col, colour)
+    prices.set_xlabel("round")
+    prices.set_ylabel("price")
+    if prices.get_legend_handles_labels()[0]:
+        prices.legend(fontsize=6, loc="lower right")
+    prices.set_title("posted prices", fontsize=9)
+    return fig
+
+
+def draw_price_plane(plane: PricePlane, path: np.ndarray, ax) -> None:
+    g = plane.grid
+    ax.plot(plane.seller_best, g, color=PARTY_COLOURS["seller"], label="seller's best response")
+    ax.plot(g, plane.intermediary_best, color=PARTY_COLOURS["intermediary"], label="intermediary's best response")
+    if len(plane.equilibria):
+        ax.scatter(plane.equilibria[:, 0], plane.equilibria[:, 1], s=14, color="black", zorder=3,
+                   label=f"pure equilibria ({len(plane.equilibria)})")
+    if plane.continuum:
+        (a, b), (c, d) = plane.continuum["seller_price"], plane.continuum["intermediary_price"]
+        ax.plot([a, b], [d, c], color="black", linewidth=3, alpha=0.4, label="continuum of equilibria")
+    if len(path):
+        ax.plot(path[:, 0], path[:, 1], color=WIN_COLOUR, marker="o", markersize=3, linewidth=1,
+                label=f"path ({len(path)} rounds)")
+        ax.scatter(path[-1:, 0], path[-1:, 1], s=60, facecolors="none", edgecolors=WIN_COLOUR, zorder=4)
+    ax.set_xlabel("seller price p_s")
+    ax.set_ylabel("intermediary price p_I")
+    ax.set_xlim(0, g[-1])
+    ax.set_ylim(0, g[-1])
+    ax.legend(fontsize=6, loc="upper right")
+    ax.set_title("simultaneous pricing game", fontsize=9)
+
+
+def price_plane_figure(view: MarketView, model) -> Figure | None:
+    plane = view.price_plane(model)
+    if plane is None:
+        return None
+    df = view.series(model)
+    path = df[["seller_price", "intermediary_price"]].to_numpy(float) if len(df) else np.empty((0, 2))
+    fig = Figure(figsize=(5.0, 4.6), layout="constrained")
+    draw_price_plane(plane, path, fig.subplots())
+    return fig
