@@ -24,7 +24,6 @@ import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from agents.learning import LEARNING_RULES
 from market.distributions import ACCEPTED_SPECS, parse_spec
 from market.errors import InputError
 

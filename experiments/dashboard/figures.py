@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from experiments.dashboard.views import MarketView, Network, PricePlane, Reference
 
 LABELLED_BUYERS = 10
+DPI = 80  # redraw cost grows with pixels; legends are drawn by the page, not by matplotlib (text is slow)
 VALUE_MAP = "viridis"
 WIN_COLOUR = "#d62728"
 PARTY_COLOURS = {"seller": "#1f77b4", "intermediary": "#ff7f0e", "welfare": "#2ca02c"}
@@ -84,15 +85,16 @@ def draw_network(net: Network, ax) -> None:
                                                       if g.has_edge(*e)},
                                  font_size=6, ax=ax, rotate=False)
     if nodes is not None and finite:
-        ax.figure.colorbar(nodes, ax=ax, label="buyer's value this round", shrink=0.7)
+        ax.figure.colorbar(nodes, ax=ax, shrink=0.7, pad=0.01).ax.tick_params(labelsize=7)
     winner = ", ".join(sorted(net.winners)) or "nobody"
-    ax.set_title(f"demand structure: {len(buyers)} buyers; item to {winner}", fontsize=9)
+    ax.set_title(f"{len(buyers)} buyers; item to {winner}", fontsize=9)
     ax.set_axis_off()
 
 
 def network_figure(view: MarketView, model) -> Figure:
-    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    fig = Figure(figsize=(6.4, 4.2), dpi=DPI)
     draw_network(view.network(model), fig.subplots())
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.01)
     return fig
 
 
@@ -101,57 +103,55 @@ def _reference_lines(ax, ref: Reference, column: str, colour: str) -> None:
         return
     lo, hi = ref.bands[column]
     if hi > lo:
-        ax.axhspan(lo, hi, color=colour, alpha=0.15, label=f"{column} (exact, set)")
+        ax.axhspan(lo, hi, color=colour, alpha=0.15)
     else:
-        ax.axhline(lo, color=colour, linestyle="--", linewidth=1.0, label=f"{column} (exact)")
+        ax.axhline(lo, color=colour, linestyle="--", linewidth=1.0)
 
 
 def series_figure(view: MarketView, model) -> Figure:
     df, ref = view.series(model), view.reference(model)
-    fig = Figure(figsize=(6.4, 5.0), layout="constrained")
+    fig = Figure(figsize=(6.4, 5.0), dpi=DPI)
     money, prices = fig.subplots(2, 1, sharex=True)
     means = df.expanding().mean() if len(df) else df
     columns = [c for c in df.columns if c.endswith("_revenue")] + ["welfare"]
     for k, col in enumerate(columns):
         colour = _colour(col, k)
-        money.plot(means.index, means[col], color=colour, label=f"{col} (mean so far)")
+        money.plot(means.index, means[col], color=colour)
         _reference_lines(money, ref, col, colour)
-    money.set_ylabel("per round")
-    money.legend(fontsize=6, loc="lower right")
-    money.set_title("revenue and welfare: running means vs exact", fontsize=9)
+    money.set_ylabel("mean per round")
     for k, col in enumerate(c for c in df.columns if c.endswith("_price")):
         colour = _colour(col, k)
         if df[col].notna().any():
-            prices.plot(df.index, df[col], color=colour, marker=".", label=col)
+            prices.plot(df.index, df[col], color=colour, marker=".")
         _reference_lines(prices, ref, col, colour)
     prices.set_xlabel("round")
-    prices.set_ylabel("price")
-    if prices.get_legend_handles_labels()[0]:
-        prices.legend(fontsize=6, loc="lower right")
-    prices.set_title("posted prices", fontsize=9)
+    prices.set_ylabel("posted price")
+    fig.subplots_adjust(left=0.12, right=0.97, top=0.97, bottom=0.1, hspace=0.12)
     return fig
+
+
+def legend(view: MarketView, model) -> list[tuple[str, str]]:
+    """(colour, what it shows) for the series and the price plane, drawn by the page."""
+    cols = [c for c in view.series(model).columns if c.endswith("_revenue")] + ["welfare"]
+    return [(_colour(c, k), _party(c)) for k, c in enumerate(cols)]
 
 
 def draw_price_plane(plane: PricePlane, path: np.ndarray, ax) -> None:
     g = plane.grid
-    ax.plot(plane.seller_best, g, color=PARTY_COLOURS["seller"], label="seller's best response")
-    ax.plot(g, plane.intermediary_best, color=PARTY_COLOURS["intermediary"], label="intermediary's best response")
+    ax.plot(plane.seller_best, g, color=PARTY_COLOURS["seller"])
+    ax.plot(g, plane.intermediary_best, color=PARTY_COLOURS["intermediary"])
     if len(plane.equilibria):
-        ax.scatter(plane.equilibria[:, 0], plane.equilibria[:, 1], s=14, color="black", zorder=3,
-                   label=f"pure equilibria ({len(plane.equilibria)})")
+        ax.scatter(plane.equilibria[:, 0], plane.equilibria[:, 1], s=14, color="black", zorder=3)
     if plane.continuum:
         (a, b), (c, d) = plane.continuum["seller_price"], plane.continuum["intermediary_price"]
-        ax.plot([a, b], [d, c], color="black", linewidth=3, alpha=0.4, label="continuum of equilibria")
+        ax.plot([a, b], [d, c], color="black", linewidth=3, alpha=0.4)
     if len(path):
-        ax.plot(path[:, 0], path[:, 1], color=WIN_COLOUR, marker="o", markersize=3, linewidth=1,
-                label=f"path ({len(path)} rounds)")
+        ax.plot(path[:, 0], path[:, 1], color=WIN_COLOUR, marker="o", markersize=3, linewidth=1)
         ax.scatter(path[-1:, 0], path[-1:, 1], s=60, facecolors="none", edgecolors=WIN_COLOUR, zorder=4)
     ax.set_xlabel("seller price p_s")
     ax.set_ylabel("intermediary price p_I")
     ax.set_xlim(0, g[-1])
     ax.set_ylim(0, g[-1])
-    ax.legend(fontsize=6, loc="upper right")
-    ax.set_title("simultaneous pricing game", fontsize=9)
 
 
 def price_plane_figure(view: MarketView, model) -> Figure | None:
@@ -160,6 +160,7 @@ def price_plane_figure(view: MarketView, model) -> Figure | None:
         return None
     df = view.series(model)
     path = df[["seller_price", "intermediary_price"]].to_numpy(float) if len(df) else np.empty((0, 2))
-    fig = Figure(figsize=(5.0, 4.6), layout="constrained")
+    fig = Figure(figsize=(5.6, 5.0), dpi=DPI)
     draw_price_plane(plane, path, fig.subplots())
+    fig.subplots_adjust(left=0.13, right=0.97, top=0.97, bottom=0.1)
     return fig

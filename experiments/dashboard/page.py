@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from html import escape
 
 import solara
 from mesa.visualization import SolaraViz
@@ -19,7 +20,14 @@ from mesa.visualization.utils import update_counter
 
 from agents.learning import LEARNING_RULES
 from experiments.dashboard.controls import Controls, controls_from_table
-from experiments.dashboard.figures import network_figure, price_plane_figure, series_figure
+from experiments.dashboard.figures import (
+    PARTY_COLOURS,
+    WIN_COLOUR,
+    legend,
+    network_figure,
+    price_plane_figure,
+    series_figure,
+)
 from experiments.dashboard.model import MarketDashboard
 from experiments.dashboard.views import VIEWS
 
@@ -52,6 +60,9 @@ def model_params(c: Controls) -> dict:
     }
 
 
+COLUMNS = ("quantity", "this_round", "mean", "exact")
+
+
 def _cell(x: float | None) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.6f}"
 
@@ -68,6 +79,16 @@ def summary_rows(model: MarketDashboard) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def summary_html(model: MarketDashboard) -> str:
+    """The summary as an HTML table (plain HTML: solara's Markdown would fetch KaTeX from a CDN)."""
+    head = "".join(f"<th>{h}</th>" for h in ("quantity", "this round", "mean so far", "exact"))
+    body = "".join("<tr>" + "".join(f'<td data-col="{k}">{escape(x)}</td>' for k, x in zip(COLUMNS, row))
+                   + "</tr>" for row in summary_rows(model))
+    return (f'<p><b>{escape(model.view.title)}</b>, <span class="round">round {model.rounds}</span></p>'
+            f'<table class="summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+            f'<p style="font-size: 80%">exact values: {escape(model.view.reference(model.market).method)}</p>')
+
+
 @solara.component
 def SummaryPanel(model: MarketDashboard):
     update_counter.get()
@@ -75,11 +96,17 @@ def SummaryPanel(model: MarketDashboard):
         if model.error:
             solara.Error(f"cannot build this market: {model.error}")
             return
-        lines = [f"**{model.view.title}**, round {model.rounds}", "",
-                 "| quantity | this round | mean so far | exact |", "|---|---|---|---|"]
-        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in summary_rows(model)]
-        lines += ["", f"exact values: {model.view.reference(model.market).method}"]
-        solara.Markdown("\n".join(lines))
+        solara.HTML(tag="div", unsafe_innerHTML=summary_html(model))
+
+
+def _key(colour: str, text: str) -> str:
+    return f'<span style="color: {colour}; font-weight: bold">&#9644;</span> {escape(text)}'
+
+
+def key_html(entries: list[tuple[str, str]], note: str) -> str:
+    """A legend line drawn by the page (cheaper than a matplotlib legend on every redraw)."""
+    return (f'<div style="font-size: 80%">{" &nbsp; ".join(_key(c, t) for c, t in entries)}'
+            f"<br>{escape(note)}</div>")
 
 
 @solara.component
@@ -88,6 +115,9 @@ def NetworkPanel(model: MarketDashboard):
     with solara.Card("Demand network"):
         if model.market is not None:
             solara.FigureMatplotlib(network_figure(model.view, model.market), format="png")
+            solara.HTML(tag="div", unsafe_innerHTML=key_html(
+                [(WIN_COLOUR, "winner (ringed) and payments")],
+                "buyers coloured by this round's value; heavy edges carried this round's messages"))
 
 
 @solara.component
@@ -96,6 +126,9 @@ def SeriesPanel(model: MarketDashboard):
     with solara.Card("Revenue, welfare and prices"):
         if model.market is not None:
             solara.FigureMatplotlib(series_figure(model.view, model.market), format="png")
+            solara.HTML(tag="div", unsafe_innerHTML=key_html(
+                legend(model.view, model.market),
+                "top: running means; bottom: posted prices; dashed lines (bands for sets): exact values"))
 
 
 @solara.component
@@ -110,6 +143,11 @@ def PricePlanePanel(model: MarketDashboard):
                         "commitment with the shifted Myerson auction.")
         else:
             solara.FigureMatplotlib(fig, format="png")
+            solara.HTML(tag="div", unsafe_innerHTML=key_html(
+                [(PARTY_COLOURS["seller"], "seller's best response"),
+                 (PARTY_COLOURS["intermediary"], "intermediary's best response"),
+                 ("black", "verified pure equilibria"), (WIN_COLOUR, "path of posted prices")],
+                model.view.price_plane(model.market).method))
 
 
 COMPONENTS = [NetworkPanel, SummaryPanel, SeriesPanel, PricePlanePanel]

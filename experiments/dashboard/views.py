@@ -32,8 +32,8 @@ from scipy.optimize import brentq
 from agents.learning import LEARNING_RULES, learning_strategy
 from agents.strategies import BestResponseDynamics, FixedMechanism, StackelbergPrice
 from market.demand import SELLER, buyer_node, intermediary_node
-from market.mechanisms.right_auctions import PostedRightPrice
 from market.distributions import parse_spec
+from market.mechanisms.right_auctions import PostedRightPrice
 from market.model import MarketModel
 from market.solvers.intermediary_first import CommitmentOptimum, best_commitment, evaluate_right_auction
 from market.solvers.seller_first import solve_seller_first
