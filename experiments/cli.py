@@ -7,6 +7,7 @@
                    [--evaluator abm|mc] [--out FILE.csv|.parquet|.json] [--messages FILE] [--json]
     agora plot seller-first --bidder SPEC ... --out FIG.png
     agora reproduce NAME [--out DIR]
+    agora viz [SPEC.toml] [--host HOST] [--port PORT]
 
 Bad input gives one line on stderr and exit status 2; nothing is written.
 """
