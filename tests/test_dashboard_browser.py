@@ -171,13 +171,23 @@ def test_steps_redraw_and_show_the_models_revenue(server, browser, protocol):
     page.close()
 
 
-def test_reset_starts_the_market_again(server, browser):
+def test_play_pause_and_reset(server, browser):
     url, _ = server
     page = browser.new_page()
     page.goto(url)
     page.locator("span.round", has_text="round 0").wait_for(timeout=60_000)
-    page.get_by_role("button", name="Step").click()
-    page.locator("span.round", has_text="round 1").wait_for(timeout=60_000)
+    page.get_by_role("button", name="▶").click()
+    page.locator("span.round", has_text="round 2").wait_for(timeout=60_000)
+    page.get_by_role("button", name="❚❚").click()
+    page.get_by_role("button", name="▶").wait_for(timeout=30_000)
+    shown = [page.locator("span.round").inner_text()]
+    for _ in range(3):  # a round under way when Pause was clicked may still land, then no more
+        time.sleep(2.0)
+        shown.append(page.locator("span.round").inner_text())
+        if shown[-1] == shown[-2]:
+            break
+    assert shown[-1] == shown[-2] and len(set(shown)) <= 2, shown
+    assert int(shown[-1].split()[-1]) >= 2
     page.get_by_role("button", name="Reset").click()
     page.locator("span.round", has_text="round 0").wait_for(timeout=60_000)
     assert _cell(page, "seller_revenue", "mean") == ""
