@@ -163,7 +163,9 @@ def test_steps_redraw_and_show_the_models_revenue(server, browser, protocol):
         assert _image(page, "Price plane").is_visible()
     outside = [u for u in requests if not _local(u, url)]
     assert not outside, outside
-    assert "Could not load URL" not in log.read_text()
+    served = log.read_text()
+    assert f"serving the dashboard at {url}" in served
+    assert "Could not load URL" not in served
 
     shots = Path(os.environ.get("AGORA_ARTIFACTS", ROOT / "results" / "screenshots"))
     shots.mkdir(parents=True, exist_ok=True)

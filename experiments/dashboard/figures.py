@@ -68,6 +68,8 @@ def draw_network(net: Network, ax) -> None:
     if small:
         nx.draw_networkx_labels(g, pos, labels={v: v for v in buyers}, font_size=7, ax=ax)
     busy = {e for e in g.edges if net.messages.get(e) or net.messages.get(e[::-1])}
+    if not small:  # every buyer bids: with many, only the winner's edge stands out
+        busy = {e for e in busy if set(e) & net.winners or not set(e) & set(buyers)}
     quiet = [e for e in g.edges if e not in busy]
     nx.draw_networkx_edges(g, pos, edgelist=quiet, width=0.3, alpha=0.4, arrows=False, ax=ax)
     nx.draw_networkx_edges(g, pos, edgelist=sorted(busy), width=1.2, edge_color="#444444", arrows=small,
@@ -92,7 +94,7 @@ def draw_network(net: Network, ax) -> None:
 
 
 def network_figure(view: MarketView, model) -> Figure:
-    fig = Figure(figsize=(6.4, 4.2), dpi=DPI)
+    fig = Figure(figsize=(6.4, 3.8), dpi=DPI)
     draw_network(view.network(model), fig.subplots())
     fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.01)
     return fig

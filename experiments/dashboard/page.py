@@ -147,7 +147,7 @@ def PricePlanePanel(model: MarketDashboard):
                 [(PARTY_COLOURS["seller"], "seller's best response"),
                  (PARTY_COLOURS["intermediary"], "intermediary's best response"),
                  ("black", "verified pure equilibria"), (WIN_COLOUR, "path of posted prices")],
-                model.view.price_plane(model.market).method))
+                "best responses on a grid of prices; equilibria verified against any deviation"))
 
 
 COMPONENTS = [NetworkPanel, SummaryPanel, SeriesPanel, PricePlanePanel]
