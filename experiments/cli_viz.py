@@ -1,8 +1,8 @@
 """``agora viz [SPEC.toml] [--host HOST] [--port PORT]``: serve the market dynamics dashboard.
 
 The spec file's ``[market]`` table sets the initial controls
-(:mod:`experiments.dashboard.controls`); it is validated, and the market built
-once, before the server starts, so a bad value is one line and exit status 2.
+(:mod:`experiments.dashboard.controls`); it is validated before the server
+starts, so a bad value is one line and exit status 2.
 The page is served by ``solara run experiments/app.py`` in production mode; its
 front-end comes from installed packages (``solara-assets``), so it needs no network.
 """
@@ -64,8 +64,7 @@ def server_environment(controls: Controls) -> dict[str, str]:
 
 
 def viz(args) -> int:
-    controls = load_spec(args.spec) if args.spec else Controls()
-    VIEWS[controls.protocol].build(controls)  # a market the controls cannot make fails here, in one line
+    controls = load_spec(args.spec) if args.spec else Controls()  # every value checked, in one line
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"agora viz: serving the dashboard at http://{host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     server = subprocess.Popen(server_command(args.host, args.port), env=server_environment(controls))
