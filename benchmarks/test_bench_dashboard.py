@@ -1,7 +1,8 @@
 """Dashboard speed: the page's first render in Chromium, and one step with 200 buyers redrawn.
 
-In-process: one round of the model, then the three figures rendered to PNG as the
-page does (solara's FigureMatplotlib), apart and together. In the browser: from
+In-process: the three figures rendered to PNG as the page does (solara's
+FigureMatplotlib; the series and the price plane are kept and updated), with and
+without the round itself. In the browser: from
 navigation to the network picture shown, and from a click on Step to the new
 round shown, with 200 buyers.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.dashboard.figures import network_figure, price_plane_figure, series_figure
+from experiments.dashboard.figures import PricePlanePlot, SeriesPlot, network_figure
 from experiments.dashboard.model import MarketDashboard
 
 CHROMIUM = "/usr/bin/chromium"
@@ -37,7 +38,12 @@ def _png(fig) -> bytes:
 
 
 def redraw(m: MarketDashboard) -> int:
-    return sum(len(_png(f(m.view, m.market))) for f in (network_figure, series_figure, price_plane_figure))
+    """What the page does after a step: a new network figure, the kept series and plane figures updated."""
+    plane = m.view.price_plane(m.market)
+    figures = [network_figure(m.view, m.market),
+               m.kept("series", lambda: SeriesPlot(m.view, m.market)).update(m.view, m.market),
+               None if plane is None else m.kept("plane", lambda: PricePlanePlot(plane)).update(m.view, m.market)]
+    return sum(len(_png(f)) for f in figures)
 
 
 def _market(protocol: str) -> MarketDashboard:

@@ -110,26 +110,45 @@ def _reference_lines(ax, ref: Reference, column: str, colour: str) -> None:
         ax.axhline(lo, color=colour, linestyle="--", linewidth=1.0)
 
 
+class SeriesPlot:
+    """The series figure, kept between redraws: a new round only updates its lines.
+
+    Most of a redraw's cost is building axes and laying out their text, so the
+    figure, the reference lines and one line per column are made once per market.
+    """
+
+    def __init__(self, view: MarketView, model):
+        df, ref = view.series(model), view.reference(model)
+        self.figure = Figure(figsize=(6.4, 5.0), dpi=DPI)
+        self.money, self.prices = self.figure.subplots(2, 1, sharex=True)
+        self.means, self.posted = {}, {}
+        for k, col in enumerate([c for c in df.columns if c.endswith("_revenue")] + ["welfare"]):
+            self.means[col], = self.money.plot([], [], color=_colour(col, k))
+            _reference_lines(self.money, ref, col, _colour(col, k))
+        for k, col in enumerate(c for c in df.columns if c.endswith("_price")):
+            self.posted[col], = self.prices.plot([], [], color=_colour(col, k), marker=".")
+            _reference_lines(self.prices, ref, col, _colour(col, k))
+        self.money.set_ylabel("mean per round")
+        self.prices.set_xlabel("round")
+        self.prices.set_ylabel("posted price")
+        self.figure.subplots_adjust(left=0.12, right=0.97, top=0.97, bottom=0.1, hspace=0.12)
+
+    def update(self, view: MarketView, model) -> Figure:
+        df = view.series(model)
+        means = df.expanding().mean()
+        for col, line in self.means.items():
+            line.set_data(means.index.to_numpy(float), means[col].to_numpy(float))
+        for col, line in self.posted.items():
+            line.set_data(df.index.to_numpy(float), df[col].to_numpy(float))
+        for ax in (self.money, self.prices):
+            ax.relim()
+            ax.autoscale_view()
+        return self.figure
+
+
 def series_figure(view: MarketView, model) -> Figure:
-    df, ref = view.series(model), view.reference(model)
-    fig = Figure(figsize=(6.4, 5.0), dpi=DPI)
-    money, prices = fig.subplots(2, 1, sharex=True)
-    means = df.expanding().mean() if len(df) else df
-    columns = [c for c in df.columns if c.endswith("_revenue")] + ["welfare"]
-    for k, col in enumerate(columns):
-        colour = _colour(col, k)
-        money.plot(means.index, means[col], color=colour)
-        _reference_lines(money, ref, col, colour)
-    money.set_ylabel("mean per round")
-    for k, col in enumerate(c for c in df.columns if c.endswith("_price")):
-        colour = _colour(col, k)
-        if df[col].notna().any():
-            prices.plot(df.index, df[col], color=colour, marker=".")
-        _reference_lines(prices, ref, col, colour)
-    prices.set_xlabel("round")
-    prices.set_ylabel("posted price")
-    fig.subplots_adjust(left=0.12, right=0.97, top=0.97, bottom=0.1, hspace=0.12)
-    return fig
+    """Running means of revenues and welfare, and posted prices, against the exact values."""
+    return SeriesPlot(view, model).update(view, model)
 
 
 def legend(view: MarketView, model) -> list[tuple[str, str]]:
@@ -138,31 +157,38 @@ def legend(view: MarketView, model) -> list[tuple[str, str]]:
     return [(_colour(c, k), _party(c)) for k, c in enumerate(cols)]
 
 
-def draw_price_plane(plane: PricePlane, path: np.ndarray, ax) -> None:
-    g = plane.grid
-    ax.plot(plane.seller_best, g, color=PARTY_COLOURS["seller"])
-    ax.plot(g, plane.intermediary_best, color=PARTY_COLOURS["intermediary"])
-    if len(plane.equilibria):
-        ax.scatter(plane.equilibria[:, 0], plane.equilibria[:, 1], s=14, color="black", zorder=3)
-    if plane.continuum:
-        (a, b), (c, d) = plane.continuum["seller_price"], plane.continuum["intermediary_price"]
-        ax.plot([a, b], [d, c], color="black", linewidth=3, alpha=0.4)
-    if len(path):
-        ax.plot(path[:, 0], path[:, 1], color=WIN_COLOUR, marker="o", markersize=3, linewidth=1)
-        ax.scatter(path[-1:, 0], path[-1:, 1], s=60, facecolors="none", edgecolors=WIN_COLOUR, zorder=4)
-    ax.set_xlabel("seller price p_s")
-    ax.set_ylabel("intermediary price p_I")
-    ax.set_xlim(0, g[-1])
-    ax.set_ylim(0, g[-1])
+class PricePlanePlot:
+    """The price plane, kept between redraws: best responses and equilibria drawn once, the path updated."""
+
+    def __init__(self, plane: PricePlane):
+        self.figure = Figure(figsize=(5.6, 5.0), dpi=DPI)
+        ax = self.figure.subplots()
+        g = plane.grid
+        ax.plot(plane.seller_best, g, color=PARTY_COLOURS["seller"])
+        ax.plot(g, plane.intermediary_best, color=PARTY_COLOURS["intermediary"])
+        if len(plane.equilibria):
+            ax.scatter(plane.equilibria[:, 0], plane.equilibria[:, 1], s=14, color="black", zorder=3)
+        if plane.continuum:
+            (a, b), (c, d) = plane.continuum["seller_price"], plane.continuum["intermediary_price"]
+            ax.plot([a, b], [d, c], color="black", linewidth=3, alpha=0.4)
+        self.path, = ax.plot([], [], color=WIN_COLOUR, marker="o", markersize=3, linewidth=1)
+        self.now, = ax.plot([], [], linestyle="none", marker="o", markersize=9, markerfacecolor="none",
+                            markeredgecolor=WIN_COLOUR, zorder=4)
+        ax.set_xlabel("seller price p_s")
+        ax.set_ylabel("intermediary price p_I")
+        ax.set_xlim(0, g[-1])
+        ax.set_ylim(0, g[-1])
+        self.figure.subplots_adjust(left=0.13, right=0.97, top=0.97, bottom=0.1)
+
+    def update(self, view: MarketView, model) -> Figure:
+        df = view.series(model)
+        path = df[["seller_price", "intermediary_price"]].to_numpy(float)
+        self.path.set_data(path[:, 0], path[:, 1])
+        self.now.set_data(path[-1:, 0], path[-1:, 1])
+        return self.figure
 
 
 def price_plane_figure(view: MarketView, model) -> Figure | None:
+    """Both best-response curves, the equilibrium set and the path of posted prices (None: no price game)."""
     plane = view.price_plane(model)
-    if plane is None:
-        return None
-    df = view.series(model)
-    path = df[["seller_price", "intermediary_price"]].to_numpy(float) if len(df) else np.empty((0, 2))
-    fig = Figure(figsize=(5.6, 5.0), dpi=DPI)
-    draw_price_plane(plane, path, fig.subplots())
-    fig.subplots_adjust(left=0.13, right=0.97, top=0.97, bottom=0.1)
-    return fig
+    return None if plane is None else PricePlanePlot(plane).update(view, model)

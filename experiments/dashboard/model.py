@@ -27,6 +27,7 @@ class MarketDashboard(mesa.Model):
         self.controls = None
         self.market = None
         self.error = None
+        self._kept = {}
         try:
             self.controls = Controls(protocol, split_bidders(bidders), int(buyers), rule, float(rate),
                                      parse_price("seller_price", seller_price),
@@ -40,6 +41,12 @@ class MarketDashboard(mesa.Model):
     def step(self) -> None:
         if self.market is not None:
             self.market.step()
+
+    def kept(self, name: str, make):
+        """A drawing kept for this market between redraws, made by ``make()`` the first time."""
+        if name not in self._kept:
+            self._kept[name] = make()
+        return self._kept[name]
 
     @property
     def rounds(self) -> int:

@@ -23,10 +23,10 @@ from experiments.dashboard.controls import Controls, controls_from_table
 from experiments.dashboard.figures import (
     PARTY_COLOURS,
     WIN_COLOUR,
+    PricePlanePlot,
+    SeriesPlot,
     legend,
     network_figure,
-    price_plane_figure,
-    series_figure,
 )
 from experiments.dashboard.model import MarketDashboard
 from experiments.dashboard.views import VIEWS
@@ -125,7 +125,8 @@ def SeriesPanel(model: MarketDashboard):
     update_counter.get()
     with solara.Card("Revenue, welfare and prices"):
         if model.market is not None:
-            solara.FigureMatplotlib(series_figure(model.view, model.market), format="png")
+            plot = model.kept("series", lambda: SeriesPlot(model.view, model.market))
+            solara.FigureMatplotlib(plot.update(model.view, model.market), format="png")
             solara.HTML(tag="div", unsafe_innerHTML=key_html(
                 legend(model.view, model.market),
                 "top: running means; bottom: posted prices; dashed lines (bands for sets): exact values"))
@@ -137,12 +138,13 @@ def PricePlanePanel(model: MarketDashboard):
     with solara.Card("Price plane"):
         if model.market is None:
             return
-        fig = price_plane_figure(model.view, model.market)
-        if fig is None:
+        plane = model.view.price_plane(model.market)
+        if plane is None:
             solara.Text("No price game in this protocol: the intermediary answers the seller's "
                         "commitment with the shifted Myerson auction.")
         else:
-            solara.FigureMatplotlib(fig, format="png")
+            plot = model.kept("plane", lambda: PricePlanePlot(plane))
+            solara.FigureMatplotlib(plot.update(model.view, model.market), format="png")
             solara.HTML(tag="div", unsafe_innerHTML=key_html(
                 [(PARTY_COLOURS["seller"], "seller's best response"),
                  (PARTY_COLOURS["intermediary"], "intermediary's best response"),
