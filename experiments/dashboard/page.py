@@ -126,7 +126,8 @@ def SeriesPanel(model: MarketDashboard):
     with solara.Card("Revenue, welfare and prices"):
         if model.market is not None:
             plot = model.kept("series", lambda: SeriesPlot(model.view, model.market))
-            solara.FigureMatplotlib(plot.update(model.view, model.market), format="png")
+            solara.FigureMatplotlib(plot.update(model.view, model.market), format="png",
+                                    dependencies=[model, model.rounds])  # the figure object is kept
             solara.HTML(tag="div", unsafe_innerHTML=key_html(
                 legend(model.view, model.market),
                 "top: running means; bottom: posted prices; dashed lines (bands for sets): exact values"))
@@ -144,7 +145,8 @@ def PricePlanePanel(model: MarketDashboard):
                         "commitment with the shifted Myerson auction.")
         else:
             plot = model.kept("plane", lambda: PricePlanePlot(plane))
-            solara.FigureMatplotlib(plot.update(model.view, model.market), format="png")
+            solara.FigureMatplotlib(plot.update(model.view, model.market), format="png",
+                                    dependencies=[model, model.rounds])  # the figure object is kept
             solara.HTML(tag="div", unsafe_innerHTML=key_html(
                 [(PARTY_COLOURS["seller"], "seller's best response"),
                  (PARTY_COLOURS["intermediary"], "intermediary's best response"),
