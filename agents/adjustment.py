@@ -1,0 +1,68 @@
+"""Learning rules that wrap a strategy: how fast a price follows what the strategy recommends.
+
+The dashboard and dynamics experiments pick a rule by name (:data:`LEARNING_RULES`)
+and a rate in (0, 1]:
+
+* ``"best-response"``: partial adjustment towards the agent's best response,
+  p_t = p_{t-1} + rate (b_t - p_{t-1}) with p_{-1} the start price and b_t what
+  the wrapped strategy chooses in round t (Stackelberg price, best commitment, or
+  the best response to the other side's last price). ``rate = 1`` is the wrapped
+  strategy itself.
+* ``"fixed-price"``: post the start price every round (:class:`~agents.strategies.FixedPrice`).
+"""
+
+from __future__ import annotations
+
+import math
+
+from agents.strategies import FixedPrice
+from market.errors import InputError
+from market.mechanisms.right_auctions import PostedRightPrice
+from market.mechanisms.seller import PostedPrice
+
+LEARNING_RULES = ("best-response", "fixed-price")
+
+
+def posted_price_of(choice) -> float:
+    """The price a strategy's choice posts: a number, a posted price, or a posted price for the right."""
+    if isinstance(choice, (int, float)) and not isinstance(choice, bool):
+        return float(choice)
+    if isinstance(choice, PostedPrice):
+        return choice.price
+    if isinstance(choice, PostedRightPrice):
+        return choice.parameter
+    raise InputError(f"partial adjustment needs a posted price to follow, got {choice!r}")
+
+
+def check_rate(rate: float) -> float:
+    if not (isinstance(rate, (int, float)) and 0.0 < rate <= 1.0):
+        raise InputError(f"a learning rate must be a number in (0, 1], got {rate!r}")
+    return float(rate)
+
+
+class PartialAdjustment:
+    """Move the posted price a fraction ``rate`` of the way to what ``target`` recommends, every round."""
+
+    def __init__(self, target, rate: float = 1.0, start: float = 0.0):
+        self.target = target
+        self.rate = check_rate(rate)
+        if not 0.0 <= start < math.inf:
+            raise InputError(f"a start price must be >= 0, got {start}")
+        self.price = float(start)
+
+    def choose(self, agent) -> float:
+        goal = posted_price_of(self.target.choose(agent))
+        self.price = goal if self.rate == 1.0 else self.price + self.rate * (goal - self.price)
+        return self.price
+
+
+def learning_strategy(rule: str, best, rate: float, start: float):
+    """The strategy for ``rule``: ``best`` (a strategy) followed at ``rate``, or ``start`` fixed."""
+    if rule == "best-response":
+        return PartialAdjustment(best, rate, start)
+    if rule == "fixed-price":
+        check_rate(rate)
+        if not 0.0 <= start < math.inf:
+            raise InputError(f"a fixed price must be >= 0, got {start}")
+        return FixedPrice(float(start))
+    raise InputError(f"unknown learning rule {rule!r}; accepted: {', '.join(LEARNING_RULES)}")

@@ -1,0 +1,129 @@
+"""Dashboard speed: the page's first render in Chromium, and one step with 200 buyers redrawn.
+
+In-process: the three figures rendered to PNG as the page does (solara's
+FigureMatplotlib; the series and the price plane are kept and updated), with and
+without the round itself. In the browser: from
+navigation to the network picture shown, and from a click on Step to the new
+round shown, with 200 buyers.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from experiments.dashboard.figures import PricePlanePlot, SeriesPlot, network_figure
+from experiments.dashboard.model import MarketDashboard
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+BUYERS = 200
+
+
+def _png(fig) -> bytes:
+    if fig is None:
+        return b""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def redraw(m: MarketDashboard) -> int:
+    """What the page does after a step: a new network figure, the kept series and plane figures updated."""
+    plane = m.view.price_plane(m.market)
+    figures = [network_figure(m.view, m.market),
+               m.kept("series", lambda: SeriesPlot(m.view, m.market)).update(m.view, m.market),
+               None if plane is None else m.kept("plane", lambda: PricePlanePlot(plane)).update(m.view, m.market)]
+    return sum(len(_png(f)) for f in figures)
+
+
+def _market(protocol: str) -> MarketDashboard:
+    m = MarketDashboard(protocol=protocol, bidders="uniform:0,1; exponential:1", buyers=BUYERS, rate=0.5,
+                        seller_price=0.5, intermediary_price=0.5)
+    for _ in range(3):
+        m.step()
+    redraw(m)  # solvers and fonts warmed up
+    return m
+
+
+@pytest.mark.parametrize("protocol", ["seller-first", "simultaneous"])
+def test_bench_redraw_200_buyers(benchmark, protocol):
+    m = _market(protocol)
+    assert benchmark.pedantic(redraw, args=(m,), rounds=5, iterations=1) > 0
+
+
+@pytest.mark.parametrize("protocol", ["seller-first", "simultaneous"])
+def test_bench_step_and_redraw_200_buyers(benchmark, protocol):
+    m = _market(protocol)
+
+    def step_and_redraw():
+        m.step()
+        return redraw(m)
+
+    assert benchmark.pedantic(step_and_redraw, rounds=5, iterations=1) > 0
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
+    spec = tmp_path_factory.mktemp("viz") / "market.toml"
+    spec.write_text(f'[market]\nprotocol = "seller-first"\nbidders = ["uniform:0,1", "exponential:1"]\n'
+                    f"buyers = {BUYERS}\nrate = 0.5\nseller_price = 0.5\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("agora")), "viz", str(spec), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(180):
+        try:
+            urllib.request.urlopen(url, timeout=5).read()
+            break
+        except OSError:
+            time.sleep(0.5)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield url, browser
+        browser.close()
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_bench_page_render(benchmark, served):
+    url, browser = served
+
+    def render():
+        page = browser.new_page(viewport={"width": 1500, "height": 1150})
+        page.goto(url)
+        page.locator(".v-card", has_text="Demand network").locator("img").first.wait_for(timeout=60_000)
+        page.close()
+
+    benchmark.pedantic(render, rounds=3, iterations=1, warmup_rounds=1)
+
+
+def test_bench_browser_step_200_buyers(benchmark, served):
+    url, browser = served
+    page = browser.new_page(viewport={"width": 1500, "height": 1150})
+    page.goto(url)
+    page.locator("span.round", has_text="round 0").wait_for(timeout=60_000)
+    rounds = iter(range(1, 100))
+
+    def step():
+        k = next(rounds)
+        page.get_by_role("button", name="Step").click()
+        page.locator("span.round", has_text=f"round {k}").wait_for(timeout=60_000)
+
+    benchmark.pedantic(step, rounds=5, iterations=1, warmup_rounds=1)
+    page.close()

@@ -1,0 +1,79 @@
+"""``agora viz [SPEC.toml] [--host HOST] [--port PORT]``: serve the market dynamics dashboard.
+
+The spec file's ``[market]`` table sets the initial controls
+(:mod:`experiments.dashboard.controls`); it is validated before the server
+starts, so a bad value is one line and exit status 2.
+The page is served by ``solara run experiments/app.py`` in production mode; its
+front-end comes from installed packages (``solara-assets``), so it needs no network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from experiments.dashboard.controls import Controls, load_spec
+from experiments.dashboard.page import CONTROLS_ENV
+from experiments.dashboard.views import VIEWS
+
+APP = Path(__file__).resolve().parent / "app.py"
+DEFAULT_PORT = 8765
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got '{text}'") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port must be from 1 to 65535, got {port}")
+    return port
+
+
+def add_parsers(verbs: dict, sub) -> None:
+    p = sub.add_parser(
+        "viz", help="serve the market dynamics dashboard (SolaraViz) on 127.0.0.1",
+        description="Serve a dashboard that steps a market round by round: the demand network with "
+                    "this round's messages, revenues, welfare and prices against the exact solver, and "
+                    "the price plane of the simultaneous game. SPEC.toml's [market] table sets the "
+                    "initial controls (keys: protocol, bidders, buyers, rule, rate, seller_price, "
+                    f"intermediary_price, seed; protocols: {', '.join(VIEWS)}).")
+    p.add_argument("spec", nargs="?", metavar="SPEC.toml", help="initial controls ([market] table)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+
+
+def server_command(host: str, port: int) -> list[str]:
+    """The command that serves the dashboard."""
+    return [sys.executable, "-m", "solara", "run", str(APP), "--host", host, "--port", str(port),
+            "--production", "--no-open"]
+
+
+def server_environment(controls: Controls) -> dict[str, str]:
+    """The environment the server runs in: the initial controls, and no calls home."""
+    env = dict(os.environ)
+    env[CONTROLS_ENV] = json.dumps(asdict(controls))
+    env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+    env.setdefault("SOLARA_TELEMETRY_SENTRY_ENABLE", "False")
+    return env
+
+
+def viz(args) -> int:
+    controls = load_spec(args.spec) if args.spec else Controls()  # every value checked, in one line
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"agora viz: serving the dashboard at http://{host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    server = subprocess.Popen(server_command(args.host, args.port), env=server_environment(controls))
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait()
+        return 0
+
+
+HANDLERS = {("viz", None): viz}

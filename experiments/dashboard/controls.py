@@ -1,0 +1,153 @@
+"""What the dashboard's controls hold, and how a TOML file's ``[market]`` table sets them.
+
+The same controls appear on the page (protocol, distributions, number of buyers,
+learning rule and rate, start prices, seed) and in a spec file::
+
+    [market]
+    protocol = "simultaneous"
+    bidders = ["uniform:0,1", "uniform:0,2"]   # repeated in turn to fill `buyers`
+    buyers = 4
+    rule = "best-response"                    # or "fixed-price"
+    rate = 0.5                                # in (0, 1]
+    seller_price = 0.2                        # start (or fixed) prices
+    intermediary_price = 0.2
+    seed = 7
+
+Every key is optional. A bad value is one line naming the key, the value and what
+is accepted (an :class:`~market.errors.InputError`).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from market.distributions import ACCEPTED_SPECS, parse_spec
+from market.errors import InputError
+
+MAX_BUYERS = 500
+
+
+class SpecFileError(InputError):
+    """A dashboard spec file that cannot be read or holds a bad value."""
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The market a dashboard shows: one value per control."""
+
+    protocol: str = "seller-first"
+    bidders: tuple[str, ...] = ("uniform:0,1",)
+    buyers: int = 3
+    rule: str = "best-response"
+    rate: float = 1.0
+    seller_price: float = 0.0
+    intermediary_price: float = 0.0
+    seed: int = 1
+
+    def __post_init__(self):
+        from experiments.dashboard.views import VIEWS  # the registry names the protocols
+
+        if self.protocol not in VIEWS:
+            raise InputError(f"unknown protocol {self.protocol!r}; accepted: {', '.join(VIEWS)}")
+        if not self.bidders:
+            raise InputError(f"a market needs at least one bidder distribution; accepted: {ACCEPTED_SPECS}")
+        for spec in self.bidders:
+            parse_spec(spec)
+        if isinstance(self.buyers, bool) or not isinstance(self.buyers, int) or not 1 <= self.buyers <= MAX_BUYERS:
+            raise InputError(f"buyers must be a whole number from 1 to {MAX_BUYERS}, got {self.buyers!r}")
+        if self.rule not in VIEWS[self.protocol].rules:
+            raise InputError(f"unknown learning rule {self.rule!r} for {self.protocol}; "
+                             f"accepted: {', '.join(VIEWS[self.protocol].rules)}")
+        if not _number(self.rate) or not 0.0 < self.rate <= 1.0:
+            raise InputError(f"rate must be a number in (0, 1], got {self.rate!r}")
+        for name in ("seller_price", "intermediary_price"):
+            value = getattr(self, name)
+            if not _number(value) or not 0.0 <= value < math.inf:
+                raise InputError(f"{name} must be a price >= 0, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError(f"seed must be a whole number >= 0, got {self.seed!r}")
+
+    @property
+    def specs(self) -> tuple[str, ...]:
+        """One distribution per buyer: buyer i draws from ``bidders[i % len(bidders)]``."""
+        return tuple(self.bidders[i % len(self.bidders)] for i in range(self.buyers))
+
+    def as_page_values(self) -> dict:
+        """The controls as the page shows them (distributions joined by '; ')."""
+        d = asdict(self)
+        d["bidders"] = "; ".join(self.bidders)
+        return d
+
+
+ACCEPTED_KEYS = tuple(f.name for f in fields(Controls))
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def split_bidders(text: str) -> tuple[str, ...]:
+    """``"uniform:0,1; exponential:1"`` -> ``("uniform:0,1", "exponential:1")``."""
+    return tuple(part.strip() for part in str(text).split(";") if part.strip())
+
+
+def parse_seed(text) -> int:
+    """A seed typed on the page: a whole number >= 0."""
+    try:
+        seed = int(str(text).strip())
+    except ValueError:
+        raise InputError(f"seed must be a whole number >= 0, got {text!r}") from None
+    if seed < 0:
+        raise InputError(f"seed must be a whole number >= 0, got {seed}")
+    return seed
+
+
+def parse_price(name: str, text) -> float:
+    """A price typed on the page: a number >= 0."""
+    try:
+        price = float(str(text).strip())
+    except ValueError:
+        raise InputError(f"{name} must be a price >= 0, got {text!r}") from None
+    if not 0.0 <= price < math.inf:
+        raise InputError(f"{name} must be a price >= 0, got {text!r}")
+    return price
+
+
+def controls_from_table(table: dict, where: str = "[market]") -> Controls:
+    """Controls from a mapping such as a TOML ``[market]`` table (missing keys keep their defaults)."""
+    unknown = sorted(set(table) - set(ACCEPTED_KEYS))
+    if unknown:
+        raise SpecFileError(f"{where}: unknown key {unknown[0]!r}; accepted: {', '.join(ACCEPTED_KEYS)}")
+    values = dict(table)
+    bidders = values.get("bidders", Controls.bidders)
+    if isinstance(bidders, str):
+        bidders = split_bidders(bidders)
+    if not isinstance(bidders, (list, tuple)) or not all(isinstance(b, str) for b in bidders):
+        raise SpecFileError(f"{where}: bidders must be a list of distribution specs, got {bidders!r}; "
+                            f"accepted: {ACCEPTED_SPECS}")
+    values["bidders"] = tuple(bidders)
+    values.setdefault("buyers", len(values["bidders"]) if "bidders" in table else Controls.buyers)
+    try:
+        return Controls(**values)
+    except InputError as err:
+        raise SpecFileError(f"{where}: {err}") from None
+
+
+def load_spec(path: str | Path) -> Controls:
+    """Controls from the ``[market]`` table of a TOML file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise SpecFileError(f"cannot read spec file {str(path)!r}: {err.strerror}") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecFileError(f"{path}: not valid TOML: {err}") from None
+    market = doc.get("market")
+    if not isinstance(market, dict):
+        raise SpecFileError(f"{path}: needs a [market] table with keys among: {', '.join(ACCEPTED_KEYS)}")
+    return controls_from_table(market, f"{path} [market]")

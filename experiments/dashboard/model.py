@@ -1,0 +1,63 @@
+"""The model the dashboard steps: the chosen protocol's market, built from the page's controls.
+
+SolaraViz rebuilds its model on Reset by calling the model's class with the
+controls as keywords, so :class:`MarketDashboard` takes exactly the page's
+controls, asks the protocol's view to build the market, and forwards ``step()``.
+Controls that do not make a market (a bad distribution spec, say) leave the
+market empty and the one-line reason in :attr:`MarketDashboard.error`.
+"""
+
+from __future__ import annotations
+
+import mesa
+
+from experiments.dashboard.controls import Controls, parse_price, parse_seed, split_bidders
+from experiments.dashboard.views import VIEWS
+from market.errors import InputError
+
+
+class MarketDashboard(mesa.Model):
+    """A market under one protocol, with the view that draws it."""
+
+    def __init__(self, protocol: str = Controls.protocol, bidders: str = "; ".join(Controls.bidders),
+                 buyers: int = Controls.buyers, rule: str = Controls.rule, rate: float = Controls.rate,
+                 seller_price: float = Controls.seller_price,
+                 intermediary_price: float = Controls.intermediary_price, seed: int | str = Controls.seed):
+        super().__init__()
+        self.controls = None
+        self.market = None
+        self.error = None
+        self._kept = {}
+        try:
+            self.controls = Controls(protocol, split_bidders(bidders), int(buyers), rule, float(rate),
+                                     parse_price("seller_price", seller_price),
+                                     parse_price("intermediary_price", intermediary_price), parse_seed(seed))
+            self.view = VIEWS[protocol]
+            self.market = self.view.build(self.controls)
+        except InputError as err:
+            self.error = str(err)
+            self.view = VIEWS.get(protocol)
+
+    def step(self) -> None:
+        if self.market is not None:
+            self.market.step()
+
+    def kept(self, name: str, make):
+        """A drawing kept for this market between redraws, made by ``make()`` the first time."""
+        if name not in self._kept:
+            self._kept[name] = make()
+        return self._kept[name]
+
+    @property
+    def rounds(self) -> int:
+        return 0 if self.market is None else self.market.round
+
+    def summary(self) -> dict[str, float]:
+        """This round's revenues and welfare, and their means over the rounds so far."""
+        df = self.view.series(self.market)
+        if df.empty:
+            return {}
+        cols = [c for c in df.columns if c.endswith("_revenue")] + ["welfare"]
+        last, mean = df[cols].iloc[-1], df[cols].mean()
+        return {**{f"{c} this round": float(last[c]) for c in cols},
+                **{f"mean {c}": float(mean[c]) for c in cols}}

@@ -1,0 +1,169 @@
+"""The SolaraViz page: controls in the sidebar, four panels that redraw after every step.
+
+Panels: the demand network, a summary table (this round, the mean so far and the
+exact value of every party's revenue and of welfare), the time series, and the
+price plane of pricing games. Every browser session gets a market of its own,
+built from the initial controls (a spec file's ``[market]`` table, see
+:mod:`experiments.dashboard.controls`); Reset rebuilds it from the sidebar.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from html import escape
+
+import solara
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
+
+from agents.adjustment import LEARNING_RULES
+from experiments.dashboard.controls import Controls, controls_from_table
+from experiments.dashboard.figures import (
+    PARTY_COLOURS,
+    WIN_COLOUR,
+    PricePlanePlot,
+    SeriesPlot,
+    legend,
+    network_figure,
+)
+from experiments.dashboard.model import MarketDashboard
+from experiments.dashboard.views import VIEWS
+
+CONTROLS_ENV = "AGORA_VIZ_CONTROLS"  # JSON of the [market] table `agora viz` was given
+TITLE = "Agora: market dynamics"
+
+
+def initial_controls() -> Controls:
+    """The controls `agora viz` passed in the environment (validated there), else the defaults."""
+    text = os.environ.get(CONTROLS_ENV)
+    return controls_from_table(json.loads(text), CONTROLS_ENV) if text else Controls()
+
+
+def model_params(c: Controls) -> dict:
+    """SolaraViz's sidebar inputs, starting from ``c``; Reset builds MarketDashboard(**values)."""
+    return {
+        "protocol": {"type": "Select", "value": c.protocol, "values": list(VIEWS), "label": "protocol"},
+        "bidders": {"type": "InputText", "value": "; ".join(c.bidders),
+                    "label": "distributions (specs separated by ';', repeated to fill the buyers)"},
+        "buyers": {"type": "SliderInt", "value": c.buyers, "min": 1, "max": max(200, c.buyers), "step": 1,
+                   "label": "number of buyers"},
+        "rule": {"type": "Select", "value": c.rule, "values": list(LEARNING_RULES), "label": "learning rule"},
+        "rate": {"type": "SliderFloat", "value": c.rate, "min": min(0.05, c.rate), "max": 1.0, "step": 0.05,
+                 "label": "learning rate"},
+        "seller_price": {"type": "InputText", "value": f"{c.seller_price:g}",
+                         "label": "seller's start (or fixed) price"},
+        "intermediary_price": {"type": "InputText", "value": f"{c.intermediary_price:g}",
+                               "label": "intermediary's start (or fixed) price"},
+        "seed": {"type": "InputText", "value": str(c.seed), "label": "seed"},
+    }
+
+
+COLUMNS = ("quantity", "this_round", "mean", "exact")
+
+
+def _cell(x: float | None) -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.6f}"
+
+
+def summary_rows(model: MarketDashboard) -> list[tuple[str, str, str, str]]:
+    """(quantity, this round, mean so far, exact) for each party's revenue and welfare."""
+    s = model.summary()
+    bands = model.view.reference(model.market).bands
+    rows = []
+    for col in [c for c in model.view.series(model.market).columns if c.endswith("_revenue")] + ["welfare"]:
+        lo, hi = bands.get(col, (None, None))
+        exact = _cell(lo) if lo == hi else f"{_cell(lo)} to {_cell(hi)}"
+        rows.append((col, _cell(s.get(f"{col} this round")), _cell(s.get(f"mean {col}")), exact))
+    return rows
+
+
+def summary_html(model: MarketDashboard) -> str:
+    """The summary as an HTML table (plain HTML: solara's Markdown would fetch KaTeX from a CDN)."""
+    head = "".join(f"<th>{h}</th>" for h in ("quantity", "this round", "mean so far", "exact"))
+    body = "".join("<tr>" + "".join(f'<td data-col="{k}">{escape(x)}</td>' for k, x in zip(COLUMNS, row))
+                   + "</tr>" for row in summary_rows(model))
+    return (f'<p><b>{escape(model.view.title)}</b>, <span class="round">round {model.rounds}</span></p>'
+            f'<table class="summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+            f'<p style="font-size: 80%">exact values: {escape(model.view.reference(model.market).method)}</p>')
+
+
+@solara.component
+def SummaryPanel(model: MarketDashboard):
+    update_counter.get()
+    with solara.Card("Summary"):
+        if model.error:
+            solara.Error(f"cannot build this market: {model.error}")
+            return
+        solara.HTML(tag="div", unsafe_innerHTML=summary_html(model))
+
+
+def _key(colour: str, text: str) -> str:
+    return f'<span style="color: {colour}; font-weight: bold">&#9644;</span> {escape(text)}'
+
+
+def key_html(entries: list[tuple[str, str]], note: str) -> str:
+    """A legend line drawn by the page (cheaper than a matplotlib legend on every redraw)."""
+    return (f'<div style="font-size: 80%">{" &nbsp; ".join(_key(c, t) for c, t in entries)}'
+            f"<br>{escape(note)}</div>")
+
+
+@solara.component
+def NetworkPanel(model: MarketDashboard):
+    update_counter.get()
+    with solara.Card("Demand network"):
+        if model.market is not None:
+            solara.FigureMatplotlib(network_figure(model.view, model.market), format="png")
+            solara.HTML(tag="div", unsafe_innerHTML=key_html(
+                [(WIN_COLOUR, "winner (ringed) and payments")],
+                "buyers coloured by this round's value; heavy edges carried this round's messages"))
+
+
+@solara.component
+def SeriesPanel(model: MarketDashboard):
+    update_counter.get()
+    with solara.Card("Revenue, welfare and prices"):
+        if model.market is not None:
+            plot = model.kept("series", lambda: SeriesPlot(model.view, model.market))
+            solara.FigureMatplotlib(plot.update(model.view, model.market), format="png",
+                                    dependencies=[model, model.rounds])  # the figure object is kept
+            solara.HTML(tag="div", unsafe_innerHTML=key_html(
+                legend(model.view, model.market),
+                "top: running means; bottom: posted prices; dashed lines (bands for sets): exact values"))
+
+
+@solara.component
+def PricePlanePanel(model: MarketDashboard):
+    update_counter.get()
+    with solara.Card("Price plane"):
+        if model.market is None:
+            return
+        plane = model.view.price_plane(model.market)
+        if plane is None:
+            solara.Text("No price game in this protocol: the intermediary answers the seller's "
+                        "commitment with the shifted Myerson auction.")
+        else:
+            plot = model.kept("plane", lambda: PricePlanePlot(plane))
+            solara.FigureMatplotlib(plot.update(model.view, model.market), format="png",
+                                    dependencies=[model, model.rounds])  # the figure object is kept
+            solara.HTML(tag="div", unsafe_innerHTML=key_html(
+                [(PARTY_COLOURS["seller"], "seller's best response"),
+                 (PARTY_COLOURS["intermediary"], "intermediary's best response"),
+                 ("black", "verified pure equilibria"), (WIN_COLOUR, "path of posted prices")],
+                "best responses on a grid of prices; equilibria verified against any deviation"))
+
+
+COMPONENTS = [NetworkPanel, SummaryPanel, SeriesPanel, PricePlanePanel]
+
+
+def make_page(controls: Controls):
+    """A Solara page component whose sessions each start from ``controls``."""
+
+    @solara.component
+    def Page():
+        model = solara.use_memo(lambda: MarketDashboard(**controls.as_page_values()), [])
+        SolaraViz(model, components=COMPONENTS, model_params=model_params(controls), name=TITLE,
+                  play_interval=300)
+
+    return Page

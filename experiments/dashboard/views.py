@@ -1,0 +1,318 @@
+"""Market views: what the dashboard needs to know about one protocol.
+
+A view builds the model from the controls and reads back what the page draws:
+
+* :meth:`MarketView.network`: the demand structure this round (buyers ->
+  intermediaries -> seller, or members -> committee -> seller) with each node's
+  value, who won, and the messages each edge carried;
+* :meth:`MarketView.series`: one row per round, columns ``*_revenue``,
+  ``welfare`` and ``*_price``;
+* :meth:`MarketView.reference`: the exact solver's values of those columns
+  (a line, or a band when the solver finds a set of equilibria);
+* :meth:`MarketView.price_plane`: for pricing games, both best-response curves
+  and the equilibrium set in the (seller price, intermediary price) plane.
+
+A new protocol plugs in with one subclass and :func:`register`. Views for the
+three timings of :class:`~market.model.MarketModel` (seller-first,
+intermediary-first, simultaneous; monopolist-intermediary Sections 3-5) are here.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+
+from agents.adjustment import LEARNING_RULES, learning_strategy
+from agents.strategies import BestResponseDynamics, FixedMechanism, StackelbergPrice
+from market.demand import SELLER, buyer_node, intermediary_node
+from market.distributions import parse_spec
+from market.mechanisms.right_auctions import PostedRightPrice
+from market.model import MarketModel
+from market.solvers.intermediary_first import CommitmentOptimum, best_commitment, evaluate_right_auction
+from market.solvers.seller_first import solve_seller_first
+from market.solvers.simultaneous import PricingGame, grid_game, is_equilibrium, pure_equilibria
+from protocols.messages import ALL
+
+PLANE_POINTS = 201  # prices per side of the grid the price plane and the equilibrium set are drawn on
+
+
+@dataclass
+class Network:
+    """The demand structure as one round left it.
+
+    ``graph`` nodes carry ``kind`` and ``layer`` (0 buyers, 1 intermediaries, 2 the seller);
+    ``values`` maps buyer nodes to this round's values; ``winners`` holds the nodes that
+    received the item; ``messages`` maps a (sender node, recipient node) pair to the
+    short labels of the messages sent along it this round.
+    """
+
+    graph: nx.DiGraph
+    values: dict[str, float] = field(default_factory=dict)
+    winners: set[str] = field(default_factory=set)
+    messages: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Exact values of the series columns: ``bands[col] = (low, high)`` (low == high: a line)."""
+
+    bands: dict[str, tuple[float, float]]
+    method: str
+
+
+@dataclass(frozen=True)
+class PricePlane:
+    """Best-response curves and equilibria of a pricing game on a price grid.
+
+    ``seller_best[j]`` is the seller's best price against intermediary price ``grid[j]``;
+    ``intermediary_best[i]`` the intermediary's against seller price ``grid[i]``.
+    """
+
+    grid: np.ndarray
+    seller_best: np.ndarray
+    intermediary_best: np.ndarray
+    equilibria: np.ndarray  # rows (seller price, intermediary price), verified
+    continuum: dict | None
+    method: str
+
+
+class MarketView(ABC):
+    """One protocol as the dashboard sees it."""
+
+    protocol: str
+    title: str
+    rules: tuple[str, ...] = LEARNING_RULES
+
+    @abstractmethod
+    def build(self, controls):
+        """The model for these controls (a ``mesa.Model`` with ``step()``)."""
+
+    @abstractmethod
+    def network(self, model) -> Network:
+        """The demand structure with this round's values, winners and messages."""
+
+    @abstractmethod
+    def series(self, model) -> pd.DataFrame:
+        """One row per round played so far."""
+
+    @abstractmethod
+    def reference(self, model) -> Reference:
+        """The exact solver's values for the series."""
+
+    def price_plane(self, model) -> PricePlane | None:
+        """Best-response curves and equilibria, for pricing games (None otherwise)."""
+        return None
+
+
+VIEWS: dict[str, MarketView] = {}
+
+
+def register(view: MarketView) -> MarketView:
+    """Make a view available to the dashboard under its protocol's name."""
+    VIEWS[view.protocol] = view
+    return view
+
+
+# ---- the single-item timings of MarketModel -------------------------------------------------
+
+SERIES = ("seller_revenue", "intermediary_revenue", "welfare", "seller_price", "intermediary_price")
+
+
+def _short(message) -> str:
+    amount = getattr(message, "amount", None)
+    if message.kind == "Commit":
+        return f"commit {_describe(message.mechanism)}"
+    if message.kind == "Offer":
+        return "offer"
+    if message.kind == "Allocation":
+        return "item" if message.delivered else "no item"
+    if message.kind == "Forward":
+        return "forward"
+    return f"{message.kind.lower()} {amount:.3g}" if amount is not None else message.kind.lower()
+
+
+def _describe(mechanism) -> str:
+    if isinstance(mechanism, PostedRightPrice):
+        return f"right at {mechanism.parameter:.3g}"
+    price = getattr(mechanism, "price", None)
+    return f"price {price:.3g}" if price is not None else getattr(mechanism, "name", "mechanism")
+
+
+class TimingView(MarketView):
+    """A MarketModel timing: one intermediary holds every buyer (monopsony)."""
+
+    def __init__(self, protocol: str, title: str):
+        self.protocol = protocol
+        self.title = title
+
+    def strategies(self, controls) -> dict:
+        """The seller's and the intermediary's strategies under the chosen learning rule."""
+        c = controls
+        if self.protocol == "seller-first":
+            return {"seller": learning_strategy(c.rule, StackelbergPrice(), c.rate, c.seller_price)}
+        if self.protocol == "intermediary-first":
+            # what BestCommitment commits to, solved once and shared with the reference lines
+            best = FixedMechanism(stackelberg_commitment(c.specs).commitment) if c.rule == "best-response" else None
+            return {"intermediary": learning_strategy(c.rule, best, c.rate, c.intermediary_price)}
+        return {"seller": learning_strategy(c.rule, BestResponseDynamics(c.intermediary_price), c.rate,
+                                            c.seller_price),
+                "intermediary": learning_strategy(c.rule, BestResponseDynamics(c.seller_price), c.rate,
+                                                  c.intermediary_price)}
+
+    def build(self, controls) -> MarketModel:
+        return MarketModel(controls.specs, protocol=self.protocol, rng=controls.seed,
+                           **self.strategies(controls))
+
+    def network(self, model: MarketModel) -> Network:
+        g = nx.DiGraph(model.demand)
+        for v, kind in g.nodes(data="kind"):
+            g.nodes[v]["layer"] = {"buyer": 0, "intermediary": 1, "seller": 2}[kind]
+        net = Network(g)
+        if model.last is None:
+            return net
+        net.values = {buyer_node(i): v for i, v in enumerate(model.last.values)}
+        if model.last.delivered:
+            net.winners = {buyer_node(model.last.winner)}
+        node = {b.unique_id: buyer_node(b.index) for b in model.buyers}
+        node |= {m.unique_id: intermediary_node(m.index) for m in model.intermediaries}
+        node[model.seller.unique_id] = SELLER
+        for message in model.last.messages:
+            sender = node[message.sender]
+            for recipient in self._recipients(g, sender, message.recipient, node):
+                net.messages[(sender, recipient)].append(_short(message))
+        return net
+
+    @staticmethod
+    def _recipients(g: nx.DiGraph, sender: str, recipient: int, node: dict) -> list[str]:
+        """Who a message reaches: one agent, or (ALL) the sender's neighbours on the side it addresses."""
+        if recipient != ALL:
+            return [node[recipient]]
+        if sender == SELLER:
+            return list(g.predecessors(SELLER))
+        return list(g.predecessors(sender))
+
+    def series(self, model: MarketModel) -> pd.DataFrame:
+        df = model.datacollector.get_model_vars_dataframe()
+        if df.empty:
+            return pd.DataFrame(columns=SERIES, dtype=float)
+        df = df[list(SERIES)].astype(float)
+        df.index = pd.RangeIndex(1, len(df) + 1, name="round")
+        return df
+
+    def reference(self, model: MarketModel) -> Reference:
+        specs = tuple(b.spec for b in model.distributions)
+        return _reference(self.protocol, specs)
+
+    def price_plane(self, model: MarketModel) -> PricePlane | None:
+        if self.protocol == "seller-first":
+            return None
+        return _price_plane(tuple(b.spec for b in model.distributions))
+
+
+@lru_cache(maxsize=32)
+def stackelberg_commitment(specs: tuple[str, ...]) -> CommitmentOptimum:
+    """The intermediary's best posted price for the right against a best-responding seller (Section 4).
+
+    Solved once per market (bilevel, :func:`~market.solvers.intermediary_first.best_commitment`);
+    the model's intermediary and the reference lines share it.
+    """
+    return best_commitment(tuple(parse_spec(s) for s in specs), PostedRightPrice)
+
+
+@lru_cache(maxsize=32)
+def _reference(protocol: str, specs: tuple[str, ...]) -> Reference:
+    """The solver's values: Stackelberg (Sections 3, 4) or the pure equilibrium set (Section 5)."""
+    if protocol == "seller-first":
+        s = solve_seller_first(specs)
+        values = {"seller_revenue": s.seller_revenue, "intermediary_revenue": s.intermediary_revenue,
+                  "welfare": s.welfare, "seller_price": s.seller_price}
+        return Reference({k: (v, v) for k, v in values.items()}, f"seller-first Stackelberg: {s.method}")
+    if protocol == "intermediary-first":
+        best = stackelberg_commitment(specs)
+        o = best.outcome
+        values = {"seller_revenue": o.seller_revenue, "intermediary_revenue": o.intermediary_revenue,
+                  "welfare": o.welfare, "seller_price": o.seller_price,
+                  "intermediary_price": best.commitment.parameter}
+        return Reference({k: (v, v) for k, v in values.items()},
+                         f"intermediary-first Stackelberg (posted price for the right): {best.method}")
+    return _equilibrium_reference(specs)
+
+
+def _equilibrium_reference(specs: tuple[str, ...]) -> Reference:
+    """Bands spanning every verified pure equilibrium (one line when there is one)."""
+    eq, _, method = pricing_equilibria(specs)
+    if not len(eq):
+        return Reference({}, f"no trading pure equilibrium found: {method}")
+    game = PricingGame(specs)
+    picked = eq if len(eq) <= 25 else eq[np.linspace(0, len(eq) - 1, 25).astype(int)]
+    welfare = [evaluate_right_auction(game.bidders, PostedRightPrice(pi), ps).welfare for ps, pi in picked]
+    us, ui = game.payoffs(eq[:, 0], eq[:, 1])
+    columns = {"seller_price": eq[:, 0], "intermediary_price": eq[:, 1], "seller_revenue": us,
+               "intermediary_revenue": ui, "welfare": np.array(welfare)}
+    return Reference({k: (float(v.min()), float(v.max())) for k, v in columns.items()}, method)
+
+
+def symmetric_equilibrium(game: PricingGame, grid: np.ndarray, best: np.ndarray) -> float | None:
+    """The price p with p = BR(p), both sides posting it (the game is symmetric), if it is an equilibrium.
+
+    The grid best responses ``best`` bracket the crossing of p - BR(p); Brent's method on
+    exact best responses refines it, and the verifier (any deviation) must accept it.
+    """
+    gap = grid - best
+    crossings = np.flatnonzero((gap[:-1] <= 0) & (gap[1:] > 0))
+    if not crossings.size:
+        return None
+    def gap_at(x):
+        return x - game.best_response(x).price
+
+    k = crossings[0]
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 2, grid.size - 1)]  # grid best responses err by a step
+    if gap_at(lo) > 0 or gap_at(hi) < 0:
+        return None
+    p = brentq(gap_at, lo, hi, xtol=1e-12)
+    return float(p) if game.sale(2 * p) > 0 and is_equilibrium(game, p, p) else None
+
+
+@lru_cache(maxsize=32)
+def _grid(specs: tuple[str, ...]):
+    game = PricingGame(specs)
+    grid, A, B = grid_game(game, PLANE_POINTS)
+    return game, grid, grid[np.argmax(A, axis=0)], grid[np.argmax(B, axis=1)]
+
+
+@lru_cache(maxsize=32)
+def pricing_equilibria(specs: tuple[str, ...]) -> tuple[np.ndarray, dict | None, str]:
+    """Verified pure equilibria (rows: seller price, intermediary price), any continuum, and the method.
+
+    The grid's mutual best responses (continua such as Theorem 5.1's show up here) and the
+    symmetric equilibrium off the grid (:func:`symmetric_equilibrium`).
+    """
+    game, grid, _, intermediary_best = _grid(specs)
+    found = pure_equilibria(game, points=PLANE_POINTS)
+    rows = [(e.seller_price, e.intermediary_price) for e in found.equilibria]
+    p = symmetric_equilibrium(game, grid, intermediary_best)
+    if p is not None:
+        rows.append((p, p))
+    method = (f"{found.method} on a {PLANE_POINTS}-point grid, and the symmetric fixed point of exact "
+              "best responses (Brent), verified the same way")
+    return np.array(sorted(set(rows))).reshape(-1, 2), found.continuum, method
+
+
+def _price_plane(specs: tuple[str, ...]) -> PricePlane:
+    """Grid best responses of both sides (argmax of each payoff column/row) and the verified equilibria."""
+    _, grid, seller_best, intermediary_best = _grid(specs)
+    eq, continuum, method = pricing_equilibria(specs)
+    return PricePlane(grid, seller_best, intermediary_best, eq, continuum,
+                      f"best responses on a {PLANE_POINTS}-point grid; equilibria: {method}")
+
+
+register(TimingView("seller-first", "Seller first (monopolist-intermediary, Section 3)"))
+register(TimingView("intermediary-first", "Intermediary first (monopolist-intermediary, Section 4)"))
+register(TimingView("simultaneous", "Simultaneous prices (monopolist-intermediary, Section 5)"))

@@ -1,0 +1,210 @@
+"""The dashboard without a browser: controls and spec files, market views, learning rules, figures."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from agents.adjustment import PartialAdjustment, learning_strategy
+from agents.strategies import StackelbergPrice
+from experiments.cli import main
+from experiments.dashboard.controls import Controls, load_spec
+from experiments.dashboard.figures import network_figure, price_plane_figure, series_figure
+from experiments.dashboard.model import MarketDashboard
+from experiments.dashboard.views import VIEWS
+from market.errors import InputError
+from market.model import MarketModel
+from market.solvers.seller_first import solve_seller_first
+
+# ---- spec files and the command line ----------------------------------------------------------
+
+BAD_SPECS = {
+    "not toml": ("[market\nprotocol = 1", "not valid TOML"),
+    "no table": ('[run]\nrounds = 3\n', "needs a [market] table"),
+    "unknown key": ('[market]\nbuyer = 3\n', "unknown key 'buyer'"),
+    "bad distribution": ('[market]\nbidders = ["uniform:1"]\n', "uniform:1"),
+    "bad protocol": ('[market]\nprotocol = "auction"\n', "unknown protocol 'auction'"),
+    "bad rate": ('[market]\nrate = 1.5\n', "rate must be a number in (0, 1]"),
+    "no buyers": ('[market]\nbuyers = 0\n', "buyers must be a whole number"),
+    "negative price": ('[market]\nseller_price = -1\n', "seller_price must be a price >= 0"),
+    "bad rule": ('[market]\nrule = "fictitious-play"\n', "unknown learning rule 'fictitious-play'"),
+    "bidders not a list": ('[market]\nbidders = 3\n', "bidders must be a list"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_SPECS)
+def test_a_bad_spec_file_is_one_line_and_exit_2(tmp_path, capsys, name):
+    text, says = BAD_SPECS[name]
+    spec = tmp_path / "market.toml"
+    spec.write_text(text)
+    assert main(["viz", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err, err
+
+
+def test_missing_spec_file_and_bad_port(tmp_path, capsys):
+    assert main(["viz", str(tmp_path / "nowhere.toml")]) == 2
+    assert "cannot read spec file" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["viz", "--port", "70000"])
+    assert exit_.value.code == 2
+    assert "a port must be from 1 to 65535" in capsys.readouterr().err
+
+
+def test_spec_file_sets_every_control(tmp_path):
+    spec = tmp_path / "market.toml"
+    spec.write_text('[market]\nprotocol = "simultaneous"\nbidders = ["uniform:0,1", "exponential:1"]\n'
+                    'rule = "fixed-price"\nrate = 0.25\nseller_price = 0.3\nintermediary_price = 0.4\n'
+                    'seed = 9\n[other]\nignored = true\n')
+    c = load_spec(spec)
+    assert c == Controls("simultaneous", ("uniform:0,1", "exponential:1"), 2, "fixed-price", 0.25, 0.3, 0.4, 9)
+
+
+def test_distributions_repeat_in_turn_to_fill_the_buyers():
+    c = Controls(bidders=("uniform:0,1", "point:2"), buyers=5)
+    assert c.specs == ("uniform:0,1", "point:2", "uniform:0,1", "point:2", "uniform:0,1")
+
+
+# ---- the dashboard's model -------------------------------------------------------------------
+
+def test_bad_controls_leave_no_market_and_say_why():
+    m = MarketDashboard(bidders="uniform:2,1")
+    assert m.market is None and "uniform:2,1" in m.error
+    m.step()
+    assert m.rounds == 0
+    assert "seed" in MarketDashboard(seed="x").error
+    assert "seller_price" in MarketDashboard(seller_price="-0.5").error
+
+
+def test_dashboard_steps_the_same_market_as_the_model_itself():
+    """Rate 1: the view's strategies are the protocol's defaults (Stackelberg price, best-response dynamics)."""
+    for protocol in ("seller-first", "simultaneous"):
+        dash = MarketDashboard(protocol=protocol, bidders="uniform:0,1; uniform:0,2", buyers=3, seed=4)
+        plain = MarketModel(["uniform:0,1", "uniform:0,2", "uniform:0,1"], protocol=protocol, rng=4)
+        for _ in range(6):
+            dash.step()
+            plain.step()
+        ours = dash.view.series(dash.market)
+        theirs = plain.datacollector.get_model_vars_dataframe()
+        for col in ("seller_revenue", "intermediary_revenue", "welfare", "seller_price"):
+            np.testing.assert_array_equal(ours[col].to_numpy(), theirs[col].to_numpy())
+        s = dash.summary()
+        assert s["mean seller_revenue"] == pytest.approx(theirs["seller_revenue"].mean(), abs=1e-15)
+
+
+# ---- learning rules --------------------------------------------------------------------------
+
+def test_partial_adjustment_closes_the_gap_by_the_rate_each_round():
+    """p_t = p* + (p_start - p*)(1 - rate)^(t+1) towards the Stackelberg price p*."""
+    specs = ["uniform:0,1", "uniform:0,1"]
+    target = solve_seller_first(specs).seller_price
+    model = MarketModel(specs, seller=PartialAdjustment(StackelbergPrice(), 0.5, 0.0), rng=1)
+    for _ in range(5):
+        model.step()
+    prices = model.datacollector.get_model_vars_dataframe()["seller_price"].to_numpy()
+    expected = target + (0.0 - target) * 0.5 ** np.arange(1, 6)
+    np.testing.assert_allclose(prices, expected, rtol=1e-12)
+
+
+def test_fixed_price_rule_and_bad_rules():
+    model = MarketModel(["uniform:0,1"], seller=learning_strategy("fixed-price", None, 1.0, 0.3), rng=1)
+    model.step()
+    assert model.last.seller_price == 0.3
+    with pytest.raises(InputError, match="rate"):
+        PartialAdjustment(StackelbergPrice(), 0.0)
+    with pytest.raises(InputError, match="unknown learning rule"):
+        learning_strategy("gradient", None, 1.0, 0.0)
+
+
+# ---- exact reference values ------------------------------------------------------------------
+
+def test_seller_first_reference_is_the_stackelberg_solution():
+    m = MarketDashboard(bidders="uniform:0,1; exponential:1", buyers=2)
+    sol = solve_seller_first(["uniform:0,1", "exponential:1"])
+    bands = m.view.reference(m.market).bands
+    assert bands["seller_revenue"] == (sol.seller_revenue, sol.seller_revenue)
+    assert bands["welfare"] == (sol.welfare, sol.welfare)
+    assert price_plane_figure(m.view, m.market) is None
+
+
+def test_simultaneous_reference_one_uniform_bidder():
+    """One uniform:0,1 bidder: p_s (1 - p_s - p_I) is maximized at p_s = (1 - p_I)/2, so the equilibrium
+    is p_s = p_I = 1/3, each side earns 1/9, and welfare is E[v; v >= 2/3] = (1 - 4/9)/2 = 5/18."""
+    m = MarketDashboard(protocol="simultaneous", bidders="uniform:0,1", buyers=1)
+    bands = m.view.reference(m.market).bands
+    for col, value in {"seller_price": 1 / 3, "intermediary_price": 1 / 3, "seller_revenue": 1 / 9,
+                       "intermediary_revenue": 1 / 9, "welfare": 5 / 18}.items():
+        assert bands[col] == pytest.approx((value, value), abs=1e-6), col
+    plane = m.view.price_plane(m.market)
+    step = plane.grid[1]
+    # grid best responses against the exact one, (1 - q)/2, within a grid step
+    assert np.max(np.abs(plane.seller_best - (1 - plane.grid) / 2)) <= step + 1e-12
+    np.testing.assert_allclose(plane.seller_best, plane.intermediary_best)  # the game is symmetric
+
+
+def test_simultaneous_reference_point_mass_is_a_continuum():
+    """Theorem 5.1: with v = 1 surely, every split p_s + p_I = 1 is an equilibrium."""
+    m = MarketDashboard(protocol="simultaneous", bidders="point:1", buyers=1)
+    bands = m.view.reference(m.market).bands
+    assert bands["seller_price"][0] == pytest.approx(0.0, abs=1e-9)
+    assert bands["seller_price"][1] == pytest.approx(1.0, abs=1e-4)
+    assert m.view.price_plane(m.market).continuum["total_price"] == pytest.approx(1.0)
+
+
+def test_intermediary_first_reference_and_commitment_agree():
+    """One uniform:0,1 bidder, the mirror of seller-first: the intermediary earns 1/8, the seller 1/16."""
+    m = MarketDashboard(protocol="intermediary-first", bidders="uniform:0,1", buyers=1)
+    m.step()
+    bands = m.view.reference(m.market).bands
+    assert bands["intermediary_revenue"][0] == pytest.approx(0.125, abs=1e-6)
+    assert bands["seller_revenue"][0] == pytest.approx(0.0625, abs=1e-6)
+    assert m.market.last.intermediary_price == pytest.approx(bands["intermediary_price"][0], abs=1e-12)
+
+
+# ---- what the network shows ------------------------------------------------------------------
+
+def test_network_carries_this_rounds_messages_and_winner():
+    m = MarketDashboard(bidders="uniform:0,1; uniform:0,2", buyers=4, seed=2)
+    for _ in range(8):
+        m.step()
+        if m.market.last.delivered:
+            break
+    assert m.market.last.delivered
+    net = m.view.network(m.market)
+    last = m.market.last
+    assert net.values == {f"B{i}": v for i, v in enumerate(last.values)}
+    assert net.winners == {f"B{last.winner}"}
+    for i, v in enumerate(last.values):
+        assert f"bid {v:.3g}" in net.messages[(f"B{i}", "I0")]
+    assert any(t.startswith("commit price") for t in net.messages[("S", "I0")])
+    assert "forward" in net.messages[("I0", "S")]
+    assert any(t.startswith("payment") for t in net.messages[(f"B{last.winner}", "S")])
+    fig = network_figure(m.view, m.market)
+    buyers = fig.axes[0].collections[0]
+    assert len(buyers.get_offsets()) == 4
+    assert fig.axes[0].get_title().endswith(f"item to B{last.winner}")
+
+
+def test_series_figure_draws_running_means_and_exact_lines():
+    m = MarketDashboard(bidders="uniform:0,1", buyers=2, seed=3)
+    for _ in range(5):
+        m.step()
+    fig = series_figure(m.view, m.market)
+    money = fig.axes[0]
+    means = m.view.series(m.market)["seller_revenue"].expanding().mean().to_numpy()
+    np.testing.assert_allclose(money.lines[0].get_ydata(), means)
+    exact = m.view.reference(m.market).bands["seller_revenue"][0]
+    assert any(math.isclose(line.get_ydata()[0], exact) for line in money.lines[1:])
+
+
+@pytest.mark.parametrize("protocol", list(VIEWS))
+def test_every_view_builds_steps_and_draws(protocol):
+    m = MarketDashboard(protocol=protocol, bidders="uniform:0,1; exponential:1", buyers=3, rate=0.5,
+                        seller_price=0.1, intermediary_price=0.1)
+    assert m.error is None
+    for _ in range(3):
+        m.step()
+    assert len(m.view.series(m.market)) == 3
+    assert network_figure(m.view, m.market) is not None and series_figure(m.view, m.market) is not None
