@@ -17,6 +17,7 @@ from agents.group import Committee, GroupMember, GroupSeller
 from market.distributions import ValueDistribution
 from market.errors import InputError
 from market.mechanisms.collective import CollectiveMechanism, PostedPriceRule
+from market.round_model import RoundModel
 from market.solvers.group import optimal_mechanism, parse_members, solve_group
 from market.solvers.group_variants import check_shares, types_from_shares
 from protocols.messages import LOG_COLUMNS
@@ -36,7 +37,7 @@ def seller_mechanism(choice, members: tuple[ValueDistribution, ...], cost: float
     raise InputError(f"cannot use {choice!r} as the seller's proposal: give {ACCEPTED_MECHANISMS}")
 
 
-class GroupModel(mesa.Model):
+class GroupModel(RoundModel):
     """A seller and a committee of members with vetoes.
 
     Args:
@@ -82,17 +83,3 @@ class GroupModel(mesa.Model):
         if self.round >= len(self.replay):
             raise IndexError(f"replay has {len(self.replay)} rounds; round {self.round} asked for")
         return float(self.replay[self.round, index])
-
-    def step(self) -> None:
-        self.last = self.protocol.play_round(self)
-        self.round += 1
-        self.datacollector.collect(self)
-        for message in self.last.messages:
-            self.datacollector.add_table_row("messages", message.log_row())
-
-    def rounds(self):
-        """The per-round series as a DataFrame."""
-        return self.datacollector.get_model_vars_dataframe()
-
-    def message_log(self):
-        return self.datacollector.get_table_dataframe("messages")

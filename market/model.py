@@ -23,6 +23,7 @@ from market.errors import InputError
 from market.intermediary_utility import utility_model
 from market.mechanisms.right_auctions import PostedRightPrice, RightAuction
 from market.mechanisms.seller import DeterministicMechanism, Menu, PostedPrice
+from market.round_model import RoundModel
 from protocols.messages import LOG_COLUMNS
 from protocols.right_sale import IntermediaryFirst, Simultaneous
 from protocols.seller_first import SellerFirst
@@ -89,7 +90,7 @@ def intermediary_utilities(utility, m: int, distributions) -> list:
     return [utility_model(utility, distributions[0])] * m
 
 
-class MarketModel(mesa.Model):
+class MarketModel(RoundModel):
     """A market of buyers, intermediaries and one seller under a timing protocol.
 
     Args:
@@ -162,14 +163,3 @@ class MarketModel(mesa.Model):
         if self.round >= len(self.replay):
             raise IndexError(f"replay has {len(self.replay)} rounds; round {self.round} asked for")
         return float(self.replay[self.round, index])
-
-    def step(self) -> None:
-        self.last = self.protocol.play_round(self)
-        self.round += 1
-        self.datacollector.collect(self)
-        for message in self.last.messages:
-            self.datacollector.add_table_row("messages", message.log_row())
-
-    def message_log(self):
-        """Every message of every round so far, as a DataFrame (columns ``LOG_COLUMNS``)."""
-        return self.datacollector.get_table_dataframe("messages")

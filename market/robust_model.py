@@ -28,6 +28,7 @@ from market.mechanisms.robust import (
     RandomReserveAuction,
     SecondPriceReserve,
 )
+from market.round_model import RoundModel
 from market.solvers.robust import Knowledge
 from protocols.messages import LOG_COLUMNS
 from protocols.robust import RobustAuction, RobustSellerFirst
@@ -59,7 +60,7 @@ def worst_nature(mechanism, knowledge: Knowledge, bidders: int):
     raise InputError(f"no adversary known for {mechanism!r}; pass nature= explicitly")
 
 
-class RobustMarketModel(mesa.Model):
+class RobustMarketModel(RoundModel):
     """A robust seller, its bidders (or one intermediary) and nature, under a protocol.
 
     Args:
@@ -103,17 +104,4 @@ class RobustMarketModel(mesa.Model):
     def replayed_value(self, index: int) -> float:
         """Buyers take this round's values from nature's profile."""
         return float(self.nature.profile[index])
-
-    def step(self) -> None:
-        self.last = self.protocol.play_round(self)
-        self.round += 1
-        self.datacollector.collect(self)
-        for message in self.last.messages:
-            self.datacollector.add_table_row("messages", message.log_row())
-
-    def message_log(self):
-        return self.datacollector.get_table_dataframe("messages")
-
-    def rounds(self):
-        return self.datacollector.get_model_vars_dataframe()
 

@@ -1,0 +1,28 @@
+"""The world every Agora simulation runs in: one round of a protocol per step, every message logged."""
+
+from __future__ import annotations
+
+import mesa
+
+
+class RoundModel(mesa.Model):
+    """A ``mesa.Model`` whose ``step`` plays one round of ``self.protocol``.
+
+    Subclasses set ``protocol``, ``round`` (0 at the start), ``last`` and a ``datacollector``
+    with a ``"messages"`` table (columns ``protocols.messages.LOG_COLUMNS``).
+    """
+
+    def step(self) -> None:
+        self.last = self.protocol.play_round(self)
+        self.round += 1
+        self.datacollector.collect(self)
+        for message in self.last.messages:
+            self.datacollector.add_table_row("messages", message.log_row())
+
+    def message_log(self):
+        """Every message of every round so far, as a DataFrame (columns ``LOG_COLUMNS``)."""
+        return self.datacollector.get_table_dataframe("messages")
+
+    def rounds(self):
+        """The per-round series (the model reporters) as a DataFrame."""
+        return self.datacollector.get_model_vars_dataframe()
