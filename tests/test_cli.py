@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from experiments.cli import main
+from cli_run import run_cli
 
 EXACT = 1e-9
 SIGMAS = 4.0
@@ -26,15 +25,6 @@ SOLVE_KEYS = {"seller_price", "seller_revenue", "intermediary_revenue",
               "no_intermediary_optimal_revenue", "sale_probability", "reserves"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    """(exit status, stdout, stderr) of ``agora argv``; argparse errors raise SystemExit."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def solve_json(capsys, *bidders: str) -> dict:

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_run import run_cli
 from scipy import stats
 
-from experiments.cli import main
 from experiments.runner import SerialExecutor, run_experiment
 from experiments.spec import load_spec
 
@@ -34,14 +34,6 @@ evaluator = "mc"
 "market.n" = [1, 2]
 """
 
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def finished(tmp_path: Path, text: str) -> Path:

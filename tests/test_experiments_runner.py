@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_run import run_cli
 
-from experiments.cli import main
 from experiments.runner import LOOPBACK_HTTP, make_executor, run_experiment
 from experiments.spec import load_spec
 
@@ -66,14 +66,6 @@ exact = false
 every = 2
 """
 
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def tables(folder: Path) -> dict[str, bytes]:

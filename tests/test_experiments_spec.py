@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_run import run_cli
 
-from experiments.cli import main
 from experiments.markets import SpecError, registry
 from experiments.spec import load_spec
 
@@ -80,14 +80,6 @@ MALFORMED = [
     ("record-every-zero", GOOD + "[record]\nevery = 0\n", ["record.every = 0", "whole number >= 1"]),
 ]
 
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write_spec(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:

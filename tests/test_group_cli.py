@@ -6,19 +6,10 @@ import json
 import math
 
 import pytest
-
-from experiments.cli import main
+from cli_run import run_cli
 
 KEYS = {"weights", "profit", "trade_probability", "posted_price", "posted_price_profit", "trivial"}
 
-
-def run_cli(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def solve(capsys, *members, cost=None):

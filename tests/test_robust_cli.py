@@ -6,19 +6,10 @@ import json
 import math
 
 import pytest
-
-from experiments.cli import main
+from cli_run import run_cli
 
 KEYS = {"spa_reserve", "spa_revenue", "hbl_sigma", "hbl_revenue", "upper_bound"}
 
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_json_has_the_contract_keys_and_the_thesis_values(capsys):
