@@ -27,6 +27,7 @@ from market.distributions import ValueDistribution, parse_spec
 from market.errors import InputError
 from market.intermediary_utility import UtilityModel, model_demand, utility_model
 from market.mechanisms.ipm import ItemMenu, UniformPriceAuction
+from market.montecarlo import MonteCarloEstimate
 from market.solvers.k_auction import QuantityBestResponse
 
 QUANTITIES = ("revenue", "items_sold", "welfare")
@@ -190,17 +191,7 @@ def auction_rounds(values: np.ndarray, blocks: Partition, auction: UniformPriceA
     return KRounds(item, price * win.sum(axis=1), np.where(win, values, 0.0).sum(axis=1))
 
 
-@dataclass(frozen=True)
-class KEstimate:
-    rounds: int
-    mean: dict[str, float]
-    stderr: dict[str, float]
-
-    def within(self, name: str, exact: float, sigmas: float = 4.0) -> bool:
-        return abs(self.mean[name] - exact) <= sigmas * self.stderr[name] + 1e-12 * max(1.0, abs(exact))
-
-
-def estimate(dist: ValueDistribution, n: int, rounds: int, rng: np.random.Generator, play) -> KEstimate:
+def estimate(dist: ValueDistribution, n: int, rounds: int, rng: np.random.Generator, play) -> MonteCarloEstimate:
     """Means and standard errors of ``play(values, rng)`` over ``rounds`` rounds, in chunks."""
     if rounds < 2:
         raise InputError(f"Monte Carlo needs rounds >= 2, got {rounds}")
@@ -217,11 +208,11 @@ def estimate(dist: ValueDistribution, n: int, rounds: int, rng: np.random.Genera
         done += m
     mean = {q: sums[q] / rounds for q in QUANTITIES}
     stderr = {q: math.sqrt(max(squares[q] / rounds - mean[q] ** 2, 0.0) / (rounds - 1)) for q in QUANTITIES}
-    return KEstimate(rounds, mean, stderr)
+    return MonteCarloEstimate(rounds, mean, stderr)
 
 
 def simulate_menu(dist: ValueDistribution | str, partition: Partition, menu: ItemMenu,
-                  model: UtilityModel | str, rounds: int, rng: np.random.Generator) -> KEstimate:
+                  model: UtilityModel | str, rounds: int, rng: np.random.Generator) -> MonteCarloEstimate:
     """Monte Carlo estimate of revenue, items sold and welfare of a posted menu."""
     dist = parse_spec(dist)
     model = utility_model(model, dist)
@@ -232,7 +223,7 @@ def simulate_menu(dist: ValueDistribution | str, partition: Partition, menu: Ite
 
 def simulate_auction(dist: ValueDistribution | str, partition: Partition, auction: UniformPriceAuction,
                      model: UtilityModel | str, rounds: int, rng: np.random.Generator,
-                     samples: int = 400) -> KEstimate:
+                     samples: int = 400) -> MonteCarloEstimate:
     """Monte Carlo estimate of the (k+1)-th-price auction with best-responding intermediaries."""
     dist = parse_spec(dist)
     model = utility_model(model, dist)
