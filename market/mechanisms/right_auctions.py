@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,20 @@ import numpy as np
 from market.distributions import ValueDistribution
 from market.mechanisms.seller import MechanismError
 from market.scores import Score, ShiftedVirtualScore, ValueScore
+
+
+def distinct_laws(bidders: Sequence[ValueDistribution]) -> list[tuple[ValueDistribution, int]]:
+    """Each distinct law among ``bidders`` (by spec, first seen) with how many bidders draw from it.
+
+    What the seller faces depends on the bidders only through these counts, so
+    formulas over bidders are evaluated once per law: a market of 200 buyers
+    drawing from two laws costs two evaluations, not 200.
+    """
+    counts = Counter(b.spec for b in bidders)
+    first = {}
+    for b in bidders:
+        first.setdefault(b.spec, b)
+    return [(first[spec], count) for spec, count in counts.items()]
 
 
 @dataclass(frozen=True)
@@ -69,13 +84,18 @@ class RightAuction(ABC):
         return np.array([float(s.threshold(self.reserve)) for s in self.scores(bidders, 0.0)])
 
     def sale_probability(self, bidders: Sequence[ValueDistribution], prices) -> np.ndarray:
-        """P[the right is sold] when the seller posts each price (Theorem 4.1's P_M(p))."""
+        """P[the right is sold] when the seller posts each price (Theorem 4.1's P_M(p)).
+
+        1 - prod_i (1 - q_i), a product over distinct laws with multiplicities
+        (:func:`distinct_laws`), in logs: accurate when every q_i is tiny.
+        """
         prices = np.asarray(prices, float)
+        laws = distinct_laws(bidders)
         log_none = np.zeros(prices.shape)
         with np.errstate(divide="ignore"):
-            for b, a in zip(bidders, self.eligibility(bidders)):
-                log_none = log_none + np.log1p(-b.prob_at_least(a + prices))
-        return -np.expm1(log_none)  # 1 - prod(1 - q_i), accurate when every q_i is tiny
+            for (b, count), a in zip(laws, self.eligibility([b for b, _ in laws])):
+                log_none = log_none + count * np.log1p(-b.prob_at_least(a + prices))
+        return -np.expm1(log_none)
 
     def run(self, bids: Sequence[float], priority: Sequence[float],
             bidders: Sequence[ValueDistribution]) -> RightSale:

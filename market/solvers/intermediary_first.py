@@ -28,7 +28,7 @@ from scipy.optimize import minimize_scalar
 
 from market.distributions import ValueDistribution
 from market.errors import InputError
-from market.mechanisms.right_auctions import RIGHT_AUCTIONS, RightAuction
+from market.mechanisms.right_auctions import RIGHT_AUCTIONS, RightAuction, distinct_laws
 from market.scores import MaxScoreLaw
 from market.solvers.seller_first import PriceOptimum, distinct, maximize_price_revenue, probe_values
 from market.virtual_law import Integral, VirtualMaxLaw, integrate_pieces, pieces_between
@@ -107,12 +107,13 @@ def evaluate_right_auction(bidders: Sequence[ValueDistribution], auction: RightA
 
 
 def seller_best_response(bidders: Sequence[ValueDistribution], auction: RightAuction) -> PriceOptimum:
-    """Theorem 4.1: p* = argmax_p p P[the right is sold | p]."""
-    a = auction.eligibility(bidders)
-    pts = [probe_values(b) - ai for b, ai in zip(bidders, a)]
+    """Theorem 4.1: p* = argmax_p p P[the right is sold | p] (candidates once per distinct law)."""
+    laws = [b for b, _ in distinct_laws(bidders)]
+    a = auction.eligibility(laws)
+    pts = [probe_values(b) - ai for b, ai in zip(laws, a)]
     # first-order condition for one bidder: total price phi^-1(a), so p = phi^-1(a) - a
-    pts += [b.virtual_threshold(np.array([ai])) - ai for b, ai in zip(bidders, a)]
-    atoms = [b.hi - ai for b, ai in zip(bidders, a) if b.atom > 0]
+    pts += [b.virtual_threshold(np.array([ai])) - ai for b, ai in zip(laws, a)]
+    atoms = [b.hi - ai for b, ai in zip(laws, a) if b.atom > 0]
     candidates = np.concatenate(pts + [np.array(atoms + [0.0])])
     return maximize_price_revenue(lambda p: auction.sale_probability(bidders, p), candidates)
 
@@ -127,6 +128,7 @@ class CommitmentOptimum:
 
 
 def _parameter_candidates(bidders, cls) -> np.ndarray:
+    bidders = [b for b, _ in distinct_laws(bidders)]
     values = [probe_values(b, PARAMETER_GRID + 1) for b in bidders]
     # optimal prices sit at values or, one level up the chain of monopolies, at virtual values
     pts = values + [b.virtual_value(v) for b, v in zip(bidders, values)]
