@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from agents.adjustment import PartialAdjustment, learning_strategy
 from agents.strategies import StackelbergPrice
@@ -13,9 +14,11 @@ from experiments.cli import main
 from experiments.dashboard.controls import Controls, load_spec
 from experiments.dashboard.figures import network_figure, price_plane_figure, series_figure
 from experiments.dashboard.model import MarketDashboard
-from experiments.dashboard.views import VIEWS
+from experiments.dashboard.posted_menu_view import blocks
+from experiments.dashboard.views import VIEWS, money_columns
 from market.errors import InputError
 from market.model import MarketModel
+from market.solvers.group import solve_group
 from market.solvers.seller_first import solve_seller_first
 
 # ---- spec files and the command line ----------------------------------------------------------
@@ -31,6 +34,22 @@ BAD_SPECS = {
     "negative price": ('[market]\nseller_price = -1\n', "seller_price must be a price >= 0"),
     "bad rule": ('[market]\nrule = "fictitious-play"\n', "unknown learning rule 'fictitious-play'"),
     "bidders not a list": ('[market]\nbidders = 3\n', "bidders must be a list"),
+    "no intermediaries": ('[market]\nintermediaries = 0\n', "intermediaries must be a whole number from 1"),
+    "more intermediaries than buyers": ('[market]\nprotocol = "posted-menu"\nbuyers = 3\nintermediaries = 4\n',
+                                        "intermediaries must be a whole number from 1 to buyers (3), got 4"),
+    "several intermediaries, one item": ('[market]\nbuyers = 3\nintermediaries = 2\n',
+                                         "intermediaries must be 1 for seller-first"),
+    "no items": ('[market]\nprotocol = "posted-menu"\nitems = 0\n', "items must be a whole number from 1"),
+    "items in a single-item market": ('[market]\nitems = 2\n', "items must be 1 for seller-first"),
+    "unknown utility": ('[market]\nutility = "greedy"\n', "unknown intermediary utility 'greedy'"),
+    "posted menu, two laws": ('[market]\nprotocol = "posted-menu"\nbidders = ["uniform:0,1", "uniform:0,2"]\n',
+                              "posted-menu needs identically distributed buyers"),
+    "rule of another protocol": ('[market]\nrule = "intermediary-proof"\n',
+                                 "unknown learning rule 'intermediary-proof' for seller-first"),
+    "veto, too many for Theorem 1": ('[market]\nprotocol = "veto-bargaining"\nbuyers = 7\n',
+                                     "buyers must be at most 6 for veto-bargaining"),
+    "veto, a member with an atom": ('[market]\nprotocol = "veto-bargaining"\nbidders = ["point:1"]\n',
+                                    "has an atom"),
 }
 
 
@@ -60,6 +79,14 @@ def test_spec_file_sets_every_control(tmp_path):
                     'seed = 9\n[other]\nignored = true\n')
     c = load_spec(spec)
     assert c == Controls("simultaneous", ("uniform:0,1", "exponential:1"), 2, "fixed-price", 0.25, 0.3, 0.4, 9)
+
+
+def test_spec_file_sets_the_k_item_controls(tmp_path):
+    spec = tmp_path / "market.toml"
+    spec.write_text('[market]\nprotocol = "posted-menu"\nbuyers = 7\nintermediaries = 3\nitems = 2\n'
+                    'utility = "monopolist"\nrule = "intermediary-proof"\n')
+    c = load_spec(spec)
+    assert (c.protocol, c.buyers, c.intermediaries, c.items, c.utility) == ("posted-menu", 7, 3, 2, "monopolist")
 
 
 def test_distributions_repeat_in_turn_to_fill_the_buyers():
@@ -201,10 +228,129 @@ def test_series_figure_draws_running_means_and_exact_lines():
 
 @pytest.mark.parametrize("protocol", list(VIEWS))
 def test_every_view_builds_steps_and_draws(protocol):
-    m = MarketDashboard(protocol=protocol, bidders="uniform:0,1; exponential:1", buyers=3, rate=0.5,
-                        seller_price=0.1, intermediary_price=0.1)
+    bidders = "uniform:0,1" if protocol == "posted-menu" else "uniform:0,1; exponential:1"
+    m = MarketDashboard(protocol=protocol, bidders=bidders, buyers=3, rate=0.5, seller_price=0.1,
+                        intermediary_price=0.1)
     assert m.error is None
     for _ in range(3):
         m.step()
     assert len(m.view.series(m.market)) == 3
     assert network_figure(m.view, m.market) is not None and series_figure(m.view, m.market) is not None
+
+
+# ---- posted menus for k items ----------------------------------------------------------------
+
+def test_blocks_are_contiguous_and_nearly_equal():
+    assert blocks(7, 3) == [[0, 1, 2], [3, 4], [5, 6]]
+    assert blocks(4, 4) == [[0], [1], [2], [3]]
+    m = MarketDashboard(protocol="posted-menu", bidders="uniform:0,1", buyers=7, intermediaries=3, items=2)
+    assert [len(i.buyers) for i in m.market.intermediaries] == [3, 2, 2]
+    assert sorted(m.view.network(m.market).graph.predecessors("I1")) == ["B3", "B4"]
+
+
+def test_posted_menu_price_rules():
+    """p_R = E[v(1, ceil(n/k))]: 6 uniform buyers, 2 items -> E[max of 3] = 3/4 (Definition 7)."""
+    m = MarketDashboard(protocol="posted-menu", bidders="uniform:0,1", buyers=6, intermediaries=2, items=2,
+                        rule="intermediary-proof")
+    assert m.market.protocol.menu.prices == pytest.approx((0.75, 0.75), abs=1e-12)
+    # one buyer, one item: the seller's best price is the monopoly price 1/2
+    m = MarketDashboard(protocol="posted-menu", bidders="uniform:0,1", buyers=1)
+    assert m.market.protocol.menu.prices[0] == pytest.approx(0.5, abs=1e-8)
+    m = MarketDashboard(protocol="posted-menu", bidders="uniform:0,1", rule="fixed-price", seller_price=0.3)
+    assert m.market.protocol.menu.prices[0] == 0.3
+
+
+def test_posted_menu_revenue_is_p_times_expected_min_of_demand_and_k():
+    """Uniform values, surplus intermediaries: each buyer asks w.p. 1 - p, so D ~ Binomial(n, 1 - p)."""
+    n, k, p = 9, 4, 0.6
+    m = MarketDashboard(protocol="posted-menu", bidders="uniform:0,1", buyers=n, intermediaries=3, items=k,
+                        rule="fixed-price", seller_price=p)
+    d = np.arange(n + 1)
+    expected = p * float(np.dot(stats.binom.pmf(d, n, 1 - p), np.minimum(d, k)))
+    bands = m.view.reference(m.market).bands
+    assert bands["seller_revenue"][0] == pytest.approx(expected, rel=1e-12)
+    assert bands["seller_price"] == (p, p)
+
+
+def test_monopolist_intermediary_utility_closed_form():
+    """One uniform buyer, price p: served iff phi(v) = 2v - 1 >= p, so E[U] = int_t^1 (2v - 1 - p) dv = (1 - p)^2/4."""
+    m = MarketDashboard(protocol="posted-menu", bidders="uniform:0,1", buyers=1, utility="monopolist",
+                        rule="fixed-price", seller_price=0.2)
+    bands = m.view.reference(m.market).bands
+    assert bands["intermediary_0_utility"][0] == pytest.approx(0.8 ** 2 / 4, abs=1e-9)
+    assert bands["seller_revenue"][0] == pytest.approx(0.2 * 0.4, abs=1e-12)  # p P[v >= (1 + p)/2]
+
+
+def _agree_within_monte_carlo(m, rounds: int, z: float = 4.0) -> None:
+    for _ in range(rounds):
+        m.step()
+    df = m.view.series(m.market)
+    bands = m.view.reference(m.market).bands
+    for col in money_columns(df):
+        se = df[col].std(ddof=1) / math.sqrt(len(df))
+        assert abs(df[col].mean() - bands[col][0]) <= z * se + 1e-12, (col, df[col].mean(), bands[col][0], se)
+
+
+@pytest.mark.parametrize("utility", ["surplus", "monopolist"])
+def test_posted_menu_model_agrees_with_the_exact_values(utility):
+    m = MarketDashboard(protocol="posted-menu", bidders="uniform:0,1", buyers=7, intermediaries=3, items=3,
+                        utility=utility, rule="intermediary-proof", seed=11)
+    _agree_within_monte_carlo(m, 3000)
+
+
+def test_posted_menu_network_marks_every_buyer_served():
+    m = MarketDashboard(protocol="posted-menu", bidders="uniform:0,1", buyers=8, intermediaries=2, items=3,
+                        rule="fixed-price", seller_price=0.3, seed=3)
+    m.step()
+    net = m.view.network(m.market)
+    served = {f"B{i}" for i, j in enumerate(m.market.last.items) if j >= 0}
+    assert net.winners == served and 0 < len(served) <= 3
+    assert net.caption == f"{len(served)} of 3 items sold"
+    assert any(t.startswith("commit 3 at 0.3") for t in net.messages[("S", "I0")])
+    assert any(t.startswith("ask") for t in net.messages[("I0", "S")])
+
+
+# ---- veto bargaining -------------------------------------------------------------------------
+
+EXAMPLE_1 = "uniform:0,2; uniform:0,3"  # selling-to-a-group, Example 1
+
+
+def test_veto_reference_is_example_1():
+    """Example 1: weights sqrt(3/7) and 1 - sqrt(3/7), profit about 0.39 (0.3956 to four digits)."""
+    m = MarketDashboard(protocol="veto-bargaining", bidders=EXAMPLE_1, buyers=2)
+    bands = m.view.reference(m.market).bands
+    sol = solve_group(["uniform:0,2", "uniform:0,3"])
+    assert bands["seller_profit"][0] == pytest.approx(sol.profit, abs=1e-6)
+    assert bands["seller_profit"][0] == pytest.approx(0.3956, abs=1e-3)
+    assert m.market.seller.mechanism.weights[0] == pytest.approx(math.sqrt(3 / 7), abs=1e-4)
+    assert bands["welfare"][0] == pytest.approx(bands["seller_profit"][0] + bands["member_0_utility"][0]
+                                                + bands["member_1_utility"][0], abs=1e-12)
+
+
+def test_veto_posted_price_closed_form():
+    """Two uniform:0,1 members, unanimous price p: profit p (1 - p)^2, each member (1 - p)^2/2 (1 - p)."""
+    p = 0.4
+    m = MarketDashboard(protocol="veto-bargaining", bidders="uniform:0,1", buyers=2, rule="fixed-price",
+                        seller_price=p)
+    bands = m.view.reference(m.market).bands
+    assert bands["seller_profit"][0] == pytest.approx(p * (1 - p) ** 2, abs=1e-12)
+    assert bands["member_0_utility"][0] == pytest.approx((1 - p) ** 3 / 2, abs=1e-9)
+
+
+@pytest.mark.parametrize("rule", ["best-response", "best-posted-price"])
+def test_veto_model_agrees_with_the_exact_values(rule):
+    m = MarketDashboard(protocol="veto-bargaining", bidders=EXAMPLE_1, buyers=2, rule=rule, seed=5)
+    _agree_within_monte_carlo(m, 3000)
+
+
+def test_veto_network_routes_votes_through_the_committee():
+    m = MarketDashboard(protocol="veto-bargaining", bidders=EXAMPLE_1, buyers=2, seed=2)
+    m.step()
+    net = m.view.network(m.market)
+    assert sorted(net.graph.nodes) == ["C", "M0", "M1", "S"]
+    assert net.values == {"M0": m.market.last.types[0], "M1": m.market.last.types[1]}
+    assert net.messages[("M0", "C")][0] in ("accept", "veto")
+    assert net.messages[("S", "C")][0] == "proposal"
+    assert net.winners == ({"M0", "M1"} if m.market.last.trade >= 1 else set())
+    fig = series_figure(m.view, m.market)
+    assert len(fig.axes) == 1  # no posted prices to plot

@@ -177,3 +177,14 @@ def test_solve_reports_every_class_and_the_best():
     assert sol.intermediary_revenue == pytest.approx(best, rel=1e-12)
     assert sol.no_intermediary_optimal_revenue == pytest.approx(5 / 12, abs=1e-9)
     assert sol.seller_revenue + sol.intermediary_revenue <= sol.welfare + 1e-9
+
+
+def test_sale_probability_counts_repeated_laws():
+    """1 - prod_i (1 - P[v_i >= a + p]) over every bidder, whether or not laws repeat."""
+    from market.mechanisms.right_auctions import PostedRightPrice, distinct_laws
+
+    bidders = [parse_spec(s) for s in ("uniform:0,1", "exponential:1", "uniform:0,1", "uniform:0,1")]
+    assert [(b.spec, c) for b, c in distinct_laws(bidders)] == [("uniform:0,1", 3), ("exponential:1", 1)]
+    prices = np.array([0.0, 0.1, 0.3])
+    direct = 1 - (1 - (1 - (0.2 + prices))) ** 3 * (1 - np.exp(-(0.2 + prices)))
+    np.testing.assert_allclose(PostedRightPrice(0.2).sale_probability(bidders, prices), direct, rtol=1e-13)

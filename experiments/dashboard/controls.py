@@ -1,13 +1,17 @@
 """What the dashboard's controls hold, and how a TOML file's ``[market]`` table sets them.
 
-The same controls appear on the page (protocol, distributions, number of buyers,
-learning rule and rate, start prices, seed) and in a spec file::
+The same controls appear on the page (protocol, distributions, number of buyers and
+of intermediaries, items, the intermediaries' utility model, learning rule and rate,
+start prices, seed) and in a spec file::
 
     [market]
     protocol = "simultaneous"
     bidders = ["uniform:0,1", "uniform:0,2"]   # repeated in turn to fill `buyers`
     buyers = 4
-    rule = "best-response"                    # or "fixed-price"
+    intermediaries = 1                        # buyers split into this many blocks (posted-menu)
+    items = 1                                 # k identical items (posted-menu)
+    utility = "surplus"                       # or "monopolist" (posted-menu)
+    rule = "best-response"                    # the protocol's rules: see its view
     rate = 0.5                                # in (0, 1]
     seller_price = 0.2                        # start (or fixed) prices
     intermediary_price = 0.2
@@ -26,6 +30,7 @@ from pathlib import Path
 
 from market.distributions import ACCEPTED_SPECS, parse_spec
 from market.errors import InputError
+from market.intermediary_utility import MODELS as UTILITY_MODELS
 
 MAX_BUYERS = 500
 
@@ -46,6 +51,9 @@ class Controls:
     seller_price: float = 0.0
     intermediary_price: float = 0.0
     seed: int = 1
+    intermediaries: int = 1
+    items: int = 1
+    utility: str = "surplus"
 
     def __post_init__(self):
         from experiments.dashboard.views import VIEWS  # the registry names the protocols
@@ -56,8 +64,15 @@ class Controls:
             raise InputError(f"a market needs at least one bidder distribution; accepted: {ACCEPTED_SPECS}")
         for spec in self.bidders:
             parse_spec(spec)
-        if isinstance(self.buyers, bool) or not isinstance(self.buyers, int) or not 1 <= self.buyers <= MAX_BUYERS:
+        if not _whole(self.buyers) or not 1 <= self.buyers <= MAX_BUYERS:
             raise InputError(f"buyers must be a whole number from 1 to {MAX_BUYERS}, got {self.buyers!r}")
+        if not _whole(self.intermediaries) or not 1 <= self.intermediaries <= self.buyers:
+            raise InputError(f"intermediaries must be a whole number from 1 to buyers ({self.buyers}), "
+                             f"got {self.intermediaries!r}")
+        if not _whole(self.items) or not 1 <= self.items <= MAX_BUYERS:
+            raise InputError(f"items must be a whole number from 1 to {MAX_BUYERS}, got {self.items!r}")
+        if self.utility not in UTILITY_MODELS:
+            raise InputError(f"unknown intermediary utility {self.utility!r}; accepted: {', '.join(UTILITY_MODELS)}")
         if self.rule not in VIEWS[self.protocol].rules:
             raise InputError(f"unknown learning rule {self.rule!r} for {self.protocol}; "
                              f"accepted: {', '.join(VIEWS[self.protocol].rules)}")
@@ -69,6 +84,7 @@ class Controls:
                 raise InputError(f"{name} must be a price >= 0, got {value!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InputError(f"seed must be a whole number >= 0, got {self.seed!r}")
+        VIEWS[self.protocol].check(self)
 
     @property
     def specs(self) -> tuple[str, ...]:
@@ -83,6 +99,10 @@ class Controls:
 
 
 ACCEPTED_KEYS = tuple(f.name for f in fields(Controls))
+
+
+def _whole(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def _number(x) -> bool:

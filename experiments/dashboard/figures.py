@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from experiments.dashboard.views import MarketView, Network, PricePlane, Reference
+from experiments.dashboard.views import MarketView, Network, PricePlane, Reference, money_columns, price_columns
 
 LABELLED_BUYERS = 10
 DPI = 80  # redraw cost grows with pixels; legends are drawn by the page, not by matplotlib (text is slow)
@@ -27,7 +27,9 @@ PARTY_COLOURS = {"seller": "#1f77b4", "intermediary": "#ff7f0e", "welfare": "#2c
 
 
 def _party(column: str) -> str:
-    return column.removesuffix("_revenue").removesuffix("_price")
+    for suffix in ("_revenue", "_utility", "_profit", "_price"):
+        column = column.removesuffix(suffix)
+    return column
 
 
 def _colour(column: str, k: int) -> str:
@@ -88,8 +90,8 @@ def draw_network(net: Network, ax) -> None:
                                  font_size=6, ax=ax, rotate=False)
     if nodes is not None and finite:
         ax.figure.colorbar(nodes, ax=ax, shrink=0.7, pad=0.01).ax.tick_params(labelsize=7)
-    winner = ", ".join(sorted(net.winners)) or "nobody"
-    ax.set_title(f"{len(buyers)} buyers; item to {winner}", fontsize=9)
+    ax.set_title(f"{len(buyers)} {'members' if g.nodes[buyers[0]]['kind'] == 'member' else 'buyers'}; "
+                 f"{net.caption}", fontsize=9)
     ax.set_axis_off()
 
 
@@ -119,19 +121,22 @@ class SeriesPlot:
 
     def __init__(self, view: MarketView, model):
         df, ref = view.series(model), view.reference(model)
-        self.figure = Figure(figsize=(6.4, 5.0), dpi=DPI)
-        self.money, self.prices = self.figure.subplots(2, 1, sharex=True)
+        prices = price_columns(df)
+        self.figure = Figure(figsize=(6.4, 5.0 if prices else 3.0), dpi=DPI)
+        axes = self.figure.subplots(2 if prices else 1, 1, sharex=True, squeeze=False)[:, 0]
+        self.money, self.prices = axes[0], axes[-1]
         self.means, self.posted = {}, {}
-        for k, col in enumerate([c for c in df.columns if c.endswith("_revenue")] + ["welfare"]):
+        for k, col in enumerate(money_columns(df)):
             self.means[col], = self.money.plot([], [], color=_colour(col, k))
             _reference_lines(self.money, ref, col, _colour(col, k))
-        for k, col in enumerate(c for c in df.columns if c.endswith("_price")):
+        for k, col in enumerate(prices):
             self.posted[col], = self.prices.plot([], [], color=_colour(col, k), marker=".")
             _reference_lines(self.prices, ref, col, _colour(col, k))
         self.money.set_ylabel("mean per round")
         self.prices.set_xlabel("round")
-        self.prices.set_ylabel("posted price")
-        self.figure.subplots_adjust(left=0.12, right=0.97, top=0.97, bottom=0.1, hspace=0.12)
+        if prices:
+            self.prices.set_ylabel("posted price")
+        self.figure.subplots_adjust(left=0.12, right=0.97, top=0.97, bottom=0.1 if prices else 0.16, hspace=0.12)
 
     def update(self, view: MarketView, model) -> Figure:
         df = view.series(model)
@@ -140,7 +145,7 @@ class SeriesPlot:
             line.set_data(means.index.to_numpy(float), means[col].to_numpy(float))
         for col, line in self.posted.items():
             line.set_data(df.index.to_numpy(float), df[col].to_numpy(float))
-        for ax in (self.money, self.prices):
+        for ax in {self.money, self.prices}:
             ax.relim()
             ax.autoscale_view()
         return self.figure
@@ -153,8 +158,7 @@ def series_figure(view: MarketView, model) -> Figure:
 
 def legend(view: MarketView, model) -> list[tuple[str, str]]:
     """(colour, what it shows) for the series and the price plane, drawn by the page."""
-    cols = [c for c in view.series(model).columns if c.endswith("_revenue")] + ["welfare"]
-    return [(_colour(c, k), _party(c)) for k, c in enumerate(cols)]
+    return [(_colour(c, k), _party(c)) for k, c in enumerate(money_columns(view.series(model)))]
 
 
 class PricePlanePlot:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import mesa
 
 from experiments.dashboard.controls import Controls, parse_price, parse_seed, split_bidders
-from experiments.dashboard.views import VIEWS
+from experiments.dashboard.views import VIEWS, money_columns
 from market.errors import InputError
 
 
@@ -22,7 +22,9 @@ class MarketDashboard(mesa.Model):
     def __init__(self, protocol: str = Controls.protocol, bidders: str = "; ".join(Controls.bidders),
                  buyers: int = Controls.buyers, rule: str = Controls.rule, rate: float = Controls.rate,
                  seller_price: float = Controls.seller_price,
-                 intermediary_price: float = Controls.intermediary_price, seed: int | str = Controls.seed):
+                 intermediary_price: float = Controls.intermediary_price, seed: int | str = Controls.seed,
+                 intermediaries: int = Controls.intermediaries, items: int = Controls.items,
+                 utility: str = Controls.utility):
         super().__init__()
         self.controls = None
         self.market = None
@@ -31,7 +33,8 @@ class MarketDashboard(mesa.Model):
         try:
             self.controls = Controls(protocol, split_bidders(bidders), int(buyers), rule, float(rate),
                                      parse_price("seller_price", seller_price),
-                                     parse_price("intermediary_price", intermediary_price), parse_seed(seed))
+                                     parse_price("intermediary_price", intermediary_price), parse_seed(seed),
+                                     int(intermediaries), int(items), utility)
             self.view = VIEWS[protocol]
             self.market = self.view.build(self.controls)
         except InputError as err:
@@ -53,11 +56,11 @@ class MarketDashboard(mesa.Model):
         return 0 if self.market is None else self.market.round
 
     def summary(self) -> dict[str, float]:
-        """This round's revenues and welfare, and their means over the rounds so far."""
+        """This round's amounts (revenues, utilities, profit) and welfare, and their means so far."""
         df = self.view.series(self.market)
         if df.empty:
             return {}
-        cols = [c for c in df.columns if c.endswith("_revenue")] + ["welfare"]
+        cols = money_columns(df)
         last, mean = df[cols].iloc[-1], df[cols].mean()
         return {**{f"{c} this round": float(last[c]) for c in cols},
                 **{f"mean {c}": float(mean[c]) for c in cols}}

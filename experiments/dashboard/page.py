@@ -18,7 +18,6 @@ import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
-from agents.adjustment import LEARNING_RULES
 from experiments.dashboard.controls import Controls, controls_from_table
 from experiments.dashboard.figures import (
     PARTY_COLOURS,
@@ -29,7 +28,8 @@ from experiments.dashboard.figures import (
     network_figure,
 )
 from experiments.dashboard.model import MarketDashboard
-from experiments.dashboard.views import VIEWS
+from experiments.dashboard.views import VIEWS, money_columns
+from market.intermediary_utility import MODELS as UTILITY_MODELS
 
 CONTROLS_ENV = "AGORA_VIZ_CONTROLS"  # JSON of the [market] table `agora viz` was given
 TITLE = "Agora: market dynamics"
@@ -49,7 +49,14 @@ def model_params(c: Controls) -> dict:
                     "label": "distributions (specs separated by ';', repeated to fill the buyers)"},
         "buyers": {"type": "SliderInt", "value": c.buyers, "min": 1, "max": max(200, c.buyers), "step": 1,
                    "label": "number of buyers"},
-        "rule": {"type": "Select", "value": c.rule, "values": list(LEARNING_RULES), "label": "learning rule"},
+        "intermediaries": {"type": "SliderInt", "value": c.intermediaries, "min": 1,
+                           "max": max(200, c.intermediaries), "step": 1,
+                           "label": "number of intermediaries (buyers split into contiguous blocks)"},
+        "items": {"type": "SliderInt", "value": c.items, "min": 1, "max": max(50, c.items), "step": 1,
+                  "label": "items for sale"},
+        "utility": {"type": "Select", "value": c.utility, "values": list(UTILITY_MODELS),
+                    "label": "intermediaries' utility"},
+        "rule": {"type": "Select", "value": c.rule, "values": all_rules(), "label": "learning rule"},
         "rate": {"type": "SliderFloat", "value": c.rate, "min": min(0.05, c.rate), "max": 1.0, "step": 0.05,
                  "label": "learning rate"},
         "seller_price": {"type": "InputText", "value": f"{c.seller_price:g}",
@@ -60,6 +67,11 @@ def model_params(c: Controls) -> dict:
     }
 
 
+def all_rules() -> list[str]:
+    """Every protocol's learning rules, each once (a protocol checks its own at Reset)."""
+    return list(dict.fromkeys(r for view in VIEWS.values() for r in view.rules))
+
+
 COLUMNS = ("quantity", "this_round", "mean", "exact")
 
 
@@ -68,11 +80,11 @@ def _cell(x: float | None) -> str:
 
 
 def summary_rows(model: MarketDashboard) -> list[tuple[str, str, str, str]]:
-    """(quantity, this round, mean so far, exact) for each party's revenue and welfare."""
+    """(quantity, this round, mean so far, exact) for what each party gets and welfare."""
     s = model.summary()
     bands = model.view.reference(model.market).bands
     rows = []
-    for col in [c for c in model.view.series(model.market).columns if c.endswith("_revenue")] + ["welfare"]:
+    for col in money_columns(model.view.series(model.market)):
         lo, hi = bands.get(col, (None, None))
         exact = _cell(lo) if lo == hi else f"{_cell(lo)} to {_cell(hi)}"
         rows.append((col, _cell(s.get(f"{col} this round")), _cell(s.get(f"mean {col}")), exact))
@@ -117,7 +129,8 @@ def NetworkPanel(model: MarketDashboard):
             solara.FigureMatplotlib(network_figure(model.view, model.market), format="png")
             solara.HTML(tag="div", unsafe_innerHTML=key_html(
                 [(WIN_COLOUR, "winner (ringed) and payments")],
-                "buyers coloured by this round's value; heavy edges carried this round's messages"))
+                "buyers (members) coloured by this round's value (type); heavy edges carried this "
+                "round's messages"))
 
 
 @solara.component
@@ -141,8 +154,7 @@ def PricePlanePanel(model: MarketDashboard):
             return
         plane = model.view.price_plane(model.market)
         if plane is None:
-            solara.Text("No price game in this protocol: the intermediary answers the seller's "
-                        "commitment with the shifted Myerson auction.")
+            solara.Text(model.view.no_price_game)
         else:
             plot = model.kept("plane", lambda: PricePlanePlot(plane))
             solara.FigureMatplotlib(plot.update(model.view, model.market), format="png",

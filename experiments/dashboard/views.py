@@ -5,8 +5,8 @@ A view builds the model from the controls and reads back what the page draws:
 * :meth:`MarketView.network`: the demand structure this round (buyers ->
   intermediaries -> seller, or members -> committee -> seller) with each node's
   value, who won, and the messages each edge carried;
-* :meth:`MarketView.series`: one row per round, columns ``*_revenue``,
-  ``welfare`` and ``*_price``;
+* :meth:`MarketView.series`: one row per round: what each party gets
+  (``*_revenue``, ``*_utility``, ``*_profit``), ``welfare``, and posted prices ``*_price``;
 * :meth:`MarketView.reference`: the exact solver's values of those columns
   (a line, or a band when the solver finds a set of equilibria);
 * :meth:`MarketView.price_plane`: for pricing games, both best-response curves
@@ -14,7 +14,9 @@ A view builds the model from the controls and reads back what the page draws:
 
 A new protocol plugs in with one subclass and :func:`register`. Views for the
 three timings of :class:`~market.model.MarketModel` (seller-first,
-intermediary-first, simultaneous; monopolist-intermediary Sections 3-5) are here.
+intermediary-first, simultaneous; monopolist-intermediary Sections 3-5) are here;
+posted menus for k items (:mod:`.posted_menu_view`) and veto bargaining
+(:mod:`.veto_view`) have modules of their own.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from agents.adjustment import LEARNING_RULES, learning_strategy
 from agents.strategies import BestResponseDynamics, FixedMechanism, StackelbergPrice
 from market.demand import SELLER, buyer_node, intermediary_node
 from market.distributions import parse_spec
+from market.errors import InputError
+from market.mechanisms.ipm import ItemMenu
 from market.mechanisms.right_auctions import PostedRightPrice
 from market.model import MarketModel
 from market.solvers.intermediary_first import CommitmentOptimum, best_commitment, evaluate_right_auction
@@ -57,6 +61,7 @@ class Network:
     values: dict[str, float] = field(default_factory=dict)
     winners: set[str] = field(default_factory=set)
     messages: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+    caption: str = ""  # what the round came to, e.g. who got the item
 
 
 @dataclass(frozen=True)
@@ -83,12 +88,32 @@ class PricePlane:
     method: str
 
 
+def money_columns(df: pd.DataFrame) -> list[str]:
+    """The series columns that are amounts a party gets (revenue, utility, profit) and welfare."""
+    return [c for c in df.columns if not c.endswith("_price") and c != "welfare"] + ["welfare"]
+
+
+def price_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if c.endswith("_price")]
+
+
 class MarketView(ABC):
-    """One protocol as the dashboard sees it."""
+    """One protocol as the dashboard sees it.
+
+    ``rules`` are the learning rules (seller strategies) it accepts; ``several_intermediaries``
+    and ``several_items`` say whether its model splits buyers among intermediaries and sells
+    more than one item; :meth:`check` adds the protocol's own checks of the controls.
+    """
 
     protocol: str
     title: str
     rules: tuple[str, ...] = LEARNING_RULES
+    several_intermediaries = False
+    several_items = False
+    no_price_game = "No price game in this protocol."
+
+    def check(self, controls) -> None:
+        """Raise a one-line InputError if this protocol cannot run on ``controls``."""
 
     @abstractmethod
     def build(self, controls):
@@ -135,12 +160,25 @@ def _short(message) -> str:
         return "item" if message.delivered else "no item"
     if message.kind == "Forward":
         return "forward"
+    if message.kind == "Request":
+        return f"ask {len(message.items)}" if message.items else "ask " + ", ".join(f"{b:.3g}" for b in
+                                                                                 message.amounts)
+    if message.kind == "Award":
+        return f"award {len(message.items)}"
+    if message.kind == "Vote":
+        return "accept" if message.accept else "veto"
+    if message.kind == "Report":
+        return f"report {message.amount:.3g}"
+    if message.kind == "Proposal":
+        return "proposal"
     return f"{message.kind.lower()} {amount:.3g}" if amount is not None else message.kind.lower()
 
 
 def _describe(mechanism) -> str:
     if isinstance(mechanism, PostedRightPrice):
         return f"right at {mechanism.parameter:.3g}"
+    if isinstance(mechanism, ItemMenu):
+        return f"{mechanism.k} at {mechanism.prices[0]:.3g}" if mechanism.uniform else "menu"
     price = getattr(mechanism, "price", None)
     return f"price {price:.3g}" if price is not None else getattr(mechanism, "name", "mechanism")
 
@@ -148,9 +186,19 @@ def _describe(mechanism) -> str:
 class TimingView(MarketView):
     """A MarketModel timing: one intermediary holds every buyer (monopsony)."""
 
+    no_price_game = ("No price game in this protocol: the intermediary answers the seller's "
+                     "commitment with the shifted Myerson auction.")
+
     def __init__(self, protocol: str, title: str):
         self.protocol = protocol
         self.title = title
+
+    def check(self, controls) -> None:
+        if controls.intermediaries != 1:
+            raise InputError(f"intermediaries must be 1 for {self.protocol} (one intermediary holds every "
+                             f"buyer, monopolist-intermediary), got {controls.intermediaries}")
+        if controls.items != 1:
+            raise InputError(f"items must be 1 for {self.protocol} (a single item), got {controls.items}")
 
     def strategies(self, controls) -> dict:
         """The seller's and the intermediary's strategies under the chosen learning rule."""
@@ -180,23 +228,9 @@ class TimingView(MarketView):
         net.values = {buyer_node(i): v for i, v in enumerate(model.last.values)}
         if model.last.delivered:
             net.winners = {buyer_node(model.last.winner)}
-        node = {b.unique_id: buyer_node(b.index) for b in model.buyers}
-        node |= {m.unique_id: intermediary_node(m.index) for m in model.intermediaries}
-        node[model.seller.unique_id] = SELLER
-        for message in model.last.messages:
-            sender = node[message.sender]
-            for recipient in self._recipients(g, sender, message.recipient, node):
-                net.messages[(sender, recipient)].append(_short(message))
+        net.caption = f"item to {', '.join(sorted(net.winners)) or 'nobody'}"
+        add_messages(net, model.last.messages, agent_nodes(model))
         return net
-
-    @staticmethod
-    def _recipients(g: nx.DiGraph, sender: str, recipient: int, node: dict) -> list[str]:
-        """Who a message reaches: one agent, or (ALL) the sender's neighbours on the side it addresses."""
-        if recipient != ALL:
-            return [node[recipient]]
-        if sender == SELLER:
-            return list(g.predecessors(SELLER))
-        return list(g.predecessors(sender))
 
     def series(self, model: MarketModel) -> pd.DataFrame:
         df = model.datacollector.get_model_vars_dataframe()
@@ -214,6 +248,30 @@ class TimingView(MarketView):
         if self.protocol == "seller-first":
             return None
         return _price_plane(tuple(b.spec for b in model.distributions))
+
+
+def agent_nodes(model) -> dict[int, str]:
+    """Graph node of every agent of a MarketModel, by unique_id."""
+    node = {b.unique_id: buyer_node(b.index) for b in model.buyers}
+    node |= {m.unique_id: intermediary_node(m.index) for m in model.intermediaries}
+    node[model.seller.unique_id] = SELLER
+    return node
+
+
+def add_messages(net: Network, messages, node: dict[int, str], via: dict[str, str] | None = None) -> None:
+    """Put each message on the edge it travels: sender -> recipient, or (ALL) to the sender's neighbours
+    on the side it addresses; ``via`` reroutes a sender's messages through another node."""
+    g = net.graph
+    for message in messages:
+        sender = node[message.sender]
+        if message.recipient == ALL:
+            recipients = list(g.predecessors(sender))
+        else:
+            recipients = [node[message.recipient]]
+        if via and sender in via:
+            recipients = [via[sender]]
+        for recipient in recipients:
+            net.messages[(sender, recipient)].append(_short(message))
 
 
 @lru_cache(maxsize=32)
@@ -316,3 +374,5 @@ def _price_plane(specs: tuple[str, ...]) -> PricePlane:
 register(TimingView("seller-first", "Seller first (monopolist-intermediary, Section 3)"))
 register(TimingView("intermediary-first", "Intermediary first (monopolist-intermediary, Section 4)"))
 register(TimingView("simultaneous", "Simultaneous prices (monopolist-intermediary, Section 5)"))
+
+from experiments.dashboard import posted_menu_view, veto_view  # noqa: E402, F401  (they register themselves)

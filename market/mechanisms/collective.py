@@ -190,6 +190,7 @@ class PostedPriceRule(CollectiveMechanism):
         if not 1 <= self.quota <= len(self.consulted):
             raise InputError(f"the quota must be between 1 and {len(self.consulted)} (members consulted), "
                              f"got {quota}")
+        self._tails: dict[int, np.ndarray] = {}
 
     @property
     def unanimous(self) -> bool:
@@ -203,12 +204,19 @@ class PostedPriceRule(CollectiveMechanism):
     def transfer(self, theta):
         return self.price * self.allocation(theta)
 
+    def _others_at_least(self, i: int) -> np.ndarray:
+        """P[at least q of the other consulted members accept p], q = 0..quota: computed once per member."""
+        if i not in self._tails:
+            others = [j for j in self.consulted if j != i]
+            probs = np.array([float(self.members[j].prob_at_least(self.price)) for j in others])
+            levels = np.arange(self.quota + 1)
+            self._tails[i] = at_least_probability(probs[None, :], levels)  # one trial distribution, every tail
+        return self._tails[i]
+
     def interim(self, i, types):
         types = np.atleast_1d(np.asarray(types, float))
-        others = [j for j in self.consulted if j != i]
-        probs = np.array([float(self.members[j].prob_at_least(self.price)) for j in others])
         need = self.quota - ((types >= self.price) & (i in self.consulted))
-        x = at_least_probability(np.broadcast_to(probs, (types.size, probs.size)), need)
+        x = self._others_at_least(i)[need]
         return x, self.price * x
 
     def expected_profit(self) -> float:

@@ -21,10 +21,8 @@ The auction's exact revenues cover competition (Myerson, Proposition 1) and mono
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 import numpy as np
 from scipy import integrate, stats
@@ -78,46 +76,71 @@ def expected_min(pmf: np.ndarray, k: int) -> float:
     return float(np.dot(pmf, np.minimum(np.arange(pmf.size), k)))
 
 
-@lru_cache(maxsize=4096)
-def _top_sum_truncated(spec: str, t: float, x: int, d: int) -> float:
-    """E[sum of the x highest of d draws from F conditioned on v >= t]."""
-    dist = parse_spec(spec)
+def served_at_least(own: np.ndarray, rest: np.ndarray, k: int) -> np.ndarray:
+    """P[D_l = d and X_l >= r] for d = 0..b (rows) and r = 0..b (columns).
+
+    Block l asks for D_l units, the others for D_-l (pmfs ``own`` and ``rest``); with
+    D = D_l + D_-l units asked the block gets X_l ~ Hypergeometric(D, D_l, min(k, D)).
+    """
+    b = own.size - 1
+    e = np.arange(rest.size)
+    out = np.zeros((b + 1, b + 1))
+    for d in range(1, b + 1):
+        total = d + e
+        tail = stats.hypergeom.sf(np.arange(b + 1)[:, None] - 1, total[None, :], d,
+                                  np.minimum(k, total)[None, :])  # P[X >= r | d, e]
+        out[d] = own[d] * (tail @ rest)
+    return out
+
+
+def _served_scores(dist: ValueDistribution, t: float, weights: np.ndarray, score: str) -> float:
+    """sum_{d, r <= d} weights[d, r] E[score of the r-th highest of d draws from F given v >= t].
+
+    The r-th highest of d draws sits at quantile u ~ Beta(d - r + 1, r) of F given v >= t,
+    so the whole sum is one integral over u of score(Q(u)) against a mixture of beta densities.
+    """
+    d, r = np.nonzero(weights > 1e-300)
+    keep = r >= 1
+    d, r = d[keep], r[keep]
+    if not d.size:
+        return 0.0
+    c = weights[d, r]
     q = float(dist.prob_at_least(t))
-    lo_u = 1.0 - q
 
-    def quantile(u):
-        return float(dist.ppf(min(lo_u + u * q, 1.0)))
+    def integrand(u):
+        v = dist.ppf(min(1.0 - q + u * q, 1.0))
+        s = float(dist.virtual_value(v) if score == "virtual" else v)
+        return s * float(np.dot(c, stats.beta.pdf(u, d - r + 1, r)))
 
-    total = 0.0
-    for j in range(1, x + 1):
-        w = stats.beta(d - j + 1, j)
-        val, _ = integrate.quad(lambda u: quantile(u) * w.pdf(u), 0.0, 1.0, **QUAD)
-        total += val
-    return total
+    val, _ = integrate.quad(integrand, 0.0, 1.0, **QUAD)
+    return val
+
+
+def block_shares(dist: ValueDistribution, sizes: Sequence[int], k: int, t: float,
+                 score: str = "value") -> dict[int, tuple[float, float]]:
+    """Per block size b: (E[sum of the scores of the block's served buyers], E[items it gets]).
+
+    Random rationing (module doc): block l asks for D_l units, gets X_l of them and serves its
+    X_l highest buyers, whose values are the top order statistics of D_l draws given v >= t:
+    E[served scores] = sum_{d, r} P[D_l = d, X_l >= r] E[score(v(r, d)) | v >= t] and
+    E[X_l] = sum_r P[X_l >= r]. ``score`` is ``"value"`` or ``"virtual"`` (phi, increasing).
+    """
+    n = sum(sizes)
+    q = float(dist.prob_at_least(t))
+    out = {}
+    for b in set(sizes):
+        if q == 0.0:
+            out[b] = (0.0, 0.0)
+            continue
+        weights = served_at_least(demand_pmf(b, q), demand_pmf(n - b, q), k)
+        out[b] = (_served_scores(dist, t, weights, score), float(weights[:, 1:].sum()))
+    return out
 
 
 def realized_welfare(dist: ValueDistribution, sizes: Sequence[int], k: int, t: float) -> float:
     """Expected value of the buyers who end up with an item under random rationing (module doc)."""
-    n = sum(sizes)
-    q = float(dist.prob_at_least(t))
-    if q == 0.0:
-        return 0.0
-    total = 0.0
-    for b, count in Counter(sizes).items():
-        own, rest = demand_pmf(b, q), demand_pmf(n - b, q)
-        part = 0.0
-        for d in range(1, b + 1):
-            for e in range(n - b + 1):
-                weight = own[d] * rest[e]
-                if weight < 1e-300:
-                    continue
-                draws = min(k, d + e)
-                ways = math.comb(d + e, draws)
-                part += weight * sum(math.comb(d, x) * math.comb(e, draws - x) / ways  # hypergeometric
-                                     * _top_sum_truncated(dist.spec, t, x, d)
-                                     for x in range(1, min(d, draws) + 1))
-        total += count * part
-    return total
+    shares = block_shares(dist, sizes, k, t)
+    return sum(shares[b][0] for b in sizes)
 
 
 @dataclass(frozen=True)
@@ -263,3 +286,44 @@ def solve_ipm(n: int, k: int, dist: ValueDistribution | str, weights: Sequence[f
         guarantee=bound["guarantee"], guarantee_result=bound["result"], guarantee_factor=bound["factor"],
         tau=tau, lam=bound["lambda"], c_lambda=bound["c_lambda"], realized_welfare=wel_real,
         items_sold=sold, beats_guarantee=revenue + 4 * se >= bound["guarantee"], method=method)
+
+
+@dataclass(frozen=True)
+class BestPostedPrice:
+    price: float
+    revenue: float
+    method: str
+
+
+def best_posted_price(dist: ValueDistribution | str, partition: Partition | Sequence[int], k: int,
+                      model: UtilityModel | str = "surplus", points: int = 201) -> BestPostedPrice:
+    """The uniform price maximizing p E[min(D(p), k)] when the seller knows the demand structure.
+
+    Revenue is exact at every price (:func:`evaluate_posted`); a scan of ``points`` quantiles
+    of F mapped to prices through the intermediaries' score (p = score at the quantile) is
+    refined by bounded Brent between the best point's neighbours.
+    """
+    from scipy.optimize import minimize_scalar
+
+    dist = parse_spec(dist)
+    model = utility_model(model, dist)
+    sizes = _sizes(partition)
+    check_market(sum(sizes), k)
+    values = dist.ppf(np.linspace(0.0, 1.0, points + 1)[:-1] * (1.0 - dist.atom))
+    scores = model.scores(values[None, :], dist)[0] if getattr(model, "linear", False) else values
+    grid = np.unique(np.clip(scores[np.isfinite(scores)], 0.0, None))
+
+    def revenue(p: float) -> float:
+        return evaluate_posted(dist, sizes, k, float(p), model, welfare=False).revenue
+
+    rev = np.array([revenue(p) for p in grid])
+    i = int(np.argmax(rev))
+    best_p, best_r = float(grid[i]), float(rev[i])
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
+    if hi > lo:
+        res = minimize_scalar(lambda p: -revenue(p), bounds=(lo, hi), method="bounded",
+                              options={"xatol": 1e-12 * max(1.0, hi)})
+        if -res.fun > best_r:
+            best_p, best_r = float(res.x), float(-res.fun)
+    return BestPostedPrice(best_p, best_r, f"scan of {grid.size} prices (exact revenue), bounded Brent "
+                                           "between the best one's neighbours")
