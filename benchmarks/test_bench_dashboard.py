@@ -1,9 +1,10 @@
-"""Dashboard speed: the page's first render in Chromium, and one step with 200 buyers redrawn.
+"""Dashboard speed: the page's first render in Chromium, one step with 200 buyers redrawn, and Reset.
 
-In-process: the three figures rendered to PNG as the page does (solara's
-FigureMatplotlib; the series and the price plane are kept and updated), with and
-without the round itself. In the browser: from
-navigation to the network picture shown, and from a click on Step to the new
+In-process, for every protocol: the three figures rendered to PNG as the page does
+(solara's FigureMatplotlib; the series and the price plane are kept and updated),
+with and without the round itself; and Reset (building the market and its exact
+values from scratch) of intermediary-first play with 200 buyers. In the browser:
+from navigation to the network picture shown, and from a click on Step to the new
 round shown, with 200 buyers.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from experiments.dashboard import views
 from experiments.dashboard.figures import PricePlanePlot, SeriesPlot, network_figure
 from experiments.dashboard.model import MarketDashboard
 
@@ -46,22 +48,45 @@ def redraw(m: MarketDashboard) -> int:
     return sum(len(_png(f)) for f in figures)
 
 
+MARKETS = {  # 200 buyers each; posted menus need one law, Theorem 1's mechanism few members
+    "seller-first": {},
+    "intermediary-first": {},
+    "simultaneous": {},
+    "posted-menu": {"bidders": "uniform:0,1", "intermediaries": 4, "items": 20, "rule": "intermediary-proof"},
+    "veto-bargaining": {"bidders": "uniform:0,2; uniform:0,3", "rule": "best-posted-price"},
+}
+
+
 def _market(protocol: str) -> MarketDashboard:
-    m = MarketDashboard(protocol=protocol, bidders="uniform:0,1; exponential:1", buyers=BUYERS, rate=0.5,
-                        seller_price=0.5, intermediary_price=0.5)
+    kw = {"bidders": "uniform:0,1; exponential:1", "rate": 0.5, "seller_price": 0.5, "intermediary_price": 0.5,
+          **MARKETS[protocol]}
+    m = MarketDashboard(protocol=protocol, buyers=BUYERS, **kw)
+    assert m.error is None, m.error
     for _ in range(3):
         m.step()
     redraw(m)  # solvers and fonts warmed up
     return m
 
 
-@pytest.mark.parametrize("protocol", ["seller-first", "simultaneous"])
+@pytest.mark.parametrize("protocol", list(MARKETS))
 def test_bench_redraw_200_buyers(benchmark, protocol):
     m = _market(protocol)
     assert benchmark.pedantic(redraw, args=(m,), rounds=5, iterations=1) > 0
 
 
-@pytest.mark.parametrize("protocol", ["seller-first", "simultaneous"])
+def test_bench_reset_intermediary_first_200_buyers(benchmark):
+    """Reset solves the intermediary's best commitment (bilevel) for 200 buyers from scratch."""
+
+    def reset():
+        views.stackelberg_commitment.cache_clear()
+        views._reference.cache_clear()
+        m = MarketDashboard(protocol="intermediary-first", bidders="uniform:0,1; exponential:1", buyers=BUYERS)
+        return m.view.reference(m.market)
+
+    assert benchmark.pedantic(reset, rounds=3, iterations=1).bands
+
+
+@pytest.mark.parametrize("protocol", list(MARKETS))
 def test_bench_step_and_redraw_200_buyers(benchmark, protocol):
     m = _market(protocol)
 
