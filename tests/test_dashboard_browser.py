@@ -1,9 +1,11 @@
 """The dashboard in a real browser: `agora viz` serves it, headless Chromium drives it.
 
 One server (started as a user would, ``agora viz SPEC.toml --port P``) serves every
-test; each protocol is chosen in the sidebar and Reset, Step is clicked several
-times, and the page must show the network, redraw its plots, and display the
-revenue that the same market, built here independently with the same seed, earns.
+test; each of the five protocols is chosen in the sidebar (posted menus with one
+law, two intermediaries and two items set there too) and Reset, Step is clicked
+several times, and the page must show the network, redraw its plots, and display
+the amounts (revenue, utilities, profit) and welfare that the same market, built
+here independently with the same seed, yields.
 Every request the page makes must stay on 127.0.0.1, and the server must not try
 to fetch front-end assets from the internet. Screenshots go to
 ``results/screenshots/<protocol>.png`` (or ``$AGORA_ARTIFACTS``).
@@ -25,7 +27,12 @@ import pytest
 from agents.adjustment import PartialAdjustment
 from agents.strategies import BestCommitment, BestResponseDynamics, StackelbergPrice
 from experiments.dashboard.views import VIEWS
+from market.demand import from_partition
+from market.group_model import GroupModel
+from market.mechanisms.ipm import ItemMenu
 from market.model import MarketModel
+from market.solvers.ipm import best_posted_price
+from protocols.posted_menu import PostedMenu
 
 pytestmark = pytest.mark.browser
 
@@ -93,17 +100,42 @@ def browser():
         b.close()
 
 
-def independent_model(protocol: str) -> MarketModel:
-    """The market the page should be showing, built from the agents' own strategies."""
+POSTED_MENU = {"law": "uniform:0,1", "intermediaries": 2, "items": 2}  # set on the page; blocks [0, 1], [2]
+PROTOCOLS = ["seller-first", "intermediary-first", "simultaneous", "posted-menu", "veto-bargaining"]
+
+
+def independent_rounds(protocol: str) -> dict[str, list[float]]:
+    """What the page should show, from the market built from the agents' own strategies and models."""
     specs = [BIDDERS[i % len(BIDDERS)] for i in range(BUYERS)]
-    if protocol == "seller-first":
-        kw = {"seller": PartialAdjustment(StackelbergPrice(), RATE, START)}
+    if protocol == "veto-bargaining":
+        model = GroupModel(specs, mechanism="optimal", rng=SEED)  # Theorem 1's mechanism
+        rounds = []
+        for _ in range(STEPS):
+            model.step()
+            rounds.append(model.last)
+        return {"seller_profit": [r.profit for r in rounds],
+                **{f"member_{i}_utility": [r.utilities[i] for r in rounds] for i in range(BUYERS)},
+                "welfare": [r.profit + sum(r.utilities) for r in rounds]}
+    if protocol == "posted-menu":
+        k, law = POSTED_MENU["items"], POSTED_MENU["law"]
+        price = best_posted_price(law, [2, 1], k).price  # the seller's best price on blocks of 2 and 1
+        model = MarketModel([law] * BUYERS, protocol=PostedMenu(ItemMenu.posted(price, k)),
+                            demand=from_partition([[0, 1], [2]], BUYERS), utility="surplus", rng=SEED)
+    elif protocol == "seller-first":
+        model = MarketModel(specs, protocol=protocol, seller=PartialAdjustment(StackelbergPrice(), RATE, START),
+                            rng=SEED)
     elif protocol == "intermediary-first":
-        kw = {"intermediary": PartialAdjustment(BestCommitment(("posted_price",)), RATE, START)}
+        model = MarketModel(specs, protocol=protocol, rng=SEED,
+                            intermediary=PartialAdjustment(BestCommitment(("posted_price",)), RATE, START))
     else:
-        kw = {"seller": PartialAdjustment(BestResponseDynamics(START), RATE, START),
-              "intermediary": PartialAdjustment(BestResponseDynamics(START), RATE, START)}
-    return MarketModel(specs, protocol=protocol, rng=SEED, **kw)
+        model = MarketModel(specs, protocol=protocol, rng=SEED,
+                            seller=PartialAdjustment(BestResponseDynamics(START), RATE, START),
+                            intermediary=PartialAdjustment(BestResponseDynamics(START), RATE, START))
+    for _ in range(STEPS):
+        model.step()
+    df = model.datacollector.get_model_vars_dataframe()
+    cols = ["seller_revenue", "welfare"] + (["intermediary_revenue"] if protocol != "posted-menu" else [])
+    return {c: df[c].tolist() for c in cols}
 
 
 def _local(request: str, url: str) -> bool:
@@ -122,14 +154,30 @@ def _image(page, card: str):
     return page.locator(".v-card", has_text=card).locator("img").first
 
 
+def _set_slider(page, label: str, value: int) -> None:
+    """Move a sidebar slider from 1 to ``value`` with the keyboard."""
+    thumb = page.locator(".v-input", has_text=label).locator("[role=slider]").first
+    thumb.focus()
+    for _ in range(value - 1):
+        thumb.press("ArrowRight")
+    page.locator(".v-input", has_text=label).locator(f'input[value="{value}"]').first.wait_for(
+        state="attached", timeout=10_000)
+
+
 def _choose_protocol(page, protocol: str) -> None:
     page.locator(".v-select", has_text="protocol").first.click()
     page.locator(".menuable__content__active .v-list-item", has_text=protocol).first.click()
+    if protocol == "posted-menu":
+        field = page.get_by_label("distributions", exact=False).first
+        field.fill(POSTED_MENU["law"])
+        field.press("Enter")
+        _set_slider(page, "number of intermediaries", POSTED_MENU["intermediaries"])
+        _set_slider(page, "items for sale", POSTED_MENU["items"])
     page.get_by_role("button", name="Reset").click()
     page.get_by_text(VIEWS[protocol].title).wait_for(timeout=60_000)
 
 
-@pytest.mark.parametrize("protocol", ["seller-first", "intermediary-first", "simultaneous"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_steps_redraw_and_show_the_models_revenue(server, browser, protocol):
     url, log = server
     page = browser.new_page(viewport={"width": 1500, "height": 1150})
@@ -151,13 +199,11 @@ def test_steps_redraw_and_show_the_models_revenue(server, browser, protocol):
     assert network.is_visible() and network.bounding_box()["width"] > 200
     assert _image(page, "Revenue, welfare and prices").get_attribute("src") != before
 
-    model = independent_model(protocol)
-    for _ in range(STEPS):
-        model.step()
-    rounds = model.datacollector.get_model_vars_dataframe()
-    for col in ("seller_revenue", "intermediary_revenue", "welfare"):
-        assert _cell(page, col, "mean") == f"{rounds[col].mean():.6f}", col
-        assert _cell(page, col, "this_round") == f"{rounds[col].iloc[-1]:.6f}", col
+    for col, values in independent_rounds(protocol).items():
+        assert _cell(page, col, "mean") == f"{sum(values) / len(values):.6f}", col
+        assert _cell(page, col, "this_round") == f"{values[-1]:.6f}", col
+    if protocol == "posted-menu":  # two intermediaries, each with its own row
+        assert _cell(page, "intermediary_1_utility", "exact") != ""
 
     if protocol == "simultaneous":
         assert _image(page, "Price plane").is_visible()

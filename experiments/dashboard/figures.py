@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
-from matplotlib.colors import Normalize
+from matplotlib.colors import Normalize, to_hex
 from matplotlib.figure import Figure
 
 from experiments.dashboard.views import MarketView, Network, PricePlane, Reference, money_columns, price_columns
@@ -33,7 +33,8 @@ def _party(column: str) -> str:
 
 
 def _colour(column: str, k: int) -> str:
-    return PARTY_COLOURS.get(_party(column), f"C{k + 3}")
+    """The party's colour, or the next of matplotlib's cycle as hex (the page's legend is HTML)."""
+    return PARTY_COLOURS.get(_party(column), to_hex(f"C{k + 3}"))
 
 
 def layered_positions(graph: nx.DiGraph) -> dict:

@@ -28,7 +28,7 @@ from experiments.dashboard.figures import (
     network_figure,
 )
 from experiments.dashboard.model import MarketDashboard
-from experiments.dashboard.views import VIEWS, money_columns
+from experiments.dashboard.views import VIEWS, money_columns, price_columns
 from market.intermediary_utility import MODELS as UTILITY_MODELS
 
 CONTROLS_ENV = "AGORA_VIZ_CONTROLS"  # JSON of the [market] table `agora viz` was given
@@ -143,7 +143,9 @@ def SeriesPanel(model: MarketDashboard):
                                     dependencies=[model, model.rounds])  # the figure object is kept
             solara.HTML(tag="div", unsafe_innerHTML=key_html(
                 legend(model.view, model.market),
-                "top: running means; bottom: posted prices; dashed lines (bands for sets): exact values"))
+                "top: running means; bottom: posted prices; dashed lines (bands for sets): exact values"
+                if price_columns(model.view.series(model.market)) else
+                "running means; dashed lines: exact values"))
 
 
 @solara.component
