@@ -39,10 +39,10 @@ def add_parsers(verbs: dict, sub) -> None:
     p = sub.add_parser(
         "viz", help="serve the market dynamics dashboard (SolaraViz) on 127.0.0.1",
         description="Serve a dashboard that steps a market round by round: the demand network with "
-                    "this round's messages, revenues, welfare and prices against the exact solver, and "
+                    "this round's messages, revenues, utilities, welfare and prices against the exact solver, and "
                     "the price plane of the simultaneous game. SPEC.toml's [market] table sets the "
-                    "initial controls (keys: protocol, bidders, buyers, rule, rate, seller_price, "
-                    f"intermediary_price, seed; protocols: {', '.join(VIEWS)}).")
+                    "initial controls (keys: protocol, bidders, buyers, intermediaries, items, utility, rule, "
+                    f"rate, seller_price, intermediary_price, seed; protocols: {', '.join(VIEWS)}).")
     p.add_argument("spec", nargs="?", metavar="SPEC.toml", help="initial controls ([market] table)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
