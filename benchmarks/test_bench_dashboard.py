@@ -1,7 +1,8 @@
 """Dashboard speed: the page's first render in Chromium, one step with 200 buyers redrawn, and Reset.
 
 In-process, for every protocol: the three figures rendered to PNG as the page does
-(solara's FigureMatplotlib; the series and the price plane are kept and updated),
+(solara's FigureMatplotlib; the network, the series and the price plane are kept and
+updated),
 with and without the round itself; and Reset (building the market and its exact
 values from scratch) of intermediary-first play with 200 buyers. In the browser:
 from navigation to the network picture shown, and from a click on Step to the new
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from experiments.dashboard import views
-from experiments.dashboard.figures import PricePlanePlot, SeriesPlot, network_figure
+from experiments.dashboard.figures import NetworkPlot, PricePlanePlot, SeriesPlot
 from experiments.dashboard.model import MarketDashboard
 
 CHROMIUM = "/usr/bin/chromium"
@@ -40,9 +41,9 @@ def _png(fig) -> bytes:
 
 
 def redraw(m: MarketDashboard) -> int:
-    """What the page does after a step: a new network figure, the kept series and plane figures updated."""
+    """What the page does after a step: the kept network, series and plane figures updated."""
     plane = m.view.price_plane(m.market)
-    figures = [network_figure(m.view, m.market),
+    figures = [m.kept("network", lambda: NetworkPlot(m.view, m.market)).update(m.view, m.market),
                m.kept("series", lambda: SeriesPlot(m.view, m.market)).update(m.view, m.market),
                None if plane is None else m.kept("plane", lambda: PricePlanePlot(plane)).update(m.view, m.market)]
     return sum(len(_png(f)) for f in figures)

@@ -6,13 +6,20 @@ import math
 
 import numpy as np
 import pytest
+from matplotlib.colors import to_rgba
 from scipy import stats
 
 from agents.adjustment import PartialAdjustment, learning_strategy
 from agents.strategies import StackelbergPrice
 from experiments.cli import main
 from experiments.dashboard.controls import Controls, load_spec
-from experiments.dashboard.figures import network_figure, price_plane_figure, series_figure
+from experiments.dashboard.figures import (
+    WIN_COLOUR,
+    NetworkPlot,
+    network_figure,
+    price_plane_figure,
+    series_figure,
+)
 from experiments.dashboard.model import MarketDashboard
 from experiments.dashboard.posted_menu_view import blocks
 from experiments.dashboard.views import VIEWS, money_columns
@@ -354,3 +361,18 @@ def test_veto_network_routes_votes_through_the_committee():
     assert net.winners == ({"M0", "M1"} if m.market.last.trade >= 1 else set())
     fig = series_figure(m.view, m.market)
     assert len(fig.axes) == 1  # no posted prices to plot
+
+
+def test_network_figure_is_kept_and_recoloured_each_round():
+    m = MarketDashboard(protocol="posted-menu", bidders="uniform:0,1", buyers=30, intermediaries=3, items=4,
+                        seed=8)
+    plot = NetworkPlot(m.view, m.market)
+    for _ in range(2):
+        m.step()
+        fig = plot.update(m.view, m.market)
+        assert fig is plot.figure
+        np.testing.assert_allclose(plot.nodes.get_array(), m.market.last.values)
+        ringed = [tuple(c) == to_rgba(WIN_COLOUR) for c in plot.nodes.get_edgecolors()]
+        assert ringed == [j >= 0 for j in m.market.last.items]
+    heavy = np.asarray(plot.lines.get_linewidths()) > 1.0
+    assert heavy.sum() == sum(j >= 0 for j in m.market.last.items) + 3  # winners' edges and I -> S

@@ -1,9 +1,9 @@
 """The dashboard's pictures, drawn with matplotlib (object API, no pyplot state) from a market view.
 
-* :func:`network_figure`: buyers -> intermediaries -> seller; buyers coloured by this
-  round's value, the winner ringed, edges that carried a message drawn heavy and
-  labelled with what they carried (every edge up to :data:`LABELLED_BUYERS` buyers,
-  else only the winner's);
+* :class:`NetworkPlot` (:func:`network_figure`): buyers -> intermediaries -> seller;
+  buyers coloured by this round's value, winners ringed, edges that carried a message
+  drawn heavy and labelled with what they carried (every edge up to
+  :data:`LABELLED_BUYERS` buyers, else only a sole winner's and the intermediaries');
 * :func:`series_figure`: running means of each party's revenue and of welfare, and
   the posted prices, with the solver's values as dashed lines (bands for sets);
 * :func:`price_plane_figure`: both best-response curves, the equilibrium set and the
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
-from matplotlib.colors import Normalize, to_hex
+from matplotlib.collections import LineCollection
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 from experiments.dashboard.views import MarketView, Network, PricePlane, Reference, money_columns, price_columns
@@ -50,57 +51,104 @@ def layered_positions(graph: nx.DiGraph) -> dict:
     return pos
 
 
-def draw_network(net: Network, ax) -> None:
-    g = net.graph
-    pos = layered_positions(g)
-    buyers = [v for v, k in g.nodes(data="kind") if k in ("buyer", "member")]
-    others = [v for v in g.nodes if v not in buyers]
-    small = len(buyers) <= LABELLED_BUYERS
-    values = [net.values.get(v, np.nan) for v in buyers]
-    finite = [x for x in values if np.isfinite(x)]
-    norm = Normalize(min(finite, default=0.0), max(finite, default=1.0) + (0.0 if len(set(finite)) > 1 else 1e-9))
-    size = 300 if small else max(20, 3000 // len(buyers))
-    nodes = nx.draw_networkx_nodes(g, pos, nodelist=buyers, node_color=[0.0 if not np.isfinite(x) else x
-                                                                       for x in values],
-                                   cmap=VALUE_MAP, vmin=norm.vmin, vmax=norm.vmax, node_size=size, ax=ax,
-                                   edgecolors=[WIN_COLOUR if v in net.winners else "#555555" for v in buyers],
-                                   linewidths=[3.0 if v in net.winners else 0.5 for v in buyers])
-    nx.draw_networkx_nodes(g, pos, nodelist=others, node_color="#cccccc", node_size=900, ax=ax,
-                           edgecolors="#333333")
-    nx.draw_networkx_labels(g, pos, labels={v: v for v in others}, font_size=9, ax=ax)
-    if small:
-        nx.draw_networkx_labels(g, pos, labels={v: v for v in buyers}, font_size=7, ax=ax)
-    busy = {e for e in g.edges if net.messages.get(e) or net.messages.get(e[::-1])}
-    if not small:  # every buyer bids: with many, only the winner's edge stands out
-        busy = {e for e in busy if set(e) & net.winners or not set(e) & set(buyers)}
-    quiet = [e for e in g.edges if e not in busy]
-    nx.draw_networkx_edges(g, pos, edgelist=quiet, width=0.3, alpha=0.4, arrows=False, ax=ax)
-    nx.draw_networkx_edges(g, pos, edgelist=sorted(busy), width=1.2, edge_color="#444444", arrows=small,
-                           ax=ax, node_size=size)
-    direct = [e for e in net.messages if not g.has_edge(*e) and not g.has_edge(*e[::-1])]
-    if direct:
-        nx.draw_networkx_edges(g, pos, edgelist=direct, style="dashed", edge_color=WIN_COLOUR, width=1.0,
-                               connectionstyle="arc3,rad=0.25", arrows=True, ax=ax, node_size=size)
-    labels = {}
-    for (u, v), texts in net.messages.items():
-        if small or u in net.winners or v in net.winners or not ({u, v} & set(buyers)):
-            key = (u, v) if g.has_edge(u, v) or not g.has_edge(v, u) else (v, u)
-            labels.setdefault(key, []).extend(texts)
-    nx.draw_networkx_edge_labels(g, pos, edge_labels={e: "\n".join(dict.fromkeys(t)) for e, t in labels.items()
-                                                      if g.has_edge(*e)},
-                                 font_size=6, ax=ax, rotate=False)
-    if nodes is not None and finite:
-        ax.figure.colorbar(nodes, ax=ax, shrink=0.7, pad=0.01).ax.tick_params(labelsize=7)
-    ax.set_title(f"{len(buyers)} {'members' if g.nodes[buyers[0]]['kind'] == 'member' else 'buyers'}; "
-                 f"{net.caption}", fontsize=9)
-    ax.set_axis_off()
+def _arc(p: tuple, q: tuple, rad: float = 0.25, points: int = 16) -> np.ndarray:
+    """A quadratic Bezier from p to q bowed sideways by ``rad`` of its length."""
+    p, q = np.asarray(p, float), np.asarray(q, float)
+    mid, d = (p + q) / 2, q - p
+    control = mid + rad * np.array([d[1], -d[0]])
+    t = np.linspace(0.0, 1.0, points)[:, None]
+    return (1 - t) ** 2 * p + 2 * (1 - t) * t * control + t ** 2 * q
+
+
+class NetworkPlot:
+    """The network figure, kept between redraws: layout, nodes and edges are drawn once per market.
+
+    A round only recolours the buyers (by value; winners ringed), re-weights the edges
+    (one LineCollection: heavy where a message went), redraws direct payments as
+    dashed arcs and replaces the edge labels (every edge up to :data:`LABELLED_BUYERS`
+    buyers, else those between intermediaries and the seller, and a sole winner's).
+    """
+
+    def __init__(self, view: MarketView, model):
+        g = view.network(model).graph  # the structure is fixed for a market
+        self.graph, self.pos = g, layered_positions(g)
+        self.buyers = [v for v, k in g.nodes(data="kind") if k in ("buyer", "member")]
+        others = [v for v in g.nodes if v not in self.buyers]
+        self.small = len(self.buyers) <= LABELLED_BUYERS
+        self.figure = Figure(figsize=(6.4, 3.8), dpi=DPI)
+        ax = self.ax = self.figure.subplots()
+        xy = np.array([self.pos[v] for v in self.buyers])
+        self.size = 300 if self.small else max(20, 3000 // len(self.buyers))
+        self.nodes = ax.scatter(xy[:, 0], xy[:, 1], s=self.size, c=np.zeros(len(self.buyers)), cmap=VALUE_MAP,
+                                edgecolors="#555555", linewidths=0.5, zorder=3)
+        oxy = np.array([self.pos[v] for v in others])
+        ax.scatter(oxy[:, 0], oxy[:, 1], s=900, c="#cccccc", edgecolors="#333333", zorder=3)
+        for v in others + (self.buyers if self.small else []):
+            ax.text(*self.pos[v], v, ha="center", va="center", fontsize=9 if v in others else 7, zorder=4)
+        self.edges = list(g.edges)
+        self.lines = LineCollection([[self.pos[u], self.pos[v]] for u, v in self.edges], zorder=1)
+        self.direct = LineCollection([], linestyles="dashed", colors=WIN_COLOUR, linewidths=1.0, zorder=2)
+        ax.add_collection(self.lines)
+        ax.add_collection(self.direct)
+        self.colourbar = self.figure.colorbar(self.nodes, ax=ax, shrink=0.7, pad=0.01)
+        self.colourbar.ax.tick_params(labelsize=7)
+        self.colourbar.ax.set_visible(False)
+        self.texts: list = []
+        ax.set_xlim(-0.12, 2.12)
+        ax.set_ylim(-1.05, 1.05)
+        ax.set_axis_off()
+        self.figure.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.01)
+
+    def _busy(self, net: Network) -> set:
+        """Edges that carried a message; with many buyers only those touching a winner or no buyer."""
+        busy = {e for e in self.edges if net.messages.get(e) or net.messages.get(e[::-1])}
+        if not self.small:
+            buyers = set(self.buyers)
+            busy = {e for e in busy if set(e) & net.winners or not set(e) & buyers}
+        return busy
+
+    def _labels(self, net: Network) -> dict:
+        g, buyers, labels = self.graph, set(self.buyers), {}
+        sole = net.winners if len(net.winners) == 1 else set()  # several winners' labels would pile up
+        for (u, v), texts in net.messages.items():
+            if self.small or u in sole or v in sole or not ({u, v} & buyers):
+                key = (u, v) if g.has_edge(u, v) or not g.has_edge(v, u) else (v, u)
+                if g.has_edge(*key):
+                    labels.setdefault(key, []).extend(texts)
+        return labels
+
+    def update(self, view: MarketView, model) -> Figure:
+        net = view.network(model)
+        values = np.array([net.values.get(v, np.nan) for v in self.buyers], float)
+        finite = values[np.isfinite(values)]
+        self.nodes.set_array(np.where(np.isfinite(values), values, 0.0))
+        if finite.size:
+            self.nodes.set_clim(finite.min(), finite.max() + (0.0 if np.ptp(finite) > 0 else 1e-9))
+        self.colourbar.ax.set_visible(bool(finite.size))
+        won = np.array([v in net.winners for v in self.buyers])
+        self.nodes.set_edgecolors(np.where(won, WIN_COLOUR, "#555555"))
+        self.nodes.set_linewidths(np.where(won, 3.0, 0.5))
+        busy = self._busy(net)
+        heavy = np.array([e in busy for e in self.edges])
+        self.lines.set_linewidths(np.where(heavy, 1.2, 0.3))
+        self.lines.set_colors([(0.27, 0.27, 0.27, 1.0) if h else (0.0, 0.0, 0.0, 0.4) for h in heavy])
+        g = self.graph
+        direct = [e for e in net.messages if not g.has_edge(*e) and not g.has_edge(*e[::-1])]
+        self.direct.set_segments([_arc(self.pos[u], self.pos[v]) for u, v in direct])
+        for t in self.texts:
+            t.remove()
+        self.texts = [self.ax.text(*(np.add(self.pos[u], self.pos[v]) / 2), "\n".join(dict.fromkeys(texts)),
+                                   fontsize=6, ha="center", va="center", zorder=5,
+                                   bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.8, pad=0.1))
+                      for (u, v), texts in self._labels(net).items()]
+        kind = "members" if g.nodes[self.buyers[0]]["kind"] == "member" else "buyers"
+        self.ax.set_title(f"{len(self.buyers)} {kind}; {net.caption}", fontsize=9)
+        return self.figure
 
 
 def network_figure(view: MarketView, model) -> Figure:
-    fig = Figure(figsize=(6.4, 3.8), dpi=DPI)
-    draw_network(view.network(model), fig.subplots())
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.01)
-    return fig
+    """Buyers -> intermediaries -> seller with this round's values, winners and messages."""
+    return NetworkPlot(view, model).update(view, model)
 
 
 def _reference_lines(ax, ref: Reference, column: str, colour: str) -> None:

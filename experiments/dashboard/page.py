@@ -22,10 +22,10 @@ from experiments.dashboard.controls import Controls, controls_from_table
 from experiments.dashboard.figures import (
     PARTY_COLOURS,
     WIN_COLOUR,
+    NetworkPlot,
     PricePlanePlot,
     SeriesPlot,
     legend,
-    network_figure,
 )
 from experiments.dashboard.model import MarketDashboard
 from experiments.dashboard.views import VIEWS, money_columns, price_columns
@@ -126,7 +126,9 @@ def NetworkPanel(model: MarketDashboard):
     update_counter.get()
     with solara.Card("Demand network"):
         if model.market is not None:
-            solara.FigureMatplotlib(network_figure(model.view, model.market), format="png")
+            plot = model.kept("network", lambda: NetworkPlot(model.view, model.market))
+            solara.FigureMatplotlib(plot.update(model.view, model.market), format="png",
+                                    dependencies=[model, model.rounds])  # the figure object is kept
             solara.HTML(tag="div", unsafe_innerHTML=key_html(
                 [(WIN_COLOUR, "winner (ringed) and payments")],
                 "buyers (members) coloured by this round's value (type); heavy edges carried this "

@@ -45,6 +45,7 @@ class PricingGame:
             raise InputError("a market needs at least one bidder (n >= 1), got none")
         self.bidders = tuple(parse_spec(b) for b in bidders)
         self.law = MaxScoreLaw([ValueScore(b) for b in self.bidders])
+        self._responses: dict[float, PriceOptimum] = {}
 
     @property
     def specs(self) -> tuple[str, ...]:
@@ -71,8 +72,14 @@ class PricingGame:
 
     def best_response(self, other: float) -> PriceOptimum:
         """The best price against the other side's price: the game is symmetric, and each side
-        solves the seller's problem against a posted price for the right (Theorem 4.1)."""
-        return seller_best_response(self.bidders, PostedRightPrice(max(float(other), 0.0)))
+        solves the seller's problem against a posted price for the right (Theorem 4.1).
+
+        Kept per price: best-response dynamics that settle post the same price round after round.
+        """
+        other = max(float(other), 0.0)
+        if other not in self._responses:
+            self._responses[other] = seller_best_response(self.bidders, PostedRightPrice(other))
+        return self._responses[other]
 
     def regret(self, seller_price: float, intermediary_price: float) -> tuple[float, float]:
         """How much each side gains by its best deviation to any price (exact best responses)."""
