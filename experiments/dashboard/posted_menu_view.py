@@ -72,8 +72,6 @@ class PostedMenuView(MarketView):
     protocol = "posted-menu"
     title = "Posted prices for k items (intermediary-proof-mechanisms, Definition 7)"
     rules = ("intermediary-proof", "best-response", "fixed-price")
-    several_intermediaries = True
-    several_items = True
     no_price_game = "No price game in this protocol: the seller posts one price per item to every intermediary."
 
     def check(self, controls) -> None:

@@ -100,16 +100,13 @@ def price_columns(df: pd.DataFrame) -> list[str]:
 class MarketView(ABC):
     """One protocol as the dashboard sees it.
 
-    ``rules`` are the learning rules (seller strategies) it accepts; ``several_intermediaries``
-    and ``several_items`` say whether its model splits buyers among intermediaries and sells
-    more than one item; :meth:`check` adds the protocol's own checks of the controls.
+    ``rules`` are the learning rules (seller strategies) it accepts; :meth:`check` adds the
+    protocol's own checks of the controls (how many intermediaries and items it takes, say).
     """
 
     protocol: str
     title: str
     rules: tuple[str, ...] = LEARNING_RULES
-    several_intermediaries = False
-    several_items = False
     no_price_game = "No price game in this protocol."
 
     def check(self, controls) -> None:
