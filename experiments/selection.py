@@ -1,14 +1,20 @@
-"""Selection studies for reports: summaries, the benchmarks they are compared with, basin figures.
+"""Selection studies through the experiments runner; summaries, benchmarks and basin figures for reports.
 
-A study (:mod:`market.selection`) says where repeated play ends from each start; here
-its endings are summarized per rule, set beside both Stackelberg outcomes and the
-limit of the logit QRE branch, and drawn as basins of attraction in the (p_s, p_I)
-plane.
+A study (:mod:`market.selection`, :mod:`market.k_selection`) says where repeated play ends
+from each start. :func:`run_selection` runs it as an experiment: one run of the
+``learning`` (or ``learning-k-items``) market kind per start, executed by
+:func:`experiments.runner.execute` on any executor (serial, a process pool, Dask), each on
+the study's own child ``SeedSequence``, so the endings are the study's whatever the executor
+and the number of workers. Here the endings are also summarized per rule, set beside both
+Stackelberg outcomes and the limit of the logit QRE branch, and drawn as basins of
+attraction in the (p_s, p_I) plane.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from dataclasses import fields
 from pathlib import Path
 
 import matplotlib
@@ -17,13 +23,63 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from experiments.markets.selection import rule_table  # noqa: E402
 from experiments.output import atomic_path  # noqa: E402
+from experiments.spec import ExperimentSpec, parse_spec_table  # noqa: E402
+from market.k_selection import KEnding, KStudy, KStudyResult, k_result  # noqa: E402
 from market.qre import trace_logit_qre  # noqa: E402
-from market.selection import Market, StudyResult, relative_mixed_regret  # noqa: E402
+from market.selection import Ending, Market, Study, StudyResult, relative_mixed_regret, study_result  # noqa: E402
 from market.solvers.intermediary_first import solve_intermediary_first  # noqa: E402
 from market.solvers.seller_first import solve_seller_first  # noqa: E402
 
 
+# ------------------------------------------------------------------ through the runner
+def study_spec(study: Study | KStudy) -> ExperimentSpec:
+    """The study as an experiment: one point per start (in the study's order), one seed per point,
+    ``seeds.base`` = the study's seed; per-step rows are not kept."""
+    s, i = study.rules[:2]
+    other = "same" if study.intermediary_rule is None else rule_table(i)
+    common = {"seller": rule_table(s), "window": study.window, "mixed_tol": study.mixed_tol}
+    m = study.market
+    if isinstance(study, KStudy):
+        market = {"protocol": "learning-k-items", "distribution": m.distribution, "blocks": list(m.blocks),
+                  "items": m.items, "points": m.points, "upper": m.top,
+                  "seller_price": "learn" if m.seller_price is None else m.seller_price,
+                  "intermediaries": other, **common}
+        keys = ("start_seller", "start_first", "start_second")
+        starts = study.starts()
+    else:
+        market = {"protocol": "learning", "bidders": list(m.bidders), "points": m.points, "grid": m.grid,
+                  "intermediary": other, **common}
+        keys = ("start_seller", "start_intermediary")
+        starts = [t.start for t in study.tasks()]
+    points = [{f"market.{k}": int(v) for k, v in zip(keys, st)} for st in starts]
+    return parse_spec_table({"name": "selection", "steps": study.rounds, "seeds": {"count": 1, "base": study.seed},
+                             "market": market, "sweep": {"points": points}, "record": {"steps": False}})
+
+
+CASTS = {"float": float, "int": int, "bool": bool, "str": str}
+
+
+def ending_of(cls, row: dict):
+    """An ending (``cls``: Ending or KEnding) from its row in the runner's table."""
+    return cls(**{f.name: CASTS[f.type](row[f.name]) for f in fields(cls)})
+
+
+def run_selection(study: Study | KStudy, executor) -> StudyResult | KStudyResult:
+    """Run ``study`` through the experiments runner's :func:`~experiments.runner.execute` on ``executor``
+    (any concurrent.futures.Executor, e.g. from :func:`experiments.runner.make_executor`)."""
+    from experiments.runner import execute
+
+    begin = time.perf_counter()
+    rows = [r.row.iloc[0].to_dict() for r in executor.map(execute, study_spec(study).tasks())]
+    seconds = time.perf_counter() - begin
+    if isinstance(study, KStudy):
+        return k_result(study, [ending_of(KEnding, r) for r in rows], seconds)
+    return study_result(study, [ending_of(Ending, r) for r in rows], seconds)
+
+
+# ------------------------------------------------------------------ summaries
 def summary(result: StudyResult) -> dict:
     """Counts by outcome and, over the trading equilibria reached, the seller's share and revenues."""
     eq = [e for e in result.equilibria() if e.trades]
