@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from scipy.optimize import minimize_scalar
+from scipy.optimize import minimize_scalar, root
 
 from market.distributions import parse_spec
 from market.dynamics import MARKET, Game, Joint, child, children, play_game
@@ -191,7 +191,7 @@ def continuous_regrets(market: KItemMarket, prices: tuple[float, float, float]) 
     step = grid[1] - grid[0]
     out = []
     for i in range(3):
-        if i == SELLER and market.seller_price is not None:
+        if i not in deciding(market):
             out.append(0.0)
             continue
 
@@ -208,6 +208,37 @@ def continuous_regrets(market: KItemMarket, prices: tuple[float, float, float]) 
         now = float(u(prices[i]))
         out.append(max(0.0, best - now) / best if best > 0 else 0.0)
     return out
+
+
+def deciding(market: KItemMarket) -> tuple[int, ...]:
+    """The players who choose a price (the seller only when its price is not fixed)."""
+    return (FIRST, SECOND) if market.seller_price is not None else (SELLER, FIRST, SECOND)
+
+
+def continuous_equilibrium(market: KItemMarket, guess) -> tuple[float, float, float]:
+    """An interior equilibrium in continuous prices: scipy's root of every deciding player's
+    first-order condition d u_i / d x_i = 0 (central differences), from ``guess`` (the deciding
+    players' prices). Check it with :func:`continuous_regrets`."""
+    players = deciding(market)
+    h = 1e-6 * market.top
+
+    def full(y):
+        x = [market.seller_price or 0.0, 0.0, 0.0]
+        for i, v in zip(players, y):
+            x[i] = float(v)
+        return x
+
+    def foc(y):
+        out = []
+        for i in players:
+            up, down = full(y), full(y)
+            up[i] += h
+            down[i] -= h
+            out.append((market.payoffs(*up)[i] - market.payoffs(*down)[i]) / (2 * h))
+        return np.array(out, float)
+
+    res = root(foc, np.asarray(guess, float), tol=1e-14)
+    return tuple(full(res.x))
 
 
 def mixed_regret(game: Game, marginals: list[np.ndarray]) -> float:
