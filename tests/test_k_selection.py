@@ -23,6 +23,7 @@ from market.k_selection import (
     grid_equilibrium,
     k_item_rounds,
     market_draws,
+    play_k_market,
     run_k_study,
 )
 from market.learning import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching
@@ -152,3 +153,30 @@ def test_bad_k_item_input_is_refused_with_one_line():
         with pytest.raises(InputError) as err:
             make()
         assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("rules", [(Hedge(5.0), RegretMatching(), FictitiousPlay()),
+                                   (BestResponse(0.5), Hedge(2.0), Hedge(2.0))], ids=["mixed rules", "br-hedge"])
+def test_agent_based_k_item_market_posts_the_array_dynamics_prices_and_rations_alike(rules):
+    """Mesa agents under PostedFees, on the same seed (values and rationing priorities replayed),
+    post the array dynamics' price and fees and each block gets the same items, every round;
+    the payments add up: the seller collects p_s per item, each intermediary its fee per item."""
+    from agents.learning import k_learning_model
+
+    market = KItemMarket("3|2, k = 2", "uniform:0,1", (3, 2), 2, 21)
+    seq, rounds, start = np.random.SeedSequence(5), 200, (3, 10, 18)
+    joint, units = play_k_market(market, rules, start, rounds, seq)
+    model = k_learning_model(market, rules, start, rounds, seq)
+    for _ in range(rounds):
+        model.step()
+    df = model.datacollector.get_model_vars_dataframe()
+    acts = market.game().actions
+    for i, column in enumerate(("seller_price", "first_fee", "second_fee")):
+        np.testing.assert_array_equal(df[column].to_numpy(float), acts[i][joint.actions[:, i]])
+    np.testing.assert_array_equal(df[["first_items", "second_items"]].to_numpy(), units)
+    assert 0 < units.sum() and units.sum(axis=1).max() <= 2
+    prices = [acts[i][joint.actions[:, i]] for i in range(3)]
+    np.testing.assert_allclose(df["seller_revenue"], prices[0] * units.sum(axis=1), rtol=1e-15)
+    np.testing.assert_allclose(df["intermediary_revenue"], prices[1] * units[:, 0] + prices[2] * units[:, 1],
+                               rtol=1e-15)
+    assert model.seller.cumulative_revenue == pytest.approx(float(np.sum(prices[0] * units.sum(axis=1))))

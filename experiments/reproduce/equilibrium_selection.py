@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agents.learning import learning_model
+from agents.learning import k_learning_model, learning_model
 from experiments.output import dumps, staging_dir, write_table, write_text
 from experiments.reproduce.report import Check, Report, Section
-from experiments.reproduce.selection_k_items import k_items
+from experiments.reproduce.selection_k_items import BINDING, k_items
 from experiments.runner import make_executor
 from experiments.selection import basin_figure, qre_limit, run_selection, stackelberg, start_dependence, summary
 from experiments.tables import markdown_table
-from market.k_selection import KItemMarket, KStudy
+from market.k_selection import KItemMarket, KStudy, play_k_market
 from market.learning import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching
 from market.selection import Market, Study, play_market
 from market.solvers.simultaneous import pure_equilibria
@@ -250,13 +250,36 @@ def agents_agree(run: Runner) -> Section:
                           & (df["sale"].to_numpy(bool) == array.sold)))
         checks.append(Check("agent-based = array dynamics", f"{market.name}, {rule.label}",
                             "rounds with equal prices and sale", rounds, same, same == rounds, "exact"))
+    checks.append(k_agents_agree(run.seed))
     text = """
 The same learning rules played by Mesa agents: the seller and the intermediary are agents of the
 simultaneous MarketModel, each learning from the model's public round outcome (both prices and
 whether the item sold); buyers bid on replayed values. On the same SeedSequence they post the
-array dynamics' prices in every round and the market sells in the same rounds.
+array dynamics' prices in every round and the market sells in the same rounds. In the k-item
+market the seller and both intermediaries are agents of a MarketModel under the PostedFees
+protocol (price and fees posted at once, asks, random rationing by replayed priorities): they
+post the array dynamics' prices and fees, and each block gets the same items, in every round.
 """
     return Section("Agent-based market against the array dynamics", text, checks)
+
+
+def k_agents_agree(seed: int, rounds: int = 200) -> Check:
+    """The k-item MarketModel with learning agents against the array dynamics, same seed."""
+    market, rules, start = BINDING, (Hedge(5.0), RegretMatching(), BestResponse(0.5)), (3, 25, 10)
+    seq = np.random.SeedSequence(seed)
+    joint, units = play_k_market(market, rules, start, rounds, seq)
+    model = k_learning_model(market, rules, start, rounds, seq)
+    for _ in range(rounds):
+        model.step()
+    df = model.datacollector.get_model_vars_dataframe()
+    acts = market.game().actions
+    same = np.ones(rounds, bool)
+    for i, column in enumerate(("seller_price", "first_fee", "second_fee")):
+        same &= df[column].to_numpy(float) == acts[i][joint.actions[:, i]]
+    same &= (df["first_items"].to_numpy() == units[:, 0]) & (df["second_items"].to_numpy() == units[:, 1])
+    return Check("agent-based = array dynamics", f"{market.name}, Hedge / regret matching / best response",
+                 "rounds with equal price, fees and items per block", rounds, int(same.sum()),
+                 int(same.sum()) == rounds, "exact")
 
 
 def build(out: Path, executor: str = "process", workers: int | None = None, starts: int = 9,
