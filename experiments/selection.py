@@ -182,3 +182,45 @@ def basin_figure(results: list[StudyResult], path: Path, title: str, by_index: b
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
+
+
+RULE_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+
+
+def k_end_figure(panels: list[tuple[str, list, tuple]], path: Path, title: str, p_r: float | None = None) -> None:
+    """One panel per k-item market: where the trading runs ended, one marker per rule, its area growing
+    with the number of runs ending there; the market's equilibrium (``panels``: name, study results,
+    equilibrium prices) as a star. Axes: the seller's price and the mean fee, or both fees when the
+    seller's price is fixed."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 0.6, 4.0), dpi=110, squeeze=False,
+                             layout="constrained")
+    for ax, (name, results, target) in zip(axes.flat, panels):
+        fixed = results[0].study.market.seller_price is not None
+
+        def where(p):
+            return (p[1], p[2]) if fixed else (p[0], (p[1] + p[2]) / 2)
+
+        for marker, res in zip(RULE_MARKERS, results):
+            ends = [tuple(round(x, 12) for x in where(e.prices)) for e in res.endings if e.trades]
+            points, counts = np.unique(np.array(ends).reshape(-1, 2), axis=0, return_counts=True)
+            ax.scatter(points[:, 0], points[:, 1], marker=marker, s=10 + 8 * counts, alpha=0.45,
+                       label=res.study.seller_rule.label)
+        ax.scatter(*([v] for v in where(target)), marker="*", s=260, facecolors="none", edgecolors="crimson",
+                   linewidths=1.5, zorder=5, label="equilibrium (continuous prices)")
+        if p_r is not None and not fixed:
+            ax.axvline(p_r, color="0.5", linestyle="--", linewidth=1, label="p_R")
+        m = results[0].study.market
+        step = 1.5 * m.top / (m.points - 1)  # show at least the grid points around the equilibrium
+        for get, put, centre in ((ax.get_xlim, ax.set_xlim, where(target)[0]),
+                                 (ax.get_ylim, ax.set_ylim, where(target)[1])):
+            lo, hi = get()
+            put(min(lo, centre - step), max(hi, centre + step))
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("first fee at the end" if fixed else "seller's price at the end", fontsize=8)
+        ax.set_ylabel("second fee at the end" if fixed else "mean fee at the end", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes.flat[0].legend(fontsize=6, loc="best", framealpha=0.6)
+    fig.suptitle(title, fontsize=10)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)

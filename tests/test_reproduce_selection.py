@@ -9,7 +9,7 @@ from experiments.cli import main
 from experiments.reproduce.equilibrium_selection import build
 
 FILES = {"report.md", "results.json", "studies.json", "endings.parquet", "k_endings.parquet",
-         "basins_constant_value.png", "basins_F.png", "basins_two_uniform.png"}
+         "basins_constant_value.png", "basins_F.png", "basins_two_uniform.png", "k_items_ends.png"}
 
 
 def test_small_report_all_checks_hold(tmp_path):

@@ -298,7 +298,7 @@ def build(out: Path, executor: str = "process", workers: int | None = None, star
             tables[section.title] = [summary(r) for r in results]
             endings += [r.table().assign(market=r.study.market.name, rule=r.study.seller_rule.label)
                         for r in results]
-        section, k_results = k_items(run)
+        section, k_results = k_items(run, stage)
         report.sections.append(section)
         report.sections.append(sensitivity(run))
         report.sections.append(agents_agree(run))

@@ -15,11 +15,13 @@ and each intermediary's fee posted at once. Three instances, U[0,1] values, n = 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
 from experiments.reproduce.report import Check, Section
+from experiments.selection import k_end_figure
 from experiments.tables import markdown_table
 from market.k_selection import (
     KItemMarket,
@@ -104,8 +106,9 @@ def fmt(prices) -> str:
     return "(" + ", ".join(f"{x:.6g}" for x in prices) + ")"
 
 
-def k_items(run) -> tuple[Section, list]:
-    """The section: studies of the three markets, the derived equilibria and the paper's prices beside them."""
+def k_items(run, figures: Path) -> tuple[Section, list]:
+    """The section: studies of the three markets, the derived equilibria and the paper's prices beside them,
+    and a figure of where the runs ended (``figures``/k_items_ends.png)."""
     studies = {m.name: run.k_rules(m, K_RULES) for m in (FREE, BINDING, FIXED)}
     checks = _verified_checks(studies)
     step = FREE.top / (FREE.points - 1)
@@ -171,7 +174,11 @@ def k_items(run) -> tuple[Section, list]:
          ("p_R, no fees (Definition 7)", P_R, "(0, 0)", P_R,
           float(BINDING.payoffs(P_R, 0.0, 0.0)[0]), "(0, 0)"),
          ("seller's best price, no fees", best_p, "(0, 0)", best_p, best_rev, "(0, 0)")])
-    extra = "\n\n".join(tables) + "\n\nThe selected outcomes beside the intermediary-proof price:\n\n" + compare
+    k_end_figure([(m.name, studies[m.name], target) for m, target in
+                  ((FREE, root_free), (BINDING, root_bind), (FIXED, root_fixed))],
+                 figures / "k_items_ends.png", "k items, two intermediaries: where learning ends", P_R)
+    extra = ("\n\n".join(tables) + "\n\nThe selected outcomes beside the intermediary-proof price:\n\n" + compare
+             + "\n\n![where runs end](k_items_ends.png)")
     return Section("k items and two intermediaries", text, checks, extra), [r for v in studies.values() for r in v]
 
 
