@@ -72,7 +72,7 @@ def run_selection(study: Study | KStudy, executor) -> StudyResult | KStudyResult
     from experiments.runner import execute
 
     begin = time.perf_counter()
-    rows = [r.row.iloc[0].to_dict() for r in executor.map(execute, study_spec(study).tasks())]
+    rows = [r.row.iloc[0].to_dict() for r in executor.map(execute, list(study_spec(study).tasks()))]
     seconds = time.perf_counter() - begin
     if isinstance(study, KStudy):
         return k_result(study, [ending_of(KEnding, r) for r in rows], seconds)

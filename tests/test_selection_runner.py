@@ -26,7 +26,7 @@ K_STUDY = KStudy(KItemMarket("k < n", "uniform:0,1", (2, 2), 2, 11), RegretMatch
 
 def test_same_seed_same_endings_on_every_executor_and_worker_count():
     reference = {s: (run_study(s) if isinstance(s, Study) else run_k_study(s)).table() for s in (STUDY, K_STUDY)}
-    for name, workers in (("serial", None), ("process", 1), ("process", 2)):
+    for name, workers in (("serial", None), ("process", 1), ("process", 2), ("dask", 2)):
         with make_executor(name, workers) as pool:
             for study, table in reference.items():
                 pd.testing.assert_frame_equal(run_selection(study, pool.executor).table(), table, check_exact=True)
