@@ -164,11 +164,16 @@ def play_k_market(market: KItemMarket, rules, start: tuple[int, int, int], round
 
 
 # ------------------------------------------------------------------ the N-player verifier
+def _line(game: Game, profile: tuple[int, ...], i: int) -> np.ndarray:
+    """Player i's payoffs from each of its grid actions, the others' actions as in ``profile``."""
+    return game.payoffs[i][profile[:i] + (slice(None),) + profile[i + 1:]]
+
+
 def grid_regrets(game: Game, profile: tuple[int, ...]) -> list[float]:
     """Each player's gain from its best other grid action at ``profile``, relative to that action's payoff."""
     out = []
     for i in range(game.players):
-        line = game.payoffs[i][profile[:i] + (slice(None),) + profile[i + 1:]]
+        line = _line(game, profile, i)
         best = float(np.max(line))
         out.append((best - float(line[profile[i]])) / best if best > 0 else 0.0)
     return out
@@ -176,12 +181,8 @@ def grid_regrets(game: Game, profile: tuple[int, ...]) -> list[float]:
 
 def grid_equilibrium(game: Game, profile: tuple[int, ...]) -> bool:
     """No player gains more than REGRET_RTOL of its best grid deviation's payoff."""
-    for i in range(game.players):
-        line = game.payoffs[i][profile[:i] + (slice(None),) + profile[i + 1:]]
-        best = float(np.max(line))
-        if not acceptable(best - float(line[profile[i]]), best):
-            return False
-    return True
+    return all(acceptable(float(np.max(line)) - float(line[profile[i]]), float(np.max(line)))
+               for i, line in ((i, _line(game, profile, i)) for i in range(game.players)))
 
 
 def continuous_regrets(market: KItemMarket, prices: tuple[float, float, float]) -> list[float]:
@@ -241,15 +242,20 @@ def continuous_equilibrium(market: KItemMarket, guess) -> tuple[float, float, fl
     return tuple(full(res.x))
 
 
+def against(u: np.ndarray, marginals: list[np.ndarray], keep: int | None = None) -> np.ndarray:
+    """The payoff array ``u`` averaged over independent mixed play (``marginals``), except player ``keep``'s axis."""
+    for k in reversed(range(u.ndim)):
+        if k != keep:
+            u = np.tensordot(u, marginals[k], axes=([k], [0]))
+    return u
+
+
 def mixed_regret(game: Game, marginals: list[np.ndarray]) -> float:
     """The largest relative gain of a player from its best grid action against the others' independent
     mixed play (the product of ``marginals``)."""
     worst = 0.0
     for i in range(game.players):
-        u = game.payoffs[i]
-        for k in reversed(range(game.players)):
-            if k != i:
-                u = np.tensordot(u, marginals[k], axes=([k], [0]))
+        u = against(game.payoffs[i], marginals, keep=i)
         best = float(np.max(u))
         worst = max(worst, (best - float(marginals[i] @ u)) / max(best, 1e-300))
     return worst
@@ -321,12 +327,7 @@ def classify(market: KItemMarket, joint: Joint, units: np.ndarray, start: tuple[
     second = joint.actions[rounds // 2:]
     marg = [np.bincount(second[:, i], minlength=game.shape[i]) / len(second) for i in range(3)]
     rel = mixed_regret(game, marg)
-    pays = {}
-    for i, n in enumerate(revenue_names):
-        u = game.payoffs[i]
-        for k in reversed(range(3)):
-            u = np.tensordot(u, marg[k], axes=([k], [0]))
-        pays[n] = float(u)
+    pays = {n: float(against(game.payoffs[i], marg)) for i, n in enumerate(revenue_names)}
     return KEnding(**base, outcome="mixed" if rel <= mixed_tol else "none",
                    **{n: float(marg[i] @ acts[i]) for i, n in enumerate(names)}, **pays, grid_regret=rel,
                    **realized)

@@ -180,3 +180,16 @@ def test_agent_based_k_item_market_posts_the_array_dynamics_prices_and_rations_a
     np.testing.assert_allclose(df["intermediary_revenue"], prices[1] * units[:, 0] + prices[2] * units[:, 1],
                                rtol=1e-15)
     assert model.seller.cumulative_revenue == pytest.approx(float(np.sum(prices[0] * units.sum(axis=1))))
+
+
+def test_mixed_regret_of_a_three_player_game_by_hand():
+    """u_i = 1 when player i matches the next player (mod 3): uniform play is an equilibrium (every
+    action earns 1/2); against the others' pure action 0, player i's uniform play earns 1/2 of the 1
+    that action 0 earns, a relative regret of 1/2."""
+    from market.k_selection import mixed_regret
+
+    a = np.indices((2, 2, 2))
+    game = Game(tuple((a[i] == a[(i + 1) % 3]).astype(float) for i in range(3)), (np.arange(2.0),) * 3)
+    half = np.array([0.5, 0.5])
+    assert mixed_regret(game, [half, half, half]) == 0.0
+    assert mixed_regret(game, [half, np.array([1.0, 0.0]), np.array([1.0, 0.0])]) == pytest.approx(0.5)
