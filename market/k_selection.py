@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -248,6 +248,20 @@ def against(u: np.ndarray, marginals: list[np.ndarray], keep: int | None = None)
         if k != keep:
             u = np.tensordot(u, marginals[k], axes=([k], [0]))
     return u
+
+
+def seller_first(market: KItemMarket) -> tuple[tuple[float, float, float], float]:
+    """The seller's Stackelberg outcome: it commits to p_s, the intermediaries then play their fee
+    equilibrium (:func:`continuous_equilibrium` at that price); the p_s best for the seller (scipy's
+    bounded Brent search). Returns the prices and the seller's revenue."""
+    def outcome(p: float) -> tuple[float, float, float]:
+        room = (market.top - p) / 3  # a guess inside the region where buyers ask
+        return continuous_equilibrium(replace(market, seller_price=float(p)), (room, room))
+
+    res = minimize_scalar(lambda p: -float(market.payoffs(*outcome(p))[SELLER]), bounds=(0.0, market.top),
+                          method="bounded", options={"xatol": 1e-10})
+    prices = outcome(float(res.x))
+    return prices, float(market.payoffs(*prices)[SELLER])
 
 
 def mixed_regret(game: Game, marginals: list[np.ndarray]) -> float:

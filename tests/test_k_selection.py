@@ -193,3 +193,13 @@ def test_mixed_regret_of_a_three_player_game_by_hand():
     half = np.array([0.5, 0.5])
     assert mixed_regret(game, [half, half, half]) == 0.0
     assert mixed_regret(game, [half, np.array([1.0, 0.0]), np.array([1.0, 0.0])]) == pytest.approx(0.5)
+
+
+def test_seller_first_by_hand_without_rationing():
+    """k >= n, U[0,1]: against p_s the intermediaries answer f_j = (1 - p_s)/2, so the seller earns
+    p_s (b_1 + b_2)(1 - p_s)/2 = 2 p_s (1 - p_s): it commits to 1/2, fees 1/4, revenue 1/2 (> 4/9)."""
+    from market.k_selection import seller_first
+
+    prices, revenue = seller_first(FREE)
+    assert prices == pytest.approx((0.5, 0.25, 0.25), abs=1e-6)
+    assert revenue == pytest.approx(0.5, abs=1e-9)

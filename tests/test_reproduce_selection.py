@@ -19,7 +19,7 @@ def test_small_report_all_checks_hold(tmp_path):
     assert not failed, failed
     assert len(report.checks) >= 35
     k_section = next(s for s in report.sections if s.title == "k items and two intermediaries")
-    assert len(k_section.checks) >= 15
+    assert len(k_section.checks) >= 19
     assert FILES <= {p.name for p in (tmp_path / "out").iterdir()}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
     studies = json.loads((tmp_path / "out" / "studies.json").read_text())
