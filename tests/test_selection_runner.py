@@ -3,6 +3,7 @@ number of workers, the same as the studies run in this process, and specs that r
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -92,3 +93,19 @@ def test_reproduce_flags_are_refused_by_reproductions_that_run_in_process(capsys
     code, out, err = run_cli(capsys, "reproduce", "seller-first", "--executor", "serial", "--out", str(tmp_path / "x"))
     assert code == 2 and "--executor and --workers apply to equilibrium-selection" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("study", [STUDY, K_STUDY], ids=["pricing game", "k items"])
+def test_mesa_agents_through_the_runner_end_where_the_array_dynamics_end(study):
+    """evaluator = "abm": the runs are played by Mesa learning agents; on the same seeds they end
+    exactly where the array dynamics end (and post the same prices every round)."""
+    from experiments.runner import execute
+
+    tasks = list(study_spec(study).tasks())[:4]
+    for task in tasks:
+        array = execute(task)
+        abm = execute(replace(task, params=task.params | {"evaluator": "abm"},
+                              record=replace(task.record, steps=True)))
+        pd.testing.assert_frame_equal(array.row, abm.row, check_exact=True)
+        steps = execute(replace(task, record=replace(task.record, steps=True))).steps
+        pd.testing.assert_frame_equal(steps, abm.steps, check_exact=True)

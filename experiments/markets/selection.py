@@ -24,9 +24,11 @@ import numpy as np
 from experiments.markets import MarketKind, Param, ParamError, RunOutput, read_choice, read_int, read_number
 from experiments.markets.single_item import read_bidders
 from market.distributions import ACCEPTED_SPECS, parse_spec
+from market.dynamics import Joint, Play
 from market.k_selection import KItemMarket, KTask, run_k_task
+from market.k_selection import classify as k_classify
 from market.learning import RULES
-from market.selection import GRID_KINDS, Market, Task, run_play
+from market.selection import GRID_KINDS, Market, Task, classify, run_play
 
 RULE_NAMES = {cls: name for name, cls in RULES.items()}
 RULE_ACCEPTED = ("a table {rule = NAME, PARAMETER = VALUE, ...} with NAME one of "
@@ -93,7 +95,9 @@ def read_fraction(value) -> float:
 
 
 def study_params() -> tuple[Param, ...]:
-    return (Param("window", "a whole number >= 1 of final rounds that decide the ending", read_int(1), 200),
+    return (Param("evaluator", "\"array\" (the array dynamics) or \"abm\" (Mesa learning agents; the same "
+                  "prices round for round, slower)", read_choice("array", "abm"), "array"),
+            Param("window", "a whole number >= 1 of final rounds that decide the ending", read_int(1), 200),
             Param("mixed_tol", "a number in (0, 1): relative regret up to which play counts as mixed",
                   read_fraction, 0.02))
 
@@ -110,15 +114,34 @@ def check_single(params: Mapping) -> None:
     single_market(params).discretized()
 
 
+def agents_play(market: Market, seller, other, start, steps: int, seq) -> Play:
+    """The run played by Mesa learning agents (:func:`agents.learning.learning_model`), read back as a Play."""
+    from agents.learning import learning_model
+
+    model = learning_model(market, seller, other, start, steps, seq)
+    for _ in range(steps):
+        model.step()
+    df = model.datacollector.get_model_vars_dataframe()
+    _, mg = market.discretized()
+    return Play(np.searchsorted(mg.row_actions, df["seller_price"].to_numpy(float)),
+                np.searchsorted(mg.col_actions, df["intermediary_price"].to_numpy(float)),
+                df["sale"].to_numpy(bool), model.seller.strategy.learner, model.intermediaries[0].strategy.learner)
+
+
 def run_single(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
-    """One run of the pricing game; per step both prices and the sale; the run's row is its Ending."""
+    """One run of the pricing game; per step both prices and the sale; the run's row is its Ending.
+    ``evaluator = "abm"`` plays it with Mesa agents (the same prices, round for round)."""
     market = single_market(params)
     seller = make_rule(params["seller"])
     other = make_rule(params["intermediary"]) if params["intermediary"] is not None else seller
     start = (params["start_seller"], params["start_intermediary"])
-    ending, p = run_play(Task(market, seller, other, start, steps, params["window"], params["mixed_tol"],
-                              rng.bit_generator.seed_seq))
-    _, mg = market.discretized()
+    game, mg = market.discretized()
+    seq = rng.bit_generator.seed_seq
+    if params["evaluator"] == "abm":
+        p = agents_play(market, seller, other, start, steps, seq)
+        ending = classify(p, game, mg, start, params["window"], params["mixed_tol"])
+    else:
+        ending, p = run_play(Task(market, seller, other, start, steps, params["window"], params["mixed_tol"], seq))
     return RunOutput({"seller_price": mg.row_actions[p.rows], "intermediary_price": mg.col_actions[p.cols],
                       "sale": p.sold}, asdict(ending))
 
@@ -138,15 +161,35 @@ def check_k(params: Mapping) -> None:
     k_market(params)
 
 
+def k_agents_play(market: KItemMarket, rules, start, steps: int, seq) -> tuple[Joint, np.ndarray]:
+    """The run played by Mesa learning agents under PostedFees (:func:`agents.learning.k_learning_model`)."""
+    from agents.learning import k_learning_model
+
+    model = k_learning_model(market, rules, start, steps, seq)
+    for _ in range(steps):
+        model.step()
+    df = model.datacollector.get_model_vars_dataframe()
+    acts = market.game().actions
+    columns = ("seller_price", "first_fee", "second_fee")
+    actions = np.column_stack([np.searchsorted(acts[i], df[c].to_numpy(float)) for i, c in enumerate(columns)])
+    units = df[["first_items", "second_items"]].to_numpy(np.int64)
+    learners = [model.seller.strategy.learner, *(m.strategy.learner for m in model.intermediaries)]
+    return Joint(actions, units.sum(axis=1) > 0, learners), units
+
+
 def run_k(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
     """One run of the k-item game; per step the three prices and the items each block got."""
     market = k_market(params)
     seller = make_rule(params["seller"])
     other = make_rule(params["intermediaries"]) if params["intermediaries"] is not None else seller
     start = (params["start_seller"], params["start_first"], params["start_second"])
-    ending, joint, units = run_k_task(KTask(market, (seller, other, other), start, steps, params["window"],
-                                            params["mixed_tol"], rng.bit_generator.seed_seq))
-    acts = market.game().actions
+    seq, acts = rng.bit_generator.seed_seq, market.game().actions
+    if params["evaluator"] == "abm":
+        joint, units = k_agents_play(market, (seller, other, other), start, steps, seq)
+        ending = k_classify(market, joint, units, start, params["window"], params["mixed_tol"])
+    else:
+        ending, joint, units = run_k_task(KTask(market, (seller, other, other), start, steps, params["window"],
+                                                params["mixed_tol"], seq))
     return RunOutput({"seller_price": acts[0][joint.actions[:, 0]], "first_fee": acts[1][joint.actions[:, 1]],
                       "second_fee": acts[2][joint.actions[:, 2]], "first_items": units[:, 0],
                       "second_items": units[:, 1]}, asdict(ending))
