@@ -33,6 +33,20 @@ FREE = KItemMarket("k = n", "uniform:0,1", (3, 1), 4, 31)
 BINDING = KItemMarket("k < n", "uniform:0,1", (2, 2), 2, 31)
 
 
+def independent_regret(market: KItemMarket, prices, deviations: np.ndarray) -> float:
+    """The largest relative gain of a deciding player from a price in ``deviations``, from the exact
+    payoffs evaluated afresh (not the study's payoff tensor nor its verifier)."""
+    worst = 0.0
+    for i in ((1, 2) if market.seller_price is not None else (0, 1, 2)):
+        trial = [np.full(deviations.size, p) for p in prices]
+        trial[i] = deviations
+        line = market.payoffs(*trial)[i]
+        now = float(market.payoffs(*prices)[i])
+        best = float(np.max(line))
+        worst = max(worst, (best - now) / best if best > 0 else 0.0)
+    return worst
+
+
 def test_seats_of_an_n_player_game_are_its_payoffs_against_the_others_joint_profile():
     rng = np.random.default_rng(0)
     shape = (3, 4, 2)
@@ -103,8 +117,10 @@ def test_hand_derived_equilibrium_without_rationing_is_found_and_verified():
     third = float(FREE.game().actions[0][10])
     assert third == pytest.approx(1 / 3, abs=1e-15)
     assert result.counts == {"equilibrium": 8}
+    fine = np.linspace(0.0, 1.0, 20001)
     for e in result.endings:
         assert e.prices == (third, third, third) and e.verified and e.continuous_regret <= 1e-12
+        assert independent_regret(FREE, e.prices, fine) <= 1e-12
         assert e.seller_revenue == pytest.approx(4 / 9, rel=1e-12)
         assert (e.first_revenue, e.second_revenue) == pytest.approx((1 / 3, 1 / 9), rel=1e-12)
 
@@ -125,9 +141,11 @@ def test_every_reported_equilibrium_passes_the_grid_verifier_and_lies_near_the_r
     assert max(continuous_regrets(BINDING, root)) <= 1e-9
     assert root[1] == pytest.approx(root[2], abs=1e-8)  # symmetric blocks, symmetric fees
     game = BINDING.game()
+    assert independent_regret(BINDING, root, np.linspace(0.0, 1.0, 20001)) <= 1e-9
     for e in result.equilibria():
         profile = tuple(int(np.searchsorted(game.actions[i], x)) for i, x in enumerate(e.prices))
         assert grid_equilibrium(game, profile) and e.grid_regret <= 1e-9
+        assert independent_regret(BINDING, e.prices, game.actions[1]) <= 1e-9
         if e.trades:
             assert max(abs(a - b) for a, b in zip(e.prices, root)) <= 1 / 30 + 1e-12
 
