@@ -6,6 +6,10 @@ the model's last :class:`~protocols.base.RoundOutcome`, what the protocol made p
 both posted prices and whether the item sold. Seeded as in :mod:`market.dynamics`, the
 agents post the same prices, round for round, as the array dynamics of
 :func:`market.selection.play_market` on the same values.
+
+:class:`KLearning` does the same for the seller and the two intermediaries of the k-item
+market of :mod:`market.k_selection`, under the :class:`~protocols.posted_fees.PostedFees`
+protocol (:func:`k_learning_model`): each observes the posted price and both fees.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import numpy as np
 
 from market.dynamics import MARKET, child
 from market.errors import InputError
+from market.k_selection import KItemMarket, market_draws
 from market.selection import Market, market_values
 
 MODEL = MARKET + 1  # the child of a run's SeedSequence that seeds the Mesa model itself (tie-breaks)
@@ -62,3 +67,56 @@ def learning_model(market: Market, seller_rule, intermediary_rule, start: tuple[
                        intermediary=Learning(intermediary_rule, market, start, seq),
                        replay=market_values(game, rounds, seq),
                        rng=np.random.default_rng(child(seq, MODEL)))
+
+
+class KLearning:
+    """Post the price (``player`` 0, the seller) or fee (1, 2: the intermediaries) of a k-item market's
+    grid by ``rule``, from the start profile ``start``; every player of one run takes the same ``seq``."""
+
+    def __init__(self, rule, market: KItemMarket, start: tuple[int, int, int], player: int,
+                 seq: np.random.SeedSequence):
+        self.rule, self.market, self.start, self.player, self.seq = rule, market, tuple(start), player, seq
+        self.learner = None
+        game = market.game()
+        self._index = [{float(p): k for k, p in enumerate(a)} for a in game.actions]
+        self._strides = [int(w) for w in game.strides(player)]
+
+    def choose(self, agent) -> float:
+        if self.learner is None:
+            self.learner = self.rule.start(self.market.game().seats(self.start, self.seq)[self.player])
+        else:
+            last = agent.model.last
+            profile = [self._index[i][p] for i, p in enumerate((last.seller_price, *last.fees))]
+            other = sum(w * a for w, a in zip(self._strides, profile))
+            self.learner.observe(profile[self.player], other, bool(last.delivered))
+        return float(self.learner.seat.own_prices[self.learner.act()])
+
+
+def k_learning_model(market: KItemMarket, rules, start: tuple[int, int, int], rounds: int,
+                     seq: np.random.SeedSequence):
+    """A MarketModel of the k-item market under PostedFees whose seller and intermediaries learn by
+    ``rules`` (seller, first, second), replaying the run's values and rationing priorities."""
+    import mesa
+
+    from market.demand import from_partition
+    from market.model import MarketModel
+    from protocols.messages import LOG_COLUMNS
+    from protocols.posted_fees import PostedFees
+
+    values, priority = market_draws(market, rounds, seq)
+    b1 = market.blocks[0]
+    blocks = [list(range(b1)), list(range(b1, market.buyers))]
+    model = MarketModel([market.distribution] * market.buyers, protocol=PostedFees(market.items, priority),
+                        seller=KLearning(rules[0], market, start, 0, seq),
+                        demand=from_partition(blocks, market.buyers), replay=values,
+                        rng=np.random.default_rng(child(seq, MODEL)))
+    for j, m in enumerate(model.intermediaries):
+        m.strategy = KLearning(rules[j + 1], market, start, j + 1, seq)
+    model.datacollector = mesa.DataCollector(
+        model_reporters={"seller_price": lambda m: m.last.seller_price,
+                         "first_fee": lambda m: m.last.fees[0], "second_fee": lambda m: m.last.fees[1],
+                         "first_items": lambda m: m.last.units[0], "second_items": lambda m: m.last.units[1],
+                         "seller_revenue": lambda m: m.last.seller_revenue,
+                         "intermediary_revenue": lambda m: m.last.intermediary_revenue},
+        tables={"messages": list(LOG_COLUMNS)})
+    return model

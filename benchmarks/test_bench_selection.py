@@ -60,3 +60,31 @@ def test_qre_trace_41_by_41(benchmark):
     branch = benchmark.pedantic(trace_logit_qre, args=(mg.A, mg.B), kwargs={"lam_max": 2000.0},
                                 rounds=1, iterations=1)
     benchmark.extra_info["steps"] = branch.steps
+
+
+def test_k_item_rounds_per_second(benchmark):
+    """The three-player k-item game (n = 4, k = 2, 31 prices a side): one run of 2,000 rounds of Hedge."""
+    from market.k_selection import KItemMarket, play_k_market
+
+    market = KItemMarket("k < n", "uniform:0,1", (2, 2), 2, 31)
+    market.game()
+    rule = Hedge(5.0)
+    benchmark.pedantic(play_k_market, args=(market, (rule, rule, rule), (5, 20, 10), ROUNDS,
+                                            np.random.SeedSequence(1)), rounds=3, iterations=1)
+    benchmark.extra_info["rounds_per_second"] = ROUNDS / benchmark.stats["mean"]
+
+
+def test_study_through_the_runner_serial_against_two_workers(benchmark):
+    """The same 64-start study through the experiments runner: serial (benchmarked), two forkserver workers."""
+    from experiments.runner import make_executor
+    from experiments.selection import run_selection
+
+    study = Study(MARKET, Hedge(5.0), starts_per_side=8, rounds=500, seed=3)
+    with make_executor("serial") as pool:
+        benchmark.pedantic(run_selection, args=(study, pool.executor), rounds=1, iterations=1)
+    start = time.perf_counter()
+    with make_executor("process", 2) as pool:
+        run_selection(study, pool.executor)
+    benchmark.extra_info["two_worker_seconds_with_startup"] = time.perf_counter() - start
+    print(f"\n64-start study through the runner: serial {benchmark.stats['mean']:.2f}s, two workers "
+          f"{benchmark.extra_info['two_worker_seconds_with_startup']:.2f}s (with start-up)")

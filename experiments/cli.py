@@ -6,7 +6,7 @@
     agora simulate seller-first --bidder SPEC ... [--rounds N] [--seed S] [--price P]
                    [--evaluator abm|mc] [--out FILE.csv|.parquet|.json] [--messages FILE] [--json]
     agora plot seller-first --bidder SPEC ... --out FIG.png
-    agora reproduce NAME [--out DIR]
+    agora reproduce NAME [--out DIR] [--executor serial|process|dask] [--workers N]
 
 Bad input gives one line on stderr and exit status 2; nothing is written.
 """
@@ -145,13 +145,19 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--out", required=True, metavar="FIG.png", help="where to save the PNG")
     ps.add_argument("--points", type=_positive_int, default=300, help="prices on the curve (default 300)")
 
-    from experiments.reproduce import REPRODUCTIONS
+    from experiments.reproduce import REPRODUCTIONS, SCALABLE
 
     rep = sub.add_parser("reproduce", help="reproduce a paper's results: paper vs measured",
                          description="Writes report.md, results.json and figures to --out. "
                                      f"Available: {', '.join(REPRODUCTIONS)}.")
     rep.add_argument("name", choices=sorted(REPRODUCTIONS), help="which reproduction")
     rep.add_argument("--out", default=None, metavar="DIR", help="output folder (default results/NAME)")
+    rep.add_argument("--executor", choices=("serial", "process", "dask"),
+                     help="where the runs execute, for reproductions that run through the experiments runner "
+                          f"({', '.join(SCALABLE)}): this process, a local process pool (default), or a local "
+                          "Dask cluster")
+    rep.add_argument("--workers", type=_positive_int, metavar="N",
+                     help="worker processes for process/dask (default: the CPUs available)")
     for name in EXTENSIONS:
         import_module(name).add_parsers(verbs, sub)
     return parser

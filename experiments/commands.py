@@ -156,10 +156,14 @@ def plot_seller_first(args) -> int:
 
 
 def reproduce(args) -> int:
-    from experiments.reproduce import load
+    from experiments.reproduce import SCALABLE, load
 
+    scale = {k: v for k, v in (("executor", args.executor), ("workers", args.workers)) if v is not None}
+    if scale and args.name not in SCALABLE:
+        raise InputError(f"--executor and --workers apply to {', '.join(SCALABLE)}; "
+                         f"{args.name} runs in this process")
     out = Path(args.out or f"results/{args.name}")
-    report = load(args.name)(out)
+    report = load(args.name)(out, **scale)
     print(report.summary())
     print(f"\nreport: {out / 'report.md'}")
     return 0 if report.all_hold else 1

@@ -1,4 +1,4 @@
-"""Learning rules for repeated play of a two-player game over finite action sets.
+"""Learning rules for repeated play of a game over finite action sets.
 
 A rule is a frozen dataclass (picklable; it names itself and its parameters). Its
 ``start(seat)`` returns a :class:`Learner` for one player, given a :class:`Seat`: the
@@ -6,7 +6,9 @@ player's own payoff matrix (own actions x the other's actions, scaled so the lar
 absolute payoff is 1, so learning rates and temperatures are in units of the best
 payoff), both action sets as prices, where each side starts, and the player's own
 random generator. A round is ``act()`` by both players, then ``observe(own, other,
-sold)`` by both. Rules that know the game (the distributions) use the payoff matrix;
+sold)`` by both. With more than two players "the other" is the others' joint profile
+(:class:`market.dynamics.Game`), and fictitious play keeps beliefs over joint profiles.
+Rules that know the game (the distributions) use the payoff matrix;
 :class:`DemandLearning` uses only its prices and what it observed.
 
 * :class:`BestResponse` (with inertia): best-respond to the other's last action;
@@ -45,9 +47,9 @@ TIE_RTOL = 1e-9  # payoffs within this fraction of the best count as best (the v
 class Seat:
     """What one player starts with: own payoffs (scaled), prices, starting actions and a generator."""
 
-    payoff: np.ndarray  # own actions x other's actions, max |payoff| = 1
+    payoff: np.ndarray  # own actions x other's actions (the others' joint profiles), max |payoff| = 1
     own_prices: np.ndarray
-    other_prices: np.ndarray
+    other_prices: np.ndarray  # the other's prices; with more players, one row of prices per joint profile
     start: int
     other_start: int
     rng: np.random.Generator
@@ -309,6 +311,9 @@ class DemandLearning:
         return f"demand learning (explore {self.explore:g}, inertia {self.inertia:g})"
 
     def start(self, seat: Seat) -> Learner:
+        if seat.other_prices.ndim != 1:
+            raise InputError("demand learning estimates P[sale] against the total of two prices; it plays "
+                             f"two-player markets, not one with {seat.other_prices.shape[1] + 1} players")
         return _DemandLearning(seat, self.explore, self.inertia)
 
 

@@ -228,10 +228,15 @@ class Task:
     seq: np.random.SeedSequence
 
 
-def run_task(task: Task) -> Ending:
+def run_play(task: Task) -> tuple[Ending, Play]:
+    """Play one run and classify its end; also returns the play."""
     game, mg = task.market.discretized()
     p = play_market(task.market, task.seller_rule, task.intermediary_rule, task.start, task.rounds, task.seq)
-    return classify(p, game, mg, task.start, task.window, task.mixed_tol)
+    return classify(p, game, mg, task.start, task.window, task.mixed_tol), p
+
+
+def run_task(task: Task) -> Ending:
+    return run_play(task)[0]
 
 
 def start_indices(points: int, per_side: int) -> list[int]:
@@ -294,15 +299,23 @@ class StudyResult:
         return [e for e in self.endings if e.outcome == "equilibrium"]
 
 
-def run_study(study: Study, executor=None) -> StudyResult:
-    """Run every start of ``study``; ``executor``: any concurrent.futures.Executor (None: serial)."""
-    begin = time.perf_counter()
-    tasks = study.tasks()
-    endings = list(executor.map(run_task, tasks, chunksize=4) if executor is not None else map(run_task, tasks))
+def study_result(study: Study, endings: list[Ending], seconds: float) -> StudyResult:
+    """The result of ``study`` from its endings in start order."""
     s, r = study.rules
-    method = (f"{s.label} (seller) vs {r.label} (intermediary), {len(tasks)} starts, "
+    method = (f"{s.label} (seller) vs {r.label} (intermediary), {len(endings)} starts, "
               f"{study.rounds} rounds each, window {study.window}; equilibria verified on the "
               f"{study.market.points}-price {study.market.grid} grid (relative regret <= {REGRET_RTOL:g}) "
               "and checked against any price")
-    return StudyResult(study, endings, method, time.perf_counter() - begin,
-                       dict(Counter(e.outcome for e in endings)))
+    return StudyResult(study, endings, method, seconds, dict(Counter(e.outcome for e in endings)))
+
+
+def run_study(study: Study, executor=None) -> StudyResult:
+    """Run every start of ``study``; ``executor``: any concurrent.futures.Executor (None: serial).
+
+    The experiments runner runs the same tasks as runs of the ``learning`` market kind
+    (:func:`experiments.selection.run_selection`), with the same endings.
+    """
+    begin = time.perf_counter()
+    tasks = study.tasks()
+    endings = list(executor.map(run_task, tasks, chunksize=4) if executor is not None else map(run_task, tasks))
+    return study_result(study, endings, time.perf_counter() - begin)

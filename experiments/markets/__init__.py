@@ -27,7 +27,7 @@ import numpy as np
 from market.errors import InputError
 
 #: Modules that define ``MARKETS``; each adds kinds to the registry.
-MARKET_MODULES: tuple[str, ...] = ("experiments.markets.single_item",)
+MARKET_MODULES: tuple[str, ...] = ("experiments.markets.single_item", "experiments.markets.selection")
 
 REQUIRED = object()
 

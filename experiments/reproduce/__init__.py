@@ -16,6 +16,9 @@ REPRODUCTIONS = {
     "equilibrium-selection": "experiments.reproduce.equilibrium_selection:reproduce_equilibrium_selection",
 }
 
+#: Reproductions that run through the experiments runner and take --executor and --workers.
+SCALABLE = ("equilibrium-selection",)
+
 
 def load(name: str):
     """The function that runs reproduction ``name``."""

@@ -4,26 +4,29 @@ Theorems 5.1 and 5.2 say the simultaneous game has continua of equilibria; this
 report shows which of them repeated play reaches, under which learning rule and from
 which start, and sets the outcome beside both Stackelberg outcomes and the limit of
 the logit QRE branch. Three markets: a constant value, F_eps,H, and two non-identical
-uniform bidders.
+uniform bidders; then a k-item market with two intermediaries
+(:mod:`experiments.reproduce.selection_k_items`). Every study runs through the experiments
+runner (:func:`experiments.selection.run_selection`) on the executor asked for.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from agents.learning import learning_model
+from agents.learning import k_learning_model, learning_model
 from experiments.output import dumps, staging_dir, write_table, write_text
 from experiments.reproduce.report import Check, Report, Section
-from experiments.selection import basin_figure, qre_limit, stackelberg, start_dependence, summary
+from experiments.reproduce.selection_k_items import BINDING, k_items
+from experiments.runner import make_executor
+from experiments.selection import basin_figure, qre_limit, run_selection, stackelberg, start_dependence, summary
 from experiments.tables import markdown_table
+from market.k_selection import KItemMarket, KStudy, play_k_market
 from market.learning import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching
-from market.selection import Market, Study, play_market, run_study
+from market.selection import Market, Study, play_market
 from market.solvers.simultaneous import pure_equilibria
 
 SOURCE = "papers/monopolist-intermediary.txt"
@@ -43,8 +46,11 @@ def _row(s: dict) -> tuple:
             s["seller_revenue"], s["intermediary_revenue"])
 
 
+K_STARTS = 4  # starts per side in the k-item studies at most (a cube of them)
+
+
 class Runner:
-    """Runs the studies of the report with one executor and one scale."""
+    """Runs the studies of the report through the experiments runner, with one executor and one scale."""
 
     def __init__(self, executor, starts: int, rounds: int, seed: int = 2026):
         self.executor, self.starts, self.rounds, self.seed = executor, starts, rounds, seed
@@ -54,7 +60,12 @@ class Runner:
                      window=min(200, self.rounds // 4), seed=self.seed)
 
     def all_rules(self, market: Market, rules=RULES) -> list:
-        return [run_study(self.study(market, r), self.executor) for r in rules]
+        return [run_selection(self.study(market, r), self.executor) for r in rules]
+
+    def k_rules(self, market: KItemMarket, rules) -> list:
+        return [run_selection(KStudy(market, r, starts_per_side=min(self.starts, K_STARTS), rounds=self.rounds,
+                                     window=min(200, self.rounds // 4), seed=self.seed), self.executor)
+                for r in rules]
 
 
 def _benchmarks(market: Market, results: list) -> tuple[str, dict, dict]:
@@ -239,41 +250,72 @@ def agents_agree(run: Runner) -> Section:
                           & (df["sale"].to_numpy(bool) == array.sold)))
         checks.append(Check("agent-based = array dynamics", f"{market.name}, {rule.label}",
                             "rounds with equal prices and sale", rounds, same, same == rounds, "exact"))
+    checks.append(k_agents_agree(run.seed))
     text = """
 The same learning rules played by Mesa agents: the seller and the intermediary are agents of the
 simultaneous MarketModel, each learning from the model's public round outcome (both prices and
 whether the item sold); buyers bid on replayed values. On the same SeedSequence they post the
-array dynamics' prices in every round and the market sells in the same rounds.
+array dynamics' prices in every round and the market sells in the same rounds. In the k-item
+market the seller and both intermediaries are agents of a MarketModel under the PostedFees
+protocol (price and fees posted at once, asks, random rationing by replayed priorities): they
+post the array dynamics' prices and fees, and each block gets the same items, in every round.
 """
     return Section("Agent-based market against the array dynamics", text, checks)
 
 
-def build(out: Path, workers: int | None = None, starts: int = 9, rounds: int = 1000) -> Report:
-    """Write report.md, results.json, studies.json (summaries), endings.parquet (one row per run)
-    and the basin figures to ``out``; studies run on ``workers`` processes (default 2)."""
+def k_agents_agree(seed: int, rounds: int = 200) -> Check:
+    """The k-item MarketModel with learning agents against the array dynamics, same seed."""
+    market, rules, start = BINDING, (Hedge(5.0), RegretMatching(), BestResponse(0.5)), (3, 25, 10)
+    seq = np.random.SeedSequence(seed)
+    joint, units = play_k_market(market, rules, start, rounds, seq)
+    model = k_learning_model(market, rules, start, rounds, seq)
+    for _ in range(rounds):
+        model.step()
+    df = model.datacollector.get_model_vars_dataframe()
+    acts = market.game().actions
+    same = np.ones(rounds, bool)
+    for i, column in enumerate(("seller_price", "first_fee", "second_fee")):
+        same &= df[column].to_numpy(float) == acts[i][joint.actions[:, i]]
+    same &= (df["first_items"].to_numpy() == units[:, 0]) & (df["second_items"].to_numpy() == units[:, 1])
+    return Check("agent-based = array dynamics", f"{market.name}, Hedge / regret matching / best response",
+                 "rounds with equal price, fees and items per block", rounds, int(same.sum()),
+                 int(same.sum()) == rounds, "exact")
+
+
+def build(out: Path, executor: str = "process", workers: int | None = None, starts: int = 9,
+          rounds: int = 1000) -> Report:
+    """Write report.md, results.json, studies.json (summaries), endings.parquet and k_endings.parquet
+    (one row per run) and the basin figures to ``out``; the studies run on ``executor`` (serial,
+    process or dask) with ``workers`` workers (default: the CPUs available)."""
     report = Report("Equilibrium selection in the simultaneous game: learning, basins, QRE", SOURCE)
-    workers = workers or min(2, os.cpu_count() or 1)
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 else None
-    try:
-        run = Runner(pool, starts, rounds)
-        with staging_dir(out) as stage:
-            tables, endings = {}, []
-            for build_section in (constant_value, f_market, uniform_bidders):
-                section, results = build_section(run, stage)
-                report.sections.append(section)
-                tables[section.title] = [summary(r) for r in results]
-                endings += [r.table().assign(market=r.study.market.name, rule=r.study.seller_rule.label)
-                            for r in results]
-            report.sections.append(sensitivity(run))
-            report.sections.append(agents_agree(run))
-            report.write(stage)
-            write_text(stage / "studies.json", dumps(tables))
-            write_table(pd.concat(endings, ignore_index=True), stage / "endings.parquet")
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    begin = time.perf_counter()
+    with make_executor(executor, workers) as pool, staging_dir(out) as stage:
+        run = Runner(pool.executor, starts, rounds)
+        tables, endings = {}, []
+        for build_section in (constant_value, f_market, uniform_bidders):
+            section, results = build_section(run, stage)
+            report.sections.append(section)
+            tables[section.title] = [summary(r) for r in results]
+            endings += [r.table().assign(market=r.study.market.name, rule=r.study.seller_rule.label)
+                        for r in results]
+        section, k_results = k_items(run, stage)
+        report.sections.append(section)
+        report.sections.append(sensitivity(run))
+        report.sections.append(agents_agree(run))
+        report.sections.append(Section("How the studies ran", f"""
+Every study ran through the experiments runner: one run of the `learning` (or `learning-k-items`)
+market kind per start, on the {pool.name} executor with {pool.slots} worker(s), each run on its own child
+of the study's SeedSequence (seed {run.seed}), so the endings do not depend on the executor or the
+number of workers. {starts} starts per side ({min(starts, K_STARTS)} in the k-item studies), {rounds} rounds
+per run; {time.perf_counter() - begin:.1f} s in all.
+"""))
+        report.write(stage)
+        write_text(stage / "studies.json", dumps(tables))
+        write_table(pd.concat(endings, ignore_index=True), stage / "endings.parquet")
+        write_table(pd.concat([r.table().assign(market=r.study.market.name, rule=r.study.seller_rule.label)
+                               for r in k_results], ignore_index=True), stage / "k_endings.parquet")
     return report
 
 
-def reproduce_equilibrium_selection(out: Path) -> Report:
-    return build(Path(out))
+def reproduce_equilibrium_selection(out: Path, executor: str = "process", workers: int | None = None) -> Report:
+    return build(Path(out), executor, workers)

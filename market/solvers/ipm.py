@@ -59,9 +59,10 @@ def threshold_of(model: UtilityModel, dist: ValueDistribution, price: float) -> 
     return model.score_threshold(dist, price)
 
 
-def demand_pmf(b: int, q: float) -> np.ndarray:
-    """P[D = d], d = 0..b, for a block of b buyers each asking with probability q."""
-    return stats.binom.pmf(np.arange(b + 1), b, q)
+def demand_pmf(b: int, q) -> np.ndarray:
+    """P[D = d], d = 0..b, for a block of b buyers each asking with probability q
+    (an array of q gives one pmf per entry, along a new last axis)."""
+    return stats.binom.pmf(np.arange(b + 1), b, np.asarray(q, float)[..., None])
 
 
 def convolve_all(pmfs: Iterable[np.ndarray]) -> np.ndarray:

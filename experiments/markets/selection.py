@@ -1,0 +1,231 @@
+"""Selection runs as experiment kinds: one run is repeated play from one start, classified at its end.
+
+* ``learning``: the simultaneous pricing game of monopolist-intermediary, Section 5
+  (:mod:`market.selection`): ``bidders``, a price grid (``points``, ``grid``), a rule per side,
+  the starting grid indices;
+* ``learning-k-items``: k items, two intermediaries (:mod:`market.k_selection`):
+  ``distribution``, ``blocks``, ``items``, the grid (``points``, ``upper``), a fixed
+  ``seller_price`` or none, a rule for the seller and one for both intermediaries, the starts.
+
+A rule is a table: ``{rule = "hedge", eta = 5.0}`` (names: :data:`market.learning.RULES`;
+the other keys are the rule's parameters). The spec's ``steps`` are the rounds. Each run's
+random numbers come from its own ``SeedSequence`` (the spec's seeds), split exactly as a
+study splits them, so a sweep over the starts with one seed per point and ``seeds.base`` =
+the study's seed gives the study's endings (:func:`experiments.selection.run_selection`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, fields
+
+import numpy as np
+
+from experiments.markets import MarketKind, Param, ParamError, RunOutput, read_choice, read_int, read_number
+from experiments.markets.single_item import read_bidders
+from market.distributions import ACCEPTED_SPECS, parse_spec
+from market.dynamics import Joint, Play
+from market.k_selection import KItemMarket, KTask, run_k_task
+from market.k_selection import classify as k_classify
+from market.learning import RULES
+from market.selection import GRID_KINDS, Market, Task, classify, run_play
+
+RULE_NAMES = {cls: name for name, cls in RULES.items()}
+RULE_ACCEPTED = ("a table {rule = NAME, PARAMETER = VALUE, ...} with NAME one of "
+                 f"{', '.join(RULES)} and that rule's parameters")
+
+
+def read_rule(value) -> dict:
+    """A rule table, checked by building the rule; returned as a plain dict with every parameter."""
+    if not isinstance(value, dict) or value.get("rule") not in RULES:
+        raise ValueError("not a table naming a known rule")
+    cls = RULES[value["rule"]]
+    known = [f.name for f in fields(cls)]
+    extra = sorted(set(value) - {"rule", *known})
+    if extra:
+        raise ValueError(f"unknown parameter {extra[0]!r} of {value['rule']}; accepted: "
+                         f"{', '.join(known) or 'none'}")
+    return rule_table(cls(**{k: v for k, v in value.items() if k != "rule"}))
+
+
+def rule_table(rule) -> dict:
+    """The table that names ``rule`` in a spec."""
+    return {"rule": RULE_NAMES[type(rule)], **asdict(rule)}
+
+
+def make_rule(table: Mapping):
+    return RULES[table["rule"]](**{k: v for k, v in table.items() if k != "rule"})
+
+
+def read_maybe_rule(value):
+    return None if value == "same" else read_rule(value)
+
+
+def read_blocks(value) -> list[int]:
+    if not isinstance(value, list) or len(value) != 2 or not all(isinstance(b, int) and not isinstance(b, bool)
+                                                                 and b >= 1 for b in value):
+        raise ValueError("not two whole numbers >= 1")
+    return list(value)
+
+
+def read_spec(value) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not a spec string")
+    law = parse_spec(value)
+    law.require_regular()
+    return law.spec
+
+
+def read_optional_price(value):
+    return None if value == "learn" else read_number(value)
+
+
+def read_positive(value) -> float:
+    x = read_number(value)
+    if not x > 0:
+        raise ValueError("not > 0")
+    return x
+
+
+def read_fraction(value) -> float:
+    x = read_number(value)
+    if not 0 < x < 1:
+        raise ValueError("not in (0, 1)")
+    return x
+
+
+def study_params() -> tuple[Param, ...]:
+    return (Param("evaluator", "\"array\" (the array dynamics) or \"abm\" (Mesa learning agents; the same "
+                  "prices round for round, slower)", read_choice("array", "abm"), "array"),
+            Param("window", "a whole number >= 1 of final rounds that decide the ending", read_int(1), 200),
+            Param("mixed_tol", "a number in (0, 1): relative regret up to which play counts as mixed",
+                  read_fraction, 0.02))
+
+
+# ------------------------------------------------------------------ single item, two sides
+def single_market(params: Mapping) -> Market:
+    return Market("spec", tuple(params["bidders"]), params["points"], params["grid"])
+
+
+def check_single(params: Mapping) -> None:
+    for key in ("start_seller", "start_intermediary"):
+        if params[key] >= params["points"]:
+            raise ParamError(key, f"a grid index must be below points = {params['points']}")
+    single_market(params).discretized()
+
+
+def agents_play(market: Market, seller, other, start, steps: int, seq) -> Play:
+    """The run played by Mesa learning agents (:func:`agents.learning.learning_model`), read back as a Play."""
+    from agents.learning import learning_model
+
+    model = learning_model(market, seller, other, start, steps, seq)
+    for _ in range(steps):
+        model.step()
+    df = model.datacollector.get_model_vars_dataframe()
+    _, mg = market.discretized()
+    return Play(np.searchsorted(mg.row_actions, df["seller_price"].to_numpy(float)),
+                np.searchsorted(mg.col_actions, df["intermediary_price"].to_numpy(float)),
+                df["sale"].to_numpy(bool), model.seller.strategy.learner, model.intermediaries[0].strategy.learner)
+
+
+def run_single(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
+    """One run of the pricing game; per step both prices and the sale; the run's row is its Ending.
+    ``evaluator = "abm"`` plays it with Mesa agents (the same prices, round for round)."""
+    market = single_market(params)
+    seller = make_rule(params["seller"])
+    other = make_rule(params["intermediary"]) if params["intermediary"] is not None else seller
+    start = (params["start_seller"], params["start_intermediary"])
+    game, mg = market.discretized()
+    seq = rng.bit_generator.seed_seq
+    if params["evaluator"] == "abm":
+        p = agents_play(market, seller, other, start, steps, seq)
+        ending = classify(p, game, mg, start, params["window"], params["mixed_tol"])
+    else:
+        ending, p = run_play(Task(market, seller, other, start, steps, params["window"], params["mixed_tol"], seq))
+    return RunOutput({"seller_price": mg.row_actions[p.rows], "intermediary_price": mg.col_actions[p.cols],
+                      "sale": p.sold}, asdict(ending))
+
+
+# ------------------------------------------------------------------ k items, two intermediaries
+def k_market(params: Mapping) -> KItemMarket:
+    return KItemMarket("spec", params["distribution"], tuple(params["blocks"]), params["items"],
+                       params["points"], params["upper"], params["seller_price"])
+
+
+def check_k(params: Mapping) -> None:
+    for key in ("start_seller", "start_first", "start_second"):
+        if params[key] >= params["points"]:
+            raise ParamError(key, f"a grid index must be below points = {params['points']}")
+    if params["seller_price"] is not None and params["start_seller"] != 0:
+        raise ParamError("start_seller", "with a fixed seller_price the seller has one price: start_seller = 0")
+    k_market(params)
+
+
+def k_agents_play(market: KItemMarket, rules, start, steps: int, seq) -> tuple[Joint, np.ndarray]:
+    """The run played by Mesa learning agents under PostedFees (:func:`agents.learning.k_learning_model`)."""
+    from agents.learning import k_learning_model
+
+    model = k_learning_model(market, rules, start, steps, seq)
+    for _ in range(steps):
+        model.step()
+    df = model.datacollector.get_model_vars_dataframe()
+    acts = market.game().actions
+    columns = ("seller_price", "first_fee", "second_fee")
+    actions = np.column_stack([np.searchsorted(acts[i], df[c].to_numpy(float)) for i, c in enumerate(columns)])
+    units = df[["first_items", "second_items"]].to_numpy(np.int64)
+    learners = [model.seller.strategy.learner, *(m.strategy.learner for m in model.intermediaries)]
+    return Joint(actions, units.sum(axis=1) > 0, learners), units
+
+
+def run_k(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
+    """One run of the k-item game; per step the three prices and the items each block got."""
+    market = k_market(params)
+    seller = make_rule(params["seller"])
+    other = make_rule(params["intermediaries"]) if params["intermediaries"] is not None else seller
+    start = (params["start_seller"], params["start_first"], params["start_second"])
+    seq, acts = rng.bit_generator.seed_seq, market.game().actions
+    if params["evaluator"] == "abm":
+        joint, units = k_agents_play(market, (seller, other, other), start, steps, seq)
+        ending = k_classify(market, joint, units, start, params["window"], params["mixed_tol"])
+    else:
+        ending, joint, units = run_k_task(KTask(market, (seller, other, other), start, steps, params["window"],
+                                                params["mixed_tol"], seq))
+    return RunOutput({"seller_price": acts[0][joint.actions[:, 0]], "first_fee": acts[1][joint.actions[:, 1]],
+                      "second_fee": acts[2][joint.actions[:, 2]], "first_items": units[:, 0],
+                      "second_items": units[:, 1]}, asdict(ending))
+
+
+GRID_POINTS = "a whole number >= 3 of prices on the grid"
+MARKETS = {
+    "learning": MarketKind(
+        "learning",
+        "the simultaneous pricing game played by learning rules from one start; the run's row says where "
+        "play ended (monopolist-intermediary, Section 5)",
+        (Param("bidders", f"a regular law's spec string or a list of them ({ACCEPTED_SPECS})", read_bidders),
+         Param("points", GRID_POINTS, read_int(3), 41),
+         Param("grid", f"one of {', '.join(GRID_KINDS)}", read_choice(*GRID_KINDS), "linear"),
+         Param("seller", RULE_ACCEPTED, read_rule),
+         Param("intermediary", f"\"same\" (the seller's rule) or {RULE_ACCEPTED}", read_maybe_rule, None),
+         Param("start_seller", "a grid index >= 0 of the seller's first price", read_int(0), 0),
+         Param("start_intermediary", "a grid index >= 0 of the intermediary's first price", read_int(0), 0),
+         *study_params()),
+        ("seller_price", "intermediary_price", "sale"), run_single, check_single),
+    "learning-k-items": MarketKind(
+        "learning-k-items",
+        "k items, buyers in two blocks, one intermediary per block posting a fee on the seller's per-item "
+        "price, random rationing; learning rules from one start (intermediary-proof-mechanisms)",
+        (Param("distribution", f"a regular law's spec string ({ACCEPTED_SPECS})", read_spec),
+         Param("blocks", "two whole numbers >= 1: buyers per intermediary", read_blocks),
+         Param("items", "a whole number >= 1 of items", read_int(1)),
+         Param("points", GRID_POINTS, read_int(3), 31),
+         Param("upper", "the grid's top price (a number > 0); default: the top of the support",
+               read_positive, None),
+         Param("seller_price", "\"learn\" or a fixed seller price >= 0", read_optional_price, None),
+         Param("seller", RULE_ACCEPTED, read_rule),
+         Param("intermediaries", f"\"same\" (the seller's rule) or {RULE_ACCEPTED}", read_maybe_rule, None),
+         Param("start_seller", "a grid index >= 0 of the seller's first price (0 if fixed)", read_int(0), 0),
+         Param("start_first", "a grid index >= 0 of the first intermediary's first fee", read_int(0), 0),
+         Param("start_second", "a grid index >= 0 of the second intermediary's first fee", read_int(0), 0),
+         *study_params()),
+        ("seller_price", "first_fee", "second_fee", "first_items", "second_items"), run_k, check_k),
+}
