@@ -45,7 +45,7 @@ from scipy.optimize import minimize_scalar, root
 from market.distributions import parse_spec
 from market.dynamics import MARKET, Game, Joint, child, children, play_game
 from market.errors import InputError
-from market.selection import SETTLED_SHARE, period, price_levels, start_indices
+from market.selection import SETTLED_SHARE, check_budget, period, price_levels, start_indices
 from market.solvers.ipm import demand_pmf
 from market.solvers.simultaneous import REGRET_RTOL, acceptable
 
@@ -389,11 +389,7 @@ class KStudy:
     seed: int = 0
 
     def __post_init__(self):
-        if self.rounds < 1 or self.window < 1:
-            raise InputError(f"rounds and window must be >= 1, got {self.rounds} and {self.window}")
-        if not 0 < self.mixed_tol < 1:
-            raise InputError(f"mixed_tol must be in (0, 1), got {self.mixed_tol}")
-        start_indices(self.market.points, self.starts_per_side)
+        check_budget(self)
 
     @property
     def rules(self) -> tuple:

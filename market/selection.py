@@ -246,6 +246,15 @@ def start_indices(points: int, per_side: int) -> list[int]:
     return sorted({int(round(k)) for k in np.linspace(0, points - 1, per_side)})
 
 
+def check_budget(study) -> None:
+    """A study's rounds, window, mixed tolerance and starts per side, each in range (one-line errors)."""
+    if study.rounds < 1 or study.window < 1:
+        raise InputError(f"rounds and window must be >= 1, got {study.rounds} and {study.window}")
+    if not 0 < study.mixed_tol < 1:
+        raise InputError(f"mixed_tol must be in (0, 1), got {study.mixed_tol}")
+    start_indices(study.market.points, study.starts_per_side)
+
+
 @dataclass(frozen=True)
 class Study:
     """A selection study: one market, one rule per side, a square grid of starting price pairs."""
@@ -260,11 +269,7 @@ class Study:
     seed: int = 0
 
     def __post_init__(self):
-        if self.rounds < 1 or self.window < 1:
-            raise InputError(f"rounds and window must be >= 1, got {self.rounds} and {self.window}")
-        if not 0 < self.mixed_tol < 1:
-            raise InputError(f"mixed_tol must be in (0, 1), got {self.mixed_tol}")
-        start_indices(self.market.points, self.starts_per_side)
+        check_budget(self)
 
     @property
     def rules(self) -> tuple[object, object]:
