@@ -119,6 +119,7 @@ def k_learning_model(market: KItemMarket, rules, start: tuple[int, int, int], ro
                          "first_fee": lambda m: m.last.fees[0], "second_fee": lambda m: m.last.fees[1],
                          "first_items": lambda m: m.last.units[0], "second_items": lambda m: m.last.units[1],
                          "seller_revenue": lambda m: m.last.seller_revenue,
-                         "intermediary_revenue": lambda m: m.last.intermediary_revenue},
+                         "intermediary_revenue": lambda m: m.last.intermediary_revenue,
+                         "welfare": lambda m: m.last.welfare},
         tables={"messages": list(LOG_COLUMNS)})
     return model
