@@ -36,13 +36,6 @@ GRID_RULES = ("hedge", "fictitious-play", "regret-matching", "demand-learning")
 HEDGE_ETA = 10.0  # rate 0.5: eta 5, the equilibrium-selection report's Hedge
 FP_TEMPERATURE = 0.01  # rate 1: temperature 0.01, the report's smoothed fictitious play
 EXPLORE = 0.05
-RATE_MEANING = {
-    "best-response": "revise with probability rate (grid learners: inertia 1 - rate)",
-    "hedge": f"Hedge eta = {HEDGE_ETA:g} x rate",
-    "fictitious-play": f"logit temperature = {FP_TEMPERATURE:g} / rate",
-    "regret-matching": "revise with probability rate",
-    "demand-learning": "revise with probability rate",
-}
 
 
 def posted_price_of(choice) -> float:
