@@ -54,6 +54,7 @@ MARKETS = {  # 200 buyers each; posted menus need one law, Theorem 1's mechanism
     "intermediary-first": {},
     "simultaneous": {},
     "posted-menu": {"bidders": "uniform:0,1", "intermediaries": 4, "items": 20, "rule": "intermediary-proof"},
+    "posted-fees": {"bidders": "uniform:0,1", "intermediaries": 2, "items": 20, "rule": "hedge"},
     "veto-bargaining": {"bidders": "uniform:0,2; uniform:0,3", "rule": "best-posted-price"},
 }
 

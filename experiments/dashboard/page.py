@@ -59,8 +59,8 @@ def model_params(c: Controls) -> dict:
                     "label": "intermediaries' utility"},
         "rule": {"type": "Select", "value": c.rule, "values": all_rules(), "label": "learning rule"},
         "rate": {"type": "SliderFloat", "value": c.rate, "min": min(0.05, c.rate), "max": 1.0, "step": 0.05,
-                 "label": "learning rate: partial adjustment's step; grid learners: revise w.p. rate, "
-                          f"Hedge eta {HEDGE_ETA:g} x rate, smoothed FP temperature {FP_TEMPERATURE:g} / rate"},
+                 "label": f"learning rate r (step; revise w.p. r; Hedge eta {HEDGE_ETA:g}r; "
+                          f"FP temp. {FP_TEMPERATURE:g}/r)"},
         "seller_price": {"type": "InputText", "value": f"{c.seller_price:g}",
                          "label": "seller's start (or fixed) price"},
         "intermediary_price": {"type": "InputText", "value": f"{c.intermediary_price:g}",
