@@ -222,10 +222,21 @@ def test_k_item_learning_same_seed_same_path(rule):
     assert net.caption.endswith("of 2 items sold")
 
 
-def test_no_verified_equilibrium_is_said_not_drawn():
-    """200 uniform buyers, 5 items: the root from the grid's settled point is not an equilibrium; no lines."""
+def test_many_buyers_reference_passes_the_verifier():
+    """200 uniform buyers, 5 items: Newton's steps from the grid's settled point leave the region; from finer
+    best responses the root is an equilibrium against any price in [0, 1] (k_selection's verifier)."""
     m = MarketDashboard(**FEES, buyers=200, items=5)
-    ref = m.view.reference(m.market)
+    bands = m.view.reference(m.market).bands
+    prices = tuple(bands[c][0] for c in ("seller_price", "intermediary_1_price", "intermediary_2_price"))
+    assert max(continuous_regrets(k_market(m.controls), prices)) <= 1e-6
+    assert prices[1] == pytest.approx(prices[2], abs=1e-6)  # equal blocks, equal fees
+
+
+def test_no_verified_equilibrium_is_said_not_drawn(monkeypatch):
+    from experiments.dashboard import posted_fees_view
+
+    monkeypatch.setattr(posted_fees_view, "continuous_equilibrium", lambda market, guess: (0.9, 0.0, 0.0))
+    ref = posted_fees_view.equilibrium_reference.__wrapped__(KItemMarket("probe", "uniform:0,1", (2, 2), 1))
     assert ref.bands == {} and ref.method.startswith("no verified equilibrium")
 
 

@@ -19,7 +19,8 @@ Series: the seller's revenue p_s x items sold, intermediary j's revenue f_j x it
 got, welfare (the sum of the values of the buyers served: prices are transfers, and an unsold
 item is worth nothing to the seller), and the posted price and fees (``intermediary_j_price`` is
 f_j). Reference lines: the continuous equilibrium of :func:`market.k_selection.continuous_equilibrium`
-(scipy's root of the three first-order conditions of the exact payoffs), verified by
+(scipy's root of the three first-order conditions of the exact payoffs, from where best responses
+settle: :func:`grid_best_responses`, then :func:`scanned_best_responses`), verified by
 :func:`market.k_selection.continuous_regrets`, with its exact payoffs and expected welfare
 (:func:`market.k_selection.expected_welfare`).
 """
@@ -39,7 +40,7 @@ from experiments.dashboard.posted_menu_view import blocks, item_network
 from experiments.dashboard.views import MarketView, Network, Reference, register, snap
 from market.distributions import parse_spec
 from market.errors import InputError
-from market.k_selection import KItemMarket, continuous_equilibrium, continuous_regrets, expected_welfare
+from market.k_selection import SCAN, KItemMarket, continuous_equilibrium, continuous_regrets, expected_welfare
 
 FEE_POINTS = 31  # prices per player on the grid [0, top]
 VERIFIED = 1e-6  # largest relative gain from any price in [0, top] for the root to count as an equilibrium
@@ -124,14 +125,32 @@ def grid_best_responses(market: KItemMarket, sweeps: int = 200) -> tuple[float, 
     return tuple(float(game.actions[i][a]) for i, a in enumerate(profile))
 
 
+def scanned_best_responses(market: KItemMarket, start, sweeps: int = 100, tol: float = 1e-9):
+    """Best responses in turn, each the best of SCAN prices on [0, top] by the exact payoffs, from ``start``,
+    until no price moves by more than ``tol`` (or ``sweeps`` rounds)."""
+    grid = np.linspace(0.0, market.top, SCAN)
+    prices = list(start)
+    for _ in range(sweeps):
+        before = list(prices)
+        for i in range(3):
+            trial = [grid if k == i else prices[k] for k in range(3)]
+            prices[i] = float(grid[int(np.argmax(market.payoffs(*trial)[i]))])
+        if max(abs(a - b) for a, b in zip(prices, before)) <= tol:
+            break
+    return tuple(prices)
+
+
 @lru_cache(maxsize=32)
 def equilibrium_reference(market: KItemMarket) -> Reference:
     """The continuous equilibrium's prices, exact payoffs and expected welfare, as lines."""
-    guess = grid_best_responses(market)
-    prices = continuous_equilibrium(market, guess)
+    prices = continuous_equilibrium(market, grid_best_responses(market))
     regret = max(continuous_regrets(market, prices))
+    if not regret <= VERIFIED:  # Newton's steps left the region: start closer, from finer best responses
+        prices = continuous_equilibrium(market, scanned_best_responses(market, grid_best_responses(market)))
+        regret = max(continuous_regrets(market, prices))
     how = ("continuous equilibrium: scipy root of the three first-order conditions of the exact payoffs "
-           "u_s = p_s E[min(D, k)], u_j = f_j E[D_j min(1, k/D)] from where grid best responses settle")
+           "u_s = p_s E[min(D, k)], u_j = f_j E[D_j min(1, k/D)] from where best responses settle "
+           f"(on the grid, then on {SCAN} prices if needed)")
     if not regret <= VERIFIED:
         return Reference({}, f"no verified equilibrium: {how} ends at {tuple(round(p, 6) for p in prices)}, "
                              f"where a player gains {regret:.2g} (relative) by another price")
