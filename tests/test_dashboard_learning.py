@@ -149,8 +149,8 @@ def test_k_item_reference_is_the_continuous_equilibrium_without_rationing():
     u_s = n/9, u_j = b_j/9 and welfare = n (1/3)(5/6) (E[v | v >= 2/3] = 5/6)."""
     m = MarketDashboard(**FEES, buyers=5, items=5)
     bands = m.view.reference(m.market).bands
-    exact = {"seller_price": 1 / 3, "intermediary_1_price": 1 / 3, "intermediary_2_price": 1 / 3,
-             "seller_revenue": 5 / 9, "intermediary_1_revenue": 3 / 9, "intermediary_2_revenue": 2 / 9,
+    exact = {"seller_price": 1 / 3, "intermediary_0_price": 1 / 3, "intermediary_1_price": 1 / 3,
+             "seller_revenue": 5 / 9, "intermediary_0_revenue": 3 / 9, "intermediary_1_revenue": 2 / 9,
              "welfare": 5 * (1 / 3) * (5 / 6)}
     for col, value in exact.items():
         assert bands[col][0] == bands[col][1] == pytest.approx(value, abs=1e-8), col
@@ -162,9 +162,9 @@ def test_k_item_reference_equals_k_selection_with_rationing():
     market = KItemMarket("dashboard", "uniform:0,1", (2, 1), 1, points=31)
     prices = continuous_equilibrium(market, (0.4, 0.3, 0.3))
     assert max(continuous_regrets(market, prices)) < 1e-6
-    for col, p in zip(("seller_price", "intermediary_1_price", "intermediary_2_price"), prices):
+    for col, p in zip(("seller_price", "intermediary_0_price", "intermediary_1_price"), prices):
         assert bands[col][0] == pytest.approx(p, abs=1e-8)
-    for col, u in zip(("seller_revenue", "intermediary_1_revenue", "intermediary_2_revenue"), market.payoffs(*prices)):
+    for col, u in zip(("seller_revenue", "intermediary_0_revenue", "intermediary_1_revenue"), market.payoffs(*prices)):
         assert bands[col][0] == pytest.approx(float(u), abs=1e-8)
     assert k_market(m.controls) == market
 
@@ -184,7 +184,7 @@ def test_best_response_started_at_the_equilibrium_stays_and_means_approach_it():
     m = MarketDashboard(**FEES, buyers=4, items=4, rule="best-response", rate=1.0, seller_price=1 / 3,
                         intermediary_price=1 / 3, seed=9)
     _means_within_monte_carlo(m, 2000)
-    np.testing.assert_allclose(_prices(m, ("seller_price", "intermediary_1_price", "intermediary_2_price")),
+    np.testing.assert_allclose(_prices(m, ("seller_price", "intermediary_0_price", "intermediary_1_price")),
                                1 / 3, atol=1e-12)
 
 
@@ -199,7 +199,7 @@ def test_k_item_fixed_prices_means_match_exact_payoffs_with_rationing():
         m.step()
     df = m.view.series(m.market)
     market = k_market(m.controls)
-    exact = dict(zip(("seller_revenue", "intermediary_1_revenue", "intermediary_2_revenue"),
+    exact = dict(zip(("seller_revenue", "intermediary_0_revenue", "intermediary_1_revenue"),
                      (float(u) for u in market.payoffs(0.4, 0.2, 0.2))))
     exact["welfare"] = expected_welfare("uniform:0,1", (3, 2), 2, 0.4, 0.2, 0.2)
     for col, value in exact.items():
@@ -227,7 +227,7 @@ def test_many_buyers_reference_passes_the_verifier():
     best responses the root is an equilibrium against any price in [0, 1] (k_selection's verifier)."""
     m = MarketDashboard(**FEES, buyers=200, items=5)
     bands = m.view.reference(m.market).bands
-    prices = tuple(bands[c][0] for c in ("seller_price", "intermediary_1_price", "intermediary_2_price"))
+    prices = tuple(bands[c][0] for c in ("seller_price", "intermediary_0_price", "intermediary_1_price"))
     assert max(continuous_regrets(k_market(m.controls), prices)) <= 1e-6
     assert prices[1] == pytest.approx(prices[2], abs=1e-6)  # equal blocks, equal fees
 

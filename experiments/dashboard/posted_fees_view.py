@@ -17,8 +17,9 @@ both intermediaries at the intermediary's start price, snapped to the grid.
 
 Series: the seller's revenue p_s x items sold, intermediary j's revenue f_j x items its block
 got, welfare (the sum of the values of the buyers served: prices are transfers, and an unsold
-item is worth nothing to the seller), and the posted price and fees (``intermediary_j_price`` is
-f_j). Reference lines: the continuous equilibrium of :func:`market.k_selection.continuous_equilibrium`
+item is worth nothing to the seller), and the posted price and fees; columns are numbered as the
+network's nodes, ``intermediary_0_*`` for I0 (block 1, fee f_1) and ``intermediary_1_*`` for I1 (f_2).
+Reference lines: the continuous equilibrium of :func:`market.k_selection.continuous_equilibrium`
 (scipy's root of the three first-order conditions of the exact payoffs, from where best responses
 settle: :func:`grid_best_responses`, then :func:`scanned_best_responses`), verified by
 :func:`market.k_selection.continuous_regrets`, with its exact payoffs and expected welfare
@@ -44,8 +45,8 @@ from market.k_selection import SCAN, KItemMarket, continuous_equilibrium, contin
 
 FEE_POINTS = 31  # prices per player on the grid [0, top]
 VERIFIED = 1e-6  # largest relative gain from any price in [0, top] for the root to count as an equilibrium
-SERIES = ("seller_revenue", "intermediary_1_revenue", "intermediary_2_revenue", "welfare", "seller_price",
-          "intermediary_1_price", "intermediary_2_price")
+SERIES = ("seller_revenue", "intermediary_0_revenue", "intermediary_1_revenue", "welfare", "seller_price",
+          "intermediary_0_price", "intermediary_1_price")
 
 
 def k_market(controls) -> KItemMarket:
@@ -98,12 +99,12 @@ class PostedFeesView(MarketView):
             return pd.DataFrame(columns=SERIES, dtype=float)
         out = pd.DataFrame({
             "seller_revenue": df["seller_revenue"].to_numpy(float),
-            "intermediary_1_revenue": (df["first_fee"] * df["first_items"]).to_numpy(float),
-            "intermediary_2_revenue": (df["second_fee"] * df["second_items"]).to_numpy(float),
+            "intermediary_0_revenue": (df["first_fee"] * df["first_items"]).to_numpy(float),
+            "intermediary_1_revenue": (df["second_fee"] * df["second_items"]).to_numpy(float),
             "welfare": df["welfare"].to_numpy(float),
             "seller_price": df["seller_price"].to_numpy(float),
-            "intermediary_1_price": df["first_fee"].to_numpy(float),
-            "intermediary_2_price": df["second_fee"].to_numpy(float)})
+            "intermediary_0_price": df["first_fee"].to_numpy(float),
+            "intermediary_1_price": df["second_fee"].to_numpy(float)})
         out.index = pd.RangeIndex(1, len(out) + 1, name="round")
         return out
 
@@ -156,8 +157,8 @@ def equilibrium_reference(market: KItemMarket) -> Reference:
                              f"where a player gains {regret:.2g} (relative) by another price")
     us, u1, u2 = (float(u) for u in market.payoffs(*prices))
     welfare = expected_welfare(market.distribution, market.blocks, market.items, *prices)
-    values = {"seller_price": prices[0], "intermediary_1_price": prices[1], "intermediary_2_price": prices[2],
-              "seller_revenue": us, "intermediary_1_revenue": u1, "intermediary_2_revenue": u2,
+    values = {"seller_price": prices[0], "intermediary_0_price": prices[1], "intermediary_1_price": prices[2],
+              "seller_revenue": us, "intermediary_0_revenue": u1, "intermediary_1_revenue": u2,
               "welfare": welfare}
     return Reference({k: (float(v), float(v)) for k, v in values.items()},
                      f"{how}; no player gains more than {VERIFIED:g} (relative) by any price in [0, top] "
