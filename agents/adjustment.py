@@ -9,6 +9,16 @@ and a rate in (0, 1]:
   the best response to the other side's last price). ``rate = 1`` is the wrapped
   strategy itself.
 * ``"fixed-price"``: post the start price every round (:class:`~agents.strategies.FixedPrice`).
+
+Learning over a price grid (:mod:`market.learning`, played by :mod:`agents.learning`)
+takes the same rate, mapped to each rule's own parameter by :func:`grid_rule`
+(payoffs are scaled so the best is 1, :func:`market.learning.scaled`):
+
+* ``"best-response"``: best-response dynamics with inertia 1 - rate (revise with probability rate);
+* ``"hedge"``: Hedge with eta = :data:`HEDGE_ETA` x rate;
+* ``"fictitious-play"``: smoothed (logit) fictitious play with temperature :data:`FP_TEMPERATURE` / rate;
+* ``"regret-matching"``: regret matching that revises with probability rate (inertia 1 - rate);
+* ``"demand-learning"``: demand learning with inertia 1 - rate (explore :data:`EXPLORE`).
 """
 
 from __future__ import annotations
@@ -17,10 +27,15 @@ import math
 
 from agents.strategies import FixedPrice
 from market.errors import InputError
+from market.learning import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching, WithInertia
 from market.mechanisms.right_auctions import PostedRightPrice
 from market.mechanisms.seller import PostedPrice
 
 LEARNING_RULES = ("best-response", "fixed-price")
+GRID_RULES = ("hedge", "fictitious-play", "regret-matching", "demand-learning")
+HEDGE_ETA = 10.0  # rate 0.5: eta 5, the equilibrium-selection report's Hedge
+FP_TEMPERATURE = 0.01  # rate 1: temperature 0.01, the report's smoothed fictitious play
+EXPLORE = 0.05
 
 
 def posted_price_of(choice) -> float:
@@ -66,3 +81,19 @@ def learning_strategy(rule: str, best, rate: float, start: float):
             raise InputError(f"a fixed price must be >= 0, got {start}")
         return FixedPrice(float(start))
     raise InputError(f"unknown learning rule {rule!r}; accepted: {', '.join(LEARNING_RULES)}")
+
+
+def grid_rule(rule: str, rate: float):
+    """The :mod:`market.learning` rule named ``rule`` with ``rate`` in (0, 1] as its parameter (module doc)."""
+    rate = check_rate(rate)
+    if rule == "best-response":
+        return BestResponse(inertia=1.0 - rate)
+    if rule == "hedge":
+        return Hedge(eta=HEDGE_ETA * rate)
+    if rule == "fictitious-play":
+        return FictitiousPlay(temperature=FP_TEMPERATURE / rate)
+    if rule == "regret-matching":
+        return WithInertia(RegretMatching(), inertia=1.0 - rate)
+    if rule == "demand-learning":
+        return DemandLearning(explore=EXPLORE, inertia=1.0 - rate)
+    raise InputError(f"unknown grid learning rule {rule!r}; accepted: best-response, {', '.join(GRID_RULES)}")

@@ -56,16 +56,17 @@ class Learning:
         return float(self.learner.seat.own_prices[self.learner.act()])
 
 
-def learning_model(market: Market, seller_rule, intermediary_rule, start: tuple[int, int], rounds: int,
+def learning_model(market: Market, seller_rule, intermediary_rule, start: tuple[int, int], rounds: int | None,
                    seq: np.random.SeedSequence):
-    """A simultaneous MarketModel whose two sides learn, replaying the run's values for ``rounds`` rounds."""
+    """A simultaneous MarketModel whose two sides learn, replaying the run's values for ``rounds`` rounds
+    (``rounds=None``: the model draws the values itself, for as many rounds as it is stepped)."""
     from market.model import MarketModel
 
     game, _ = market.discretized()
     return MarketModel(game.specs, protocol="simultaneous",
                        seller=Learning(seller_rule, market, start, seq),
                        intermediary=Learning(intermediary_rule, market, start, seq),
-                       replay=market_values(game, rounds, seq),
+                       replay=None if rounds is None else market_values(game, rounds, seq),
                        rng=np.random.default_rng(child(seq, MODEL)))
 
 
@@ -92,10 +93,11 @@ class KLearning:
         return float(self.learner.seat.own_prices[self.learner.act()])
 
 
-def k_learning_model(market: KItemMarket, rules, start: tuple[int, int, int], rounds: int,
+def k_learning_model(market: KItemMarket, rules, start: tuple[int, int, int], rounds: int | None,
                      seq: np.random.SeedSequence):
     """A MarketModel of the k-item market under PostedFees whose seller and intermediaries learn by
-    ``rules`` (seller, first, second), replaying the run's values and rationing priorities."""
+    ``rules`` (seller, first, second), replaying the run's values and rationing priorities for
+    ``rounds`` rounds (``rounds=None``: the model draws both itself, for as many rounds as it is stepped)."""
     import mesa
 
     from market.demand import from_partition
@@ -103,7 +105,7 @@ def k_learning_model(market: KItemMarket, rules, start: tuple[int, int, int], ro
     from protocols.messages import LOG_COLUMNS
     from protocols.posted_fees import PostedFees
 
-    values, priority = market_draws(market, rounds, seq)
+    values, priority = market_draws(market, rounds, seq) if rounds is not None else (None, None)
     b1 = market.blocks[0]
     blocks = [list(range(b1)), list(range(b1, market.buyers))]
     model = MarketModel([market.distribution] * market.buyers, protocol=PostedFees(market.items, priority),
@@ -117,6 +119,7 @@ def k_learning_model(market: KItemMarket, rules, start: tuple[int, int, int], ro
                          "first_fee": lambda m: m.last.fees[0], "second_fee": lambda m: m.last.fees[1],
                          "first_items": lambda m: m.last.units[0], "second_items": lambda m: m.last.units[1],
                          "seller_revenue": lambda m: m.last.seller_revenue,
-                         "intermediary_revenue": lambda m: m.last.intermediary_revenue},
+                         "intermediary_revenue": lambda m: m.last.intermediary_revenue,
+                         "welfare": lambda m: m.last.welfare},
         tables={"messages": list(LOG_COLUMNS)})
     return model

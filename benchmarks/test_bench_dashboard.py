@@ -4,7 +4,7 @@ In-process, for every protocol: the three figures rendered to PNG as the page do
 (solara's FigureMatplotlib; the network, the series and the price plane are kept and
 updated),
 with and without the round itself; and Reset (building the market and its exact
-values from scratch) of intermediary-first play with 200 buyers. In the browser:
+values from scratch) of intermediary-first play and of posted fees with 200 buyers. In the browser:
 from navigation to the network picture shown, and from a click on Step to the new
 round shown, with 200 buyers.
 """
@@ -54,6 +54,7 @@ MARKETS = {  # 200 buyers each; posted menus need one law, Theorem 1's mechanism
     "intermediary-first": {},
     "simultaneous": {},
     "posted-menu": {"bidders": "uniform:0,1", "intermediaries": 4, "items": 20, "rule": "intermediary-proof"},
+    "posted-fees": {"bidders": "uniform:0,1", "intermediaries": 2, "items": 20, "rule": "hedge"},
     "veto-bargaining": {"bidders": "uniform:0,2; uniform:0,3", "rule": "best-posted-price"},
 }
 
@@ -82,6 +83,20 @@ def test_bench_reset_intermediary_first_200_buyers(benchmark):
         views.stackelberg_commitment.cache_clear()
         views._reference.cache_clear()
         m = MarketDashboard(protocol="intermediary-first", bidders="uniform:0,1; exponential:1", buyers=BUYERS)
+        return m.view.reference(m.market)
+
+    assert benchmark.pedantic(reset, rounds=3, iterations=1).bands
+
+
+def test_bench_reset_posted_fees_200_buyers(benchmark):
+    """Reset builds the 31^3 grid game of 200 buyers and solves its continuous equilibrium from scratch."""
+    from experiments.dashboard import posted_fees_view
+    from market import k_selection
+
+    def reset():
+        k_selection.k_item_game.cache_clear()
+        posted_fees_view.equilibrium_reference.cache_clear()
+        m = MarketDashboard(protocol="posted-fees", buyers=BUYERS, **MARKETS["posted-fees"])
         return m.view.reference(m.market)
 
     assert benchmark.pedantic(reset, rounds=3, iterations=1).bands

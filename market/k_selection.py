@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
+from scipy.integrate import quad
 from scipy.optimize import minimize_scalar, root
 
 from market.distributions import parse_spec
@@ -101,8 +102,12 @@ class KItemMarket:
         return expected_payoffs(self.distribution, self.blocks, self.items, ps, f1, f2)
 
 
-def expected_payoffs(distribution: str, blocks: tuple[int, int], k: int, ps, f1, f2):
-    """u_s = p_s E[min(D, k)], u_j = f_j E[D_j min(1, k/D)] (the module's docstring), vectorized."""
+def expected_items(distribution: str, blocks: tuple[int, int], k: int, ps, f1, f2):
+    """E[min(D, k)] items sold and E[D_j min(1, k/D)] items to each block, vectorized over prices.
+
+    Each is a bilinear form pmf_1 W pmf_2 in the two blocks' demand pmfs (never the joint pmf
+    at every price profile, so memory stays linear in the number of buyers).
+    """
     dist = parse_spec(distribution)
     ps, f1, f2 = np.broadcast_arrays(*(np.asarray(x, float) for x in (ps, f1, f2)))
     pmf1 = demand_pmf(blocks[0], dist.prob_at_least(ps + f1))  # (..., b1 + 1)
@@ -110,11 +115,42 @@ def expected_payoffs(distribution: str, blocks: tuple[int, int], k: int, ps, f1,
     d, e = np.arange(blocks[0] + 1)[:, None], np.arange(blocks[1] + 1)[None, :]
     total = d + e
     share = np.minimum(1.0, k / np.maximum(total, 1))  # each ask's chance of an item
-    joint = pmf1[..., :, None] * pmf2[..., None, :]
-    sold = np.einsum("...de,de->...", joint, np.minimum(total, k).astype(float))
-    got1 = np.einsum("...de,de->...", joint, d * share)
-    got2 = np.einsum("...de,de->...", joint, e * share)
+
+    def form(w: np.ndarray) -> np.ndarray:
+        return np.sum((pmf1 @ w) * pmf2, axis=-1)
+
+    return form(np.minimum(total, k).astype(float)), form(d * share), form(e * share)
+
+
+def expected_payoffs(distribution: str, blocks: tuple[int, int], k: int, ps, f1, f2):
+    """u_s = p_s E[min(D, k)], u_j = f_j E[D_j min(1, k/D)] (the module's docstring), vectorized."""
+    sold, got1, got2 = expected_items(distribution, blocks, k, ps, f1, f2)
+    ps, f1, f2 = np.broadcast_arrays(*(np.asarray(x, float) for x in (ps, f1, f2)))
     return ps * sold, f1 * got1, f2 * got2
+
+
+def expected_welfare(distribution: str, blocks: tuple[int, int], k: int, ps: float, f1: float, f2: float) -> float:
+    """E[sum of the served buyers' values] = sum_j E[v | v >= p_s + f_j] E[items to block j].
+
+    Random rationing serves asking buyers regardless of their values, and the values of a
+    block's askers are i.i.d. given that they ask, so each served buyer of block j is worth
+    E[v | v >= p_s + f_j] in expectation (scipy's ``expect`` on the law's tail).
+    """
+    dist = parse_spec(distribution)
+    _, got1, got2 = expected_items(distribution, blocks, k, ps, f1, f2)
+    out = 0.0
+    for got, t in ((float(got1), ps + f1), (float(got2), ps + f2)):
+        if got > 0:
+            out += got * tail_mean(dist, t)
+    return out
+
+
+def tail_mean(dist, t: float) -> float:
+    """E[v | v >= t] = t + (integral of P[v > x] over [t, top]) / P[v >= t], for t >= lo (atoms at the top
+    included), by scipy's quad."""
+    t = max(float(t), float(dist.lo))
+    area, _ = quad(lambda x: float(dist.sf(x)), t, float(dist.hi), limit=200)
+    return t + area / float(dist.prob_at_least(t))
 
 
 @lru_cache(maxsize=32)

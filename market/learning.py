@@ -27,6 +27,8 @@ Rules that know the game (the distributions) use the payoff matrix;
   probability as a decreasing function of the total price from past rounds'
   accept/reject outcomes (isotonic regression) and best-responds to that estimate,
   exploring with probability ``explore``.
+* :class:`WithInertia`: any rule that revises its action only with probability
+  1 - ``inertia`` each round (Hart-Mas-Colell 2000's regret matching has such inertia).
 """
 
 from __future__ import annotations
@@ -369,6 +371,48 @@ class _DemandLearning(Learner):
         p[self.greedy() if self.other is not None else self.action] += (1.0 - self.inertia) * (1.0 - e)
         p[self.action] += self.inertia
         return p
+
+
+# ------------------------------------------------------------------- inertia
+@dataclass(frozen=True)
+class WithInertia:
+    """``rule``, revising only with probability 1 - ``inertia`` each round after the first.
+
+    The inner learner observes every round; when it does not revise, the last action is kept.
+    """
+
+    rule: object
+    inertia: float = 0.0
+
+    def __post_init__(self):
+        _check("inertia", self.inertia, 0.0, 1.0, closed_hi=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.rule.label} (inertia {self.inertia:g})"
+
+    def start(self, seat: Seat) -> Learner:
+        return _WithInertia(seat, self.rule.start(seat), self.inertia)
+
+
+class _WithInertia(Learner):
+    def __init__(self, seat: Seat, inner: Learner, inertia: float):
+        super().__init__(seat)
+        self.inner, self.inertia = inner, inertia
+        self.first = True
+
+    def act(self) -> int:
+        if self.first or not (self.inertia > 0 and self.seat.rng.random() < self.inertia):
+            self.action = self.inner.act()
+        self.first = False
+        return self.action
+
+    def observe(self, own: int, other: int, sold: bool) -> None:
+        self.inner.observe(own, other, sold)
+
+    def mixed(self) -> np.ndarray:
+        keep = np.eye(len(self.seat.own_prices))[self.action]
+        return self.inertia * keep + (1.0 - self.inertia) * self.inner.mixed()
 
 
 RULES = {"best-response": BestResponse, "fictitious-play": FictitiousPlay, "hedge": Hedge,

@@ -235,9 +235,9 @@ def test_series_figure_draws_running_means_and_exact_lines():
 
 @pytest.mark.parametrize("protocol", list(VIEWS))
 def test_every_view_builds_steps_and_draws(protocol):
-    bidders = "uniform:0,1" if protocol == "posted-menu" else "uniform:0,1; exponential:1"
+    bidders = "uniform:0,1" if protocol in ("posted-menu", "posted-fees") else "uniform:0,1; exponential:1"
     m = MarketDashboard(protocol=protocol, bidders=bidders, buyers=3, rate=0.5, seller_price=0.1,
-                        intermediary_price=0.1)
+                        intermediary_price=0.1, intermediaries=2 if protocol == "posted-fees" else 1)
     assert m.error is None
     for _ in range(3):
         m.step()

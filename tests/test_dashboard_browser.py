@@ -1,8 +1,9 @@
 """The dashboard in a real browser: `agora viz` serves it, headless Chromium drives it.
 
 One server (started as a user would, ``agora viz SPEC.toml --port P``) serves every
-test; each of the five protocols is chosen in the sidebar (posted menus with one
-law, two intermediaries and two items set there too) and Reset, Step is clicked
+test; each of the six protocols is chosen in the sidebar (posted menus and posted
+fees with one law, two intermediaries and two items set there too, posted fees with
+Hedge) and Reset, Step is clicked
 several times, and the page must show the network, redraw its plots, and display
 the amounts (revenue, utilities, profit) and welfare that the same market, built
 here independently with the same seed, yields.
@@ -22,13 +23,17 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
 
 from agents.adjustment import PartialAdjustment
+from agents.learning import k_learning_model
 from agents.strategies import BestCommitment, BestResponseDynamics, StackelbergPrice
 from experiments.dashboard.views import VIEWS
 from market.demand import from_partition
 from market.group_model import GroupModel
+from market.k_selection import KItemMarket
+from market.learning import Hedge
 from market.mechanisms.ipm import ItemMenu
 from market.model import MarketModel
 from market.solvers.ipm import best_posted_price
@@ -101,7 +106,8 @@ def browser():
 
 
 POSTED_MENU = {"law": "uniform:0,1", "intermediaries": 2, "items": 2}  # set on the page; blocks [0, 1], [2]
-PROTOCOLS = ["seller-first", "intermediary-first", "simultaneous", "posted-menu", "veto-bargaining"]
+FEES_RULE = "hedge"  # posted fees: chosen on the page; rate 0.5 is Hedge's eta 5
+PROTOCOLS = ["seller-first", "intermediary-first", "simultaneous", "posted-menu", "posted-fees", "veto-bargaining"]
 
 
 def independent_rounds(protocol: str) -> dict[str, list[float]]:
@@ -116,11 +122,26 @@ def independent_rounds(protocol: str) -> dict[str, list[float]]:
         return {"seller_profit": [r.profit for r in rounds],
                 **{f"member_{i}_utility": [r.utilities[i] for r in rounds] for i in range(BUYERS)},
                 "welfare": [r.profit + sum(r.utilities) for r in rounds]}
+    if protocol == "posted-fees":  # 31 prices on [0, 1]: the start 0.2 is the 7th; Hedge, eta 10 x rate
+        market = KItemMarket("page", POSTED_MENU["law"], (2, 1), POSTED_MENU["items"], points=31)
+        model = k_learning_model(market, (Hedge(10 * RATE),) * 3, (6, 6, 6), None, np.random.SeedSequence(SEED))
+        for _ in range(STEPS):
+            model.step()
+        df = model.datacollector.get_model_vars_dataframe()
+        return {"seller_revenue": df["seller_revenue"].tolist(), "welfare": df["welfare"].tolist(),
+                "intermediary_0_revenue": (df["first_fee"] * df["first_items"]).tolist(),
+                "intermediary_1_revenue": (df["second_fee"] * df["second_items"]).tolist()}
     if protocol == "posted-menu":
         k, law = POSTED_MENU["items"], POSTED_MENU["law"]
-        price = best_posted_price(law, [2, 1], k).price  # the seller's best price on blocks of 2 and 1
-        model = MarketModel([law] * BUYERS, protocol=PostedMenu(ItemMenu.posted(price, k)),
+        best = best_posted_price(law, [2, 1], k).price  # the seller's best price on blocks of 2 and 1
+        path = [best + (START - best) * (1 - RATE) ** (t + 1) for t in range(STEPS)]  # partial adjustment
+        model = MarketModel([law] * BUYERS, protocol=PostedMenu(ItemMenu.posted(path[0], k)),
                             demand=from_partition([[0, 1], [2]], BUYERS), utility="surplus", rng=SEED)
+        for price in path:
+            model.protocol.menu = ItemMenu.posted(price, k)
+            model.step()
+        df = model.datacollector.get_model_vars_dataframe()
+        return {c: df[c].tolist() for c in ("seller_revenue", "welfare")}
     elif protocol == "seller-first":
         model = MarketModel(specs, protocol=protocol, seller=PartialAdjustment(StackelbergPrice(), RATE, START),
                             rng=SEED)
@@ -134,8 +155,7 @@ def independent_rounds(protocol: str) -> dict[str, list[float]]:
     for _ in range(STEPS):
         model.step()
     df = model.datacollector.get_model_vars_dataframe()
-    cols = ["seller_revenue", "welfare"] + (["intermediary_revenue"] if protocol != "posted-menu" else [])
-    return {c: df[c].tolist() for c in cols}
+    return {c: df[c].tolist() for c in ("seller_revenue", "welfare", "intermediary_revenue")}
 
 
 def _local(request: str, url: str) -> bool:
@@ -167,12 +187,15 @@ def _set_slider(page, label: str, value: int) -> None:
 def _choose_protocol(page, protocol: str) -> None:
     page.locator(".v-select", has_text="protocol").first.click()
     page.locator(".menuable__content__active .v-list-item", has_text=protocol).first.click()
-    if protocol == "posted-menu":
+    if protocol in ("posted-menu", "posted-fees"):
         field = page.get_by_label("distributions", exact=False).first
         field.fill(POSTED_MENU["law"])
         field.press("Enter")
         _set_slider(page, "number of intermediaries", POSTED_MENU["intermediaries"])
         _set_slider(page, "items for sale", POSTED_MENU["items"])
+    if protocol == "posted-fees":
+        page.locator(".v-select", has_text="learning rule").first.click()
+        page.locator(".menuable__content__active .v-list-item", has_text=FEES_RULE).first.click()
     page.get_by_role("button", name="Reset").click()
     page.get_by_text(VIEWS[protocol].title).wait_for(timeout=60_000)
 
@@ -204,6 +227,9 @@ def test_steps_redraw_and_show_the_models_revenue(server, browser, protocol):
         assert _cell(page, col, "this_round") == f"{values[-1]:.6f}", col
     if protocol == "posted-menu":  # two intermediaries, each with its own row
         assert _cell(page, "intermediary_1_utility", "exact") != ""
+    if protocol == "posted-fees":  # the continuous equilibrium's revenue, and Hedge on the page
+        assert _cell(page, "intermediary_1_revenue", "exact") != ""
+        assert page.locator(".v-select", has_text="learning rule").first.inner_text().strip().endswith(FEES_RULE)
 
     if protocol == "simultaneous":
         assert _image(page, "Price plane").is_visible()

@@ -18,6 +18,7 @@ import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
+from agents.adjustment import FP_TEMPERATURE, HEDGE_ETA
 from experiments.dashboard.controls import Controls, controls_from_table
 from experiments.dashboard.figures import (
     PARTY_COLOURS,
@@ -58,11 +59,12 @@ def model_params(c: Controls) -> dict:
                     "label": "intermediaries' utility"},
         "rule": {"type": "Select", "value": c.rule, "values": all_rules(), "label": "learning rule"},
         "rate": {"type": "SliderFloat", "value": c.rate, "min": min(0.05, c.rate), "max": 1.0, "step": 0.05,
-                 "label": "learning rate"},
+                 "label": f"learning rate r (step; revise w.p. r; Hedge eta {HEDGE_ETA:g}r; "
+                          f"FP temp. {FP_TEMPERATURE:g}/r)"},
         "seller_price": {"type": "InputText", "value": f"{c.seller_price:g}",
                          "label": "seller's start (or fixed) price"},
         "intermediary_price": {"type": "InputText", "value": f"{c.intermediary_price:g}",
-                               "label": "intermediary's start (or fixed) price"},
+                               "label": "intermediary's start (or fixed) price; both fees in posted-fees"},
         "seed": {"type": "InputText", "value": str(c.seed), "label": "seed"},
     }
 

@@ -8,9 +8,12 @@ excess demand is rationed at random (:class:`~protocols.posted_menu.PostedMenu` 
 :class:`~market.model.MarketModel`).
 
 The seller's price by learning rule: ``intermediary-proof`` is p_R = E[v(1, ceil(n/k))]
-(Definition 7), which needs no knowledge of the demand structure; ``best-response`` is the
-price maximizing p E[min(D(p), k)] on this demand structure; ``fixed-price`` is the
-seller's start price. Exact values: :func:`market.solvers.ipm.evaluate_posted` (revenue
+(Definition 7), which needs no knowledge of the demand structure; ``best-response`` moves
+from the seller's start price towards the best price b (maximizing p E[min(D(p), k)] on this
+demand structure) by partial adjustment, p_t = p_{t-1} + rate (b - p_{t-1}) with p_{-1} the
+start price (rate 1: b from the first round; :class:`~agents.adjustment.PartialAdjustment`),
+and its exact values are those at b; ``fixed-price`` is the seller's start price.
+Exact values: :func:`market.solvers.ipm.evaluate_posted` (revenue
 p E[min(D, k)], welfare) and :func:`market.solvers.ipm.block_shares` (each intermediary's
 expected utility: the scores of its served buyers minus what it pays).
 """
@@ -24,6 +27,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from agents.adjustment import PartialAdjustment, posted_price_of
+from agents.strategies import FixedPrice
 from experiments.dashboard.views import MarketView, Network, Reference, add_messages, agent_nodes, register
 from market.demand import buyer_node, from_partition
 from market.distributions import parse_spec
@@ -46,6 +51,21 @@ def utility_columns(m: int) -> list[str]:
     return [f"intermediary_{j}_utility" for j in range(m)] if m <= PER_PARTY else ["intermediaries_utility"]
 
 
+def item_network(model: MarketModel, k: int) -> Network:
+    """Buyers -> intermediaries -> seller of a k-item round: values, the buyers served, the messages."""
+    g = nx.DiGraph(model.demand)
+    for v, kind in g.nodes(data="kind"):
+        g.nodes[v]["layer"] = {"buyer": 0, "intermediary": 1, "seller": 2}[kind]
+    net = Network(g)
+    if model.last is None:
+        return net
+    net.values = {buyer_node(i): v for i, v in enumerate(model.last.values)}
+    net.winners = {buyer_node(i) for i, j in enumerate(model.last.items) if j >= 0}
+    net.caption = f"{len(net.winners)} of {k} items sold"
+    add_messages(net, model.last.messages, agent_nodes(model))
+    return net
+
+
 class KItemMarket(MarketModel):
     """A MarketModel under PostedMenu that also keeps each intermediary's utility of every round.
 
@@ -53,9 +73,18 @@ class KItemMarket(MarketModel):
     (values, or virtual values for a monopolist) minus the P_l it paid.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, adjust: PartialAdjustment | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.utilities: list[tuple[float, ...]] = []
+        self.adjust = adjust  # the seller's price path, if it adjusts towards a target
+        self.reference_price = self.protocol.menu.prices[0]  # the price the exact values are for
+        if adjust is not None:
+            self.reference_price = posted_price_of(adjust.target.choose(self.seller))
+            self._post_next()
+
+    def _post_next(self) -> None:
+        """Post the seller's next price on the adjustment path (the menu of the coming round)."""
+        self.protocol.menu = ItemMenu.posted(self.adjust.choose(self.seller), self.protocol.menu.k)
 
     def step(self) -> None:
         super().step()
@@ -66,6 +95,8 @@ class KItemMarket(MarketModel):
             won = sum(1 for b in inter.buyers if self.last.items[b.index] >= 0)
             row.append(float(inter.utility.utility(values, won, won * price)[0]))
         self.utilities.append(tuple(row))
+        if self.adjust is not None:
+            self._post_next()
 
 
 class PostedMenuView(MarketView):
@@ -97,21 +128,12 @@ class PostedMenuView(MarketView):
         c = controls
         price, _ = self.price(c)
         demand = from_partition(blocks(c.buyers, c.intermediaries), c.buyers)
+        adjust = PartialAdjustment(FixedPrice(price), c.rate, c.seller_price) if c.rule == "best-response" else None
         return KItemMarket(c.specs, protocol=PostedMenu(ItemMenu.posted(price, c.items)), demand=demand,
-                           utility=c.utility, rng=c.seed)
+                           utility=c.utility, rng=c.seed, adjust=adjust)
 
     def network(self, model: KItemMarket) -> Network:
-        g = nx.DiGraph(model.demand)
-        for v, kind in g.nodes(data="kind"):
-            g.nodes[v]["layer"] = {"buyer": 0, "intermediary": 1, "seller": 2}[kind]
-        net = Network(g)
-        if model.last is None:
-            return net
-        net.values = {buyer_node(i): v for i, v in enumerate(model.last.values)}
-        net.winners = {buyer_node(i) for i, j in enumerate(model.last.items) if j >= 0}
-        net.caption = f"{len(net.winners)} of {model.protocol.menu.k} items sold"
-        add_messages(net, model.last.messages, agent_nodes(model))
-        return net
+        return item_network(model, model.protocol.menu.k)
 
     def series(self, model: KItemMarket) -> pd.DataFrame:
         m = len(model.intermediaries)
@@ -134,8 +156,8 @@ class PostedMenuView(MarketView):
     def reference(self, model: KItemMarket) -> Reference:
         sizes = tuple(len(inter.buyers) for inter in model.intermediaries)
         utility = model.intermediaries[0].utility
-        return _reference(model.distributions[0].spec, sizes, model.protocol.menu.k,
-                          model.protocol.menu.prices[0], utility.name)
+        return _reference(model.distributions[0].spec, sizes, model.protocol.menu.k, model.reference_price,
+                          utility.name)
 
 
 @lru_cache(maxsize=32)

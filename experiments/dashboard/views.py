@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from agents.adjustment import LEARNING_RULES, learning_strategy
+from agents.adjustment import GRID_RULES, LEARNING_RULES, grid_rule, learning_strategy
+from agents.learning import learning_model
 from agents.strategies import BestResponseDynamics, FixedMechanism, StackelbergPrice
 from market.demand import SELLER, buyer_node, intermediary_node
 from market.distributions import parse_spec
@@ -39,12 +40,14 @@ from market.errors import InputError
 from market.mechanisms.ipm import ItemMenu
 from market.mechanisms.right_auctions import PostedRightPrice
 from market.model import MarketModel
+from market.selection import Market
 from market.solvers.intermediary_first import CommitmentOptimum, best_commitment, evaluate_right_auction
 from market.solvers.seller_first import solve_seller_first
 from market.solvers.simultaneous import PricingGame, grid_game, is_equilibrium, pure_equilibria
 from protocols.messages import ALL
 
 PLANE_POINTS = 201  # prices per side of the grid the price plane and the equilibrium set are drawn on
+LEARNING_POINTS = 41  # the grid learners' prices: linear on [0, upper] (market.selection.price_levels)
 
 
 @dataclass
@@ -186,9 +189,10 @@ class TimingView(MarketView):
     no_price_game = ("No price game in this protocol: the intermediary answers the seller's "
                      "commitment with the shifted Myerson auction.")
 
-    def __init__(self, protocol: str, title: str):
+    def __init__(self, protocol: str, title: str, rules: tuple[str, ...] = LEARNING_RULES):
         self.protocol = protocol
         self.title = title
+        self.rules = rules
 
     def check(self, controls) -> None:
         if controls.intermediaries != 1:
@@ -212,6 +216,8 @@ class TimingView(MarketView):
                                                   c.intermediary_price)}
 
     def build(self, controls) -> MarketModel:
+        if controls.rule in GRID_RULES:
+            return grid_learning_model(controls)
         return MarketModel(controls.specs, protocol=self.protocol, rng=controls.seed,
                            **self.strategies(controls))
 
@@ -245,6 +251,28 @@ class TimingView(MarketView):
         if self.protocol == "seller-first":
             return None
         return _price_plane(tuple(b.spec for b in model.distributions))
+
+
+def snap(levels: np.ndarray, price: float) -> int:
+    """The index of the grid price nearest ``price`` (the lower one on a tie)."""
+    return int(np.argmin(np.abs(np.asarray(levels) - price)))
+
+
+def grid_learning_model(controls) -> MarketModel:
+    """Simultaneous play by :class:`~agents.learning.Learning` agents on the market's price grid.
+
+    The grid: :data:`LEARNING_POINTS` linear prices on [0, upper] (:class:`~market.selection.Market`;
+    upper is the top of the values' support, or where a sale has chance 1e-9). Both sides learn by
+    the chosen rule with the rate mapped by :func:`~agents.adjustment.grid_rule`, from the start
+    prices snapped to the grid; the agents and the model are seeded by ``SeedSequence(seed)``, and
+    the model draws the values itself, for as many rounds as it is stepped.
+    """
+    c = controls
+    market = Market("dashboard", c.specs, points=LEARNING_POINTS)
+    _, mg = market.discretized()
+    start = (snap(mg.row_actions, c.seller_price), snap(mg.col_actions, c.intermediary_price))
+    rule = grid_rule(c.rule, c.rate)
+    return learning_model(market, rule, rule, start, None, np.random.SeedSequence(c.seed))
 
 
 def agent_nodes(model) -> dict[int, str]:
@@ -370,6 +398,7 @@ def _price_plane(specs: tuple[str, ...]) -> PricePlane:
 
 register(TimingView("seller-first", "Seller first (monopolist-intermediary, Section 3)"))
 register(TimingView("intermediary-first", "Intermediary first (monopolist-intermediary, Section 4)"))
-register(TimingView("simultaneous", "Simultaneous prices (monopolist-intermediary, Section 5)"))
+register(TimingView("simultaneous", "Simultaneous prices (monopolist-intermediary, Section 5)",
+                    LEARNING_RULES + GRID_RULES))
 
-from experiments.dashboard import posted_menu_view, veto_view  # noqa: E402, F401  (they register themselves)
+from experiments.dashboard import posted_fees_view, posted_menu_view, veto_view  # noqa: E402, F401  (they register themselves)

@@ -1,0 +1,169 @@
+"""The dashboard's view of the k-item market with two intermediaries that learn (equilibrium selection).
+
+The ``buyers`` (values i.i.d. from the one distribution given, which must have a finite top)
+are split into two contiguous blocks (:func:`~experiments.dashboard.posted_menu_view.blocks`:
+sizes differ by at most one, the larger first); intermediary j holds block j. Each round the
+seller posts a price p_s per item and each intermediary a fee f_j at once; a buyer of block j
+asks for an item iff v >= p_s + f_j, and the ``items`` go to the askers by random rationing
+(:class:`~protocols.posted_fees.PostedFees`, the market of :mod:`market.k_selection`).
+
+The seller and both intermediaries learn on a grid of :data:`FEE_POINTS` linear prices on
+[0, top] (:class:`~market.k_selection.KItemMarket`) by the chosen rule, played by
+:class:`~agents.learning.KLearning` agents: ``best-response`` (inertia 1 - rate), ``hedge``,
+``fictitious-play`` (smoothed) and ``regret-matching``, with the rate mapped as in
+:func:`agents.adjustment.grid_rule`; demand learning is left out (it plays two-player markets
+only). ``fixed-price`` posts the start prices as given. The seller starts at its start price and
+both intermediaries at the intermediary's start price, snapped to the grid.
+
+Series: the seller's revenue p_s x items sold, intermediary j's revenue f_j x items its block
+got, welfare (the sum of the values of the buyers served: prices are transfers, and an unsold
+item is worth nothing to the seller), and the posted price and fees; columns are numbered as the
+network's nodes, ``intermediary_0_*`` for I0 (block 1, fee f_1) and ``intermediary_1_*`` for I1 (f_2).
+Reference lines: the continuous equilibrium of :func:`market.k_selection.continuous_equilibrium`
+(scipy's root of the three first-order conditions of the exact payoffs, from where best responses
+settle: :func:`grid_best_responses`, then :func:`scanned_best_responses`), verified by
+:func:`market.k_selection.continuous_regrets`, with its exact payoffs and expected welfare
+(:func:`market.k_selection.expected_welfare`).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from agents.adjustment import grid_rule
+from agents.learning import k_learning_model
+from agents.strategies import FixedPrice
+from experiments.dashboard.posted_menu_view import blocks, item_network
+from experiments.dashboard.views import MarketView, Network, Reference, register, snap
+from market.distributions import parse_spec
+from market.errors import InputError
+from market.k_selection import SCAN, KItemMarket, continuous_equilibrium, continuous_regrets, expected_welfare
+
+FEE_POINTS = 31  # prices per player on the grid [0, top]
+VERIFIED = 1e-6  # largest relative gain from any price in [0, top] for the root to count as an equilibrium
+SERIES = ("seller_revenue", "intermediary_0_revenue", "intermediary_1_revenue", "welfare", "seller_price",
+          "intermediary_0_price", "intermediary_1_price")
+
+
+def k_market(controls) -> KItemMarket:
+    """The k-item market of these controls: the law, two blocks, the items, a FEE_POINTS grid on [0, top]."""
+    sizes = tuple(len(b) for b in blocks(controls.buyers, 2))
+    return KItemMarket("dashboard", controls.bidders[0], sizes, controls.items, points=FEE_POINTS)
+
+
+class PostedFeesView(MarketView):
+    protocol = "posted-fees"
+    title = "Posted price and two fees for k items (equilibrium selection, two intermediaries)"
+    rules = ("best-response", "hedge", "fictitious-play", "regret-matching", "fixed-price")
+    no_price_game = ("Three players price here (the seller and two intermediaries): the posted price and "
+                     "both fees are in the series, against the continuous equilibrium.")
+
+    def check(self, controls) -> None:
+        if controls.intermediaries != 2:
+            raise InputError(f"intermediaries must be 2 for posted-fees (two blocks of buyers, one fee each), "
+                             f"got {controls.intermediaries}")
+        if len(set(controls.bidders)) != 1:
+            raise InputError(f"posted-fees needs identically distributed buyers (one distribution), "
+                             f"got {len(set(controls.bidders))}: {'; '.join(controls.bidders)}")
+        top = parse_spec(controls.bidders[0]).hi
+        if not math.isfinite(top):
+            raise InputError(f"posted-fees needs a distribution with a finite top (the price grid is [0, top]), "
+                             f"got {controls.bidders[0]}; accepted: uniform:LO,HI, "
+                             "beta:A,B,LO,HI, truncnorm:MEAN,SD,LO,HI, point:V or pareto:ALPHA,SCALE,CAP")
+
+    def build(self, controls):
+        c = controls
+        market = k_market(c)
+        game = market.game()
+        start = (snap(game.actions[0], c.seller_price), snap(game.actions[1], c.intermediary_price),
+                 snap(game.actions[2], c.intermediary_price))
+        rule = grid_rule(c.rule, c.rate) if c.rule != "fixed-price" else None
+        model = k_learning_model(market, (rule,) * 3, start, None, np.random.SeedSequence(c.seed))
+        if rule is None:
+            model.seller.strategy = FixedPrice(c.seller_price)
+            for m in model.intermediaries:
+                m.strategy = FixedPrice(c.intermediary_price)
+        model.k_market = market
+        return model
+
+    def network(self, model) -> Network:
+        return item_network(model, model.protocol.k)
+
+    def series(self, model) -> pd.DataFrame:
+        df = model.datacollector.get_model_vars_dataframe()
+        if df.empty:
+            return pd.DataFrame(columns=SERIES, dtype=float)
+        out = pd.DataFrame({
+            "seller_revenue": df["seller_revenue"].to_numpy(float),
+            "intermediary_0_revenue": (df["first_fee"] * df["first_items"]).to_numpy(float),
+            "intermediary_1_revenue": (df["second_fee"] * df["second_items"]).to_numpy(float),
+            "welfare": df["welfare"].to_numpy(float),
+            "seller_price": df["seller_price"].to_numpy(float),
+            "intermediary_0_price": df["first_fee"].to_numpy(float),
+            "intermediary_1_price": df["second_fee"].to_numpy(float)})
+        out.index = pd.RangeIndex(1, len(out) + 1, name="round")
+        return out
+
+    def reference(self, model) -> Reference:
+        return equilibrium_reference(model.k_market)
+
+
+def grid_best_responses(market: KItemMarket, sweeps: int = 200) -> tuple[float, float, float]:
+    """Where best responses on the grid settle, each player in turn, from the grid's third of the top."""
+    game = market.game()
+    profile = [len(a) // 3 for a in game.actions]
+    for _ in range(sweeps):
+        before = list(profile)
+        for i in range(3):
+            line = game.payoffs[i][tuple(slice(None) if k == i else profile[k] for k in range(3))]
+            profile[i] = int(np.argmax(line))
+        if profile == before:
+            break
+    return tuple(float(game.actions[i][a]) for i, a in enumerate(profile))
+
+
+def scanned_best_responses(market: KItemMarket, start, sweeps: int = 100, tol: float = 1e-9):
+    """Best responses in turn, each the best of SCAN prices on [0, top] by the exact payoffs, from ``start``,
+    until no price moves by more than ``tol`` (or ``sweeps`` rounds)."""
+    grid = np.linspace(0.0, market.top, SCAN)
+    prices = list(start)
+    for _ in range(sweeps):
+        before = list(prices)
+        for i in range(3):
+            trial = [grid if k == i else prices[k] for k in range(3)]
+            prices[i] = float(grid[int(np.argmax(market.payoffs(*trial)[i]))])
+        if max(abs(a - b) for a, b in zip(prices, before)) <= tol:
+            break
+    return tuple(prices)
+
+
+@lru_cache(maxsize=32)
+def equilibrium_reference(market: KItemMarket) -> Reference:
+    """The continuous equilibrium's prices, exact payoffs and expected welfare, as lines."""
+    prices = continuous_equilibrium(market, grid_best_responses(market))
+    regret = max(continuous_regrets(market, prices))
+    if not regret <= VERIFIED:  # Newton's steps left the region: start closer, from finer best responses
+        prices = continuous_equilibrium(market, scanned_best_responses(market, grid_best_responses(market)))
+        regret = max(continuous_regrets(market, prices))
+    how = ("continuous equilibrium: scipy root of the three first-order conditions of the exact payoffs "
+           "u_s = p_s E[min(D, k)], u_j = f_j E[D_j min(1, k/D)] from where best responses settle "
+           f"(on the grid, then on {SCAN} prices if needed)")
+    if not regret <= VERIFIED:
+        return Reference({}, f"no verified equilibrium: {how} ends at {tuple(round(p, 6) for p in prices)}, "
+                             f"where a player gains {regret:.2g} (relative) by another price")
+    us, u1, u2 = (float(u) for u in market.payoffs(*prices))
+    welfare = expected_welfare(market.distribution, market.blocks, market.items, *prices)
+    values = {"seller_price": prices[0], "intermediary_0_price": prices[1], "intermediary_1_price": prices[2],
+              "seller_revenue": us, "intermediary_0_revenue": u1, "intermediary_1_revenue": u2,
+              "welfare": welfare}
+    return Reference({k: (float(v), float(v)) for k, v in values.items()},
+                     f"{how}; no player gains more than {VERIFIED:g} (relative) by any price in [0, top] "
+                     f"(largest {regret:.1g}); welfare sum_j E[v | v >= p_s + f_j] E[items to block j]; "
+                     f"blocks of {market.blocks[0]} and {market.blocks[1]} buyers, k = {market.items}")
+
+
+register(PostedFeesView())
