@@ -111,6 +111,11 @@ class ValueDistribution(ABC):
     def ppf(self, u) -> np.ndarray:
         """Quantile function: the least v with P[V <= v] >= u."""
 
+    @property
+    def quantile_tail(self) -> float:
+        """gamma in ppf(u) ~ (1 - u)^(-gamma) as u -> 1: 0 for laws with a finite top or light tails."""
+        return 0.0
+
     def sf(self, v) -> np.ndarray:
         """P[V > v]."""
         return 1.0 - self.cdf(v)
@@ -419,6 +424,10 @@ class Pareto(ScipyDistribution):
         self.b = 1.0 / (1.0 - alpha)
         spec = f"pareto:{alpha:g},{scale:g}" + (f",{cap:g}" if math.isfinite(cap) else "")
         super().__init__(spec, stats.pareto(self.b, scale=scale), cap)
+
+    @property
+    def quantile_tail(self) -> float:
+        return 1.0 - self.alpha if math.isinf(self.hi) else 0.0
 
     def _phi_cont(self, v):
         return self.alpha * v

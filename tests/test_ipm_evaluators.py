@@ -236,3 +236,28 @@ def test_given_arrival_order_agents_and_monte_carlo_agree():
     assert abs(mc.mean["revenue"] - abm["seller_revenue"][0]) <= SIGMAS * se
     first = [m for m in model.last.messages if isinstance(m, Request)]
     assert [m.sender for m in first] == [model.intermediaries[i].unique_id for i in (1, 2, 0)]
+
+
+@pytest.mark.parametrize("alpha", [0.3, 0.5, 0.75])
+def test_served_values_on_a_heavy_tail_match_the_pareto_order_statistic_closed_form(alpha):
+    """One block of n buyers, one item: the block serves its highest asking buyer. Above t the
+    law is Pareto with shape b = 1/(1 - alpha) and scale t, and E[max of d] = t d! G(1 - 1/b) /
+    G(d + 1 - 1/b); the quadrature must reach it without a convergence warning."""
+    import warnings
+
+    from scipy.integrate import IntegrationWarning
+    from scipy.special import gammaln
+
+    from market.distributions import parse_spec
+    from market.solvers.ipm import block_shares, demand_pmf
+
+    dist, n, t = parse_spec(f"pareto:{alpha},1"), 6, 6.7
+    b, q = 1 / (1 - alpha), float(parse_spec(f"pareto:{alpha},1").prob_at_least(6.7))
+    d = np.arange(1, n + 1)
+    top = t * np.exp(gammaln(d + 1) + gammaln(1 - 1 / b) - gammaln(d + 1 - 1 / b))
+    expected = float(np.dot(demand_pmf(n, q)[1:], top))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IntegrationWarning)
+        served, items = block_shares(dist, (n,), 1, t)[n]
+    assert served == pytest.approx(expected, rel=1e-9)
+    assert items == pytest.approx(1 - (1 - q) ** n, rel=1e-12)

@@ -99,6 +99,8 @@ def _served_scores(dist: ValueDistribution, t: float, weights: np.ndarray, score
 
     The r-th highest of d draws sits at quantile u ~ Beta(d - r + 1, r) of F given v >= t,
     so the whole sum is one integral over u of score(Q(u)) against a mixture of beta densities.
+    A heavy tail, Q(u) ~ (1 - u)^(-gamma), is integrated in s with 1 - u = s^m, m = 1/(1 - gamma),
+    where the integrand stays bounded as s -> 0.
     """
     d, r = np.nonzero(weights > 1e-300)
     keep = r >= 1
@@ -107,13 +109,17 @@ def _served_scores(dist: ValueDistribution, t: float, weights: np.ndarray, score
         return 0.0
     c = weights[d, r]
     q = float(dist.prob_at_least(t))
+    m = 1.0 / (1.0 - dist.quantile_tail)
 
-    def integrand(u):
-        v = dist.ppf(min(1.0 - q + u * q, 1.0))
-        s = float(dist.virtual_value(v) if score == "virtual" else v)
-        return s * float(np.dot(c, stats.beta.pdf(u, d - r + 1, r)))
+    def integrand(s):
+        tail = s ** m  # 1 - u
+        u = 1.0 - tail
+        v = dist.isf(q * tail)
+        x = float(dist.virtual_value(v) if score == "virtual" else v)
+        return x * float(np.dot(c, stats.beta.pdf(u, d - r + 1, r))) * m * s ** (m - 1.0)
 
-    val, _ = integrate.quad(integrand, 0.0, 1.0, **QUAD)
+    jump = (dist.atom / q) ** (1.0 / m)  # s where the quantile function jumps to an atom at the top, if any
+    val, _ = integrate.quad(integrand, 0.0, 1.0, points=[jump] if 0.0 < jump < 1.0 else None, **QUAD)
     return val
 
 
