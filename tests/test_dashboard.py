@@ -22,11 +22,12 @@ from experiments.dashboard.figures import (
 )
 from experiments.dashboard.model import MarketDashboard
 from experiments.dashboard.posted_menu_view import blocks
-from experiments.dashboard.views import VIEWS, money_columns
+from experiments.dashboard.views import VIEWS
 from market.errors import InputError
 from market.model import MarketModel
 from market.solvers.group import solve_group
 from market.solvers.seller_first import solve_seller_first
+from tests.dashboard_checks import means_within_monte_carlo
 
 # ---- spec files and the command line ----------------------------------------------------------
 
@@ -288,21 +289,11 @@ def test_monopolist_intermediary_utility_closed_form():
     assert bands["seller_revenue"][0] == pytest.approx(0.2 * 0.4, abs=1e-12)  # p P[v >= (1 + p)/2]
 
 
-def _agree_within_monte_carlo(m, rounds: int, z: float = 4.0) -> None:
-    for _ in range(rounds):
-        m.step()
-    df = m.view.series(m.market)
-    bands = m.view.reference(m.market).bands
-    for col in money_columns(df):
-        se = df[col].std(ddof=1) / math.sqrt(len(df))
-        assert abs(df[col].mean() - bands[col][0]) <= z * se + 1e-12, (col, df[col].mean(), bands[col][0], se)
-
-
 @pytest.mark.parametrize("utility", ["surplus", "monopolist"])
 def test_posted_menu_model_agrees_with_the_exact_values(utility):
     m = MarketDashboard(protocol="posted-menu", bidders="uniform:0,1", buyers=7, intermediaries=3, items=3,
                         utility=utility, rule="intermediary-proof", seed=11)
-    _agree_within_monte_carlo(m, 3000)
+    means_within_monte_carlo(m, 3000)
 
 
 def test_posted_menu_network_marks_every_buyer_served():
@@ -347,7 +338,7 @@ def test_veto_posted_price_closed_form():
 @pytest.mark.parametrize("rule", ["best-response", "best-posted-price"])
 def test_veto_model_agrees_with_the_exact_values(rule):
     m = MarketDashboard(protocol="veto-bargaining", bidders=EXAMPLE_1, buyers=2, rule=rule, seed=5)
-    _agree_within_monte_carlo(m, 3000)
+    means_within_monte_carlo(m, 3000)
 
 
 def test_veto_network_routes_votes_through_the_committee():

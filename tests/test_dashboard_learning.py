@@ -12,12 +12,13 @@ from agents.adjustment import FP_TEMPERATURE, HEDGE_ETA, grid_rule
 from experiments.dashboard.controls import Controls
 from experiments.dashboard.model import MarketDashboard
 from experiments.dashboard.posted_fees_view import k_market
-from experiments.dashboard.views import LEARNING_POINTS, money_columns
+from experiments.dashboard.views import LEARNING_POINTS
 from market.errors import InputError
 from market.k_selection import KItemMarket, continuous_equilibrium, continuous_regrets
 from market.learning import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching, WithInertia
 from market.selection import Market, play_market
 from market.solvers.ipm import best_posted_price
+from tests.dashboard_checks import means_within_monte_carlo
 
 # ---- the rate, rule by rule --------------------------------------------------------------------
 
@@ -169,21 +170,11 @@ def test_k_item_reference_equals_k_selection_with_rationing():
     assert k_market(m.controls) == market
 
 
-def _means_within_monte_carlo(m: MarketDashboard, rounds: int, z: float = 4.0) -> None:
-    for _ in range(rounds):
-        m.step()
-    df = m.view.series(m.market)
-    bands = m.view.reference(m.market).bands
-    for col in money_columns(df):
-        se = df[col].std(ddof=1) / math.sqrt(len(df))
-        assert abs(df[col].mean() - bands[col][0]) <= z * se + 1e-12, (col, df[col].mean(), bands[col][0], se)
-
-
 def test_best_response_started_at_the_equilibrium_stays_and_means_approach_it():
     """U[0,1], 4 buyers, 4 items: (1/3, 1/3, 1/3) is on the 31-point grid and a grid equilibrium."""
     m = MarketDashboard(**FEES, buyers=4, items=4, rule="best-response", rate=1.0, seller_price=1 / 3,
                         intermediary_price=1 / 3, seed=9)
-    _means_within_monte_carlo(m, 2000)
+    means_within_monte_carlo(m, 2000)
     np.testing.assert_allclose(_prices(m, ("seller_price", "intermediary_0_price", "intermediary_1_price")),
                                1 / 3, atol=1e-12)
 

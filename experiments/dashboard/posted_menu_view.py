@@ -23,13 +23,20 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
 from agents.adjustment import PartialAdjustment, posted_price_of
 from agents.strategies import FixedPrice
-from experiments.dashboard.views import MarketView, Network, Reference, add_messages, agent_nodes, register
+from experiments.dashboard.views import (
+    MarketView,
+    Network,
+    Reference,
+    add_messages,
+    agent_nodes,
+    layered_demand,
+    register,
+)
 from market.demand import buyer_node, from_partition
 from market.distributions import parse_spec
 from market.errors import InputError
@@ -53,10 +60,7 @@ def utility_columns(m: int) -> list[str]:
 
 def item_network(model: MarketModel, k: int) -> Network:
     """Buyers -> intermediaries -> seller of a k-item round: values, the buyers served, the messages."""
-    g = nx.DiGraph(model.demand)
-    for v, kind in g.nodes(data="kind"):
-        g.nodes[v]["layer"] = {"buyer": 0, "intermediary": 1, "seller": 2}[kind]
-    net = Network(g)
+    net = Network(layered_demand(model))
     if model.last is None:
         return net
     net.values = {buyer_node(i): v for i, v in enumerate(model.last.values)}

@@ -222,10 +222,7 @@ class TimingView(MarketView):
                            **self.strategies(controls))
 
     def network(self, model: MarketModel) -> Network:
-        g = nx.DiGraph(model.demand)
-        for v, kind in g.nodes(data="kind"):
-            g.nodes[v]["layer"] = {"buyer": 0, "intermediary": 1, "seller": 2}[kind]
-        net = Network(g)
+        net = Network(layered_demand(model))
         if model.last is None:
             return net
         net.values = {buyer_node(i): v for i, v in enumerate(model.last.values)}
@@ -273,6 +270,14 @@ def grid_learning_model(controls) -> MarketModel:
     start = (snap(mg.row_actions, c.seller_price), snap(mg.col_actions, c.intermediary_price))
     rule = grid_rule(c.rule, c.rate)
     return learning_model(market, rule, rule, start, None, np.random.SeedSequence(c.seed))
+
+
+def layered_demand(model) -> nx.DiGraph:
+    """A copy of a MarketModel's demand graph, each node in its ``layer``: 0 buyers, 1 intermediaries, 2 the seller."""
+    g = nx.DiGraph(model.demand)
+    for v, kind in g.nodes(data="kind"):
+        g.nodes[v]["layer"] = {"buyer": 0, "intermediary": 1, "seller": 2}[kind]
+    return g
 
 
 def agent_nodes(model) -> dict[int, str]:
