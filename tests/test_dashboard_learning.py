@@ -256,6 +256,12 @@ def test_fee_plane_best_fees_cross_at_the_equilibrium_fees(buyers, items):
     np.testing.assert_allclose(plane.equilibria, [[f1, f2]])
     assert abs(plane.x_best[np.argmin(np.abs(grid - f2))] - f1) <= 1.5 * h
     assert abs(plane.y_best[np.argmin(np.abs(grid - f1))] - f2) <= 1.5 * h
+    # and only there: the grid fee pairs that are best fees to each other within h form one cluster, within
+    # 2h / (1 - s) of the equilibrium for curves of slope below s (the curves here are nearly flat: s < 1/3)
+    i, j = np.meshgrid(np.arange(grid.size), np.arange(grid.size), indexing="ij")
+    mutual = (np.abs(plane.x_best[j] - grid[i]) <= h) & (np.abs(plane.y_best[i] - grid[j]) <= h)
+    assert mutual.any()
+    assert np.max(np.abs(grid[i[mutual]] - f1)) <= 3 * h and np.max(np.abs(grid[j[mutual]] - f2)) <= 3 * h
     fixed = replace(k_market(m.controls), seller_price=ps)  # the fees are an equilibrium of the fee game at p_s*
     assert max(continuous_regrets(fixed, (ps, f1, f2))) <= 1e-6
 
