@@ -92,7 +92,7 @@ class KItemMarket:
 
     @property
     def top(self) -> float:
-        return float(self.upper if self.upper is not None else parse_spec(self.distribution).hi)
+        return float(self.upper if self.upper is not None else law(self.distribution).hi)
 
     def game(self) -> Game:
         return k_item_game(self.distribution, self.blocks, self.items, self.points, self.top, self.seller_price)
@@ -106,11 +106,12 @@ def expected_items(distribution: str, blocks: tuple[int, int], k: int, ps, f1, f
     """E[min(D, k)] items sold and E[D_j min(1, k/D)] items to each block, vectorized over prices.
 
     Each is a bilinear form pmf_1 W pmf_2 in the two blocks' demand pmfs (never the joint pmf
-    at every price profile, so memory stays linear in the number of buyers).
+    at every price profile, so memory stays linear in the number of buyers); block j's pmf is
+    computed on the shape of p_s + f_j only (a price grid's axes broadcast in the form).
     """
-    dist = parse_spec(distribution)
-    ps, f1, f2 = np.broadcast_arrays(*(np.asarray(x, float) for x in (ps, f1, f2)))
-    pmf1 = demand_pmf(blocks[0], dist.prob_at_least(ps + f1))  # (..., b1 + 1)
+    dist = law(distribution)
+    ps, f1, f2 = (np.asarray(x, float) for x in (ps, f1, f2))
+    pmf1 = demand_pmf(blocks[0], dist.prob_at_least(ps + f1))  # (shape of ps + f1, b1 + 1)
     pmf2 = demand_pmf(blocks[1], dist.prob_at_least(ps + f2))
     d, e = np.arange(blocks[0] + 1)[:, None], np.arange(blocks[1] + 1)[None, :]
     total = d + e
@@ -120,6 +121,12 @@ def expected_items(distribution: str, blocks: tuple[int, int], k: int, ps, f1, f
         return np.sum((pmf1 @ w) * pmf2, axis=-1)
 
     return form(np.minimum(total, k).astype(float)), form(d * share), form(e * share)
+
+
+@lru_cache(maxsize=64)
+def law(distribution: str):
+    """The value law of a spec string, parsed once (payoffs are evaluated many times per market)."""
+    return parse_spec(distribution)
 
 
 def expected_payoffs(distribution: str, blocks: tuple[int, int], k: int, ps, f1, f2):
@@ -136,7 +143,7 @@ def expected_welfare(distribution: str, blocks: tuple[int, int], k: int, ps: flo
     block's askers are i.i.d. given that they ask, so each served buyer of block j is worth
     E[v | v >= p_s + f_j] in expectation (scipy's ``expect`` on the law's tail).
     """
-    dist = parse_spec(distribution)
+    dist = law(distribution)
     _, got1, got2 = expected_items(distribution, blocks, k, ps, f1, f2)
     out = 0.0
     for got, t in ((float(got1), ps + f1), (float(got2), ps + f2)):
@@ -221,30 +228,49 @@ def grid_equilibrium(game: Game, profile: tuple[int, ...]) -> bool:
                for i, line in ((i, _line(game, profile, i)) for i in range(game.players)))
 
 
-def continuous_regrets(market: KItemMarket, prices: tuple[float, float, float]) -> list[float]:
-    """Each deciding player's relative gain from its best price in [0, upper] against the others' prices:
-    a scan of SCAN prices, then scipy's bounded Brent search around the best of them (exact payoffs)."""
-    grid = np.linspace(0.0, market.top, SCAN)
+def best_response(market: KItemMarket, prices, i: int, points: int = SCAN) -> tuple[float, float]:
+    """Player i's best price in [0, upper] against the others' ``prices`` and its payoff: the best of
+    ``points`` equally spaced prices, then scipy's bounded Brent search within a spacing of it (exact payoffs)."""
+    grid = np.linspace(0.0, market.top, points)
     step = grid[1] - grid[0]
+
+    def u(x):
+        p = list(prices)
+        p[i] = x
+        return market.payoffs(*p)[i]
+
+    scan = u(grid)
+    x0 = float(grid[int(np.argmax(scan))])
+    res = minimize_scalar(lambda x: -float(u(x)), bounds=(max(0.0, x0 - step), min(market.top, x0 + step)),
+                          method="bounded", options={"xatol": 1e-12})
+    return (float(res.x), -float(res.fun)) if -float(res.fun) > float(np.max(scan)) else (x0, float(np.max(scan)))
+
+
+def continuous_regrets(market: KItemMarket, prices: tuple[float, float, float]) -> list[float]:
+    """Each deciding player's relative gain from its best price in [0, upper] against the others' prices
+    (:func:`best_response` on SCAN prices)."""
     out = []
     for i in range(3):
         if i not in deciding(market):
             out.append(0.0)
             continue
-
-        def u(x, i=i):
-            p = list(prices)
-            p[i] = x
-            return market.payoffs(*p)[i]
-
-        scan = u(grid)
-        x0 = float(grid[int(np.argmax(scan))])
-        res = minimize_scalar(lambda x: -float(u(x)), bounds=(max(0.0, x0 - step), min(market.top, x0 + step)),
-                              method="bounded", options={"xatol": 1e-12})
-        best = max(float(np.max(scan)), -float(res.fun))
-        now = float(u(prices[i]))
+        _, best = best_response(market, prices, i)
+        now = float(market.payoffs(*prices)[i])
         out.append(max(0.0, best - now) / best if best > 0 else 0.0)
     return out
+
+
+def settle(market: KItemMarket, start, tol: float, points: int = 201, sweeps: int = 200) -> tuple[float, ...]:
+    """Best responses in continuous prices, each deciding player in turn (:func:`best_response` on ``points``
+    prices), from ``start`` (all three prices) until no price moves by more than ``tol`` (or ``sweeps`` rounds)."""
+    prices = [float(x) for x in start]
+    for _ in range(sweeps):
+        before = list(prices)
+        for i in deciding(market):
+            prices[i] = best_response(market, prices, i, points)[0]
+        if max(abs(a - b) for a, b in zip(prices, before)) <= tol:
+            break
+    return tuple(prices)
 
 
 def deciding(market: KItemMarket) -> tuple[int, ...]:
@@ -276,6 +302,26 @@ def continuous_equilibrium(market: KItemMarket, guess) -> tuple[float, float, fl
 
     res = root(foc, np.asarray(guess, float), tol=1e-14)
     return tuple(full(res.x))
+
+
+def settled_equilibrium(market: KItemMarket, start, rtol: float,
+                        tols: tuple[float, ...] = (1e-2, 1e-4, 1e-6)) -> tuple[tuple[float, float, float], float]:
+    """A continuous equilibrium near ``start`` (all three prices) and its largest relative regret.
+
+    Newton's steps from far away can leave the region where buyers ask (every first-order
+    condition is 0 there too), so best responses settle first (:func:`settle`, to within each
+    of ``tols`` in turn) and the root of :func:`continuous_equilibrium` from there must pass
+    :func:`continuous_regrets` (no player gains more than ``rtol``); the last root is returned
+    whether or not it passes.
+    """
+    prices, regret = tuple(start), math.inf
+    for tol in tols:
+        prices = settle(market, prices, tol)
+        found = continuous_equilibrium(market, [prices[i] for i in deciding(market)])
+        regret = max(continuous_regrets(market, found))
+        if regret <= rtol:
+            break
+    return found, regret
 
 
 def against(u: np.ndarray, marginals: list[np.ndarray], keep: int | None = None) -> np.ndarray:

@@ -175,8 +175,8 @@ def test_simultaneous_reference_one_uniform_bidder():
     plane = m.view.price_plane(m.market)
     step = plane.grid[1]
     # grid best responses against the exact one, (1 - q)/2, within a grid step
-    assert np.max(np.abs(plane.seller_best - (1 - plane.grid) / 2)) <= step + 1e-12
-    np.testing.assert_allclose(plane.seller_best, plane.intermediary_best)  # the game is symmetric
+    assert np.max(np.abs(plane.x_best - (1 - plane.grid) / 2)) <= step + 1e-12
+    np.testing.assert_allclose(plane.x_best, plane.y_best)  # the game is symmetric
 
 
 def test_simultaneous_reference_point_mass_is_a_continuum():

@@ -4,7 +4,8 @@ One server (started as a user would, ``agora viz SPEC.toml --port P``) serves ev
 test; each of the six protocols is chosen in the sidebar (posted menus and posted
 fees with one law, two intermediaries and two items set there too, posted fees with
 Hedge) and Reset, Step is clicked
-several times, and the page must show the network, redraw its plots, and display
+several times, and the page must show the network, redraw its plots (the price plane too, where
+there is one: simultaneous play and posted fees), and display
 the amounts (revenue, utilities, profit) and welfare that the same market, built
 here independently with the same seed, yields.
 Every request the page makes must stay on 127.0.0.1, and the server must not try
@@ -107,6 +108,7 @@ def browser():
 
 POSTED_MENU = {"law": "uniform:0,1", "intermediaries": 2, "items": 2}  # set on the page; blocks [0, 1], [2]
 FEES_RULE = "hedge"  # posted fees: chosen on the page; rate 0.5 is Hedge's eta 5
+PLANES = ("simultaneous", "posted-fees")  # the protocols with a price plane
 PROTOCOLS = ["seller-first", "intermediary-first", "simultaneous", "posted-menu", "posted-fees", "veto-bargaining"]
 
 
@@ -215,6 +217,10 @@ def test_steps_redraw_and_show_the_models_revenue(server, browser, protocol):
     network = _image(page, "Demand network")
     network.wait_for(timeout=30_000)
     before = _image(page, "Revenue, welfare and prices").get_attribute("src")
+    plane = _image(page, "Price plane")
+    if protocol in PLANES:
+        plane.wait_for(timeout=30_000)
+        plane_before = plane.get_attribute("src")
     for k in range(1, STEPS + 1):
         page.get_by_role("button", name="Step").click()
         page.locator("span.round", has_text=f"round {k}").wait_for(timeout=60_000)
@@ -231,8 +237,11 @@ def test_steps_redraw_and_show_the_models_revenue(server, browser, protocol):
         assert _cell(page, "intermediary_1_revenue", "exact") != ""
         assert page.locator(".v-select", has_text="learning rule").first.inner_text().strip().endswith(FEES_RULE)
 
-    if protocol == "simultaneous":
-        assert _image(page, "Price plane").is_visible()
+    if protocol in PLANES:  # shown, and redrawn with the path so far
+        assert plane.is_visible() and plane.bounding_box()["width"] > 200
+        assert plane.get_attribute("src") != plane_before
+    if protocol == "posted-fees":  # the intermediaries' fee plane at the seller's equilibrium price
+        assert page.locator(".v-card", has_text="Price plane").get_by_text("p_s* = ").is_visible()
     outside = [u for u in requests if not _local(u, url)]
     assert not outside, outside
     served = log.read_text()

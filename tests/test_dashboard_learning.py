@@ -4,14 +4,16 @@ the k-item market with two intermediaries (posted-fees), and posted menus' parti
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from agents.adjustment import FP_TEMPERATURE, HEDGE_ETA, grid_rule
 from experiments.dashboard.controls import Controls
+from experiments.dashboard.figures import PricePlanePlot, legend
 from experiments.dashboard.model import MarketDashboard
-from experiments.dashboard.posted_fees_view import k_market
+from experiments.dashboard.posted_fees_view import PLANE_FEES, k_market
 from experiments.dashboard.views import LEARNING_POINTS
 from market.errors import InputError
 from market.k_selection import KItemMarket, continuous_equilibrium, continuous_regrets
@@ -208,14 +210,14 @@ def test_k_item_learning_same_seed_same_path(rule):
             m.step()
         runs.append(m.view.series(m.market).to_numpy(float))
     np.testing.assert_array_equal(runs[0], runs[1])
-    assert m.view.price_plane(m.market) is None
+    assert m.view.price_plane(m.market).columns == ("intermediary_0_price", "intermediary_1_price")
     net = m.view.network(m.market)
     assert net.caption.endswith("of 2 items sold")
 
 
 def test_many_buyers_reference_passes_the_verifier():
-    """200 uniform buyers, 5 items: Newton's steps from the grid's settled point leave the region; from finer
-    best responses the root is an equilibrium against any price in [0, 1] (k_selection's verifier)."""
+    """200 uniform buyers, 5 items: Newton's steps from the grid's settled point leave the region; settled
+    in continuous prices first, the root is an equilibrium against any price in [0, 1] (k_selection's verifier)."""
     m = MarketDashboard(**FEES, buyers=200, items=5)
     bands = m.view.reference(m.market).bands
     prices = tuple(bands[c][0] for c in ("seller_price", "intermediary_0_price", "intermediary_1_price"))
@@ -226,9 +228,72 @@ def test_many_buyers_reference_passes_the_verifier():
 def test_no_verified_equilibrium_is_said_not_drawn(monkeypatch):
     from experiments.dashboard import posted_fees_view
 
-    monkeypatch.setattr(posted_fees_view, "continuous_equilibrium", lambda market, guess: (0.9, 0.0, 0.0))
-    ref = posted_fees_view.equilibrium_reference.__wrapped__(KItemMarket("probe", "uniform:0,1", (2, 2), 1))
+    monkeypatch.setattr(posted_fees_view, "fee_equilibrium", lambda market: ((0.9, 0.0, 0.0), 1.0))
+    probe = KItemMarket("probe", "uniform:0,1", (2, 2), 1)
+    ref = posted_fees_view.equilibrium_reference.__wrapped__(probe)
     assert ref.bands == {} and ref.method.startswith("no verified equilibrium")
+    assert posted_fees_view.fee_plane.__wrapped__(probe) is None  # the plane needs p_s*
+
+
+# ---- the fee plane of posted fees ---------------------------------------------------------------
+
+def _equilibrium(m) -> tuple[float, float, float]:
+    bands = m.view.reference(m.market).bands
+    return tuple(bands[c][0] for c in ("seller_price", "intermediary_0_price", "intermediary_1_price"))
+
+
+@pytest.mark.parametrize("buyers, items", [(200, 5), (3, 1), (5, 2), (7, 20)])
+def test_fee_plane_best_fees_cross_at_the_equilibrium_fees(buyers, items):
+    """At p_s*, each curve is the argmax of exact payoffs on the plane's grid, within a spacing h of the exact
+    best fee; the exact curves pass through (f_1*, f_2*) with slope below 1, so at the grid fee nearest the
+    other's equilibrium fee each curve is within h + h/2 of the equilibrium fee."""
+    m = MarketDashboard(**FEES, buyers=buyers, items=items)
+    ps, f1, f2 = _equilibrium(m)
+    plane = m.view.price_plane(m.market)
+    grid, h = plane.grid, plane.grid[1] - plane.grid[0]
+    assert plane.grid.size == PLANE_FEES and plane.note.startswith("the intermediaries' fees")
+    assert f"p_s* = {ps:.4f}" in plane.note
+    np.testing.assert_allclose(plane.equilibria, [[f1, f2]])
+    assert abs(plane.x_best[np.argmin(np.abs(grid - f2))] - f1) <= 1.5 * h
+    assert abs(plane.y_best[np.argmin(np.abs(grid - f1))] - f2) <= 1.5 * h
+    # and only there: the grid fee pairs that are best fees to each other within h form one cluster, within
+    # 2h / (1 - s) of the equilibrium for curves of slope below s (the curves here are nearly flat: s < 1/3)
+    i, j = np.meshgrid(np.arange(grid.size), np.arange(grid.size), indexing="ij")
+    mutual = (np.abs(plane.x_best[j] - grid[i]) <= h) & (np.abs(plane.y_best[i] - grid[j]) <= h)
+    assert mutual.any()
+    assert np.max(np.abs(grid[i[mutual]] - f1)) <= 3 * h and np.max(np.abs(grid[j[mutual]] - f2)) <= 3 * h
+    fixed = replace(k_market(m.controls), seller_price=ps)  # the fees are an equilibrium of the fee game at p_s*
+    assert max(continuous_regrets(fixed, (ps, f1, f2))) <= 1e-6
+
+
+@pytest.mark.parametrize("buyers", [4, 5])
+def test_fee_plane_without_rationing_best_fee_is_half_of_what_the_seller_leaves(buyers):
+    """k >= n, U[0,1]: u_j = f_j b_j (1 - p_s - f_j) whatever the other fee, so each curve is the constant
+    (1 - p_s*)/2 = 1/3; a grid argmax of this parabola is the grid fee nearest it (within h/2)."""
+    m = MarketDashboard(**FEES, buyers=buyers, items=buyers)
+    ps = _equilibrium(m)[0]
+    plane = m.view.price_plane(m.market)
+    half = (plane.grid[1] - plane.grid[0]) / 2
+    for best in (plane.x_best, plane.y_best):
+        assert np.max(np.abs(best - (1 - ps) / 2)) <= half + 1e-12
+    assert ps == pytest.approx(1 / 3, abs=1e-9)
+
+
+def test_fee_plane_figure_keeps_its_curves_and_draws_the_fees_played():
+    m = MarketDashboard(**FEES, buyers=6, items=2, rule="hedge", seed=4)
+    plot = PricePlanePlot(m.view, m.market)
+    ax = plot.figure.axes[0]
+    curves = [line.get_xydata().copy() for line in ax.lines[:2]]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("fee f_1 of I0", "fee f_2 of I1")
+    for _ in range(5):
+        m.step()
+    assert plot.update(m.view, m.market) is plot.figure
+    df = m.view.series(m.market)
+    np.testing.assert_array_equal(plot.path.get_xydata(), df[["intermediary_0_price", "intermediary_1_price"]])
+    for line, before in zip(ax.lines[:2], curves):
+        np.testing.assert_array_equal(line.get_xydata(), before)
+    colours = dict((party, colour) for colour, party in legend(m.view, m.market))
+    assert [line.get_color() for line in ax.lines[:2]] == [colours["intermediary_0"], colours["intermediary_1"]]
 
 
 # ---- posted menus: best response by partial adjustment -----------------------------------------

@@ -18,6 +18,7 @@ from market.errors import InputError
 from market.k_selection import (
     KItemMarket,
     KStudy,
+    best_response,
     continuous_equilibrium,
     continuous_regrets,
     grid_equilibrium,
@@ -25,6 +26,7 @@ from market.k_selection import (
     market_draws,
     play_k_market,
     run_k_study,
+    settled_equilibrium,
 )
 from market.learning import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching
 from market.solvers.ipm import convolve_all, demand_pmf, evaluate_posted, expected_min
@@ -123,6 +125,40 @@ def test_hand_derived_equilibrium_without_rationing_is_found_and_verified():
         assert independent_regret(FREE, e.prices, fine) <= 1e-12
         assert e.seller_revenue == pytest.approx(4 / 9, rel=1e-12)
         assert (e.first_revenue, e.second_revenue) == pytest.approx((1 / 3, 1 / 9), rel=1e-12)
+
+
+def test_payoffs_on_price_axes_equal_the_payoffs_profile_by_profile():
+    """A grid's axes broadcast only in the bilinear form: each entry is the payoff at that one profile."""
+    ps, f1, f2 = np.array([0.1, 0.4])[:, None, None], np.array([0.0, 0.2, 0.5])[None, :, None], np.array([0.05, 0.3])
+    grid = BINDING.payoffs(ps, f1, f2)
+    for a, b, c in np.ndindex(2, 3, 2):
+        point = BINDING.payoffs(float(ps[a, 0, 0]), float(f1[0, b, 0]), float(f2[c]))
+        for u, v in zip(grid, point):
+            assert float(u[a, b, c]) == pytest.approx(float(v), rel=1e-14, abs=1e-16)
+
+
+@pytest.mark.parametrize("ps, other", [(0.2, 0.1), (0.5, 0.45), (0.75, 0.0)])
+def test_best_fee_without_rationing_is_half_of_what_the_seller_leaves(ps, other):
+    """k >= n: block j is a posted-price market of its own, u_j = f_j b_j (1 - p_s - f_j), maximized at
+    f_j = (1 - p_s)/2 (the module's docstring) whatever the other fee. Brent's search places a maximum to
+    about sqrt(machine epsilon) x |f| (payoffs are flat to second order there), so within 2e-8."""
+    for i, prices in ((1, (ps, 0.0, other)), (2, (ps, other, 0.0))):
+        fee, payoff = best_response(FREE, prices, i)
+        assert fee == pytest.approx((1 - ps) / 2, abs=2e-8)
+        assert payoff == pytest.approx(FREE.blocks[i - 1] * ((1 - ps) / 2) ** 2, rel=1e-12)
+
+
+def test_settled_equilibrium_with_many_buyers_and_few_items_passes_the_verifier():
+    """200 buyers in two blocks, 5 items: Newton's steps from where grid best responses settle leave the
+    region where buyers ask (every first-order condition is 0 there too); settling first in continuous
+    prices gives a root that passes the verifier, with equal fees for equal blocks."""
+    market = KItemMarket("many", "uniform:0,1", (100, 100), 5, 31)
+    far = continuous_equilibrium(market, (23 / 30, 5 / 30, 5 / 30))  # the grid's settled point
+    assert max(continuous_regrets(market, far)) > 0.5
+    prices, regret = settled_equilibrium(market, (23 / 30, 5 / 30, 5 / 30), 1e-6)
+    assert regret == max(continuous_regrets(market, prices)) <= 1e-6
+    assert prices[1] == pytest.approx(prices[2], abs=1e-8)
+    assert independent_regret(market, prices, np.linspace(0.0, 1.0, 4001)) <= 1e-6
 
 
 def test_verifier_rejects_the_grid_ties():

@@ -210,32 +210,44 @@ def legend(view: MarketView, model) -> list[tuple[str, str]]:
     return [(_colour(c, k), _party(c)) for k, c in enumerate(money_columns(view.series(model)))]
 
 
-class PricePlanePlot:
-    """The price plane, kept between redraws: best responses and equilibria drawn once, the path updated."""
+def plane_legend(view: MarketView, model, plane: PricePlane) -> list[tuple[str, str]]:
+    """(colour, what it shows) for the price plane: each player's best response in its series colour."""
+    colours = {party: colour for colour, party in legend(view, model)}
+    return [(colours[p], f"{p}'s best response") for p in plane.players] + [
+        ("black", "verified equilibria"), (WIN_COLOUR, "path of posted prices")]
 
-    def __init__(self, plane: PricePlane):
+
+class PricePlanePlot:
+    """The price plane, kept between redraws: best responses and equilibria drawn once, the path updated.
+
+    The players, axes and path columns are the view's (:class:`PricePlane`), each curve in its
+    player's series colour.
+    """
+
+    def __init__(self, view: MarketView, model):
+        plane = self.plane = view.price_plane(model)
         self.figure = Figure(figsize=(5.6, 5.0), dpi=DPI)
         ax = self.figure.subplots()
         g = plane.grid
-        ax.plot(plane.seller_best, g, color=PARTY_COLOURS["seller"])
-        ax.plot(g, plane.intermediary_best, color=PARTY_COLOURS["intermediary"])
+        (x_colour, _), (y_colour, _) = plane_legend(view, model, plane)[:2]
+        ax.plot(plane.x_best, g, color=x_colour)
+        ax.plot(g, plane.y_best, color=y_colour)
         if len(plane.equilibria):
             ax.scatter(plane.equilibria[:, 0], plane.equilibria[:, 1], s=14, color="black", zorder=3)
         if plane.continuum:
-            (a, b), (c, d) = plane.continuum["seller_price"], plane.continuum["intermediary_price"]
+            (a, b), (c, d) = (plane.continuum[col] for col in plane.columns)
             ax.plot([a, b], [d, c], color="black", linewidth=3, alpha=0.4)
         self.path, = ax.plot([], [], color=WIN_COLOUR, marker="o", markersize=3, linewidth=1)
         self.now, = ax.plot([], [], linestyle="none", marker="o", markersize=9, markerfacecolor="none",
                             markeredgecolor=WIN_COLOUR, zorder=4)
-        ax.set_xlabel("seller price p_s")
-        ax.set_ylabel("intermediary price p_I")
+        ax.set_xlabel(plane.labels[0])
+        ax.set_ylabel(plane.labels[1])
         ax.set_xlim(0, g[-1])
         ax.set_ylim(0, g[-1])
         self.figure.subplots_adjust(left=0.13, right=0.97, top=0.97, bottom=0.1)
 
     def update(self, view: MarketView, model) -> Figure:
-        df = view.series(model)
-        path = df[["seller_price", "intermediary_price"]].to_numpy(float)
+        path = view.series(model)[list(self.plane.columns)].to_numpy(float)
         self.path.set_data(path[:, 0], path[:, 1])
         self.now.set_data(path[-1:, 0], path[-1:, 1])
         return self.figure
@@ -243,5 +255,4 @@ class PricePlanePlot:
 
 def price_plane_figure(view: MarketView, model) -> Figure | None:
     """Both best-response curves, the equilibrium set and the path of posted prices (None: no price game)."""
-    plane = view.price_plane(model)
-    return None if plane is None else PricePlanePlot(plane).update(view, model)
+    return None if view.price_plane(model) is None else PricePlanePlot(view, model).update(view, model)

@@ -21,12 +21,12 @@ from mesa.visualization.utils import update_counter
 from agents.adjustment import FP_TEMPERATURE, HEDGE_ETA
 from experiments.dashboard.controls import Controls, controls_from_table
 from experiments.dashboard.figures import (
-    PARTY_COLOURS,
     WIN_COLOUR,
     NetworkPlot,
     PricePlanePlot,
     SeriesPlot,
     legend,
+    plane_legend,
 )
 from experiments.dashboard.model import MarketDashboard
 from experiments.dashboard.views import VIEWS, money_columns, price_columns
@@ -162,14 +162,11 @@ def PricePlanePanel(model: MarketDashboard):
         if plane is None:
             solara.Text(model.view.no_price_game)
         else:
-            plot = model.kept("plane", lambda: PricePlanePlot(plane))
+            plot = model.kept("plane", lambda: PricePlanePlot(model.view, model.market))
             solara.FigureMatplotlib(plot.update(model.view, model.market), format="png",
                                     dependencies=[model, model.rounds])  # the figure object is kept
             solara.HTML(tag="div", unsafe_innerHTML=key_html(
-                [(PARTY_COLOURS["seller"], "seller's best response"),
-                 (PARTY_COLOURS["intermediary"], "intermediary's best response"),
-                 ("black", "verified pure equilibria"), (WIN_COLOUR, "path of posted prices")],
-                "best responses on a grid of prices; equilibria verified against any deviation"))
+                plane_legend(model.view, model.market, plane), plane.note))
 
 
 COMPONENTS = [NetworkPanel, SummaryPanel, SeriesPanel, PricePlanePanel]

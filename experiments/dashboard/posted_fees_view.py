@@ -21,9 +21,13 @@ item is worth nothing to the seller), and the posted price and fees; columns are
 network's nodes, ``intermediary_0_*`` for I0 (block 1, fee f_1) and ``intermediary_1_*`` for I1 (f_2).
 Reference lines: the continuous equilibrium of :func:`market.k_selection.continuous_equilibrium`
 (scipy's root of the three first-order conditions of the exact payoffs, from where best responses
-settle: :func:`grid_best_responses`, then :func:`scanned_best_responses`), verified by
+settle: :func:`grid_best_responses`, then :func:`market.k_selection.settled_equilibrium`), verified by
 :func:`market.k_selection.continuous_regrets`, with its exact payoffs and expected welfare
 (:func:`market.k_selection.expected_welfare`).
+
+Price plane (:func:`fee_plane`): the intermediaries' fees (f_1, f_2) at the seller's equilibrium
+price p_s*, with each one's best fee against the other's, the equilibrium's fees, and the fees
+played so far.
 """
 
 from __future__ import annotations
@@ -38,12 +42,14 @@ from agents.adjustment import grid_rule
 from agents.learning import k_learning_model
 from agents.strategies import FixedPrice
 from experiments.dashboard.posted_menu_view import blocks, item_network
-from experiments.dashboard.views import MarketView, Network, Reference, register, snap
+from experiments.dashboard.views import MarketView, Network, PricePlane, Reference, register, snap
 from market.distributions import parse_spec
 from market.errors import InputError
-from market.k_selection import SCAN, KItemMarket, continuous_equilibrium, continuous_regrets, expected_welfare
+from market.k_selection import KItemMarket, expected_welfare, settled_equilibrium
+from market.selection import price_levels
 
 FEE_POINTS = 31  # prices per player on the grid [0, top]
+PLANE_FEES = 10 * (FEE_POINTS - 1) + 1  # fees per side of the fee plane: the grid and nine between each two
 VERIFIED = 1e-6  # largest relative gain from any price in [0, top] for the root to count as an equilibrium
 SERIES = ("seller_revenue", "intermediary_0_revenue", "intermediary_1_revenue", "welfare", "seller_price",
           "intermediary_0_price", "intermediary_1_price")
@@ -59,8 +65,8 @@ class PostedFeesView(MarketView):
     protocol = "posted-fees"
     title = "Posted price and two fees for k items (equilibrium selection, two intermediaries)"
     rules = ("best-response", "hedge", "fictitious-play", "regret-matching", "fixed-price")
-    no_price_game = ("Three players price here (the seller and two intermediaries): the posted price and "
-                     "both fees are in the series, against the continuous equilibrium.")
+    no_price_game = ("The fee plane is drawn at the seller's equilibrium price, and no verified equilibrium "
+                     "was found here (the summary says why).")
 
     def check(self, controls) -> None:
         if controls.intermediaries != 2:
@@ -111,6 +117,9 @@ class PostedFeesView(MarketView):
     def reference(self, model) -> Reference:
         return equilibrium_reference(model.k_market)
 
+    def price_plane(self, model) -> PricePlane | None:
+        return fee_plane(model.k_market)
+
 
 def grid_best_responses(market: KItemMarket, sweeps: int = 200) -> tuple[float, float, float]:
     """Where best responses on the grid settle, each player in turn, from the grid's third of the top."""
@@ -126,32 +135,20 @@ def grid_best_responses(market: KItemMarket, sweeps: int = 200) -> tuple[float, 
     return tuple(float(game.actions[i][a]) for i, a in enumerate(profile))
 
 
-def scanned_best_responses(market: KItemMarket, start, sweeps: int = 100, tol: float = 1e-9):
-    """Best responses in turn, each the best of SCAN prices on [0, top] by the exact payoffs, from ``start``,
-    until no price moves by more than ``tol`` (or ``sweeps`` rounds)."""
-    grid = np.linspace(0.0, market.top, SCAN)
-    prices = list(start)
-    for _ in range(sweeps):
-        before = list(prices)
-        for i in range(3):
-            trial = [grid if k == i else prices[k] for k in range(3)]
-            prices[i] = float(grid[int(np.argmax(market.payoffs(*trial)[i]))])
-        if max(abs(a - b) for a, b in zip(prices, before)) <= tol:
-            break
-    return tuple(prices)
+@lru_cache(maxsize=32)
+def fee_equilibrium(market: KItemMarket) -> tuple[tuple[float, float, float], float]:
+    """The continuous equilibrium settled from where grid best responses settle, and its largest relative
+    regret (:func:`market.k_selection.settled_equilibrium`)."""
+    return settled_equilibrium(market, grid_best_responses(market), VERIFIED)
 
 
 @lru_cache(maxsize=32)
 def equilibrium_reference(market: KItemMarket) -> Reference:
     """The continuous equilibrium's prices, exact payoffs and expected welfare, as lines."""
-    prices = continuous_equilibrium(market, grid_best_responses(market))
-    regret = max(continuous_regrets(market, prices))
-    if not regret <= VERIFIED:  # Newton's steps left the region: start closer, from finer best responses
-        prices = continuous_equilibrium(market, scanned_best_responses(market, grid_best_responses(market)))
-        regret = max(continuous_regrets(market, prices))
+    prices, regret = fee_equilibrium(market)
     how = ("continuous equilibrium: scipy root of the three first-order conditions of the exact payoffs "
-           "u_s = p_s E[min(D, k)], u_j = f_j E[D_j min(1, k/D)] from where best responses settle "
-           f"(on the grid, then on {SCAN} prices if needed)")
+           "u_s = p_s E[min(D, k)], u_j = f_j E[D_j min(1, k/D)], from where best responses settle "
+           "(on the grid, then in continuous prices)")
     if not regret <= VERIFIED:
         return Reference({}, f"no verified equilibrium: {how} ends at {tuple(round(p, 6) for p in prices)}, "
                              f"where a player gains {regret:.2g} (relative) by another price")
@@ -164,6 +161,30 @@ def equilibrium_reference(market: KItemMarket) -> Reference:
                      f"{how}; no player gains more than {VERIFIED:g} (relative) by any price in [0, top] "
                      f"(largest {regret:.1g}); welfare sum_j E[v | v >= p_s + f_j] E[items to block j]; "
                      f"blocks of {market.blocks[0]} and {market.blocks[1]} buyers, k = {market.items}")
+
+
+@lru_cache(maxsize=32)
+def fee_plane(market: KItemMarket) -> PricePlane | None:
+    """The intermediaries' (f_1, f_2) plane at the seller's equilibrium price p_s* (None: no verified
+    equilibrium). Each intermediary's best fee against the other's is the argmax of its exact payoff
+    u_j(p_s*, f_1, f_2) over :data:`PLANE_FEES` fees on [0, top] (the learners' grid and nine fees
+    between each two of its prices), so it is within one spacing of the exact best fee; the
+    equilibrium's fees are mutual best responses at p_s* (verified against any price)."""
+    prices, regret = fee_equilibrium(market)
+    if not regret <= VERIFIED:
+        return None
+    ps, f1, f2 = prices
+    grid = price_levels(market.top, PLANE_FEES)
+    _, u1, u2 = market.payoffs(ps, grid[:, None], grid[None, :])  # axes (f_1, f_2)
+    return PricePlane(grid, grid[np.argmax(u1, axis=0)], grid[np.argmax(u2, axis=1)], np.array([[f1, f2]]), None,
+                      f"best fees on a {PLANE_FEES}-point grid at p_s* = {ps:.6g}; the equilibrium's fees",
+                      players=("intermediary_0", "intermediary_1"),
+                      columns=("intermediary_0_price", "intermediary_1_price"),
+                      labels=("fee f_1 of I0", "fee f_2 of I1"),
+                      note=(f"the intermediaries' fees at the seller's equilibrium price p_s* = {ps:.4f}: each "
+                            f"one's best fee against the other's ({PLANE_FEES} fees, exact payoffs), the "
+                            "equilibrium (verified against any price), and the fees played so far "
+                            "(whatever p_s was that round)"))
 
 
 register(PostedFeesView())

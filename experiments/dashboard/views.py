@@ -77,18 +77,25 @@ class Reference:
 
 @dataclass(frozen=True)
 class PricePlane:
-    """Best-response curves and equilibria of a pricing game on a price grid.
+    """Best-response curves and equilibria of two players' prices on a price grid.
 
-    ``seller_best[j]`` is the seller's best price against intermediary price ``grid[j]``;
-    ``intermediary_best[i]`` the intermediary's against seller price ``grid[i]``.
+    ``players`` are the parties on the x and y axes (as the series name them: the seller and
+    the intermediary by default). ``x_best[j]`` is the x player's best price against the y
+    player's ``grid[j]``; ``y_best[i]`` the y player's against the x player's ``grid[i]``.
+    ``columns`` are the series columns of the path, ``labels`` the axes' labels, ``note``
+    what the page says under the legend.
     """
 
     grid: np.ndarray
-    seller_best: np.ndarray
-    intermediary_best: np.ndarray
-    equilibria: np.ndarray  # rows (seller price, intermediary price), verified
-    continuum: dict | None
+    x_best: np.ndarray
+    y_best: np.ndarray
+    equilibria: np.ndarray  # rows (x price, y price), verified
+    continuum: dict | None  # keyed by ``columns``: each player's price range along a segment
     method: str
+    players: tuple[str, str] = ("seller", "intermediary")
+    columns: tuple[str, str] = ("seller_price", "intermediary_price")
+    labels: tuple[str, str] = ("seller price p_s", "intermediary price p_I")
+    note: str = "best responses on a grid of prices; equilibria verified against any deviation"
 
 
 def money_columns(df: pd.DataFrame) -> list[str]:
@@ -132,7 +139,7 @@ class MarketView(ABC):
         """The exact solver's values for the series."""
 
     def price_plane(self, model) -> PricePlane | None:
-        """Best-response curves and equilibria, for pricing games (None otherwise)."""
+        """Best-response curves of two pricing players, the equilibria and the path's columns (None: no price game)."""
         return None
 
 
