@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
-from scipy import stats
+from scipy import integrate, stats
 
 from agents.adjustment import PartialAdjustment, learning_strategy
 from agents.strategies import StackelbergPrice
@@ -54,8 +54,8 @@ BAD_SPECS = {
                               "posted-menu needs identically distributed buyers"),
     "rule of another protocol": ('[market]\nrule = "intermediary-proof"\n',
                                  "unknown learning rule 'intermediary-proof' for seller-first"),
-    "veto, too many for Theorem 1": ('[market]\nprotocol = "veto-bargaining"\nbuyers = 7\n',
-                                     "buyers must be at most 6 for veto-bargaining"),
+    "veto, too many for Theorem 1": ('[market]\nprotocol = "veto-bargaining"\nbuyers = 13\n',
+                                     "buyers must be at most 12 for veto-bargaining"),
     "veto, a member with an atom": ('[market]\nprotocol = "veto-bargaining"\nbidders = ["point:1"]\n',
                                     "has an atom"),
 }
@@ -339,6 +339,24 @@ def test_veto_posted_price_closed_form():
 def test_veto_model_agrees_with_the_exact_values(rule):
     m = MarketDashboard(protocol="veto-bargaining", bidders=EXAMPLE_1, buyers=2, rule=rule, seed=5)
     means_within_monte_carlo(m, 3000)
+
+
+def test_veto_utilities_from_the_tables_are_adaptive_quadrature():
+    """Members' exact utilities (Gauss-Legendre on the tabulation cells) against scipy's adaptive quadrature
+    of theta X_i - M_i over each member's quantiles (tolerance 1e-10 relative, hence 1e-8 here)."""
+    m = MarketDashboard(protocol="veto-bargaining", bidders="uniform:0,1; uniform:0,2; exponential:1", buyers=4)
+    mech, bands = m.market.seller.mechanism, m.view.reference(m.market).bands
+    for i, law in enumerate(mech.members):
+        quad, _ = integrate.quad(lambda u: float(mech.interim_utility(i, law.ppf(np.array([u])))[0]),
+                                 0.0, 1.0, limit=400, epsabs=1e-11, epsrel=1e-10)
+        assert bands[f"member_{i}_utility"][0] == pytest.approx(quad, abs=1e-8)
+
+
+def test_veto_six_members_agree_with_the_exact_values():
+    m = MarketDashboard(protocol="veto-bargaining", bidders="uniform:0,1; uniform:0,2; exponential:1", buyers=6,
+                        seed=7)
+    assert list(m.view.reference(m.market).bands) == ["seller_profit", "welfare", "members_utility"]
+    means_within_monte_carlo(m, 2000)
 
 
 def test_veto_network_routes_votes_through_the_committee():

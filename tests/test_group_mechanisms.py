@@ -18,6 +18,7 @@ from market.group_montecarlo import simulate_group
 from market.mechanisms.collective import CollectiveMechanism, PostedPriceRule, VotingMechanism, at_least_probability
 from market.mechanisms.collective_check import ex_post_deviation, interim_by_sampling, verify_ic_ir
 from market.solvers.group import optimal_mechanism, parse_members, solve_group
+from market.solvers.group_expectations import GroupIntegrator
 
 SIGMAS = 4.0
 INSTANCES = [
@@ -175,3 +176,39 @@ def test_bad_posted_price_rules(kwargs, needle):
 def test_bad_weights():
     with pytest.raises(InputError, match="weights"):
         VotingMechanism(EXAMPLE_1, 0.0, [0.7, 0.7])
+
+
+SMOOTHED = {  # the member with the largest weight is integrated in closed form
+    "uniform": (["uniform:0,2", "uniform:0.1,1", "exponential:0.8", "uniform:0,3"], 1e-12),
+    "exponential": (["exponential:1", "uniform:0,1", "uniform:0.2,1.5", "exponential:0.5"], 1e-12),
+    "beta": (["beta:2,2,0,1", "uniform:0,2", "beta:2,3,0,1", "truncnorm:1,1,0,3"], 2e-7),
+}
+
+
+@pytest.mark.parametrize("law", SMOOTHED)
+def test_trade_alone_is_the_trade_moment(law):
+    """The interim rules' trade-only estimate is moments(...).trade: to rounding for uniform and
+    exponential smoothed members (prefix sums), within the interpolation error otherwise."""
+    specs, tol = SMOOTHED[law]
+    integ = GroupIntegrator(parse_members(specs), 0.1, qmc_points=1 << 10, force_qmc=True)
+    weights = np.array([0.4, 0.1, 0.3, 0.2])
+    offsets = np.linspace(-1.5, 1.5, 41)
+    fast = integ.trade(weights, offsets, [0, 1, 2])
+    assert np.abs(fast - integ.moments(weights, offsets, [0, 1, 2]).trade).max() <= tol
+    assert fast.min() < 0.1 and fast.max() > 0.9  # the offsets cross the whole range
+
+
+def test_verifier_passes_a_six_member_mechanism_and_finds_its_tax():
+    specs = ["uniform:0,1", "uniform:0,2", "exponential:1"] * 2
+    sol = solve_group(specs, 0.0, qmc_points=1 << 12)
+    mech = optimal_mechanism(sol)
+    assert verify_ic_ir(mech, grid_points=41, samples=1 << 13).passes
+
+    class Taxed(VotingMechanism):
+        def transfer(self, theta):
+            return super().transfer(theta) + 0.2
+
+    taxed = Taxed(mech.members, 0.0, sol.weights, mech.integrator, moments=sol.virtual_moments)
+    report = verify_ic_ir(taxed, grid_points=41, samples=1 << 13)
+    assert report.incentive_compatible and not report.individually_rational
+    assert report.min_ir_utility == pytest.approx(-0.2, abs=1e-9)

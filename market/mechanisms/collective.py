@@ -116,7 +116,7 @@ class VotingMechanism(CollectiveMechanism):
         types = np.atleast_1d(np.asarray(types, float))
         offset = self.weights[i] * self.members[i].virtual_value(types)
         others = [j for j in range(len(self.members)) if j != i]
-        return self.integrator.moments(self.weights, offset, others).trade
+        return self.integrator.trade(self.weights, offset, others)
 
     def _table(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """X_i on the grid and the running integral of its piecewise-linear interpolant."""

@@ -222,12 +222,12 @@ def optimal_mechanism(solution: GroupSolution, table_points: int | None = None, 
 
     Interim allocations of groups of four or more come from 4 x 2^12 scrambled Sobol points
     unless ``integrator_options`` say otherwise (their error, about 1e-4, is far below what
-    tabulating on a grid of types adds).
+    tabulating on a grid of types adds); groups of up to three use nested quadrature.
     """
     from market.mechanisms.collective import TABLE_POINTS, VotingMechanism
 
     members = parse_members(members if members is not None else solution.members)
-    integrator_options = {"qmc_points": 1 << 12, **integrator_options}
+    integrator_options = {"qmc_points": 1 << 12, "force_qmc": len(members) >= 4, **integrator_options}
     integ = GroupIntegrator(members, solution.cost, **integrator_options)
     return VotingMechanism(members, solution.cost, solution.weights, integ, table_points or TABLE_POINTS,
                            moments=solution.virtual_moments)

@@ -28,15 +28,18 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.stats import qmc
 
-from market.distributions import ValueDistribution
+from market.distributions import Exponential, Uniform, ValueDistribution
 
 TANH_SINH_STEP = 0.1
 TANH_SINH_REACH = 3.0  # nodes with |t| <= 3: the dropped tails weigh about 1e-12
 QUADRATURE_MAX_OUTER = 2  # members integrated numerically by quadrature; more use QMC
+TRADE_CHUNK = 1 << 16  # (offset, point) pairs per block of the trade-only QMC estimate
+SURVIVAL_NODES = (1 << 14) + 1  # quantiles tabulating P[phi_k >= s] for laws without a closed form
 
 
 def _tanh_sinh_rule() -> tuple[np.ndarray, np.ndarray]:
@@ -49,6 +52,43 @@ def _tanh_sinh_rule() -> tuple[np.ndarray, np.ndarray]:
 
 
 _TS_NODES, _TS_WEIGHTS = _tanh_sinh_rule()
+
+
+@lru_cache(maxsize=64)
+def survival_nodes(dist: ValueDistribution) -> tuple[np.ndarray, np.ndarray]:
+    """(phi(F^-1(u)), 1 - u) at SURVIVAL_NODES quantiles u in [0, 1 - 1e-12]: P[phi >= s] at nodes s.
+
+    No root finding: the nodes are virtual values of quantiles. Linear interpolation between
+    them is within about 1e-7 of P[phi >= s] (the survival falls by 2^-14 per cell).
+    """
+    u = np.linspace(0.0, 1.0 - 1e-12, SURVIVAL_NODES)
+    s = np.maximum.accumulate(dist.virtual_value(dist.ppf(u)))
+    return s, 1.0 - u
+
+
+def sorted_survival_mean(dist: Uniform | Exponential, wk: float, need: np.ndarray,
+                         points: np.ndarray) -> np.ndarray:
+    """mean_p P[phi >= (need - B_p) / wk] for each ``need``, from the sorted points B_p in O(log K) each.
+
+    Uniform: P[phi >= s] = clip((hi - s) / (2 (hi - lo)), 0, 1), linear in B_p between the two
+    clips, so a band's sum is its count and the prefix sums of B. Exponential with mean m:
+    P[phi >= s] = min(1, exp(-(s + m) / m)) = exp(beta (B_p - need) - 1) with beta = 1 / (wk m)
+    below the clip, summed through running log-sum-exps of beta B. Equal to the pointwise mean
+    up to rounding.
+    """
+    size = points.size
+    if isinstance(dist, Uniform):
+        ones_from = np.searchsorted(points, need - wk * dist.phi_lo, side="left")  # s <= phi_lo: 1
+        band_from = np.searchsorted(points, need - wk * dist.hi, side="right")  # s >= hi: 0
+        sums = np.concatenate([[0.0], np.cumsum(points)])
+        count = ones_from - band_from
+        band = (sums[ones_from] - sums[band_from] - count * (need - wk * dist.hi)) / (2 * wk * (dist.hi - dist.lo))
+        return (size - ones_from + band) / size
+    beta = 1.0 / (wk * dist.scale)
+    ones_from = np.searchsorted(points, need + wk * dist.scale, side="left")
+    logsums = np.logaddexp.accumulate(beta * points)
+    below = np.where(ones_from > 0, np.exp(logsums[np.maximum(ones_from - 1, 0)] - beta * need - 1.0), 0.0)
+    return (size - ones_from + below) / size
 
 
 def smoothed_moments(dist: ValueDistribution, s: np.ndarray):
@@ -124,6 +164,35 @@ class GroupIntegrator:
             nodes = self._quadrature_nodes(weights, offset, rest, k)
             return self._reduce(weights, offset, rest, k, *nodes)
         return self._qmc(weights, offset, rest, k)
+
+    def trade(self, weights: np.ndarray, offset: np.ndarray, members: Sequence[int]) -> np.ndarray:
+        """P[offset + sum_{j in members} w_j phi_j >= c] at each offset: the trade moment alone.
+
+        The same estimate as ``moments(...).trade`` (same member in closed form, same nodes or
+        points). With points, a uniform or exponential smoothed member sums its closed form over
+        the sorted points by prefix sums (:func:`sorted_survival_mean`); for other laws
+        P[phi_k >= s] is interpolated between :func:`survival_nodes` (within about 1e-7),
+        in chunks of offsets small enough to stay in cache.
+        """
+        weights = np.asarray(weights, float)
+        offset = np.atleast_1d(np.asarray(offset, float))
+        members = list(members)
+        k = max(members, key=lambda j: weights[j]) if members else None
+        rest = [j for j in members if j != k]
+        if k is None or len(rest) <= QUADRATURE_MAX_OUTER and not self.force_qmc:
+            return self.moments(weights, offset, members).trade
+        base = np.sort((self._samples(tuple(rest)) @ weights[rest]).ravel())  # the rest's weighted sums, sorted
+        if weights[k] <= 1e-300:  # phi_k carries no weight
+            return np.mean(offset[:, None] + base[None, :] >= self.cost, axis=1)
+        if isinstance(self.members[k], (Uniform, Exponential)):
+            return sorted_survival_mean(self.members[k], weights[k], self.cost - offset, base)
+        s_nodes, surv_nodes = survival_nodes(self.members[k])
+        out = np.empty(offset.size)
+        chunk = max(1, TRADE_CHUNK // base.size)
+        for start in range(0, offset.size, chunk):
+            s = (self.cost - offset[start:start + chunk, None] - base[None, :]) / weights[k]
+            out[start:start + chunk] = np.interp(s, s_nodes, surv_nodes, left=1.0, right=0.0).mean(axis=1)
+        return out
 
     # -- closed form in member k -------------------------------------------
     def _conditional(self, weights, total_rest: np.ndarray, k: int):
