@@ -123,18 +123,23 @@ def key_html(entries: list[tuple[str, str]], note: str) -> str:
             f"<br>{escape(note)}</div>")
 
 
+def kept_figure(model: MarketDashboard, name: str, make, entries: list[tuple[str, str]], note: str) -> None:
+    """A figure kept for this market (``make(view, market)`` the first time), updated to this round,
+    with its legend line below."""
+    plot = model.kept(name, lambda: make(model.view, model.market))
+    solara.FigureMatplotlib(plot.update(model.view, model.market), format="png",
+                            dependencies=[model, model.rounds])  # the figure object is kept
+    solara.HTML(tag="div", unsafe_innerHTML=key_html(entries, note))
+
+
 @solara.component
 def NetworkPanel(model: MarketDashboard):
     update_counter.get()
     with solara.Card("Demand network"):
         if model.market is not None:
-            plot = model.kept("network", lambda: NetworkPlot(model.view, model.market))
-            solara.FigureMatplotlib(plot.update(model.view, model.market), format="png",
-                                    dependencies=[model, model.rounds])  # the figure object is kept
-            solara.HTML(tag="div", unsafe_innerHTML=key_html(
-                [(WIN_COLOUR, "winner (ringed) and payments")],
-                "buyers (members) coloured by this round's value (type); heavy edges carried this "
-                "round's messages"))
+            kept_figure(model, "network", NetworkPlot, [(WIN_COLOUR, "winner (ringed) and payments")],
+                        "buyers (members) coloured by this round's value (type); heavy edges carried this "
+                        "round's messages")
 
 
 @solara.component
@@ -142,14 +147,10 @@ def SeriesPanel(model: MarketDashboard):
     update_counter.get()
     with solara.Card("Revenue, welfare and prices"):
         if model.market is not None:
-            plot = model.kept("series", lambda: SeriesPlot(model.view, model.market))
-            solara.FigureMatplotlib(plot.update(model.view, model.market), format="png",
-                                    dependencies=[model, model.rounds])  # the figure object is kept
-            solara.HTML(tag="div", unsafe_innerHTML=key_html(
-                legend(model.view, model.market),
-                "top: running means; bottom: posted prices; dashed lines (bands for sets): exact values"
-                if price_columns(model.view.series(model.market)) else
-                "running means; dashed lines: exact values"))
+            kept_figure(model, "series", SeriesPlot, legend(model.view, model.market),
+                        "top: running means; bottom: posted prices; dashed lines (bands for sets): exact values"
+                        if price_columns(model.view.series(model.market)) else
+                        "running means; dashed lines: exact values")
 
 
 @solara.component
@@ -162,11 +163,7 @@ def PricePlanePanel(model: MarketDashboard):
         if plane is None:
             solara.Text(model.view.no_price_game)
         else:
-            plot = model.kept("plane", lambda: PricePlanePlot(model.view, model.market))
-            solara.FigureMatplotlib(plot.update(model.view, model.market), format="png",
-                                    dependencies=[model, model.rounds])  # the figure object is kept
-            solara.HTML(tag="div", unsafe_innerHTML=key_html(
-                plane_legend(model.view, model.market, plane), plane.note))
+            kept_figure(model, "plane", PricePlanePlot, plane_legend(model.view, model.market, plane), plane.note)
 
 
 COMPONENTS = [NetworkPanel, SummaryPanel, SeriesPanel, PricePlanePanel]
