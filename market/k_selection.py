@@ -207,7 +207,7 @@ def play_k_market(market: KItemMarket, rules, start: tuple[int, int, int], round
 
 
 # ------------------------------------------------------------------ the N-player verifier
-def _line(game: Game, profile: tuple[int, ...], i: int) -> np.ndarray:
+def payoff_line(game: Game, profile: tuple[int, ...], i: int) -> np.ndarray:
     """Player i's payoffs from each of its grid actions, the others' actions as in ``profile``."""
     return game.payoffs[i][profile[:i] + (slice(None),) + profile[i + 1:]]
 
@@ -216,7 +216,7 @@ def grid_regrets(game: Game, profile: tuple[int, ...]) -> list[float]:
     """Each player's gain from its best other grid action at ``profile``, relative to that action's payoff."""
     out = []
     for i in range(game.players):
-        line = _line(game, profile, i)
+        line = payoff_line(game, profile, i)
         best = float(np.max(line))
         out.append((best - float(line[profile[i]])) / best if best > 0 else 0.0)
     return out
@@ -225,7 +225,7 @@ def grid_regrets(game: Game, profile: tuple[int, ...]) -> list[float]:
 def grid_equilibrium(game: Game, profile: tuple[int, ...]) -> bool:
     """No player gains more than REGRET_RTOL of its best grid deviation's payoff."""
     return all(acceptable(float(np.max(line)) - float(line[profile[i]]), float(np.max(line)))
-               for i, line in ((i, _line(game, profile, i)) for i in range(game.players)))
+               for i, line in ((i, payoff_line(game, profile, i)) for i in range(game.players)))
 
 
 def best_response(market: KItemMarket, prices, i: int, points: int = SCAN) -> tuple[float, float]:

@@ -45,7 +45,7 @@ from experiments.dashboard.posted_menu_view import blocks, item_network
 from experiments.dashboard.views import MarketView, Network, PricePlane, Reference, register, snap
 from market.distributions import parse_spec
 from market.errors import InputError
-from market.k_selection import KItemMarket, expected_welfare, settled_equilibrium
+from market.k_selection import KItemMarket, expected_welfare, payoff_line, settled_equilibrium
 from market.selection import price_levels
 
 FEE_POINTS = 31  # prices per player on the grid [0, top]
@@ -128,8 +128,7 @@ def grid_best_responses(market: KItemMarket, sweeps: int = 200) -> tuple[float, 
     for _ in range(sweeps):
         before = list(profile)
         for i in range(3):
-            line = game.payoffs[i][tuple(slice(None) if k == i else profile[k] for k in range(3))]
-            profile[i] = int(np.argmax(line))
+            profile[i] = int(np.argmax(payoff_line(game, tuple(profile), i)))
         if profile == before:
             break
     return tuple(float(game.actions[i][a]) for i, a in enumerate(profile))

@@ -70,7 +70,7 @@ def item_network(model: MarketModel, k: int) -> Network:
     return net
 
 
-class KItemMarket(MarketModel):
+class PostedMenuMarket(MarketModel):
     """A MarketModel under PostedMenu that also keeps each intermediary's utility of every round.
 
     U_l(x_l, P_l; v_l) under its utility model: the scores of the x_l buyers it served
@@ -128,18 +128,18 @@ class PostedMenuView(MarketView):
             return best.price, f"the seller's best price on this demand structure ({best.method})"
         return c.seller_price, "fixed price"
 
-    def build(self, controls) -> KItemMarket:
+    def build(self, controls) -> PostedMenuMarket:
         c = controls
         price, _ = self.price(c)
         demand = from_partition(blocks(c.buyers, c.intermediaries), c.buyers)
         adjust = PartialAdjustment(FixedPrice(price), c.rate, c.seller_price) if c.rule == "best-response" else None
-        return KItemMarket(c.specs, protocol=PostedMenu(ItemMenu.posted(price, c.items)), demand=demand,
+        return PostedMenuMarket(c.specs, protocol=PostedMenu(ItemMenu.posted(price, c.items)), demand=demand,
                            utility=c.utility, rng=c.seed, adjust=adjust)
 
-    def network(self, model: KItemMarket) -> Network:
+    def network(self, model: PostedMenuMarket) -> Network:
         return item_network(model, model.protocol.menu.k)
 
-    def series(self, model: KItemMarket) -> pd.DataFrame:
+    def series(self, model: PostedMenuMarket) -> pd.DataFrame:
         m = len(model.intermediaries)
         cols = ["seller_revenue", *utility_columns(m), "welfare", "seller_price"]
         df = model.datacollector.get_model_vars_dataframe()
@@ -157,7 +157,7 @@ class PostedMenuView(MarketView):
         out.index = pd.RangeIndex(1, len(out) + 1, name="round")
         return out
 
-    def reference(self, model: KItemMarket) -> Reference:
+    def reference(self, model: PostedMenuMarket) -> Reference:
         sizes = tuple(len(inter.buyers) for inter in model.intermediaries)
         utility = model.intermediaries[0].utility
         return _reference(model.distributions[0].spec, sizes, model.protocol.menu.k, model.reference_price,
