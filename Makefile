@@ -40,7 +40,7 @@ bench: setup
 	$(BIN)/python -m pytest -q benchmarks --benchmark-only -m 'slow or not slow' -s
 
 lint: setup
-	$(BIN)/ruff check market agents protocols experiments tests benchmarks
+	$(BIN)/ruff check agora market agents protocols models experiments tests benchmarks
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .benchmarks

@@ -1,10 +1,10 @@
 """Mesa agents of Agora's markets and the strategies they play."""
 
-from agents.buyer import Buyer
-from agents.group import Committee, GroupMember, GroupSeller
-from agents.intermediary import Intermediary
-from agents.seller import Seller
-from agents.strategies import (
+from agora.agents.buyer import Buyer
+from agora.agents.group import Committee, GroupMember, GroupSeller
+from agora.agents.intermediary import Intermediary
+from agora.agents.seller import Seller
+from agora.agents.strategies import (
     BestCommitment,
     BestResponseDynamics,
     FixedMechanism,

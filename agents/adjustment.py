@@ -8,11 +8,11 @@ and a rate in (0, 1]:
   the wrapped strategy chooses in round t (Stackelberg price, best commitment, or
   the best response to the other side's last price). ``rate = 1`` is the wrapped
   strategy itself.
-* ``"fixed-price"``: post the start price every round (:class:`~agents.strategies.FixedPrice`).
+* ``"fixed-price"``: post the start price every round (:class:`~agora.agents.strategies.FixedPrice`).
 
-Learning over a price grid (:mod:`market.learning`, played by :mod:`agents.learning`)
+Learning over a price grid (:mod:`agora.market.learning.rules`, played by :mod:`agora.agents.learning`)
 takes the same rate, mapped to each rule's own parameter by :func:`grid_rule`
-(payoffs are scaled so the best is 1, :func:`market.learning.scaled`):
+(payoffs are scaled so the best is 1, :func:`agora.market.learning.rules.scaled`):
 
 * ``"best-response"``: best-response dynamics with inertia 1 - rate (revise with probability rate);
 * ``"hedge"``: Hedge with eta = :data:`HEDGE_ETA` x rate;
@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import math
 
-from agents.strategies import FixedPrice
-from market.errors import InputError
-from market.learning import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching, WithInertia
-from market.mechanisms.right_auctions import PostedRightPrice
-from market.mechanisms.seller import PostedPrice
+from agora.agents.strategies import FixedPrice
+from agora.market.errors import InputError
+from agora.market.learning.rules import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching, WithInertia
+from agora.market.single_item.right_auctions import PostedRightPrice
+from agora.market.single_item.seller_mechanisms import PostedPrice
 
 LEARNING_RULES = ("best-response", "fixed-price")
 GRID_RULES = ("hedge", "fictitious-play", "regret-matching", "demand-learning")
@@ -84,7 +84,8 @@ def learning_strategy(rule: str, best, rate: float, start: float):
 
 
 def grid_rule(rule: str, rate: float):
-    """The :mod:`market.learning` rule named ``rule`` with ``rate`` in (0, 1] as its parameter (module doc)."""
+    """The :mod:`agora.market.learning.rules` rule named ``rule`` with ``rate`` in (0, 1] as its parameter
+    (module doc)."""
     rate = check_rate(rate)
     if rule == "best-response":
         return BestResponse(inertia=1.0 - rate)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 
 import mesa
-
-from market.distributions import ValueDistribution
-from protocols.messages import Bid, Offer
+from agora.market.distributions import ValueDistribution
+from agora.protocols.messages import Bid, Offer
 
 
 class Buyer(mesa.Agent):

@@ -13,11 +13,10 @@ import math
 
 import mesa
 import numpy as np
-
-from market.distributions import ValueDistribution
-from market.mechanisms.collective import CollectiveMechanism, type_grid
-from protocols.messages import ALL, Payment
-from protocols.veto import Proposal, Report, Vote
+from agora.market.distributions import ValueDistribution
+from agora.market.group.mechanisms import CollectiveMechanism, type_grid
+from agora.protocols.messages import ALL, Payment
+from agora.protocols.veto import Proposal, Report, Vote
 
 REPORT_GRID = 201  # reports a member compares with the truth
 INDIFFERENCE = 1e-9  # utility differences below this are ties (rounding of tabulated rules)

@@ -6,15 +6,14 @@ from collections.abc import Sequence
 
 import mesa
 import numpy as np
-
-from market.intermediary_utility import model_demand
-from market.ipm_montecarlo import best_items
-from market.mechanisms.intermediary import AuctionResult, ShiftedMyerson
-from market.mechanisms.right_auctions import PostedRightPrice, RightAuction, RightSale
-from market.mechanisms.seller import DeterministicMechanism, Menu
-from market.solvers.k_auction import QuantityBestResponse
-from market.solvers.seller_first import intermediary_best_response
-from protocols.messages import ALL, Bid, Commit, Forward, Offer
+from agora.market.k_items.auction import QuantityBestResponse
+from agora.market.k_items.montecarlo import best_items
+from agora.market.k_items.utility import model_demand
+from agora.market.single_item.intermediary_mechanisms import AuctionResult, ShiftedMyerson
+from agora.market.single_item.right_auctions import PostedRightPrice, RightAuction, RightSale
+from agora.market.single_item.seller_first import intermediary_best_response
+from agora.market.single_item.seller_mechanisms import DeterministicMechanism, Menu
+from agora.protocols.messages import ALL, Bid, Commit, Forward, Offer
 
 
 class Intermediary(mesa.Agent):
@@ -28,7 +27,7 @@ class Intermediary(mesa.Agent):
     def __init__(self, model: mesa.Model, buyers: Sequence[mesa.Agent], index: int = 0, strategy=None,
                  utility=None):
         super().__init__(model)
-        self.utility = utility  # what it wants when buying k items for its buyers (market.intermediary_utility)
+        self.utility = utility  # what it wants when buying k items for its buyers (agora.market.k_items.utility)
         self._bidding = None
         self.buyers = list(buyers)
         self.index = index

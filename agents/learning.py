@@ -1,25 +1,24 @@
 """Learning rules as agents' strategies in the simultaneous market (monopolist-intermediary, Section 5).
 
 :class:`Learning` lets a seller or an intermediary agent post prices from a grid by a
-rule of :mod:`market.learning`. Before each round after the first it observes, from
-the model's last :class:`~protocols.base.RoundOutcome`, what the protocol made public:
-both posted prices and whether the item sold. Seeded as in :mod:`market.dynamics`, the
+rule of :mod:`agora.market.learning.rules`. Before each round after the first it observes, from
+the model's last :class:`~agora.protocols.base.RoundOutcome`, what the protocol made public:
+both posted prices and whether the item sold. Seeded as in :mod:`agora.market.learning.dynamics`, the
 agents post the same prices, round for round, as the array dynamics of
-:func:`market.selection.play_market` on the same values.
+:func:`agora.market.learning.selection.play_market` on the same values.
 
 :class:`KLearning` does the same for the seller and the two intermediaries of the k-item
-market of :mod:`market.k_selection`, under the :class:`~protocols.posted_fees.PostedFees`
+market of :mod:`agora.market.learning.k_selection`, under the :class:`~agora.protocols.posted_fees.PostedFees`
 protocol (:func:`k_learning_model`): each observes the posted price and both fees.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from market.dynamics import MARKET, child
-from market.errors import InputError
-from market.k_selection import KItemMarket, market_draws
-from market.selection import Market, market_values
+from agora.market.errors import InputError
+from agora.market.learning.dynamics import MARKET, child
+from agora.market.learning.k_selection import KItemMarket, market_draws
+from agora.market.learning.selection import Market, market_values
 
 MODEL = MARKET + 1  # the child of a run's SeedSequence that seeds the Mesa model itself (tie-breaks)
 
@@ -60,7 +59,7 @@ def learning_model(market: Market, seller_rule, intermediary_rule, start: tuple[
                    seq: np.random.SeedSequence):
     """A simultaneous MarketModel whose two sides learn, replaying the run's values for ``rounds`` rounds
     (``rounds=None``: the model draws the values itself, for as many rounds as it is stepped)."""
-    from market.model import MarketModel
+    from agora.models.market_model import MarketModel
 
     game, _ = market.discretized()
     return MarketModel(game.specs, protocol="simultaneous",
@@ -99,11 +98,10 @@ def k_learning_model(market: KItemMarket, rules, start: tuple[int, int, int], ro
     ``rules`` (seller, first, second), replaying the run's values and rationing priorities for
     ``rounds`` rounds (``rounds=None``: the model draws both itself, for as many rounds as it is stepped)."""
     import mesa
-
-    from market.demand import from_partition
-    from market.model import MarketModel
-    from protocols.messages import LOG_COLUMNS
-    from protocols.posted_fees import PostedFees
+    from agora.market.demand import from_partition
+    from agora.models.market_model import MarketModel
+    from agora.protocols.messages import LOG_COLUMNS
+    from agora.protocols.posted_fees import PostedFees
 
     values, priority = market_draws(market, rounds, seq) if rounds is not None else (None, None)
     b1 = market.blocks[0]

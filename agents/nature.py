@@ -7,7 +7,7 @@ import numpy as np
 
 
 class Nature(mesa.Agent):
-    """Draws this round's value profile from a generator of :mod:`market.adversaries`."""
+    """Draws this round's value profile from a generator of :mod:`agora.market.robust.adversaries`."""
 
     def __init__(self, model: mesa.Model, generator):
         super().__init__(model)

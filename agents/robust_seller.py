@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
-
-from market.mechanisms.robust import Realized
-from market.mechanisms.seller import PostedPrice
-from market.robust_evaluation import is_pricing
-from market.solvers.robust import Knowledge, choose_mechanism
-from protocols.messages import ALL, Commit
+from agora.market.robust.evaluation import is_pricing
+from agora.market.robust.mechanisms import Realized
+from agora.market.robust.solver import Knowledge, choose_mechanism
+from agora.market.single_item.seller_mechanisms import PostedPrice
+from agora.protocols.messages import ALL, Commit
 
 
 class RobustSeller(mesa.Agent):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import mesa
-
-from market.mechanisms.right_auctions import RightAuction
-from market.mechanisms.seller import DeterministicMechanism, Menu, PostedPrice
-from market.solvers.intermediary_first import seller_best_response
-from protocols.messages import ALL, Allocation, Commit, Forward
+from agora.market.single_item.intermediary_first import seller_best_response
+from agora.market.single_item.right_auctions import RightAuction
+from agora.market.single_item.seller_mechanisms import DeterministicMechanism, Menu, PostedPrice
+from agora.protocols.messages import ALL, Allocation, Commit, Forward
 
 
 class Seller(mesa.Agent):

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from market.mechanisms.right_auctions import RIGHT_AUCTIONS, RightAuction
-from market.mechanisms.seller import DeterministicMechanism, Menu, PostedPrice
-from market.solvers.intermediary_first import best_commitment
-from market.solvers.seller_first import best_seller_price
-from market.solvers.simultaneous import PricingGame
-from market.virtual_law import VirtualMaxLaw
+from agora.market.single_item.intermediary_first import best_commitment
+from agora.market.single_item.right_auctions import RIGHT_AUCTIONS, RightAuction
+from agora.market.single_item.seller_first import best_seller_price
+from agora.market.single_item.seller_mechanisms import DeterministicMechanism, Menu, PostedPrice
+from agora.market.single_item.simultaneous import PricingGame
+from agora.market.single_item.virtual_law import VirtualMaxLaw
 
 
 class StackelbergPrice:
@@ -47,7 +47,7 @@ class FixedMechanism:
 class BestCommitment:
     """Intermediary-first: the best commitment within ``classes`` against a best-responding seller.
 
-    Solved (bilevel) on the first round and kept; see :mod:`market.solvers.intermediary_first`.
+    Solved (bilevel) on the first round and kept; see :mod:`agora.market.single_item.intermediary_first`.
     """
 
     def __init__(self, classes: Sequence[str] = ("posted_price",)):

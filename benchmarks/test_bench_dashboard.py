@@ -21,10 +21,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from experiments.dashboard import views
-from experiments.dashboard.figures import NetworkPlot, PricePlanePlot, SeriesPlot
-from experiments.dashboard.model import MarketDashboard
+from agora.experiments.dashboard import views
+from agora.experiments.dashboard.figures import NetworkPlot, PricePlanePlot, SeriesPlot
+from agora.experiments.dashboard.model import MarketDashboard
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -94,8 +93,8 @@ def test_bench_reset_posted_fees_200_buyers(benchmark, items):
     """Reset builds the 31^3 grid game of 200 buyers, solves its continuous equilibrium and the fee plane
     from scratch (with 5 items Newton's steps from the grid's settled point leave the region where buyers
     ask, so best responses settle in continuous prices first)."""
-    from experiments.dashboard import posted_fees_view
-    from market import k_selection
+    from agora.experiments.dashboard import posted_fees_view
+    from agora.market import k_selection
 
     def reset():
         k_selection.k_item_game.cache_clear()

@@ -3,7 +3,7 @@
 import multiprocessing
 import time
 
-from market.solvers.simultaneous import PricingGame, grid_game, mixed_equilibria, pure_equilibria
+from agora.market.single_item.simultaneous import PricingGame, grid_game, mixed_equilibria, pure_equilibria
 
 
 def _count_into(queue, A, B):

@@ -14,10 +14,9 @@ import time
 
 import numpy as np
 import pytest
-
-from experiments.dashboard import veto_view
-from experiments.dashboard.model import MarketDashboard
-from market.solvers.group import optimal_mechanism, solve_group
+from agora.experiments.dashboard import veto_view
+from agora.experiments.dashboard.model import MarketDashboard
+from agora.market.group.solver import optimal_mechanism, solve_group
 
 COMMITTEE = ("uniform:0,1", "uniform:0,2", "exponential:1")
 

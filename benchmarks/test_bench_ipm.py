@@ -8,9 +8,8 @@ import time
 import tracemalloc
 
 import pytest
-
-from market.demand import bell_number
-from market.solvers.ipm_sweep import sweep
+from agora.market.demand import bell_number
+from agora.market.k_items.sweep import sweep
 
 
 def _peak_mb(func) -> float:

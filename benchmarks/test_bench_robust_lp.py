@@ -12,8 +12,8 @@ import subprocess
 import sys
 import tracemalloc
 
-from market.mechanisms.robust import HighestBidderLottery, MarkovSet, best_reserve
-from market.solvers.robust_lp import worst_case_revenue
+from agora.market.robust.lp import worst_case_revenue
+from agora.market.robust.mechanisms import HighestBidderLottery, MarkovSet, best_reserve
 
 A = MarkovSet(2, 0.5)
 
@@ -28,8 +28,8 @@ def _peak_mib(fn):
 
 CHILD = """
 import json, resource
-from market.mechanisms.robust import HighestBidderLottery, MarkovSet, best_reserve
-from market.solvers.robust_lp import worst_case_revenue
+from agora.market.robust.mechanisms import HighestBidderLottery, MarkovSet, best_reserve
+from agora.market.robust.lp import worst_case_revenue
 a = MarkovSet(2, 0.5)
 mech = {mech}
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

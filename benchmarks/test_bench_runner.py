@@ -12,9 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from experiments.markets import registry
-from experiments.runner import SerialExecutor, execute, make_executor, run_experiment
-from experiments.spec import parse_spec_table
+from agora.experiments.markets import registry
+from agora.experiments.runner import SerialExecutor, execute, make_executor, run_experiment
+from agora.experiments.spec import parse_spec_table
 
 
 def sweep(steps: int, points: int, seeds: int, evaluator: str):

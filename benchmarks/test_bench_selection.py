@@ -6,11 +6,10 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
-
-from agents.learning import learning_model
-from market.learning import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching
-from market.qre import trace_logit_qre
-from market.selection import Market, Study, play_market, run_study
+from agora.agents.learning import learning_model
+from agora.market.learning.qre import trace_logit_qre
+from agora.market.learning.rules import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching
+from agora.market.learning.selection import Market, Study, play_market, run_study
 
 MARKET = Market("two uniform", ("uniform:0,1", "uniform:0,2"), 41)
 ROUNDS = 2000
@@ -64,7 +63,7 @@ def test_qre_trace_41_by_41(benchmark):
 
 def test_k_item_rounds_per_second(benchmark):
     """The three-player k-item game (n = 4, k = 2, 31 prices a side): one run of 2,000 rounds of Hedge."""
-    from market.k_selection import KItemMarket, play_k_market
+    from agora.market.learning.k_selection import KItemMarket, play_k_market
 
     market = KItemMarket("k < n", "uniform:0,1", (2, 2), 2, 31)
     market.game()
@@ -76,8 +75,8 @@ def test_k_item_rounds_per_second(benchmark):
 
 def test_study_through_the_runner_serial_against_two_workers(benchmark):
     """The same 64-start study through the experiments runner: serial (benchmarked), two forkserver workers."""
-    from experiments.runner import make_executor
-    from experiments.selection import run_selection
+    from agora.experiments.runner import make_executor
+    from agora.experiments.selection import run_selection
 
     study = Study(MARKET, Hedge(5.0), starts_per_side=8, rounds=500, seed=3)
     with make_executor("serial") as pool:

@@ -9,12 +9,12 @@ import sys
 import time
 
 import numpy as np
+from agora.market.single_item.montecarlo import simulate_seller_first
+from agora.market.single_item.seller_first import solve_seller_first
+from agora.market.single_item.seller_mechanisms import Menu
+from agora.models.market_model import MarketModel
 
 from benchmarks.conftest import mixed_market
-from market.mechanisms.seller import Menu
-from market.model import MarketModel
-from market.montecarlo import simulate_seller_first
-from market.solvers.seller_first import solve_seller_first
 
 
 def test_solve_100_nonidentical_bidders(benchmark, market100):
@@ -26,7 +26,7 @@ def test_solve_100_nonidentical_bidders(benchmark, market100):
 
 def test_cli_solve_100_bidders_end_to_end(benchmark, market100):
     """`agora solve seller-first` with 100 bidders, including interpreter start-up and imports."""
-    cmd = [sys.executable, "-m", "experiments.cli", "solve", "seller-first", "--json"]
+    cmd = [sys.executable, "-m", "agora.experiments.cli", "solve", "seller-first", "--json"]
     for spec in market100:
         cmd += ["--bidder", spec]
     benchmark.pedantic(subprocess.run, args=(cmd,), kwargs={"check": True, "capture_output": True},

@@ -1,5 +1,5 @@
 """The market dynamics dashboard: ``agora viz [SPEC.toml]`` or ``solara run experiments/app.py``."""
 
-from experiments.dashboard.page import initial_controls, make_page
+from agora.experiments.dashboard.page import initial_controls, make_page
 
 Page = make_page(initial_controls())

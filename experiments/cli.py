@@ -19,9 +19,9 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
-from market.distributions import ACCEPTED_SPECS
-from market.errors import InputError
-from market.mechanisms.right_auctions import RIGHT_AUCTIONS as RIGHT_AUCTION_CLASSES
+from agora.market.distributions import ACCEPTED_SPECS
+from agora.market.errors import InputError
+from agora.market.single_item.right_auctions import RIGHT_AUCTIONS as RIGHT_AUCTION_CLASSES
 
 SPEC_HELP = f"a value distribution, one per bidder; accepted: {ACCEPTED_SPECS}"
 
@@ -69,11 +69,11 @@ def _add_bidders(p: argparse.ArgumentParser) -> None:
 #: ``HANDLERS``, a dict from ``(command, model)`` (model None for a top-level command)
 #: to a function of the parsed arguments that returns an exit status.
 EXTENSIONS: tuple[str, ...] = (
-    "experiments.cli_experiments",
-    "experiments.cli_ipm",
-    "experiments.cli_group",
-    "experiments.cli_robust",
-    "experiments.cli_viz",
+    "agora.experiments.cli_experiments",
+    "agora.experiments.cli_ipm",
+    "agora.experiments.cli_group",
+    "agora.experiments.cli_robust",
+    "agora.experiments.cli_viz",
 )
 
 VERBS = {
@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--out", required=True, metavar="FIG.png", help="where to save the PNG")
     ps.add_argument("--points", type=_positive_int, default=300, help="prices on the curve (default 300)")
 
-    from experiments.reproduce import REPRODUCTIONS, SCALABLE
+    from agora.experiments.reproduce import REPRODUCTIONS, SCALABLE
 
     rep = sub.add_parser("reproduce", help="reproduce a paper's results: paper vs measured",
                          description="Writes report.md, results.json and figures to --out. "
@@ -167,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # as a command: a closed pipe (agora ... | head) ends quietly
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
-    from experiments import commands
+    from agora.experiments import commands
 
     handler = {
         ("solve", "seller-first"): commands.solve_seller_first,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from experiments.cli import _positive_int
+from agora.experiments.cli import _positive_int
 
 
 def add_parsers(verbs: dict, sub) -> None:
@@ -36,7 +36,7 @@ def add_parsers(verbs: dict, sub) -> None:
 
 
 def executor_choice(args) -> str:
-    from market.errors import InputError
+    from agora.market.errors import InputError
 
     if args.scheduler and args.executor not in (None, "dask"):
         raise InputError(f"--scheduler needs --executor dask, got --executor {args.executor}")
@@ -44,9 +44,9 @@ def executor_choice(args) -> str:
 
 
 def run(args) -> int:
-    from experiments.runner import make_executor, run_experiment
-    from experiments.spec import load_spec
-    from experiments.store import ResultsStore
+    from agora.experiments.runner import make_executor, run_experiment
+    from agora.experiments.spec import load_spec
+    from agora.experiments.store import ResultsStore
 
     spec = load_spec(args.spec)
     name = executor_choice(args)
@@ -68,8 +68,8 @@ def run(args) -> int:
 
 
 def report(args) -> int:
-    from experiments.summaries import summary_rows, write_report
-    from experiments.tables import format_table
+    from agora.experiments.summaries import summary_rows, write_report
+    from agora.experiments.tables import format_table
 
     summary, keys, files = write_report(args.dir)
     shown = [c.removesuffix("_mean") for c in summary.columns

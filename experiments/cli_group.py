@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.cli import SPEC_HELP, _price
-from experiments.output import dumps
-from experiments.tables import format_table
+from agora.experiments.cli import SPEC_HELP, _price
+from agora.experiments.output import dumps
+from agora.experiments.tables import format_table
 
 
 def add_parsers(verbs: dict, sub) -> None:
@@ -30,7 +30,7 @@ def add_parsers(verbs: dict, sub) -> None:
 
 
 def solve_group(args: argparse.Namespace) -> int:
-    from market.solvers.group import solve_group as solve
+    from agora.market.group.solver import solve_group as solve
 
     sol = solve(args.member, args.cost)
     d = sol.to_dict()

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.cli import SPEC_HELP, _nonnegative_int, _positive_int
-from experiments.output import dumps
-from experiments.tables import format_table
-from market.errors import InputError
-from market.intermediary_utility import MODELS
+from agora.experiments.cli import SPEC_HELP, _nonnegative_int, _positive_int
+from agora.experiments.output import dumps
+from agora.experiments.tables import format_table
+from agora.market.errors import InputError
+from agora.market.k_items.utility import MODELS
 
 
 def _weights(text: str) -> tuple[float, ...]:
@@ -46,8 +46,8 @@ def add_parsers(verbs: dict, sub) -> None:
 
 
 def solve_ipm(args) -> int:
-    from market.demand import parse_partition
-    from market.solvers.ipm import solve_ipm as solve
+    from agora.market.demand import parse_partition
+    from agora.market.k_items.solver import solve_ipm as solve
 
     partition = parse_partition(args.partition, args.buyers) if args.partition else None
     if args.rounds < 2:

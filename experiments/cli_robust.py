@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.cli import _positive_int
-from experiments.output import dumps
-from experiments.tables import format_table
+from agora.experiments.cli import _positive_int
+from agora.experiments.output import dumps
+from agora.experiments.tables import format_table
 
 
 def _number(text: str) -> float:
@@ -35,7 +35,7 @@ def add_parsers(verbs: dict, sub) -> None:
 
 
 def solve_robust(args) -> int:
-    from market.solvers.robust import solve_robust as solve
+    from agora.market.robust.solver import solve_robust as solve
 
     sol = solve(args.bidders, args.mean, args.upper, grid=args.grid)
     d = sol.to_dict()

@@ -1,7 +1,7 @@
 """``agora viz [SPEC.toml] [--host HOST] [--port PORT]``: serve the market dynamics dashboard.
 
 The spec file's ``[market]`` table sets the initial controls
-(:mod:`experiments.dashboard.controls`); it is validated before the server
+(:mod:`agora.experiments.dashboard.controls`); it is validated before the server
 starts, so a bad value is one line and exit status 2.
 The page is served by ``solara run experiments/app.py`` in production mode; its
 front-end comes from installed packages (``solara-assets``), so it needs no network.
@@ -17,9 +17,9 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from experiments.dashboard.controls import Controls, load_spec
-from experiments.dashboard.page import CONTROLS_ENV
-from experiments.dashboard.views import VIEWS
+from agora.experiments.dashboard.controls import Controls, load_spec
+from agora.experiments.dashboard.page import CONTROLS_ENV
+from agora.experiments.dashboard.views import VIEWS
 
 APP = Path(__file__).resolve().parent / "app.py"
 DEFAULT_PORT = 8765

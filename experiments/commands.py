@@ -1,4 +1,4 @@
-"""What each ``agora`` subcommand does (the parser lives in :mod:`experiments.cli`)."""
+"""What each ``agora`` subcommand does (the parser lives in :mod:`agora.experiments.cli`)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,15 @@ import math
 from pathlib import Path
 
 import numpy as np
-
-from experiments.output import dumps, progress, table_format, write_table
-from experiments.tables import format_table
-from market.distributions import parse_spec
-from market.errors import InputError
-from market.mechanisms.seller import Menu
-from market.montecarlo import simulate_seller_first as monte_carlo
-from market.solvers.seller_first import best_seller_price, evaluate_posted_price
-from market.solvers.seller_first import solve_seller_first as solve
-from market.virtual_law import VirtualMaxLaw
+from agora.experiments.output import dumps, progress, table_format, write_table
+from agora.experiments.tables import format_table
+from agora.market.distributions import parse_spec
+from agora.market.errors import InputError
+from agora.market.single_item.montecarlo import simulate_seller_first as monte_carlo
+from agora.market.single_item.seller_first import best_seller_price, evaluate_posted_price
+from agora.market.single_item.seller_first import solve_seller_first as solve
+from agora.market.single_item.seller_mechanisms import Menu
+from agora.market.single_item.virtual_law import VirtualMaxLaw
 
 COMPARED = ("seller_revenue", "intermediary_revenue", "welfare", "sale")
 
@@ -43,8 +42,8 @@ def solve_seller_first(args) -> int:
 
 
 def solve_intermediary_first(args) -> int:
-    from market.mechanisms.right_auctions import RIGHT_AUCTIONS
-    from market.solvers.intermediary_first import solve_intermediary_first as solve_if
+    from agora.market.single_item.intermediary_first import solve_intermediary_first as solve_if
+    from agora.market.single_item.right_auctions import RIGHT_AUCTIONS
 
     sol = solve_if(args.bidder, args.classes or tuple(RIGHT_AUCTIONS))
     if args.json:
@@ -64,7 +63,7 @@ def solve_intermediary_first(args) -> int:
 
 
 def solve_simultaneous(args) -> int:
-    from market.solvers.simultaneous import PricingGame, mixed_equilibria, pure_equilibria
+    from agora.market.single_item.simultaneous import PricingGame, mixed_equilibria, pure_equilibria
 
     game = PricingGame(args.bidder)
     pure = pure_equilibria(game, args.grid)
@@ -92,7 +91,7 @@ def solve_simultaneous(args) -> int:
 
 
 def _run_abm(bidders, price, rounds, seed):
-    from market.model import MarketModel
+    from agora.models.market_model import MarketModel
 
     model = MarketModel(bidders, seller=price, rng=seed)
     for _ in progress(range(rounds), rounds, "rounds", unit="round"):
@@ -145,7 +144,7 @@ def simulate_seller_first(args) -> int:
 
 
 def plot_seller_first(args) -> int:
-    from experiments.plots import plot_revenue_vs_price
+    from agora.experiments.plots import plot_revenue_vs_price
 
     if Path(args.out).suffix.lower() != ".png":
         raise InputError(f"--out '{args.out}' must name a .png file")
@@ -156,7 +155,7 @@ def plot_seller_first(args) -> int:
 
 
 def reproduce(args) -> int:
-    from experiments.reproduce import SCALABLE, load
+    from agora.experiments.reproduce import SCALABLE, load
 
     scale = {k: v for k, v in (("executor", args.executor), ("workers", args.workers)) if v is not None}
     if scale and args.name not in SCALABLE:

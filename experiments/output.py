@@ -12,7 +12,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from market.errors import InputError
+from agora.market.errors import InputError
 
 TABLE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json"}
 

@@ -1,6 +1,6 @@
 """The sweep runner: every run of a spec on any ``concurrent.futures.Executor``.
 
-A run is one :class:`~experiments.spec.RunTask` executed by :func:`execute` wherever the
+A run is one :class:`~agora.experiments.spec.RunTask` executed by :func:`execute` wherever the
 executor puts it (this process, a local process pool, a Dask cluster); its random numbers come
 from its own ``SeedSequence``, so a run's rows do not depend on where or beside what it ran.
 Finished runs come back to this process, which writes each atomically to the results store;
@@ -20,15 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-
-from experiments.markets import MARKET_MODULES, kind_of
-from experiments.output import progress
-from experiments.spec import ExperimentSpec, RunTask
-from experiments.store import ResultsStore, RunResult
-from market.errors import InputError
+from agora.experiments.markets import MARKET_MODULES, kind_of
+from agora.experiments.output import progress
+from agora.experiments.spec import ExperimentSpec, RunTask
+from agora.experiments.store import ResultsStore, RunResult
+from agora.market.errors import InputError
 
 EXECUTORS = ("serial", "process", "dask")
-PRELOAD = ("experiments.runner", *MARKET_MODULES)  # what workers import before their first run
+PRELOAD = ("agora.experiments.runner", *MARKET_MODULES)  # what workers import before their first run
 DASK_CONNECT_TIMEOUT = "10s"
 # No dashboard; the scheduler's small HTTP server (health, metrics) on a free loopback port, not 8787
 LOOPBACK_HTTP = {"dashboard_address": "127.0.0.1:0"}

@@ -1,9 +1,9 @@
 """Selection studies through the experiments runner; summaries, benchmarks and basin figures for reports.
 
-A study (:mod:`market.selection`, :mod:`market.k_selection`) says where repeated play ends
+A study (:mod:`agora.market.learning.selection`, :mod:`agora.market.learning.k_selection`) says where repeated play ends
 from each start. :func:`run_selection` runs it as an experiment: one run of the
 ``learning`` (or ``learning-k-items``) market kind per start, executed by
-:func:`experiments.runner.execute` on any executor (serial, a process pool, Dask), each on
+:func:`agora.experiments.runner.execute` on any executor (serial, a process pool, Dask), each on
 the study's own child ``SeedSequence``, so the endings are the study's whatever the executor
 and the number of workers. Here the endings are also summarized per rule, set beside both
 Stackelberg outcomes and the limit of the logit QRE branch, and drawn as basins of
@@ -22,15 +22,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
-from experiments.markets.selection import rule_table  # noqa: E402
-from experiments.output import atomic_path  # noqa: E402
-from experiments.spec import ExperimentSpec, parse_spec_table  # noqa: E402
-from market.k_selection import KEnding, KStudy, KStudyResult, k_result  # noqa: E402
-from market.qre import trace_logit_qre  # noqa: E402
-from market.selection import Ending, Market, Study, StudyResult, relative_mixed_regret, study_result  # noqa: E402
-from market.solvers.intermediary_first import solve_intermediary_first  # noqa: E402
-from market.solvers.seller_first import solve_seller_first  # noqa: E402
+from agora.experiments.markets.selection import rule_table  # noqa: E402
+from agora.experiments.output import atomic_path  # noqa: E402
+from agora.experiments.spec import ExperimentSpec, parse_spec_table  # noqa: E402
+from agora.market.learning.k_selection import KEnding, KStudy, KStudyResult, k_result  # noqa: E402
+from agora.market.learning.qre import trace_logit_qre  # noqa: E402
+from agora.market.learning.selection import Ending, Market, Study, StudyResult, relative_mixed_regret, study_result  # noqa: E402
+from agora.market.single_item.intermediary_first import solve_intermediary_first  # noqa: E402
+from agora.market.single_item.seller_first import solve_seller_first  # noqa: E402
 
 
 # ------------------------------------------------------------------ through the runner
@@ -67,9 +66,9 @@ def ending_of(cls, row: dict):
 
 
 def run_selection(study: Study | KStudy, executor) -> StudyResult | KStudyResult:
-    """Run ``study`` through the experiments runner's :func:`~experiments.runner.execute` on ``executor``
-    (any concurrent.futures.Executor, e.g. from :func:`experiments.runner.make_executor`)."""
-    from experiments.runner import execute
+    """Run ``study`` through the experiments runner's :func:`~agora.experiments.runner.execute` on ``executor``
+    (any concurrent.futures.Executor, e.g. from :func:`agora.experiments.runner.make_executor`)."""
+    from agora.experiments.runner import execute
 
     begin = time.perf_counter()
     rows = [r.row.iloc[0].to_dict() for r in executor.map(execute, list(study_spec(study).tasks()))]

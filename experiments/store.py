@@ -27,10 +27,9 @@ from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
-
-from experiments.markets import SpecError
-from experiments.output import dumps, write_table, write_text
-from experiments.spec import ExperimentSpec
+from agora.experiments.markets import SpecError
+from agora.experiments.output import dumps, write_table, write_text
+from agora.experiments.spec import ExperimentSpec
 
 PART = re.compile(r"run-(\d+)")
 PACKAGES = ("agora", "numpy", "scipy", "pandas", "pyarrow", "mesa", "networkx", "dask", "distributed")

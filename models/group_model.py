@@ -1,7 +1,7 @@
 """GroupModel: the Mesa world of selling to a group with veto power, one round per step.
 
 The third evaluator of a collective mechanism: member agents vote, report and
-pay through a committee under the :class:`~protocols.veto.VetoBargaining`
+pay through a committee under the :class:`~agora.protocols.veto.VetoBargaining`
 protocol, and a DataCollector keeps the per-round series (profit, trade,
 transfer, vetoes) and every member's type and payoff.
 """
@@ -12,16 +12,15 @@ from collections.abc import Sequence
 
 import mesa
 import numpy as np
-
-from agents.group import Committee, GroupMember, GroupSeller
-from market.distributions import ValueDistribution
-from market.errors import InputError
-from market.mechanisms.collective import CollectiveMechanism, PostedPriceRule
-from market.round_model import RoundModel
-from market.solvers.group import optimal_mechanism, parse_members, solve_group
-from market.solvers.group_variants import check_shares, types_from_shares
-from protocols.messages import LOG_COLUMNS
-from protocols.veto import VetoBargaining
+from agora.agents.group import Committee, GroupMember, GroupSeller
+from agora.market.distributions import ValueDistribution
+from agora.market.errors import InputError
+from agora.market.group.mechanisms import CollectiveMechanism, PostedPriceRule
+from agora.market.group.solver import optimal_mechanism, parse_members, solve_group
+from agora.market.group.variants import check_shares, types_from_shares
+from agora.models.round_model import RoundModel
+from agora.protocols.messages import LOG_COLUMNS
+from agora.protocols.veto import VetoBargaining
 
 ACCEPTED_MECHANISMS = "'optimal' (Theorem 1), 'posted' (Proposition 2), or a CollectiveMechanism"
 

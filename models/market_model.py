@@ -7,8 +7,7 @@ from collections.abc import Sequence
 
 import mesa
 import numpy as np
-
-from agents import (
+from agora.agents import (
     BestCommitment,
     BestResponseDynamics,
     Buyer,
@@ -17,16 +16,16 @@ from agents import (
     Seller,
     StackelbergPrice,
 )
-from market.demand import monopsony, nodes_of, partition_of
-from market.distributions import ValueDistribution, parse_spec
-from market.errors import InputError
-from market.intermediary_utility import utility_model
-from market.mechanisms.right_auctions import PostedRightPrice, RightAuction
-from market.mechanisms.seller import DeterministicMechanism, Menu, PostedPrice
-from market.round_model import RoundModel
-from protocols.messages import LOG_COLUMNS
-from protocols.right_sale import IntermediaryFirst, Simultaneous
-from protocols.seller_first import SellerFirst
+from agora.market.demand import monopsony, nodes_of, partition_of
+from agora.market.distributions import ValueDistribution, parse_spec
+from agora.market.errors import InputError
+from agora.market.k_items.utility import utility_model
+from agora.market.single_item.right_auctions import PostedRightPrice, RightAuction
+from agora.market.single_item.seller_mechanisms import DeterministicMechanism, Menu, PostedPrice
+from agora.models.round_model import RoundModel
+from agora.protocols.messages import LOG_COLUMNS
+from agora.protocols.right_sale import IntermediaryFirst, Simultaneous
+from agora.protocols.seller_first import SellerFirst
 
 PROTOCOLS = {"seller-first": SellerFirst, "intermediary-first": IntermediaryFirst,
              "simultaneous": Simultaneous}
@@ -98,13 +97,13 @@ class MarketModel(RoundModel):
         protocol: ``"seller-first"``, ``"intermediary-first"`` or ``"simultaneous"``.
         seller: the seller's strategy (see :func:`seller_strategy`).
         intermediary: the intermediary's strategy when it commits (see :func:`intermediary_strategy`).
-        demand: a demand graph (:mod:`market.demand`); default one intermediary for all.
+        demand: a demand graph (:mod:`agora.market.demand`); default one intermediary for all.
         replay: optional array (rounds x buyers) of values to use instead of draws,
             for common-random-number comparisons.
         utility: what intermediaries want when buying k items (``"surplus"``, ``"monopolist"``,
-            a :class:`~market.intermediary_utility.UtilityModel`, or a list, one per intermediary);
+            a :class:`~agora.market.k_items.utility.UtilityModel`, or a list, one per intermediary);
             used by the k-item protocols, which are given as objects
-            (:class:`~protocols.posted_menu.PostedMenu`, :class:`~protocols.posted_menu.KItemAuction`).
+            (:class:`~agora.protocols.posted_menu.PostedMenu`, :class:`~agora.protocols.posted_menu.KItemAuction`).
         rng: seed or numpy Generator (Mesa's ``rng``).
     """
 

@@ -1,6 +1,6 @@
 """RobustMarketModel: a Mesa world where the seller does not know the distribution and nature picks values.
 
-Like :mod:`market.model` (the other Mesa world of the package), one round per
+Like :mod:`agora.models.market_model` (the other Mesa world of the package), one round per
 step, with a DataCollector of per-round revenue, welfare, regret and sale and
 a message log.
 """
@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
-
-from agents.buyer import Buyer
-from agents.nature import Nature
-from agents.robust_seller import RobustSeller
-from market.adversaries import (
+from agora.agents.buyer import Buyer
+from agora.agents.nature import Nature
+from agora.agents.robust_seller import RobustSeller
+from agora.market.errors import InputError
+from agora.market.robust.adversaries import (
     EqualRevenueLimit,
     OneRandomHigh,
     extremal,
     point_mass,
 )
-from market.errors import InputError
-from market.mechanisms.robust import (
+from agora.market.robust.mechanisms import (
     DeterministicPrices,
     HighestBidderLottery,
     MarkovSet,
@@ -28,10 +27,10 @@ from market.mechanisms.robust import (
     RandomReserveAuction,
     SecondPriceReserve,
 )
-from market.round_model import RoundModel
-from market.solvers.robust import Knowledge
-from protocols.messages import LOG_COLUMNS
-from protocols.robust import RobustAuction, RobustSellerFirst
+from agora.market.robust.solver import Knowledge
+from agora.models.round_model import RoundModel
+from agora.protocols.messages import LOG_COLUMNS
+from agora.protocols.robust import RobustAuction, RobustSellerFirst
 
 PROTOCOLS = {"auction": RobustAuction, "seller-first": RobustSellerFirst}
 
@@ -68,9 +67,9 @@ class RobustMarketModel(RoundModel):
         bidders: I (the seller-first protocol has exactly one counterpart).
         knowledge: what the seller knows (:class:`Knowledge`); default values in
             [0, 1] with means >= 0.5.
-        rule: the seller's mechanism (see :data:`market.solvers.robust.AUCTION_RULES`,
+        rule: the seller's mechanism (see :data:`agora.market.robust.solver.AUCTION_RULES`,
             :data:`PRICING_RULES`); None picks the default for its knowledge.
-        nature: a value generator of :mod:`market.adversaries`; None is the
+        nature: a value generator of :mod:`agora.market.robust.adversaries`; None is the
             thesis' adversary for the seller's mechanism (:func:`worst_nature`).
         rng: seed or numpy Generator (Mesa's ``rng``).
     """

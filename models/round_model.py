@@ -9,7 +9,7 @@ class RoundModel(mesa.Model):
     """A ``mesa.Model`` whose ``step`` plays one round of ``self.protocol``.
 
     Subclasses set ``protocol``, ``round`` (0 at the start), ``last`` and a ``datacollector``
-    with a ``"messages"`` table (columns ``protocols.messages.LOG_COLUMNS``).
+    with a ``"messages"`` table (columns ``agora.protocols.messages.LOG_COLUMNS``).
     """
 
     def step(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protocols.messages import Message, Payment
+from agora.protocols.messages import Message, Payment
 
 
 @dataclass(frozen=True)

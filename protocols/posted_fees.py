@@ -6,7 +6,7 @@ their values (Bid); intermediary j asks for one item for each of its buyers with
 v >= p_s + f_j (Request). If more items are asked for than there are k, the k asks with the
 smallest random priority are served (random rationing, Definition 7); the seller awards
 them (Award). Each served buyer pays p_s + f_j; its intermediary pays p_s to the seller
-(Payment) and keeps f_j. The market of :mod:`market.k_selection`, round by round.
+(Payment) and keeps f_j. The market of :mod:`agora.market.learning.k_selection`, round by round.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
-from market.errors import InputError
-from market.mechanisms.seller import PostedPrice
-from protocols.messages import ALL, Award, Bid, Commit, Offer, Payment, Request
-from protocols.posted_menu import KItemRound
+from agora.market.errors import InputError
+from agora.market.single_item.seller_mechanisms import PostedPrice
+from agora.protocols.messages import ALL, Award, Bid, Commit, Offer, Payment, Request
+from agora.protocols.posted_menu import KItemRound
 
 
 @dataclass(frozen=True)

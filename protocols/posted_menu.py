@@ -18,9 +18,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from market.errors import InputError
-from market.mechanisms.ipm import ItemMenu, UniformPriceAuction
-from protocols.messages import ALL, Award, Bid, Commit, Message, Offer, Payment, Request
+from agora.market.errors import InputError
+from agora.market.k_items.mechanisms import ItemMenu, UniformPriceAuction
+from agora.protocols.messages import ALL, Award, Bid, Commit, Message, Offer, Payment, Request
 
 
 @dataclass(frozen=True)

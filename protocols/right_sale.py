@@ -8,9 +8,9 @@ seller sells at p; the winner pays the seller p and the intermediary its price.
 
 from __future__ import annotations
 
-from protocols.base import RoundOutcome, pay, settle
-from protocols.messages import Commit
-from protocols.seller_first import ProtocolError, require_monopsony
+from agora.protocols.base import RoundOutcome, pay, settle
+from agora.protocols.messages import Commit
+from agora.protocols.seller_first import ProtocolError, require_monopsony
 
 
 def play_right_sale(model, commits: list[Commit]) -> RoundOutcome:

@@ -18,8 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from protocols.messages import Allocation, Message, Offer, Payment
+from agora.protocols.messages import Allocation, Message, Offer, Payment
 
 
 @dataclass(frozen=True)

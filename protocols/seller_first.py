@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 
-from market.demand import partition_of
-from market.errors import InputError
-from market.mechanisms.seller import Menu
-from protocols.base import RoundOutcome, pay, settle
+from agora.market.demand import partition_of
+from agora.market.errors import InputError
+from agora.market.single_item.seller_mechanisms import Menu
+from agora.protocols.base import RoundOutcome, pay, settle
 
 
 class ProtocolError(InputError):

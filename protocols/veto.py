@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from market.errors import InputError
-from protocols.messages import Allocation, Message
+from agora.market.errors import InputError
+from agora.protocols.messages import Allocation, Message
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Running ``agora`` in-process from tests."""
 
-from experiments.cli import main
+from agora.experiments.cli import main
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

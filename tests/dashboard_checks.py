@@ -2,7 +2,7 @@
 
 import math
 
-from experiments.dashboard.views import money_columns
+from agora.experiments.dashboard.views import money_columns
 
 
 def means_within_monte_carlo(m, rounds: int, z: float = 4.0) -> None:

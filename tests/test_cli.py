@@ -1,6 +1,6 @@
 """The ``agora`` command line (DESIGN.md, "The command line"): a public interface.
 
-Most tests call :func:`experiments.cli.main` in-process and read stdout/stderr
+Most tests call :func:`agora.experiments.cli.main` in-process and read stdout/stderr
 with ``capsys``; one smoke test runs the installed ``.venv/bin/agora`` script.
 Exact values are derived by hand below and checked to 1e-9; Monte Carlo means
 are checked to 4 standard errors with the sample size stated in the test.

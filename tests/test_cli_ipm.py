@@ -6,8 +6,7 @@ import json
 import math
 
 import pytest
-
-from experiments.cli import main
+from agora.experiments.cli import main
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:

@@ -6,27 +6,27 @@ import math
 
 import numpy as np
 import pytest
-from matplotlib.colors import to_rgba
-from scipy import integrate, stats
-
-from agents.adjustment import PartialAdjustment, learning_strategy
-from agents.strategies import StackelbergPrice
-from experiments.cli import main
-from experiments.dashboard.controls import Controls, load_spec
-from experiments.dashboard.figures import (
+from agora.agents.adjustment import PartialAdjustment, learning_strategy
+from agora.agents.strategies import StackelbergPrice
+from agora.experiments.cli import main
+from agora.experiments.dashboard.controls import Controls, load_spec
+from agora.experiments.dashboard.figures import (
     WIN_COLOUR,
     NetworkPlot,
     network_figure,
     price_plane_figure,
     series_figure,
 )
-from experiments.dashboard.model import MarketDashboard
-from experiments.dashboard.posted_menu_view import blocks
-from experiments.dashboard.views import VIEWS
-from market.errors import InputError
-from market.model import MarketModel
-from market.solvers.group import solve_group
-from market.solvers.seller_first import solve_seller_first
+from agora.experiments.dashboard.model import MarketDashboard
+from agora.experiments.dashboard.posted_menu_view import blocks
+from agora.experiments.dashboard.views import VIEWS
+from agora.market.errors import InputError
+from agora.market.group.solver import solve_group
+from agora.market.single_item.seller_first import solve_seller_first
+from agora.models.market_model import MarketModel
+from matplotlib.colors import to_rgba
+from scipy import integrate, stats
+
 from tests.dashboard_checks import means_within_monte_carlo
 
 # ---- spec files and the command line ----------------------------------------------------------

@@ -26,19 +26,18 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
-
-from agents.adjustment import PartialAdjustment
-from agents.learning import k_learning_model
-from agents.strategies import BestCommitment, BestResponseDynamics, StackelbergPrice
-from experiments.dashboard.views import VIEWS
-from market.demand import from_partition
-from market.group_model import GroupModel
-from market.k_selection import KItemMarket
-from market.learning import Hedge
-from market.mechanisms.ipm import ItemMenu
-from market.model import MarketModel
-from market.solvers.ipm import best_posted_price
-from protocols.posted_menu import PostedMenu
+from agora.agents.adjustment import PartialAdjustment
+from agora.agents.learning import k_learning_model
+from agora.agents.strategies import BestCommitment, BestResponseDynamics, StackelbergPrice
+from agora.experiments.dashboard.views import VIEWS
+from agora.market.demand import from_partition
+from agora.market.k_items.mechanisms import ItemMenu
+from agora.market.k_items.solver import best_posted_price
+from agora.market.learning.k_selection import KItemMarket
+from agora.market.learning.rules import Hedge
+from agora.models.group_model import GroupModel
+from agora.models.market_model import MarketModel
+from agora.protocols.posted_menu import PostedMenu
 
 pytestmark = pytest.mark.browser
 

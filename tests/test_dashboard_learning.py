@@ -8,18 +8,18 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from agora.agents.adjustment import FP_TEMPERATURE, HEDGE_ETA, grid_rule
+from agora.experiments.dashboard.controls import Controls
+from agora.experiments.dashboard.figures import PricePlanePlot, legend
+from agora.experiments.dashboard.model import MarketDashboard
+from agora.experiments.dashboard.posted_fees_view import PLANE_FEES, k_market
+from agora.experiments.dashboard.views import LEARNING_POINTS
+from agora.market.errors import InputError
+from agora.market.k_items.solver import best_posted_price
+from agora.market.learning.k_selection import KItemMarket, continuous_equilibrium, continuous_regrets
+from agora.market.learning.rules import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching, WithInertia
+from agora.market.learning.selection import Market, play_market
 
-from agents.adjustment import FP_TEMPERATURE, HEDGE_ETA, grid_rule
-from experiments.dashboard.controls import Controls
-from experiments.dashboard.figures import PricePlanePlot, legend
-from experiments.dashboard.model import MarketDashboard
-from experiments.dashboard.posted_fees_view import PLANE_FEES, k_market
-from experiments.dashboard.views import LEARNING_POINTS
-from market.errors import InputError
-from market.k_selection import KItemMarket, continuous_equilibrium, continuous_regrets
-from market.learning import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching, WithInertia
-from market.selection import Market, play_market
-from market.solvers.ipm import best_posted_price
 from tests.dashboard_checks import means_within_monte_carlo
 
 # ---- the rate, rule by rule --------------------------------------------------------------------
@@ -184,7 +184,7 @@ def test_best_response_started_at_the_equilibrium_stays_and_means_approach_it():
 def test_k_item_fixed_prices_means_match_exact_payoffs_with_rationing():
     """Blocks of 3 and 2, two items, p_s = 0.4 and both fees 0.2: the rounds' means approach the exact
     payoffs and welfare (random rationing, E[v | v >= p_s + f_j] per served buyer)."""
-    from market.k_selection import expected_welfare
+    from agora.market.learning.k_selection import expected_welfare
 
     m = MarketDashboard(**FEES, buyers=5, items=2, rule="fixed-price", seller_price=0.4, intermediary_price=0.2,
                         seed=6)
@@ -226,7 +226,7 @@ def test_many_buyers_reference_passes_the_verifier():
 
 
 def test_no_verified_equilibrium_is_said_not_drawn(monkeypatch):
-    from experiments.dashboard import posted_fees_view
+    from agora.experiments.dashboard import posted_fees_view
 
     monkeypatch.setattr(posted_fees_view, "fee_equilibrium", lambda market: ((0.9, 0.0, 0.0), 1.0))
     probe = KItemMarket("probe", "uniform:0,1", (2, 2), 1)

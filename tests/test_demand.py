@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 import pytest
-
-from market.demand import (
+from agora.market.demand import (
     SELLER,
     DemandError,
     all_partitions,
@@ -17,7 +16,7 @@ from market.demand import (
     partition_of,
     validate_partition,
 )
-from market.errors import InputError
+from agora.market.errors import InputError
 
 BELL = [1, 2, 5, 15, 52, 203, 877, 4140]  # Bell(1..8), OEIS A000110
 

@@ -12,17 +12,16 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from scipy import integrate, optimize, stats
-
-from market.distributions import (
+from agora.market.distributions import (
     MaxOf,
     NotRegularError,
     SpecError,
     parse_spec,
 )
-from market.errors import InputError
+from agora.market.errors import InputError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate, optimize, stats
 
 TOL = 1e-9
 

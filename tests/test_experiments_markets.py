@@ -11,8 +11,7 @@ import math
 
 import numpy as np
 import pytest
-
-from experiments.markets import registry
+from agora.experiments.markets import registry
 
 EXACT = 1e-9
 SIGMAS = 4.0

@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from agora.experiments.runner import SerialExecutor, run_experiment
+from agora.experiments.spec import load_spec
 from cli_run import run_cli
 from scipy import stats
-
-from experiments.runner import SerialExecutor, run_experiment
-from experiments.spec import load_spec
 
 PNG = b"\x89PNG\r\n\x1a\n"
 GRID = """
@@ -99,7 +98,7 @@ def test_report_on_a_folder_without_results(tmp_path, capsys):
 
 
 def test_interval_formula():
-    from experiments.summaries import interval
+    from agora.experiments.summaries import interval
 
     mean, lo, hi = interval(np.array([1.0, 2.0, 3.0, 4.0]))
     half = stats.t.ppf(0.975, 3) * math.sqrt(5 / 3) / 2

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from agora.experiments.runner import LOOPBACK_HTTP, make_executor, run_experiment
+from agora.experiments.spec import load_spec
 from cli_run import run_cli
-
-from experiments.runner import LOOPBACK_HTTP, make_executor, run_experiment
-from experiments.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("runs.parquet", "steps.parquet")
@@ -203,7 +202,7 @@ def test_killed_runner_resumes_to_the_uninterrupted_tables(tmp_path, capsys):
     spec = tmp_path / "long.toml"
     spec.write_text(LONG)
     killed, whole = tmp_path / "killed", tmp_path / "whole"
-    cmd = [sys.executable, "-m", "experiments.cli", "run", str(spec), "--out", str(killed),
+    cmd = [sys.executable, "-m", "agora.experiments.cli", "run", str(spec), "--out", str(killed),
            "--executor", "process", "--workers", "2"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)

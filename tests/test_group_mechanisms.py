@@ -12,13 +12,12 @@ import math
 
 import numpy as np
 import pytest
-
-from market.errors import InputError
-from market.group_montecarlo import simulate_group
-from market.mechanisms.collective import CollectiveMechanism, PostedPriceRule, VotingMechanism, at_least_probability
-from market.mechanisms.collective_check import ex_post_deviation, interim_by_sampling, verify_ic_ir
-from market.solvers.group import optimal_mechanism, parse_members, solve_group
-from market.solvers.group_expectations import GroupIntegrator
+from agora.market.errors import InputError
+from agora.market.group.expectations import GroupIntegrator
+from agora.market.group.ic_check import ex_post_deviation, interim_by_sampling, verify_ic_ir
+from agora.market.group.mechanisms import CollectiveMechanism, PostedPriceRule, VotingMechanism, at_least_probability
+from agora.market.group.montecarlo import simulate_group
+from agora.market.group.solver import optimal_mechanism, parse_members, solve_group
 
 SIGMAS = 4.0
 INSTANCES = [

@@ -11,15 +11,14 @@ import math
 
 import numpy as np
 import pytest
-
-from agents import GroupMember
-from market.errors import InputError
-from market.group_model import GroupModel
-from market.group_montecarlo import simulate_group
-from market.mechanisms.collective import ConsultedMechanism, PostedPriceRule
-from market.solvers.group import optimal_mechanism, parse_members, solve_group
-from market.solvers.group_variants import best_consulted_set, best_quota_price, solve_fixed_shares
-from protocols.veto import Proposal, Report, VetoBargaining, Vote
+from agora.agents import GroupMember
+from agora.market.errors import InputError
+from agora.market.group.mechanisms import ConsultedMechanism, PostedPriceRule
+from agora.market.group.montecarlo import simulate_group
+from agora.market.group.solver import optimal_mechanism, parse_members, solve_group
+from agora.market.group.variants import best_consulted_set, best_quota_price, solve_fixed_shares
+from agora.models.group_model import GroupModel
+from agora.protocols.veto import Proposal, Report, VetoBargaining, Vote
 
 SIGMAS = 4.0
 EXAMPLE_1 = ["uniform:0,2", "uniform:0,3"]

@@ -6,11 +6,10 @@ import itertools
 
 import numpy as np
 import pytest
-
-from market.distributions import parse_spec
-from market.errors import InputError
-from market.solvers.group import solve_group
-from market.solvers.group_pareto import ParetoSolver, tail_integral
+from agora.market.distributions import parse_spec
+from agora.market.errors import InputError
+from agora.market.group.pareto import ParetoSolver, tail_integral
+from agora.market.group.solver import solve_group
 
 EXAMPLE_1 = ["uniform:0,2", "uniform:0,3"]
 

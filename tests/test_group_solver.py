@@ -12,17 +12,16 @@ import math
 
 import numpy as np
 import pytest
-from scipy import integrate
-
-from market.errors import InputError
-from market.solvers.group import (
+from agora.market.errors import InputError
+from agora.market.group.expectations import GroupIntegrator
+from agora.market.group.solver import (
     best_posted_price,
     evaluate_weights,
     parse_members,
     solve_group,
     trivial_case,
 )
-from market.solvers.group_expectations import GroupIntegrator
+from scipy import integrate
 
 EXAMPLE_1 = ["uniform:0,2", "uniform:0,3"]
 QUAD = 1e-8

@@ -1,8 +1,7 @@
 """Incentive notions over finite ambiguity sets (thesis Definition 1.2.6, Example 1.2.2)."""
 
 import numpy as np
-
-from market.incentives import all_pay_half, check_incentives, conditional_utilities
+from agora.market.robust.incentives import all_pay_half, check_incentives, conditional_utilities
 
 SCENARIOS = np.array([[0, 0], [4, 0], [0, 4], [4, 4]], float)
 P1, P2 = np.array([1 / 5, 1 / 2, 1 / 5, 1 / 10]), np.array([1 / 4] * 4)

@@ -10,23 +10,22 @@ import math
 
 import numpy as np
 import pytest
-
-from market.distributions import parse_spec
-from market.mechanisms.right_auctions import (
-    RIGHT_AUCTIONS,
-    PostedRightPrice,
-    SecondPriceRight,
-    ShiftedMyersonRight,
-)
-from market.model import MarketModel
-from market.montecarlo import intermediary_first_rounds, simulate_intermediary_first
-from market.solvers.intermediary_first import (
+from agora.market.distributions import parse_spec
+from agora.market.single_item.intermediary_first import (
     best_commitment,
     evaluate_right_auction,
     seller_best_response,
     solve_intermediary_first,
 )
-from market.virtual_law import VirtualMaxLaw
+from agora.market.single_item.montecarlo import intermediary_first_rounds, simulate_intermediary_first
+from agora.market.single_item.right_auctions import (
+    RIGHT_AUCTIONS,
+    PostedRightPrice,
+    SecondPriceRight,
+    ShiftedMyersonRight,
+)
+from agora.market.single_item.virtual_law import VirtualMaxLaw
+from agora.models.market_model import MarketModel
 
 BILEVEL = 1e-7
 
@@ -111,7 +110,7 @@ def test_second_price_right_by_hand():
 
 def test_shifted_myerson_commitment_reproduces_seller_first_when_anticipated():
     """Committing to Myerson for s and facing p = s is Theorem 3.1's auction: same revenues."""
-    from market.solvers.seller_first import evaluate_posted_price
+    from agora.market.single_item.seller_first import evaluate_posted_price
 
     specs = ("uniform:0,1", "exponential:1", "pareto:0.5,1,20")
     s = 0.7
@@ -181,7 +180,7 @@ def test_solve_reports_every_class_and_the_best():
 
 def test_sale_probability_counts_repeated_laws():
     """1 - prod_i (1 - P[v_i >= a + p]) over every bidder, whether or not laws repeat."""
-    from market.mechanisms.right_auctions import PostedRightPrice, distinct_laws
+    from agora.market.single_item.right_auctions import PostedRightPrice, distinct_laws
 
     bidders = [parse_spec(s) for s in ("uniform:0,1", "exponential:1", "uniform:0,1", "uniform:0,1")]
     assert [(b.spec, c) for b, c in distinct_laws(bidders)] == [("uniform:0,1", 3), ("exponential:1", 1)]

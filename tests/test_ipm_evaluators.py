@@ -10,10 +10,13 @@ import math
 
 import numpy as np
 import pytest
-
-from market.demand import from_partition
-from market.errors import InputError
-from market.intermediary_utility import (
+from agora.market.demand import from_partition
+from agora.market.errors import InputError
+from agora.market.k_items.auction import QuantityBestResponse
+from agora.market.k_items.mechanisms import ItemMenu, UniformPriceAuction, heterogeneous_prices
+from agora.market.k_items.montecarlo import best_items, simulate_auction, simulate_menu
+from agora.market.k_items.solver import evaluate_posted, monopsony_auction_revenue, myerson_auction_revenue
+from agora.market.k_items.utility import (
     BargainingShare,
     CustomUtility,
     Monopolist,
@@ -23,13 +26,9 @@ from market.intermediary_utility import (
     measure_tau,
     surplus,
 )
-from market.ipm_montecarlo import best_items, simulate_auction, simulate_menu
-from market.mechanisms.ipm import ItemMenu, UniformPriceAuction, heterogeneous_prices
-from market.model import MarketModel
-from market.solvers.ipm import evaluate_posted, monopsony_auction_revenue, myerson_auction_revenue
-from market.solvers.k_auction import QuantityBestResponse
-from protocols.messages import Award, Request
-from protocols.posted_menu import KItemAuction, PostedMenu
+from agora.models.market_model import MarketModel
+from agora.protocols.messages import Award, Request
+from agora.protocols.posted_menu import KItemAuction, PostedMenu
 
 SIGMAS = 4.0
 U = "uniform:0,1"
@@ -213,7 +212,7 @@ def test_auction_agents_agree_with_monte_carlo_with_a_shading_intermediary():
 
 
 def parse(spec):
-    from market.distributions import parse_spec
+    from agora.market.distributions import parse_spec
 
     return parse_spec(spec)
 
@@ -245,11 +244,10 @@ def test_served_values_on_a_heavy_tail_match_the_pareto_order_statistic_closed_f
     G(d + 1 - 1/b); the quadrature must reach it without a convergence warning."""
     import warnings
 
+    from agora.market.distributions import parse_spec
+    from agora.market.k_items.solver import block_shares, demand_pmf
     from scipy.integrate import IntegrationWarning
     from scipy.special import gammaln
-
-    from market.distributions import parse_spec
-    from market.solvers.ipm import block_shares, demand_pmf
 
     dist, n, t = parse_spec(f"pareto:{alpha},1"), 6, 6.7
     b, q = 1 / (1 - alpha), float(parse_spec(f"pareto:{alpha},1").prob_at_least(6.7))

@@ -12,14 +12,13 @@ from math import comb
 
 import numpy as np
 import pytest
-
-from market.demand import all_partitions, bell_number
-from market.distributions import parse_spec
-from market.intermediary_utility import c_lambda, lambda_of, measure_tau, utility_model
-from market.ipm_montecarlo import simulate_menu
-from market.mechanisms.ipm import ItemMenu, guarantee, ipm_price, optimal_welfare
-from market.order_stats import expected_max, expected_order_statistic
-from market.solvers.ipm import block_sizes, evaluate_posted
+from agora.market.demand import all_partitions, bell_number
+from agora.market.distributions import parse_spec
+from agora.market.k_items.mechanisms import ItemMenu, guarantee, ipm_price, optimal_welfare
+from agora.market.k_items.montecarlo import simulate_menu
+from agora.market.k_items.solver import block_sizes, evaluate_posted
+from agora.market.k_items.utility import c_lambda, lambda_of, measure_tau, utility_model
+from agora.market.order_stats import expected_max, expected_order_statistic
 
 LAWS = ["uniform:2,5", "exponential:3", "pareto:0.5,1", "pareto:0.8,1,50", "pareto:0.3,2,100"]
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from market.demand import bell_number
-from market.errors import InputError
-from market.solvers.ipm import evaluate_posted, myerson_auction_revenue
-from market.solvers.ipm_sweep import sample_partitions, summary, sweep
+from agora.market.demand import bell_number
+from agora.market.errors import InputError
+from agora.market.k_items.solver import evaluate_posted, myerson_auction_revenue
+from agora.market.k_items.sweep import sample_partitions, summary, sweep
 
 
 def test_posted_sweep_covers_every_structure_and_beats_the_bound():
@@ -58,7 +57,7 @@ def test_sampled_partitions_are_uniform():
 def test_sweep_with_a_nonlinear_model_uses_monte_carlo():
     """A share alpha = 1/(1 + x) (Equation 1 with a fee growing in the order): Monte Carlo per shape
     (5,000 rounds); it buys less than its buyers would, so it earns less than the surplus model."""
-    from market.intermediary_utility import BargainingShare
+    from agora.market.k_items.utility import BargainingShare
 
     fee = BargainingShare(lambda v, x, p: np.full(v.shape[0], 1.0 / (1 + x)))
     table = sweep("uniform:0,1", 4, 2, "posted", (fee, "surplus"), rounds=5000, seed=2)

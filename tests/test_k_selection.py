@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 import pytest
-
-from market.dynamics import Game, MatrixGame, play, play_game
-from market.errors import InputError
-from market.k_selection import (
+from agora.market.errors import InputError
+from agora.market.k_items.solver import convolve_all, demand_pmf, evaluate_posted, expected_min
+from agora.market.learning.dynamics import Game, MatrixGame, play, play_game
+from agora.market.learning.k_selection import (
     KItemMarket,
     KStudy,
     best_response,
@@ -28,8 +28,7 @@ from market.k_selection import (
     run_k_study,
     settled_equilibrium,
 )
-from market.learning import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching
-from market.solvers.ipm import convolve_all, demand_pmf, evaluate_posted, expected_min
+from agora.market.learning.rules import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching
 
 FREE = KItemMarket("k = n", "uniform:0,1", (3, 1), 4, 31)
 BINDING = KItemMarket("k < n", "uniform:0,1", (2, 2), 2, 31)
@@ -215,7 +214,7 @@ def test_agent_based_k_item_market_posts_the_array_dynamics_prices_and_rations_a
     """Mesa agents under PostedFees, on the same seed (values and rationing priorities replayed),
     post the array dynamics' price and fees and each block gets the same items, every round;
     the payments add up: the seller collects p_s per item, each intermediary its fee per item."""
-    from agents.learning import k_learning_model
+    from agora.agents.learning import k_learning_model
 
     market = KItemMarket("3|2, k = 2", "uniform:0,1", (3, 2), 2, 21)
     seq, rounds, start = np.random.SeedSequence(5), 200, (3, 10, 18)
@@ -240,7 +239,7 @@ def test_mixed_regret_of_a_three_player_game_by_hand():
     """u_i = 1 when player i matches the next player (mod 3): uniform play is an equilibrium (every
     action earns 1/2); against the others' pure action 0, player i's uniform play earns 1/2 of the 1
     that action 0 earns, a relative regret of 1/2."""
-    from market.k_selection import mixed_regret
+    from agora.market.learning.k_selection import mixed_regret
 
     a = np.indices((2, 2, 2))
     game = Game(tuple((a[i] == a[(i + 1) % 3]).astype(float) for i in range(3)), (np.arange(2.0),) * 3)
@@ -252,7 +251,7 @@ def test_mixed_regret_of_a_three_player_game_by_hand():
 def test_seller_first_by_hand_without_rationing():
     """k >= n, U[0,1]: against p_s the intermediaries answer f_j = (1 - p_s)/2, so the seller earns
     p_s (b_1 + b_2)(1 - p_s)/2 = 2 p_s (1 - p_s): it commits to 1/2, fees 1/4, revenue 1/2 (> 4/9)."""
-    from market.k_selection import seller_first
+    from agora.market.learning.k_selection import seller_first
 
     prices, revenue = seller_first(FREE)
     assert prices == pytest.approx((0.5, 0.25, 0.25), abs=1e-6)

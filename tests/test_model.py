@@ -16,15 +16,14 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from agents import Buyer
-from market.demand import competition, monopsony
-from market.errors import InputError
-from market.mechanisms.seller import FirstPriceAuction, Menu, PostedPrice, SecondPriceAuction
-from market.model import MarketModel
-from market.solvers.seller_first import solve_seller_first
-from market.virtual_law import VirtualMaxLaw, evaluate_menu
-from protocols.messages import LOG_COLUMNS, Allocation, Bid, Commit, Forward, Offer, Payment
+from agora.agents import Buyer
+from agora.market.demand import competition, monopsony
+from agora.market.errors import InputError
+from agora.market.single_item.seller_first import solve_seller_first
+from agora.market.single_item.seller_mechanisms import FirstPriceAuction, Menu, PostedPrice, SecondPriceAuction
+from agora.market.single_item.virtual_law import VirtualMaxLaw, evaluate_menu
+from agora.models.market_model import MarketModel
+from agora.protocols.messages import LOG_COLUMNS, Allocation, Bid, Commit, Forward, Offer, Payment
 
 EXACT = 1e-9
 ROUNDING = 1e-12  # float rounding of a sum of a few payments

@@ -10,11 +10,10 @@ import math
 
 import numpy as np
 import pytest
+from agora.market.distributions import parse_spec
+from agora.market.errors import InputError
+from agora.market.order_stats import expected_max, expected_order_statistic, max_law
 from scipy import integrate
-
-from market.distributions import parse_spec
-from market.errors import InputError
-from market.order_stats import expected_max, expected_order_statistic, max_law
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8])

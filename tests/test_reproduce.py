@@ -3,9 +3,8 @@
 import json
 
 import pytest
-
-from experiments.reproduce import REPRODUCTIONS, load
-from experiments.reproduce.report import Check, Report, Section
+from agora.experiments.reproduce import REPRODUCTIONS, load
+from agora.experiments.reproduce.report import Check, Report, Section
 
 
 def test_report_counts_and_renders_failures(tmp_path):

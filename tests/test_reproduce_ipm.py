@@ -1,10 +1,9 @@
 """The intermediary-proof reproduction: fast sections here, the whole report under `make test-slow`."""
 
 import pytest
-
-from experiments.reproduce import load
-from experiments.reproduce.intermediary_proof import proposition_4
-from market.solvers.ipm import myerson_auction_revenue
+from agora.experiments.reproduce import load
+from agora.experiments.reproduce.intermediary_proof import proposition_4
+from agora.market.k_items.solver import myerson_auction_revenue
 
 
 def test_proposition_4_section_holds():

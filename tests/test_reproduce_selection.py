@@ -4,9 +4,8 @@ import json
 
 import pandas as pd
 import pytest
-
-from experiments.cli import main
-from experiments.reproduce.equilibrium_selection import build
+from agora.experiments.cli import main
+from agora.experiments.reproduce.equilibrium_selection import build
 
 FILES = {"report.md", "results.json", "studies.json", "endings.parquet", "k_endings.parquet",
          "basins_constant_value.png", "basins_F.png", "basins_two_uniform.png", "k_items_ends.png"}

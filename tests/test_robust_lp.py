@@ -4,9 +4,16 @@ import math
 
 import numpy as np
 import pytest
-
-from market.errors import InputError
-from market.mechanisms.robust import (
+from agora.market.errors import InputError
+from agora.market.robust.lp import (
+    random_price_regret_on_grid,
+    regret_profiles,
+    sorted_profiles,
+    value_grid,
+    worst_case_regret,
+    worst_case_revenue,
+)
+from agora.market.robust.mechanisms import (
     HighestBidderLottery,
     MarkovSet,
     RandomReserveAuction,
@@ -14,14 +21,6 @@ from market.mechanisms.robust import (
     best_reserve,
     spa_extremal_distribution,
     spa_worst_case_revenue,
-)
-from market.solvers.robust_lp import (
-    random_price_regret_on_grid,
-    regret_profiles,
-    sorted_profiles,
-    value_grid,
-    worst_case_regret,
-    worst_case_revenue,
 )
 
 CASES = [(0.5, 2, 201), (0.625, 2, 201), (0.5, 3, 61)]

@@ -4,12 +4,8 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from scipy.integrate import quad
-
-from market.errors import InputError
-from market.mechanisms.robust import (
+from agora.market.errors import InputError
+from agora.market.robust.mechanisms import (
     DeterministicPrices,
     HighestBidderLottery,
     MarkovSet,
@@ -24,6 +20,9 @@ from market.mechanisms.robust import (
     spa_region,
     spa_worst_case_revenue,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.integrate import quad
 
 # ------------------------------------------------------------- Chapter 1
 

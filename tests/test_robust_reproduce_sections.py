@@ -1,6 +1,6 @@
 """Example 1.2.2 of the robust-mechanisms reproduction (the whole run is a slow test)."""
 
-from experiments.reproduce.robust_mechanisms import example_1_2_2
+from agora.experiments.reproduce.robust_mechanisms import example_1_2_2
 
 
 def test_example_1_2_2_section_holds():

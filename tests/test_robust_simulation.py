@@ -10,14 +10,13 @@ import math
 
 import numpy as np
 import pytest
-
-from market.adversaries import Independent, OneRandomHigh, extremal, from_worst_case, point_mass
-from market.errors import InputError
-from market.mechanisms.robust import HighestBidderLottery, MarkovSet, best_reserve
-from market.robust_evaluation import estimate_from_rounds, exact, monte_carlo
-from market.robust_model import RobustMarketModel
-from market.solvers.robust import Knowledge, choose_mechanism
-from market.solvers.robust_lp import worst_case_revenue
+from agora.market.errors import InputError
+from agora.market.robust.adversaries import Independent, OneRandomHigh, extremal, from_worst_case, point_mass
+from agora.market.robust.evaluation import estimate_from_rounds, exact, monte_carlo
+from agora.market.robust.lp import worst_case_revenue
+from agora.market.robust.mechanisms import HighestBidderLottery, MarkovSet, best_reserve
+from agora.market.robust.solver import Knowledge, choose_mechanism
+from agora.models.robust_model import RobustMarketModel
 
 SIGMAS = 4.0
 MC_ROUNDS = 200_000

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from agora.experiments.markets import SpecError
+from agora.experiments.runner import make_executor
+from agora.experiments.selection import run_selection, study_spec
+from agora.experiments.spec import load_spec, parse_spec_table
+from agora.market.learning.k_selection import KItemMarket, KStudy, run_k_study
+from agora.market.learning.rules import BestResponse, DemandLearning, Hedge, RegretMatching
+from agora.market.learning.selection import Market, Study, run_study
 
-from experiments.markets import SpecError
-from experiments.runner import make_executor
-from experiments.selection import run_selection, study_spec
-from experiments.spec import load_spec, parse_spec_table
-from market.k_selection import KItemMarket, KStudy, run_k_study
-from market.learning import BestResponse, DemandLearning, Hedge, RegretMatching
-from market.selection import Market, Study, run_study
 from tests.cli_run import run_cli
 
 SPECS = Path(__file__).resolve().parents[1] / "experiments" / "specs"
@@ -99,7 +99,7 @@ def test_reproduce_flags_are_refused_by_reproductions_that_run_in_process(capsys
 def test_mesa_agents_through_the_runner_end_where_the_array_dynamics_end(study):
     """evaluator = "abm": the runs are played by Mesa learning agents; on the same seeds they end
     exactly where the array dynamics end (and post the same prices every round)."""
-    from experiments.runner import execute
+    from agora.experiments.runner import execute
 
     tasks = list(study_spec(study).tasks())[:4]
     for task in tasks:

@@ -8,12 +8,8 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from market.distributions import parse_spec
-from market.mechanisms.seller import Menu
-from market.solvers.seller_first import (
+from agora.market.distributions import parse_spec
+from agora.market.single_item.seller_first import (
     best_anonymous_price,
     best_seller_price,
     evaluate_posted_price,
@@ -22,7 +18,10 @@ from market.solvers.seller_first import (
     solve_seller_first,
     strong_regularity_constant,
 )
-from market.virtual_law import VirtualMaxLaw, evaluate_menu, menu_seller_revenue
+from agora.market.single_item.seller_mechanisms import Menu
+from agora.market.single_item.virtual_law import VirtualMaxLaw, evaluate_menu, menu_seller_revenue
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 TOL = 1e-9
 
@@ -208,7 +207,7 @@ def test_seller_price_scan_beats_a_fine_grid():
 
 
 def test_non_regular_bidder_is_refused():
-    from market.distributions import NotRegularError
+    from agora.market.distributions import NotRegularError
 
     with pytest.raises(NotRegularError, match="ironing"):
         solve_seller_first(["uniform:0,1", "beta:0.3,0.3,0,1"])

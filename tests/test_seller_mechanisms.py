@@ -7,11 +7,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from market.errors import InputError
-from market.mechanisms.seller import (
+from agora.market.errors import InputError
+from agora.market.single_item.seller_mechanisms import (
     FirstPriceAuction,
     MechanismError,
     Menu,
@@ -21,6 +18,8 @@ from market.mechanisms.seller import (
     SecondPriceAuction,
     minimum_payment_by_search,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 RESERVES = [0.0, 0.3, 1.0, 2.5]
 

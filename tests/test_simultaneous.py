@@ -9,9 +9,8 @@ import math
 
 import numpy as np
 import pytest
-
-from market.model import MarketModel
-from market.solvers.simultaneous import PricingGame, mixed_equilibria, pure_equilibria
+from agora.market.single_item.simultaneous import PricingGame, mixed_equilibria, pure_equilibria
+from agora.models.market_model import MarketModel
 
 
 def independent_regret(game: PricingGame, ps: float, pi: float) -> tuple[float, float]:

@@ -18,7 +18,7 @@ start prices, seed) and in a spec file::
     seed = 7
 
 Every key is optional. A bad value is one line naming the key, the value and what
-is accepted (an :class:`~market.errors.InputError`).
+is accepted (an :class:`~agora.market.errors.InputError`).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from market.distributions import ACCEPTED_SPECS, parse_spec
-from market.errors import InputError
-from market.intermediary_utility import MODELS as UTILITY_MODELS
+from agora.market.distributions import ACCEPTED_SPECS, parse_spec
+from agora.market.errors import InputError
+from agora.market.k_items.utility import MODELS as UTILITY_MODELS
 
 MAX_BUYERS = 500
 
@@ -56,7 +56,7 @@ class Controls:
     utility: str = "surplus"
 
     def __post_init__(self):
-        from experiments.dashboard.views import VIEWS  # the registry names the protocols
+        from agora.experiments.dashboard.views import VIEWS  # the registry names the protocols
 
         if self.protocol not in VIEWS:
             raise InputError(f"unknown protocol {self.protocol!r}; accepted: {', '.join(VIEWS)}")

@@ -4,7 +4,7 @@ Panels: the demand network, a summary table (this round, the mean so far and the
 exact value of every party's revenue and of welfare), the time series, and the
 price plane of pricing games. Every browser session gets a market of its own,
 built from the initial controls (a spec file's ``[market]`` table, see
-:mod:`experiments.dashboard.controls`); Reset rebuilds it from the sidebar.
+:mod:`agora.experiments.dashboard.controls`); Reset rebuilds it from the sidebar.
 """
 
 from __future__ import annotations
@@ -15,12 +15,9 @@ import os
 from html import escape
 
 import solara
-from mesa.visualization import SolaraViz
-from mesa.visualization.utils import update_counter
-
-from agents.adjustment import FP_TEMPERATURE, HEDGE_ETA
-from experiments.dashboard.controls import Controls, controls_from_table
-from experiments.dashboard.figures import (
+from agora.agents.adjustment import FP_TEMPERATURE, HEDGE_ETA
+from agora.experiments.dashboard.controls import Controls, controls_from_table
+from agora.experiments.dashboard.figures import (
     WIN_COLOUR,
     NetworkPlot,
     PricePlanePlot,
@@ -28,9 +25,11 @@ from experiments.dashboard.figures import (
     legend,
     plane_legend,
 )
-from experiments.dashboard.model import MarketDashboard
-from experiments.dashboard.views import VIEWS, money_columns, price_columns
-from market.intermediary_utility import MODELS as UTILITY_MODELS
+from agora.experiments.dashboard.model import MarketDashboard
+from agora.experiments.dashboard.views import VIEWS, money_columns, price_columns
+from agora.market.k_items.utility import MODELS as UTILITY_MODELS
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
 
 CONTROLS_ENV = "AGORA_VIZ_CONTROLS"  # JSON of the [market] table `agora viz` was given
 TITLE = "Agora: market dynamics"

@@ -1,17 +1,17 @@
 """The dashboard's view of the k-item market with two intermediaries that learn (equilibrium selection).
 
 The ``buyers`` (values i.i.d. from the one distribution given, which must have a finite top)
-are split into two contiguous blocks (:func:`~experiments.dashboard.posted_menu_view.blocks`:
+are split into two contiguous blocks (:func:`~agora.experiments.dashboard.posted_menu_view.blocks`:
 sizes differ by at most one, the larger first); intermediary j holds block j. Each round the
 seller posts a price p_s per item and each intermediary a fee f_j at once; a buyer of block j
 asks for an item iff v >= p_s + f_j, and the ``items`` go to the askers by random rationing
-(:class:`~protocols.posted_fees.PostedFees`, the market of :mod:`market.k_selection`).
+(:class:`~agora.protocols.posted_fees.PostedFees`, the market of :mod:`agora.market.learning.k_selection`).
 
 The seller and both intermediaries learn on a grid of :data:`FEE_POINTS` linear prices on
-[0, top] (:class:`~market.k_selection.KItemMarket`) by the chosen rule, played by
-:class:`~agents.learning.KLearning` agents: ``best-response`` (inertia 1 - rate), ``hedge``,
+[0, top] (:class:`~agora.market.learning.k_selection.KItemMarket`) by the chosen rule, played by
+:class:`~agora.agents.learning.KLearning` agents: ``best-response`` (inertia 1 - rate), ``hedge``,
 ``fictitious-play`` (smoothed) and ``regret-matching``, with the rate mapped as in
-:func:`agents.adjustment.grid_rule`; demand learning is left out (it plays two-player markets
+:func:`agora.agents.adjustment.grid_rule`; demand learning is left out (it plays two-player markets
 only). ``fixed-price`` posts the start prices as given. The seller starts at its start price and
 both intermediaries at the intermediary's start price, snapped to the grid.
 
@@ -19,11 +19,11 @@ Series: the seller's revenue p_s x items sold, intermediary j's revenue f_j x it
 got, welfare (the sum of the values of the buyers served: prices are transfers, and an unsold
 item is worth nothing to the seller), and the posted price and fees; columns are numbered as the
 network's nodes, ``intermediary_0_*`` for I0 (block 1, fee f_1) and ``intermediary_1_*`` for I1 (f_2).
-Reference lines: the continuous equilibrium of :func:`market.k_selection.continuous_equilibrium`
+Reference lines: the continuous equilibrium of :func:`agora.market.learning.k_selection.continuous_equilibrium`
 (scipy's root of the three first-order conditions of the exact payoffs, from where best responses
-settle: :func:`grid_best_responses`, then :func:`market.k_selection.settled_equilibrium`), verified by
-:func:`market.k_selection.continuous_regrets`, with its exact payoffs and expected welfare
-(:func:`market.k_selection.expected_welfare`).
+settle: :func:`grid_best_responses`, then :func:`agora.market.learning.k_selection.settled_equilibrium`), verified by
+:func:`agora.market.learning.k_selection.continuous_regrets`, with its exact payoffs and expected welfare
+(:func:`agora.market.learning.k_selection.expected_welfare`).
 
 Price plane (:func:`fee_plane`): the intermediaries' fees (f_1, f_2) at the seller's equilibrium
 price p_s*, with each one's best fee against the other's, the equilibrium's fees, and the fees
@@ -37,16 +37,15 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-
-from agents.adjustment import grid_rule
-from agents.learning import k_learning_model
-from agents.strategies import FixedPrice
-from experiments.dashboard.posted_menu_view import blocks, item_network
-from experiments.dashboard.views import MarketView, Network, PricePlane, Reference, register, snap
-from market.distributions import parse_spec
-from market.errors import InputError
-from market.k_selection import KItemMarket, expected_welfare, payoff_line, settled_equilibrium
-from market.selection import price_levels
+from agora.agents.adjustment import grid_rule
+from agora.agents.learning import k_learning_model
+from agora.agents.strategies import FixedPrice
+from agora.experiments.dashboard.posted_menu_view import blocks, item_network
+from agora.experiments.dashboard.views import MarketView, Network, PricePlane, Reference, register, snap
+from agora.market.distributions import parse_spec
+from agora.market.errors import InputError
+from agora.market.learning.k_selection import KItemMarket, expected_welfare, payoff_line, settled_equilibrium
+from agora.market.learning.selection import price_levels
 
 FEE_POINTS = 31  # prices per player on the grid [0, top]
 PLANE_FEES = 10 * (FEE_POINTS - 1) + 1  # fees per side of the fee plane: the grid and nine between each two
@@ -137,7 +136,7 @@ def grid_best_responses(market: KItemMarket, sweeps: int = 200) -> tuple[float, 
 @lru_cache(maxsize=32)
 def fee_equilibrium(market: KItemMarket) -> tuple[tuple[float, float, float], float]:
     """The continuous equilibrium settled from where grid best responses settle, and its largest relative
-    regret (:func:`market.k_selection.settled_equilibrium`)."""
+    regret (:func:`agora.market.learning.k_selection.settled_equilibrium`)."""
     return settled_equilibrium(market, grid_best_responses(market), VERIFIED)
 
 

@@ -4,17 +4,17 @@ The ``buyers`` are split into ``intermediaries`` contiguous blocks whose sizes d
 at most one (buyers 0..n1-1 to the first intermediary, and so on: :func:`blocks`); the
 seller posts one price per item for ``items`` identical items, every intermediary asks
 for the items its utility model wants (``utility``: surplus-maximizing or monopolist) and
-excess demand is rationed at random (:class:`~protocols.posted_menu.PostedMenu` in a
-:class:`~market.model.MarketModel`).
+excess demand is rationed at random (:class:`~agora.protocols.posted_menu.PostedMenu` in a
+:class:`~agora.models.market_model.MarketModel`).
 
 The seller's price by learning rule: ``intermediary-proof`` is p_R = E[v(1, ceil(n/k))]
 (Definition 7), which needs no knowledge of the demand structure; ``best-response`` moves
 from the seller's start price towards the best price b (maximizing p E[min(D(p), k)] on this
 demand structure) by partial adjustment, p_t = p_{t-1} + rate (b - p_{t-1}) with p_{-1} the
-start price (rate 1: b from the first round; :class:`~agents.adjustment.PartialAdjustment`),
+start price (rate 1: b from the first round; :class:`~agora.agents.adjustment.PartialAdjustment`),
 and its exact values are those at b; ``fixed-price`` is the seller's start price.
-Exact values: :func:`market.solvers.ipm.evaluate_posted` (revenue
-p E[min(D, k)], welfare) and :func:`market.solvers.ipm.block_shares` (each intermediary's
+Exact values: :func:`agora.market.k_items.solver.evaluate_posted` (revenue
+p E[min(D, k)], welfare) and :func:`agora.market.k_items.solver.block_shares` (each intermediary's
 expected utility: the scores of its served buyers minus what it pays).
 """
 
@@ -25,10 +25,9 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-
-from agents.adjustment import PartialAdjustment, posted_price_of
-from agents.strategies import FixedPrice
-from experiments.dashboard.views import (
+from agora.agents.adjustment import PartialAdjustment, posted_price_of
+from agora.agents.strategies import FixedPrice
+from agora.experiments.dashboard.views import (
     MarketView,
     Network,
     Reference,
@@ -37,14 +36,14 @@ from experiments.dashboard.views import (
     layered_demand,
     register,
 )
-from market.demand import buyer_node, from_partition
-from market.distributions import parse_spec
-from market.errors import InputError
-from market.intermediary_utility import utility_model
-from market.mechanisms.ipm import ItemMenu, ipm_price
-from market.model import MarketModel
-from market.solvers.ipm import best_posted_price, block_shares, evaluate_posted, threshold_of
-from protocols.posted_menu import PostedMenu
+from agora.market.demand import buyer_node, from_partition
+from agora.market.distributions import parse_spec
+from agora.market.errors import InputError
+from agora.market.k_items.mechanisms import ItemMenu, ipm_price
+from agora.market.k_items.solver import best_posted_price, block_shares, evaluate_posted, threshold_of
+from agora.market.k_items.utility import utility_model
+from agora.models.market_model import MarketModel
+from agora.protocols.posted_menu import PostedMenu
 
 PER_PARTY = 4  # up to this many intermediaries get a series each; more are summed
 

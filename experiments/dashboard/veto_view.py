@@ -3,13 +3,13 @@
 The ``buyers`` are the members of a committee (member i's type law is the i-th
 distribution, repeated in turn), every member holds a veto, the seller's cost is 0 and
 the group pays one collective transfer: a member of type theta gets theta x - m, the
-seller m (:class:`~protocols.veto.VetoBargaining` in a :class:`~market.group_model.GroupModel`).
+seller m (:class:`~agora.protocols.veto.VetoBargaining` in a :class:`~agora.models.group_model.GroupModel`).
 
 The seller's proposal by learning rule: ``best-response`` is the optimal mechanism, the
 weighted vote of Theorem 1 (solved for up to :data:`MAX_OPTIMAL_MEMBERS` members);
 ``best-posted-price`` the best unanimous posted price (Proposition 2); ``fixed-price`` the
 unanimous posted price at the seller's start price. Exact values: the solver's profit
-(:func:`market.solvers.group.solve_group`), each member's expected utility E[theta X_i(theta)
+(:func:`agora.market.group.solver.solve_group`), each member's expected utility E[theta X_i(theta)
 - M_i(theta)] over its own type, and welfare, the seller's profit plus the members' utilities.
 """
 
@@ -20,13 +20,12 @@ from functools import lru_cache
 import networkx as nx
 import numpy as np
 import pandas as pd
+from agora.experiments.dashboard.views import MarketView, Network, Reference, add_messages, register
+from agora.market.errors import InputError
+from agora.market.group.mechanisms import PostedPriceRule, VotingMechanism
+from agora.market.group.solver import best_posted_price, optimal_mechanism, parse_members, solve_group
+from agora.models.group_model import GroupModel
 from scipy import integrate
-
-from experiments.dashboard.views import MarketView, Network, Reference, add_messages, register
-from market.errors import InputError
-from market.group_model import GroupModel
-from market.mechanisms.collective import PostedPriceRule, VotingMechanism
-from market.solvers.group import best_posted_price, optimal_mechanism, parse_members, solve_group
 
 MAX_OPTIMAL_MEMBERS = 12  # Theorem 1's mechanism tabulates every member's interim rule (Reset of 12: about 0.4 s)
 PER_PARTY = 4  # up to this many members get a series each; more are summed

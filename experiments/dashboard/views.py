@@ -13,7 +13,7 @@ A view builds the model from the controls and reads back what the page draws:
   and the equilibrium set in the (seller price, intermediary price) plane.
 
 A new protocol plugs in with one subclass and :func:`register`. Views for the
-three timings of :class:`~market.model.MarketModel` (seller-first,
+three timings of :class:`~agora.models.market_model.MarketModel` (seller-first,
 intermediary-first, simultaneous; monopolist-intermediary Sections 3-5) are here;
 posted menus for k items (:mod:`.posted_menu_view`) and veto bargaining
 (:mod:`.veto_view`) have modules of their own.
@@ -29,25 +29,24 @@ from functools import lru_cache
 import networkx as nx
 import numpy as np
 import pandas as pd
+from agora.agents.adjustment import GRID_RULES, LEARNING_RULES, grid_rule, learning_strategy
+from agora.agents.learning import learning_model
+from agora.agents.strategies import BestResponseDynamics, FixedMechanism, StackelbergPrice
+from agora.market.demand import SELLER, buyer_node, intermediary_node
+from agora.market.distributions import parse_spec
+from agora.market.errors import InputError
+from agora.market.k_items.mechanisms import ItemMenu
+from agora.market.learning.selection import Market
+from agora.market.single_item.intermediary_first import CommitmentOptimum, best_commitment, evaluate_right_auction
+from agora.market.single_item.right_auctions import PostedRightPrice
+from agora.market.single_item.seller_first import solve_seller_first
+from agora.market.single_item.simultaneous import PricingGame, grid_game, is_equilibrium, pure_equilibria
+from agora.models.market_model import MarketModel
+from agora.protocols.messages import ALL
 from scipy.optimize import brentq
 
-from agents.adjustment import GRID_RULES, LEARNING_RULES, grid_rule, learning_strategy
-from agents.learning import learning_model
-from agents.strategies import BestResponseDynamics, FixedMechanism, StackelbergPrice
-from market.demand import SELLER, buyer_node, intermediary_node
-from market.distributions import parse_spec
-from market.errors import InputError
-from market.mechanisms.ipm import ItemMenu
-from market.mechanisms.right_auctions import PostedRightPrice
-from market.model import MarketModel
-from market.selection import Market
-from market.solvers.intermediary_first import CommitmentOptimum, best_commitment, evaluate_right_auction
-from market.solvers.seller_first import solve_seller_first
-from market.solvers.simultaneous import PricingGame, grid_game, is_equilibrium, pure_equilibria
-from protocols.messages import ALL
-
 PLANE_POINTS = 201  # prices per side of the grid the price plane and the equilibrium set are drawn on
-LEARNING_POINTS = 41  # the grid learners' prices: linear on [0, upper] (market.selection.price_levels)
+LEARNING_POINTS = 41  # the grid learners' prices: linear on [0, upper] (agora.market.learning.selection.price_levels)
 
 
 @dataclass
@@ -263,11 +262,11 @@ def snap(levels: np.ndarray, price: float) -> int:
 
 
 def grid_learning_model(controls) -> MarketModel:
-    """Simultaneous play by :class:`~agents.learning.Learning` agents on the market's price grid.
+    """Simultaneous play by :class:`~agora.agents.learning.Learning` agents on the market's price grid.
 
-    The grid: :data:`LEARNING_POINTS` linear prices on [0, upper] (:class:`~market.selection.Market`;
+    The grid: :data:`LEARNING_POINTS` linear prices on [0, upper] (:class:`~agora.market.learning.selection.Market`;
     upper is the top of the values' support, or where a sale has chance 1e-9). Both sides learn by
-    the chosen rule with the rate mapped by :func:`~agents.adjustment.grid_rule`, from the start
+    the chosen rule with the rate mapped by :func:`~agora.agents.adjustment.grid_rule`, from the start
     prices snapped to the grid; the agents and the model are seeded by ``SeedSequence(seed)``, and
     the model draws the values itself, for as many rounds as it is stepped.
     """
@@ -315,7 +314,7 @@ def add_messages(net: Network, messages, node: dict[int, str], via: dict[str, st
 def stackelberg_commitment(specs: tuple[str, ...]) -> CommitmentOptimum:
     """The intermediary's best posted price for the right against a best-responding seller (Section 4).
 
-    Solved once per market (bilevel, :func:`~market.solvers.intermediary_first.best_commitment`);
+    Solved once per market (bilevel, :func:`~agora.market.single_item.intermediary_first.best_commitment`);
     the model's intermediary and the reference lines share it.
     """
     return best_commitment(tuple(parse_spec(s) for s in specs), PostedRightPrice)
@@ -413,4 +412,4 @@ register(TimingView("intermediary-first", "Intermediary first (monopolist-interm
 register(TimingView("simultaneous", "Simultaneous prices (monopolist-intermediary, Section 5)",
                     LEARNING_RULES + GRID_RULES))
 
-from experiments.dashboard import posted_fees_view, posted_menu_view, veto_view  # noqa: E402, F401  (they register themselves)
+from agora.experiments.dashboard import posted_fees_view, posted_menu_view, veto_view  # noqa: E402, F401  (they register themselves)

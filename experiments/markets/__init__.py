@@ -23,11 +23,10 @@ from importlib import import_module
 from typing import Any
 
 import numpy as np
-
-from market.errors import InputError
+from agora.market.errors import InputError
 
 #: Modules that define ``MARKETS``; each adds kinds to the registry.
-MARKET_MODULES: tuple[str, ...] = ("experiments.markets.single_item", "experiments.markets.selection")
+MARKET_MODULES: tuple[str, ...] = ("agora.experiments.markets.single_item", "agora.experiments.markets.selection")
 
 REQUIRED = object()
 

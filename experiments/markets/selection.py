@@ -1,17 +1,17 @@
 """Selection runs as experiment kinds: one run is repeated play from one start, classified at its end.
 
 * ``learning``: the simultaneous pricing game of monopolist-intermediary, Section 5
-  (:mod:`market.selection`): ``bidders``, a price grid (``points``, ``grid``), a rule per side,
+  (:mod:`agora.market.learning.selection`): ``bidders``, a price grid (``points``, ``grid``), a rule per side,
   the starting grid indices;
-* ``learning-k-items``: k items, two intermediaries (:mod:`market.k_selection`):
+* ``learning-k-items``: k items, two intermediaries (:mod:`agora.market.learning.k_selection`):
   ``distribution``, ``blocks``, ``items``, the grid (``points``, ``upper``), a fixed
   ``seller_price`` or none, a rule for the seller and one for both intermediaries, the starts.
 
-A rule is a table: ``{rule = "hedge", eta = 5.0}`` (names: :data:`market.learning.RULES`;
+A rule is a table: ``{rule = "hedge", eta = 5.0}`` (names: :data:`agora.market.learning.rules.RULES`;
 the other keys are the rule's parameters). The spec's ``steps`` are the rounds. Each run's
 random numbers come from its own ``SeedSequence`` (the spec's seeds), split exactly as a
 study splits them, so a sweep over the starts with one seed per point and ``seeds.base`` =
-the study's seed gives the study's endings (:func:`experiments.selection.run_selection`).
+the study's seed gives the study's endings (:func:`agora.experiments.selection.run_selection`).
 """
 
 from __future__ import annotations
@@ -20,15 +20,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, fields
 
 import numpy as np
-
-from experiments.markets import MarketKind, Param, ParamError, RunOutput, read_choice, read_int, read_number
-from experiments.markets.single_item import read_bidders
-from market.distributions import ACCEPTED_SPECS, parse_spec
-from market.dynamics import Joint, Play
-from market.k_selection import KItemMarket, KTask, run_k_task
-from market.k_selection import classify as k_classify
-from market.learning import RULES
-from market.selection import GRID_KINDS, Market, Task, classify, run_play
+from agora.experiments.markets import MarketKind, Param, ParamError, RunOutput, read_choice, read_int, read_number
+from agora.experiments.markets.single_item import read_bidders
+from agora.market.distributions import ACCEPTED_SPECS, parse_spec
+from agora.market.learning.dynamics import Joint, Play
+from agora.market.learning.k_selection import KItemMarket, KTask, run_k_task
+from agora.market.learning.k_selection import classify as k_classify
+from agora.market.learning.rules import RULES
+from agora.market.learning.selection import GRID_KINDS, Market, Task, classify, run_play
 
 RULE_NAMES = {cls: name for name, cls in RULES.items()}
 RULE_ACCEPTED = ("a table {rule = NAME, PARAMETER = VALUE, ...} with NAME one of "
@@ -115,8 +114,8 @@ def check_single(params: Mapping) -> None:
 
 
 def agents_play(market: Market, seller, other, start, steps: int, seq) -> Play:
-    """The run played by Mesa learning agents (:func:`agents.learning.learning_model`), read back as a Play."""
-    from agents.learning import learning_model
+    """The run played by Mesa learning agents (:func:`agora.agents.learning.learning_model`), read back as a Play."""
+    from agora.agents.learning import learning_model
 
     model = learning_model(market, seller, other, start, steps, seq)
     for _ in range(steps):
@@ -162,8 +161,8 @@ def check_k(params: Mapping) -> None:
 
 
 def k_agents_play(market: KItemMarket, rules, start, steps: int, seq) -> tuple[Joint, np.ndarray]:
-    """The run played by Mesa learning agents under PostedFees (:func:`agents.learning.k_learning_model`)."""
-    from agents.learning import k_learning_model
+    """The run played by Mesa learning agents under PostedFees (:func:`agora.agents.learning.k_learning_model`)."""
+    from agora.agents.learning import k_learning_model
 
     model = k_learning_model(market, rules, start, steps, seq)
     for _ in range(steps):

@@ -1,8 +1,8 @@
 """The single-item markets of monopolist-intermediary as experiment kinds (Sections 3-5).
 
 Three protocols, each run either by the agent-based model (``evaluator = "abm"``:
-:class:`market.model.MarketModel`, Mesa agents exchanging messages, one round per step) or
-by the vectorized Monte Carlo rounds of :mod:`market.montecarlo` (``evaluator = "mc"``, the
+:class:`agora.models.market_model.MarketModel`, Mesa agents exchanging messages, one round per step) or
+by the vectorized Monte Carlo rounds of :mod:`agora.market.single_item.montecarlo` (``evaluator = "mc"``, the
 same market with the same strategies, every step at once). With ``exact = true`` the per-run
 row also holds the exact expected outcome (quadrature) at the prices played in the last step,
 so a simulated mean can be read beside its expectation.
@@ -14,21 +14,29 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
-
-from agents import BestCommitment, BestResponseDynamics
-from experiments.markets import MarketKind, Param, ParamError, RunOutput, read_bool, read_choice, read_int, read_number
-from market.demand import DemandError, competition, from_partition, monopsony, parse_partition
-from market.distributions import ACCEPTED_SPECS, parse_spec
-from market.mechanisms.right_auctions import RIGHT_AUCTIONS, PostedRightPrice, RightAuction
-from market.mechanisms.seller import Menu
-from market.model import MarketModel
-from market.montecarlo import Rounds, intermediary_first_rounds, seller_first_rounds, ties_possible
-from market.scores import VirtualScore
-from market.solvers.intermediary_first import best_commitment, evaluate_right_auction, seller_best_response
-from market.solvers.seller_first import best_seller_price, evaluate_posted_price
-from market.solvers.simultaneous import PricingGame
-from market.virtual_law import VirtualMaxLaw
-from protocols.seller_first import ProtocolError
+from agora.agents import BestCommitment, BestResponseDynamics
+from agora.experiments.markets import (
+    MarketKind,
+    Param,
+    ParamError,
+    RunOutput,
+    read_bool,
+    read_choice,
+    read_int,
+    read_number,
+)
+from agora.market.demand import DemandError, competition, from_partition, monopsony, parse_partition
+from agora.market.distributions import ACCEPTED_SPECS, parse_spec
+from agora.market.single_item.intermediary_first import best_commitment, evaluate_right_auction, seller_best_response
+from agora.market.single_item.montecarlo import Rounds, intermediary_first_rounds, seller_first_rounds, ties_possible
+from agora.market.single_item.right_auctions import RIGHT_AUCTIONS, PostedRightPrice, RightAuction
+from agora.market.single_item.scores import VirtualScore
+from agora.market.single_item.seller_first import best_seller_price, evaluate_posted_price
+from agora.market.single_item.seller_mechanisms import Menu
+from agora.market.single_item.simultaneous import PricingGame
+from agora.market.single_item.virtual_law import VirtualMaxLaw
+from agora.models.market_model import MarketModel
+from agora.protocols.seller_first import ProtocolError
 
 QUANTITIES = ("seller_price", "intermediary_price", "seller_revenue", "intermediary_revenue",
               "total_revenue", "welfare", "sale", "winner")

@@ -8,12 +8,12 @@ from importlib import import_module
 
 REPRODUCTIONS = {
     "monopolist-intermediary":
-        "experiments.reproduce.monopolist_intermediary:reproduce_monopolist_intermediary",
-    "seller-first": "experiments.reproduce.seller_first:reproduce_seller_first",
-    "intermediary-proof": "experiments.reproduce.intermediary_proof:reproduce_intermediary_proof",
-    "selling-to-a-group": "experiments.reproduce.selling_to_a_group:reproduce_selling_to_a_group",
-    "robust-mechanisms": "experiments.reproduce.robust_mechanisms:reproduce_robust_mechanisms",
-    "equilibrium-selection": "experiments.reproduce.equilibrium_selection:reproduce_equilibrium_selection",
+        "agora.experiments.reproduce.monopolist_intermediary:reproduce_monopolist_intermediary",
+    "seller-first": "agora.experiments.reproduce.seller_first:reproduce_seller_first",
+    "intermediary-proof": "agora.experiments.reproduce.intermediary_proof:reproduce_intermediary_proof",
+    "selling-to-a-group": "agora.experiments.reproduce.selling_to_a_group:reproduce_selling_to_a_group",
+    "robust-mechanisms": "agora.experiments.reproduce.robust_mechanisms:reproduce_robust_mechanisms",
+    "equilibrium-selection": "agora.experiments.reproduce.equilibrium_selection:reproduce_equilibrium_selection",
 }
 
 #: Reproductions that run through the experiments runner and take --executor and --workers.

@@ -5,8 +5,8 @@ report shows which of them repeated play reaches, under which learning rule and 
 which start, and sets the outcome beside both Stackelberg outcomes and the limit of
 the logit QRE branch. Three markets: a constant value, F_eps,H, and two non-identical
 uniform bidders; then a k-item market with two intermediaries
-(:mod:`experiments.reproduce.selection_k_items`). Every study runs through the experiments
-runner (:func:`experiments.selection.run_selection`) on the executor asked for.
+(:mod:`agora.experiments.reproduce.selection_k_items`). Every study runs through the experiments
+runner (:func:`agora.experiments.selection.run_selection`) on the executor asked for.
 """
 
 from __future__ import annotations
@@ -16,18 +16,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from agents.learning import k_learning_model, learning_model
-from experiments.output import dumps, staging_dir, write_table, write_text
-from experiments.reproduce.report import Check, Report, Section
-from experiments.reproduce.selection_k_items import BINDING, k_items
-from experiments.runner import make_executor
-from experiments.selection import basin_figure, qre_limit, run_selection, stackelberg, start_dependence, summary
-from experiments.tables import markdown_table
-from market.k_selection import KItemMarket, KStudy, play_k_market
-from market.learning import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching
-from market.selection import Market, Study, play_market
-from market.solvers.simultaneous import pure_equilibria
+from agora.agents.learning import k_learning_model, learning_model
+from agora.experiments.output import dumps, staging_dir, write_table, write_text
+from agora.experiments.reproduce.report import Check, Report, Section
+from agora.experiments.reproduce.selection_k_items import BINDING, k_items
+from agora.experiments.runner import make_executor
+from agora.experiments.selection import basin_figure, qre_limit, run_selection, stackelberg, start_dependence, summary
+from agora.experiments.tables import markdown_table
+from agora.market.learning.k_selection import KItemMarket, KStudy, play_k_market
+from agora.market.learning.rules import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching
+from agora.market.learning.selection import Market, Study, play_market
+from agora.market.single_item.simultaneous import pure_equilibria
 
 SOURCE = "papers/monopolist-intermediary.txt"
 EPS, H = 0.2, 1e6

@@ -11,15 +11,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
-from experiments.output import atomic_path, staging_dir  # noqa: E402
-from experiments.reproduce.report import Check, Report, Section  # noqa: E402
-from experiments.tables import markdown_table  # noqa: E402
-from market.demand import bell_number  # noqa: E402
-from market.distributions import parse_spec  # noqa: E402
-from market.intermediary_utility import c_lambda, lambda_of  # noqa: E402
-from market.ipm_montecarlo import simulate_auction, simulate_menu  # noqa: E402
-from market.mechanisms.ipm import (  # noqa: E402
+from agora.experiments.output import atomic_path, staging_dir  # noqa: E402
+from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
+from agora.experiments.tables import markdown_table  # noqa: E402
+from agora.market.demand import bell_number  # noqa: E402
+from agora.market.distributions import parse_spec  # noqa: E402
+from agora.market.k_items.mechanisms import (  # noqa: E402
     ItemMenu,
     UniformPriceAuction,
     best_bundle_price,
@@ -28,8 +25,10 @@ from market.mechanisms.ipm import (  # noqa: E402
     theorem1_factor,
     theorem2_factor,
 )
-from market.solvers.ipm import monopsony_auction_revenue, myerson_auction_revenue  # noqa: E402
-from market.solvers.ipm_sweep import sweep  # noqa: E402
+from agora.market.k_items.montecarlo import simulate_auction, simulate_menu  # noqa: E402
+from agora.market.k_items.solver import monopsony_auction_revenue, myerson_auction_revenue  # noqa: E402
+from agora.market.k_items.sweep import sweep  # noqa: E402
+from agora.market.k_items.utility import c_lambda, lambda_of  # noqa: E402
 
 SOURCE = "papers/intermediary-proof-mechanisms.txt"
 LAWS = ["uniform:0,1", "exponential:1", "pareto:0.75,1", "pareto:0.5,1", "pareto:0.3,1"]

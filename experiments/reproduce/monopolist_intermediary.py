@@ -15,22 +15,21 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
-from experiments.output import atomic_path, progress, staging_dir  # noqa: E402
-from experiments.reproduce import seller_first as section3  # noqa: E402
-from experiments.reproduce.report import Check, Report, Section  # noqa: E402
-from experiments.tables import markdown_table  # noqa: E402
-from market.distributions import parse_spec  # noqa: E402
-from market.mechanisms.right_auctions import RIGHT_AUCTIONS, PostedRightPrice  # noqa: E402
-from market.montecarlo import simulate_intermediary_first  # noqa: E402
-from market.solvers.intermediary_first import (  # noqa: E402
+from agora.experiments.output import atomic_path, progress, staging_dir  # noqa: E402
+from agora.experiments.reproduce import seller_first as section3  # noqa: E402
+from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
+from agora.experiments.tables import markdown_table  # noqa: E402
+from agora.market.distributions import parse_spec  # noqa: E402
+from agora.market.single_item.intermediary_first import (  # noqa: E402
     best_commitment,
     evaluate_right_auction,
     solve_intermediary_first,
 )
-from market.solvers.seller_first import solve_seller_first  # noqa: E402
-from market.solvers.simultaneous import PricingGame, mixed_equilibria, pure_equilibria  # noqa: E402
-from market.virtual_law import VirtualMaxLaw  # noqa: E402
+from agora.market.single_item.montecarlo import simulate_intermediary_first  # noqa: E402
+from agora.market.single_item.right_auctions import RIGHT_AUCTIONS, PostedRightPrice  # noqa: E402
+from agora.market.single_item.seller_first import solve_seller_first  # noqa: E402
+from agora.market.single_item.simultaneous import PricingGame, mixed_equilibria, pure_equilibria  # noqa: E402
+from agora.market.single_item.virtual_law import VirtualMaxLaw  # noqa: E402
 
 SOURCE = "papers/monopolist-intermediary.txt"
 TOL = 1e-9

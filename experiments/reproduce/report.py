@@ -7,8 +7,8 @@ import platform
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from experiments.output import dumps, write_text
-from experiments.tables import format_table, markdown_table
+from agora.experiments.output import dumps, write_text
+from agora.experiments.tables import format_table, markdown_table
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,20 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
-from experiments.output import atomic_path, progress, staging_dir  # noqa: E402
-from experiments.reproduce.report import Check, Report, Section  # noqa: E402
-from experiments.tables import markdown_table  # noqa: E402
-from market.adversaries import EqualRevenueLimit, OneRandomHigh  # noqa: E402
-from market.incentives import all_pay_half, check_incentives, conditional_utilities  # noqa: E402
-from market.mechanisms.robust import (  # noqa: E402
+from agora.experiments.output import atomic_path, progress, staging_dir  # noqa: E402
+from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
+from agora.experiments.tables import markdown_table  # noqa: E402
+from agora.market.robust.adversaries import EqualRevenueLimit, OneRandomHigh  # noqa: E402
+from agora.market.robust.evaluation import estimate_from_rounds, exact, monte_carlo  # noqa: E402
+from agora.market.robust.incentives import all_pay_half, check_incentives, conditional_utilities  # noqa: E402
+from agora.market.robust.lp import (  # noqa: E402
+    random_price_regret_on_grid,
+    regret_profiles,
+    value_grid,
+    worst_case_regret,
+    worst_case_revenue,
+)
+from agora.market.robust.mechanisms import (  # noqa: E402
     DeterministicPrices,
     HighestBidderLottery,
     MarkovSet,
@@ -33,16 +40,8 @@ from market.mechanisms.robust import (  # noqa: E402
     spa_region,
     spa_worst_case_revenue,
 )
-from market.robust_evaluation import estimate_from_rounds, exact, monte_carlo  # noqa: E402
-from market.robust_model import RobustMarketModel  # noqa: E402
-from market.solvers.robust import Knowledge  # noqa: E402
-from market.solvers.robust_lp import (  # noqa: E402
-    random_price_regret_on_grid,
-    regret_profiles,
-    value_grid,
-    worst_case_regret,
-    worst_case_revenue,
-)
+from agora.market.robust.solver import Knowledge  # noqa: E402
+from agora.models.robust_model import RobustMarketModel  # noqa: E402
 
 SOURCE = "papers/distributionally-robust-mechanism-design-thesis.txt"
 LP_TOL = 1e-6  # the grid carries the mean and points just below each jump of the mechanism

@@ -1,6 +1,6 @@
 """The equilibrium-selection report's k-item section: a seller and two intermediaries learn.
 
-The market of :mod:`market.k_selection` (intermediary-proof-mechanisms' k items, unit-demand
+The market of :mod:`agora.market.learning.k_selection` (intermediary-proof-mechanisms' k items, unit-demand
 buyers split between two intermediaries, random rationing), with the seller's per-item price
 and each intermediary's fee posted at once. Three instances, U[0,1] values, n = 4 buyers:
 
@@ -18,12 +18,12 @@ import math
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import brentq, minimize_scalar
-
-from experiments.reproduce.report import Check, Section
-from experiments.selection import k_end_figure
-from experiments.tables import markdown_table
-from market.k_selection import (
+from agora.experiments.reproduce.report import Check, Section
+from agora.experiments.selection import k_end_figure
+from agora.experiments.tables import markdown_table
+from agora.market.k_items.mechanisms import guarantee, ipm_price
+from agora.market.k_items.solver import evaluate_posted
+from agora.market.learning.k_selection import (
     KItemMarket,
     continuous_equilibrium,
     continuous_regrets,
@@ -31,9 +31,8 @@ from market.k_selection import (
     market_draws,
     seller_first,
 )
-from market.learning import BestResponse, FictitiousPlay, Hedge, RegretMatching
-from market.mechanisms.ipm import guarantee, ipm_price
-from market.solvers.ipm import evaluate_posted
+from agora.market.learning.rules import BestResponse, FictitiousPlay, Hedge, RegretMatching
+from scipy.optimize import brentq, minimize_scalar
 
 UNIFORM = "uniform:0,1"
 P_R = ipm_price(UNIFORM, 4, 2)  # E[max of 2 U[0,1]] = 2/3

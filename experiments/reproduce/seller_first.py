@@ -15,23 +15,22 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
-from experiments.output import atomic_path, progress, staging_dir  # noqa: E402
-from experiments.plots import plot_revenue_vs_price  # noqa: E402
-from experiments.reproduce.report import Check, Report, Section  # noqa: E402
-from experiments.tables import markdown_table  # noqa: E402
-from market.distributions import parse_spec  # noqa: E402
-from market.mechanisms.seller import Menu  # noqa: E402
-from market.model import MarketModel  # noqa: E402
-from market.montecarlo import simulate_seller_first  # noqa: E402
-from market.solvers.seller_first import (  # noqa: E402
+from agora.experiments.output import atomic_path, progress, staging_dir  # noqa: E402
+from agora.experiments.plots import plot_revenue_vs_price  # noqa: E402
+from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
+from agora.experiments.tables import markdown_table  # noqa: E402
+from agora.market.distributions import parse_spec  # noqa: E402
+from agora.market.single_item.montecarlo import simulate_seller_first  # noqa: E402
+from agora.market.single_item.seller_first import (  # noqa: E402
     best_anonymous_price,
     search_best_menu,
     seller_first_guarantee,
     solve_seller_first,
     strong_regularity_constant,
 )
-from market.virtual_law import VirtualMaxLaw  # noqa: E402
+from agora.market.single_item.seller_mechanisms import Menu  # noqa: E402
+from agora.market.single_item.virtual_law import VirtualMaxLaw  # noqa: E402
+from agora.models.market_model import MarketModel  # noqa: E402
 
 SOURCE = "papers/monopolist-intermediary.txt"
 EXACT_TOL = 1e-9  # quadrature reaches 1e-12; closed forms are exact

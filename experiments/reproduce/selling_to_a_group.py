@@ -16,24 +16,23 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
-from agents.group import GroupMember  # noqa: E402
-from experiments.output import atomic_path, progress, staging_dir  # noqa: E402
-from experiments.reproduce.report import Check, Report, Section  # noqa: E402
-from experiments.tables import markdown_table  # noqa: E402
-from market.group_model import GroupModel  # noqa: E402
-from market.mechanisms.collective import ConsultedMechanism, PostedPriceRule  # noqa: E402
-from market.mechanisms.collective_check import ex_post_deviation, verify_ic_ir  # noqa: E402
-from market.solvers.group import (  # noqa: E402
+from agora.agents.group import GroupMember  # noqa: E402
+from agora.experiments.output import atomic_path, progress, staging_dir  # noqa: E402
+from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
+from agora.experiments.tables import markdown_table  # noqa: E402
+from agora.market.group.ic_check import ex_post_deviation, verify_ic_ir  # noqa: E402
+from agora.market.group.mechanisms import ConsultedMechanism, PostedPriceRule  # noqa: E402
+from agora.market.group.pareto import ParetoSolver  # noqa: E402
+from agora.market.group.solver import (  # noqa: E402
     GroupIntegrator,
     evaluate_weights,
     optimal_mechanism,
     parse_members,
     solve_group,
 )
-from market.solvers.group_pareto import ParetoSolver  # noqa: E402
-from market.solvers.group_variants import best_consulted_set, best_quota_price, solve_fixed_shares  # noqa: E402
-from protocols.veto import VetoBargaining  # noqa: E402
+from agora.market.group.variants import best_consulted_set, best_quota_price, solve_fixed_shares  # noqa: E402
+from agora.models.group_model import GroupModel  # noqa: E402
+from agora.protocols.veto import VetoBargaining  # noqa: E402
 
 SOURCE = "papers/selling-to-a-group.txt"
 EXAMPLE_1 = ["uniform:0,2", "uniform:0,3"]

@@ -22,11 +22,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
+from agora.market.distributions import ValueDistribution
+from agora.market.errors import InputError
+from agora.market.group.expectations import GroupIntegrator
 from scipy.integrate import cumulative_trapezoid
-
-from market.distributions import ValueDistribution
-from market.errors import InputError
-from market.solvers.group_expectations import GroupIntegrator
 
 TABLE_POINTS = 1025  # types per member on which interim allocations are tabulated
 

@@ -11,9 +11,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
-from market.errors import InputError
-from market.mechanisms.collective import CollectiveMechanism
+from agora.market.errors import InputError
+from agora.market.group.mechanisms import CollectiveMechanism
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from agora.market.distributions import ValueDistribution, parse_spec
+from agora.market.errors import InputError
+from agora.market.group.expectations import GroupIntegrator
 from scipy import optimize
-
-from market.distributions import ValueDistribution, parse_spec
-from market.errors import InputError
-from market.solvers.group_expectations import GroupIntegrator
 
 ACCEPTED_MEMBERS = ("an atomless law with a strictly increasing virtual value and a finite lowest type "
                     "(uniform, exponential, beta, truncnorm, or pareto with ALPHA > 0 and no cap)")
@@ -224,7 +223,7 @@ def optimal_mechanism(solution: GroupSolution, table_points: int | None = None, 
     unless ``integrator_options`` say otherwise (their error, about 1e-4, is far below what
     tabulating on a grid of types adds); groups of up to three use nested quadrature.
     """
-    from market.mechanisms.collective import TABLE_POINTS, VotingMechanism
+    from agora.market.group.mechanisms import TABLE_POINTS, VotingMechanism
 
     members = parse_members(members if members is not None else solution.members)
     integrator_options = {"qmc_points": 1 << 12, "force_qmc": len(members) >= 4, **integrator_options}

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from agora.market.distributions import RegularityReport, ValueDistribution, _as_array, parse_spec
+from agora.market.errors import InputError
+from agora.market.group.mechanisms import at_least_probability
+from agora.market.group.solver import GroupSolution, check_cost, parse_members, solve_group
 from scipy import optimize
-
-from market.distributions import RegularityReport, ValueDistribution, _as_array, parse_spec
-from market.errors import InputError
-from market.mechanisms.collective import at_least_probability
-from market.solvers.group import GroupSolution, check_cost, parse_members, solve_group
 
 MAX_SUBSETS = 252  # C(10, 5): enumerating more consulted sets is refused
 

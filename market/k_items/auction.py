@@ -25,11 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from market.distributions import ValueDistribution
-from market.errors import InputError
-from market.intermediary_utility import UtilityModel
-from market.mechanisms.ipm import UniformPriceAuction
+from agora.market.distributions import ValueDistribution
+from agora.market.errors import InputError
+from agora.market.k_items.mechanisms import UniformPriceAuction
+from agora.market.k_items.utility import UtilityModel
 
 CHUNK = 1 << 22  # rows x samples per chunk
 

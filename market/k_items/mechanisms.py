@@ -17,11 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from market.distributions import ValueDistribution, parse_spec
-from market.errors import InputError
-from market.intermediary_utility import c_lambda, lambda_of
-from market.order_stats import expected_max, expected_order_statistic
+from agora.market.distributions import ValueDistribution, parse_spec
+from agora.market.errors import InputError
+from agora.market.k_items.utility import c_lambda, lambda_of
+from agora.market.order_stats import expected_max, expected_order_statistic
 
 ONE_MINUS_INV_E = 1.0 - math.exp(-1.0)
 

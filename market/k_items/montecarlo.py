@@ -9,7 +9,7 @@ Every round of a batch at once, for any partition of the buyers:
   turn from what is left: identical items by the model's demand, heterogeneous items
   by the assignment of Lemma 5 (dynamic programming over items and ranked buyers).
 * :func:`auction_rounds` -- the (k+1)-th-price auction, each intermediary bidding by
-  :class:`~market.solvers.k_auction.QuantityBestResponse`.
+  :class:`~agora.market.k_items.auction.QuantityBestResponse`.
 
 Shares with the agent-based model only the intermediaries' demand and bidding rules.
 """
@@ -21,14 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from market.demand import Partition, validate_partition
-from market.distributions import ValueDistribution, parse_spec
-from market.errors import InputError
-from market.intermediary_utility import UtilityModel, model_demand, utility_model
-from market.mechanisms.ipm import ItemMenu, UniformPriceAuction
-from market.montecarlo import MonteCarloEstimate
-from market.solvers.k_auction import QuantityBestResponse
+from agora.market.demand import Partition, validate_partition
+from agora.market.distributions import ValueDistribution, parse_spec
+from agora.market.errors import InputError
+from agora.market.k_items.auction import QuantityBestResponse
+from agora.market.k_items.mechanisms import ItemMenu, UniformPriceAuction
+from agora.market.k_items.utility import UtilityModel, model_demand, utility_model
+from agora.market.single_item.montecarlo import MonteCarloEstimate
 
 QUANTITIES = ("revenue", "items_sold", "welfare")
 CHUNK_VALUES = 1 << 20

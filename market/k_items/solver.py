@@ -25,19 +25,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import integrate, stats
-
-from market.demand import Partition, validate_partition
-from market.distributions import ValueDistribution, parse_spec
-from market.errors import InputError
-from market.intermediary_utility import UtilityModel, utility_model
-from market.mechanisms.ipm import (
+from agora.market.demand import Partition, validate_partition
+from agora.market.distributions import ValueDistribution, parse_spec
+from agora.market.errors import InputError
+from agora.market.k_items.mechanisms import (
     ItemMenu,
     check_market,
     guarantee,
     ipm_price,
     optimal_welfare,
 )
+from agora.market.k_items.utility import UtilityModel, utility_model
+from scipy import integrate, stats
 
 QUAD = dict(limit=400, epsabs=1e-13, epsrel=1e-11)
 
@@ -259,7 +258,7 @@ def solve_ipm(n: int, k: int, dist: ValueDistribution | str, weights: Sequence[f
     Definition 9 bought by surplus-maximizing intermediaries in a random order, by
     vectorized Monte Carlo with ``rounds`` rounds (its standard error is reported).
     """
-    from market.ipm_montecarlo import simulate_menu
+    from agora.market.k_items.montecarlo import simulate_menu
 
     dist = parse_spec(dist)
     dist.require_regular("buyer")

@@ -2,7 +2,7 @@
 
 With i.i.d. buyers, what a mechanism earns on a partition depends only on the multiset
 of its block sizes (buyers are exchangeable), so each multiset is solved once -- exactly
-for the posted price (:func:`~market.solvers.ipm.evaluate_posted`), by vectorized Monte
+for the posted price (:func:`~agora.market.k_items.solver.evaluate_posted`), by vectorized Monte
 Carlo for the auction -- and the result is reported for every partition with that shape.
 """
 
@@ -13,14 +13,13 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-
-from market.demand import Partition, all_partitions, bell_number, canonical
-from market.distributions import ValueDistribution, parse_spec
-from market.errors import InputError
-from market.intermediary_utility import utility_model
-from market.ipm_montecarlo import simulate_auction, simulate_menu
-from market.mechanisms.ipm import ItemMenu, UniformPriceAuction, guarantee, ipm_price
-from market.solvers.ipm import block_sizes, evaluate_posted
+from agora.market.demand import Partition, all_partitions, bell_number, canonical
+from agora.market.distributions import ValueDistribution, parse_spec
+from agora.market.errors import InputError
+from agora.market.k_items.mechanisms import ItemMenu, UniformPriceAuction, guarantee, ipm_price
+from agora.market.k_items.montecarlo import simulate_auction, simulate_menu
+from agora.market.k_items.solver import block_sizes, evaluate_posted
+from agora.market.k_items.utility import utility_model
 
 MECHANISMS = ("posted", "auction")
 
@@ -89,7 +88,7 @@ def sweep(dist: ValueDistribution | str, n: int, k: int, mechanism: str = "poste
     (the (k+1)-th-price auction with reserve phi^-1(0), intermediaries best-responding;
     Monte Carlo with ``rounds`` rounds per shape). ``partitions`` defaults to all Bell(n) of
     them; :func:`sample_partitions` draws a uniform sample when n is too large. ``models``
-    are names or :class:`~market.intermediary_utility.UtilityModel` objects.
+    are names or :class:`~agora.market.k_items.utility.UtilityModel` objects.
     """
     if mechanism not in MECHANISMS:
         raise InputError(f"unknown mechanism {mechanism!r}; accepted: {', '.join(MECHANISMS)}")

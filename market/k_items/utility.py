@@ -33,9 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-from market.distributions import ValueDistribution, parse_spec
-from market.errors import InputError
+from agora.market.distributions import ValueDistribution, parse_spec
+from agora.market.errors import InputError
 
 TIE = 1e-12  # utilities within this of the best count as best; ties buy more items
 

@@ -1,7 +1,7 @@
-"""Repeated play of a game on finite action sets by learning rules (:mod:`market.learning`).
+"""Repeated play of a game on finite action sets by learning rules (:mod:`agora.market.learning.rules`).
 
 The array version of the market's dynamics: every player acts, the round's sale (if
-the game has one) is decided, every player observes. :mod:`agents.learning` plays the
+the game has one) is decided, every player observes. :mod:`agora.agents.learning` plays the
 same learners inside the Mesa model; tests hold the two to the same price path.
 
 A :class:`Game` has any number N of players, each with a payoff array with one axis per
@@ -13,7 +13,7 @@ bimatrix game (:class:`MatrixGame`).
 Randomness: one :class:`numpy.random.SeedSequence` per run; its children (by a fixed
 spawn key, so a sequence can be reused) seed the first (row) player, the second
 (column) player and the market's draws, in that order; child 3 seeds the Mesa model
-(:mod:`agents.learning`) and children 4, 5, ... the third player on.
+(:mod:`agora.agents.learning`) and children 4, 5, ... the third player on.
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-from market.errors import InputError
-from market.learning import Learner, Seat, scaled
+from agora.market.errors import InputError
+from agora.market.learning.rules import Learner, Seat, scaled
 
 ROW, COLUMN, MARKET = 0, 1, 2  # which child of a run's SeedSequence seeds what
 FURTHER = 4  # the child of the third player; the fourth's is the next one, ...

@@ -8,7 +8,7 @@ item iff v >= p_s + f_j, and the k items go to the asking buyers by random ratio
 The seller earns p_s per item sold, intermediary j earns f_j per item its block gets.
 
 Exact payoffs. Block j asks for D_j ~ Binomial(b_j, S(p_s + f_j)) items, S(t) = P[v >= t],
-independently (:func:`market.solvers.ipm.demand_pmf`). With D = D_1 + D_2, the seller
+independently (:func:`agora.market.k_items.solver.demand_pmf`). With D = D_1 + D_2, the seller
 sells min(D, k); given D > k, block j gets X_j ~ Hypergeometric(D, D_j, k) items, whose
 mean is k D_j / D, so
 
@@ -24,8 +24,8 @@ the unique trading equilibrium is p_s = f_1 = f_2 = 1/3, whatever the blocks.
 A variant fixes the seller's price (at the intermediary-proof price p_R = E[v(1, ceil(n/k))],
 say): the seller's action set is that one price, and the game is between the intermediaries.
 
-The study runs the three-player game (:class:`market.dynamics.Game`) from a grid of starting
-profiles; ends are classified as in :mod:`market.selection`, with the N-player verifier:
+The study runs the three-player game (:class:`agora.market.learning.dynamics.Game`) from a grid of starting
+profiles; ends are classified as in :mod:`agora.market.learning.selection`, with the N-player verifier:
 no player gains more than REGRET_RTOL (relative) by another grid price, and, against any
 price in [0, upper], by scipy's bounded optimization of the exact payoff
 (:func:`continuous_regrets`).
@@ -40,15 +40,14 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
+from agora.market.distributions import parse_spec
+from agora.market.errors import InputError
+from agora.market.k_items.solver import demand_pmf
+from agora.market.learning.dynamics import MARKET, Game, Joint, child, children, play_game
+from agora.market.learning.selection import SETTLED_SHARE, check_budget, period, price_levels, start_indices
+from agora.market.single_item.simultaneous import REGRET_RTOL, acceptable
 from scipy.integrate import quad
 from scipy.optimize import minimize_scalar, root
-
-from market.distributions import parse_spec
-from market.dynamics import MARKET, Game, Joint, child, children, play_game
-from market.errors import InputError
-from market.selection import SETTLED_SHARE, check_budget, period, price_levels, start_indices
-from market.solvers.ipm import demand_pmf
-from market.solvers.simultaneous import REGRET_RTOL, acceptable
 
 SELLER, FIRST, SECOND = 0, 1, 2
 PLAYERS = ("seller", "first intermediary", "second intermediary")
@@ -388,7 +387,8 @@ class KEnding:
 
 def classify(market: KItemMarket, joint: Joint, units: np.ndarray, start: tuple[int, int, int], window: int,
              mixed_tol: float) -> KEnding:
-    """Classify the end of a run as :func:`market.selection.classify` does, with the N-player verifier."""
+    """Classify the end of a run as :func:`~agora.market.learning.selection.classify` does, with the N-player
+    verifier."""
     game = market.game()
     acts = game.actions
     rounds = len(joint.actions)

@@ -18,10 +18,9 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from agora.market.errors import InputError
+from agora.market.learning.rules import scaled
 from scipy.special import logsumexp, softmax
-
-from market.errors import InputError
-from market.learning import scaled
 
 NEWTON_TOL = 1e-10
 MAX_NEWTON = 8

@@ -7,7 +7,7 @@ absolute payoff is 1, so learning rates and temperatures are in units of the bes
 payoff), both action sets as prices, where each side starts, and the player's own
 random generator. A round is ``act()`` by both players, then ``observe(own, other,
 sold)`` by both. With more than two players "the other" is the others' joint profile
-(:class:`market.dynamics.Game`), and fictitious play keeps beliefs over joint profiles.
+(:class:`agora.market.learning.dynamics.Game`), and fictitious play keeps beliefs over joint profiles.
 Rules that know the game (the distributions) use the payoff matrix;
 :class:`DemandLearning` uses only its prices and what it observed.
 
@@ -37,10 +37,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
+from agora.market.errors import InputError
 from scipy.optimize import isotonic_regression
 from scipy.special import softmax
-
-from market.errors import InputError
 
 TIE_RTOL = 1e-9  # payoffs within this fraction of the best count as best (the verifier's REGRET_RTOL)
 

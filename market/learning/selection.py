@@ -11,7 +11,7 @@ price pairs, one run per start, and classifies where each run ends:
   verifier on the discretized game (no grid deviation gains more than REGRET_RTOL of
   its payoff); the pair's regret in the continuous game (deviations to any price,
   exact best responses) is recorded beside it, with ``verified`` when it passes
-  :func:`market.solvers.simultaneous.is_equilibrium` too;
+  :func:`agora.market.single_item.simultaneous.is_equilibrium` too;
 * ``cycle``: play over the last ``window`` rounds is exactly periodic, period >= 2;
 * ``mixed``: the empirical frequencies of the second half of the run form an
   approximate mixed equilibrium of the discretized game (relative regret <= ``mixed_tol``);
@@ -31,10 +31,9 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 import numpy as np
-
-from market.dynamics import MARKET, MatrixGame, Play, child, children, play
-from market.errors import InputError
-from market.solvers.simultaneous import REGRET_RTOL, PricingGame, acceptable, is_equilibrium, mixed_regret
+from agora.market.errors import InputError
+from agora.market.learning.dynamics import MARKET, MatrixGame, Play, child, children, play
+from agora.market.single_item.simultaneous import REGRET_RTOL, PricingGame, acceptable, is_equilibrium, mixed_regret
 
 GRID_KINDS = ("linear", "log")
 SETTLED_SHARE = 0.8  # the modal price pair holds this share of the last window: play has settled
@@ -318,7 +317,7 @@ def run_study(study: Study, executor=None) -> StudyResult:
     """Run every start of ``study``; ``executor``: any concurrent.futures.Executor (None: serial).
 
     The experiments runner runs the same tasks as runs of the ``learning`` market kind
-    (:func:`experiments.selection.run_selection`), with the same endings.
+    (:func:`agora.experiments.selection.run_selection`), with the same endings.
     """
     begin = time.perf_counter()
     tasks = study.tasks()

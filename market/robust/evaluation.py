@@ -4,7 +4,7 @@ Exact: the mechanism's expected revenue per profile (closed forms: (1.9),
 (1.13), (2.3), (3.2b)) integrated over the generator (sums over atoms or
 quadrature). Monte Carlo: the mechanism's realized outcomes (lottery draws,
 random reserves and prices) over sampled profiles. The agent-based
-:class:`market.robust_model.RobustMarketModel` is the third evaluator.
+:class:`agora.models.robust_model.RobustMarketModel` is the third evaluator.
 
 Regret: in an auction the full-information profit max_i v_i minus revenue
 (Chapter 3, no cost); selling to one counterpart, Σ_j (v_j - c_j)^+ minus
@@ -17,9 +17,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
-from market.errors import InputError
-from market.mechanisms.robust import DeterministicPrices, RandomPostedPrice
+from agora.market.errors import InputError
+from agora.market.robust.mechanisms import DeterministicPrices, RandomPostedPrice
 
 PRICING = (RandomPostedPrice, DeterministicPrices)
 

@@ -28,11 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from agora.market.errors import InputError
+from agora.market.robust.mechanisms import MarkovSet
 from scipy import sparse
 from scipy.optimize import linprog
-
-from market.errors import InputError
-from market.mechanisms.robust import MarkovSet
 
 #: How far below a breakpoint the refining grid point sits (relative to v̄).
 BELOW_JUMP = 1e-9
@@ -211,7 +210,7 @@ def price_rule_regret(prices: np.ndarray, probabilities: np.ndarray, cost: float
 
 def random_price_regret_on_grid(upper: float, cost: float, points: int) -> WorstRegret:
     """Worst-case regret of the Chapter 2 random price when prices and values live on an n-point grid."""
-    from market.mechanisms.robust import RandomPostedPrice
+    from agora.market.robust.mechanisms import RandomPostedPrice
     if points < 2:
         raise GridError(f"a grid needs at least 2 points, got {points}")
     rule = RandomPostedPrice.of(upper, cost)

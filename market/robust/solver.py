@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from market.mechanisms.robust import (
+from agora.market.robust.lp import worst_case_revenue
+from agora.market.robust.mechanisms import (
     DeterministicPrices,
     HighestBidderLottery,
     MarkovSet,
@@ -21,7 +22,6 @@ from market.mechanisms.robust import (
     best_reserve,
     spa_region,
 )
-from market.solvers.robust_lp import worst_case_revenue
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ charged on delivery as fee / x_k (so the winner is never left worse off ex
 post). With a posted price this is the threshold phi_i^-1(max(p, phi_2nd)) - p.
 
 This module holds the round-by-round rule the agents run; the vectorized Monte
-Carlo in :mod:`market.montecarlo` is written independently.
+Carlo in :mod:`agora.market.single_item.montecarlo` is written independently.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from market.distributions import ValueDistribution
-from market.mechanisms.seller import Menu
+from agora.market.distributions import ValueDistribution
+from agora.market.single_item.seller_mechanisms import Menu
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from market.distributions import ValueDistribution, parse_spec
-from market.errors import InputError
-from market.mechanisms.right_auctions import RightAuction
-from market.mechanisms.seller import Menu
-from market.scores import Score, VirtualScore
+from agora.market.distributions import ValueDistribution, parse_spec
+from agora.market.errors import InputError
+from agora.market.single_item.right_auctions import RightAuction
+from agora.market.single_item.scores import Score, VirtualScore
+from agora.market.single_item.seller_mechanisms import Menu
 
 CHUNK_VALUES = 1 << 20  # bidder values per chunk: bounds memory at a few tens of MB
 

@@ -26,10 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from market.distributions import ValueDistribution
-from market.mechanisms.seller import MechanismError
-from market.scores import Score, ShiftedVirtualScore, ValueScore
+from agora.market.distributions import ValueDistribution
+from agora.market.single_item.scores import Score, ShiftedVirtualScore, ValueScore
+from agora.market.single_item.seller_mechanisms import MechanismError
 
 
 def distinct_laws(bidders: Sequence[ValueDistribution]) -> list[tuple[ValueDistribution, int]]:

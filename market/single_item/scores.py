@@ -24,9 +24,8 @@ from collections.abc import Sequence
 from functools import cached_property
 
 import numpy as np
-
-from market.distributions import ValueDistribution
-from market.errors import InputError
+from agora.market.distributions import ValueDistribution
+from agora.market.errors import InputError
 
 
 def _as_array(c) -> np.ndarray:

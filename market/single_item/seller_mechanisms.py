@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-
-from market.errors import InputError
+from agora.market.errors import InputError
 
 
 class MechanismError(InputError):
