@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import mesa
+
 from agora.market.distributions import ValueDistribution
 from agora.protocols.messages import Bid, Offer
 

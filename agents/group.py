@@ -13,6 +13,7 @@ import math
 
 import mesa
 import numpy as np
+
 from agora.market.distributions import ValueDistribution
 from agora.market.group.mechanisms import CollectiveMechanism, type_grid
 from agora.protocols.messages import ALL, Payment

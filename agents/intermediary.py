@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import mesa
 import numpy as np
+
 from agora.market.k_items.auction import QuantityBestResponse
 from agora.market.k_items.montecarlo import best_items
 from agora.market.k_items.utility import model_demand

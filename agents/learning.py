@@ -15,6 +15,7 @@ protocol (:func:`k_learning_model`): each observes the posted price and both fee
 from __future__ import annotations
 
 import numpy as np
+
 from agora.market.errors import InputError
 from agora.market.learning.dynamics import MARKET, child
 from agora.market.learning.k_selection import KItemMarket, market_draws
@@ -98,6 +99,7 @@ def k_learning_model(market: KItemMarket, rules, start: tuple[int, int, int], ro
     ``rules`` (seller, first, second), replaying the run's values and rationing priorities for
     ``rounds`` rounds (``rounds=None``: the model draws both itself, for as many rounds as it is stepped)."""
     import mesa
+
     from agora.market.demand import from_partition
     from agora.models.market_model import MarketModel
     from agora.protocols.messages import LOG_COLUMNS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
+
 from agora.market.robust.evaluation import is_pricing
 from agora.market.robust.mechanisms import Realized
 from agora.market.robust.solver import Knowledge, choose_mechanism

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mesa
+
 from agora.market.single_item.intermediary_first import seller_best_response
 from agora.market.single_item.right_auctions import RightAuction
 from agora.market.single_item.seller_mechanisms import DeterministicMechanism, Menu, PostedPrice

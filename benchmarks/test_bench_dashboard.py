@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from agora.experiments.dashboard import views
 from agora.experiments.dashboard.figures import NetworkPlot, PricePlanePlot, SeriesPlot
 from agora.experiments.dashboard.model import MarketDashboard

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 import pytest
+
 from agora.experiments.dashboard import veto_view
 from agora.experiments.dashboard.model import MarketDashboard
 from agora.market.group.solver import optimal_mechanism, solve_group

@@ -8,6 +8,7 @@ import time
 import tracemalloc
 
 import pytest
+
 from agora.market.demand import bell_number
 from agora.market.k_items.sweep import sweep
 

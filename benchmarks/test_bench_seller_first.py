@@ -9,11 +9,11 @@ import sys
 import time
 
 import numpy as np
+
 from agora.market.single_item.montecarlo import simulate_seller_first
 from agora.market.single_item.seller_first import solve_seller_first
 from agora.market.single_item.seller_mechanisms import Menu
 from agora.models.market_model import MarketModel
-
 from benchmarks.conftest import mixed_market
 
 

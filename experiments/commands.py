@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+
 from agora.experiments.output import dumps, progress, table_format, write_table
 from agora.experiments.tables import format_table
 from agora.market.distributions import parse_spec

@@ -10,11 +10,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from scipy.optimize import brentq  # noqa: E402
+
 from agora.experiments.output import atomic_path  # noqa: E402
 from agora.market.distributions import ValueDistribution  # noqa: E402
 from agora.market.single_item.seller_first import best_seller_price  # noqa: E402
 from agora.market.single_item.virtual_law import VirtualMaxLaw  # noqa: E402
-from scipy.optimize import brentq  # noqa: E402
 
 
 def revenue_curves(law: VirtualMaxLaw, prices: np.ndarray) -> dict[str, np.ndarray]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
 from agora.experiments.markets import MARKET_MODULES, kind_of
 from agora.experiments.output import progress
 from agora.experiments.spec import ExperimentSpec, RunTask

@@ -22,6 +22,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
 from agora.experiments.markets.selection import rule_table  # noqa: E402
 from agora.experiments.output import atomic_path  # noqa: E402
 from agora.experiments.spec import ExperimentSpec, parse_spec_table  # noqa: E402

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from agora.experiments.markets import SpecError, bad_value, kind_of, read_bool, read_int, registry, shown
 
 TOP_KEYS = ("name", "description", "steps", "seeds", "market", "sweep", "record")

@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
+
 from agora.experiments.markets import SpecError
 from agora.experiments.output import dumps, write_table, write_text
 from agora.experiments.spec import ExperimentSpec

@@ -19,11 +19,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from scipy import stats  # noqa: E402
+
 from agora.experiments.output import atomic_path, write_table  # noqa: E402
 from agora.experiments.spec import ID_COLUMNS  # noqa: E402
 from agora.experiments.store import MANIFEST, RUNS  # noqa: E402
 from agora.market.errors import InputError  # noqa: E402
-from scipy import stats  # noqa: E402
 
 LEVEL = 0.95
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import networkx as nx
-from agora.market.errors import InputError
 from more_itertools import set_partitions
+
+from agora.market.errors import InputError
 
 SELLER = "S"
 

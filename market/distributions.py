@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from agora.market.errors import InputError
 from scipy import integrate, stats
 from scipy.optimize import brentq, elementwise
+
+from agora.market.errors import InputError
 
 ACCEPTED_SPECS = (
     "uniform:LO,HI | exponential:MEAN | pareto:ALPHA,SCALE[,CAP] | point:V | "

@@ -9,9 +9,10 @@ The intermediary-proof price is p_R = E[v(1, ceil(n / k))].
 
 from __future__ import annotations
 
+from scipy import integrate, stats
+
 from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError
-from scipy import integrate, stats
 
 
 def expected_order_statistic(dist: ValueDistribution | str, j: int, n: int) -> float:

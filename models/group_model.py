@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import mesa
 import numpy as np
+
 from agora.agents.group import Committee, GroupMember, GroupSeller
 from agora.market.distributions import ValueDistribution
 from agora.market.errors import InputError

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import mesa
 import numpy as np
+
 from agora.agents import (
     BestCommitment,
     BestResponseDynamics,

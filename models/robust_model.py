@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
+
 from agora.agents.buyer import Buyer
 from agora.agents.nature import Nature
 from agora.agents.robust_seller import RobustSeller

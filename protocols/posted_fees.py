@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from agora.market.errors import InputError
 from agora.market.single_item.seller_mechanisms import PostedPrice
 from agora.protocols.messages import ALL, Award, Bid, Commit, Offer, Payment, Request

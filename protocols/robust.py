@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from agora.protocols.messages import Allocation, Message, Offer, Payment
 
 

@@ -6,6 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from matplotlib.colors import to_rgba
+from scipy import integrate, stats
+
 from agora.agents.adjustment import PartialAdjustment, learning_strategy
 from agora.agents.strategies import StackelbergPrice
 from agora.experiments.cli import main
@@ -24,9 +27,6 @@ from agora.market.errors import InputError
 from agora.market.group.solver import solve_group
 from agora.market.single_item.seller_first import solve_seller_first
 from agora.models.market_model import MarketModel
-from matplotlib.colors import to_rgba
-from scipy import integrate, stats
-
 from tests.dashboard_checks import means_within_monte_carlo
 
 # ---- spec files and the command line ----------------------------------------------------------

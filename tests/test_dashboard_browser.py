@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+
 from agora.agents.adjustment import PartialAdjustment
 from agora.agents.learning import k_learning_model
 from agora.agents.strategies import BestCommitment, BestResponseDynamics, StackelbergPrice

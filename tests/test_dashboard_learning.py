@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+
 from agora.agents.adjustment import FP_TEMPERATURE, HEDGE_ETA, grid_rule
 from agora.experiments.dashboard.controls import Controls
 from agora.experiments.dashboard.figures import PricePlanePlot, legend
@@ -19,7 +20,6 @@ from agora.market.k_items.solver import best_posted_price
 from agora.market.learning.k_selection import KItemMarket, continuous_equilibrium, continuous_regrets
 from agora.market.learning.rules import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching, WithInertia
 from agora.market.learning.selection import Market, play_market
-
 from tests.dashboard_checks import means_within_monte_carlo
 
 # ---- the rate, rule by rule --------------------------------------------------------------------

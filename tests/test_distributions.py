@@ -12,6 +12,10 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate, optimize, stats
+
 from agora.market.distributions import (
     MaxOf,
     NotRegularError,
@@ -19,9 +23,6 @@ from agora.market.distributions import (
     parse_spec,
 )
 from agora.market.errors import InputError
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from scipy import integrate, optimize, stats
 
 TOL = 1e-9
 

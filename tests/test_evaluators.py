@@ -7,14 +7,15 @@ model and the vectorized rounds must agree round by round, to rounding.
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from agora.market.distributions import parse_spec
 from agora.market.single_item.montecarlo import seller_first_rounds, simulate_seller_first
 from agora.market.single_item.seller_first import solve_seller_first
 from agora.market.single_item.seller_mechanisms import Menu
 from agora.market.single_item.virtual_law import VirtualMaxLaw, evaluate_menu
 from agora.models.market_model import MarketModel
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 SIGMAS = 4.0
 MARKETS = [

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+
 from agora.experiments.markets import registry
 
 EXACT = 1e-9

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from agora.experiments.runner import SerialExecutor, run_experiment
-from agora.experiments.spec import load_spec
 from cli_run import run_cli
 from scipy import stats
+
+from agora.experiments.runner import SerialExecutor, run_experiment
+from agora.experiments.spec import load_spec
 
 PNG = b"\x89PNG\r\n\x1a\n"
 GRID = """

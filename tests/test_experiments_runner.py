@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_run import run_cli
+
 from agora.experiments.runner import LOOPBACK_HTTP, make_executor, run_experiment
 from agora.experiments.spec import load_spec
-from cli_run import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("runs.parquet", "steps.parquet")

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_run import run_cli
+
 from agora.experiments.markets import SpecError, registry
 from agora.experiments.spec import load_spec
-from cli_run import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "experiments" / "specs").glob("*.toml"))
@@ -59,9 +60,9 @@ MALFORMED = [
      ["market.seller = -0.5", "\"stackelberg\" or a posted price"]),
     ("bad-evaluator", GOOD + 'evaluator = "gpu"\n', ['market.evaluator = "gpu"', '"abm"']),
     ("n-mismatch", GOOD + "n = 3\n", ["market.n = 3", "2 bidder specs"]),
-    ("partition-misses-buyer", GOOD + 'demand = "0"\n', ['agora.market.demand = "0"', "misses buyer(s) [1]"]),
+    ("partition-misses-buyer", GOOD + 'demand = "0"\n', ['market.demand = "0"', "misses buyer(s) [1]"]),
     ("competition-needs-monopsony", GOOD + 'demand = "competition"\n',
-     ['agora.market.demand = "competition"', "monopsony", "seller-first"]),
+     ['market.demand = "competition"', "monopsony", "seller-first"]),
     ("bad-commitment-class", GOOD.replace('"seller-first"', '"intermediary-first"').replace(
         "seller = 0.5", 'intermediary = {class = "english", parameter = 0.2}'),
      ["market.intermediary", "english", "posted_price"]),

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+
 from agora.market.errors import InputError
 from agora.market.group.expectations import GroupIntegrator
 from agora.market.group.ic_check import ex_post_deviation, interim_by_sampling, verify_ic_ir

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+
 from agora.agents import GroupMember
 from agora.market.errors import InputError
 from agora.market.group.mechanisms import ConsultedMechanism, PostedPriceRule

@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
 from agora.market.group.pareto import ParetoSolver, tail_integral

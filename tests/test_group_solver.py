@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 import pytest
+from scipy import integrate
+
 from agora.market.errors import InputError
 from agora.market.group.expectations import GroupIntegrator
 from agora.market.group.solver import (
@@ -21,7 +23,6 @@ from agora.market.group.solver import (
     solve_group,
     trivial_case,
 )
-from scipy import integrate
 
 EXAMPLE_1 = ["uniform:0,2", "uniform:0,3"]
 QUAD = 1e-8

@@ -1,6 +1,7 @@
 """Incentive notions over finite ambiguity sets (thesis Definition 1.2.6, Example 1.2.2)."""
 
 import numpy as np
+
 from agora.market.robust.incentives import all_pay_half, check_incentives, conditional_utilities
 
 SCENARIOS = np.array([[0, 0], [4, 0], [0, 4], [4, 4]], float)

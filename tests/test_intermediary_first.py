@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+
 from agora.market.distributions import parse_spec
 from agora.market.single_item.intermediary_first import (
     best_commitment,

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+
 from agora.market.demand import from_partition
 from agora.market.errors import InputError
 from agora.market.k_items.auction import QuantityBestResponse
@@ -244,10 +245,11 @@ def test_served_values_on_a_heavy_tail_match_the_pareto_order_statistic_closed_f
     G(d + 1 - 1/b); the quadrature must reach it without a convergence warning."""
     import warnings
 
-    from agora.market.distributions import parse_spec
-    from agora.market.k_items.solver import block_shares, demand_pmf
     from scipy.integrate import IntegrationWarning
     from scipy.special import gammaln
+
+    from agora.market.distributions import parse_spec
+    from agora.market.k_items.solver import block_shares, demand_pmf
 
     dist, n, t = parse_spec(f"pareto:{alpha},1"), 6, 6.7
     b, q = 1 / (1 - alpha), float(parse_spec(f"pareto:{alpha},1").prob_at_least(6.7))

@@ -12,6 +12,7 @@ from math import comb
 
 import numpy as np
 import pytest
+
 from agora.market.demand import all_partitions, bell_number
 from agora.market.distributions import parse_spec
 from agora.market.k_items.mechanisms import ItemMenu, guarantee, ipm_price, optimal_welfare

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from agora.market.demand import bell_number
 from agora.market.errors import InputError
 from agora.market.k_items.solver import evaluate_posted, myerson_auction_revenue

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+
 from agora.market.errors import InputError
 from agora.market.k_items.solver import convolve_all, demand_pmf, evaluate_posted, expected_min
 from agora.market.learning.dynamics import Game, MatrixGame, play, play_game

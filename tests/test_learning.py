@@ -12,12 +12,13 @@ import math
 
 import numpy as np
 import pytest
+from scipy.optimize import brentq, linprog
+from scipy.special import expit
+
 from agora.market.errors import InputError
 from agora.market.learning.dynamics import MatrixGame, cce_violation, external_regret, play
 from agora.market.learning.qre import logit_response_gap, trace_logit_qre
 from agora.market.learning.rules import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching
-from scipy.optimize import brentq, linprog
-from scipy.special import expit
 
 MATCHING_PENNIES = MatrixGame.of([[1, -1], [-1, 1]], [[-1, 1], [1, -1]])
 # A zero-sum game with a unique, fully mixed equilibrium (a weighted rock-paper-scissors)

@@ -16,6 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
 from agora.agents import Buyer
 from agora.market.demand import competition, monopsony
 from agora.market.errors import InputError

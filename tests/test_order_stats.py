@@ -10,10 +10,11 @@ import math
 
 import numpy as np
 import pytest
+from scipy import integrate
+
 from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
 from agora.market.order_stats import expected_max, expected_order_statistic, max_law
-from scipy import integrate
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8])

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from agora.experiments.reproduce import REPRODUCTIONS, load
 from agora.experiments.reproduce.report import Check, Report, Section
 

@@ -1,6 +1,7 @@
 """The intermediary-proof reproduction: fast sections here, the whole report under `make test-slow`."""
 
 import pytest
+
 from agora.experiments.reproduce import load
 from agora.experiments.reproduce.intermediary_proof import proposition_4
 from agora.market.k_items.solver import myerson_auction_revenue

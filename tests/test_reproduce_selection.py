@@ -4,6 +4,7 @@ import json
 
 import pandas as pd
 import pytest
+
 from agora.experiments.cli import main
 from agora.experiments.reproduce.equilibrium_selection import build
 

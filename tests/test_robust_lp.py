@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+
 from agora.market.errors import InputError
 from agora.market.robust.lp import (
     random_price_regret_on_grid,

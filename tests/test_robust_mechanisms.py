@@ -4,6 +4,10 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.integrate import quad
+
 from agora.market.errors import InputError
 from agora.market.robust.mechanisms import (
     DeterministicPrices,
@@ -20,9 +24,6 @@ from agora.market.robust.mechanisms import (
     spa_region,
     spa_worst_case_revenue,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from scipy.integrate import quad
 
 # ------------------------------------------------------------- Chapter 1
 

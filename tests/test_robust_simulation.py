@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+
 from agora.market.errors import InputError
 from agora.market.robust.adversaries import Independent, OneRandomHigh, extremal, from_worst_case, point_mass
 from agora.market.robust.evaluation import estimate_from_rounds, exact, monte_carlo

@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 import pytest
+
 from agora.agents.learning import learning_model
 from agora.market.errors import InputError
 from agora.market.learning.qre import trace_logit_qre

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from agora.experiments.markets import SpecError
 from agora.experiments.runner import make_executor
 from agora.experiments.selection import run_selection, study_spec
@@ -15,7 +16,6 @@ from agora.experiments.spec import load_spec, parse_spec_table
 from agora.market.learning.k_selection import KItemMarket, KStudy, run_k_study
 from agora.market.learning.rules import BestResponse, DemandLearning, Hedge, RegretMatching
 from agora.market.learning.selection import Market, Study, run_study
-
 from tests.cli_run import run_cli
 
 SPECS = Path(__file__).resolve().parents[1] / "experiments" / "specs"

@@ -8,6 +8,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from agora.market.distributions import parse_spec
 from agora.market.single_item.seller_first import (
     best_anonymous_price,
@@ -20,8 +23,6 @@ from agora.market.single_item.seller_first import (
 )
 from agora.market.single_item.seller_mechanisms import Menu
 from agora.market.single_item.virtual_law import VirtualMaxLaw, evaluate_menu, menu_seller_revenue
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 TOL = 1e-9
 

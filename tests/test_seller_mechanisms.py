@@ -7,6 +7,9 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from agora.market.errors import InputError
 from agora.market.single_item.seller_mechanisms import (
     FirstPriceAuction,
@@ -18,8 +21,6 @@ from agora.market.single_item.seller_mechanisms import (
     SecondPriceAuction,
     minimum_payment_by_search,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 RESERVES = [0.0, 0.3, 1.0, 2.5]
 

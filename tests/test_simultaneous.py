@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+
 from agora.market.single_item.simultaneous import PricingGame, mixed_equilibria, pure_equilibria
 from agora.models.market_model import MarketModel
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
-from agora.experiments.dashboard.views import MarketView, Network, PricePlane, Reference, money_columns, price_columns
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+
+from agora.experiments.dashboard.views import MarketView, Network, PricePlane, Reference, money_columns, price_columns
 
 LABELLED_BUYERS = 10
 DPI = 80  # redraw cost grows with pixels; legends are drawn by the page, not by matplotlib (text is slow)

@@ -10,6 +10,7 @@ market empty and the one-line reason in :attr:`MarketDashboard.error`.
 from __future__ import annotations
 
 import mesa
+
 from agora.experiments.dashboard.controls import Controls, parse_price, parse_seed, split_bidders
 from agora.experiments.dashboard.views import VIEWS, money_columns
 from agora.market.errors import InputError

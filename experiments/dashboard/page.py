@@ -15,6 +15,9 @@ import os
 from html import escape
 
 import solara
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
+
 from agora.agents.adjustment import FP_TEMPERATURE, HEDGE_ETA
 from agora.experiments.dashboard.controls import Controls, controls_from_table
 from agora.experiments.dashboard.figures import (
@@ -28,8 +31,6 @@ from agora.experiments.dashboard.figures import (
 from agora.experiments.dashboard.model import MarketDashboard
 from agora.experiments.dashboard.views import VIEWS, money_columns, price_columns
 from agora.market.k_items.utility import MODELS as UTILITY_MODELS
-from mesa.visualization import SolaraViz
-from mesa.visualization.utils import update_counter
 
 CONTROLS_ENV = "AGORA_VIZ_CONTROLS"  # JSON of the [market] table `agora viz` was given
 TITLE = "Agora: market dynamics"

@@ -37,6 +37,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+
 from agora.agents.adjustment import grid_rule
 from agora.agents.learning import k_learning_model
 from agora.agents.strategies import FixedPrice

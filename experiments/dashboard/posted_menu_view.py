@@ -25,6 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+
 from agora.agents.adjustment import PartialAdjustment, posted_price_of
 from agora.agents.strategies import FixedPrice
 from agora.experiments.dashboard.views import (

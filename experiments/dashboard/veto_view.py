@@ -20,12 +20,13 @@ from functools import lru_cache
 import networkx as nx
 import numpy as np
 import pandas as pd
+from scipy import integrate
+
 from agora.experiments.dashboard.views import MarketView, Network, Reference, add_messages, register
 from agora.market.errors import InputError
 from agora.market.group.mechanisms import PostedPriceRule, VotingMechanism
 from agora.market.group.solver import best_posted_price, optimal_mechanism, parse_members, solve_group
 from agora.models.group_model import GroupModel
-from scipy import integrate
 
 MAX_OPTIMAL_MEMBERS = 12  # Theorem 1's mechanism tabulates every member's interim rule (Reset of 12: about 0.4 s)
 PER_PARTY = 4  # up to this many members get a series each; more are summed

@@ -29,6 +29,8 @@ from functools import lru_cache
 import networkx as nx
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
+
 from agora.agents.adjustment import GRID_RULES, LEARNING_RULES, grid_rule, learning_strategy
 from agora.agents.learning import learning_model
 from agora.agents.strategies import BestResponseDynamics, FixedMechanism, StackelbergPrice
@@ -43,7 +45,6 @@ from agora.market.single_item.seller_first import solve_seller_first
 from agora.market.single_item.simultaneous import PricingGame, grid_game, is_equilibrium, pure_equilibria
 from agora.models.market_model import MarketModel
 from agora.protocols.messages import ALL
-from scipy.optimize import brentq
 
 PLANE_POINTS = 201  # prices per side of the grid the price plane and the equilibrium set are drawn on
 LEARNING_POINTS = 41  # the grid learners' prices: linear on [0, upper] (agora.market.learning.selection.price_levels)

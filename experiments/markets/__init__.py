@@ -23,6 +23,7 @@ from importlib import import_module
 from typing import Any
 
 import numpy as np
+
 from agora.market.errors import InputError
 
 #: Modules that define ``MARKETS``; each adds kinds to the registry.

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, fields
 
 import numpy as np
+
 from agora.experiments.markets import MarketKind, Param, ParamError, RunOutput, read_choice, read_int, read_number
 from agora.experiments.markets.single_item import read_bidders
 from agora.market.distributions import ACCEPTED_SPECS, parse_spec

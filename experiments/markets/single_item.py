@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
+
 from agora.agents import BestCommitment, BestResponseDynamics
 from agora.experiments.markets import (
     MarketKind,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from agora.agents.learning import k_learning_model, learning_model
 from agora.experiments.output import dumps, staging_dir, write_table, write_text
 from agora.experiments.reproduce.report import Check, Report, Section

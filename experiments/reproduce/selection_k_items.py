@@ -18,6 +18,8 @@ import math
 from pathlib import Path
 
 import numpy as np
+from scipy.optimize import brentq, minimize_scalar
+
 from agora.experiments.reproduce.report import Check, Section
 from agora.experiments.selection import k_end_figure
 from agora.experiments.tables import markdown_table
@@ -32,7 +34,6 @@ from agora.market.learning.k_selection import (
     seller_first,
 )
 from agora.market.learning.rules import BestResponse, FictitiousPlay, Hedge, RegretMatching
-from scipy.optimize import brentq, minimize_scalar
 
 UNIFORM = "uniform:0,1"
 P_R = ipm_price(UNIFORM, 4, 2)  # E[max of 2 U[0,1]] = 2/3

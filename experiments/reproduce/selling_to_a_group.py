@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
 from agora.agents.group import GroupMember  # noqa: E402
 from agora.experiments.output import atomic_path, progress, staging_dir  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from agora.market.distributions import Exponential, Uniform, ValueDistribution
 from scipy.stats import qmc
+
+from agora.market.distributions import Exponential, Uniform, ValueDistribution
 
 TANH_SINH_STEP = 0.1
 TANH_SINH_REACH = 3.0  # nodes with |t| <= 3: the dropped tails weigh about 1e-12

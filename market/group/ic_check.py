@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from agora.market.group.mechanisms import CollectiveMechanism, type_grid
 from scipy.stats import qmc
+
+from agora.market.group.mechanisms import CollectiveMechanism, type_grid
 
 
 @dataclass(frozen=True)

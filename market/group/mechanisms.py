@@ -22,10 +22,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.integrate import cumulative_trapezoid
+
 from agora.market.distributions import ValueDistribution
 from agora.market.errors import InputError
 from agora.market.group.expectations import GroupIntegrator
-from scipy.integrate import cumulative_trapezoid
 
 TABLE_POINTS = 1025  # types per member on which interim allocations are tabulated
 

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from agora.market.errors import InputError
 from agora.market.group.mechanisms import CollectiveMechanism
 

@@ -21,12 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from agora.market.distributions import Exponential, Uniform, ValueDistribution
-from agora.market.errors import InputError
-from agora.market.group.solver import check_cost, parse_members
 from scipy import optimize
 from scipy.integrate import cumulative_trapezoid
 from scipy.stats import qmc
+
+from agora.market.distributions import Exponential, Uniform, ValueDistribution
+from agora.market.errors import InputError
+from agora.market.group.solver import check_cost, parse_members
 
 BISECTIONS = 60
 

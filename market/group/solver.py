@@ -25,10 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import optimize
+
 from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError
 from agora.market.group.expectations import GroupIntegrator
-from scipy import optimize
 
 ACCEPTED_MEMBERS = ("an atomless law with a strictly increasing virtual value and a finite lowest type "
                     "(uniform, exponential, beta, truncnorm, or pareto with ALPHA > 0 and no cap)")

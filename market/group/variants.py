@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from scipy import optimize
+
 from agora.market.distributions import RegularityReport, ValueDistribution, _as_array, parse_spec
 from agora.market.errors import InputError
 from agora.market.group.mechanisms import at_least_probability
 from agora.market.group.solver import GroupSolution, check_cost, parse_members, solve_group
-from scipy import optimize
 
 MAX_SUBSETS = 252  # C(10, 5): enumerating more consulted sets is refused
 

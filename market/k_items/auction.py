@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from agora.market.distributions import ValueDistribution
 from agora.market.errors import InputError
 from agora.market.k_items.mechanisms import UniformPriceAuction

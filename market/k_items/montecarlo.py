@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from agora.market.demand import Partition, validate_partition
 from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError

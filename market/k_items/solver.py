@@ -25,6 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy import integrate, stats
+
 from agora.market.demand import Partition, validate_partition
 from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError
@@ -36,7 +38,6 @@ from agora.market.k_items.mechanisms import (
     optimal_welfare,
 )
 from agora.market.k_items.utility import UtilityModel, utility_model
-from scipy import integrate, stats
 
 QUAD = dict(limit=400, epsabs=1e-13, epsrel=1e-11)
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+
 from agora.market.demand import Partition, all_partitions, bell_number, canonical
 from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
 from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
 from agora.market.errors import InputError
 from agora.market.learning.rules import Learner, Seat, scaled
 

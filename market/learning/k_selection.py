@@ -40,14 +40,15 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
+from scipy.integrate import quad
+from scipy.optimize import minimize_scalar, root
+
 from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
 from agora.market.k_items.solver import demand_pmf
 from agora.market.learning.dynamics import MARKET, Game, Joint, child, children, play_game
 from agora.market.learning.selection import SETTLED_SHARE, check_budget, period, price_levels, start_indices
 from agora.market.single_item.simultaneous import REGRET_RTOL, acceptable
-from scipy.integrate import quad
-from scipy.optimize import minimize_scalar, root
 
 SELLER, FIRST, SECOND = 0, 1, 2
 PLAYERS = ("seller", "first intermediary", "second intermediary")

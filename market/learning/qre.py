@@ -18,9 +18,10 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import logsumexp, softmax
+
 from agora.market.errors import InputError
 from agora.market.learning.rules import scaled
-from scipy.special import logsumexp, softmax
 
 NEWTON_TOL = 1e-10
 MAX_NEWTON = 8

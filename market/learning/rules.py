@@ -37,9 +37,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
-from agora.market.errors import InputError
 from scipy.optimize import isotonic_regression
 from scipy.special import softmax
+
+from agora.market.errors import InputError
 
 TIE_RTOL = 1e-9  # payoffs within this fraction of the best count as best (the verifier's REGRET_RTOL)
 

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 import numpy as np
+
 from agora.market.errors import InputError
 from agora.market.learning.dynamics import MARKET, MatrixGame, Play, child, children, play
 from agora.market.single_item.simultaneous import REGRET_RTOL, PricingGame, acceptable, is_equilibrium, mixed_regret

@@ -24,10 +24,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.integrate import quad
+
 from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
 from agora.market.robust.mechanisms import Atoms, MarkovSet, spa_extremal_distribution, spa_region
-from scipy.integrate import quad
 
 REGION_NAMES = {"R1": "Q1", "R2": "Q2", "R3": "Q3", "above_mean": "point mass at the mean"}
 

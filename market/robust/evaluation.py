@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from agora.market.errors import InputError
 from agora.market.robust.mechanisms import DeterministicPrices, RandomPostedPrice
 

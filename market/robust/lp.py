@@ -28,10 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from agora.market.errors import InputError
-from agora.market.robust.mechanisms import MarkovSet
 from scipy import sparse
 from scipy.optimize import linprog
+
+from agora.market.errors import InputError
+from agora.market.robust.mechanisms import MarkovSet
 
 #: How far below a breakpoint the refining grid point sits (relative to v̄).
 BELOW_JUMP = 1e-9

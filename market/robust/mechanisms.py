@@ -25,9 +25,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from agora.market.errors import InputError
 from scipy.optimize import brentq
 from scipy.special import lambertw
+
+from agora.market.errors import InputError
 
 
 class RobustInputError(InputError):

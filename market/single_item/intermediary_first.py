@@ -24,13 +24,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.optimize import minimize_scalar
+
 from agora.market.distributions import ValueDistribution
 from agora.market.errors import InputError
 from agora.market.single_item.right_auctions import RIGHT_AUCTIONS, RightAuction, distinct_laws
 from agora.market.single_item.scores import MaxScoreLaw
 from agora.market.single_item.seller_first import PriceOptimum, distinct, maximize_price_revenue, probe_values
 from agora.market.single_item.virtual_law import Integral, VirtualMaxLaw, integrate_pieces, pieces_between
-from scipy.optimize import minimize_scalar
 
 PARAMETER_GRID = 60
 

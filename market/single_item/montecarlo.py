@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError
 from agora.market.single_item.right_auctions import RightAuction

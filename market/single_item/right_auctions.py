@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from agora.market.distributions import ValueDistribution
 from agora.market.single_item.scores import Score, ShiftedVirtualScore, ValueScore
 from agora.market.single_item.seller_mechanisms import MechanismError

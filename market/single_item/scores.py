@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from functools import cached_property
 
 import numpy as np
+
 from agora.market.distributions import ValueDistribution
 from agora.market.errors import InputError
 

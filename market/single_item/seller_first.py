@@ -14,11 +14,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.optimize import brentq, differential_evolution, minimize_scalar
+
 from agora.market.distributions import ValueDistribution
 from agora.market.single_item.intermediary_mechanisms import ShiftedMyerson
 from agora.market.single_item.seller_mechanisms import DeterministicMechanism, Menu
 from agora.market.single_item.virtual_law import RTOL, VirtualMaxLaw, evaluate_menu, menu_seller_revenue
-from scipy.optimize import brentq, differential_evolution, minimize_scalar
 
 QUANTILES_PER_BIDDER = 257
 MAX_CANDIDATES = 6000

@@ -24,14 +24,15 @@ from itertools import cycle
 
 import nashpy
 import numpy as np
+from nashpy.linalg import create_col_tableau, create_row_tableau
+from scipy.optimize import brentq
+
 from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError
 from agora.market.single_item.intermediary_first import seller_best_response
 from agora.market.single_item.right_auctions import PostedRightPrice
 from agora.market.single_item.scores import MaxScoreLaw, ValueScore
 from agora.market.single_item.seller_first import PriceOptimum
-from nashpy.linalg import create_col_tableau, create_row_tableau
-from scipy.optimize import brentq
 
 PRICE_SLACK = 1e-12  # a total within this relative distance of a value reaches it (float sums)
 

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from scipy import integrate
+
 from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError
 from agora.market.single_item.scores import MaxScoreLaw, VirtualScore
 from agora.market.single_item.seller_mechanisms import Menu
-from scipy import integrate
 
 RTOL = 1e-12
 ATOL = 1e-15
