@@ -7,10 +7,10 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pytest
 
-from agora.agents.learning import learning_model
 from agora.market.learning.qre import trace_logit_qre
 from agora.market.learning.rules import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching
 from agora.market.learning.selection import Market, Study, play_market, run_study
+from agora.models.learning_models import learning_model
 
 MARKET = Market("two uniform", ("uniform:0,1", "uniform:0,2"), 41)
 ROUNDS = 2000

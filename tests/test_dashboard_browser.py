@@ -28,7 +28,6 @@ import numpy as np
 import pytest
 
 from agora.agents.adjustment import PartialAdjustment
-from agora.agents.learning import k_learning_model
 from agora.agents.strategies import BestCommitment, BestResponseDynamics, StackelbergPrice
 from agora.experiments.dashboard.views import VIEWS
 from agora.market.demand import from_partition
@@ -37,6 +36,7 @@ from agora.market.k_items.solver import best_posted_price
 from agora.market.learning.k_selection import KItemMarket
 from agora.market.learning.rules import Hedge
 from agora.models.group_model import GroupModel
+from agora.models.learning_models import k_learning_model
 from agora.models.market_model import MarketModel
 from agora.protocols.posted_menu import PostedMenu
 

@@ -215,7 +215,7 @@ def test_agent_based_k_item_market_posts_the_array_dynamics_prices_and_rations_a
     """Mesa agents under PostedFees, on the same seed (values and rationing priorities replayed),
     post the array dynamics' price and fees and each block gets the same items, every round;
     the payments add up: the seller collects p_s per item, each intermediary its fee per item."""
-    from agora.agents.learning import k_learning_model
+    from agora.models.learning_models import k_learning_model
 
     market = KItemMarket("3|2, k = 2", "uniform:0,1", (3, 2), 2, 21)
     seq, rounds, start = np.random.SeedSequence(5), 200, (3, 10, 18)

@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agora.agents.learning import learning_model
 from agora.market.errors import InputError
 from agora.market.learning.qre import trace_logit_qre
 from agora.market.learning.rules import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching
 from agora.market.learning.selection import Market, Study, play_market, price_levels, run_study
+from agora.models.learning_models import learning_model
 
 CONSTANT = Market("constant value", ("point:1",), 21)
 F_MARKET = Market("F_0.2,1e6", ("pareto:0.2,1,1e6",), 41, "log")

@@ -39,7 +39,6 @@ import numpy as np
 import pandas as pd
 
 from agora.agents.adjustment import grid_rule
-from agora.agents.learning import k_learning_model
 from agora.agents.strategies import FixedPrice
 from agora.experiments.dashboard.posted_menu_view import blocks, item_network
 from agora.experiments.dashboard.views import MarketView, Network, PricePlane, Reference, register, snap
@@ -47,6 +46,7 @@ from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
 from agora.market.learning.k_selection import KItemMarket, expected_welfare, payoff_line, settled_equilibrium
 from agora.market.learning.selection import price_levels
+from agora.models.learning_models import k_learning_model
 
 FEE_POINTS = 31  # prices per player on the grid [0, top]
 PLANE_FEES = 10 * (FEE_POINTS - 1) + 1  # fees per side of the fee plane: the grid and nine between each two

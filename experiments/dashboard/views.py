@@ -32,7 +32,6 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from agora.agents.adjustment import GRID_RULES, LEARNING_RULES, grid_rule, learning_strategy
-from agora.agents.learning import learning_model
 from agora.agents.strategies import BestResponseDynamics, FixedMechanism, StackelbergPrice
 from agora.market.demand import SELLER, buyer_node, intermediary_node
 from agora.market.distributions import parse_spec
@@ -43,6 +42,7 @@ from agora.market.single_item.intermediary_first import CommitmentOptimum, best_
 from agora.market.single_item.right_auctions import PostedRightPrice
 from agora.market.single_item.seller_first import solve_seller_first
 from agora.market.single_item.simultaneous import PricingGame, grid_game, is_equilibrium, pure_equilibria
+from agora.models.learning_models import learning_model
 from agora.models.market_model import MarketModel
 from agora.protocols.messages import ALL
 

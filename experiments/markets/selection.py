@@ -116,7 +116,7 @@ def check_single(params: Mapping) -> None:
 
 def agents_play(market: Market, seller, other, start, steps: int, seq) -> Play:
     """The run played by Mesa learning agents (:func:`agora.agents.learning.learning_model`), read back as a Play."""
-    from agora.agents.learning import learning_model
+    from agora.models.learning_models import learning_model
 
     model = learning_model(market, seller, other, start, steps, seq)
     for _ in range(steps):
@@ -163,7 +163,7 @@ def check_k(params: Mapping) -> None:
 
 def k_agents_play(market: KItemMarket, rules, start, steps: int, seq) -> tuple[Joint, np.ndarray]:
     """The run played by Mesa learning agents under PostedFees (:func:`agora.agents.learning.k_learning_model`)."""
-    from agora.agents.learning import k_learning_model
+    from agora.models.learning_models import k_learning_model
 
     model = k_learning_model(market, rules, start, steps, seq)
     for _ in range(steps):

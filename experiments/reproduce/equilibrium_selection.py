@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agora.agents.learning import k_learning_model, learning_model
 from agora.experiments.output import dumps, staging_dir, write_table, write_text
 from agora.experiments.reproduce.report import Check, Report, Section
 from agora.experiments.reproduce.selection_k_items import BINDING, k_items
@@ -28,6 +27,7 @@ from agora.market.learning.k_selection import KItemMarket, KStudy, play_k_market
 from agora.market.learning.rules import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching
 from agora.market.learning.selection import Market, Study, play_market
 from agora.market.single_item.simultaneous import pure_equilibria
+from agora.models.learning_models import k_learning_model, learning_model
 
 SOURCE = "papers/monopolist-intermediary.txt"
 EPS, H = 0.2, 1e6

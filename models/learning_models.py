@@ -1,0 +1,63 @@
+"""Mesa worlds in which the seller and the intermediaries learn (equilibrium selection).
+
+:func:`learning_model` builds the simultaneous single-item market of the
+monopolist-intermediary paper (Section 5) with :class:`~agora.agents.learning.Learning`
+agents on both sides; :func:`k_learning_model` builds the k-item market of
+:mod:`agora.market.learning.k_selection` under the
+:class:`~agora.protocols.posted_fees.PostedFees` protocol with
+:class:`~agora.agents.learning.KLearning` agents. Seeded from one run's
+``SeedSequence`` as the array dynamics are, they post the same prices round for round.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from agora.agents.learning import KLearning, Learning
+from agora.market.demand import from_partition
+from agora.market.learning.dynamics import MARKET, child
+from agora.market.learning.k_selection import KItemMarket, market_draws
+from agora.market.learning.selection import Market, market_values
+from agora.models.market_model import MarketModel
+from agora.protocols.messages import LOG_COLUMNS
+from agora.protocols.posted_fees import PostedFees
+
+MODEL = MARKET + 1  # the child of a run's SeedSequence that seeds the Mesa model itself (tie-breaks)
+
+
+def learning_model(market: Market, seller_rule, intermediary_rule, start: tuple[int, int], rounds: int | None,
+                   seq: np.random.SeedSequence):
+    """A simultaneous MarketModel whose two sides learn, replaying the run's values for ``rounds`` rounds
+    (``rounds=None``: the model draws the values itself, for as many rounds as it is stepped)."""
+    game, _ = market.discretized()
+    return MarketModel(game.specs, protocol="simultaneous",
+                       seller=Learning(seller_rule, market, start, seq),
+                       intermediary=Learning(intermediary_rule, market, start, seq),
+                       replay=None if rounds is None else market_values(game, rounds, seq),
+                       rng=np.random.default_rng(child(seq, MODEL)))
+
+
+def k_learning_model(market: KItemMarket, rules, start: tuple[int, int, int], rounds: int | None,
+                     seq: np.random.SeedSequence):
+    """A MarketModel of the k-item market under PostedFees whose seller and intermediaries learn by
+    ``rules`` (seller, first, second), replaying the run's values and rationing priorities for
+    ``rounds`` rounds (``rounds=None``: the model draws both itself, for as many rounds as it is stepped)."""
+    values, priority = market_draws(market, rounds, seq) if rounds is not None else (None, None)
+    b1 = market.blocks[0]
+    blocks = [list(range(b1)), list(range(b1, market.buyers))]
+    model = MarketModel([market.distribution] * market.buyers, protocol=PostedFees(market.items, priority),
+                        seller=KLearning(rules[0], market, start, 0, seq),
+                        demand=from_partition(blocks, market.buyers), replay=values,
+                        rng=np.random.default_rng(child(seq, MODEL)))
+    for j, m in enumerate(model.intermediaries):
+        m.strategy = KLearning(rules[j + 1], market, start, j + 1, seq)
+    model.datacollector = mesa.DataCollector(
+        model_reporters={"seller_price": lambda m: m.last.seller_price,
+                         "first_fee": lambda m: m.last.fees[0], "second_fee": lambda m: m.last.fees[1],
+                         "first_items": lambda m: m.last.units[0], "second_items": lambda m: m.last.units[1],
+                         "seller_revenue": lambda m: m.last.seller_revenue,
+                         "intermediary_revenue": lambda m: m.last.intermediary_revenue,
+                         "welfare": lambda m: m.last.welfare},
+        tables={"messages": list(LOG_COLUMNS)})
+    return model
