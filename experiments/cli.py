@@ -19,9 +19,8 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
-from agora.market.distributions import ACCEPTED_SPECS
 from agora.market.errors import InputError
-from agora.market.single_item.right_auctions import RIGHT_AUCTIONS as RIGHT_AUCTION_CLASSES
+from agora.market.names import ACCEPTED_SPECS, RIGHT_AUCTION_NAMES
 
 SPEC_HELP = f"a value distribution, one per bidder; accepted: {ACCEPTED_SPECS}"
 
@@ -112,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "The intermediary commits to an auction for the right to dictate bids, anticipating "
                 "the seller's best-responding price (Theorem 4.1); its best commitment is solved "
                 "within each class (bilevel) and the best class is reported.")
-    fi.add_argument("--class", dest="classes", action="append", choices=sorted(RIGHT_AUCTION_CLASSES),
+    fi.add_argument("--class", dest="classes", action="append", choices=sorted(RIGHT_AUCTION_NAMES),
                     help="commitment class to search (repeatable; default: all)")
     fi.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
 

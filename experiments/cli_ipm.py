@@ -12,7 +12,7 @@ from agora.experiments.cli import SPEC_HELP, _nonnegative_int, _positive_int
 from agora.experiments.output import dumps
 from agora.experiments.tables import format_table
 from agora.market.errors import InputError
-from agora.market.k_items.utility import MODELS
+from agora.market.names import UTILITY_MODELS as MODELS
 
 
 def _weights(text: str) -> tuple[float, ...]:

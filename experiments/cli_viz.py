@@ -17,9 +17,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from agora.experiments.dashboard.controls import Controls, load_spec
-from agora.experiments.dashboard.page import CONTROLS_ENV
-from agora.experiments.dashboard.views import VIEWS
+from agora.experiments.dashboard import CONTROLS_ENV, PROTOCOLS
 
 APP = Path(__file__).resolve().parent / "app.py"
 DEFAULT_PORT = 8765
@@ -42,7 +40,7 @@ def add_parsers(verbs: dict, sub) -> None:
                     "this round's messages, revenues, utilities, welfare and prices against the exact solver, and "
                     "the price plane of the simultaneous game. SPEC.toml's [market] table sets the "
                     "initial controls (keys: protocol, bidders, buyers, intermediaries, items, utility, rule, "
-                    f"rate, seller_price, intermediary_price, seed; protocols: {', '.join(VIEWS)}).")
+                    f"rate, seller_price, intermediary_price, seed; protocols: {', '.join(PROTOCOLS)}).")
     p.add_argument("spec", nargs="?", metavar="SPEC.toml", help="initial controls ([market] table)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
@@ -54,7 +52,7 @@ def server_command(host: str, port: int) -> list[str]:
             "--production", "--no-open"]
 
 
-def server_environment(controls: Controls) -> dict[str, str]:
+def server_environment(controls) -> dict[str, str]:
     """The environment the server runs in: the initial controls, and no calls home."""
     env = dict(os.environ)
     env[CONTROLS_ENV] = json.dumps(asdict(controls))
@@ -64,6 +62,8 @@ def server_environment(controls: Controls) -> dict[str, str]:
 
 
 def viz(args) -> int:
+    from agora.experiments.dashboard.controls import Controls, load_spec
+
     controls = load_spec(args.spec) if args.spec else Controls()  # every value checked, in one line
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"agora viz: serving the dashboard at http://{host}:{args.port}/ (Ctrl-C stops it)", flush=True)

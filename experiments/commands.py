@@ -11,10 +11,8 @@ from agora.experiments.output import dumps, progress, table_format, write_table
 from agora.experiments.tables import format_table
 from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
-from agora.market.single_item.montecarlo import simulate_seller_first as monte_carlo
 from agora.market.single_item.seller_first import best_seller_price, evaluate_posted_price
 from agora.market.single_item.seller_first import solve_seller_first as solve
-from agora.market.single_item.seller_mechanisms import Menu
 from agora.market.single_item.virtual_law import VirtualMaxLaw
 
 COMPARED = ("seller_revenue", "intermediary_revenue", "welfare", "sale")
@@ -107,6 +105,9 @@ def _run_abm(bidders, price, rounds, seed):
 
 
 def simulate_seller_first(args) -> int:
+    from agora.market.single_item.montecarlo import simulate_seller_first as monte_carlo
+    from agora.market.single_item.seller_mechanisms import Menu
+
     for path in (args.out, args.messages):
         if path:
             table_format(path)

@@ -3,7 +3,8 @@
 Every distribution is a continuous law on ``[lo, hi)`` plus, possibly, an atom
 at ``hi`` (the capped Pareto ``F_eps,H`` of Theorem 3.4, and ``point:V``).
 Cumulative functions, densities, quantiles and sampling come from
-``scipy.stats``; on top of them this module gives
+``scipy.stats`` (for uniform, exponential and Pareto laws, from the same formulas in
+:mod:`agora.market.frozen_laws`); on top of them this module gives
 
 * the virtual value ``phi(v) = v - (1 - F(v)) / f(v)`` on the continuous part
   and ``phi = hi`` on an atom at ``hi`` (the slope of the revenue curve there),
@@ -25,16 +26,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy import integrate, stats
+from scipy import integrate
 from scipy.optimize import brentq, elementwise
 
 from agora.market.errors import InputError
-
-ACCEPTED_SPECS = (
-    "uniform:LO,HI | exponential:MEAN | pareto:ALPHA,SCALE[,CAP] | point:V | "
-    "beta:A,B,LO,HI | truncnorm:MEAN,SD,LO,HI"
-)
-
+from agora.market.frozen_laws import FrozenExponential, FrozenPareto, FrozenUniform
+from agora.market.names import ACCEPTED_SPECS
 
 SCALAR_ROOTS = 4  # up to this many roots at once, brentq beats the vectorised solver
 
@@ -362,7 +359,7 @@ class Uniform(ScipyDistribution):
     """uniform:LO,HI. phi(v) = 2v - HI; MHR."""
 
     def __init__(self, lo: float, hi: float):
-        super().__init__(f"uniform:{lo:g},{hi:g}", stats.uniform(loc=lo, scale=hi - lo))
+        super().__init__(f"uniform:{lo:g},{hi:g}", FrozenUniform(loc=lo, scale=hi - lo))
 
     def _phi_cont(self, v):
         return 2.0 * v - self.hi
@@ -389,7 +386,7 @@ class Exponential(ScipyDistribution):
 
     def __init__(self, mean: float):
         self.scale = mean
-        super().__init__(f"exponential:{mean:g}", stats.expon(scale=mean))
+        super().__init__(f"exponential:{mean:g}", FrozenExponential(scale=mean))
 
     def _phi_cont(self, v):
         return v - self.scale
@@ -423,7 +420,7 @@ class Pareto(ScipyDistribution):
         self.alpha = alpha
         self.b = 1.0 / (1.0 - alpha)
         spec = f"pareto:{alpha:g},{scale:g}" + (f",{cap:g}" if math.isfinite(cap) else "")
-        super().__init__(spec, stats.pareto(self.b, scale=scale), cap)
+        super().__init__(spec, FrozenPareto(self.b, scale=scale), cap)
 
     @property
     def quantile_tail(self) -> float:
@@ -656,12 +653,16 @@ def parse_spec(spec: str | ValueDistribution) -> ValueDistribution:
         a, b, lo, hi = _numbers(spec, body, "beta:A,B,LO,HI", (4,))
         _check(a > 0 and b > 0, spec, f"needs A > 0 and B > 0, got A={a:g}, B={b:g}")
         _check(0 <= lo < hi < math.inf, spec, f"needs 0 <= LO < HI < inf, got LO={lo:g}, HI={hi:g}")
+        from scipy import stats
+
         return ScipyDistribution(f"beta:{a:g},{b:g},{lo:g},{hi:g}",
                                  stats.beta(a, b, loc=lo, scale=hi - lo))
     if family == "truncnorm":
         mean, sd, lo, hi = _numbers(spec, body, "truncnorm:MEAN,SD,LO,HI", (4,))
         _check(sd > 0, spec, f"needs SD > 0, got SD={sd:g}")
         _check(0 <= lo < hi, spec, f"needs 0 <= LO < HI, got LO={lo:g}, HI={hi:g}")
+        from scipy import stats
+
         rv = stats.truncnorm((lo - mean) / sd, (hi - mean) / sd, loc=mean, scale=sd)
         return ScipyDistribution(f"truncnorm:{mean:g},{sd:g},{lo:g},{hi:g}", rv)
     raise SpecError(f"unknown distribution '{family}' in spec '{spec}'; accepted: {ACCEPTED_SPECS}")

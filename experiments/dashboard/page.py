@@ -19,6 +19,7 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
 from agora.agents.adjustment import FP_TEMPERATURE, HEDGE_ETA
+from agora.experiments.dashboard import CONTROLS_ENV
 from agora.experiments.dashboard.controls import Controls, controls_from_table
 from agora.experiments.dashboard.figures import (
     WIN_COLOUR,
@@ -32,7 +33,6 @@ from agora.experiments.dashboard.model import MarketDashboard
 from agora.experiments.dashboard.views import VIEWS, money_columns, price_columns
 from agora.market.k_items.utility import MODELS as UTILITY_MODELS
 
-CONTROLS_ENV = "AGORA_VIZ_CONTROLS"  # JSON of the [market] table `agora viz` was given
 TITLE = "Agora: market dynamics"
 
 

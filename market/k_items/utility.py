@@ -36,6 +36,7 @@ import numpy as np
 
 from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError
+from agora.market.names import UTILITY_MODELS as MODELS
 
 TIE = 1e-12  # utilities within this of the best count as best; ties buy more items
 
@@ -244,7 +245,6 @@ class CustomUtility(UtilityModel):
         return self.label
 
 
-MODELS = ("surplus", "monopolist")
 
 
 def utility_model(name: str | UtilityModel, dist: ValueDistribution | str) -> UtilityModel:
