@@ -106,7 +106,12 @@ class MarketModel(RoundModel):
             used by the k-item protocols, which are given as objects
             (:class:`~agora.protocols.posted_menu.PostedMenu`, :class:`~agora.protocols.posted_menu.KItemAuction`).
         rng: seed or numpy Generator (Mesa's ``rng``).
+
+    A subclass may set :attr:`buyer_class` to its own subclass of
+    :class:`~agora.agents.buyer.Buyer`; the model then creates (and collects) those buyers.
     """
+
+    buyer_class: type[Buyer] = Buyer
 
     def __init__(self, bidders: Sequence[str | ValueDistribution] = ("uniform:0,1", "uniform:0,1"),
                  protocol: str = "seller-first", seller=None, intermediary=None, demand=None,
@@ -124,7 +129,7 @@ class MarketModel(RoundModel):
         self.replay = None if replay is None else np.asarray(replay, float)
         self.round = 0
         self.protocol = PROTOCOLS[protocol]() if isinstance(protocol, str) else protocol
-        self.buyers = list(Buyer.create_agents(self, n, distribution=list(self.distributions),
+        self.buyers = list(self.buyer_class.create_agents(self, n, distribution=list(self.distributions),
                                                index=list(range(n))))
         blocks = partition_of(self.demand)
         utilities = intermediary_utilities(utility, len(blocks), self.distributions)
@@ -146,7 +151,7 @@ class MarketModel(RoundModel):
                 "sale": lambda m: m.last.sale,
                 "winner": lambda m: m.last.winner,
             },
-            agenttype_reporters={Buyer: {"value": "value", "payoff": "payoff"}},
+            agenttype_reporters={self.buyer_class: {"value": "value", "payoff": "payoff"}},
             tables={"messages": list(LOG_COLUMNS)},
         )
 
