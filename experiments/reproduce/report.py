@@ -11,9 +11,20 @@ from agora.experiments.output import dumps, write_text
 from agora.experiments.tables import format_table, markdown_table
 
 
+#: Where a row's expected value comes from: a number printed in the paper (quote where),
+#: the paper's closed form evaluated by code other than the code measured, an independent
+#: method (a linear program, brute force, exact arithmetic, another algorithm), a comparison
+#: of two evaluators, or an inequality of the paper (the row shows its slack).
+PROVENANCE = ("paper-number", "paper-formula", "independent", "cross-evaluator", "bound")
+
+
 @dataclass(frozen=True)
 class Check:
-    """One claim of a paper on one instance: the paper's value, ours, and whether the claim holds."""
+    """One claim of a paper on one instance: the expected value, ours, and whether the claim holds.
+
+    ``provenance`` is one of :data:`PROVENANCE` and ``source`` says where exactly (the page or
+    equation of a printed number, the independent method used).
+    """
 
     result: str
     instance: str
@@ -22,6 +33,12 @@ class Check:
     measured: float | str
     holds: bool
     tolerance: str = ""
+    provenance: str = ""
+    source: str = ""
+
+    def __post_init__(self):
+        if self.provenance and self.provenance not in PROVENANCE:
+            raise ValueError(f"provenance {self.provenance!r}; accepted: {', '.join(PROVENANCE)}")
 
 
 @dataclass
