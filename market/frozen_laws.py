@@ -27,7 +27,8 @@ class FrozenLaw:
         self.loc, self.scale = float(loc), float(scale)
 
     def _x(self, v):
-        return (np.asarray(v, dtype=float) - self.loc) / self.scale
+        with np.errstate(over="ignore", invalid="ignore"):
+            return (np.asarray(v, dtype=float) - self.loc) / self.scale
 
     def support(self) -> tuple[float, float]:
         return self.a * self.scale + self.loc, self.b * self.scale + self.loc
