@@ -10,7 +10,6 @@ from pathlib import Path
 from agora.experiments.output import dumps, write_text
 from agora.experiments.tables import format_table, markdown_table
 
-
 #: Where a row's expected value comes from: a number printed in the paper (quote where),
 #: the paper's closed form evaluated by code other than the code measured, an independent
 #: method (a linear program, brute force, exact arithmetic, another algorithm), a comparison
