@@ -107,7 +107,7 @@ class Intermediary(mesa.Agent):
         values = self.values()
         if menu.uniform:
             cap = None if available is None else len(available)
-            d = int(model_demand(self.utility, values, menu.prices[0], dist, cap)[0])
+            d = int(model_demand(self.utility, values, menu.unit_price, dist, cap)[0])
             return (0,) * d if available is None else tuple(available[:d])
         mask = np.zeros((1, menu.k), bool)
         mask[0, list(available)] = True

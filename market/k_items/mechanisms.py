@@ -117,6 +117,12 @@ class ItemMenu:
         """Identical items at one price: the demand of each intermediary is a count."""
         return len(set(self.prices)) == 1 and len(set(self.weights)) == 1
 
+    @property
+    def unit_price(self) -> float:
+        """A uniform menu's price per unit of weight, prices[0] / weights[0] (inf for worthless items):
+        an item worth eta v at price p is bought where a unit item would be at p / eta."""
+        return self.prices[0] / self.weights[0] if self.weights[0] > 0 else math.inf
+
     @classmethod
     def intermediary_proof(cls, dist, n: int, k: int) -> ItemMenu:
         p = ipm_price(dist, n, k)

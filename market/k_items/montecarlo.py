@@ -63,7 +63,7 @@ def random_rationing(values: np.ndarray, blocks: Partition, menu: ItemMenu, mode
         cols = list(block)
         v = values[:, cols]
         ranks[:, cols] = _ranks(v)
-        asks[:, cols] = ranks[:, cols] < model_demand(model, v, price, dist)[:, None]
+        asks[:, cols] = ranks[:, cols] < model_demand(model, v, menu.unit_price, dist)[:, None]
     lottery = np.where(asks, keys, np.inf)
     served = asks & (_ranks(-lottery) < k)
     item = np.full((rows, n), -1)
@@ -71,7 +71,7 @@ def random_rationing(values: np.ndarray, blocks: Partition, menu: ItemMenu, mode
         cols = list(block)
         units = served[:, cols].sum(axis=1)
         item[:, cols] = np.where(ranks[:, cols] < units[:, None], 0, -1)
-    welfare = np.where(item >= 0, values, 0.0).sum(axis=1)
+    welfare = menu.weights[0] * np.where(item >= 0, values, 0.0).sum(axis=1)
     return KRounds(item, price * (item >= 0).sum(axis=1), welfare)
 
 
@@ -107,39 +107,58 @@ def best_items(scores: np.ndarray, weights: Sequence[float], prices: Sequence[fl
     return item
 
 
+def _size_groups(blocks: Partition) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per block size s: (slot of each intermediary within its size, -1 for another size;
+    its blocks' columns, one row per block of size s)."""
+    m = len(blocks)
+    groups = {}
+    for size in sorted({len(b) for b in blocks}):
+        owners = [i for i, b in enumerate(blocks) if len(b) == size]
+        slot = np.full(m, -1)
+        slot[owners] = np.arange(len(owners))
+        groups[size] = (slot, np.array([list(blocks[i]) for i in owners], dtype=int))
+    return groups
+
+
+def _choices(model: UtilityModel, menu: ItemMenu, v: np.ndarray, av: np.ndarray,
+             dist: ValueDistribution) -> np.ndarray:
+    """The item each of an intermediary's buyers (columns of ``v``) gets from the available ones."""
+    k = menu.k
+    if menu.uniform:
+        want = np.minimum(model_demand(model, v, menu.unit_price, dist), av.sum(axis=1))
+        free = np.argsort(~av, axis=1, kind="stable")  # available items first, lowest index first
+        rank = _ranks(v)
+        return np.where(rank < want[:, None], np.take_along_axis(free, np.minimum(rank, k - 1), axis=1), -1)
+    if not getattr(model, "linear", False):
+        raise InputError("heterogeneous menus need a linear intermediary model "
+                         f"(surplus, monopolist); got {model.describe()}")
+    return best_items(model.scores(v, dist), menu.weights, menu.prices, av)
+
+
 def sequential(values: np.ndarray, blocks: Partition, menu: ItemMenu, model: UtilityModel,
                dist: ValueDistribution, arrival: np.ndarray) -> KRounds:
-    """Intermediaries buy in turn from what is left (Definition 9); ``arrival`` is rounds x m."""
+    """Intermediaries buy in turn from what is left (Definition 9); ``arrival`` is rounds x m.
+
+    At each position of the order every round's arriving intermediary buys at once, one
+    vectorized call per block size, so the work is linear in the number of intermediaries.
+    """
     rows, n = values.shape
     k = menu.k
     available = np.ones((rows, k), bool)
     item = np.full((rows, n), -1)
+    groups = _size_groups(blocks)
     for pos in range(len(blocks)):
-        for owner, block in enumerate(blocks):
-            sel = arrival[:, pos] == owner
-            if not np.any(sel):
+        owner = arrival[:, pos]
+        for slot, cols in groups.values():
+            sel = np.nonzero(slot[owner] >= 0)[0]
+            if not sel.size:
                 continue
-            cols = list(block)
-            v = values[np.ix_(sel, cols)]
-            if menu.uniform:
-                av = available[sel]
-                want = np.minimum(model_demand(model, v, menu.prices[0], dist), av.sum(axis=1))
-                free = np.argsort(~av, axis=1, kind="stable")  # available items first, lowest index first
-                rank = _ranks(v)
-                chosen = np.where(rank < want[:, None],
-                                  np.take_along_axis(free, np.minimum(rank, k - 1), axis=1), -1)
-            else:
-                if not getattr(model, "linear", False):
-                    raise InputError("heterogeneous menus need a linear intermediary model "
-                                     f"(surplus, monopolist); got {model.describe()}")
-                chosen = best_items(model.scores(v, dist), menu.weights, menu.prices, available[sel])
-            sub = item[sel]
-            sub[:, cols] = chosen
-            item[sel] = sub
-            av = available[sel]
-            for j in range(k):
-                av[:, j] &= ~(chosen == j).any(axis=1)
-            available[sel] = av
+            c = cols[slot[owner[sel]]]  # the arriving block's columns, per selected round
+            chosen = _choices(model, menu, values[sel[:, None], c], available[sel], dist)
+            item[sel[:, None], c] = chosen
+            taken = np.zeros((sel.size, k + 1), bool)
+            taken[np.arange(sel.size)[:, None], chosen + 1] = True  # column 0 collects "no item"
+            available[sel] &= ~taken[:, 1:]
     prices = np.asarray(menu.prices)
     weights = np.asarray(menu.weights)
     got = item >= 0

@@ -33,6 +33,7 @@ from agora.market.errors import InputError
 from agora.market.k_items.mechanisms import (
     ItemMenu,
     check_market,
+    check_weights,
     guarantee,
     ipm_price,
     optimal_welfare,
@@ -164,10 +165,12 @@ class PostedOutcome:
 
 def evaluate_posted(dist: ValueDistribution | str, partition: Partition | Sequence[int], k: int,
                     price: float, model: UtilityModel | str = "surplus",
-                    welfare: bool = True) -> PostedOutcome:
+                    welfare: bool = True, weight: float = 1.0) -> PostedOutcome:
     """Exact revenue (and realized welfare) of ``price`` per item with random rationing.
 
-    ``partition`` is a partition of buyers or just the block sizes.
+    ``partition`` is a partition of buyers or just the block sizes. Every item is worth
+    ``weight`` v to a buyer of value v (Section 5 with eta_1 = ... = eta_k): a linear model's
+    score scales by the weight, so it buys where its unit-weight score reaches price / weight.
     """
     dist = parse_spec(dist)
     model = utility_model(model, dist)
@@ -175,11 +178,14 @@ def evaluate_posted(dist: ValueDistribution | str, partition: Partition | Sequen
     check_market(sum(sizes), k)
     if not 0.0 <= price < math.inf:
         raise InputError(f"a posted price must be >= 0, got {price}")
-    t = threshold_of(model, dist, price)
+    if not 0.0 < weight < math.inf:
+        raise InputError(f"an item weight must be > 0 and finite, got {weight}")
+    t = threshold_of(model, dist, price / weight)
     q = float(dist.prob_at_least(t)) if math.isfinite(t) else 0.0
     pmf = convolve_all(demand_pmf(b, q) for b in sizes)
     sold = expected_min(pmf, k)
-    wel = float(realized_welfare(dist, sizes, k, t)) if welfare and math.isfinite(t) else (0.0 if welfare else None)
+    wel = weight * float(realized_welfare(dist, sizes, k, t)) if welfare and math.isfinite(t) else \
+        (0.0 if welfare else None)
     return PostedOutcome(float(price), float(price) * sold, sold, wel, sizes,
                          "exact: convolution of per-block binomial demands; quadrature for welfare (1e-11)")
 
@@ -266,11 +272,14 @@ def solve_ipm(n: int, k: int, dist: ValueDistribution | str, weights: Sequence[f
     check_market(n, k)
     model = utility_model(intermediary, dist)
     partition = validate_partition(partition if partition is not None else [[i] for i in range(n)], n)
-    heterogeneous = weights is not None and len(set(float(w) for w in weights)) > 1
+    eta = check_weights(weights, k)
+    if not any(eta):
+        raise InputError(f"--weights must not all be 0 (then Wel(F) = 0 and nothing is worth selling), got {eta}")
+    heterogeneous = len(set(eta)) > 1
     tau = model.tau_bound(dist)
     if tau is None:
         raise InputError(f"no known tau for {model.describe()}; measure it with measure_tau")
-    bound = guarantee(dist, n, k, tau, weights if heterogeneous else None)
+    bound = guarantee(dist, n, k, tau, eta)
     if heterogeneous:
         if model.name != "surplus":
             raise InputError("the heterogeneous menu (Theorem 2) assumes surplus-maximizing intermediaries; "
@@ -281,11 +290,11 @@ def solve_ipm(n: int, k: int, dist: ValueDistribution | str, weights: Sequence[f
         price, prices, sold, wel_real = None, list(menu.prices), est.mean["items_sold"], est.mean["welfare"]
         method = f"vectorized Monte Carlo, {rounds} rounds, seed {seed}; intermediaries in a random order"
     else:
-        price = ipm_price(dist, n, k)
-        out = evaluate_posted(dist, partition, k, price, model)
+        price = eta[0] * ipm_price(dist, n, k)  # Definition 9 with equal weights: r_j = eta u_k = eta p_R
+        out = evaluate_posted(dist, partition, k, price, model, weight=eta[0])
         revenue, se, prices, sold, wel_real = out.revenue, 0.0, None, out.items_sold, out.realized_welfare
         method = out.method
-    wel = optimal_welfare(dist, n, k, weights)
+    wel = optimal_welfare(dist, n, k, eta)
     return IPMSolution(
         buyers=n, items=k, distribution=dist.spec, intermediary=model.describe(),
         partition=[list(b) for b in partition], price=price, prices=prices, revenue=revenue,
