@@ -79,29 +79,39 @@ def best_items(scores: np.ndarray, weights: Sequence[float], prices: Sequence[fl
                available: np.ndarray) -> np.ndarray:
     """Lemma 5's choice for many rounds: rows x b item index per buyer (-1 none).
 
-    Maximizes sum eta_j s_(t) - r_j over sets of available items matched in order to
-    the buyers ranked by score (dynamic programming over items and buyers; ties buy).
+    Maximizes sum_t eta_(j_t) s_(t) - r_(j_t) over sets of available items, the t-th best
+    buyer getting the t-th best item bought (weights are non-increasing). Dynamic programme
+    over the ranked buyers, every item at once: f_t(j), the best utility of serving the top t
+    buyers from items < j, is a running maximum over j of f_(t-1)(j') + eta_j' s_(t) - r_j'.
+    On ties it serves the fewest buyers and, among equal items, takes the lowest index.
     """
     rows, b = scores.shape
     k = len(weights)
+    if b == 1:  # one buyer: the available item of largest utility, if it is positive
+        cand = np.where(available, np.asarray(weights, float) * scores - np.asarray(prices, float), -np.inf)
+        j = np.argmax(cand, axis=1)
+        return np.where(np.take_along_axis(cand, j[:, None], axis=1)[:, 0] > 0.0, j, -1)[:, None]
     order = np.argsort(-scores, axis=1, kind="stable")
     s = np.take_along_axis(scores, order, axis=1)
-    best = np.full((rows, b + 1), -np.inf)
-    best[:, 0] = 0.0
-    take = np.zeros((k, rows, b + 1), bool)
-    for j in range(k):
-        gain = weights[j] * s - prices[j]  # rows x b: item j to the t-th buyer
-        cand = np.concatenate([np.full((rows, 1), -np.inf), best[:, :-1] + gain], axis=1)
-        cand[~available[:, j]] = -np.inf
-        take[j] = cand >= best
-        best = np.where(take[j], cand, best)
-    t = np.argmax(best, axis=1)  # number of buyers served
+    eta, r = np.asarray(weights, float)[None, :], np.asarray(prices, float)[None, :]
+    served = min(b, k)
+    prev = np.zeros((rows, k))  # f_(t-1)(j) for j = 0..k-1
+    cands, totals = [], [np.zeros(rows)]
+    for t in range(served):
+        cand = np.where(available, prev + eta * s[:, t:t + 1] - r, -np.inf)  # item j to the t-th buyer
+        best = np.maximum.accumulate(cand, axis=1)  # f_t(j + 1)
+        cands.append(cand)
+        totals.append(best[:, -1])
+        prev = np.concatenate([np.full((rows, 1), -np.inf), best[:, :-1]], axis=1)
+    count = np.argmax(np.stack(totals, axis=1), axis=1)  # buyers served
     sorted_item = np.full((rows, b), -1)
-    idx = np.arange(rows)
-    for j in range(k - 1, -1, -1):
-        took = take[j, idx, t] & (t > 0)
-        sorted_item[idx[took], t[took] - 1] = j
-        t = t - took
+    limit = np.full(rows, k)  # the t-th buyer's item is below the (t+1)-th's
+    items = np.arange(k)[None, :]
+    for t in range(served, 0, -1):
+        active = count >= t
+        j = np.argmax(np.where(items < limit[:, None], cands[t - 1], -np.inf), axis=1)
+        sorted_item[active, t - 1] = j[active]
+        limit = np.where(active, j, limit)
     item = np.full((rows, b), -1)
     np.put_along_axis(item, order, sorted_item, axis=1)
     return item
@@ -150,15 +160,14 @@ def sequential(values: np.ndarray, blocks: Partition, menu: ItemMenu, model: Uti
     for pos in range(len(blocks)):
         owner = arrival[:, pos]
         for slot, cols in groups.values():
-            sel = np.nonzero(slot[owner] >= 0)[0]
+            sel = np.nonzero(slot[owner] >= 0)[0] if len(groups) > 1 else np.arange(rows)
             if not sel.size:
                 continue
             c = cols[slot[owner[sel]]]  # the arriving block's columns, per selected round
             chosen = _choices(model, menu, values[sel[:, None], c], available[sel], dist)
             item[sel[:, None], c] = chosen
-            taken = np.zeros((sel.size, k + 1), bool)
-            taken[np.arange(sel.size)[:, None], chosen + 1] = True  # column 0 collects "no item"
-            available[sel] &= ~taken[:, 1:]
+            got, unit = np.nonzero(chosen >= 0)
+            available[sel[got], chosen[got, unit]] = False
     prices = np.asarray(menu.prices)
     weights = np.asarray(menu.weights)
     got = item >= 0
