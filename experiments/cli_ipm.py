@@ -2,6 +2,8 @@
 
     agora solve ipm --buyers N --items K --dist SPEC [--weights ETA1,...,ETAK]
                     [--intermediary surplus|monopolist] [--partition 0,1|2|3,4] [--json]
+    agora solve k-auction --buyers N --items K --dist SPEC --partition P
+                    --utility surplus|monopolist [--reserve R] [--json]
 """
 
 from __future__ import annotations
@@ -43,6 +45,57 @@ def add_parsers(verbs: dict, sub) -> None:
                    help="Monte Carlo rounds for a heterogeneous menu (default 200000)")
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    _add_k_auction(verbs)
+
+
+def _reserve(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a reserve price >= 0, got '{text}'") from None
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a reserve price >= 0, got '{text}'")
+    return value
+
+
+def _add_k_auction(verbs: dict) -> None:
+    p = verbs["solve"].add_parser(
+        "k-auction", help="k items in the (k+1)-th-price auction: intermediaries' equilibrium bids",
+        description="The (k+1)-th-price auction with a reserve (default phi^-1(0), Proposition 1) on one demand "
+                    "structure. Single-buyer intermediaries bid their buyer's score (dominant); an intermediary "
+                    "holding several buyers best-responds over full bid vectors, exactly against the rivals' laws. "
+                    "Prints the equilibrium bids' shape, the seller's revenue, welfare and the largest regret.")
+    p.add_argument("--buyers", type=_positive_int, required=True, metavar="N", help="number of buyers n")
+    p.add_argument("--items", type=_positive_int, required=True, metavar="K", help="number of items k")
+    p.add_argument("--dist", required=True, metavar="SPEC", help=SPEC_HELP.replace(", one per bidder", ""))
+    p.add_argument("--partition", required=True, metavar="0,1|2|3,4",
+                   help="which buyers each intermediary holds (at most one holding several)")
+    p.add_argument("--utility", choices=MODELS, required=True, help="what intermediaries maximize")
+    p.add_argument("--reserve", type=_reserve, metavar="R", help="reserve price (default phi^-1(0))")
+    p.add_argument("--rounds", type=_positive_int, default=200, help="Monte Carlo rounds (default 200)")
+    p.add_argument("--regret-profiles", type=_nonnegative_int, default=5,
+                   help="rounds whose best response is checked on the fine grid (default 5)")
+    p.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+
+
+def solve_k_auction(args) -> int:
+    from agora.market.demand import parse_partition
+    from agora.market.k_items.k_auction import solve_k_auction as solve
+
+    sol = solve(args.buyers, args.items, args.dist, parse_partition(args.partition, args.buyers), args.utility,
+                args.reserve, rounds=args.rounds, seed=args.seed, regret_profiles=args.regret_profiles)
+    d = sol.to_dict()
+    if args.json:
+        print(dumps(d))
+        return 0
+    keys = ("reserve", "revenue", "revenue_stderr", "welfare", "welfare_stderr", "max_regret")
+    print(format_table(["quantity", "value"], [(k, d[k]) for k in keys]))
+    shapes = list(sol.bid_shapes.items()) or [("(every intermediary holds one buyer: truthful)", sol.rounds)]
+    print(format_table(["bids of the intermediary holding several buyers (per unit)", "rounds"], shapes))
+    print(f"\n{sol.buyers} buyers, {sol.items} items, {sol.distribution}, {sol.utility} intermediaries, "
+          f"partition {sol.partition}\nmethod: {sol.method}")
+    return 0
 
 
 def solve_ipm(args) -> int:
@@ -66,4 +119,4 @@ def solve_ipm(args) -> int:
     return 0
 
 
-HANDLERS = {("solve", "ipm"): solve_ipm}
+HANDLERS = {("solve", "ipm"): solve_ipm, ("solve", "k-auction"): solve_k_auction}

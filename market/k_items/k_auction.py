@@ -1,0 +1,122 @@
+"""``agora solve k-auction``: the (k+1)-th-price auction on one demand structure with
+best-responding intermediaries (intermediary-proof-mechanisms, Section 3 and Propositions 1-2).
+
+Single-buyer intermediaries bid their buyer's score: the auction is truthful for a unit
+bidder (Proposition 1), a dominant strategy, so it is their part of any equilibrium, with
+regret 0. An intermediary holding several buyers best-responds to them over full bid vectors
+(:mod:`agora.market.k_items.bidding`, exact against the rivals' laws), which completes an
+equilibrium of the structure. Its regret is measured on a fine grid of bid vectors for the
+first ``regret_profiles`` rounds. Revenue and welfare are Monte Carlo means over ``rounds``
+rounds of values, the auction run on the equilibrium bids (ties by a uniform priority).
+Structures with two or more intermediaries holding several buyers are not solved here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from agora.market.demand import Partition, validate_partition
+from agora.market.distributions import ValueDistribution, parse_spec
+from agora.market.errors import InputError
+from agora.market.k_items.bidding import TruthfulRivals, best_response
+from agora.market.k_items.mechanisms import UniformPriceAuction, check_market
+from agora.market.k_items.utility import UtilityModel, utility_model
+
+
+@dataclass(frozen=True)
+class KAuctionSolution:
+    """The equilibrium of the (k+1)-th-price auction on one demand structure."""
+
+    buyers: int
+    items: int
+    distribution: str
+    utility: str
+    partition: list[list[int]]
+    reserve: float
+    strategic_block: list[int] | None
+    bid_shapes: dict[str, int]
+    revenue: float
+    revenue_stderr: float
+    welfare: float
+    welfare_stderr: float
+    max_regret: float
+    regret_profiles: int
+    regret_grid: int
+    rounds: int
+    seed: int
+    method: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _strategic_block(blocks: Partition) -> list[int] | None:
+    several = [list(b) for b in blocks if len(b) > 1]
+    if len(several) > 1:
+        sizes = sorted((len(b) for b in blocks), reverse=True)
+        raise InputError(f"the auction's equilibrium is computed for demand structures with at most one "
+                         f"intermediary holding several buyers (the others bid truthfully); got block sizes {sizes}")
+    return several[0] if several else None
+
+
+def solve_k_auction(n: int, k: int, dist: ValueDistribution | str, partition: Partition | None = None,
+                    utility: UtilityModel | str = "surplus", reserve: float | None = None,
+                    rounds: int = 200, seed: int = 0, regret_profiles: int = 5,
+                    regret_grid: int = 41) -> KAuctionSolution:
+    """Equilibrium bids, the seller's revenue, welfare and the largest regret (module doc).
+
+    ``reserve`` defaults to phi^-1(0), Proposition 1's optimal reserve under competition.
+    """
+    dist = parse_spec(dist)
+    check_market(n, k)
+    model = utility_model(utility, dist)
+    blocks = validate_partition(partition if partition is not None else [[i] for i in range(n)], n)
+    if reserve is None:
+        dist.require_regular("buyer")
+        reserve = dist.monopoly_price
+    auction = UniformPriceAuction(k, float(reserve))
+    if rounds < 2:
+        raise InputError(f"--rounds must be >= 2, got {rounds}")
+    if not 0 <= regret_profiles <= rounds:
+        raise InputError(f"--regret-profiles must be in 0..rounds = {rounds}, got {regret_profiles}")
+    big = _strategic_block(blocks)
+    rivals = TruthfulRivals(dist, model, n - len(big), k, auction.reserve) if big else None
+    rng = np.random.default_rng(seed)
+    values = dist.rvs((rounds, n), rng)
+    scores = model.scores(values, dist)
+    bids = np.where(scores >= auction.reserve, scores, -np.inf)
+    shapes: Counter = Counter()
+    regret = 0.0
+    if big:
+        bids[:, big] = -np.inf
+        for row in range(rounds):
+            own = scores[row, big]
+            br = best_response(rivals, own, points=11, regret_points=regret_grid if row < regret_profiles else None)
+            if row < regret_profiles:
+                regret = max(regret, br.regret)
+            shapes[",".join(br.shape(auction.reserve))] += 1
+            ranked = np.asarray(big)[np.argsort(-own, kind="stable")]
+            bids[row, ranked[:len(br.bids)]] = br.bids
+    win, price = auction.run(bids, rng.random(bids.shape))
+    revenue = price * win.sum(axis=1)
+    welfare = np.where(win, values, 0.0).sum(axis=1)
+    if big:  # the intermediary hands the units it wins to its best buyers
+        won = win[:, big].sum(axis=1)
+        top = -np.sort(-values[:, big], axis=1)
+        welfare = welfare - np.where(win[:, big], values[:, big], 0.0).sum(axis=1) + \
+            np.where(np.arange(len(big))[None, :] < won[:, None], top, 0.0).sum(axis=1)
+    se = lambda a: float(a.std(ddof=1) / math.sqrt(rounds))  # noqa: E731
+    return KAuctionSolution(
+        buyers=n, items=k, distribution=dist.spec, utility=model.describe(), partition=[list(b) for b in blocks],
+        reserve=auction.reserve, strategic_block=big, bid_shapes=dict(shapes.most_common()),
+        revenue=float(revenue.mean()), revenue_stderr=se(revenue), welfare=float(welfare.mean()),
+        welfare_stderr=se(welfare), max_regret=regret, regret_profiles=regret_profiles if big else 0,
+        regret_grid=regret_grid, rounds=rounds, seed=seed,
+        method=(f"Monte Carlo over {rounds} rounds (seed {seed}); single-buyer intermediaries bid their scores "
+                "(dominant, Proposition 1); the intermediary holding several buyers best-responds exactly "
+                "(binomial laws of the rivals' bids, Gauss-Legendre over the price) on an 11-level grid "
+                f"refined by Brent; regret on a {regret_grid}-level grid over its first {regret_profiles} rounds"))
