@@ -112,7 +112,8 @@ def solve_ipm(args) -> int:
         print(dumps(d))
         return 0
     keys = ("price", "prices", "revenue", "revenue_stderr", "welfare", "ratio", "guarantee",
-            "guarantee_result", "guarantee_factor", "tau", "lam", "c_lambda", "realized_welfare", "items_sold")
+            "guarantee_result", "guarantee_factor", "beats_guarantee", "guarantee_margin_se", "tau", "lam", "c_lambda",
+            "realized_welfare", "items_sold")
     print(format_table(["quantity", "value"], [(k, d[k]) for k in keys if d[k] is not None]))
     print(f"\n{sol.buyers} buyers, {sol.items} items, {sol.distribution}, {sol.intermediary} intermediaries, "
           f"partition {sol.partition}\nmethod: {sol.method}")

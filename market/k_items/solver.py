@@ -249,7 +249,8 @@ class IPMSolution:
     c_lambda: float
     realized_welfare: float | None
     items_sold: float | None
-    beats_guarantee: bool
+    beats_guarantee: bool  # revenue >= guarantee, with no allowance for Monte Carlo error
+    guarantee_margin_se: float | None  # (revenue - guarantee) / standard error; None when exact
     method: str
 
     def to_dict(self) -> dict:
@@ -301,7 +302,8 @@ def solve_ipm(n: int, k: int, dist: ValueDistribution | str, weights: Sequence[f
         revenue_stderr=se, welfare=wel, ratio=revenue / wel if wel > 0 else math.nan,
         guarantee=bound["guarantee"], guarantee_result=bound["result"], guarantee_factor=bound["factor"],
         tau=tau, lam=bound["lambda"], c_lambda=bound["c_lambda"], realized_welfare=wel_real,
-        items_sold=sold, beats_guarantee=revenue + 4 * se >= bound["guarantee"], method=method)
+        items_sold=sold, beats_guarantee=revenue >= bound["guarantee"],
+        guarantee_margin_se=(revenue - bound["guarantee"]) / se if se > 0 else None, method=method)
 
 
 @dataclass(frozen=True)
