@@ -252,11 +252,84 @@ earns about n ln n times a constant.
     return Section("Lemma 6: item pricing against the bundle for a regular law", text, checks, extra)
 
 
+def lemma_1() -> Section:
+    """Rev <= Wel(F) for equal and unequal item weights; equal weights as identical items."""
+    from agora.market.k_items.solver import solve_ipm
+
+    checks = []
+    for eta in (0.5, 2.0):
+        same, weighted = solve_ipm(6, 3, "uniform:0,1"), solve_ipm(6, 3, "uniform:0,1", [eta] * 3)
+        checks.append(Check("Lemma 1", f"uniform:0,1, n=6, k=3, eta={eta} on every item, competition",
+                            "revenue / Wel(F) <= 1", 1.0, round(weighted.ratio, 9), weighted.ratio <= 1.0,
+                            "exact", provenance="bound", source="Lemma 1 (Section 2): Rev(F, m, pi) <= Wel(F)"))
+        checks.append(Check("Section 5", f"uniform:0,1, n=6, k=3, eta={eta} on every item",
+                            "ratio with equal weights = identical items' ratio", round(same.ratio, 12),
+                            round(weighted.ratio, 12), abs(weighted.ratio - same.ratio) <= 1e-12, "1e-12",
+                            provenance="independent",
+                            source="exact evaluator at unit weights (price p_R, no weights involved)"))
+    rounds, weights = 100_000, [1.0, 0.6, 0.2]
+    for spec in ("uniform:0,1", "pareto:0.6,1"):
+        wel = optimal_welfare(spec, 6, 3, weights)
+        for part in ([[i] for i in range(6)], [[0, 1], [2, 3, 4], [5]]):
+            est = simulate_menu(spec, part, ItemMenu.heterogeneous(spec, 6, weights), "surplus", rounds,
+                                np.random.default_rng(19))
+            label = "|".join(",".join(map(str, b)) for b in part)
+            ratio, se = est.mean["revenue"] / wel, est.stderr["revenue"] / wel
+            checks.append(Check("Lemma 1", f"{spec}, n=6, eta={weights}, {label}", "revenue / Wel(F) <= 1", 1.0,
+                                round(ratio, 6), ratio <= 1.0, f"s.e. {se:.1g} ({rounds} rounds)",
+                                provenance="bound", source="Lemma 1 (Section 2): Rev(F, m, pi) <= Wel(F)"))
+    text = """
+Lemma 1 on Definition 9's menu: with equal weights eta the menu posts eta p_R on every item and a
+buyer's score scales by eta, so the ratio is the identical-items one; with unequal weights (Monte
+Carlo) the revenue stays below Wel(F) = sum_j eta_j E[v(j, n)].
+"""
+    return Section("Lemma 1: revenue at most welfare, every weight vector", text, checks)
+
+
+def auction_bidding() -> Section:
+    """Section 3's auction with an intermediary holding several buyers: exact best responses."""
+    from agora.market.k_items.bidding import TruthfulRivals, best_response, expected_utility
+    from agora.market.k_items.k_auction import solve_k_auction
+    from agora.market.k_items.utility import utility_model
+
+    dist = parse_spec("uniform:0,1")
+    r, v1, v2 = 0.5, 0.9, 0.8
+    checks = []
+    for m in (1, 3):
+        rivals = TruthfulRivals(dist, utility_model("surplus", dist), m, 2, r)
+        br = best_response(rivals, (v1, v2))
+        gain = br.utility - expected_utility(rivals, (v1, v2), (v1,))
+        checks.append(Check("Section 3", f"uniform:0,1, k=2, r=1/2, values (0.9, 0.8) vs {m} truthful rival(s)",
+                            "best response gain over bidding v1 alone >= r^m (v2 - r)", round(r ** m * (v2 - r), 9),
+                            round(gain, 9), gain >= r ** m * (v2 - r) - 1e-12, "1e-12",
+                            provenance="independent",
+                            source="closed form: both units sell at r iff every rival is below r"))
+        checks.append(Check("Section 3", f"same, {m} rival(s)", "regret of the best response on a 61-level grid",
+                            0.0, round(br.regret, 12), br.regret <= 1e-9, "1e-9", provenance="independent",
+                            source="exhaustive search over non-increasing bid vectors on a finer grid"))
+    rounds = 200
+    sol = solve_k_auction(5, 2, "uniform:0,1", [[0, 1], [2], [3], [4]], "surplus", rounds=rounds, seed=23,
+                          regret_profiles=10)
+    comp = myerson_auction_revenue("uniform:0,1", 5, 2)
+    checks.append(Check("Proposition 1", "uniform:0,1, n=5, k=2, structure (2,1,1,1), equilibrium",
+                        "largest regret over 10 profiles (41-level grid)", 0.0, round(sol.max_regret, 12),
+                        sol.max_regret <= 1e-9, "1e-9", provenance="independent",
+                        source="exhaustive search over non-increasing bid vectors on a fine grid"))
+    text = f"""
+An intermediary holding two buyers among single-buyer ones (which bid truthfully, a dominant strategy)
+best-responds over full bid vectors, exactly against the rivals' binomial laws. With values (0.9, 0.8)
+it bids its top value and the reserve for the second unit. Equilibrium bid shapes over {rounds} rounds of
+structure (2,1,1,1): {sol.bid_shapes}; seller revenue {sol.revenue:.4f} (s.e. {sol.revenue_stderr:.2g},
+Monte Carlo) beside {comp:.4f} when every buyer is on its own (Proposition 1, exact).
+"""
+    return Section("Section 3: best responses in the (k+1)-th-price auction", text, checks)
+
+
 def reproduce_intermediary_proof(out: Path) -> Report:
     out = Path(out)
     with staging_dir(out) as stage:
         report = Report("intermediary-proof-mechanisms: paper vs measured", SOURCE, [
             theorem_1(stage), robustness(stage), propositions_2_3_corollary_1(stage), proposition_4(),
-            theorem_2(), lemma_6(stage)])
+            theorem_2(), lemma_6(stage), lemma_1(), auction_bidding()])
         report.write(stage)
     return report
