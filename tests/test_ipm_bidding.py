@@ -105,7 +105,7 @@ def test_equilibrium_regret_below_tolerance():
     """Structure (2, 1, 1, 1), k = 2, uniform, r = 1/2: the single-buyer intermediaries' truthful bids
     are dominant and the pair's best response is checked on a 41-level grid in 4 rounds: regret
     <= 1e-9; it bids the reserve for its second unit whenever its second buyer is above r."""
-    sol = solve_k_auction(5, 2, U, [[0, 1], [2], [3], [4]], "surplus", rounds=12, regret_profiles=4)
+    sol = solve_k_auction(5, 2, U, [[0, 1], [2], [3], [4]], "surplus", rounds=8, regret_profiles=4)
     assert sol.max_regret <= 1e-9
     assert sol.strategic_block == [0, 1]
     assert all(shape.split(",")[1] in ("reserve", "none") for shape in sol.bid_shapes)
@@ -127,8 +127,8 @@ def test_two_strategic_blocks_rejected():
 
 def test_cli_k_auction_json(capsys):
     code, out, _ = run_cli(capsys, "solve", "k-auction", "--buyers", "4", "--items", "2", "--dist", U,
-                           "--partition", "0,1|2|3", "--utility", "surplus", "--rounds", "6",
-                           "--regret-profiles", "2", "--json")
+                           "--partition", "0,1|2|3", "--utility", "surplus", "--rounds", "4",
+                           "--regret-profiles", "1", "--json")
     assert code == 0
     d = json.loads(out)
     for key in ("bid_shapes", "revenue", "welfare", "max_regret", "reserve"):

@@ -60,8 +60,8 @@ def test_singletons_buy_like_surplus_maximizers(model):
         pytest.approx(evaluate_posted(U, (1,) * 6, 3, price).revenue, rel=1e-12)
 
 
-@pytest.mark.parametrize("law", [U, "exponential:1", "pareto:0.5,1"])
-@pytest.mark.parametrize("n,k", [(4, 2), (6, 3), (7, 3), (8, 2)])
+@pytest.mark.parametrize("law", [U, "pareto:0.5,1"])
+@pytest.mark.parametrize("n,k", [(4, 2), (7, 3), (8, 2)])
 @pytest.mark.parametrize("model", [ProportionalDemand(0.5), CapacityLimited(1)])
 def test_theorem1_ratio_varies_across_partitions_and_beats_the_bound(law, n, k, model):
     """Over all Bell(n) structures the ratio spreads (max - min > 0.03) and every structure stays
