@@ -6,6 +6,12 @@ the winner (highest phi, ties broken by a random priority), the menu option the
 intermediary takes (Lemma 3.10), delivery by the seller's lottery, and the
 winner's Myerson fee (Theorem 3.1). The code shares only the distributions'
 phi and phi^-1 with the agent-based model, so the two check each other.
+
+:func:`simulate_seller_first` runs the same rounds fused (:func:`fused_seller_first`):
+each bidder's values are drawn, turned into phi and folded into the round's top two
+block by block, in the random stream and with the outcomes of the matrix form, bit for bit.
+Sums of squares are taken with ``einsum`` (single-threaded, so the standard errors do not
+depend on a BLAS library's thread count, as ``np.dot``'s did in their last bits).
 """
 
 from __future__ import annotations
@@ -308,7 +314,7 @@ def fused_seller_first(bidders: Sequence[ValueDistribution], menu: Menu, rounds:
     followed by ``rng.random((m, n))`` (ties possible) and ``rng.random(m)`` (a lottery), and the
     outcomes are the same bit for bit; but every value is drawn, turned into phi and folded into
     the round's top two in one pass over a cache-sized block, and priorities are read only for
-    the rounds with a tie at the top.
+    the rounds with a tie at the top. The yielded arrays are overwritten by the next chunk.
     """
     n = len(bidders)
     tie = ties_possible([VirtualScore(b) for b in bidders])
