@@ -1,7 +1,13 @@
 """Shared markets for the benchmarks."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+from benchmarks.performance_table import PerformanceTable
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def mixed_market(n: int, seed: int = 0) -> list[str]:
@@ -23,3 +29,12 @@ def mixed_market(n: int, seed: int = 0) -> list[str]:
 @pytest.fixture
 def market100():
     return mixed_market(100)
+
+
+@pytest.fixture(scope="session")
+def performance(request):
+    """Rows for docs/performance.md: ``add(what, figure, baseline, target)``, written at the session's end."""
+    table = PerformanceTable()
+    yield table
+    if table.rows:
+        table.write(DOCS / "performance.md")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import mesa
 import numpy as np
 
 from agora.agents import (
@@ -23,8 +22,8 @@ from agora.market.errors import InputError
 from agora.market.k_items.utility import utility_model
 from agora.market.single_item.right_auctions import PostedRightPrice, RightAuction
 from agora.market.single_item.seller_mechanisms import DeterministicMechanism, Menu, PostedPrice
+from agora.models.round_collector import RoundCollector
 from agora.models.round_model import RoundModel
-from agora.protocols.messages import LOG_COLUMNS
 from agora.protocols.right_sale import IntermediaryFirst, Simultaneous
 from agora.protocols.seller_first import SellerFirst
 
@@ -140,19 +139,10 @@ class MarketModel(RoundModel):
         self.seller = Seller(self, seller_strategy(seller, protocol if isinstance(protocol, str) else ""))
         self.protocol.check(self)
         self.last = None
-        self.datacollector = mesa.DataCollector(
-            model_reporters={
-                "seller_price": lambda m: m.last.seller_price,
-                "intermediary_price": lambda m: m.last.intermediary_price,
-                "seller_revenue": lambda m: m.last.seller_revenue,
-                "intermediary_revenue": lambda m: m.last.intermediary_revenue,
-                "total_revenue": lambda m: m.last.total_revenue,
-                "welfare": lambda m: m.last.welfare,
-                "sale": lambda m: m.last.sale,
-                "winner": lambda m: m.last.winner,
-            },
+        self.datacollector = RoundCollector(
+            {name: name for name in ("seller_price", "intermediary_price", "seller_revenue",
+                                     "intermediary_revenue", "total_revenue", "welfare", "sale", "winner")},
             agenttype_reporters={self.buyer_class: {"value": "value", "payoff": "payoff"}},
-            tables={"messages": list(LOG_COLUMNS)},
         )
 
     def last_price_of_other(self, agent) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields
+from functools import cache
 from typing import Any
 
 ALL = -1  # recipient id meaning "every agent the protocol addresses"
@@ -29,9 +30,9 @@ class Message:
 
     def to_dict(self) -> dict[str, Any]:
         d = {"kind": self.kind}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            d[f.name] = value.describe() if hasattr(value, "describe") else value
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
+            d[name] = value.describe() if hasattr(value, "describe") else value
         return d
 
     def log_row(self) -> dict[str, Any]:
@@ -40,6 +41,12 @@ class Message:
         head = {k: d.pop(k) for k in ("round", "kind", "sender", "recipient")}
         amount = d.pop("amount", None)
         return {**head, "amount": amount, "detail": json.dumps(d) if d else ""}
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    """A message class's field names, in declaration order (looked up once per class)."""
+    return tuple(f.name for f in fields(kind))
 
 
 @dataclass(frozen=True, slots=True)

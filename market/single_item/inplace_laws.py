@@ -1,0 +1,95 @@
+"""In-place draws and virtual values of the closed-form laws, for the block-fused Monte Carlo.
+
+Each kernel writes into a caller's block the very numbers the distribution's own
+``rvs`` and ``virtual_value`` return (same numpy operations in the same order, so
+bit for bit), without allocating: the uniform, exponential and Pareto laws of
+monopolist-intermediary App. D (phi(v) = 2v - HI, v - MEAN and ALPHA v). Any other
+law, or a subclass overriding those methods, falls back to its own methods.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from agora.market.distributions import Exponential, Pareto, Uniform, ValueDistribution
+
+
+def draws_in_place(b: ValueDistribution) -> bool:
+    """Can :func:`draw_into` fill a block of ``b.rvs`` in place (so a row can be drawn block by block)?"""
+    kind = type(b)
+    return (kind.rvs is Uniform.rvs or kind.rvs is Exponential.rvs
+            or (kind.rvs is Pareto.rvs and kind.ppf is Pareto.ppf))
+
+
+def draw_into(b: ValueDistribution, rng: np.random.Generator, out: np.ndarray) -> None:
+    """``out[:] = b.rvs(out.size, rng)`` bit for bit, in place; only for laws with :func:`draws_in_place`.
+
+    Uniform: LO + (HI - LO) u, as numpy's ``uniform``; exponential: MEAN times a standard
+    exponential, as numpy's ``exponential``; Pareto: its quantile SCALE (1 - u)^(-1/b) via log1p.
+    """
+    kind = type(b).rvs
+    if kind is Uniform.rvs:
+        rng.random(out=out)
+        np.multiply(out, b.hi - b.lo, out=out)
+        np.add(out, b.lo, out=out)
+    elif kind is Exponential.rvs:
+        rng.standard_exponential(out=out)
+        np.multiply(out, b.scale, out=out)
+    else:
+        rng.random(out=out)
+        np.negative(out, out=out)
+        with np.errstate(divide="ignore"):
+            np.log1p(out, out=out)
+        np.divide(out, -b.b, out=out)  # -log1p(-u) / b, the sign moved exactly onto b
+        np.exp(out, out=out)
+        np.multiply(out, b.lo, out=out)
+        np.minimum(out, b.hi, out=out)
+
+
+def _affine_phi(b: ValueDistribution) -> tuple[float, float]:
+    """(slope, shift) of phi = slope v - shift on the continuous part (a law with :func:`draws_in_place`)."""
+    kind = type(b)._phi_cont
+    if kind is Uniform._phi_cont:
+        return 2.0, b.hi
+    if kind is Exponential._phi_cont:
+        return 1.0, b.scale
+    if kind is Pareto._phi_cont:
+        return b.alpha, 0.0
+    raise TypeError(f"{b!r} has no closed-form virtual value")
+
+
+def virtual_in_place(b: ValueDistribution) -> bool:
+    """Can :func:`virtual_into` compute ``b.virtual_value`` on its own draws without allocating?"""
+    kind = type(b)
+    return (draws_in_place(b) and kind.virtual_value is ValueDistribution.virtual_value
+            and kind._phi_cont in (Uniform._phi_cont, Exponential._phi_cont, Pareto._phi_cont))
+
+
+def virtual_into(b: ValueDistribution, v: np.ndarray, out: np.ndarray, mask: np.ndarray) -> None:
+    """``out[:] = b.virtual_value(v)`` bit for bit for draws v of ``b`` (so v >= LO); ``mask``: scratch.
+
+    phi is the continuous part's formula at min(v, HI-) (clipping at LO is void for v >= LO)
+    and HI on the atom at HI. Only for laws with :func:`virtual_in_place`.
+    """
+    slope, shift = _affine_phi(b)
+    if math.isfinite(b._hi_minus):
+        np.minimum(v, b._hi_minus, out=out)
+        v_in = out
+    else:
+        v_in = v
+    if slope != 1.0:
+        np.multiply(v_in, slope, out=out)
+    if shift != 0.0:
+        np.subtract(v_in if slope == 1.0 else out, shift, out=out)
+    if math.isfinite(b.hi) and (b.atom > 0.0 or v.max() >= b.hi):
+        np.greater_equal(v, b.hi, out=mask)
+        np.putmask(out, mask, b.hi)
+
+
+def thresholds_in_closed_form(b: ValueDistribution) -> bool:
+    """Is ``b.virtual_threshold`` elementwise arithmetic (no root finder whose method depends on the batch)?"""
+    kind = type(b)
+    return (kind.virtual_threshold is ValueDistribution.virtual_threshold
+            and kind._theta_cont in (Uniform._theta_cont, Exponential._theta_cont, Pareto._theta_cont))
