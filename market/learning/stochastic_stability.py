@@ -159,10 +159,11 @@ def gth_stationary(p: np.ndarray) -> np.ndarray:
 
 def stationary(p: sparse.spmatrix) -> np.ndarray:
     """Stationary distribution of an irreducible sparse chain: solve pi (P - I) = 0, sum pi = 1,
-    by a sparse LU factorization (GTH for chains of at most 400 states)."""
+    by a sparse LU factorization (GTH for chains of at most 1000 states). The LU of a
+    history chain fills in almost fully: beyond a few thousand states this is slow."""
     p = sparse.csr_matrix(p)
     n = p.shape[0]
-    if n <= 400:
+    if n <= 1000:
         return gth_stationary(p.toarray())
     a = (p.T - sparse.identity(n, format="csr")).tolil()
     a[0, :] = 1.0
@@ -175,7 +176,7 @@ def stationary(p: sparse.spmatrix) -> np.ndarray:
 
 def limit_exponents(masses: np.ndarray, eps: Sequence[float]) -> np.ndarray:
     """The exponent d_J in mass_J(eps) ~ c eps^d_J from the two smallest eps (rows of ``masses``
-    follow ``eps``), shifted so the largest class has exponent 0."""
+    follow ``eps``), shifted so the least exponent is 0."""
     order = np.argsort(eps)
     e1, e2 = float(eps[order[0]]), float(eps[order[1]])
     m1, m2 = np.asarray(masses)[order[0]], np.asarray(masses)[order[1]]
