@@ -36,7 +36,8 @@ def recurrent_classes(allowed: sparse.spmatrix) -> list[np.ndarray]:
 
     A strongly connected component is a recurrent class iff no move leaves it.
     """
-    g = sparse.csr_matrix(allowed)
+    g = sparse.csr_matrix(allowed, copy=True)
+    g.eliminate_zeros()  # a stored zero is no move
     n, labels = csgraph.connected_components(g, directed=True, connection="strong")
     rows, cols = g.nonzero()
     open_ = np.zeros(n, bool)
