@@ -177,3 +177,16 @@ def test_bad_inputs_are_one_line_errors():
     with pytest.raises(InputError, match="strict pure equilibrium"):
         convention_stability(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[0.0, 1.0], [1.0, 0.0]]),
                              (1, 1))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pruned_search_finds_every_least_class(seed):
+    """stable_classes (one unforced tree, bounds, pruned forced trees) against every potential."""
+    rng = np.random.default_rng(100 + seed)
+    r = rng.integers(1, 4, size=(9, 9)).astype(float)
+    np.fill_diagonal(r, 0.0)
+    pot, _ = ss.stochastic_potentials(r)
+    stable, partial, trees = ss.stable_classes(r)
+    assert stable == ss.stable_set(pot)
+    np.testing.assert_array_equal(partial[stable], pot[stable])
+    assert all(sum(r[e] for e in trees[j]) == pot[j] for j in stable)

@@ -115,22 +115,33 @@ def stochastic_potentials(r: np.ndarray, roots=None) -> tuple[np.ndarray, dict[i
 
 
 def stable_classes(r: np.ndarray) -> tuple[list[int], np.ndarray, dict[int, list]]:
-    """The classes of least stochastic potential, with the potentials that were needed.
+    """The classes of least stochastic potential, with their potentials and trees.
 
-    One unforced arborescence gives the least potential g*; a tree into J has one edge
-    out of every other class, so its weight is at least sum_L rmin(L) - rmin(J), with rmin
-    a class's cheapest exit. Only the classes whose bound does not exceed g* can be
-    stable, and only their potentials are computed (the others are NaN).
+    One unforced arborescence gives the least potential g*. A tree into J has one edge out
+    of every other class L, each costing at least rmin(L), L's cheapest exit; so its weight
+    is at least b(J) = sum_L rmin(L) - rmin(J) plus the excess r(L, K) - rmin(L) of each edge.
+    Only classes with b(J) <= g* can be stable, and a tree into J of weight g* uses no edge
+    with excess above g* - b(J): the forced arborescence runs on those edges alone (none
+    spanning: J's potential exceeds g*). The other potentials are NaN.
     """
     r = np.asarray(r, float)
     k = r.shape[0]
     if k == 1:
         return [0], np.zeros(1), {0: []}
-    least, _ = _arborescence(r, essential_edges(r), None)
+    keep = essential_edges(r)
+    least, _ = _arborescence(r, keep, None)
     exits = np.where(np.eye(k, dtype=bool), np.inf, r).min(axis=1)
-    candidates = np.flatnonzero(exits.sum() - exits <= least + 0.5)
-    potentials, trees = stochastic_potentials(r, candidates)
-    return stable_set(potentials), potentials, trees
+    bound = exits.sum() - exits
+    excess = r - exits[:, None]
+    potentials, trees = np.full(k, np.nan), {}
+    for root in np.flatnonzero(bound <= least + 0.5):
+        try:
+            weight, edges = _arborescence(r, keep & (excess <= least - bound[root] + 0.5), int(root))
+        except nx.NetworkXException:
+            continue
+        potentials[root], trees[int(root)] = weight, edges
+    stable = stable_set(potentials)
+    return stable, potentials, {j: trees[j] for j in stable}
 
 
 def stable_set(potentials: np.ndarray) -> list[int]:
