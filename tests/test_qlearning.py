@@ -50,3 +50,18 @@ def test_bad_parameters():
         q_learning(PD, PD.T, session_seeds(0, 1), alpha=0.0)
     with pytest.raises(InputError, match="delta"):
         q_learning(PD, PD.T, session_seeds(0, 1), delta=1.0)
+
+
+def test_pricing_sessions_benchmarks_by_hand():
+    """U[0,1] and U[0,2], 7 prices on [0, 2]: Nash (2/3, 2/3) sells w.p. 1 - 2/3 (total 4/9);
+    the integrated monopolist's best grid total 2/3 sells w.p. 1 - (2/3)(1/3) = 7/9 (14/27)."""
+    from agora.market.learning.qlearning import pricing_sessions
+
+    d = pricing_sessions(["uniform:0,1", "uniform:0,2"], 7, session_seeds(3, 4), alpha=0.3,
+                         beta=2e-3, delta=0.0, periods=10_000, window=1_000)
+    assert d["nash_profit"] == pytest.approx(4 / 9, rel=1e-9)
+    assert d["monopoly_profit"] == pytest.approx(14 / 27, rel=1e-9)
+    total = d["seller_profit"] + d["intermediary_profit"]
+    assert d["profit_gain"] == pytest.approx((total - 4 / 9) / (14 / 27 - 4 / 9), rel=1e-9)
+    with pytest.raises(InputError, match="trading pure equilibria"):
+        pricing_sessions(["point:1"], 5, session_seeds(0, 1), periods=10, window=5)

@@ -129,3 +129,32 @@ def profit_gain(profit: float, nash: float, monopoly: float) -> float:
     if not monopoly > nash:
         raise InputError(f"the joint-monopoly profit {monopoly!r} must exceed the Nash profit {nash!r}")
     return (profit - nash) / (monopoly - nash)
+
+
+def pricing_sessions(bidders: Sequence[str], points: int, seeds: Sequence[np.random.SeedSequence],
+                     **learning) -> dict:
+    """Seller (rows) against intermediary (columns) in the discretized simultaneous game.
+
+    The profit gain uses total profits: Nash is the game's unique trading pure equilibrium on
+    the grid (verified against any price), the joint optimum the integrated monopolist's best
+    total price on the grid.
+    """
+    from agora.market.single_item.simultaneous import PricingGame, grid_game, pure_equilibria
+
+    game = PricingGame(bidders)
+    grid, A, B = grid_game(game, points)
+    eqs = pure_equilibria(game, points).equilibria
+    if len(eqs) != 1:
+        raise InputError(f"the {points}-price game has {len(eqs)} trading pure equilibria; the profit "
+                         "gain needs exactly one (a continuum, Theorems 5.1-5.2, has no Nash profit)")
+    nash = eqs[0].seller_revenue + eqs[0].intermediary_revenue
+    monopoly = float((A + B).max())
+    res = q_learning(A, B, seeds, **learning)
+    total = res.row_payoff + res.col_payoff
+    return {"seller_price": float(grid[res.row_action].mean()),
+            "intermediary_price": float(grid[res.col_action].mean()),
+            "seller_profit": float(res.row_payoff.mean()),
+            "intermediary_profit": float(res.col_payoff.mean()),
+            "nash_profit": nash, "monopoly_profit": monopoly,
+            "profit_gain": profit_gain(float(total.mean()), nash, monopoly),
+            "converged": float(res.converged.mean()), "sessions": len(seeds)}
