@@ -73,6 +73,7 @@ EXTENSIONS: tuple[str, ...] = (
     "agora.experiments.cli_group",
     "agora.experiments.cli_robust",
     "agora.experiments.cli_viz",
+    "agora.experiments.cli_learning",
 )
 
 VERBS = {

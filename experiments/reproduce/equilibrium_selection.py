@@ -20,6 +20,7 @@ import pandas as pd
 from agora.experiments.output import dumps, staging_dir, write_table, write_text
 from agora.experiments.reproduce.report import Check, Report, Section
 from agora.experiments.reproduce.selection_k_items import BINDING, k_items
+from agora.experiments.reproduce.selection_stability import stochastic_stability
 from agora.experiments.runner import make_executor
 from agora.experiments.selection import basin_figure, qre_limit, run_selection, stackelberg, start_dependence, summary
 from agora.experiments.tables import markdown_table
@@ -302,6 +303,7 @@ def build(out: Path, executor: str = "process", workers: int | None = None, star
         report.sections.append(section)
         report.sections.append(sensitivity(run))
         report.sections.append(agents_agree(run))
+        report.sections.append(stochastic_stability(stage))
         report.sections.append(Section("How the studies ran", f"""
 Every study ran through the experiments runner: one run of the `learning` (or `learning-k-items`)
 market kind per start, on the {pool.name} executor with {pool.slots} worker(s), each run on its own child

@@ -1,0 +1,32 @@
+"""Speed of stochastic stability (pytest-benchmark; run with `make bench`). Target: the stable
+splits of the 41-price constant-value game with s = 60 in under 10 s."""
+
+from agora.market.learning.adaptive_play import AdaptivePlay
+from agora.market.learning.conventions import convention_stability
+from agora.market.single_item.simultaneous import PricingGame, grid_game
+
+
+def test_stable_splits_41_prices_sample_60(benchmark):
+    _, A, B = grid_game(PricingGame(["point:1"]), 41)
+    res = benchmark.pedantic(convention_stability, args=(A, B, (60, 60)), rounds=2, iterations=1)
+    benchmark.extra_info["stable"] = res.stable
+    benchmark.extra_info["target_seconds"] = 10
+
+
+def test_exact_chain_3_prices_memory_4(benchmark):
+    """Build the 6561-history chain and its minimum-resistance trees (demands 1, 2, 3 of 4)."""
+    x = [1.0, 2.0, 3.0]
+    A = [[a if a + b <= 4 else 0.0 for b in x] for a in x]
+    B = [[b if a + b <= 4 else 0.0 for b in x] for a in x]
+    benchmark.pedantic(lambda: AdaptivePlay(A, B, 4, (3, 3)).stability(), rounds=2, iterations=1)
+
+
+def test_q_learning_100_sessions(benchmark):
+    """100 sessions, 41 prices, 20,000 periods (no convergence within); periods per second in
+    extra_info (the target: 10^6 periods for 100 sessions in 30 s)."""
+    from agora.market.learning.qlearning import q_learning, session_seeds
+
+    _, A, B = grid_game(PricingGame(["uniform:0,1", "uniform:0,2"]), 41)
+    benchmark.pedantic(q_learning, args=(A, B, session_seeds(0, 100)),
+                       kwargs=dict(periods=20_000, window=20_000), rounds=1, iterations=1)
+    benchmark.extra_info["periods_per_second"] = 20_000 / benchmark.stats["mean"]

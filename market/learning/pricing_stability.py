@@ -1,0 +1,58 @@
+"""Stochastically stable splits of the discretized simultaneous pricing game (Theorems 5.1-5.2).
+
+Adaptive play (Young 1993) between the seller and the intermediary on the ``points``-price
+grid of :func:`agora.market.single_item.simultaneous.grid_game`, sample sizes s_S and s_I:
+on the exact chain over histories when ``memory`` is given and the chain is small, otherwise
+on conventions by the tip reduction (memory >= 2 max(s_S, s_I) assumed, the value of m does
+not enter).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+from agora.market.errors import InputError
+from agora.market.learning.adaptive_play import AdaptivePlay, conventions_of
+from agora.market.learning.conventions import convention_stability
+from agora.market.single_item.simultaneous import PricingGame, grid_game
+
+EXACT_STATES = 20_000  # largest history chain solved exactly (n^(2m) histories)
+
+
+def pricing_stability(bidders: Sequence[str], points: int = 11, samples: tuple[int, int] = (30, 30),
+                      memory: int | None = None) -> dict:
+    """Conventions, resistances, potentials and the stochastically stable splits, as a dict."""
+    start = time.perf_counter()
+    s_seller, s_int = samples
+    grid, A, B = grid_game(PricingGame(bidders), points)
+    exact = memory is not None and points ** (2 * memory) <= EXACT_STATES
+    if exact:
+        play = AdaptivePlay(A, B, memory, samples)
+        res = play.stability()
+        conv = conventions_of(play, res.classes)
+    else:
+        if memory is not None and memory < 2 * max(samples):
+            raise InputError(f"memory {memory} is below 2 x the larger sample ({2 * max(samples)}) "
+                             f"and the chain of {points}^{2 * memory} histories is too large to "
+                             "build; give memory >= 2 x sample or fewer prices")
+        res = convention_stability(A, B, samples)
+        conv = [tuple(int(x) for x in c) for c in res.classes]
+
+    def split(c):
+        return None if c is None else {"seller_price": float(grid[c[0]]),
+                                       "intermediary_price": float(grid[c[1]])}
+
+    return {
+        "bidders": list(PricingGame(bidders).specs), "grid": points, "sample": s_seller,
+        "sample_intermediary": s_int, "memory": memory,
+        "stable": [split(conv[j]) or {"states": int(res.classes[j].size)} for j in res.stable],
+        "conventions": [{**(split(c) or {"states": int(k.size)}),
+                         "potential": None if math.isnan(p) else float(p)}
+                        for c, k, p in zip(conv, res.classes, res.potentials)],
+        "resistances": [[float(x) for x in row] for row in res.resistances],
+        "method": res.method + ("" if exact else "; memory m >= 2 max(s) assumed (Young 1993), "
+                                "only the conventions that can be least have potentials"),
+        "seconds": time.perf_counter() - start,
+    }
