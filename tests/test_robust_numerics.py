@@ -6,7 +6,6 @@ the thesis' own equations), independent of the floating-point formulas.
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal, localcontext
 
 import numpy as np
