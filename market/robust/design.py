@@ -35,11 +35,17 @@ from scipy.optimize import linprog
 from agora.market.robust.lp import GridError, check_lp_size, largest_fitting
 from agora.market.robust.mechanisms import MarkovSet, _items
 
-#: Largest design LP solved (variables); about 30 s with HiGHS on one core.
-MAX_DESIGN_VARIABLES = 150_000
-#: Cost of (1.11) per variable with HiGHS, measured on I = 2 bidders, a 129-point grid.
-DESIGN_SECONDS_PER_VARIABLE = 2e-4
-DESIGN_BYTES_PER_VARIABLE = 2e3
+#: Largest design LP (1.11) solved (variables): about a minute with HiGHS on one core.
+MAX_DESIGN_VARIABLES = 20_000
+#: Cost of (1.11) over all mechanisms per variable, measured with HiGHS' interior point on
+#: I = 2 bidders and a 65-point grid (16,903 variables: 41 s, about 60 MB above the interpreter).
+DESIGN_SECONDS_PER_VARIABLE = 2.5e-3
+DESIGN_BYTES_PER_VARIABLE = 4e3
+#: Largest (2.6)/(3.1) solved, in constraints (their IC rows dominate), and their cost per row,
+#: measured on (3.1) with I = 3 bidders and a 9-point grid (19,683 IC rows: 4.2 s).
+MAX_DESIGN_CONSTRAINTS = 300_000
+DESIGN_SECONDS_PER_CONSTRAINT = 2.5e-4
+DESIGN_BYTES_PER_CONSTRAINT = 1e3
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,11 @@ def revenue_design_variables(points: int, bidders: int) -> int:
 def _design_guard(variables: int, size, what: str, limit: int) -> None:
     check_lp_size(variables, limit, what, largest_fitting(size, limit),
                   DESIGN_SECONDS_PER_VARIABLE, DESIGN_BYTES_PER_VARIABLE)
+
+
+def _constraint_guard(rows: int, size, what: str, limit: int) -> None:
+    check_lp_size(rows, limit, what, largest_fitting(size, limit), DESIGN_SECONDS_PER_CONSTRAINT,
+                  DESIGN_BYTES_PER_CONSTRAINT, unit="LP constraints")
 
 
 def revenue_design_lp(ambiguity: MarkovSet, points: int, lottery: bool = False,
@@ -166,12 +177,14 @@ def revenue_design_lp(ambiguity: MarkovSet, points: int, lottery: bool = False,
                     method=f"scipy.optimize.linprog {method}")
 
 
-def pricing_design_variables(points: int, items: int) -> int:
-    """Variables of (2.6): q (J per profile), m (one per profile) and the epigraph r."""
-    return (items + 1) * points ** items + 1
+def pricing_design_constraints(points: int, items: int) -> int:
+    """Constraints of (2.6): epigraph and IR per profile, IC per ordered pair of profiles."""
+    n_p = points ** items
+    return n_p * (n_p + 1)
 
 
-def pricing_design_lp(upper, cost=None, points: int = 33, max_variables: int = MAX_DESIGN_VARIABLES) -> DesignLP:
+def pricing_design_lp(upper, cost=None, points: int = 33,
+                      max_constraints: int = MAX_DESIGN_CONSTRAINTS) -> DesignLP:
     """(2.6): z_n* = min r over mechanisms on V_n, n = ``points`` - 1 (Lemma 2.3.2's grid).
 
     V_n = ×_j {c_j + k (v̄_j - c_j)/n : k = 0..n}; r >= Σ_j (v_j - c_j)^+ - m(v) + q(v)·c,
@@ -183,8 +196,8 @@ def pricing_design_lp(upper, cost=None, points: int = 33, max_variables: int = M
     if isinstance(points, bool) or int(points) != points or points < 2:
         raise GridError(f"a design grid needs a whole number of points >= 2, got {points}")
     points = int(points)
-    _design_guard(pricing_design_variables(points, n_j), lambda n: pricing_design_variables(n, n_j),
-                  f"the design LP (2.6) for {n_j} items on a {points}-point grid", max_variables)
+    _constraint_guard(pricing_design_constraints(points, n_j), lambda n: pricing_design_constraints(n, n_j),
+                      f"the design LP (2.6) for {n_j} items on a {points}-point grid", max_constraints)
     started = time.perf_counter()
     steps = np.linspace(0.0, 1.0, points)
     values = (c + steps[:, None] * (vbar - c))[_profiles(points, n_j), np.arange(n_j)]
@@ -223,13 +236,13 @@ def pricing_design_lp(upper, cost=None, points: int = 33, max_variables: int = M
                     variables=n_var, status=res.message, seconds=time.perf_counter() - started)
 
 
-def auction_design_variables(points: int, bidders: int) -> int:
-    """Variables of (3.1) with one item: q and m per bidder and profile, and the epigraph r."""
-    return 2 * bidders * points ** bidders + 1
+def auction_design_constraints(points: int, bidders: int) -> int:
+    """Constraints of (3.1) with one item: epigraph, inventory, IR and (points - 1) IC rows per bidder."""
+    return points ** bidders * (2 + bidders * points)
 
 
 def auction_design_lp(bidders: int, upper: float = 1.0, points: int = 17,
-                      max_variables: int = MAX_DESIGN_VARIABLES) -> DesignLP:
+                      max_constraints: int = MAX_DESIGN_CONSTRAINTS) -> DesignLP:
     """(3.1) for one item: min r over mechanisms on {k v̄/(n-1)}^I, n = ``points``.
 
     r >= max_i v_i - Σ_i m_i(v); IR q_i v_i - m_i >= 0; dominant-strategy IC
@@ -244,8 +257,8 @@ def auction_design_lp(bidders: int, upper: float = 1.0, points: int = 17,
     if isinstance(points, bool) or int(points) != points or points < 2:
         raise GridError(f"a design grid needs a whole number of points >= 2, got {points}")
     n_b, points = int(bidders), int(points)
-    _design_guard(auction_design_variables(points, n_b), lambda n: auction_design_variables(n, n_b),
-                  f"the design LP (3.1) for {n_b} bidders on a {points}-point grid", max_variables)
+    _constraint_guard(auction_design_constraints(points, n_b), lambda n: auction_design_constraints(n, n_b),
+                      f"the design LP (3.1) for {n_b} bidders on a {points}-point grid", max_constraints)
     started = time.perf_counter()
     g = np.linspace(0.0, upper, points)
     idx = _profiles(points, n_b)

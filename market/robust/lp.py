@@ -69,10 +69,12 @@ def largest_fitting(size: Callable[[int], int], limit: int) -> int:
     return lo
 
 
-def check_lp_size(variables: int, limit: int, what: str, fits: int, seconds: float, nbytes: float) -> None:
-    """Refuse an LP above ``limit`` variables in one line: its estimate and the largest grid that fits."""
+def check_lp_size(variables: int, limit: int, what: str, fits: int, seconds: float, nbytes: float,
+                  unit: str = "LP variables") -> None:
+    """Refuse an LP above ``limit`` (variables, or another size ``unit``) in one line: its
+    estimated time and memory and the largest grid that fits."""
     if variables > limit:
-        raise GridError(f"{what} has {variables:,} LP variables (estimated {seconds * variables:,.0f} s and "
+        raise GridError(f"{what} has {variables:,} {unit} (estimated {seconds * variables:,.0f} s and "
                         f"{nbytes * variables / 1e9:,.1f} GB); the limit is {limit:,}: "
                         f"the largest grid that fits has {fits} points")
 
