@@ -2,7 +2,7 @@
 
 import pytest
 
-from agora.experiments.reproduce.robust_mechanisms import design_lps, example_1_2_2
+from agora.experiments.reproduce.robust_mechanisms import design_lps, dual_certificates, example_1_2_2
 
 
 def test_example_1_2_2_section_holds():
@@ -18,3 +18,9 @@ def test_design_lp_section_holds_and_every_row_has_a_provenance(tmp_path):
     assert section.checks and all(c.holds for c in section.checks)
     assert all(c.provenance and c.source for c in section.checks)
     assert (tmp_path / "design_lp_1_11.png").stat().st_size > 0
+
+
+def test_dual_certificate_section_holds_with_provenance():
+    section = dual_certificates()
+    assert section.checks and all(c.holds for c in section.checks)
+    assert all(c.provenance and c.source for c in section.checks)
