@@ -20,6 +20,7 @@ def test_design_lp_section_holds_and_every_row_has_a_provenance(tmp_path):
     assert (tmp_path / "design_lp_1_11.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_dual_certificate_section_holds_with_provenance():
     section = dual_certificates()
     assert section.checks and all(c.holds for c in section.checks)
