@@ -74,3 +74,30 @@ def test_lp_lottery_symmetric_201(benchmark):
     w = benchmark.pedantic(worst_case_revenue, args=(mech, A, 201), rounds=5, iterations=1, warmup_rounds=1)
     _report(benchmark, "lottery, symmetric", mech, "HighestBidderLottery.optimal(a)", True)
     assert abs(w.value - mech.worst_case_revenue) < 1e-6
+
+
+def test_design_lp_lottery_65(benchmark):
+    """The design LP (1.11) over highest-bidder lotteries, I = 2, mu = 0.3, 65-point grid (dual simplex)."""
+    from agora.market.robust.design import revenue_design_lp
+    a = MarkovSet(2, 0.3)
+    d = benchmark.pedantic(revenue_design_lp, args=(a, 65), kwargs={"lottery": True}, rounds=2, iterations=1)
+    benchmark.extra_info.update({"variables": d.variables, "value": d.value})
+    assert HighestBidderLottery.optimal(a).threshold <= d.value
+
+
+def test_design_lp_all_mechanisms_33(benchmark):
+    """The design LP (1.11) over all mechanisms, I = 2, mu = 0.3, 33-point grid (interior point)."""
+    from agora.market.robust.design import revenue_design_lp
+    a = MarkovSet(2, 0.3)
+    d = benchmark.pedantic(revenue_design_lp, args=(a, 33), rounds=2, iterations=1)
+    benchmark.extra_info.update({"variables": d.variables, "value": d.value})
+    r = HighestBidderLottery.optimal(a).threshold
+    assert r <= d.value <= r * (2 - r)
+
+
+def test_design_lp_regret_129(benchmark):
+    """(2.6) for one item on a 129-point grid: 16,641 pairwise IC rows."""
+    from agora.market.robust.design import pricing_design_lp
+    d = benchmark.pedantic(pricing_design_lp, args=([1.0], [0.2], 129), rounds=3, iterations=1)
+    benchmark.extra_info.update({"variables": d.variables, "value": d.value})
+    assert d.value <= 0.8 / 2.718281828459045

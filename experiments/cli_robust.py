@@ -31,13 +31,16 @@ def add_parsers(verbs: dict, sub) -> None:
                    help="upper end of the value range (default 1)")
     p.add_argument("--grid", type=_positive_int, metavar="N",
                    help="also solve the worst-case LPs (1.7)/(1.8) on an N-point grid")
+    p.add_argument("--design-grid", type=_positive_int, metavar="N",
+                   help="also solve the mechanism-design LP (1.11) on an N-point grid, over all mechanisms "
+                        "and over highest-bidder lotteries (an upper bound on the best worst-case revenue)")
     p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
 
 
 def solve_robust(args) -> int:
     from agora.market.robust.solver import solve_robust as solve
 
-    sol = solve(args.bidders, args.mean, args.upper, grid=args.grid)
+    sol = solve(args.bidders, args.mean, args.upper, grid=args.grid, design_grid=args.design_grid)
     d = sol.to_dict()
     if args.json:
         print(dumps(d))
@@ -48,6 +51,10 @@ def solve_robust(args) -> int:
     if sol.lp is not None:
         print()
         print(format_table(["LP on grid", "value"], [(k, v) for k, v in sol.lp.items() if k != "method"]))
+    if sol.design_lp is not None:
+        print()
+        print(format_table(["design LP (1.11)", "value"],
+                           [(k, v) for k, v in sol.design_lp.items() if k != "method"]))
     print(f"\nmethod: {sol.method}")
     return 0
 

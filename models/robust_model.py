@@ -39,7 +39,11 @@ PROTOCOLS = {"auction": RobustAuction, "seller-first": RobustSellerFirst}
 def worst_nature(mechanism, knowledge: Knowledge, bidders: int):
     """The thesis' adversary for the mechanism a seller picked.
 
-    Second-price auction with reserve: Q1/Q2/Q3 (Propositions 1.5.5-1.5.7);
+    Second-price auction with reserve r: against a mean bound, Q1/Q2/Q3
+    (Propositions 1.5.5-1.5.7, worst revenue); with only the range, the profile
+    maximizing its regret max_i v_i - revenue: one bidder at v̄ and the rest at 0
+    (regret v̄ - r; Vickrey's worst case v̄) or, for r > v̄/2, one bidder just
+    below r (regret r);
     highest-bidder lottery: the point mass at μe (where its dual (1.8) is tight);
     random-reserve auction: one random bidder high, the rest zero (3.6);
     random posted price: the equal-revenue limit (2.10); a deterministic price
@@ -47,7 +51,7 @@ def worst_nature(mechanism, knowledge: Knowledge, bidders: int):
     """
     if isinstance(mechanism, SecondPriceReserve):
         if knowledge.mean is None:
-            return OneRandomHigh(knowledge.upper, bidders)
+            return point_mass(_spa_regret_profile(mechanism.reserve, knowledge.upper, bidders))
         return extremal(mechanism.reserve, MarkovSet(bidders, knowledge.mean, knowledge.upper))
     if isinstance(mechanism, HighestBidderLottery):
         return point_mass(np.full(bidders, knowledge.mean))
@@ -58,6 +62,13 @@ def worst_nature(mechanism, knowledge: Knowledge, bidders: int):
     if isinstance(mechanism, DeterministicPrices):
         return point_mass([max(p - 1e-9 * knowledge.upper, 0.0) for p in mechanism.prices])
     raise InputError(f"no adversary known for {mechanism!r}; pass nature= explicitly")
+
+
+def _spa_regret_profile(reserve: float, upper: float, bidders: int) -> np.ndarray:
+    """argmax of max_i v_i - revenue over [0, v̄]^I for a second-price auction with reserve r."""
+    profile = np.zeros(bidders)
+    profile[0] = reserve - 1e-9 * upper if upper / 2 < reserve <= upper else upper
+    return profile
 
 
 class RobustMarketModel(RoundModel):

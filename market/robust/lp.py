@@ -23,6 +23,7 @@ shape with the sense reversed.
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,8 +41,42 @@ BELOW_JUMP = 1e-9
 SUPPORT_TOL = 1e-10
 
 
+#: Largest worst-case LP (1.7) solved: nature's variables (grid profiles, one per orbit if symmetric).
+MAX_VARIABLES = 250_000
+#: Cost per variable of (1.7)+(1.8) with HiGHS, measured on I = 6 bidders, a 31-point grid
+#: (1.95 million variables: 216 s and 2.8 GB on one core).
+SECONDS_PER_VARIABLE = 1.1e-4
+BYTES_PER_VARIABLE = 1.45e3
+
+
 class GridError(InputError):
     """A grid or mechanism the worst-case LPs cannot use."""
+
+
+def lp_variables(points: int, bidders: int, symmetric: bool) -> int:
+    """Nature's variables in (1.7): C(n + I - 1, I) orbits (symmetric) or n^I profiles."""
+    return math.comb(points + bidders - 1, bidders) if symmetric else points ** bidders
+
+
+def largest_fitting(size: Callable[[int], int], limit: int) -> int:
+    """The largest n >= 2 with size(n) <= limit (size increasing in n), 1 if none."""
+    lo, hi = 1, 2
+    while size(hi) <= limit:
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if size(mid) <= limit else (lo, mid)
+    return lo
+
+
+def check_lp_size(variables: int, limit: int, what: str, fits: int, seconds: float, nbytes: float,
+                  unit: str = "LP variables") -> None:
+    """Refuse an LP above ``limit`` (variables, or another size ``unit``) in one line: its
+    estimated time and memory and the largest grid that fits."""
+    if variables > limit:
+        raise GridError(f"{what} has {variables:,} {unit} (estimated {seconds * variables:,.0f} s and "
+                        f"{nbytes * variables / 1e9:,.1f} GB); the limit is {limit:,}: "
+                        f"the largest grid that fits has {fits} points")
 
 
 @dataclass(frozen=True)
@@ -125,11 +160,13 @@ def all_profiles(n: int, bidders: int) -> np.ndarray:
 
 
 def worst_case_revenue(mechanism, ambiguity: MarkovSet, grid: int | np.ndarray = 201,
-                       symmetric: bool | None = None) -> WorstCase:
+                       symmetric: bool | None = None, max_variables: int = MAX_VARIABLES) -> WorstCase:
     """Solve (1.7) and (1.8) for ``mechanism`` over the Markov set on a grid.
 
     ``symmetric`` defaults to the mechanism's ``symmetric`` attribute (False if
-    absent); pass False to treat bidders separately (n^I variables).
+    absent); pass False to treat bidders separately (n^I variables). A grid
+    whose LP would exceed ``max_variables`` is refused (:func:`check_lp_size`)
+    before anything is allocated.
     """
     started = time.perf_counter()
     f = revenue_function(mechanism)
@@ -137,6 +174,11 @@ def worst_case_revenue(mechanism, ambiguity: MarkovSet, grid: int | np.ndarray =
     n_b, mu = ambiguity.bidders, ambiguity.mean
     g = value_grid(grid, ambiguity.upper, extra=(mu,),
                    breakpoints=getattr(mechanism, "breakpoints", lambda: ())())
+    added = len(g) - (int(grid) if isinstance(grid, (int, np.integer)) else len(g))
+    check_lp_size(lp_variables(len(g), n_b, sym), max_variables,
+                  f"the worst-case LP (1.7) for {n_b} bidders on a {len(g)}-point grid",
+                  largest_fitting(lambda n: lp_variables(n + added, n_b, sym), max_variables),
+                  SECONDS_PER_VARIABLE, BYTES_PER_VARIABLE)
     idx = sorted_profiles(len(g), n_b) if sym else all_profiles(len(g), n_b)
     values = g[idx]
     rev = np.asarray(f(values), float)

@@ -210,12 +210,16 @@ def mean_region(ambiguity: MarkovSet) -> str:
 
 
 def best_reserve(ambiguity: MarkovSet) -> BestReserve:
-    """r* = 1 - sqrt(1 - μ), z* = I r*² in M1 ∪ M2; r* = 0 (any r in R1), z* = (Iμ-1)/(I-1) in M3."""
+    """r* = 1 - sqrt(1 - μ), z* = I r*² in M1 ∪ M2; r* = 0 (any r in R1), z* = (Iμ-1)/(I-1) in M3.
+
+    r* is evaluated as μ / (1 + sqrt(1 - μ)), the same number without the
+    cancellation of 1 - sqrt(1 - μ) (which is 0 in floating point for μ < 1e-16).
+    """
     mu, n, vbar = ambiguity.mu, ambiguity.bidders, ambiguity.upper
     region = mean_region(ambiguity)
     if region == "M3":
         return BestReserve(0.0, vbar * (n * mu - 1.0) / (n - 1.0), region)
-    r = 1.0 - math.sqrt(1.0 - mu)
+    r = mu / (1.0 + math.sqrt(1.0 - mu))
     return BestReserve(vbar * r, vbar * n * r * r, region)
 
 
@@ -273,13 +277,39 @@ def _sigma_equation(sigma: float, bidders: int, mu: float) -> float:
     return math.log((1.0 + sigma) / (bidders * sigma)) + bidders - 1.0 - 1.0 / sigma - math.log(mu)
 
 
+def _log_threshold_equation(x: float, bidders: int, log_mu: float) -> float:
+    """(1.30) in x = ln r = I - 1 - 1/σ: x + ln(1 - x/I) - ln μ, increasing for x < 0.
+
+    With 1/σ = I - 1 - x, (1 + σ)/(Iσ) = 1 - x/I, so (1.30) reads
+    r (1 - ln(r)/I) = μ; its root has r < μ for every I (the bound of
+    Proposition 1.5.3), and no quantity of size I is ever subtracted.
+    """
+    return x + math.log1p(-x / bidders) - log_mu
+
+
+def hbl_log_threshold(bidders: int, mu: float) -> float:
+    """ln r for the optimal highest-bidder lottery (Theorem 1.5.3), stable for any I >= 2.
+
+    Brackets the root of :func:`_log_threshold_equation` on (x_lo, ln μ):
+    the function is positive at ln μ and tends to -inf as x -> -inf.
+    """
+    log_mu = math.log(mu)
+    hi = log_mu
+    lo = log_mu - 1.0
+    while _log_threshold_equation(lo, bidders, log_mu) > 0.0:
+        lo = 2.0 * lo - 1.0
+    return float(brentq(_log_threshold_equation, lo, hi, args=(bidders, log_mu),
+                        xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500))
+
+
 def hbl_sigma(bidders: int, mu: float, method: str = "auto") -> tuple[float, str]:
     """σ* = -1/(W₋₁(-μ I e^{-I}) + 1) (Theorem 1.5.3), and how it was computed.
 
     ``method="auto"`` uses the lower Lambert-W branch while -μ I e^{-I} is
-    representable and the result solves (1.30) to 1e-9, and otherwise brackets
-    the root of (1.30) on (0, 1/(I - 1)) (the function is increasing there,
-    Lemma 1.7.8); ``"lambertw"`` or ``"bracket"`` force one of the two.
+    representable and the result solves (1.30) to 1e-9, and otherwise
+    brackets the root of (1.30) written in x = ln r (:func:`hbl_log_threshold`)
+    and returns σ = 1/(I - 1 - x), accurate to rounding for any I;
+    ``"lambertw"`` or ``"bracket"`` force one of the two.
     """
     if method not in ("auto", "lambertw", "bracket"):
         raise RobustInputError(f"unknown method {method!r} for sigma*; accepted: auto, lambertw, bracket")
@@ -292,12 +322,8 @@ def hbl_sigma(bidders: int, mu: float, method: str = "auto") -> tuple[float, str
         if method == "lambertw":
             raise RobustInputError(f"Lambert W cannot give sigma* for I={bidders}, mu={mu} "
                                    "(its argument underflows); use method='bracket'")
-    hi = 1.0 / (bidders - 1)
-    lo = hi * 1e-6
-    while _sigma_equation(lo, bidders, mu) > 0.0:
-        lo *= 1e-3
-    sigma = brentq(_sigma_equation, lo, hi * (1.0 - 1e-15), args=(bidders, mu), xtol=1e-16, rtol=1e-15)
-    return float(sigma), "bracketing root of (1.30) (brentq)"
+    x = hbl_log_threshold(bidders, mu)
+    return 1.0 / (bidders - 1.0 - x), "bracketing root of (1.30) in ln r (brentq)"
 
 
 @dataclass(frozen=True)
@@ -323,8 +349,10 @@ class HighestBidderLottery:
 
     @classmethod
     def optimal(cls, ambiguity: MarkovSet, pay_on_win: bool = False) -> HighestBidderLottery:
+        """σ* from :func:`hbl_sigma`; r = e^x with x = ln r from :func:`hbl_log_threshold`, not
+        e^{I - 1 - 1/σ*}, whose exponent cancels catastrophically for large I."""
         sigma, method = hbl_sigma(ambiguity.bidders, ambiguity.mu)
-        threshold = math.exp(ambiguity.bidders - 1.0 - 1.0 / sigma)
+        threshold = math.exp(hbl_log_threshold(ambiguity.bidders, ambiguity.mu))
         return cls(ambiguity, sigma, threshold, method, pay_on_win)
 
     def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:

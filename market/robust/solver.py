@@ -39,6 +39,7 @@ class RobustSolution:
     upper_bound: float
     method: str
     lp: dict | None = None
+    design_lp: dict | None = None
 
     def to_dict(self) -> dict:
         a = self.ambiguity
@@ -52,19 +53,39 @@ class RobustSolution:
                "method": self.method}
         if self.lp is not None:
             out["lp"] = self.lp
+        if self.design_lp is not None:
+            out["design_lp"] = self.design_lp
         return out
 
 
-def solve_robust(bidders: int, mean: float, upper: float = 1.0, grid: int | None = None) -> RobustSolution:
+def design_lp_summary(ambiguity: MarkovSet, points: int, lottery_revenue: float) -> dict:
+    """The design LP (1.11) on an n-point grid over all mechanisms and over highest-bidder lotteries.
+
+    Both values bound their continuum optima from above, so ``lottery_share``
+    (the closed-form lottery's r over the all-mechanism LP value) is a lower
+    bound on the lottery's share of the unknown optimum (Theorem 1.5.4: >= 1/2).
+    """
+    from agora.market.robust.design import revenue_design_lp
+    every = revenue_design_lp(ambiguity, points)
+    lottery = revenue_design_lp(ambiguity, points, lottery=True)
+    return {"grid": points, "value": every.value, "lottery_value": lottery.value,
+            "lottery_share": lottery_revenue / every.value, "status": every.status,
+            "lottery_status": lottery.status, "variables": every.variables, "method": every.method}
+
+
+def solve_robust(bidders: int, mean: float, upper: float = 1.0, grid: int | None = None,
+                 design_grid: int | None = None) -> RobustSolution:
     """Closed forms for I bidders with values in [0, upper] and means >= ``mean``.
 
     With ``grid`` = n, also the worst cases of both mechanisms from the LPs on
-    an n-point grid (symmetric reduction), reported under ``lp``.
+    an n-point grid (symmetric reduction), reported under ``lp``; with
+    ``design_grid`` = n, the design LP (1.11) on an n-point grid, under ``design_lp``.
     """
     ambiguity = MarkovSet(bidders, mean, upper)
     spa = best_reserve(ambiguity)
     hbl = HighestBidderLottery.optimal(ambiguity)
     lp = None
+    design = None if design_grid is None else design_lp_summary(ambiguity, design_grid, hbl.worst_case_revenue)
     if grid is not None:
         w_spa = worst_case_revenue(spa.mechanism(), ambiguity, grid)
         w_hbl = worst_case_revenue(hbl, ambiguity, grid)
@@ -76,7 +97,8 @@ def solve_robust(bidders: int, mean: float, upper: float = 1.0, grid: int | None
         spa_reserve_region=spa_region(spa.reserve, ambiguity), mean_region=spa.mean_region,
         hbl_sigma=hbl.sigma, hbl_threshold=hbl.threshold * upper, hbl_revenue=hbl.worst_case_revenue,
         upper_bound=hbl.upper_bound,
-        method=f"closed forms (Theorems 1.5.2, 1.5.3, Lemma 1.7.15); sigma by {hbl.method}", lp=lp)
+        method=f"closed forms (Theorems 1.5.2, 1.5.3, Lemma 1.7.15); sigma by {hbl.method}", lp=lp,
+        design_lp=design)
 
 
 # ------------------------------------------------------------ seller's choice

@@ -1,0 +1,348 @@
+"""Mechanism-design LPs of the thesis on value grids (HiGHS through scipy.optimize.linprog).
+
+Each LP optimizes over *mechanisms* (allocation and payment rules on a grid of
+value profiles), not over nature's distributions for one fixed mechanism as
+:mod:`agora.market.robust.lp` does:
+
+* :func:`revenue_design_lp` - (1.11): max λ + μ Σσ_i over allocations q and
+  (λ, σ) with Σ_i m_i(v) >= λ + σ·v at every grid profile, over all
+  mechanisms or restricted to highest-bidder lotteries (1.11c);
+* :func:`pricing_design_lp` - (2.6): Chapter 2's minimax regret for one buyer
+  and J items on the grid V_n of Lemma 2.3.2, with IR and every pairwise IC
+  constraint;
+* :func:`auction_design_lp` - (3.1): Chapter 3's minimax regret for I bidders
+  and one item, dominant-strategy IC, ex-post IR and the inventory constraint.
+
+Discrete types bound the continuum: the Chapter 2/3 LPs keep the mechanism
+free but let nature use grid values only, so z_n* <= z* (Lemma 2.3.2) and z_n*
+rises on nested grids; in (1.11) every continuum mechanism restricted to the
+grid stays feasible (its payment q v - ∫_0^v q is at most the grid's
+q(g_k) g_k - Σ_{l<k} q(g_l)(g_{l+1} - g_l) since q increases), so the LP
+value is an upper bound on the continuum optimum, falling on nested grids.
+:func:`extrapolate` estimates the limit of such a sequence.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import linprog
+
+from agora.market.robust.lp import GridError, check_lp_size, largest_fitting
+from agora.market.robust.mechanisms import MarkovSet, _items
+
+#: Largest design LP (1.11) solved (variables): about a minute with HiGHS on one core.
+MAX_DESIGN_VARIABLES = 20_000
+#: Cost of (1.11) over all mechanisms per variable, measured with HiGHS' interior point on
+#: I = 2 bidders and a 65-point grid (16,903 variables: 41 s, about 60 MB above the interpreter).
+DESIGN_SECONDS_PER_VARIABLE = 2.5e-3
+DESIGN_BYTES_PER_VARIABLE = 4e3
+#: Largest (2.6)/(3.1) solved, in constraints (their IC rows dominate), and their cost per row,
+#: measured on (3.1) with I = 3 bidders and a 9-point grid (19,683 IC rows: 4.2 s).
+MAX_DESIGN_CONSTRAINTS = 300_000
+DESIGN_SECONDS_PER_CONSTRAINT = 2.5e-4
+DESIGN_BYTES_PER_CONSTRAINT = 1e3
+
+
+@dataclass(frozen=True)
+class DesignLP:
+    """An optimal mechanism of a design LP on a grid.
+
+    ``allocation`` and ``payments`` have shape (bidders or items, profiles) in
+    the order of ``profiles`` (rows of grid values); for (2.6), one buyer, the
+    payments have one row.
+    """
+
+    value: float
+    grid: np.ndarray
+    profiles: np.ndarray
+    allocation: np.ndarray
+    payments: np.ndarray
+    variables: int
+    status: str
+    seconds: float
+    method: str = field(default="scipy.optimize.linprog HiGHS")
+
+    @property
+    def points(self) -> int:
+        return len(self.grid)
+
+
+def _solve(c, a_ub, b_ub, a_eq, b_eq, bounds, what: str, method: str = "highs"):
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method=method)
+    if res.status != 0:
+        raise GridError(f"HiGHS could not solve {what}: {res.message}")
+    return res
+
+
+def _profiles(points: int, dims: int) -> np.ndarray:
+    """All index tuples into a grid of ``points`` values, row-major (the last column fastest)."""
+    return np.stack(np.meshgrid(*[np.arange(points)] * dims, indexing="ij"), -1).reshape(-1, dims)
+
+
+def revenue_design_variables(points: int, bidders: int) -> int:
+    """Variables of (1.11) on an n-point grid: q and the rents U per bidder and profile, λ, σ."""
+    return 2 * bidders * points ** bidders + 1 + bidders
+
+
+def _design_guard(variables: int, size, what: str, limit: int) -> None:
+    check_lp_size(variables, limit, what, largest_fitting(size, limit),
+                  DESIGN_SECONDS_PER_VARIABLE, DESIGN_BYTES_PER_VARIABLE)
+
+
+def _constraint_guard(rows: int, size, what: str, limit: int) -> None:
+    check_lp_size(rows, limit, what, largest_fitting(size, limit), DESIGN_SECONDS_PER_CONSTRAINT,
+                  DESIGN_BYTES_PER_CONSTRAINT, unit="LP constraints")
+
+
+def revenue_design_lp(ambiguity: MarkovSet, points: int, lottery: bool = False,
+                      max_variables: int = MAX_DESIGN_VARIABLES) -> DesignLP:
+    """(1.11) on the grid of ``points`` equally spaced values in [0, v̄], all n^I profiles.
+
+    Variables: q_i(v) >= 0 with Σ_i q_i(v) <= 1, increasing in v_i (ex-post
+    monotone, Q^{m-p}); the rent U_i(v) = Σ_{l<k} q_i(g_l, v_-i)(g_{l+1} - g_l)
+    (v_i = g_k), kept by the recursion U_i(g_{k+1}) = U_i(g_k) + Δ_k q_i(g_k);
+    λ free, σ >= 0. Revenue Σ_i (q_i v_i - U_i) >= λ + σ·v at every profile
+    (1.11b); ``lottery=True`` adds (1.11c): q_i = 0 unless i is the highest
+    bidder (lowest index among ties). The value is max λ + μ Σσ_i.
+    """
+    n_b, mu = ambiguity.bidders, ambiguity.mean
+    if isinstance(points, bool) or int(points) != points or points < 2:
+        raise GridError(f"a design grid needs a whole number of points >= 2, got {points}")
+    points = int(points)
+    _design_guard(revenue_design_variables(points, n_b), lambda n: revenue_design_variables(n, n_b),
+                  f"the design LP (1.11) for {n_b} bidders on a {points}-point grid", max_variables)
+    started = time.perf_counter()
+    g = np.linspace(0.0, ambiguity.upper, points)
+    idx = _profiles(points, n_b)
+    n_p = len(idx)
+    values = g[idx]
+    rows = np.arange(n_p)
+    q_col = lambda i: i * n_p + rows  # noqa: E731 - column maps of the variable vector
+    u_col = lambda i: (n_b + i) * n_p + rows  # noqa: E731
+    lam, sig0 = 2 * n_b * n_p, 2 * n_b * n_p + 1
+    n_var = sig0 + n_b
+    stride = points ** (n_b - 1 - np.arange(n_b))  # flat index step of bidder i's own value
+    ub_parts, eq_parts = [], []
+    # (1.11b): λ + σ·v - Σ_i (v_i q_i - U_i) <= 0
+    r_idx = np.concatenate([rows] * (2 * n_b + 1 + n_b))
+    c_idx = np.concatenate([q_col(i) for i in range(n_b)] + [u_col(i) for i in range(n_b)]
+                           + [np.full(n_p, lam)] + [np.full(n_p, sig0 + i) for i in range(n_b)])
+    vals = np.concatenate([-values[:, i] for i in range(n_b)] + [np.ones(n_p)] * n_b
+                          + [np.ones(n_p)] + [values[:, i] for i in range(n_b)])
+    ub_parts.append(sparse.csr_matrix((vals, (r_idx, c_idx)), shape=(n_p, n_var)))
+    # inventory Σ_i q_i <= 1
+    ub_parts.append(sparse.csr_matrix((np.ones(n_b * n_p), (np.tile(rows, n_b),
+                                       np.concatenate([q_col(i) for i in range(n_b)]))), shape=(n_p, n_var)))
+    gap = np.diff(g)
+    for i in range(n_b):
+        up = np.flatnonzero(idx[:, i] < points - 1)  # profiles whose own value has a next grid point
+        nxt = up + stride[i]
+        k = len(up)
+        # monotone: q_i(g_k) - q_i(g_{k+1}) <= 0
+        ub_parts.append(sparse.csr_matrix((np.concatenate([np.ones(k), -np.ones(k)]),
+                                           (np.tile(np.arange(k), 2), np.concatenate([q_col(i)[up], q_col(i)[nxt]]))),
+                                          shape=(k, n_var)))
+        # rents: U_i(next) - U_i(this) - Δ q_i(this) = 0, and U_i = 0 at the lowest own value
+        low = np.flatnonzero(idx[:, i] == 0)
+        eq_parts.append(sparse.csr_matrix(
+            (np.concatenate([np.ones(k), -np.ones(k), -gap[idx[up, i]], np.ones(len(low))]),
+             (np.concatenate([np.arange(k)] * 3 + [k + np.arange(len(low))]),
+              np.concatenate([u_col(i)[nxt], u_col(i)[up], q_col(i)[up], u_col(i)[low]]))),
+            shape=(k + len(low), n_var)))
+    a_ub = sparse.vstack(ub_parts).tocsr()
+    b_ub = np.concatenate([np.zeros(n_p), np.ones(n_p), np.zeros(a_ub.shape[0] - 2 * n_p)])
+    a_eq = sparse.vstack(eq_parts).tocsr()
+    winner = np.argmax(values, axis=1)
+    bounds = np.array([(0.0, None)] * n_var, dtype=object)
+    for i in range(n_b):
+        if lottery:
+            bounds[q_col(i)[winner != i]] = [(0.0, 0.0)] * int(np.sum(winner != i))
+        bounds[u_col(i)] = [(None, None)] * n_p
+    bounds[lam] = (None, None)
+    c = np.zeros(n_var)
+    c[lam], c[sig0:] = -1.0, -mu
+    what = "the design LP (1.11)" + (" over highest-bidder lotteries" if lottery else "")
+    # over all mechanisms the LP is degenerate: interior point (with crossover) is several times faster
+    method = "highs" if lottery else "highs-ipm"
+    res = _solve(c, a_ub, b_ub, a_eq, np.zeros(a_eq.shape[0]), [tuple(b) for b in bounds], what, method)
+    q = res.x[:n_b * n_p].reshape(n_b, n_p)
+    rent = res.x[n_b * n_p:2 * n_b * n_p].reshape(n_b, n_p)
+    return DesignLP(value=float(-res.fun), grid=g, profiles=values, allocation=q, payments=q * values.T - rent,
+                    variables=n_var, status=res.message, seconds=time.perf_counter() - started,
+                    method=f"scipy.optimize.linprog {method}")
+
+
+def pricing_design_constraints(points: int, items: int) -> int:
+    """Constraints of (2.6): epigraph and IR per profile, IC per ordered pair of profiles."""
+    n_p = points ** items
+    return n_p * (n_p + 1)
+
+
+def pricing_design_lp(upper, cost=None, points: int = 33,
+                      max_constraints: int = MAX_DESIGN_CONSTRAINTS) -> DesignLP:
+    """(2.6): z_n* = min r over mechanisms on V_n, n = ``points`` - 1 (Lemma 2.3.2's grid).
+
+    V_n = ×_j {c_j + k (v̄_j - c_j)/n : k = 0..n}; r >= Σ_j (v_j - c_j)^+ - m(v) + q(v)·c,
+    IR q(v)·v - m(v) >= 0, IC q(v)·v - m(v) >= q(w)·v - m(w) for all v != w, 0 <= q <= 1.
+    Since V_n lies in V, z_n* <= z* = (1/e) Σ (v̄_j - c_j) (Theorem 2.3.1).
+    """
+    vbar, c = _items(upper, cost)
+    n_j = len(vbar)
+    if isinstance(points, bool) or int(points) != points or points < 2:
+        raise GridError(f"a design grid needs a whole number of points >= 2, got {points}")
+    points = int(points)
+    _constraint_guard(pricing_design_constraints(points, n_j), lambda n: pricing_design_constraints(n, n_j),
+                      f"the design LP (2.6) for {n_j} items on a {points}-point grid", max_constraints)
+    started = time.perf_counter()
+    steps = np.linspace(0.0, 1.0, points)
+    values = (c + steps[:, None] * (vbar - c))[_profiles(points, n_j), np.arange(n_j)]
+    n_p = len(values)
+    rows = np.arange(n_p)
+    m_col, r_col = n_j * n_p, (n_j + 1) * n_p
+    n_var = r_col + 1
+    q_cols = np.arange(n_j)[:, None] * n_p + rows[None, :]  # (J, P)
+    # epigraph: -r - m(v) + q(v)·c <= -Σ (v - c)^+
+    epi = sparse.csr_matrix((np.concatenate([-np.ones(n_p), -np.ones(n_p), np.repeat(c, n_p)]),
+                             (np.concatenate([rows, rows, np.tile(rows, n_j)]),
+                              np.concatenate([np.full(n_p, r_col), m_col + rows, q_cols.ravel()]))),
+                            shape=(n_p, n_var))
+    # IR: m(v) - q(v)·v <= 0
+    ir = sparse.csr_matrix((np.concatenate([np.ones(n_p), -values.T.ravel()]),
+                            (np.concatenate([rows, np.tile(rows, n_j)]),
+                             np.concatenate([m_col + rows, q_cols.ravel()]))),
+                           shape=(n_p, n_var))
+    # IC for type v against report w: q(w)·v - m(w) - q(v)·v + m(v) <= 0
+    v_i, w_i = np.nonzero(~np.eye(n_p, dtype=bool))
+    k = len(v_i)
+    ic_rows = np.arange(k)
+    ic = sparse.csr_matrix(
+        (np.concatenate([values[v_i].T.ravel(), -np.ones(k), -values[v_i].T.ravel(), np.ones(k)]),
+         (np.concatenate([np.tile(ic_rows, n_j), ic_rows, np.tile(ic_rows, n_j), ic_rows]),
+          np.concatenate([q_cols[:, w_i].ravel(), m_col + w_i, q_cols[:, v_i].ravel(), m_col + v_i]))),
+        shape=(k, n_var))
+    a_ub = sparse.vstack([epi, ir, ic]).tocsr()
+    b_ub = np.concatenate([-np.clip(values - c, 0.0, None).sum(axis=1), np.zeros(n_p + k)])
+    bounds = [(0.0, 1.0)] * (n_j * n_p) + [(None, None)] * n_p + [(None, None)]
+    cost_vec = np.zeros(n_var)
+    cost_vec[r_col] = 1.0
+    res = _solve(cost_vec, a_ub, b_ub, None, None, bounds, "the design LP (2.6)")
+    return DesignLP(value=float(res.fun), grid=c[0] + steps * (vbar[0] - c[0]), profiles=values,
+                    allocation=res.x[:n_j * n_p].reshape(n_j, n_p), payments=res.x[m_col:r_col][None, :],
+                    variables=n_var, status=res.message, seconds=time.perf_counter() - started)
+
+
+def auction_design_constraints(points: int, bidders: int) -> int:
+    """Constraints of (3.1) with one item: epigraph, inventory, IR and (points - 1) IC rows per bidder."""
+    return points ** bidders * (2 + bidders * points)
+
+
+def auction_design_lp(bidders: int, upper: float = 1.0, points: int = 17,
+                      max_constraints: int = MAX_DESIGN_CONSTRAINTS) -> DesignLP:
+    """(3.1) for one item: min r over mechanisms on {k v̄/(n-1)}^I, n = ``points``.
+
+    r >= max_i v_i - Σ_i m_i(v); IR q_i v_i - m_i >= 0; dominant-strategy IC
+    q_i(v) v_i - m_i(v) >= q_i(w, v_-i) v_i - m_i(w, v_-i) for every other grid
+    report w; inventory Σ_i q_i <= 1, q >= 0. Nature is confined to the grid,
+    so the value is at most z* = v̄/e (Theorem 3.3.1), for every I (Corollary 3.3.1).
+    """
+    if isinstance(bidders, bool) or int(bidders) != bidders or bidders < 1:
+        raise GridError(f"the auction design LP needs a whole number of bidders >= 1, got {bidders}")
+    if not 0.0 < upper < math.inf:
+        raise GridError(f"the upper bound of values must be > 0, got {upper}")
+    if isinstance(points, bool) or int(points) != points or points < 2:
+        raise GridError(f"a design grid needs a whole number of points >= 2, got {points}")
+    n_b, points = int(bidders), int(points)
+    _constraint_guard(auction_design_constraints(points, n_b), lambda n: auction_design_constraints(n, n_b),
+                      f"the design LP (3.1) for {n_b} bidders on a {points}-point grid", max_constraints)
+    started = time.perf_counter()
+    g = np.linspace(0.0, upper, points)
+    idx = _profiles(points, n_b)
+    values = g[idx]
+    n_p = len(values)
+    rows = np.arange(n_p)
+    q_cols = np.arange(n_b)[:, None] * n_p + rows[None, :]
+    m_cols = (n_b + np.arange(n_b))[:, None] * n_p + rows[None, :]
+    r_col = 2 * n_b * n_p
+    n_var = r_col + 1
+    stride = points ** (n_b - 1 - np.arange(n_b))
+    parts = [  # epigraph -r - Σ m_i(v) <= -max_i v_i ; inventory Σ q_i <= 1 ; IR m_i - q_i v_i <= 0
+        sparse.csr_matrix((-np.ones(n_p * (n_b + 1)), (np.tile(rows, n_b + 1),
+                           np.concatenate([np.full(n_p, r_col), m_cols.ravel()]))), shape=(n_p, n_var)),
+        sparse.csr_matrix((np.ones(n_p * n_b), (np.tile(rows, n_b), q_cols.ravel())), shape=(n_p, n_var)),
+        sparse.csr_matrix((np.concatenate([np.ones(n_p * n_b), -values.T.ravel()]),
+                           (np.tile(np.arange(n_b * n_p), 2), np.concatenate([m_cols.ravel(), q_cols.ravel()]))),
+                          shape=(n_b * n_p, n_var))]
+    for i in range(n_b):
+        own = idx[:, i]
+        v_i, k_w = np.nonzero(own[:, None] != np.arange(points)[None, :])  # profile v, report index w
+        w_i = v_i + (k_w - own[v_i]) * stride[i]
+        k = len(v_i)
+        r = np.arange(k)
+        vv = values[v_i, i]
+        parts.append(sparse.csr_matrix(
+            (np.concatenate([vv, -np.ones(k), -vv, np.ones(k)]),
+             (np.tile(r, 4), np.concatenate([q_cols[i, w_i], m_cols[i, w_i], q_cols[i, v_i], m_cols[i, v_i]]))),
+            shape=(k, n_var)))
+    a_ub = sparse.vstack(parts).tocsr()
+    b_ub = np.concatenate([-values.max(axis=1), np.ones(n_p), np.zeros(a_ub.shape[0] - 2 * n_p)])
+    bounds = [(0.0, None)] * (n_b * n_p) + [(None, None)] * (n_b * n_p + 1)
+    cost_vec = np.zeros(n_var)
+    cost_vec[r_col] = 1.0
+    res = _solve(cost_vec, a_ub, b_ub, None, None, bounds, "the design LP (3.1)")
+    return DesignLP(value=float(res.fun), grid=g, profiles=values, allocation=res.x[:n_b * n_p].reshape(n_b, n_p),
+                    payments=res.x[n_b * n_p:r_col].reshape(n_b, n_p), variables=n_var, status=res.message,
+                    seconds=time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """The limit of values V(h) on nested grids (h shrinking by ``ratio``), as V(h) = V0 + C h^p.
+
+    With a known ``rate`` p (first order, p = 1, for the grids' O(h) payment
+    and type discretization) V0 is Richardson's extrapolation of the last two
+    values; with ``rate=None`` p is fitted to the last three. ``error`` is the
+    change of V0 from the previous values (one grid fewer).
+    """
+
+    limit: float
+    rate: float
+    error: float
+    values: tuple[float, ...]
+    method: str
+
+
+def _richardson(v: list[float], ratio: float, rate: float | None) -> tuple[float, float]:
+    """(V0, p) from the last two values (p given) or the last three (p fitted)."""
+    if rate is not None:
+        return v[-1] + (v[-1] - v[-2]) / (ratio ** rate - 1.0), rate
+    d1, d2 = v[-3] - v[-2], v[-2] - v[-1]
+    if d1 == 0.0 or d2 == 0.0 or d1 * d2 < 0.0:
+        raise GridError("the values on the nested grids are not strictly monotone; cannot fit a rate")
+    p = math.log(d1 / d2) / math.log(ratio)
+    return v[-1] - d2 / (ratio ** p - 1.0), p
+
+
+def extrapolate(values, ratio: float = 2.0, rate: float | None = None) -> Extrapolation:
+    """Extrapolate values on grids whose step shrinks by ``ratio`` each time.
+
+    Needs one value more than the fit uses (3 with a known rate, 4 fitted), for the error.
+    """
+    v = [float(x) for x in values]
+    need = 3 if rate is not None else 4
+    if len(v) < need:
+        raise GridError(f"extrapolation needs values on at least {need} nested grids, got {len(v)}")
+    limit, p = _richardson(v, ratio, rate)
+    error = abs(limit - _richardson(v[:-1], ratio, rate)[0])
+    how = (f"Richardson extrapolation, known rate h^{rate:g}" if rate is not None
+           else "Richardson extrapolation, rate fitted to the last three grids")
+    return Extrapolation(limit, p, error, tuple(v), how)
+
+
+def nested_points(coarsest: int, grids: int) -> list[int]:
+    """Grid sizes n, 2n - 1, 4n - 3, ...: each grid contains the previous one, the step halves."""
+    return [(coarsest - 1) * 2 ** k + 1 for k in range(grids)]

@@ -1,0 +1,169 @@
+"""Mechanism-design LPs (1.11), (2.6), (3.1) on nested grids, against the thesis' optimal values.
+
+Every grid LP bounds its continuum optimum from one side (module docstring of
+agora.market.robust.design), so the values are monotone on nested grids; their
+Richardson extrapolation is compared with the closed forms of Theorems 1.5.3,
+2.3.1 and 3.3.1. The LPs' own mechanisms are checked against a second LP
+(nature's worst case (1.7)) and by brute force over misreports.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from cli_run import run_cli
+
+from agora.market.errors import InputError
+from agora.market.robust.design import (
+    auction_design_lp,
+    extrapolate,
+    nested_points,
+    pricing_design_lp,
+    revenue_design_lp,
+)
+from agora.market.robust.lp import (
+    GridError,
+    discretized_prices,
+    price_rule_regret,
+    worst_case_regret,
+    worst_case_revenue,
+)
+from agora.market.robust.mechanisms import HighestBidderLottery, MarkovSet, RandomPostedPrice
+
+AMBIGUITY = MarkovSet(2, 0.3)
+R = 0.155359  # Theorem 1.5.3 for I = 2, mu = 0.3: r = e^{I - 1 - 1/sigma*}
+
+
+@pytest.fixture(scope="module")
+def lottery_values():
+    return [revenue_design_lp(AMBIGUITY, n, lottery=True).value for n in nested_points(5, 5)]
+
+
+def test_closed_form_r_for_the_test_case():
+    assert HighestBidderLottery.optimal(AMBIGUITY).threshold == pytest.approx(R, abs=5e-7)
+
+
+def test_lottery_lp_decreases_toward_r_and_extrapolates_to_it(lottery_values):
+    v = lottery_values  # grids of 5, 9, 17, 33, 65 points
+    assert all(a > b for a, b in zip(v, v[1:]))
+    assert all(x >= R for x in v)  # the optimal lottery restricted to the grid is feasible
+    fitted, first = extrapolate(v), extrapolate(v, rate=1.0)
+    assert abs(fitted.limit - R) < 1e-3 and abs(first.limit - R) < 1e-3
+    assert 0.8 < fitted.rate < 1.1  # first order in the grid step
+
+
+def test_unrestricted_lp_lies_between_r_and_r_2_minus_r(lottery_values):
+    values = [revenue_design_lp(AMBIGUITY, n).value for n in nested_points(5, 3)]
+    assert all(a > b for a, b in zip(values, values[1:]))
+    # all mechanisms include the lotteries: at least the lottery LP on the same grid
+    assert all(x >= lot - 1e-9 for x, lot in zip(values, lottery_values))
+    assert R <= values[-1] <= R * (2 - R)  # Lemma 1.7.15 (the LP value bounds the optimum from above)
+    assert R / values[-1] >= 0.5  # Theorem 1.5.4, certified by the LP's upper bound
+
+
+@pytest.mark.parametrize("lottery", [True, False])
+def test_lp_mechanism_is_ic_ir_and_its_worst_case_is_the_lp_value(lottery):
+    d = revenue_design_lp(AMBIGUITY, 9, lottery=lottery)
+    n, g = len(d.grid), d.grid
+    q = d.allocation.reshape(2, n, n)   # q[i, k1, k2] at profile (g[k1], g[k2])
+    m = d.payments.reshape(2, n, n)
+    assert np.all(q.sum(axis=0) <= 1 + 1e-9) and np.all(q >= -1e-9)
+    own = [g[:, None], g[None, :]]
+    for i in range(2):
+        util = q[i] * own[i] - m[i]
+        assert util.min() >= -1e-9  # IR
+        # IC: bidder i of value g[k] reporting g[w]: q(w) g[k] - m(w), over all k, w and the other's value
+        qi, mi = np.moveaxis(q[i], i, 0), np.moveaxis(m[i], i, 0)  # [own report, other value]
+        dev = qi[None, :, :] * g[:, None, None] - mi[None, :, :]  # [true k, report w, other]
+        truth = np.moveaxis(util, i, 0)
+        assert np.all(dev <= truth[:, None, :] + 1e-8)
+    if lottery:
+        assert np.all(q[1][np.tril_indices(n)] <= 1e-9)  # bidder 2 wins only when strictly highest
+    revenue = d.payments.sum(axis=0)
+    grid_revenue = dict(zip(map(tuple, d.profiles), revenue))
+    # (1.7) adds the mean 0.3 to the grid: profiles off the design grid get a revenue nature never picks
+    w = worst_case_revenue(lambda v: np.array([grid_revenue.get(tuple(x), 1e3) for x in v]), AMBIGUITY,
+                           d.grid, symmetric=False)
+    assert w.value == pytest.approx(d.value, abs=1e-7)  # strong duality of (1.11) with (1.7)
+
+
+def test_chapter_2_lp_rises_toward_z_star():
+    z_star = 0.8 / math.e  # Theorem 2.3.1, vbar = 1, c = 0.2
+    values = [pricing_design_lp([1.0], [0.2], n).value for n in nested_points(5, 6)]
+    assert all(a < b for a, b in zip(values, values[1:]))
+    assert all(x <= z_star for x in values)  # Lemma 2.3.2
+    ext = extrapolate(values, rate=1.0)
+    assert abs(ext.limit - z_star) < 1e-4 and abs(ext.limit - z_star) <= ext.error
+
+
+def test_chapter_2_random_price_on_the_grid_is_no_better_than_the_lp():
+    """The discretized random price of Theorem 2.3.1 is one feasible grid mechanism: regret >= z_n*."""
+    rule = RandomPostedPrice.of([1.0], [0.2])
+    for n in (9, 33):
+        d = pricing_design_lp([1.0], [0.2], n)
+        prices, probs = discretized_prices(lambda p: rule.cdf(p[:, None])[:, 0], d.grid)
+        fixed = worst_case_regret(price_rule_regret(prices, probs, 0.2), d.grid[:, None])
+        assert d.value <= fixed.value + 1e-9
+        assert fixed.value == pytest.approx(0.8 / math.e, abs=0.8 / (n - 1))  # the price's own rounding
+
+
+def test_chapter_2_two_items_separate_on_the_grid():
+    """Theorem 2.3.1 for J = 2: the LP over all joint mechanisms (bundles included) equals the item sums."""
+    for n in (5, 9):
+        joint = pricing_design_lp([1.0, 2.0], [0.2, 0.5], n).value
+        alone = pricing_design_lp([1.0], [0.2], n).value + pricing_design_lp([2.0], [0.5], n).value
+        assert joint == pytest.approx(alone, abs=1e-8)
+
+
+def test_chapter_3_value_is_independent_of_the_bidders_and_rises_to_vbar_over_e():
+    for n in (5, 9):
+        one = pricing_design_lp([2.0], [0.0], n).value  # one bidder: (2.6) with no cost, another LP
+        for bidders in (1, 2, 3):
+            assert auction_design_lp(bidders, 2.0, n).value == pytest.approx(one, abs=1e-8)  # Cor. 3.3.1
+    values = [auction_design_lp(2, 2.0, n).value for n in nested_points(5, 3)]
+    assert all(a < b <= 2 / math.e for a, b in zip(values, values[1:]))
+
+
+def test_extrapolation_recovers_known_limits():
+    h = 0.5 ** np.arange(5)
+    assert extrapolate(0.3 + 0.7 * h, rate=1.0).limit == pytest.approx(0.3, abs=1e-14)
+    fit = extrapolate(0.3 - 0.2 * h ** 1.5)
+    assert fit.limit == pytest.approx(0.3, abs=1e-13) and fit.rate == pytest.approx(1.5, abs=1e-10)
+    with pytest.raises(GridError, match="at least 4"):
+        extrapolate([1.0, 0.5, 0.25])
+    with pytest.raises(GridError, match="monotone"):
+        extrapolate([1.0, 0.5, 0.7, 0.6])
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: revenue_design_lp(AMBIGUITY, 1), "points >= 2, got 1"),
+    (lambda: revenue_design_lp(AMBIGUITY, 200), "largest grid that fits has 70 points"),
+    (lambda: pricing_design_lp([1.0], [1.0], 9), "costs must satisfy"),
+    (lambda: auction_design_lp(3, 1.0, 40), "largest grid that fits"),
+])
+def test_bad_design_inputs_are_refused(call, match):
+    with pytest.raises(InputError, match=match):
+        call()
+
+
+def test_cli_design_grid(capsys):
+    code, out, err = run_cli(capsys, "solve", "robust", "--bidders", "2", "--mean", "0.3", "--design-grid", "9",
+                             "--json")
+    assert code == 0 and err == ""
+    d = json.loads(out)["design_lp"]
+    assert d["grid"] == 9 and "Optimal" in d["status"]
+    assert R <= d["lottery_value"] <= d["value"] <= R * (2 - R)
+    assert d["lottery_share"] == pytest.approx(json.loads(out)["hbl_revenue"] / d["value"], rel=1e-12)
+    code, out, err = run_cli(capsys, "solve", "robust", "--bidders", "3", "--mean", "0.3", "--design-grid", "40")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "largest grid that fits" in err
+
+
+def test_regret_lp_of_a_fixed_mechanism_is_not_below_the_design_lp():
+    """Chapter 2's old 'LP' (one fixed mechanism's worst regret) is an upper bound on (2.6)."""
+    grid = np.linspace(0.2, 1.0, 9)
+    w = worst_case_regret(lambda v: np.clip(v[:, 0] - 0.2, 0, None) - np.where(v[:, 0] >= 0.6, 0.4, 0.0),
+                          grid[:, None])
+    assert w.value >= pricing_design_lp([1.0], [0.2], 9).value
