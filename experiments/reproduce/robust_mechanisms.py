@@ -245,7 +245,7 @@ def _lottery_by_root(n: int, mu: float) -> tuple[float, float]:
     lo = hi / 2
     while equation(lo) > 0:
         lo /= 2
-    sigma = brentq(equation, lo, hi, xtol=1e-16, rtol=4e-16)
+    sigma = brentq(equation, lo, hi, xtol=1e-16, rtol=1e-15)
     return sigma, math.exp(n - 1 - 1 / sigma)
 
 

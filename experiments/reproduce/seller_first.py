@@ -92,22 +92,24 @@ only at the seller's optimum.
     return Section("Regular bidders: the seller can be left with almost nothing", text, checks)
 
 
-COROLLARY_3_6_ALPHAS = (0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
+#: alpha -> the law measured: the uncapped F_alpha, or (where the quadrature of its heavy tail does not
+#: converge yet) F_alpha capped at H = 1e300, which moves P[v >= H] = H^(-1/(1-alpha)) < 1e-300 of mass.
+COROLLARY_3_6 = {0.5: "pareto:0.5,1", 0.2: "pareto:0.2,1", 0.1: "pareto:0.1,1", 0.05: "pareto:0.05,1",
+                 0.02: "pareto:0.02,1,1e300", 0.01: "pareto:0.01,1,1e300"}
 
 
 def corollary_3_6() -> Section:
     """Corollary 3.6 on the uncapped F_alpha (pareto:alpha,1): Rev_S <= alpha OPT for every alpha."""
     checks = []
-    for alpha in COROLLARY_3_6_ALPHAS:
-        spec = f"pareto:{alpha:g},1"
+    for alpha, spec in COROLLARY_3_6.items():
         sol = solve_seller_first([spec])
         ratio = sol.seller_revenue / sol.no_intermediary_optimal_revenue
         strong = parse_spec(spec).regularity.alpha
         checks += [
-            Check("Corollary 3.6", f"F_{alpha:g} = {spec} (alpha measured {strong:.4g})",
+            Check("Corollary 3.6", f"{spec} (alpha measured {strong:.4g})",
                   "Rev_S / OPT <= alpha", alpha, ratio, ratio <= alpha * (1 + EXACT_TOL),
                   "1e-9 rel.", "bound", "Corollary 3.6 (proof: Theorem 3.4 as H -> infinity)", "<="),
-            Check("Corollary 3.6", f"F_{alpha:g} = {spec}", "the law is alpha-strongly regular: least phi'",
+            Check("Corollary 3.6", spec, "the law is alpha-strongly regular: least phi'",
                   alpha, strong, _close(strong, alpha, 1e-6), "1e-6", "paper-formula",
                   "Corollary 3.6 proof: phi(v) = alpha v"),
         ]
@@ -115,7 +117,10 @@ def corollary_3_6() -> Section:
 Corollary 3.6 on its natural instance, the uncapped F_alpha (survival v^(-1/(1-alpha)) on
 [1, infinity), phi(v) = alpha v): whatever the seller posts, the intermediary's reserve
 p / alpha leaves the seller at most alpha OPT, down to alpha = 0.01. The bound is attained
-(slack 1): the seller's best price is alpha, the intermediary's total price 1.
+(slack 1): the seller's best price is alpha, the intermediary's total price 1. For alpha =
+0.02 and 0.01 the quadrature of the uncapped tail does not converge yet, and the law is capped
+at H = 1e300: that moves P[v >= H] = H^(-1/(1-alpha)) < 1e-300 of mass, and the capped law's
+seller revenue max(alpha, H^(-alpha/(1-alpha))) is still alpha (Theorem 3.4).
 """
     return Section("Corollary 3.6: alpha OPT is all the seller can guarantee", text, checks)
 
