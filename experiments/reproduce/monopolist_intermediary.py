@@ -1,8 +1,8 @@
-"""Reproduce monopolist-intermediary: Table 1 (Appendix B), Sections 4 and 5, and Section 3.
+"""Reproduce monopolist-intermediary: Table 1 (Appendix B), Sections 2-5 and Appendix D.
 
 Every cell of Table 1 is measured on explicit instances; Sections 4 and 5 get
-their own detail, and the seller-first sections of :mod:`.seller_first` are
-included so one report covers the paper.
+their own detail, the seller-first sections of :mod:`.seller_first` and the claims of
+:mod:`.monopolist_claims` are included so one report covers the paper.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from agora.experiments.output import atomic_path, progress, staging_dir  # noqa: E402
+from agora.experiments.reproduce import monopolist_claims as claims  # noqa: E402
 from agora.experiments.reproduce import seller_first as section3  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
 from agora.experiments.tables import markdown_table  # noqa: E402
@@ -248,9 +249,11 @@ def reproduce_monopolist_intermediary(out: Path) -> Report:
     report = Report("Single-item auctions with a monopolist intermediary: Table 1 and Sections 3-5",
                     SOURCE)
     with staging_dir(out) as stage:
-        steps = [lambda: table_1(stage), lambda: section_4(stage), lambda: section_5(stage),
-                 section3.theorem_3_4, section3.remark_3_2, lambda: section3.theorem_3_7(stage),
-                 section3.theorem_3_9, section3.evaluators, lambda: section3.figures_section(stage)]
+        steps = [lambda: table_1(stage), claims.theorem_2_3, claims.theorem_3_1, section3.theorem_3_4,
+                 section3.corollary_3_6, section3.remark_3_2, lambda: section3.theorem_3_7(stage),
+                 claims.anonymous_pricing, section3.theorem_3_9, claims.lemma_3_10, lambda: section_4(stage),
+                 claims.lemma_4_4, lambda: claims.remark_4_5(intermediary_first_posted), lambda: section_5(stage),
+                 section3.evaluators, lambda: section3.figures_section(stage)]
         for build in progress(steps, len(steps), "sections"):
             report.sections.append(build())
         report.write(stage)
