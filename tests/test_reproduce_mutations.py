@@ -6,7 +6,19 @@ few seconds), and names the rows that must catch the error; the same section unp
 
 import dataclasses
 
-from agora.experiments.reproduce import intermediary_proof, robust_mechanisms, seller_first, selling_to_a_group
+import numpy as np
+
+from agora.experiments.reproduce import (
+    intermediary_proof,
+    monopolist_claims,
+    robust_mechanisms,
+    selection_k_items,
+    seller_first,
+    selling_to_a_group,
+)
+from agora.experiments.reproduce.equilibrium_selection import Runner
+from agora.experiments.runner import make_executor
+from agora.market.learning.k_selection import KItemMarket
 from agora.market.robust import mechanisms as robust_core
 from agora.market.single_item.scores import MaxScoreLaw
 
@@ -58,3 +70,24 @@ def test_robust_mechanisms_catches_a_1pc_error_in_the_lotterys_sigma(monkeypatch
     section = robust_mechanisms.theorem_1_5_5()
     assert not any(_verdicts(section, "lottery revenue vs root of (1.30)"))  # Theorem 1.5.3, ten (I, mu)
     assert not any(_verdicts(section, "lottery: closed form vs LP"))  # the LP (1.7) at I = 2
+
+
+def test_monopolist_intermediary_catches_a_1pc_error_in_the_law_of_the_highest_virtual_value(monkeypatch):
+    assert all(c.holds for c in monopolist_claims.theorem_2_3().checks)
+    original = MaxScoreLaw.prob_at_least
+    monkeypatch.setattr(MaxScoreLaw, "prob_at_least", lambda self, c: 1.01 * original(self, c))
+    section = monopolist_claims.theorem_2_3()
+    # Theorem 2.3: the exact revenue of the posted price p(M) against M's simulated outcomes, four mechanisms
+    assert not any(_verdicts(section, "seller revenue under M (Monte Carlo of M's outcomes)"))
+    assert all(_verdicts(section, "p(M): least winning payment"))  # brute force does not use the law
+
+
+def test_equilibrium_selection_catches_a_1pc_error_in_the_k_item_payoffs(monkeypatch, tmp_path):
+    """Scaling every payoff moves no best response, so the learning rows hold; the exact rows must not."""
+    original = KItemMarket.payoffs
+    monkeypatch.setattr(KItemMarket, "payoffs",
+                        lambda self, *p: tuple(1.01 * np.asarray(x) for x in original(self, *p)))
+    with make_executor("serial") as pool:
+        section, _ = selection_k_items.k_items(Runner(pool.executor, 2, 80), tmp_path)
+    assert _verdicts(section, "exact vs 200000 drawn rounds") == [False]
+    assert _verdicts(section, "seller first (Stackelberg): prices and the seller's revenue") == [False]
