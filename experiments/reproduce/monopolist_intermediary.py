@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from agora.experiments.output import atomic_path, progress, staging_dir  # noqa: E402
+from agora.experiments.reproduce import bound_tightness as tightness  # noqa: E402
 from agora.experiments.reproduce import monopolist_claims as claims  # noqa: E402
 from agora.experiments.reproduce import seller_first as section3  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
@@ -246,13 +247,15 @@ def _plot_equilibria(game: PricingGame, path: Path) -> None:
 
 def reproduce_monopolist_intermediary(out: Path) -> Report:
     """Write report.md, results.json and figures for the whole paper to ``out``."""
-    report = Report("Single-item auctions with a monopolist intermediary: Table 1 and Sections 3-5",
+    report = Report("Single-item auctions with a monopolist intermediary: Table 1, Sections 2-5, Appendix D",
                     SOURCE)
     with staging_dir(out) as stage:
         steps = [lambda: table_1(stage), claims.theorem_2_3, claims.theorem_3_1, section3.theorem_3_4,
                  section3.corollary_3_6, section3.remark_3_2, lambda: section3.theorem_3_7(stage),
-                 claims.anonymous_pricing, section3.theorem_3_9, claims.lemma_3_10, lambda: section_4(stage),
-                 claims.lemma_4_4, lambda: claims.remark_4_5(intermediary_first_posted), lambda: section_5(stage),
+                 lambda: tightness.seller_first_tightness(stage), claims.anonymous_pricing, section3.theorem_3_9,
+                 claims.lemma_3_10, lambda: section_4(stage),
+                 claims.lemma_4_4, lambda: tightness.theorem_4_3_tightness(intermediary_first_posted),
+                 lambda: claims.remark_4_5(intermediary_first_posted), lambda: section_5(stage),
                  section3.evaluators, lambda: section3.figures_section(stage)]
         for build in progress(steps, len(steps), "sections"):
             report.sections.append(build())
