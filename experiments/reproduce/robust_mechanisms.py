@@ -153,9 +153,9 @@ def figure_1_2(figures: Path) -> Section:
                      "; ".join(f"{p:.4f}@({u:.3f},{v:.3f})" for (u, v), p in zip(pts, probs)),
                      "; ".join(f"{p:.4f}@({u:.3f},{v:.3f})" for (u, v), p in zip(q.points, q.probabilities))))
     _plot_figure_1_2(figures / "figure_1_2_worst_case_distributions.png", a, reserves, worst)
-    text = """
+    text = f"""
 Two bidders, values in [0, 1], means >= 5/8; one reserve price in each region R1, R2, R3.
-The LP (1.7) runs on a 201-point grid per bidder (symmetric reduction: 20,706 orbit
+The LP (1.7) runs on a 201-point grid per bidder (symmetric reduction: {worst[0].variables:,} orbit
 variables) to which the mean and a point 1e-9 below the reserve are added, since in R2
 and R3 the infimum is approached from just below the reserve. In R1 the worst case is not
 unique: the LP may pick a different optimal vertex from the thesis' Q^(1), with the same
