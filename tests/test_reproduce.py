@@ -10,8 +10,8 @@ from agora.experiments.reproduce.report import Check, Report, Section
 
 def test_report_counts_and_renders_failures(tmp_path):
     report = Report("t", "papers/x.txt", [Section("s", "text", [
-        Check("Theorem 1", "inst", "q", 1.0, 1.0, True),
-        Check("Theorem 2", "inst", "q", 1.0, 0.5, False)])])
+        Check("Theorem 1", "inst", "q", 1.0, 1.0, True, "", "paper-number", "p. 1"),
+        Check("Theorem 2", "inst", "q", 1.0, 0.5, False, "", "paper-formula", "(2)")])])
     assert not report.all_hold
     report.write(tmp_path)
     text = (tmp_path / "report.md").read_text()

@@ -120,7 +120,7 @@ def test_theorem_3_7_identical(spec, n):
 
 @pytest.mark.parametrize("specs", NON_IDENTICAL)
 def test_theorem_3_7_non_identical(specs):
-    """Non-identical alpha-strongly regular bidders: Rev_S >= c_alpha / 2.62 * OPT."""
+    """Non-identical alpha-strongly regular bidders: Rev_S >= c_alpha / C* * OPT, C* = 2.6202."""
     _, alpha, ratio, bound = _ratio_and_bound(specs, identical=False)
     print(f"{specs}: alpha = {alpha:g}, Rev_S/OPT = {ratio:.4f} >= bound {bound:.4f}")
     assert ratio >= bound

@@ -104,7 +104,8 @@ def _verified_checks(name: str, results: list, exact: bool = True) -> list[Check
     bad = sum(1 for e in eq if e.grid_regret > 1e-9 or (exact and not e.verified))
     what = "ends failing the grid or exact verifier" if exact else "ends failing the grid verifier"
     return [Check("every reported equilibrium verified", name, what, 0,
-                  bad, bad == 0 and len(eq) > 0, f"{len(eq)} ends; relative regret <= 1e-9")]
+                  bad, bad == 0 and len(eq) > 0, f"{len(eq)} ends; relative regret <= 1e-9",
+                  "independent", "grid verifier (and exact verifier over every price)")]
 
 
 def constant_value(run: Runner, figures: Path) -> tuple[Section, list]:
@@ -113,7 +114,7 @@ def constant_value(run: Runner, figures: Path) -> tuple[Section, list]:
     traded = [e for r in results for e in r.equilibria() if e.trades]
     gap = max(abs(e.seller_price + e.intermediary_price - 1) for e in traded)
     checks.append(Check("Theorem 5.1", CONSTANT.name, "every trading end is a split p_s + p_I = 1", 0.0, gap,
-                        gap <= 1e-12, "1e-12"))
+                        gap <= 1e-12, "1e-12", "paper-formula", "Theorem 5.1"))
     lazy = results[RULES.index(BestResponse(0.5))]
     off_split = [e for e in lazy.equilibria()
                  if e.trades and abs(e.start_seller_price + e.start_intermediary_price - 1) > 1e-12]
@@ -122,13 +123,15 @@ def constant_value(run: Runner, figures: Path) -> tuple[Section, list]:
                     (1 - e.start_intermediary_price, e.start_intermediary_price)))
     checks.append(Check("best response with inertia (derived)", CONSTANT.name,
                         "ends off the start split at (a, 1 - a) or (1 - b, b)", len(off_split), expected,
-                        expected == len(off_split) > 0, "exact"))
+                        expected == len(off_split) > 0, "exact", "independent",
+                        "derivation in the text: the side that did not move keeps its price"))
     checks.append(Check("logit QRE limit (symmetry)", CONSTANT.name, "seller's price at the branch's end", 0.5,
-                        q["seller_price"], abs(q["seller_price"] - 0.5) <= 1e-6 and q["top_seller"] > 0.99, "1e-6"))
+                        q["seller_price"], abs(q["seller_price"] - 0.5) <= 1e-6 and q["top_seller"] > 0.99, "1e-6",
+                        "independent", "symmetry of the game"))
     checks.append(Check("Stackelberg (Remarks 3.2, 4.5)", CONSTANT.name, "first mover takes the whole value",
                         "(1, 0) and (0, 1)", f"{st['seller_first']}, {st['intermediary_first']}",
                         abs(st["seller_first"][0] - 1) < 1e-6 and abs(st["intermediary_first"][1] - 1) < 1e-6,
-                        "1e-6"))
+                        "1e-6", "paper-formula", "Remarks 3.2 and 4.5"))
     text = f"""
 One bidder with the known value 1: every split p_s + p_I = 1 is an equilibrium (Theorem 5.1).
 Each rule was run from {len(results[0].endings)} starting price pairs on a {CONSTANT.points}-price
@@ -153,16 +156,18 @@ def f_market(run: Runner, figures: Path) -> tuple[Section, list]:
     least = min(*st["seller_first"], *st["intermediary_first"])
     checks += [
         Check("Theorem 5.2", F_MARKET.name, "every trading end prices at p_s + p_I = H (rel. gap)", 0.0, total,
-              total <= 1e-12, "1e-12 rel."),
+              total <= 1e-12, "1e-12 rel.", "paper-formula", "Theorem 5.2"),
         Check("Theorem 5.2", F_MARKET.name, "both prices >= eps H", EPS * H, low, low >= EPS * H * (1 - 1e-12),
-              "bound"),
+              "1e-12 rel.", "bound", "Theorem 5.2", ">="),
         Check("Theorem 5.2", F_MARKET.name, "each selected revenue <= H^(-eps/(1-eps))", bound, top,
-              top <= bound * (1 + 1e-12), "bound"),
-        Check("Theorem 5.2", F_MARKET.name, "best selected revenue / least Stackelberg revenue",
-              f"<= {bound / EPS:.4g}", top / least, top / least <= bound / EPS * (1 + 1e-6), "bound"),
+              top <= bound * (1 + 1e-12), "1e-12 rel.", "bound", "Theorem 5.2", "<="),
+        Check("Theorem 5.2", F_MARKET.name, "best selected revenue / least Stackelberg revenue <= H^(...) / eps",
+              bound / EPS, top / least, top / least <= bound / EPS * (1 + 1e-6), "1e-6 rel.", "bound",
+              "Theorem 5.2", "<="),
         Check("logit QRE limit (symmetry)", F_MARKET.name, "modal seller price at the branch's end", H / 2,
               q["modal_seller_price"], q["modal_seller_price"] == H / 2,
-              f"exact; mass {q['top_seller']:.3f} at lambda {q['lambda']:.0f}"),
+              f"exact; mass {q['top_seller']:.3f} at lambda {q['lambda']:.0f}", "independent",
+              "symmetry of the game under p -> H - p"),
     ]
     text = f"""
 One bidder with F_eps,H, eps = {EPS:g}, H = {H:g} (survival x^(-1/(1-eps)) on [1, H), an atom at H). Every
@@ -192,23 +197,23 @@ def uniform_bidders(run: Runner, figures: Path) -> tuple[Section, list]:
               "trading pure equilibria on a 301-price grid (solver)", "(2/3, 2/3) only",
               str(sorted({(round(e.seller_price, 6), round(e.intermediary_price, 6)) for e in trading})),
               all(abs(e.seller_price - 2 / 3) < 0.01 and abs(e.intermediary_price - 2 / 3) < 0.01 for e in trading),
-              "grid step 1/150"),
+              "grid step 1/150", "independent", "by hand: best response p = (2 - q)/2"),
         Check("by hand", UNIFORM.name, "every trading end within one grid step of (2/3, 2/3)", 0.0, far,
-              far <= step * (1 + 1e-9), f"grid step {step:.4g}"),
-        Check("by hand", UNIFORM.name, "trading ends that are exact equilibria (the grid's 2/3)",
-              "-", f"{sum(e.verified for e in traded)} of {len(traded)}; largest relative regret over all "
-              f"prices {max(e.continuous_regret for e in traded):.2g}", True, "reported"),
+              far <= step * (1 + 1e-9), f"grid step {step:.4g}", "independent", "by hand: p_s = p_I = 2/3"),
         Check("by hand", UNIFORM.name, "QRE limit prices", 2 / 3, q["seller_price"],
-              abs(q["seller_price"] - 2 / 3) <= 1e-3, "1e-3"),
+              abs(q["seller_price"] - 2 / 3) <= 1e-3, "1e-3", "independent", "by hand: p_s = p_I = 2/3"),
     ]
-    text = """
+    exact_ends = f"{sum(e.verified for e in traded)} of {len(traded)}"
+    worst_regret = max(e.continuous_regret for e in traded)
+    text = f"""
 Two bidders with U[0,1] and U[0,2] values: P[max >= t] = 1 - t^2/2 on [0, 1] and 1 - t/2 on [1, 2].
 Against q the best price solves 1 - (p + q)/2 - p/2 = 0, p = (2 - q)/2, so the only trading pure
 equilibrium is p_s = p_I = 2/3, each earning 2/9 (the grid of 31 prices contains 2/3). Besides it,
 both sides pricing at or above the top value 2 is a no-trade equilibrium. Here selection is about
 whether play gets there (or to no trade), not which split: the equilibrium is unique. The grid
 game has a few more pure equilibria one step from (2/3, 2/3) (discretization); play can stop
-there, and their regret against any price is reported.
+there: {exact_ends} trading ends are exact equilibria (the grid's 2/3), and the largest relative
+regret of the others against any price is {worst_regret:.2g}.
 """
     return Section("Two non-identical uniform bidders", text, checks, extra), results
 
@@ -250,7 +255,8 @@ def agents_agree(run: Runner) -> Section:
                           & (df["intermediary_price"].to_numpy(float) == mg.col_actions[array.cols])
                           & (df["sale"].to_numpy(bool) == array.sold)))
         checks.append(Check("agent-based = array dynamics", f"{market.name}, {rule.label}",
-                            "rounds with equal prices and sale", rounds, same, same == rounds, "exact"))
+                            "rounds with equal prices and sale", rounds, same, same == rounds, "exact",
+                            "cross-evaluator", "the array dynamics, same seed"))
     checks.append(k_agents_agree(run.seed))
     text = """
 The same learning rules played by Mesa agents: the seller and the intermediary are agents of the
@@ -280,7 +286,7 @@ def k_agents_agree(seed: int, rounds: int = 200) -> Check:
     same &= (df["first_items"].to_numpy() == units[:, 0]) & (df["second_items"].to_numpy() == units[:, 1])
     return Check("agent-based = array dynamics", f"{market.name}, Hedge / regret matching / best response",
                  "rounds with equal price, fees and items per block", rounds, int(same.sum()),
-                 int(same.sum()) == rounds, "exact")
+                 int(same.sum()) == rounds, "exact", "cross-evaluator", "the array dynamics, same seed")
 
 
 def build(out: Path, executor: str = "process", workers: int | None = None, starts: int = 9,

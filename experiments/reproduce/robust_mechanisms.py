@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from scipy.optimize import brentq, minimize_scalar  # noqa: E402
 
 from agora.experiments.output import atomic_path, progress, staging_dir  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
@@ -46,7 +47,6 @@ from agora.market.robust.mechanisms import (  # noqa: E402
     DeterministicPrices,
     HighestBidderLottery,
     MarkovSet,
-    RandomPostedPrice,
     RandomReserveAuction,
     SecondPriceReserve,
     best_reserve,
@@ -62,6 +62,8 @@ SOURCE = "papers/distributionally-robust-mechanism-design-thesis.txt"
 LP_TOL = 1e-6  # the grid carries the mean and points just below each jump of the mechanism
 SIGMAS = 4.0
 GRID = {2: 201, 3: 61, 4: 31}
+CH2_GRID = 1281  # prices and values of the Chapter 2 random price on this grid per item
+CH2_TOL = 1e-6  # the grid's error per unit of vbar - c at CH2_GRID points (the convergence table)
 
 
 def _close(a: float, b: float, tol: float) -> bool:
@@ -87,17 +89,22 @@ def example_1_2_2() -> Section:
     res = check_incentives(scenarios, [p1, p2], q, m, alpha=0.5, prior=[0.5, 0.5])
     inst = "all-pay-half, {P1, P2}"
     checks = [
-        Check("Example 1.2.2", inst, "E_P1[u1(4) | v1=4]", 2.0, truth[0], _close(truth[0], 2.0, 1e-12)),
-        Check("Example 1.2.2", inst, "E_P2[u1(4) | v1=4]", 2.0, truth[1], _close(truth[1], 2.0, 1e-12)),
-        Check("Example 1.2.2", inst, "E_P1[u1(0) | v1=4]", 10 / 3, lie[0], _close(lie[0], 10 / 3, 1e-12)),
-        Check("Example 1.2.2", inst, "E_P2[u1(0) | v1=4]", 2.0, lie[1], _close(lie[1], 2.0, 1e-12)),
+        Check("Example 1.2.2", inst, "E_P1[u1(4) | v1=4]", 2.0, truth[0], _close(truth[0], 2.0, 1e-12), "1e-12",
+              "paper-number", "Example 1.2.2"),
+        Check("Example 1.2.2", inst, "E_P2[u1(4) | v1=4]", 2.0, truth[1], _close(truth[1], 2.0, 1e-12), "1e-12",
+              "paper-number", "Example 1.2.2"),
+        Check("Example 1.2.2", inst, "E_P1[u1(0) | v1=4]", 10 / 3, lie[0], _close(lie[0], 10 / 3, 1e-12), "1e-12",
+              "paper-number", "Example 1.2.2"),
+        Check("Example 1.2.2", inst, "E_P2[u1(0) | v1=4]", 2.0, lie[1], _close(lie[1], 2.0, 1e-12), "1e-12",
+              "paper-number", "Example 1.2.2"),
     ]
     paper = {"maxmin": True, "distributionally_robust": False, "hurwicz": False, "bayesian": False,
              "ex_post": False}
     for notion, expected in paper.items():
         got = res.holds[notion]
         checks.append(Check("Example 1.2.2", inst, f"{notion.replace('_', ' ')} IC holds",
-                            "yes" if expected else "no", "yes" if got else "no", got == expected))
+                            "yes" if expected else "no", "yes" if got else "no", got == expected, "exact",
+                            "paper-number", "Example 1.2.2 (the thesis' verdict; ex post implied)"))
     text = """
 Two bidders with values in {0, 4}; the ambiguity set holds P1 = (1/5, 1/2, 1/5, 1/10) and
 the uniform P2 over (0,0), (4,0), (0,4), (4,4). The highest bid wins (ties to bidder 1) and
@@ -147,19 +154,22 @@ def figure_1_2(figures: Path) -> Section:
         inst = f"I=2, mu=5/8, r={r:g} ({region})"
         checks += [
             Check(prop, inst, "worst-case revenue: closed form vs LP (1.7)", formula, w.value,
-                  _close(w.value, formula, LP_TOL), f"{LP_TOL:g}"),
-            Check(prop, inst, "LP (1.7) = dual (1.8)", w.value, w.dual_value, w.duality_gap < 1e-8, "1e-8"),
+                  _close(w.value, formula, LP_TOL), f"{LP_TOL:g}", "independent",
+                  "worst-case LP (1.7), HiGHS, 201-point grid"),
+            Check(prop, inst, "LP (1.7) = dual (1.8)", w.value, w.dual_value, w.duality_gap < 1e-8, "1e-8",
+                  "independent", "dual LP (1.8), HiGHS"),
             Check(prop, inst, "thesis' extremal distribution attains it (eps = 1e-9)", formula,
-                  q.expect(mech.revenue), _close(q.expect(mech.revenue), formula, 1e-8), "1e-8"),
+                  q.expect(mech.revenue), _close(q.expect(mech.revenue), formula, 1e-8), "1e-8",
+                  "paper-formula", f"{prop}: the thesis' worst-case distribution"),
         ]
         pts, probs = w.atoms()
         rows.append((f"{r:g}", region, f"{formula:.6f}", f"{w.value:.6f}",
                      "; ".join(f"{p:.4f}@({u:.3f},{v:.3f})" for (u, v), p in zip(pts, probs)),
                      "; ".join(f"{p:.4f}@({u:.3f},{v:.3f})" for (u, v), p in zip(q.points, q.probabilities))))
     _plot_figure_1_2(figures / "figure_1_2_worst_case_distributions.png", a, reserves, worst)
-    text = """
+    text = f"""
 Two bidders, values in [0, 1], means >= 5/8; one reserve price in each region R1, R2, R3.
-The LP (1.7) runs on a 201-point grid per bidder (symmetric reduction: 20,706 orbit
+The LP (1.7) runs on a 201-point grid per bidder (symmetric reduction: {worst[0].variables:,} orbit
 variables) to which the mean and a point 1e-9 below the reserve are added, since in R2
 and R3 the infimum is approached from just below the reserve. In R1 the worst case is not
 unique: the LP may pick a different optimal vertex from the thesis' Q^(1), with the same
@@ -203,22 +213,31 @@ def figure_1_4(figures: Path) -> Section:
                                              ("best auction", b.mechanism(), b.revenue, "Theorem 1.5.2")):
                 lp = _lp(mech, a)
                 checks.append(Check(thm, f"I={n}, mu=0.5, grid {GRID[n]}", f"{name}: closed form vs LP",
-                                    formula, lp, _close(lp, formula, LP_TOL), f"{LP_TOL:g}"))
+                                    formula, lp, _close(lp, formula, LP_TOL), f"{LP_TOL:g}", "independent",
+                                    f"worst-case LP (1.7), HiGHS, {GRID[n]}-point grid"))
     a2 = HighestBidderLottery.optimal(MarkovSet(2, 0.5))
+    sigma_root, revenue_root = _lottery_by_root(2, 0.5)
+    reserve_search = _best_reserve_by_search(MarkovSet(2, 0.5))
     checks += [
-        Check("Theorem 1.5.3", "I=2, mu=0.5", "sigma*", 0.465941, a2.sigma, _close(a2.sigma, 0.465941, 5e-7),
-              "5e-7 (printed digits)"),
-        Check("Theorem 1.5.3", "I=2, mu=0.5", "lottery revenue r", 0.317844, a2.worst_case_revenue,
-              _close(a2.worst_case_revenue, 0.317844, 5e-7), "5e-7 (printed digits)"),
-        Check("Theorem 1.5.2", "I=2, mu=0.5", "best reserve 1 - sqrt(0.5)", 1 - math.sqrt(0.5),
-              best_reserve(MarkovSet(2, 0.5)).reserve, True, "exact"),
+        Check("Theorem 1.5.3", "I=2, mu=0.5", "sigma* (Lambert W) vs root of (1.30)", sigma_root, a2.sigma,
+              _close(a2.sigma, sigma_root, 1e-12), "1e-12", "paper-formula",
+              "(1.30) ln((1+s)/(I s)) + I - 1 - 1/s = ln mu, brentq in the report"),
+        Check("Theorem 1.5.3", "I=2, mu=0.5", "lottery revenue r = e^(I-1-1/sigma*)", revenue_root,
+              a2.worst_case_revenue, _close(a2.worst_case_revenue, revenue_root, 1e-12), "1e-12",
+              "paper-formula", "Theorem 1.5.3 at the root of (1.30)"),
+        Check("Theorem 1.5.2", "I=2, mu=0.5", "best reserve 1 - sqrt(1 - mu)", reserve_search,
+              best_reserve(MarkovSet(2, 0.5)).reserve,
+              _close(best_reserve(MarkovSet(2, 0.5)).reserve, reserve_search, 1e-6), "1e-6", "independent",
+              "bounded scalar search over the worst-case revenues of Propositions 1.5.5-1.5.7"),
         Check("Figure 1.4", "mu=0.5, I=2..20", "lottery beats the auction for every I", "yes",
-              "yes" if all(h > s for h, s in zip(hbl, spa)) else "no", all(h > s for h, s in zip(hbl, spa))),
-        Check("Proposition 1.5.8/1.5.9", "mu=0.5, I=2..20", "both approach mu; gap shrinks with I",
-              "yes", "yes" if hbl[-1] > hbl[0] and spa[-1] > spa[0] and
-              (hbl[-1] - spa[-1]) / hbl[-1] < (hbl[0] - spa[0]) / hbl[0] else "no",
-              (hbl[-1] - spa[-1]) / hbl[-1] < (hbl[0] - spa[0]) / hbl[0]),
+              "yes" if all(h > s for h, s in zip(hbl, spa)) else "no", all(h > s for h, s in zip(hbl, spa)),
+              "exact", "paper-formula", "Figure 1.4 (closed forms of Theorems 1.5.2 and 1.5.3)"),
     ]
+    approach = hbl[-1] > hbl[0] and spa[-1] > spa[0] and max(hbl[-1], spa[-1]) <= 0.5
+    shrinks = (hbl[-1] - spa[-1]) / hbl[-1] < (hbl[0] - spa[0]) / hbl[0]
+    checks.append(Check("Proposition 1.5.8/1.5.9", "mu=0.5, I=2..20", "both rise towards mu; gap shrinks with I",
+                        "yes", "yes" if approach and shrinks else "no", approach and shrinks, "exact",
+                        "paper-formula", "Propositions 1.5.8 and 1.5.9"))
     _plot_figure_1_4(figures / "figure_1_4_lottery_vs_auction.png", bidders, hbl, spa)
     text = """
 Worst-case revenue of the optimal highest-bidder lottery (Theorem 1.5.3) and of the best
@@ -229,6 +248,26 @@ on grids of 201, 61 and 31 points per bidder for I = 2, 3, 4 (symmetric reductio
                             "relative gap"], rows)
     extra += "\n\n![Figure 1.4](figure_1_4_lottery_vs_auction.png)"
     return Section("Figure 1.4: highest-bidder lottery vs best second-price auction", text, checks, extra)
+
+
+def _lottery_by_root(n: int, mu: float) -> tuple[float, float]:
+    """sigma* as the root of (1.30) on (0, 1/(I-1)) by brentq, and r = e^(I-1-1/sigma*) (Theorem 1.5.3)."""
+    def equation(s):
+        return math.log((1 + s) / (n * s)) + n - 1 - 1 / s - math.log(mu)
+
+    hi = 1.0 / (n - 1) * (1 - 1e-15)
+    lo = hi / 2
+    while equation(lo) > 0:
+        lo /= 2
+    sigma = brentq(equation, lo, hi, xtol=1e-16, rtol=1e-15)
+    return sigma, math.exp(n - 1 - 1 / sigma)
+
+
+def _best_reserve_by_search(a: MarkovSet) -> float:
+    """The reserve maximizing the closed-form worst-case revenue of Propositions 1.5.5-1.5.7."""
+    res = minimize_scalar(lambda r: -spa_worst_case_revenue(r, a), bounds=(0.0, a.upper),
+                          method="bounded", options={"xatol": 1e-10})
+    return float(res.x)
 
 
 def _delta_closed_form(n: int, mu: float) -> int:
@@ -248,11 +287,12 @@ def figure_1_5(figures: Path) -> Section:
         agree = all(_delta_closed_form(n, mu) == x for n, x in m3)
         checks += [
             Check("Figure 1.5", f"mu={mu:g}, I=2..40", "Delta(I) can be much larger than 1 (max)", "> 1",
-                  max(d), max(d) > 1),
+                  max(d), max(d) > 1, "exact", "paper-formula", "Figure 1.5"),
             Check("Proposition 1.5.10", f"mu={mu:g}, I=2..40", "Delta(I) grows with I", "unbounded",
-                  f"{d[0]} -> {d[-1]}", d[-1] > d[0]),
+                  f"{d[0]} -> {d[-1]}", d[-1] > d[0], "exact", "paper-formula", "Proposition 1.5.10"),
             Check("Proposition 1.5.10 (proof)", f"mu={mu:g}, I in M3", "search = closed-form Delta(I)",
-                  "equal", "equal" if agree else "differ", agree),
+                  "equal", "equal" if agree else "differ", agree, "exact", "independent",
+                  "closed form in the proof of Proposition 1.5.10 against the search"),
         ]
     fig, ax = plt.subplots(figsize=(6, 4))
     for mu in mus:
@@ -290,21 +330,28 @@ def theorem_1_5_5() -> Section:
             ub = h.upper_bound
             rows.append((n, f"{mu:g}", f"{b.revenue:.3e}", f"{h.worst_case_revenue:.3e}", f"{shares[-1]:.4f}",
                          f"{h.worst_case_revenue / ub:.4f}"))
-            checks.append(Check("Theorem 1.5.4", f"I={n}, mu={mu:g}", "lottery / upper bound r(2-r) >= 1/2",
-                                ">= 0.5", h.worst_case_revenue / ub, h.worst_case_revenue / ub >= 0.5))
+            _, revenue_root = _lottery_by_root(n, mu)
+            checks.append(Check("Theorem 1.5.3", f"I={n}, mu={mu:g}", "lottery revenue vs root of (1.30)",
+                                revenue_root, h.worst_case_revenue,
+                                _close(h.worst_case_revenue, revenue_root, 1e-9 * revenue_root), "1e-9 rel.",
+                                "paper-formula", "e^(I-1-1/sigma), sigma the brentq root of (1.30)"))
             if n == 2 and mu >= 0.01:
                 for name, mech, formula in (("lottery", h, h.worst_case_revenue),
                                             ("best auction", b.mechanism(), b.revenue)):
                     lp = _lp(mech, a)
                     checks.append(Check("Theorem 1.5.5", f"I=2, mu={mu:g}, grid 201", f"{name}: closed form vs LP",
-                                        formula, lp, _close(lp, formula, LP_TOL), f"{LP_TOL:g}"))
+                                        formula, lp, _close(lp, formula, LP_TOL), f"{LP_TOL:g}", "independent",
+                                        "worst-case LP (1.7), HiGHS, 201-point grid"))
         checks.append(Check("Theorem 1.5.5", f"I={n}, mu = 0.1 ... 1e-6", "auction / lottery -> 0",
                              "-> 0", f"{shares[0]:.3f} -> {shares[-1]:.2e}",
-                             all(b < a for a, b in zip(shares, shares[1:])) and shares[-1] < 1e-3))
+                             all(b < a for a, b in zip(shares, shares[1:])) and shares[-1] < 1e-3,
+                             "decreasing, < 1e-3", "paper-formula", "Theorem 1.5.5"))
     text = """
 For a fixed number of bidders the best second-price auction's share of the lottery's
 worst-case revenue vanishes as the mean bound mu goes to 0, while the lottery keeps at
-least half of the bound r(2 - r) on any mechanism (Lemma 1.7.15, Theorem 1.5.4).
+least half of the bound r(2 - r) on any mechanism (Lemma 1.7.15, Theorem 1.5.4; the last
+column, shown for information: r / r(2 - r) >= 1/2 holds for every r). The lottery's revenue is
+checked at each mu against the root of (1.30) found apart from the Lambert-W closed form.
 """
     extra = markdown_table(["I", "mu", "auction", "lottery", "auction / lottery", "lottery / bound"], rows)
     return Section("Theorem 1.5.5: the auction can extract an arbitrarily small share", text, checks, extra)
@@ -313,27 +360,31 @@ least half of the bound r(2 - r) on any mechanism (Lemma 1.7.15, Theorem 1.5.4).
 def chapter_2(figures: Path, seed: int = 7) -> Section:
     checks, rows = [], []
     for upper, cost in (([1.0], [0.0]), ([1.0], [0.2]), ([1.0, 3.0], [0.2, 0.5])):
-        rand, det = RandomPostedPrice.of(upper, cost), DeterministicPrices.best(upper, cost)
-        z, zd = rand.worst_case_regret, det.worst_case_regret_of(upper)
+        det = DeterministicPrices.best(upper, cost)
         paper_z = sum(u - c for u, c in zip(upper, cost)) / math.e
         paper_zd = sum(u - c for u, c in zip(upper, cost)) / 2
+        # regret is separable over items: the worst case of the sum is the sum of the per-item LPs
+        z = sum(random_price_regret_on_grid(u, c, CH2_GRID).value for u, c in zip(upper, cost))
+        zd = sum(worst_case_regret(DeterministicPrices.best([u], [c]).regret,
+                                   value_grid(201, u, breakpoints=(p,))[:, None]).value
+                 for u, c, p in zip(upper, cost, det.prices))
         inst = f"vbar={upper}, c={cost}"
-        checks += [Check("Theorem 2.3.1", inst, "z* = sum (vbar - c)/e", paper_z, z, _close(z, paper_z, 1e-12)),
-                   Check("Theorem 2.4.1", inst, "z_d* = sum (vbar - c)/2", paper_zd, zd, _close(zd, paper_zd, 1e-12)),
-                   Check("Corollary 2.4.1", inst, "z_d*/z* = e/2", math.e / 2, zd / z,
-                         _close(zd / z, math.e / 2, 1e-12))]
-        if len(upper) == 1:
-            g = value_grid(201, upper[0], breakpoints=det.prices)
-            lp_d = worst_case_regret(det.regret, g[:, None]).value
-            checks.append(Check("Theorem 2.4.1", inst + ", grid 201", "deterministic price: closed form vs LP",
-                                paper_zd, lp_d, _close(lp_d, paper_zd, LP_TOL), f"{LP_TOL:g}"))
+        tol = CH2_TOL * sum(u - c for u, c in zip(upper, cost))
+        checks += [Check("Theorem 2.3.1", inst + f", grid {CH2_GRID}", "z* = sum (vbar - c)/e: LP of the random price",
+                         paper_z, z, _close(z, paper_z, tol), f"{tol:.1e}", "paper-formula", "Theorem 2.3.1"),
+                   Check("Theorem 2.4.1", inst + ", grid 201", "z_d* = sum (vbar - c)/2: LP of the best price",
+                         paper_zd, zd, _close(zd, paper_zd, LP_TOL), f"{LP_TOL:g}", "paper-formula", "Theorem 2.4.1"),
+                   Check("Corollary 2.4.1", inst, "z_d*/z* = e/2 (the two LPs)", math.e / 2, zd / z,
+                         _close(zd / z, math.e / 2, 2 * tol / paper_z), f"{2 * tol / paper_z:.1e}",
+                         "paper-formula", "Corollary 2.4.1")]
     points = [6, 11, 21, 41, 81, 161, 321, 641, 1281]
     lp = [random_price_regret_on_grid(1.0, 0.2, n).value for n in points]
     target = 0.8 / math.e
     rows = [(n, f"{v:.8f}", f"{target - v:.2e}") for n, v in zip(points, lp)]
     checks.append(Check("Theorem 2.3.1", "vbar=1, c=0.2", "LP regret on n-point grid -> (vbar - c)/e",
                         target, lp[-1], _close(lp[-1], target, 1e-6) and
-                        all(b >= a - 1e-15 for a, b in zip(lp, lp[1:])), "1e-6 at n=1281, non-decreasing"))
+                        all(b >= a - 1e-15 for a, b in zip(lp, lp[1:])), "1e-6 at n=1281, non-decreasing",
+                        "paper-formula", "Theorem 2.3.1"))
     model = RobustMarketModel("seller-first", 1, Knowledge(1.0, cost=0.2), rng=seed)
     for _ in range(3000):
         model.step()
@@ -344,7 +395,8 @@ def chapter_2(figures: Path, seed: int = 7) -> Section:
     for est, n in ((abm, "agent-based, 3,000 rounds"), (mc, "Monte Carlo, 200,000 rounds")):
         checks.append(Check("Theorem 2.3.2", f"vbar=1, c=0.2, nature P* (2.10); {n}",
                             "mean regret of the random price", target, est.regret,
-                            abs(est.z("regret", target)) <= SIGMAS, f"{SIGMAS:g} s.e. = {SIGMAS * est.regret_se:.1e}"))
+                            abs(est.z("regret", target)) <= SIGMAS, f"{SIGMAS:g} s.e. = {SIGMAS * est.regret_se:.1e}",
+                            "paper-formula", "Theorem 2.3.2: (vbar - c)/e under P* (2.10)"))
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.semilogx(points, lp, "o-", label="LP on grid")
     ax.axhline(target, color="k", ls="--", label="(vbar - c)/e")
@@ -382,11 +434,13 @@ def chapter_3(seed: int = 11) -> Section:
         rows.append((n, points, w.variables, f"{w.value:.8f}", f"{ex:.8f}", f"{mc.regret:.5f} ± {mc.regret_se:.5f}"))
         checks += [
             Check("Proposition 3.3.2", f"vbar=2, I={n}, grid {points}", "worst-case regret: vbar/e vs LP",
-                  2 / math.e, w.value, _close(w.value, 2 / math.e, 1e-12), "1e-12"),
+                  2 / math.e, w.value, _close(w.value, 2 / math.e, 1e-12), "1e-12",
+                  "paper-formula", "Proposition 3.3.2: vbar/e"),
             Check("Theorem 3.3.1", f"vbar=2, I={n}, nature P* (3.6)", "expected regret (quadrature)",
-                  2 / math.e, ex, _close(ex, 2 / math.e, 1e-9), "1e-9"),
+                  2 / math.e, ex, _close(ex, 2 / math.e, 1e-9), "1e-9", "paper-formula", "Theorem 3.3.1: vbar/e"),
             Check("Theorem 3.3.1", f"vbar=2, I={n}, nature P*; Monte Carlo 100,000", "mean regret",
-                  2 / math.e, mc.regret, abs(mc.z("regret", 2 / math.e)) <= SIGMAS, f"{SIGMAS:g} s.e."),
+                  2 / math.e, mc.regret, abs(mc.z("regret", 2 / math.e)) <= SIGMAS, f"{SIGMAS:g} s.e.",
+                  "paper-formula", "Theorem 3.3.1: vbar/e"),
         ]
     text = """
 I bidders with values in [0, vbar] and a seller minimizing worst-case regret: a second-price
@@ -416,7 +470,8 @@ def evaluators(seed: int = 2024) -> Section:
             ok = abs(est.revenue - ex) <= SIGMAS * est.revenue_se + 1e-9
             checks.append(Check("evaluators", f"I=2, mu=0.5, {name}; {how}",
                                 f"mean revenue vs exact against {model.nature.generator.name}", ex,
-                                est.revenue, ok, f"{SIGMAS:g} s.e."))
+                                est.revenue, ok, f"{SIGMAS:g} s.e.", "cross-evaluator",
+                                "exact expectation against the thesis' adversary"))
     text = """
 The seller knows only that values lie in [0, 1] with means >= 0.5, and nature plays the
 thesis' adversary for the mechanism the seller picked (the point mass at mu e for the

@@ -87,7 +87,8 @@ def _verified_checks(results_by_market: dict) -> list[Check]:
         eq = [e for r in results for e in r.equilibria()]
         bad = sum(e.grid_regret > 1e-9 for e in eq)
         checks.append(Check("every reported equilibrium verified", name, "ends failing the N-player grid verifier",
-                            0, bad, bad == 0 and len(eq) > 0, f"{len(eq)} ends; relative regret <= 1e-9"))
+                            0, bad, bad == 0 and len(eq) > 0, f"{len(eq)} ends; relative regret <= 1e-9",
+                            "independent", "N-player grid verifier"))
     return checks
 
 
@@ -98,9 +99,10 @@ def _equilibrium_checks(name: str, market: KItemMarket, target, results, guess_n
     far = max((max(abs(a - b) for a, b in zip(e.prices, target)) for e in eq), default=math.inf)
     return [Check("equilibrium (scipy root of the first-order conditions)", name,
                   f"largest relative regret against any price at {fmt(target)}", 0.0, regret, regret <= 1e-9,
-                  f"1e-9; {guess_note}"),
+                  f"1e-9; {guess_note}", "independent", "regret against every price (continuous verifier)"),
             Check("learning reaches it", name, "largest distance of a trading equilibrium end from it", 0.0, far,
-                  far <= step * (1 + 1e-9), f"one grid step {step:.4g}")]
+                  far <= step * (1 + 1e-9), f"one grid step {step:.4g}", "independent",
+                  "scipy root of the first-order conditions")]
 
 
 def fmt(prices) -> str:
@@ -121,12 +123,15 @@ def k_items(run, figures: Path) -> tuple[Section, list]:
     exact = sum(e.prices == (g, g, g) for e in hits) if abs(g - 1 / 3) <= 1e-15 else 0
     checks += [
         Check("by hand: f_j = (1 - p_s)/2, p_s = (1 - mean fee)/2", FREE.name, "the equilibrium by scipy's root",
-              "(1/3, 1/3, 1/3)", fmt(root_free), max(abs(a - b) for a, b in zip(root_free, third)) <= 1e-8, "1e-8"),
+              "(1/3, 1/3, 1/3)", fmt(root_free), max(abs(a - b) for a, b in zip(root_free, third)) <= 1e-8, "1e-8",
+              "independent", "by hand: f_j = (1 - p_s)/2, p_s = (1 - mean fee)/2"),
         Check("by hand (Lemma 3's threshold phi^-1(p_s))", FREE.name, "best fee against p_s = 0.2 and 0.5",
               "0.4, 0.25", fmt([best_fee(FREE, p) for p in (0.2, 0.5)]),
-              max(abs(best_fee(FREE, p) - (1 - p) / 2) for p in (0.2, 0.5)) <= 1e-7, "1e-7 (Brent)"),
+              max(abs(best_fee(FREE, p) - (1 - p) / 2) for p in (0.2, 0.5)) <= 1e-7, "1e-7 (Brent)",
+              "independent", "by hand: (1 - p_s)/2"),
         Check("by hand", FREE.name, "trading ends that pass the continuous verifier, and at (1/3, 1/3, 1/3)",
-              "all", f"{len(hits)}, {exact}", len(hits) > 0 and exact == len(hits), "exact"),
+              "all", f"{len(hits)}, {exact}", len(hits) > 0 and exact == len(hits), "exact", "independent",
+              "by hand: (1/3, 1/3, 1/3) on the grid"),
         *_equilibrium_checks(FREE.name, FREE, root_free, studies[FREE.name], "blocks 3|1, fees equal"),
     ]
     # k = 2 < n: rationing binds
@@ -134,13 +139,16 @@ def k_items(run, figures: Path) -> tuple[Section, list]:
     checks += _equilibrium_checks(BINDING.name, BINDING, root_bind, studies[BINDING.name],
                                   "from an asymmetric guess")
     checks.append(Check("symmetric blocks give symmetric fees", BINDING.name, "|f_1 - f_2| at the equilibrium",
-                        0.0, abs(root_bind[1] - root_bind[2]), abs(root_bind[1] - root_bind[2]) <= 1e-8, "1e-8"))
+                        0.0, abs(root_bind[1] - root_bind[2]), abs(root_bind[1] - root_bind[2]) <= 1e-8, "1e-8",
+                        "independent", "symmetry of the blocks (root found from an asymmetric guess)"))
     best_p, best_rev, by_hand = best_price_without_fees()
     checks += [
         Check("Definition 7: p_R = E[v(1, ceil(n/k))]", BINDING.name, "p_R for n = 4, k = 2 (E[max of 2 U[0,1]])",
-              2 / 3, P_R, abs(P_R - 2 / 3) <= 1e-12, "1e-12"),
+              2 / 3, P_R, abs(P_R - 2 / 3) <= 1e-12, "1e-12", "paper-formula",
+              "intermediary-proof-mechanisms, Definition 7"),
         Check("by hand: 2 - 16p^3 + 10p^4 = 0", BINDING.name, "seller's best price against no fees", by_hand,
-              best_p, abs(best_p - by_hand) <= 1e-7, "1e-7 (Brent)"),
+              best_p, abs(best_p - by_hand) <= 1e-7, "1e-7 (Brent)", "independent",
+              "brentq on the hand-derived first-order condition"),
     ]
     # the seller first: it commits, the intermediaries answer with their fee equilibrium
     first_free, first_free_rev = seller_first(FREE)
@@ -151,10 +159,12 @@ def k_items(run, figures: Path) -> tuple[Section, list]:
               "seller first (Stackelberg): prices and the seller's revenue", "(1/2, 1/4, 1/4), 1/2",
               f"{fmt(first_free)}, {first_free_rev:.10g}",
               max(abs(a - b) for a, b in zip(first_free, (0.5, 0.25, 0.25))) <= 1e-6
-              and abs(first_free_rev - 0.5) <= 1e-9, "prices 1e-6 (Brent on a flat top), revenue 1e-9"),
+              and abs(first_free_rev - 0.5) <= 1e-9, "prices 1e-6 (Brent on a flat top), revenue 1e-9",
+              "independent", "by hand: max 2p(1 - p)"),
         Check("derived: committing first cannot hurt", BINDING.name,
-              "seller-first revenue against the simultaneous equilibrium's", f">= {simultaneous_rev:.6f}",
-              first_bind_rev, first_bind_rev >= simultaneous_rev, "exact"),
+              "seller-first revenue against the simultaneous equilibrium's", simultaneous_rev,
+              first_bind_rev, first_bind_rev >= simultaneous_rev, "exact", "bound",
+              "derived: the leader can commit to the simultaneous price", ">="),
     ]
     # the seller fixed at p_R
     root_fixed = continuous_equilibrium(FIXED, (0.1, 0.2))
@@ -164,8 +174,9 @@ def k_items(run, figures: Path) -> tuple[Section, list]:
     rev_fixed = float(FIXED.payoffs(*root_fixed)[0])
     checks.append(Check(f"{bound['result']} with tau measured at the selected fees", FIXED.name,
                         "seller's revenue at p_R with the intermediaries' equilibrium fees",
-                        f">= {bound['guarantee']:.4f}", rev_fixed, rev_fixed >= bound["guarantee"],
-                        f"tau = P[v >= p_R + f]/P[v >= p_R] = {q_tau:.4f}"))
+                        bound["guarantee"], rev_fixed, rev_fixed >= bound["guarantee"],
+                        f"tau = P[v >= p_R + f]/P[v >= p_R] = {q_tau:.4f}", "bound",
+                        f"intermediary-proof-mechanisms, {bound['result']}", ">="))
     # exact against Monte Carlo at the binding market's grid point nearest its equilibrium
     grid = BINDING.game().actions[1]
     point = tuple(float(grid[np.argmin(np.abs(grid - x))]) for x in root_bind)
@@ -174,7 +185,8 @@ def k_items(run, figures: Path) -> tuple[Section, list]:
     z = np.abs(mean - exact_pay) / se
     checks.append(Check("exact = Monte Carlo of the rounds", BINDING.name,
                         f"revenues at {fmt(point)}: exact vs {MC_ROUNDS} drawn rounds (z-scores)",
-                        fmt(exact_pay), f"{fmt(mean)}, z = {fmt(z)}", bool(np.all(z <= 4)), "4 standard errors"))
+                        fmt(exact_pay), f"{fmt(mean)}, z = {fmt(z)}", bool(np.all(z <= 4)), "4 standard errors",
+                        "cross-evaluator", "exact payoffs of the k-item market"))
     text = _text(root_bind, root_fixed, best_p, best_rev, rev_fixed, first_bind, first_bind_rev)
     tables = [f"**{name}**\n\n" + markdown_table(COLUMNS, [_row(r, target, step) for r in studies[name]])
               for name, target in ((FREE.name, root_free), (BINDING.name, root_bind), (FIXED.name, root_fixed))]

@@ -216,14 +216,14 @@ def strong_regularity_constant(alpha: float) -> float:
 
 
 ANONYMOUS_PRICING_IDENTICAL = math.e  # OPT / AP for identical regular bidders (Theorem D.5)
-ANONYMOUS_PRICING_NONIDENTICAL = 2.62  # OPT / AP for non-identical regular bidders (Theorem D.6)
+ANONYMOUS_PRICING_NONIDENTICAL = 2.6202  # C*: OPT / AP for non-identical regular bidders (Theorem D.6), rounded up
 
 
 def seller_first_guarantee(alpha: float, identical: bool) -> float:
     """Theorem 3.7: the best anonymous price earns at least this fraction of OPT.
 
     Lemma 3.8 gives Rev_S >= c_alpha AP; anonymous pricing loses at most a factor
-    e (identical) or 2.62 (non-identical) against Myerson.
+    e (identical) or C* = 2.6202 (non-identical) against Myerson.
     """
     ratio = ANONYMOUS_PRICING_IDENTICAL if identical else ANONYMOUS_PRICING_NONIDENTICAL
     return strong_regularity_constant(alpha) / ratio
