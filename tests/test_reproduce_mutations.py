@@ -5,6 +5,7 @@ few seconds), and names the rows that must catch the error; the same section unp
 """
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -63,10 +64,11 @@ def test_selling_to_a_group_catches_a_1pc_error_in_the_voting_weights(monkeypatc
     assert _verdicts(section, "E[phi_1 x] - E[phi_2 x] = 0") == [False]
 
 
-def test_robust_mechanisms_catches_a_1pc_error_in_the_lotterys_sigma(monkeypatch):
+def test_robust_mechanisms_catches_a_1pc_error_in_the_lotterys_threshold(monkeypatch):
+    """The lottery's threshold r (its worst-case revenue, Theorem 1.5.3) off by 1%."""
     assert all(c.holds for c in robust_mechanisms.theorem_1_5_5().checks)
-    original = robust_core.hbl_sigma
-    monkeypatch.setattr(robust_core, "hbl_sigma", lambda n, mu, *a, **k: (1.01 * original(n, mu)[0], "perturbed"))
+    original = robust_core.hbl_log_threshold
+    monkeypatch.setattr(robust_core, "hbl_log_threshold", lambda n, mu: original(n, mu) + math.log(1.01))
     section = robust_mechanisms.theorem_1_5_5()
     assert not any(_verdicts(section, "lottery revenue vs root of (1.30)"))  # Theorem 1.5.3, ten (I, mu)
     assert not any(_verdicts(section, "lottery: closed form vs LP"))  # the LP (1.7) at I = 2
