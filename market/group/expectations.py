@@ -82,7 +82,9 @@ def sorted_survival_mean(dist: Uniform | Exponential, wk: float, need: np.ndarra
         band_from = np.searchsorted(points, need - wk * dist.hi, side="right")  # s >= hi: 0
         sums = np.concatenate([[0.0], np.cumsum(points)])
         count = ones_from - band_from
-        band = (sums[ones_from] - sums[band_from] - count * (need - wk * dist.hi)) / (2 * wk * (dist.hi - dist.lo))
+        with np.errstate(invalid="ignore"):  # an infinite need (phi = -inf at a beta's lowest type) has no band
+            band = np.where(count > 0, sums[ones_from] - sums[band_from] - count * (need - wk * dist.hi), 0.0)
+        band = band / (2 * wk * (dist.hi - dist.lo))
         return (size - ones_from + band) / size
     beta = 1.0 / (wk * dist.scale)
     ones_from = np.searchsorted(points, need + wk * dist.scale, side="left")
@@ -137,7 +139,7 @@ class GroupIntegrator:
         self.qmc_scramblings = int(qmc_scramblings)
         self.seed = seed
         self.force_qmc = force_qmc
-        self._qmc_cache: dict = {}
+        self._phi_points: np.ndarray | None = None  # (scramblings, points, N), made on first use
 
     def method(self, integrated: int) -> str:
         if integrated <= QUADRATURE_MAX_OUTER and not self.force_qmc:
@@ -265,17 +267,23 @@ class GroupIntegrator:
 
     # -- quasi-Monte Carlo --------------------------------------------------
     def _samples(self, rest: tuple[int, ...]) -> np.ndarray:
-        """(scramblings, points, len(rest)) virtual values at scrambled Sobol quantiles (cached)."""
-        if rest not in self._qmc_cache:
+        """(scramblings, points, len(rest)) virtual values at scrambled Sobol quantiles.
+
+        One scrambled Sobol set of dimension N per scrambling, coordinate j for member j, and
+        every member's virtual values computed once (a law without a closed-form quantile, such
+        as beta, costs one inversion per point and member, not one per subset of members);
+        a subset of members uses its coordinates, a projection of the same net.
+        """
+        if self._phi_points is None:
+            n = len(self.members)
             seeds = np.random.SeedSequence(self.seed).spawn(self.qmc_scramblings)
             sets = []
             for ss in seeds:
-                u = qmc.Sobol(d=len(rest), scramble=True, seed=np.random.default_rng(ss)).random(self.qmc_points)
+                u = qmc.Sobol(d=n, scramble=True, seed=np.random.default_rng(ss)).random(self.qmc_points)
                 u = np.clip(u, 1e-16, 1.0 - 1e-16)
-                sets.append(np.column_stack([self.members[j].virtual_value(self.members[j].ppf(u[:, c]))
-                                             for c, j in enumerate(rest)]))
-            self._qmc_cache[rest] = np.stack(sets)
-        return self._qmc_cache[rest]
+                sets.append(np.column_stack([d.virtual_value(d.ppf(u[:, j])) for j, d in enumerate(self.members)]))
+            self._phi_points = np.stack(sets)
+        return self._phi_points[:, :, list(rest)]
 
     def _qmc(self, weights, offset, rest, k):
         phis = self._samples(tuple(rest))  # (R, K, d)
