@@ -10,12 +10,13 @@ uniform:0,2, exponential:1 in turn): tabulating every member's interim rule on 1
 members' exact utilities from scratch).
 
 Committees of mixed laws (beta, truncated normal, exponential, uniform; 10 and 20 members):
-solving and building Theorem 1's mechanism. Each member's virtual values are now computed once
-per scrambling (one Sobol set of dimension N); before, they were recomputed for every subset of
-members, inverting the beta and truncated-normal quantiles each time. Old and new code side by
-side in one process on the shared 2-core machine (load about 15): building the mechanism took
-6.2-7.3 s for 10 members and 30-37 s for 20, now 1.8-2.7 s and 2.0-2.9 s; solving is about
-unchanged (5-8 s and 10-14 s at that load; 1.7 s and 3.5 s on a quiet machine).
+solving and building Theorem 1's mechanism. The others' virtual values are computed for every
+subset of members (one scrambled Sobol set per subset), inverting the beta and truncated-normal
+quantiles each time. On the shared 2-core machine (load about 15) building the mechanism took
+6.2-7.3 s for 10 members and 30-37 s for 20, solving 5-8 s and 10-14 s (3.1 + 3.3 s and
+5.8 + 12.8 s at a lower load). Sharing one Sobol set of dimension N across subsets cut the
+mechanism to 2-3 s for both, but its projections made the weights of 6 identical members
+uneven by 5e-4 (against 1e-4 with a set per subset), so it is not used.
 """
 
 import time

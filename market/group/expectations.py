@@ -139,7 +139,7 @@ class GroupIntegrator:
         self.qmc_scramblings = int(qmc_scramblings)
         self.seed = seed
         self.force_qmc = force_qmc
-        self._phi_points: np.ndarray | None = None  # (scramblings, points, N), made on first use
+        self._qmc_cache: dict = {}
 
     def method(self, integrated: int) -> str:
         if integrated <= QUADRATURE_MAX_OUTER and not self.force_qmc:
@@ -267,23 +267,17 @@ class GroupIntegrator:
 
     # -- quasi-Monte Carlo --------------------------------------------------
     def _samples(self, rest: tuple[int, ...]) -> np.ndarray:
-        """(scramblings, points, len(rest)) virtual values at scrambled Sobol quantiles.
-
-        One scrambled Sobol set of dimension N per scrambling, coordinate j for member j, and
-        every member's virtual values computed once (a law without a closed-form quantile, such
-        as beta, costs one inversion per point and member, not one per subset of members);
-        a subset of members uses its coordinates, a projection of the same net.
-        """
-        if self._phi_points is None:
-            n = len(self.members)
+        """(scramblings, points, len(rest)) virtual values at scrambled Sobol quantiles (cached)."""
+        if rest not in self._qmc_cache:
             seeds = np.random.SeedSequence(self.seed).spawn(self.qmc_scramblings)
             sets = []
             for ss in seeds:
-                u = qmc.Sobol(d=n, scramble=True, seed=np.random.default_rng(ss)).random(self.qmc_points)
+                u = qmc.Sobol(d=len(rest), scramble=True, seed=np.random.default_rng(ss)).random(self.qmc_points)
                 u = np.clip(u, 1e-16, 1.0 - 1e-16)
-                sets.append(np.column_stack([d.virtual_value(d.ppf(u[:, j])) for j, d in enumerate(self.members)]))
-            self._phi_points = np.stack(sets)
-        return self._phi_points[:, :, list(rest)]
+                sets.append(np.column_stack([self.members[j].virtual_value(self.members[j].ppf(u[:, c]))
+                                             for c, j in enumerate(rest)]))
+            self._qmc_cache[rest] = np.stack(sets)
+        return self._qmc_cache[rest]
 
     def _qmc(self, weights, offset, rest, k):
         phis = self._samples(tuple(rest))  # (R, K, d)
