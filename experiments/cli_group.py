@@ -1,19 +1,32 @@
 """``agora solve group``: the seller-optimal mechanism for a group with veto power.
 
-    agora solve group --member SPEC [--member SPEC ...] [--cost C] [--json]
+    agora solve group --member SPEC [--member SPEC ...] [--cost C] [--transfers pooled|individual] [--json]
 
-Prints the voting weights (input order), the optimal profit and trade
-probability, the best unanimous posted price and its profit, and which trivial
-case of Proposition 1 applies (``never``, ``always`` or null).
+Prints the voting weights (input order), the optimal profit (with the bound on its
+error; a profit within that bound of 0 is printed as 0) and trade probability, the
+best unanimous posted price and its profit, and which trivial case of Proposition 1
+applies (``never``, ``always`` or null). ``--transfers individual`` solves Section
+6.4's model instead, where each member pays its own transfer, and prints it beside
+the pooled optimum with each member's influence under both.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from agora.experiments.cli import SPEC_HELP, _price
 from agora.experiments.output import dumps
 from agora.experiments.tables import format_table
+from agora.market.group.specs import GROUP_SPEC_HELP, TRANSFERS
+
+
+def _cost(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected the seller's cost (a number >= 0), got '{text}'") from None
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"the seller's cost must be a number >= 0, got {text}")
+    return value
 
 
 def add_parsers(verbs: dict, sub) -> None:
@@ -22,14 +35,40 @@ def add_parsers(verbs: dict, sub) -> None:
         description="The seller-optimal collective mechanism (Theorem 1): trade iff the weighted sum of "
                     "members' virtual values is at least the cost, with weights minimizing "
                     "E[(omega . phi - c)+] over the simplex; also the best unanimous posted price "
-                    "(Proposition 2).")
-    p.add_argument("--member", action="append", required=True, metavar="SPEC",
-                   help=SPEC_HELP.replace("per bidder", "per member"))
-    p.add_argument("--cost", type=_price, default=0.0, help="the seller's cost c >= 0 (default 0)")
+                    "(Proposition 2). With --transfers individual, Section 6.4's optimum when each member "
+                    "pays its own transfer (trade iff sum_i phi_i >= c).")
+    p.add_argument("--member", action="append", required=True, metavar="SPEC", help=GROUP_SPEC_HELP)
+    p.add_argument("--cost", type=_cost, default=0.0, help="the seller's cost c >= 0 (default 0)")
+    p.add_argument("--transfers", choices=TRANSFERS, default="pooled",
+                   help="pooled: one collective transfer (the paper's model, default); individual: each "
+                        "member pays its own transfer (Section 6.4)")
     p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
 
 
+def _individual(args: argparse.Namespace) -> int:
+    from agora.market.group.individual import solve_individual
+
+    sol = solve_individual(args.member, args.cost)
+    d = sol.to_dict()
+    if args.json:
+        print(dumps(d))
+        return 0
+    rows = [(k, d[k]) for k in ("profit", "trade_probability", "pooled_profit", "pooled_trade_probability",
+                                "gain_over_pooled", "influence_reversed")]
+    print(format_table(["quantity", "value"], rows))
+    print()
+    print(format_table(["member", "distribution", "expected payment", "influence (individual)",
+                        "pooled weight", "influence (pooled)"],
+                       [(i + 1, s, p, a, w, b) for i, (s, p, a, w, b) in
+                        enumerate(zip(sol.members, sol.payments, sol.influence, sol.pooled_weights,
+                                      sol.pooled_influence))]))
+    print(f"\nmethod: {sol.method}")
+    return 0
+
+
 def solve_group(args: argparse.Namespace) -> int:
+    if args.transfers == "individual":
+        return _individual(args)
     from agora.market.group.solver import solve_group as solve
 
     sol = solve(args.member, args.cost)
@@ -37,8 +76,9 @@ def solve_group(args: argparse.Namespace) -> int:
     if args.json:
         print(dumps(d))
         return 0
-    rows = [(k, d[k]) for k in ("profit", "trade_probability", "posted_price", "posted_price_profit",
-                                "price_of_simplicity", "trivial", "dual_bound", "optimality_gap")]
+    rows = [(k, d[k]) for k in ("profit", "profit_error", "trade_probability", "posted_price",
+                                "posted_price_profit", "price_of_simplicity", "trivial", "dual_bound",
+                                "optimality_gap")]
     print(format_table(["quantity", "value"], rows))
     print()
     print(format_table(["member", "distribution", "weight", "E[phi_i x]"],

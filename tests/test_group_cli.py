@@ -60,3 +60,34 @@ def test_bad_input_one_line_exit_2(capsys, argv, needle):
     code, out, err = run_cli(capsys, "solve", "group", *argv)
     assert code == 2 and out == ""
     assert needle in err and err.count("\n") == 1
+
+
+def test_negative_cost_is_named_as_the_sellers_cost(capsys):
+    code, out, err = run_cli(capsys, "solve", "group", "--member", "uniform:0,1", "--cost", "-1")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "the seller's cost must be a number >= 0, got -1" in err and "price" not in err
+
+
+def test_help_lists_only_the_laws_a_group_accepts(capsys):
+    code, out, _ = run_cli(capsys, "solve", "group", "--help")
+    text = " ".join(out.split())
+    assert code == 0 and "point:V" not in text and "0 < ALPHA < 1 and no CAP" in text
+
+
+@pytest.mark.parametrize("member,needle", [("pareto:1.5,1", "0 < ALPHA < 1"), ("pareto:0.5,1,4", "0 < ALPHA < 1"),
+                                           ("uniform:2,1", "0 < ALPHA < 1")])
+def test_pareto_range_in_messages_is_the_parsers(capsys, member, needle):
+    code, out, err = run_cli(capsys, "solve", "group", "--member", member)
+    assert code == 2 and out == "" and needle in err and "ALPHA > 0" not in err and "point:V" not in err
+    assert err.count("\n") == 1
+
+
+def test_a_profit_within_round_off_of_zero_is_zero_with_its_error():
+    """12 Exp(1) members, c = 2: the optimal profit is in [0, E[(omega . phi - c)+]] ~ 3e-8 (Theorem 1);
+    the voting rule's own estimate falls below 0 by round-off and is reported as 0 with that error."""
+    from agora.market.group.solver import solve_group
+
+    sol = solve_group(["exponential:1"] * 12, 2.0)
+    assert sol.profit == 0.0
+    assert 0 < sol.dual_bound <= sol.profit_error <= 1e-5
+    assert sol.to_dict()["profit_error"] == sol.profit_error

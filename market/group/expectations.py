@@ -82,7 +82,9 @@ def sorted_survival_mean(dist: Uniform | Exponential, wk: float, need: np.ndarra
         band_from = np.searchsorted(points, need - wk * dist.hi, side="right")  # s >= hi: 0
         sums = np.concatenate([[0.0], np.cumsum(points)])
         count = ones_from - band_from
-        band = (sums[ones_from] - sums[band_from] - count * (need - wk * dist.hi)) / (2 * wk * (dist.hi - dist.lo))
+        with np.errstate(invalid="ignore"):  # an infinite need (phi = -inf at a beta's lowest type) has no band
+            band = np.where(count > 0, sums[ones_from] - sums[band_from] - count * (need - wk * dist.hi), 0.0)
+        band = band / (2 * wk * (dist.hi - dist.lo))
         return (size - ones_from + band) / size
     beta = 1.0 / (wk * dist.scale)
     ones_from = np.searchsorted(points, need + wk * dist.scale, side="left")

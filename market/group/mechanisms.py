@@ -70,6 +70,19 @@ def type_grid(dist: ValueDistribution, points: int) -> np.ndarray:
     return np.linspace(dist.lo, top, points)
 
 
+def table_grid(dist: ValueDistribution, points: int) -> np.ndarray:
+    """Types on which interim rules are tabulated: half evenly spaced, half at evenly spaced quantiles.
+
+    Evenly spaced types alone leave a heavy-tailed law (Pareto: the 1 - 1e-9 quantile of
+    pareto:0.5,1 is 31623) with almost no point where its mass is, so the tabulated M_i
+    would misstate E[M_i] and the Lemma 1 transfers of the others would lose IC; the
+    quantile half puts points where the law is, the even half covers the range.
+    """
+    even = type_grid(dist, points - points // 2)
+    quantiles = dist.ppf(np.linspace(0.0, 1.0 - 1e-9, points // 2))
+    return np.unique(np.concatenate([even, np.clip(quantiles, even[0], even[-1])]))
+
+
 class VotingMechanism(CollectiveMechanism):
     """The omega-voting rule with revenue-maximizing transfers (Theorem 1, Lemmas 1 and 2).
 
@@ -78,7 +91,8 @@ class VotingMechanism(CollectiveMechanism):
     ``g_i = E[phi_i x]``, so IR binds at the lowest type of a member minimizing g.
     Ex-post transfers (Lemma 1): ``m = m0 + prod_i (M_i(theta_i) - m0) / (mbar - m0)^(N-1)``,
     ``mbar = E[M_i]``, ``m0 = 0`` (``-1`` when ``mbar = 0``): nonnegative when every M_i is.
-    X_i is computed by the group integrator and tabulated on ``table_points`` types;
+    X_i is computed by the group integrator and tabulated on ``table_points`` types
+    (:func:`table_grid`);
     ``moments`` (the g_i of the solver that chose the weights) fixes the floors U_i, so
     that IR binds exactly where the solver's Theorem 1 condition says it does.
     """
@@ -99,7 +113,7 @@ class VotingMechanism(CollectiveMechanism):
         self.moments = full.upper[0] if moments is None else np.asarray(moments, float)  # g_i
         self.trade_probability = float(full.trade[0])
         self.floor = self.moments - self.moments.min()  # U_i: the lowest type's interim utility
-        self.grids = [type_grid(d, table_points) for d in self.members]
+        self.grids = [table_grid(d, table_points) for d in self.members]
         self.tables = [self._table(i) for i in range(n)]
         self.mean_transfer = float(self.moments.min())  # mbar = E[M_i] = min_j g_j
         self.m0 = 0.0 if self.mean_transfer > 0 else -1.0

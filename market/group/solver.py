@@ -27,12 +27,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from agora.market.distributions import ValueDistribution, parse_spec
+from agora.market.distributions import SpecError, ValueDistribution, parse_spec
 from agora.market.errors import InputError
 from agora.market.group.expectations import GroupIntegrator
+from agora.market.group.specs import GROUP_SPECS
+from agora.market.names import ACCEPTED_SPECS
 
 ACCEPTED_MEMBERS = ("an atomless law with a strictly increasing virtual value and a finite lowest type "
-                    "(uniform, exponential, beta, truncnorm, or pareto with ALPHA > 0 and no cap)")
+                    f"({GROUP_SPECS})")
+SIGMAS = 4.0  # standard errors within which a negative profit is round-off
 
 
 class GroupInputError(InputError):
@@ -45,7 +48,10 @@ def parse_members(members: Sequence[str | ValueDistribution]) -> tuple[ValueDist
         raise GroupInputError("a group needs at least one member (n >= 1), got none")
     out = []
     for i, spec in enumerate(members):
-        d = parse_spec(spec)
+        try:
+            d = parse_spec(spec)
+        except SpecError as err:  # name the laws a group accepts, not every law Agora reads
+            raise GroupInputError(str(err).replace(ACCEPTED_SPECS, GROUP_SPECS)) from None
         if d.atom > 0 or d.lo == d.hi:
             raise GroupInputError(f"member {i + 1} ({d.spec}) has an atom; group members need "
                                   f"{ACCEPTED_MEMBERS}")
@@ -94,6 +100,7 @@ class GroupSolution:
     posted_price_profit: float
     method: str
     profit_stderr: float | None = None
+    profit_error: float = 0.0  # bound on |profit - optimal profit|: dual gap + 4 standard errors
 
     def to_dict(self) -> dict:
         return {
@@ -104,6 +111,7 @@ class GroupSolution:
                                     if self.posted_price_profit > 0 else None),
             "virtual_moments": list(self.virtual_moments), "dual_bound": self.dual_bound,
             "optimality_gap": self.optimality_gap, "profit_stderr": self.profit_stderr,
+            "profit_error": self.profit_error,
             "method": self.method,
         }
 
@@ -258,9 +266,19 @@ def solve_group(members: Sequence[str | ValueDistribution], cost: float = 0.0, *
         profit, trade = min(d.lo for d in dists) - cost, 1.0
     else:
         profit, trade = ev.profit_at_cost(cost), ev.trade
+    error = 0.0 if kind else certified_error(ev, profit)
+    if profit < 0 <= profit + error:  # round-off: the optimum is >= 0 (never trading earns 0)
+        profit = 0.0
     return GroupSolution(
         members=tuple(d.spec for d in dists), cost=cost, weights=tuple(float(x) for x in w),
         profit=profit, trade_probability=trade, trivial=kind,
         virtual_moments=tuple(float(g) for g in ev.moments), dual_bound=ev.excess,
         optimality_gap=0.0 if kind else ev.gap(), posted_price=price, posted_price_profit=posted,
-        method=method, profit_stderr=ev.stderr)
+        method=method, profit_stderr=ev.stderr, profit_error=error)
+
+
+def certified_error(ev: WeightEvaluation, profit: float) -> float:
+    """How far ``profit`` may be from the optimum: the optimum lies between what x_omega earns and
+    the dual bound E[(omega . phi - c)+] (Theorem 1), widened by SIGMAS standard errors under QMC."""
+    spread = max(ev.excess - profit, 0.0)
+    return float(spread + (SIGMAS * ev.stderr if ev.stderr is not None and math.isfinite(ev.stderr) else 0.0))
