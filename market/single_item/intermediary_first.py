@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -31,6 +31,7 @@ from agora.market.errors import InputError
 from agora.market.single_item.right_auctions import RIGHT_AUCTIONS, RightAuction, distinct_laws
 from agora.market.single_item.scores import MaxScoreLaw
 from agora.market.single_item.seller_first import PriceOptimum, distinct, maximize_price_revenue, probe_values
+from agora.market.single_item.units import in_units, times
 from agora.market.single_item.virtual_law import Integral, VirtualMaxLaw, integrate_pieces, pieces_between
 
 PARAMETER_GRID = 60
@@ -194,14 +195,33 @@ class IntermediaryFirstSolution:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def times(self, unit: float) -> IntermediaryFirstSolution:
+        """Every price and revenue times ``unit`` (probabilities kept)."""
+        keep = ("sale_probability", "class")
+        return IntermediaryFirstSolution(**{k: v if k in keep else times(v, unit, keep)
+                                            for k, v in asdict(self).items()})
+
 
 def solve_intermediary_first(bidders: Sequence[ValueDistribution | str],
                              classes: Sequence[str] = tuple(RIGHT_AUCTIONS)) -> IntermediaryFirstSolution:
-    """The intermediary's best commitment over ``classes`` and the seller's response."""
+    """The intermediary's best commitment over ``classes`` and the seller's response.
+
+    Solved in units of the market's scale (:mod:`units`): values times c give every
+    price, revenue and commitment parameter times c.
+    """
     unknown = [c for c in classes if c not in RIGHT_AUCTIONS]
     if unknown:
         raise InputError(f"unknown commitment class {unknown[0]!r}; accepted: {', '.join(RIGHT_AUCTIONS)}")
     law = VirtualMaxLaw.of(bidders)
+    unit, laws = in_units(law.bidders)
+    unit_law = law if unit == 1.0 else VirtualMaxLaw(laws)
+    sol = _solve_in_units(unit_law, classes)
+    if unit == 1.0:
+        return sol
+    return replace(sol.times(unit), bidders=law.specs, method=f"{sol.method}; solved in units of {unit:g}")
+
+
+def _solve_in_units(law: VirtualMaxLaw, classes: Sequence[str]) -> IntermediaryFirstSolution:
     optima = {c: best_commitment(law.bidders, RIGHT_AUCTIONS[c]) for c in classes}
     best = max(optima.values(), key=lambda o: o.outcome.intermediary_revenue)
     by_class = {c: {"commitment": o.commitment.describe(), "seller_price": o.outcome.seller_price,

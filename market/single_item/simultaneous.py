@@ -20,7 +20,7 @@ import math
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property, lru_cache
 from itertools import cycle
 
@@ -36,6 +36,7 @@ from agora.market.single_item.intermediary_first import seller_best_response
 from agora.market.single_item.right_auctions import PostedRightPrice
 from agora.market.single_item.scores import MaxScoreLaw, ValueScore
 from agora.market.single_item.seller_first import PriceOptimum
+from agora.market.single_item.units import in_units
 
 PRICE_SLACK = 1e-12  # a total within this relative distance of a value reaches it (float sums)
 
@@ -48,6 +49,7 @@ class PricingGame:
             raise InputError("a market needs at least one bidder (n >= 1), got none")
         self.bidders = tuple(parse_spec(b) for b in bidders)
         self.law = MaxScoreLaw([ValueScore(b) for b in self.bidders])
+        self.unit, self._unit_bidders = in_units(self.bidders)  # best responses are solved in this unit
         self._responses: dict[float, PriceOptimum] = {}
 
     @property
@@ -57,7 +59,7 @@ class PricingGame:
     def sale(self, total) -> np.ndarray:
         """P[max_i v_i >= total]."""
         total = np.asarray(total, float)
-        return self.law.prob_at_least(total - PRICE_SLACK * np.maximum(1.0, np.abs(total)))
+        return self.law.prob_at_least(total - PRICE_SLACK * np.maximum(self.unit, np.abs(total)))
 
     def density(self, total) -> np.ndarray:
         """Density of max_i v_i at ``total``: sum_i f_i(t) prod_(j != i) P[v_j < t] (continuous parts)."""
@@ -78,20 +80,22 @@ class PricingGame:
         """Highest price worth posting: the top value, or where a sale has chance 1e-9."""
         if math.isfinite(self.law.top):
             return self.law.top
-        hi = 1.0
+        hi = self.unit
         while self.sale(hi) > 1e-9:
             hi *= 2.0
-        return brentq(lambda t: float(self.sale(t)) - 1e-9, 0.0, hi)
+        return brentq(lambda t: float(self.sale(t)) - 1e-9, 0.0, hi, xtol=1e-12 * hi)
 
     def best_response(self, other: float) -> PriceOptimum:
         """The best price against the other side's price: the game is symmetric, and each side
         solves the seller's problem against a posted price for the right (Theorem 4.1).
 
         Kept per price: best-response dynamics that settle post the same price round after round.
+        Solved in units of the market's scale (:mod:`units`) and measured back.
         """
         other = max(float(other), 0.0)
         if other not in self._responses:
-            self._responses[other] = seller_best_response(self.bidders, PostedRightPrice(other))
+            r = seller_best_response(self._unit_bidders, PostedRightPrice(other / self.unit))
+            self._responses[other] = replace(r, price=r.price * self.unit, revenue=r.revenue * self.unit)
         return self._responses[other]
 
     def regret(self, seller_price: float, intermediary_price: float) -> tuple[float, float]:
