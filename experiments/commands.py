@@ -56,7 +56,10 @@ def solve_intermediary_first(args) -> int:
     print()
     print(format_table(["class", "commitment", "seller price", "seller revenue", "intermediary revenue"],
                        [(c, v["commitment"], v["seller_price"], v["seller_revenue"],
-                         v["intermediary_revenue"]) for c, v in d["by_class"].items()]))
+                         v["intermediary_revenue"]) for c, v in d["by_class"].items() if "skipped" not in v]))
+    for c, v in d["by_class"].items():
+        if "skipped" in v:
+            print(f"{c}: {v['skipped']}")
     print(f"\nmethod: {sol.method}")
     return 0
 

@@ -17,10 +17,17 @@ import numpy as np
 from scipy.optimize import brentq, differential_evolution, minimize_scalar
 
 from agora.market.distributions import ValueDistribution
+from agora.market.errors import InputError
 from agora.market.single_item.intermediary_mechanisms import ShiftedMyerson
 from agora.market.single_item.seller_mechanisms import DeterministicMechanism, Menu
 from agora.market.single_item.units import in_units
-from agora.market.single_item.virtual_law import RTOL, VirtualMaxLaw, evaluate_menu, menu_seller_revenue
+from agora.market.single_item.virtual_law import (
+    RTOL,
+    QuadratureError,
+    VirtualMaxLaw,
+    evaluate_menu,
+    menu_seller_revenue,
+)
 
 QUANTILES_PER_BIDDER = 257
 MAX_CANDIDATES = 6000
@@ -214,8 +221,11 @@ def solve_seller_first(bidders: Sequence[ValueDistribution | str]) -> SellerFirs
     law = VirtualMaxLaw.of(bidders)
     unit, laws = in_units(law.bidders)
     unit_law = law if unit == 1.0 else VirtualMaxLaw(laws)
-    best = best_seller_price(unit_law)
-    sol = evaluate_posted_price(unit_law, best.price, method=f"seller price: {best.method}")
+    try:
+        best = best_seller_price(unit_law)
+        sol = evaluate_posted_price(unit_law, best.price, method=f"seller price: {best.method}")
+    except QuadratureError as err:
+        raise InputError(f"cannot integrate the market {', '.join(law.specs)} in floating point: {err}") from None
     return sol if unit == 1.0 else sol.in_unit(unit, law.specs)
 
 

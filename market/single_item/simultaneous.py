@@ -59,7 +59,8 @@ class PricingGame:
     def sale(self, total) -> np.ndarray:
         """P[max_i v_i >= total]."""
         total = np.asarray(total, float)
-        return self.law.prob_at_least(total - PRICE_SLACK * np.maximum(self.unit, np.abs(total)))
+        slack = np.where(np.isfinite(total), PRICE_SLACK * np.maximum(self.unit, np.abs(total)), 0.0)
+        return self.law.prob_at_least(total - slack)
 
     def density(self, total) -> np.ndarray:
         """Density of max_i v_i at ``total``: sum_i f_i(t) prod_(j != i) P[v_j < t] (continuous parts)."""
@@ -180,7 +181,7 @@ REGRET_RTOL = 1e-9  # an equilibrium: no deviation gains more than this fraction
 
 def acceptable(regret: float, best: float, rtol: float = REGRET_RTOL) -> bool:
     """Regret small relative to what the best deviation earns (payoffs under F_eps,H are ~1e-8)."""
-    return regret <= rtol * best + 1e-300
+    return regret <= rtol * best if best > 0.0 else regret <= 0.0
 
 
 def is_equilibrium(game: PricingGame, ps: float, pi: float, rtol: float = REGRET_RTOL) -> bool:
@@ -353,7 +354,8 @@ def pure_equilibria(game: PricingGame, points: int = 1001, verify: bool = True) 
     start = time.perf_counter()
     grid = price_grid(game, points)
     step = grid[-1] / (points - 1)
-    totals = step * np.arange(2 * points - 1)
+    with np.errstate(over="ignore"):  # totals past the largest float: no sale
+        totals = step * np.arange(2 * points - 1)
     totals[points - 1] = grid[-1]
     sale = game.sale(totals)
     idx = np.add.outer(np.arange(points), np.arange(points))

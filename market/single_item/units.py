@@ -4,7 +4,8 @@ Every single-item solver is linear in the unit of value: scaling every value by 
 scales every price and revenue by c and leaves probabilities alone. The solvers'
 tolerances are set for values of order one, so they solve the market in units of
 its scale (a power of two near the largest bidder's median, so that dividing by
-it is exact in floating point) and multiply the answer back.
+it is exact in floating point) and multiply the answer back; a market already of
+order one is solved as it is.
 """
 
 from __future__ import annotations
@@ -60,10 +61,14 @@ def typical_value(b: ValueDistribution) -> float:
     return b.hi if math.isfinite(b.hi) else 0.0
 
 
+ORDER_ONE = (2.0 ** -3, 2.0 ** 10)  # markets whose largest typical value lies here are solved as they are
+
+
 def market_scale(bidders: Sequence[ValueDistribution]) -> float:
-    """A power of two near the largest typical value (1 if none is positive or a law cannot be scaled)."""
+    """A power of two near the largest typical value, or 1 when that value is in ORDER_ONE (the range
+    the solvers' tolerances are set for), none is positive, or a law cannot be scaled."""
     top = max(typical_value(b) for b in bidders)
-    if not (math.isfinite(top) and top > 0.0):
+    if not (math.isfinite(top) and top > 0.0) or ORDER_ONE[0] <= top <= ORDER_ONE[1]:
         return 1.0
     unit = 2.0 ** round(math.log2(top))
     if not (math.isfinite(unit) and unit > 0.0) or any(scaled(b, 1.0) is None for b in bidders):
