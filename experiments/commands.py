@@ -56,7 +56,10 @@ def solve_intermediary_first(args) -> int:
     print()
     print(format_table(["class", "commitment", "seller price", "seller revenue", "intermediary revenue"],
                        [(c, v["commitment"], v["seller_price"], v["seller_revenue"],
-                         v["intermediary_revenue"]) for c, v in d["by_class"].items()]))
+                         v["intermediary_revenue"]) for c, v in d["by_class"].items() if "skipped" not in v]))
+    for c, v in d["by_class"].items():
+        if "skipped" in v:
+            print(f"{c}: {v['skipped']}")
     print(f"\nmethod: {sol.method}")
     return 0
 
@@ -72,16 +75,19 @@ def solve_simultaneous(args) -> int:
     if args.json:
         print(dumps(result))
         return 0
-    print(f"{len(pure.equilibria)} pure equilibria with trade on a {args.grid} x {args.grid} grid "
+    print(f"{len(pure.equilibria)} pure equilibria with trade from a {args.grid} x {args.grid} grid "
           f"over [0, {pure.grid['high']:.6g}] (verified, tolerance {pure.tolerance:.1e}); "
-          f"{pure.no_trade} without trade; {pure.rejected} rejected by the verifier")
+          f"{pure.no_trade} without trade; {pure.rejected} grid points rejected by the verifier; "
+          f"{pure.refined} clusters of near-best responses refined off the grid "
+          f"({pure.unrefined} without a verified equilibrium)")
     if pure.continuum:
         print("continuum: " + pure.continuum["description"])
     shown = pure.equilibria if len(pure.equilibria) <= 12 else \
         [pure.equilibria[i] for i in np.linspace(0, len(pure.equilibria) - 1, 12).astype(int)]
-    print(format_table(["seller price", "intermediary price", "seller revenue", "intermediary revenue"],
-                       [(e.seller_price, e.intermediary_price, e.seller_revenue, e.intermediary_revenue)
-                        for e in shown]))
+    print(format_table(["seller price", "intermediary price", "seller revenue", "intermediary revenue",
+                        "largest regret", "found by"],
+                       [(e.seller_price, e.intermediary_price, e.seller_revenue, e.intermediary_revenue,
+                         e.largest_regret, e.found) for e in shown]))
     if args.mixed:
         m = result["mixed"]
         print(f"\nmixed: {len(m['equilibria'])} distinct equilibria of the {args.mixed} x {args.mixed} "

@@ -21,17 +21,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from agora.market.distributions import ValueDistribution
+from agora.market.distributions import Pareto, ValueDistribution
 from agora.market.errors import InputError
 from agora.market.single_item.right_auctions import RIGHT_AUCTIONS, RightAuction, distinct_laws
 from agora.market.single_item.scores import MaxScoreLaw
 from agora.market.single_item.seller_first import PriceOptimum, distinct, maximize_price_revenue, probe_values
-from agora.market.single_item.virtual_law import Integral, VirtualMaxLaw, integrate_pieces, pieces_between
+from agora.market.single_item.units import in_units, times
+from agora.market.single_item.virtual_law import (
+    Integral,
+    QuadratureError,
+    VirtualMaxLaw,
+    integrate_pieces,
+    integrate_power_tail,
+    pieces_between,
+)
 
 PARAMETER_GRID = 60
 
@@ -48,8 +56,20 @@ class RightAuctionOutcome:
     quadrature_error: float
 
 
-def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value) -> Integral:
-    """Sum over bidders of an integral over its values where it can win, plus its atom at hi."""
+def _power_tail(b: ValueDistribution, tail_coefficient) -> tuple[float, float] | None:
+    """(coefficient, exponent) of the integrand's leading term c z^(-b) for an uncapped Pareto bidder."""
+    if isinstance(b, Pareto) and b.alpha > 0 and not math.isfinite(b.hi):
+        return tail_coefficient(b) * b.lo ** b.b, b.b
+    return None
+
+
+def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value,
+                tail_coefficient=None) -> Integral:
+    """Sum over bidders of an integral over its values where it can win, plus its atom at hi.
+
+    With ``tail_coefficient``, an uncapped Pareto bidder's last piece (past its scale and every cut),
+    where the integrand is k SCALE^b z^(-b) plus terms that decay faster, k = tail_coefficient(law),
+    is integrated with that term in closed form (:func:`integrate_power_tail`)."""
     pieces, owners, atoms = [], [], 0.0
     cuts = list(law.breakpoints) + list(law.atoms)
     for i, (b, s) in enumerate(zip(bidders, law.scores)):
@@ -78,8 +98,17 @@ def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value
             out[sel] = share * integrand(bidders[i], zi)
         return out
 
-    part = integrate_pieces(f, pieces, owners)
-    return Integral(part.value + atoms, part.error)
+    tails = [_power_tail(bidders[o], tail_coefficient) if tail_coefficient and math.isinf(hi) else None
+             for (_, hi), o in zip(pieces, owners)]
+    plain = [k for k, t in enumerate(tails) if t is None]
+    part = integrate_pieces(f, [pieces[k] for k in plain], [owners[k] for k in plain]) if plain \
+        else Integral(0.0, 0.0)
+    value, error = part.value + atoms, part.error
+    for (lo, _), o, t in zip(pieces, owners, tails):
+        if t is not None:
+            tail = integrate_power_tail(lambda z, _, o=o: f(z, np.full(z.shape, o)), max(lo, bidders[o].lo), [t])
+            value, error = value + tail.value, error + tail.error
+    return Integral(value, error)
 
 
 def _payment_density(b: ValueDistribution, z: np.ndarray, price: float) -> np.ndarray:
@@ -95,11 +124,13 @@ def evaluate_right_auction(bidders: Sequence[ValueDistribution], auction: RightA
     """Exact expected outcome of ``auction`` when the seller posts ``price`` (welfare nan if not asked)."""
     law = MaxScoreLaw(auction.scores(bidders, price))
     sale = float(auction.sale_probability(bidders, price))
-    welfare = _per_bidder(law, bidders, auction.reserve, lambda b, z: b.value_times_pdf(z), lambda v: v) \
-        if welfare else Integral(math.nan, 0.0)
+    # leading tail terms for an uncapped Pareto (survival (s / z)^b): z f(z) ~ b s^b z^-b, and the
+    # payment density (z - p) f(z) - P[V >= z] ~ (b - 1) s^b z^-b
+    welfare = _per_bidder(law, bidders, auction.reserve, lambda b, z: b.value_times_pdf(z), lambda v: v,
+                          lambda b: b.b) if welfare else Integral(math.nan, 0.0)
     if auction.threshold_payment:
         revenue = _per_bidder(law, bidders, auction.reserve, lambda b, z: _payment_density(b, z, price),
-                              lambda v: v - price)
+                              lambda v: v - price, lambda b: b.b - 1.0)
     else:
         revenue = Integral(auction.parameter * sale, 0.0)
     return RightAuctionOutcome(float(price), sale, float(price) * sale, revenue.value,
@@ -159,7 +190,12 @@ def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction
     scan, not the refinement, is relied on for the global optimum).
     """
     cand = _parameter_candidates(bidders, cls)
-    revenue = np.array([_intermediary_revenue(bidders, cls, x) for x in cand])
+    revenue = np.array([_revenue_or_nan(bidders, cls, x) for x in cand])
+    skipped = int(np.count_nonzero(np.isnan(revenue)))
+    if skipped == cand.size:
+        raise InputError(f"no {cls.name} commitment could be evaluated for {_specs(bidders)}: its values "
+                         "are beyond what floating-point quadrature integrates")
+    cand, revenue = cand[~np.isnan(revenue)], revenue[~np.isnan(revenue)]
     k = int(np.argmax(revenue))
     best_x, best_r = float(cand[k]), float(revenue[k])
     lo, hi = cand[max(k - 1, 0)], cand[min(k + 1, cand.size - 1)]
@@ -173,7 +209,22 @@ def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction
     commitment = cls(best_x)
     return CommitmentOptimum(commitment, outcome_of(bidders, commitment),
                              f"scan of {cand.size} parameters, each with the seller's exact best "
-                             "response, then bounded Brent")
+                             "response, then bounded Brent"
+                             + (f" ({skipped} parameters beyond floating-point quadrature left out)"
+                                if skipped else ""))
+
+
+def _specs(bidders) -> str:
+    return ", ".join(b.spec for b in bidders)
+
+
+def _revenue_or_nan(bidders, cls, x: float) -> float:
+    """The intermediary's revenue at parameter x, nan where the quadrature cannot reach its tolerance
+    (parameters of order 1e300 in a tail that decays like v^-1.001)."""
+    try:
+        return _intermediary_revenue(bidders, cls, x)
+    except QuadratureError:
+        return math.nan
 
 
 @dataclass(frozen=True)
@@ -194,20 +245,58 @@ class IntermediaryFirstSolution:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def times(self, unit: float) -> IntermediaryFirstSolution:
+        """Every price and revenue times ``unit`` (probabilities kept)."""
+        keep = ("sale_probability", "class")
+        return IntermediaryFirstSolution(**{k: v if k in keep else times(v, unit, keep)
+                                            for k, v in asdict(self).items()})
+
 
 def solve_intermediary_first(bidders: Sequence[ValueDistribution | str],
                              classes: Sequence[str] = tuple(RIGHT_AUCTIONS)) -> IntermediaryFirstSolution:
-    """The intermediary's best commitment over ``classes`` and the seller's response."""
+    """The intermediary's best commitment over ``classes`` and the seller's response.
+
+    Solved in units of the market's scale (:mod:`units`): values times c give every
+    price, revenue and commitment parameter times c.
+    """
     unknown = [c for c in classes if c not in RIGHT_AUCTIONS]
     if unknown:
         raise InputError(f"unknown commitment class {unknown[0]!r}; accepted: {', '.join(RIGHT_AUCTIONS)}")
     law = VirtualMaxLaw.of(bidders)
-    optima = {c: best_commitment(law.bidders, RIGHT_AUCTIONS[c]) for c in classes}
+    unit, laws = in_units(law.bidders)
+    unit_law = law if unit == 1.0 else VirtualMaxLaw(laws)
+    try:
+        sol = _solve_in_units(unit_law, classes, {c: unpriceable(law.bidders, c) for c in classes})
+    except QuadratureError as err:
+        raise InputError(f"cannot integrate the market {', '.join(law.specs)} in floating point: {err}") from None
+    if unit == 1.0:
+        return sol
+    return replace(sol.times(unit), bidders=law.specs, method=f"{sol.method}; solved in units of {unit:g}")
+
+
+def unpriceable(bidders: Sequence[ValueDistribution], name: str) -> str | None:
+    """Why class ``name`` cannot be priced for these bidders, or None.
+
+    Shifted Myerson ranks by phi_i(b_i + s), which must be strictly increasing: the
+    equal-revenue law (pareto:0,SCALE,CAP) has phi = 0 below its cap.
+    """
+    flat = [b.spec for b in bidders if getattr(b, "alpha", None) == 0.0]
+    if name == "shifted_myerson" and flat:
+        return (f"skipped: {flat[0]} has a flat virtual value (equal revenue), and Myerson's ranking "
+                "by phi(b + s) needs a strictly increasing one")
+    return None
+
+
+def _solve_in_units(law: VirtualMaxLaw, classes: Sequence[str], reasons: dict) -> IntermediaryFirstSolution:
+    if all(reasons.values()):
+        raise InputError(f"no requested commitment class can be priced: {next(iter(reasons.values()))}")
+    optima = {c: best_commitment(law.bidders, RIGHT_AUCTIONS[c]) for c in classes if not reasons[c]}
     best = max(optima.values(), key=lambda o: o.outcome.intermediary_revenue)
-    by_class = {c: {"commitment": o.commitment.describe(), "seller_price": o.outcome.seller_price,
-                    "seller_revenue": o.outcome.seller_revenue,
-                    "intermediary_revenue": o.outcome.intermediary_revenue}
-                for c, o in optima.items()}
+    by_class = {c: {"skipped": reasons[c]} if reasons[c] else
+                {"commitment": optima[c].commitment.describe(), "seller_price": optima[c].outcome.seller_price,
+                 "seller_revenue": optima[c].outcome.seller_revenue,
+                 "intermediary_revenue": optima[c].outcome.intermediary_revenue}
+                for c in classes}
     out = best.outcome
     return IntermediaryFirstSolution(
         bidders=law.specs, intermediary_commitment=best.commitment.describe(),

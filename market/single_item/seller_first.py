@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy.optimize import brentq, differential_evolution, minimize_scalar
 
 from agora.market.distributions import ValueDistribution
+from agora.market.errors import InputError
 from agora.market.single_item.intermediary_mechanisms import ShiftedMyerson
 from agora.market.single_item.seller_mechanisms import DeterministicMechanism, Menu
-from agora.market.single_item.virtual_law import RTOL, VirtualMaxLaw, evaluate_menu, menu_seller_revenue
+from agora.market.single_item.units import in_units
+from agora.market.single_item.virtual_law import (
+    RTOL,
+    QuadratureError,
+    VirtualMaxLaw,
+    evaluate_menu,
+    menu_seller_revenue,
+)
 
 QUANTILES_PER_BIDDER = 257
 MAX_CANDIDATES = 6000
@@ -165,6 +173,14 @@ class SellerFirstSolution:
     def total_revenue(self) -> float:
         return self.seller_revenue + self.intermediary_revenue
 
+    def in_unit(self, unit: float, bidders: tuple[str, ...]) -> SellerFirstSolution:
+        """This solution of the market measured in ``unit``, for the market itself (values times unit)."""
+        money = ("seller_price", "seller_revenue", "intermediary_revenue", "no_intermediary_optimal_revenue",
+                 "welfare", "quadrature_error")
+        return replace(self, bidders=bidders, reserves=tuple(r * unit for r in self.reserves),
+                       method=f"{self.method}; solved in units of {unit:g}",
+                       **{k: getattr(self, k) * unit for k in money})
+
     def to_dict(self) -> dict:
         """JSON-ready: unreachable reserves (inf) become None."""
         d = asdict(self)
@@ -197,10 +213,20 @@ def evaluate_posted_price(law: VirtualMaxLaw, price: float, method: str = "given
 
 
 def solve_seller_first(bidders: Sequence[ValueDistribution | str]) -> SellerFirstSolution:
-    """Seller-first equilibrium: the best posted price against the shifted Myerson auction."""
+    """Seller-first equilibrium: the best posted price against the shifted Myerson auction.
+
+    Solved in units of the market's scale (:mod:`units`), so that a market with every
+    value times c gives every price and revenue times c.
+    """
     law = VirtualMaxLaw.of(bidders)
-    best = best_seller_price(law)
-    return evaluate_posted_price(law, best.price, method=f"seller price: {best.method}")
+    unit, laws = in_units(law.bidders)
+    unit_law = law if unit == 1.0 else VirtualMaxLaw(laws)
+    try:
+        best = best_seller_price(unit_law)
+        sol = evaluate_posted_price(unit_law, best.price, method=f"seller price: {best.method}")
+    except QuadratureError as err:
+        raise InputError(f"cannot integrate the market {', '.join(law.specs)} in floating point: {err}") from None
+    return sol if unit == 1.0 else sol.in_unit(unit, law.specs)
 
 
 def strong_regularity_constant(alpha: float) -> float:

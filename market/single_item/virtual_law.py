@@ -23,7 +23,7 @@ from functools import cached_property
 import numpy as np
 from scipy import integrate
 
-from agora.market.distributions import ValueDistribution, parse_spec
+from agora.market.distributions import Pareto, ValueDistribution, parse_spec
 from agora.market.errors import InputError
 from agora.market.single_item.scores import MaxScoreLaw, VirtualScore
 from agora.market.single_item.seller_mechanisms import Menu
@@ -102,6 +102,30 @@ def integrate_pieces(f, pieces: Sequence[tuple[float, float]], owners=None) -> I
     return total
 
 
+def integrate_power_tail(f, start: float, terms: Sequence[tuple[float, float]]) -> Integral:
+    """integral_start^inf f(t) dt where f(t) = sum_k c_k t^(-b_k) + (a remainder that decays faster).
+
+    The power terms are integrated in closed form, c_k start^(1 - b_k) / (b_k - 1) (each b_k > 1),
+    and only the remainder by quadrature (zero where it is within rounding of the power terms);
+    start > 0.
+    """
+    if any(b <= 1.0 for _, b in terms):
+        raise InputError("a tail P[V >= t] ~ t^-b with b <= 1 has no finite integral")
+    closed = math.fsum(c * start ** (1.0 - b) / (b - 1.0) for c, b in terms)
+
+    def remainder(t, owner):
+        power = np.zeros(np.shape(t))
+        with np.errstate(over="ignore", invalid="ignore"):
+            for c, b in terms:
+                power = power + c * np.power(t, -b)
+            rest = f(t, owner) - power
+        # within rounding of the power terms (their integral bounds what this drops: 1e-14 of it)
+        return np.where(np.isfinite(t) & (np.abs(rest) > 64 * np.finfo(float).eps * power), rest, 0.0)
+
+    rest = integrate_pieces(remainder, [(start, math.inf)])
+    return Integral(closed + rest.value, rest.error)
+
+
 class VirtualMaxLaw(MaxScoreLaw):
     """Law of Phi = max_i phi_i(v_i) for independent, regular bidders."""
 
@@ -118,12 +142,39 @@ class VirtualMaxLaw(MaxScoreLaw):
     def of(cls, bidders: Sequence[ValueDistribution | str]) -> VirtualMaxLaw:
         return cls(tuple(parse_spec(b) for b in bidders))
 
+    @cached_property
+    def power_tails(self) -> tuple[tuple[float, float, float], ...]:
+        """(c_i, b_i, alpha_i) of each uncapped Pareto bidder: P[phi_i >= t] = c_i t^(-b_i) from
+        t = alpha_i SCALE_i on (phi = alpha v, survival (SCALE / v)^b), with c_i = (alpha_i SCALE_i)^b_i."""
+        return tuple(((b.alpha * b.lo) ** b.b, b.b, b.alpha) for b in self.bidders
+                     if isinstance(b, Pareto) and b.alpha > 0 and not math.isfinite(b.hi))
+
+    @cached_property
+    def power_tail_start(self) -> float:
+        """Where every power tail holds exactly and P[Phi >= t] is smooth (past every breakpoint)."""
+        return max([b.alpha * b.lo for b in self.bidders if isinstance(b, Pareto)] + list(self.breakpoints))
+
     def tail_integral(self, lo: float, hi: float = math.inf) -> Integral:
-        """integral_lo^hi P[Phi >= t] dt (hi capped at the top of the support)."""
+        """integral_lo^hi P[Phi >= t] dt (hi capped at the top of the support).
+
+        Past :attr:`power_tail_start` an infinite range is split as in :func:`integrate_power_tail`,
+        the uncapped Paretos' terms c_i t^(-b_i) in closed form: a tail that decays like t^(-1.001)
+        holds mass beyond the largest float, which no quadrature reaches.
+        """
         hi = min(hi, self.top)
         if lo >= hi:
             return Integral(0.0, 0.0)
-        return integrate_pieces(lambda t, _: self.prob_at_least(t), pieces_between(self.breakpoints, lo, hi))
+
+        def survival(t, _):
+            return self.prob_at_least(t)
+
+        if math.isfinite(hi) or not self.power_tails:
+            return integrate_pieces(survival, pieces_between(self.breakpoints, lo, hi))
+        cut = max(lo, self.power_tail_start)
+        head = integrate_pieces(survival, pieces_between(self.breakpoints, lo, cut)) if lo < cut \
+            else Integral(0.0, 0.0)
+        tail = integrate_power_tail(survival, cut, [(c, b) for c, b, _ in self.power_tails])
+        return Integral(head.value + tail.value, head.error + tail.error)
 
     @cached_property
     def optimal_revenue(self) -> Integral:
@@ -161,10 +212,17 @@ class VirtualMaxLaw(MaxScoreLaw):
             x = np.where(k >= 0, probs[np.maximum(k, 0)], 0.0)
             return x * np.sum(weighted * others, axis=0)
 
-        if start < self.top:
+        if start >= self.top:
+            return Integral(total, error)
+        if math.isfinite(self.top) or not self.power_tails:
             part = integrate_pieces(integrand, pieces_between(cuts, start, self.top))
-            total, error = total + part.value, part.error
-        return Integral(total, error)
+            return Integral(total + part.value, part.error)
+        # past the last cut an uncapped Pareto contributes (t / alpha) b c t^(-b-1) = (b c / alpha) t^(-b)
+        cut = max([start, self.power_tail_start] + cuts)
+        last = probs[menu.regions[-1].option]
+        head = integrate_pieces(integrand, pieces_between(cuts, start, cut)) if start < cut else Integral(0.0, 0.0)
+        tail = integrate_power_tail(integrand, cut, [(last * b * c / a, b) for c, b, a in self.power_tails])
+        return Integral(total + head.value + tail.value, head.error + tail.error)
 
 
 @dataclass(frozen=True)
