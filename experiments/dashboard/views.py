@@ -29,7 +29,6 @@ from functools import lru_cache
 import networkx as nx
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
 
 from agora.agents.adjustment import GRID_RULES, LEARNING_RULES, grid_rule, learning_strategy
 from agora.agents.strategies import BestResponseDynamics, FixedMechanism, StackelbergPrice
@@ -41,7 +40,7 @@ from agora.market.learning.selection import Market
 from agora.market.single_item.intermediary_first import CommitmentOptimum, best_commitment, evaluate_right_auction
 from agora.market.single_item.right_auctions import PostedRightPrice
 from agora.market.single_item.seller_first import solve_seller_first
-from agora.market.single_item.simultaneous import PricingGame, grid_game, is_equilibrium, pure_equilibria
+from agora.market.single_item.simultaneous import PricingGame, grid_game, pure_equilibria
 from agora.models.learning_models import learning_model
 from agora.models.market_model import MarketModel
 from agora.protocols.messages import ALL
@@ -354,27 +353,6 @@ def _equilibrium_reference(specs: tuple[str, ...]) -> Reference:
     return Reference({k: (float(v.min()), float(v.max())) for k, v in columns.items()}, method)
 
 
-def symmetric_equilibrium(game: PricingGame, grid: np.ndarray, best: np.ndarray) -> float | None:
-    """The price p with p = BR(p), both sides posting it (the game is symmetric), if it is an equilibrium.
-
-    The grid best responses ``best`` bracket the crossing of p - BR(p); Brent's method on
-    exact best responses refines it, and the verifier (any deviation) must accept it.
-    """
-    gap = grid - best
-    crossings = np.flatnonzero((gap[:-1] <= 0) & (gap[1:] > 0))
-    if not crossings.size:
-        return None
-    def gap_at(x):
-        return x - game.best_response(x).price
-
-    k = crossings[0]
-    lo, hi = grid[max(k - 1, 0)], grid[min(k + 2, grid.size - 1)]  # grid best responses err by a step
-    if gap_at(lo) > 0 or gap_at(hi) < 0:
-        return None
-    p = brentq(gap_at, lo, hi, xtol=1e-12)
-    return float(p) if game.sale(2 * p) > 0 and is_equilibrium(game, p, p) else None
-
-
 @lru_cache(maxsize=32)
 def _grid(specs: tuple[str, ...]):
     game = PricingGame(specs)
@@ -386,18 +364,14 @@ def _grid(specs: tuple[str, ...]):
 def pricing_equilibria(specs: tuple[str, ...]) -> tuple[np.ndarray, dict | None, str]:
     """Verified pure equilibria (rows: seller price, intermediary price), any continuum, and the method.
 
-    The grid's mutual best responses (continua such as Theorem 5.1's show up here) and the
-    symmetric equilibrium off the grid (:func:`symmetric_equilibrium`).
+    :func:`~agora.market.single_item.simultaneous.pure_equilibria` on the plane's grid: the grid's
+    mutual best responses (continua such as Theorem 5.1's show up here), refined off the grid
+    and verified against any deviation.
     """
-    game, grid, _, intermediary_best = _grid(specs)
+    game, _, _, _ = _grid(specs)
     found = pure_equilibria(game, points=PLANE_POINTS)
     rows = [(e.seller_price, e.intermediary_price) for e in found.equilibria]
-    p = symmetric_equilibrium(game, grid, intermediary_best)
-    if p is not None:
-        rows.append((p, p))
-    method = (f"{found.method} on a {PLANE_POINTS}-point grid, and the symmetric fixed point of exact "
-              "best responses (Brent), verified the same way")
-    return np.array(sorted(set(rows))).reshape(-1, 2), found.continuum, method
+    return np.array(sorted(set(rows))).reshape(-1, 2), found.continuum, f"{found.method} on a {PLANE_POINTS}-point grid"
 
 
 def _price_plane(specs: tuple[str, ...]) -> PricePlane:
