@@ -29,33 +29,37 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line (exit status 2)."""
 
     def error(self, message):
+        if message.endswith("expected one argument"):
+            # argparse reads a value that starts with '-' (like -inf or -1|0,1) as an option
+            message += "; a value that starts with '-' is written with '=', like --price=-1"
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _nonnegative_int(text: str) -> int:
+def _whole_number(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {least}, got '{text}'") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected a number >= {least}, got {value}")
     return value
+
+
+def _nonnegative_int(text: str) -> int:
+    return _whole_number(text, 0)
 
 
 def _positive_int(text: str) -> int:
-    value = _nonnegative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
+    return _whole_number(text, 1)
 
 
 def _price(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a price, got '{text}'") from None
+        raise argparse.ArgumentTypeError(f"expected a price (a number >= 0), got '{text}'") from None
     if not 0.0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"a price must be a number >= 0, got {text}")
+        raise argparse.ArgumentTypeError(f"a price must be a finite number >= 0, got {text}")
     return value
 
 

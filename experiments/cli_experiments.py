@@ -44,13 +44,14 @@ def executor_choice(args) -> str:
 
 
 def run(args) -> int:
+    from agora.experiments.output import check_out_dir
     from agora.experiments.runner import make_executor, run_experiment
     from agora.experiments.spec import load_spec
     from agora.experiments.store import ResultsStore
 
     spec = load_spec(args.spec)
     name = executor_choice(args)
-    out = Path(args.out or f"results/{spec.name}")
+    out = check_out_dir(args.out or f"results/{spec.name}")
     ResultsStore.open(out, spec)  # a folder of another spec is refused before any worker starts
     try:
         with make_executor(name, args.workers, args.scheduler) as workers:

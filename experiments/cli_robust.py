@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from agora.experiments.cli import _positive_int
 from agora.experiments.output import dumps
@@ -10,10 +11,22 @@ from agora.experiments.tables import format_table
 
 
 def _number(text: str) -> float:
+    """A finite number (the mean bound MU)."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+        raise argparse.ArgumentTypeError(f"expected a finite number, got '{text}'") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+    return value
+
+
+def _upper(text: str) -> float:
+    """The upper end VBAR of the value range: a finite number > 0."""
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"the upper end of values must be a finite number > 0, got {text}")
+    return value
 
 
 def add_parsers(verbs: dict, sub) -> None:
@@ -27,7 +40,7 @@ def add_parsers(verbs: dict, sub) -> None:
     p.add_argument("--bidders", type=_positive_int, required=True, metavar="I", help="bidders (>= 2)")
     p.add_argument("--mean", type=_number, required=True, metavar="MU",
                    help="lower bound on every bidder's mean value, 0 < MU < VBAR")
-    p.add_argument("--upper", type=_number, default=1.0, metavar="VBAR",
+    p.add_argument("--upper", type=_upper, default=1.0, metavar="VBAR",
                    help="upper end of the value range (default 1)")
     p.add_argument("--grid", type=_positive_int, metavar="N",
                    help="also solve the worst-case LPs (1.7)/(1.8) on an N-point grid")

@@ -141,16 +141,18 @@ def load_spec(path: str | Path) -> ExperimentSpec:
     """Read and validate a spec file; :class:`SpecError` (one line, naming the file) if it is wrong."""
     path = Path(path)
     try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as err:
-        raise SpecError(f"cannot read spec '{path}': {err.strerror if isinstance(err, OSError) else err}") \
-            from None
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SpecError(f"cannot read spec '{path}': {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise SpecError(f"cannot read spec '{path}': not UTF-8 text ({err.reason} at byte {err.start})") from None
     try:
         data = tomllib.loads(text)
+        return parse_spec_table(data, default_name=path.stem, source=text)
     except tomllib.TOMLDecodeError as err:
         raise SpecError(f"{path}: not valid TOML: {err}") from None
-    try:
-        return parse_spec_table(data, default_name=path.stem, source=text)
+    except RecursionError:
+        raise SpecError(f"{path}: tables or arrays nested too deeply to read") from None
     except SpecError as err:
         raise SpecError(f"{path}: {err}") from None
 

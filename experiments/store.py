@@ -76,6 +76,27 @@ def git_commit() -> dict[str, str | bool | None]:
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
+def read_manifest(path: Path) -> dict:
+    """The manifest of a results folder; :class:`SpecError` naming the file if it is damaged."""
+    accepted = "accepted: a manifest.json written by `agora run`"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise SpecError(f"'{path}' cannot be read ({err.strerror}); {accepted}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"'{path}' is not UTF-8 text; {accepted}") from None
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise SpecError(f"'{path}' is not valid JSON ({getattr(err, 'msg', 'nested too deeply')}); "
+                        f"{accepted}") from None
+    if not isinstance(manifest, dict):
+        raise SpecError(f"'{path}' holds a JSON {type(manifest).__name__}, not an object; {accepted}")
+    spec = manifest.get("spec")
+    if not (isinstance(spec, dict) and isinstance(spec.get("name"), str)
+            and isinstance(spec.get("sweep_keys"), list)):
+        raise SpecError(f"'{path}' has no valid 'spec' entry (name and sweep_keys); {accepted}")
+    return manifest
+
+
 class ResultsStore:
     """The folder of one experiment; :meth:`open` checks it belongs to ``spec`` and writes nothing."""
 
@@ -92,14 +113,18 @@ class ResultsStore:
             raise SpecError(f"--out '{out}' is a file; accepted: a new or empty folder, or one this spec wrote")
         manifest_path = out / MANIFEST
         if manifest_path.exists():
-            try:
-                manifest = json.loads(manifest_path.read_text())
-            except (OSError, json.JSONDecodeError):
-                raise SpecError(f"'{manifest_path}' cannot be read; accepted: a folder this spec wrote") from None
+            manifest = read_manifest(manifest_path)
             if manifest.get("spec_sha256") != spec.sha256:
-                raise SpecError(f"'{out}' holds results of another spec ({manifest.get('spec', {}).get('name')!r}, "
+                raise SpecError(f"'{out}' holds results of another spec ({manifest['spec']['name']!r}, "
                                 f"sha256 {str(manifest.get('spec_sha256'))[:12]}); accepted: a new or empty "
                                 "folder, or one written by this same spec (which resumes it)")
+            if not isinstance(manifest.get("sessions"), list):
+                raise SpecError(f"'{manifest_path}' has no list of sessions; accepted: a manifest.json "
+                                "written by `agora run`")
+            for name in (RUNS, STEPS, "parts"):
+                if (out / name).exists() and (out / name).is_dir() != (name == "parts"):
+                    raise SpecError(f"'{out / name}' is a {'file' if name == 'parts' else 'folder'}; "
+                                    "accepted: a results folder as `agora run` writes it")
             return cls(out, spec, manifest)
         if out.exists() and any(out.iterdir()):
             raise SpecError(f"'{out}' is not empty and has no {MANIFEST}; accepted: a new or empty folder")
