@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
+from agora.experiments.limits import add_limit_options
 from agora.market.errors import InputError
 from agora.market.names import ACCEPTED_SPECS, RIGHT_AUCTION_NAMES
 
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--mixed", type=_positive_int, metavar="K",
                      help="also report mixed equilibria of the K x K game (nashpy Lemke-Howson)")
     sim.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    add_limit_options(sim)
 
     ss = _model(verbs, "simulate", "seller-first", "simulate the seller-first market round by round",
                 "Run the market for N rounds with Mesa agents exchanging messages (abm) or "
@@ -141,12 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     ss.add_argument("--out", metavar="FILE", help="per-round table (.csv, .parquet or .json; abm)")
     ss.add_argument("--messages", metavar="FILE", help="message log table (.csv, .parquet or .json; abm)")
     ss.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    add_limit_options(ss)
 
     ps = _model(verbs, "plot", "seller-first", "revenue of each party against the seller's posted price",
                 "Seller's, intermediary's and total revenue against the seller's posted price, "
                 "with OPT (no intermediary) as a line; saved as PNG.")
     ps.add_argument("--out", required=True, metavar="FIG.png", help="where to save the PNG")
     ps.add_argument("--points", type=_positive_int, default=300, help="prices on the curve (default 300)")
+    add_limit_options(ps)
 
     from agora.experiments.reproduce import REPRODUCTIONS, SCALABLE
 

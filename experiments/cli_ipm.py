@@ -10,6 +10,7 @@ import argparse
 import math
 
 from agora.experiments.cli import SPEC_HELP, _nonnegative_int, _positive_int
+from agora.experiments.limits import COSTS, add_limit_options, limits_of, require_fits
 from agora.experiments.output import dumps
 from agora.experiments.tables import format_table
 from agora.market.errors import InputError
@@ -59,11 +60,18 @@ def add_parsers(verbs: dict, sub) -> None:
                    help="Monte Carlo rounds for a heterogeneous menu (default 200000)")
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    add_limit_options(p)
 
 
 def solve_ipm(args) -> int:
     from agora.market.k_items.solver import solve_ipm as solve
 
+    limits = limits_of(args)
+    big, small = (("--buyers", args.buyers), args.items) if args.buyers >= args.items else \
+        (("--items", args.items), args.buyers)
+    require_fits(*big, COSTS["ipm"], limits, scale=small)
+    if args.weights is not None:
+        require_fits("--rounds", args.rounds, COSTS["rounds"], limits, scale=args.buyers)
     partition = partition_of_buyers(args.partition, args.buyers) if args.partition is not None else None
     if args.rounds < 2:
         raise InputError(f"--rounds must be >= 2, got {args.rounds}")

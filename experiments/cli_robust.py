@@ -6,6 +6,7 @@ import argparse
 import math
 
 from agora.experiments.cli import _positive_int
+from agora.experiments.limits import add_limit_options, limits_of, require_fits, robust_cost
 from agora.experiments.output import dumps
 from agora.experiments.tables import format_table
 
@@ -45,11 +46,14 @@ def add_parsers(verbs: dict, sub) -> None:
     p.add_argument("--grid", type=_positive_int, metavar="N",
                    help="also solve the worst-case LPs (1.7)/(1.8) on an N-point grid")
     p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    add_limit_options(p)
 
 
 def solve_robust(args) -> int:
     from agora.market.robust.solver import solve_robust as solve
 
+    if args.grid is not None:
+        require_fits("--grid", args.grid, robust_cost(args.bidders), limits_of(args))
     sol = solve(args.bidders, args.mean, args.upper, grid=args.grid)
     d = sol.to_dict()
     if args.json:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agora.experiments.limits import COSTS, limits_of, require_fits
 from agora.experiments.output import (
     check_out_dir,
     check_out_file,
@@ -71,6 +72,9 @@ def solve_intermediary_first(args) -> int:
 def solve_simultaneous(args) -> int:
     from agora.market.single_item.simultaneous import PricingGame, mixed_equilibria, pure_equilibria
 
+    require_fits("--grid", args.grid, COSTS["grid"], limits_of(args))
+    if args.mixed:
+        require_fits("--mixed", args.mixed, COSTS["mixed"], limits_of(args))
     game = PricingGame(args.bidder)
     pure = pure_equilibria(game, args.grid)
     result = pure.to_dict()
@@ -115,6 +119,8 @@ def simulate_seller_first(args) -> int:
     from agora.market.single_item.montecarlo import simulate_seller_first as monte_carlo
     from agora.market.single_item.seller_mechanisms import Menu
 
+    require_fits("--rounds", args.rounds, COSTS["rounds" if args.evaluator == "mc" else "abm_rounds"],
+                 limits_of(args), scale=len(args.bidder))
     for option, path in (("--out", args.out), ("--messages", args.messages)):
         if path and args.evaluator == "mc":
             raise InputError(f"{option} '{path}' records the rounds of the abm evaluator; --evaluator mc "
@@ -162,6 +168,7 @@ def plot_seller_first(args) -> int:
     if Path(args.out).suffix.lower() != ".png":
         raise InputError(f"--out '{args.out}' must name a .png file")
     check_out_file(args.out)
+    require_fits("--points", args.points, COSTS["points"], limits_of(args), scale=len(args.bidder))
     law = VirtualMaxLaw.of(args.bidder)
     path = plot_revenue_vs_price(law.bidders, args.out, points=args.points)
     print(f"figure: {path}")
