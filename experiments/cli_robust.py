@@ -11,22 +11,22 @@ from agora.experiments.output import dumps
 from agora.experiments.tables import format_table
 
 
-def _number(text: str) -> float:
+def _number(text: str, what: str = "the mean bound") -> float:
     """A finite number (the mean bound MU)."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a finite number, got '{text}'") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+        raise argparse.ArgumentTypeError(f"{what} must be a finite number, got {text}")
     return value
 
 
 def _upper(text: str) -> float:
     """The upper end VBAR of the value range: a finite number > 0."""
-    value = _number(text)
+    value = _number(text, "the upper bound of values")
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"the upper end of values must be a finite number > 0, got {text}")
+        raise argparse.ArgumentTypeError(f"the upper bound of values must be a finite number > 0, got {text}")
     return value
 
 

@@ -34,8 +34,8 @@ def load_results(folder: str | Path) -> tuple[pd.DataFrame, dict]:
     folder = Path(folder)
     runs, manifest_path = folder / RUNS, folder / MANIFEST
     accepted = f"accepted: a folder written by `agora run SPEC --out DIR`, with {RUNS} and {MANIFEST}"
-    if not folder.is_dir():
-        raise InputError(f"'{folder}' is not a folder; {accepted}")
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"'{folder}' is a file, not a folder; {accepted}")
     manifest = read_manifest(manifest_path) if manifest_path.exists() else None
     if not runs.exists() or not (manifest or {}).get("finished"):
         hint = (" (the run did not finish: run the same `agora run` command again to resume it)"

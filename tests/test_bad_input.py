@@ -177,8 +177,9 @@ def test_partition_with_more_blocks_than_buyers_is_refused_before_reading(capsys
      "4 buyer entries for 3 buyers"),
     (["solve", "ipm", "--buyers", "3", "--items", "2", "--dist", "uniform:0,1", "--weights", "1,nan"],
      "finite weights"),
-    (["solve", "robust", "--bidders", "2", "--mean", "0.5", "--upper", "inf"], "finite number, got inf"),
-    (["solve", "robust", "--bidders", "2", "--mean", "nan"], "finite number, got nan"),
+    (["solve", "robust", "--bidders", "2", "--mean", "0.5", "--upper", "inf"],
+     "upper bound of values must be a finite number, got inf"),
+    (["solve", "robust", "--bidders", "2", "--mean", "nan"], "mean bound must be a finite number, got nan"),
     (["solve", "robust", "--bidders", "2", "--mean", "0.5", "--upper", "0"], "finite number > 0, got 0"),
 ])
 def test_option_messages(capsys, argv, expected):

@@ -103,9 +103,10 @@ def test_run_resumes_its_own_folder(capsys, results):
     assert len(json.loads((results / "res" / "manifest.json").read_text())["sessions"]) == 2
 
 
-def test_report_of_a_missing_folder(capsys, tmp_path):
-    err = refused(capsys, "report", str(tmp_path / "nothing"))
-    assert "is not a folder" in err
+def test_report_of_a_file(capsys, tmp_path):
+    (tmp_path / "plain").write_text("x")
+    err = refused(capsys, "report", str(tmp_path / "plain"))
+    assert "is a file, not a folder" in err
 
 
 # ------------------------------------------------------------------ specs
