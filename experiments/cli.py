@@ -26,6 +26,11 @@ from agora.market.names import ACCEPTED_SPECS, RIGHT_AUCTION_NAMES
 SPEC_HELP = f"a value distribution, one per bidder; accepted: {ACCEPTED_SPECS}"
 
 
+def one_line(text: str) -> str:
+    """``text`` with every unprintable character (newlines, separators, controls) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line (exit status 2)."""
 
@@ -33,7 +38,7 @@ class OneLineParser(argparse.ArgumentParser):
         if message.endswith("expected one argument"):
             # argparse reads a value that starts with '-' (like -inf or -1|0,1) as an option
             message += "; a value that starts with '-' is written with '=', like --price=-1"
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see --help)\n")
 
 
 def _whole_number(text: str, least: int) -> int:
@@ -190,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args) or 0
     except InputError as err:
-        print(f"agora: error: {err}", file=sys.stderr)
+        print(f"agora: error: {one_line(str(err))}", file=sys.stderr)
         return 2
 
 

@@ -234,3 +234,9 @@ def test_out_check_leaves_no_probe_behind(tmp_path):
     check_out_dir(tmp_path / "c")
     check_out_dir(tmp_path)
     assert os.listdir(tmp_path) == []
+
+
+def test_unprintable_characters_are_escaped_in_the_one_line(capsys):
+    """A spec holding a record separator (found by the fuzz suite) still gives one line."""
+    err = refused(capsys, "solve", "seller-first", "--bidder", ":\x1e")
+    assert "\\x1e" in err
