@@ -20,7 +20,9 @@ import platform
 import re
 import shutil
 import subprocess
+import time
 import uuid
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -95,6 +97,72 @@ def read_manifest(path: Path) -> dict:
             and isinstance(spec.get("sweep_keys"), list)):
         raise SpecError(f"'{path}' has no valid 'spec' entry (name and sweep_keys); {accepted}")
     return manifest
+
+
+def lock_path(out: Path) -> Path:
+    """The lock of a results folder: beside it, so that the folder itself stays as the spec left it."""
+    out = Path(out).absolute()
+    return out.parent / f".{out.name}.lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _holder(path: Path) -> dict | None:
+    """Who holds the lock (pid, host, started); None if it is stale (its process on this host is gone)."""
+    try:
+        holder = json.loads(path.read_text(encoding="utf-8"))
+        pid, host = int(holder["pid"]), str(holder["host"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return {"pid": "?", "host": "?", "started": "?"}  # unreadable: never taken over blindly
+    if host == platform.node() and not _alive(pid):
+        return None
+    return holder
+
+
+@contextmanager
+def run_lock(out: str | Path, wait: bool = False, poll: float = 0.5):
+    """Hold the lock of ``out`` (a file with this process's PID and host) while the block runs.
+
+    A lock whose process is gone (a killed run on this host) is taken over; a live one makes this
+    raise :class:`SpecError` in one line, or with ``wait`` waits until it is released.
+    """
+    path = lock_path(out)
+    mine = json.dumps({"pid": os.getpid(), "host": platform.node(), "started": now()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _holder(path)
+            if holder is None:
+                with suppress(FileNotFoundError):
+                    os.remove(path)  # stale: its run was killed
+                continue
+            if not wait:
+                raise SpecError(f"'{out}' is in use by another agora run (pid {holder.get('pid')} on "
+                                f"{holder.get('host')}, since {holder.get('started')}; lock {path}); "
+                                "accepted: wait for it, or pass --wait") from None
+            time.sleep(poll)
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(mine)
+        break
+    try:
+        yield path
+    finally:
+        with suppress(FileNotFoundError):
+            if path.read_text(encoding="utf-8") == mine:
+                os.remove(path)
 
 
 class ResultsStore:
