@@ -240,3 +240,20 @@ def test_unprintable_characters_are_escaped_in_the_one_line(capsys):
     """A spec holding a record separator (found by the fuzz suite) still gives one line."""
     err = refused(capsys, "solve", "seller-first", "--bidder", ":\x1e")
     assert "\\x1e" in err
+
+
+# ------------------------------------------------------------------ viz
+def test_viz_port_in_use_is_refused_without_claiming_to_serve(capsys):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        err = refused(capsys, "viz", "--port", str(port))
+    assert f"cannot serve on 127.0.0.1:{port}" in err
+
+
+def test_viz_bad_host_is_refused_without_claiming_to_serve(capsys):
+    err = refused(capsys, "viz", "--host", "256.1.1.1")
+    assert "--host '256.1.1.1'" in err
