@@ -59,3 +59,31 @@ def test_wait_takes_the_lock_once_it_is_released(tmp_path):
     with run_lock(tmp_path / "res", wait=True, poll=0.05):
         assert json.loads(path.read_text())["pid"] == os.getpid()
     assert not path.exists()
+
+
+@pytest.mark.slow
+def test_sigterm_stops_viz_and_its_server():
+    """SIGTERM to `agora viz` stops the Solara server too: the port is free again afterwards."""
+    import signal
+    import socket
+    import time
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    agora = Path(sys.executable).with_name("agora")
+    proc = subprocess.Popen([str(agora), "viz", "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    assert "serving the dashboard" in proc.stdout.readline()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the server listens
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    time.sleep(1)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # nobody serves any more
