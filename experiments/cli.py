@@ -19,43 +19,53 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
+from agora.experiments.limits import add_limit_options
 from agora.market.errors import InputError
 from agora.market.names import ACCEPTED_SPECS, RIGHT_AUCTION_NAMES
 
 SPEC_HELP = f"a value distribution, one per bidder; accepted: {ACCEPTED_SPECS}"
 
 
+def one_line(text: str) -> str:
+    """``text`` with every unprintable character (newlines, separators, controls) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line (exit status 2)."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        if message.endswith("expected one argument"):
+            # argparse reads a value that starts with '-' (like -inf or -1|0,1) as an option
+            message += "; a value that starts with '-' is written with '=', like --price=-1"
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see --help)\n")
 
 
-def _nonnegative_int(text: str) -> int:
+def _whole_number(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {least}, got '{text}'") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected a number >= {least}, got {value}")
     return value
+
+
+def _nonnegative_int(text: str) -> int:
+    return _whole_number(text, 0)
 
 
 def _positive_int(text: str) -> int:
-    value = _nonnegative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
+    return _whole_number(text, 1)
 
 
 def _price(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a price, got '{text}'") from None
+        raise argparse.ArgumentTypeError(f"expected a price (a number >= 0), got '{text}'") from None
     if not 0.0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"a price must be a number >= 0, got {text}")
+        raise argparse.ArgumentTypeError(f"a price must be a finite number >= 0, got {text}")
     return value
 
 
@@ -125,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--mixed", type=_positive_int, metavar="K",
                      help="also report mixed equilibria of the K x K game (nashpy Lemke-Howson)")
     sim.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    add_limit_options(sim)
 
     ss = _model(verbs, "simulate", "seller-first", "simulate the seller-first market round by round",
                 "Run the market for N rounds with Mesa agents exchanging messages (abm) or "
@@ -138,12 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     ss.add_argument("--out", metavar="FILE", help="per-round table (.csv, .parquet or .json; abm)")
     ss.add_argument("--messages", metavar="FILE", help="message log table (.csv, .parquet or .json; abm)")
     ss.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    add_limit_options(ss)
 
     ps = _model(verbs, "plot", "seller-first", "revenue of each party against the seller's posted price",
                 "Seller's, intermediary's and total revenue against the seller's posted price, "
                 "with OPT (no intermediary) as a line; saved as PNG.")
     ps.add_argument("--out", required=True, metavar="FIG.png", help="where to save the PNG")
     ps.add_argument("--points", type=_positive_int, default=300, help="prices on the curve (default 300)")
+    add_limit_options(ps)
 
     from agora.experiments.reproduce import REPRODUCTIONS, SCALABLE
 
@@ -183,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args) or 0
     except InputError as err:
-        print(f"agora: error: {err}", file=sys.stderr)
+        print(f"agora: error: {one_line(str(err))}", file=sys.stderr)
         return 2
 
 

@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from agora.experiments.cli import _positive_int
+from agora.experiments.limits import add_limit_options
 
 
 def add_parsers(verbs: dict, sub) -> None:
@@ -28,6 +28,9 @@ def add_parsers(verbs: dict, sub) -> None:
                      help="worker processes for process/dask (default: the CPUs available)")
     run.add_argument("--scheduler", metavar="ADDRESS",
                      help="address of a running Dask scheduler, like tcp://127.0.0.1:8786 (implies dask)")
+    run.add_argument("--wait", action="store_true",
+                     help="if another agora run holds the folder, wait for it instead of refusing")
+    add_limit_options(run)
     report = sub.add_parser(
         "report", help="summarize a finished experiment: table with 95%% intervals, plots",
         description="Print the mean and 95% interval (Student t over seeds) of each party's revenue "
@@ -44,16 +47,19 @@ def executor_choice(args) -> str:
 
 
 def run(args) -> int:
+    from agora.experiments.limits import COSTS, limits_of, require_fits
+    from agora.experiments.output import check_out_dir
     from agora.experiments.runner import make_executor, run_experiment
     from agora.experiments.spec import load_spec
-    from agora.experiments.store import ResultsStore
+    from agora.experiments.store import ResultsStore, run_lock
 
     spec = load_spec(args.spec)
+    require_fits("runs x steps", spec.runs * spec.steps, COSTS["steps"], limits_of(args))
     name = executor_choice(args)
-    out = Path(args.out or f"results/{spec.name}")
+    out = check_out_dir(args.out or f"results/{spec.name}")
     ResultsStore.open(out, spec)  # a folder of another spec is refused before any worker starts
     try:
-        with make_executor(name, args.workers, args.scheduler) as workers:
+        with run_lock(out, wait=args.wait), make_executor(name, args.workers, args.scheduler) as workers:
             summary = run_experiment(spec, out, workers.executor, name, workers.slots)
     except KeyboardInterrupt:
         print(f"agora: interrupted; the finished runs are kept in {out / 'parts'}: run the same command "

@@ -9,8 +9,10 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from agora.experiments.cli import SPEC_HELP, _nonnegative_int, _positive_int
+from agora.experiments.limits import COSTS, add_limit_options, limits_of, require_fits
 from agora.experiments.output import dumps
 from agora.experiments.tables import format_table
 from agora.market.errors import InputError
@@ -19,9 +21,23 @@ from agora.market.names import UTILITY_MODELS as MODELS
 
 def _weights(text: str) -> tuple[float, ...]:
     try:
-        return tuple(float(x) for x in text.split(","))
+        weights = tuple(float(x) for x in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected weights like '1,0.5,0.2', got '{text}'") from None
+    if not all(math.isfinite(w) for w in weights):
+        raise argparse.ArgumentTypeError(f"expected finite weights like '1,0.5,0.2', got '{text}'")
+    return weights
+
+
+def partition_of_buyers(text: str, buyers: int):
+    """``--partition``: at most one block per buyer (checked before the text is read), every buyer once."""
+    from agora.market.demand import parse_partition
+
+    blocks, entries = text.count("|") + 1, text.count(",") + text.count("|") + 1
+    if blocks > buyers or entries > buyers:
+        raise InputError(f"--partition '{text:.40}' has {blocks} blocks and {entries} buyer entries for "
+                         f"{buyers} buyers; accepted: each of buyers 0..{buyers - 1} in exactly one block")
+    return parse_partition(text, buyers)
 
 
 def add_parsers(verbs: dict, sub) -> None:
@@ -40,11 +56,13 @@ def add_parsers(verbs: dict, sub) -> None:
     p.add_argument("--intermediary", choices=MODELS, default="surplus",
                    help="what intermediaries maximize (default surplus)")
     p.add_argument("--partition", metavar="0,1|2|3,4",
-                   help="which buyers each intermediary holds (default: one intermediary per buyer)")
+                   help="which buyers each intermediary holds (default: one intermediary per buyer); "
+                        "a value that starts with '-' is written --partition=VALUE")
     p.add_argument("--rounds", type=_positive_int, default=200_000,
                    help="Monte Carlo rounds for a heterogeneous menu (default 200000)")
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    add_limit_options(p)
     _add_k_auction(verbs)
 
 
@@ -99,10 +117,15 @@ def solve_k_auction(args) -> int:
 
 
 def solve_ipm(args) -> int:
-    from agora.market.demand import parse_partition
     from agora.market.k_items.solver import solve_ipm as solve
 
-    partition = parse_partition(args.partition, args.buyers) if args.partition else None
+    limits = limits_of(args)
+    big, small = (("--buyers", args.buyers), args.items) if args.buyers >= args.items else \
+        (("--items", args.items), args.buyers)
+    require_fits(*big, COSTS["ipm"], limits, scale=small)
+    if args.weights is not None:
+        require_fits("--rounds", args.rounds, COSTS["rounds"], limits, scale=args.buyers)
+    partition = partition_of_buyers(args.partition, args.buyers) if args.partition is not None else None
     if args.rounds < 2:
         raise InputError(f"--rounds must be >= 2, got {args.rounds}")
     sol = solve(args.buyers, args.items, args.dist, args.weights, args.intermediary, partition,

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from agora.experiments.cli import _positive_int
+from agora.experiments.limits import add_limit_options, limits_of, require_fits, robust_cost
 from agora.experiments.output import dumps
 from agora.experiments.tables import format_table
 
 
-def _number(text: str) -> float:
+def _number(text: str, what: str = "the mean bound") -> float:
+    """A finite number (the mean bound MU)."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{what} must be a finite number, got {text}")
+    return value
+
+
+def _upper(text: str) -> float:
+    """The upper end VBAR of the value range: a finite number > 0."""
+    value = _number(text, "the upper bound of values")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"the upper bound of values must be a finite number > 0, got {text}")
+    return value
 
 
 def add_parsers(verbs: dict, sub) -> None:
@@ -27,7 +41,7 @@ def add_parsers(verbs: dict, sub) -> None:
     p.add_argument("--bidders", type=_positive_int, required=True, metavar="I", help="bidders (>= 2)")
     p.add_argument("--mean", type=_number, required=True, metavar="MU",
                    help="lower bound on every bidder's mean value, 0 < MU < VBAR")
-    p.add_argument("--upper", type=_number, default=1.0, metavar="VBAR",
+    p.add_argument("--upper", type=_upper, default=1.0, metavar="VBAR",
                    help="upper end of the value range (default 1)")
     p.add_argument("--grid", type=_positive_int, metavar="N",
                    help="also solve the worst-case LPs (1.7)/(1.8) on an N-point grid")
@@ -35,11 +49,14 @@ def add_parsers(verbs: dict, sub) -> None:
                    help="also solve the mechanism-design LP (1.11) on an N-point grid, over all mechanisms "
                         "and over highest-bidder lotteries (an upper bound on the best worst-case revenue)")
     p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    add_limit_options(p)
 
 
 def solve_robust(args) -> int:
     from agora.market.robust.solver import solve_robust as solve
 
+    if args.grid is not None:
+        require_fits("--grid", args.grid, robust_cost(args.bidders), limits_of(args))
     sol = solve(args.bidders, args.mean, args.upper, grid=args.grid, design_grid=args.design_grid)
     d = sol.to_dict()
     if args.json:

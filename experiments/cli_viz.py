@@ -12,12 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from agora.experiments.dashboard import CONTROLS_ENV, PROTOCOLS
+from agora.market.errors import InputError
 
 APP = Path(__file__).resolve().parent / "app.py"
 DEFAULT_PORT = 8765
@@ -61,19 +64,40 @@ def server_environment(controls) -> dict[str, str]:
     return env
 
 
+def check_address(host: str, port: int) -> None:
+    """InputError in one line unless ``host:port`` can be bound now (a bad host, or a port in use)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as err:
+        raise InputError(f"--host '{host}' is not an address of this machine ({err}); "
+                         "accepted: an address like 127.0.0.1, ::1 or 0.0.0.0") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            raise InputError(f"cannot serve on {host}:{port}: {err.strerror}; accepted: a free port "
+                             "(--port) on an address of this machine (--host)") from None
+
+
 def viz(args) -> int:
     from agora.experiments.dashboard.controls import Controls, load_spec
 
     controls = load_spec(args.spec) if args.spec else Controls()  # every value checked, in one line
+    check_address(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"agora viz: serving the dashboard at http://{host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     server = subprocess.Popen(server_command(args.host, args.port), env=server_environment(controls))
+    previous = signal.signal(signal.SIGTERM, lambda *_: server.terminate())  # SIGTERM stops the server too
     try:
         return server.wait()
     except KeyboardInterrupt:
         server.terminate()
         server.wait()
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 HANDLERS = {("viz", None): viz}

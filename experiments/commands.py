@@ -7,7 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
-from agora.experiments.output import dumps, progress, table_format, write_table
+from agora.experiments.limits import COSTS, limits_of, require_fits
+from agora.experiments.output import (
+    check_out_dir,
+    check_out_file,
+    dumps,
+    progress,
+    table_format,
+    write_table,
+)
 from agora.experiments.tables import format_table
 from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
@@ -67,6 +75,9 @@ def solve_intermediary_first(args) -> int:
 def solve_simultaneous(args) -> int:
     from agora.market.single_item.simultaneous import PricingGame, mixed_equilibria, pure_equilibria
 
+    require_fits("--grid", args.grid, COSTS["grid"], limits_of(args))
+    if args.mixed:
+        require_fits("--mixed", args.mixed, COSTS["mixed"], limits_of(args))
     game = PricingGame(args.bidder)
     pure = pure_equilibria(game, args.grid)
     result = pure.to_dict()
@@ -114,9 +125,15 @@ def simulate_seller_first(args) -> int:
     from agora.market.single_item.montecarlo import simulate_seller_first as monte_carlo
     from agora.market.single_item.seller_mechanisms import Menu
 
-    for path in (args.out, args.messages):
+    require_fits("--rounds", args.rounds, COSTS["rounds" if args.evaluator == "mc" else "abm_rounds"],
+                 limits_of(args), scale=len(args.bidder))
+    for option, path in (("--out", args.out), ("--messages", args.messages)):
+        if path and args.evaluator == "mc":
+            raise InputError(f"{option} '{path}' records the rounds of the abm evaluator; --evaluator mc "
+                             f"keeps only averages: drop {option} or use --evaluator abm")
         if path:
             table_format(path)
+            check_out_file(path, option)
     bidders = [parse_spec(b) for b in args.bidder]
     law = VirtualMaxLaw(tuple(bidders))
     price = args.price if args.price is not None else best_seller_price(law).price
@@ -156,6 +173,8 @@ def plot_seller_first(args) -> int:
 
     if Path(args.out).suffix.lower() != ".png":
         raise InputError(f"--out '{args.out}' must name a .png file")
+    check_out_file(args.out)
+    require_fits("--points", args.points, COSTS["points"], limits_of(args), scale=len(args.bidder))
     law = VirtualMaxLaw.of(args.bidder)
     path = plot_revenue_vs_price(law.bidders, args.out, points=args.points)
     print(f"figure: {path}")
@@ -169,7 +188,7 @@ def reproduce(args) -> int:
     if scale and args.name not in SCALABLE:
         raise InputError(f"--executor and --workers apply to {', '.join(SCALABLE)}; "
                          f"{args.name} runs in this process")
-    out = Path(args.out or f"results/{args.name}")
+    out = check_out_dir(args.out or f"results/{args.name}")
     report = load(args.name)(out, **scale)
     print(report.summary())
     print(f"\nreport: {out / 'report.md'}")

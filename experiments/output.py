@@ -32,6 +32,57 @@ def atomic_path(path: str | Path):
             os.remove(tmp)
 
 
+def _nearest_existing(path: Path, option: str) -> Path:
+    """The deepest existing ancestor of ``path``; InputError if that ancestor is not a folder."""
+    for parent in path.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{option} '{path}' lies inside '{parent}', which is a file; "
+                                 "accepted: a path whose parent folders are folders")
+            return parent
+    return Path(path.absolute().anchor)
+
+
+def _require_writable(folder: Path, path: Path, option: str) -> None:
+    """InputError unless a file can be created in ``folder`` (tried, then removed at once)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".agora-write-check-", dir=folder)
+    except OSError as err:
+        raise InputError(f"{option} '{path}': cannot write in '{folder}' ({err.strerror}); "
+                         "accepted: a path in a folder you can write") from None
+    os.close(fd)
+    os.remove(probe)
+
+
+def check_out_file(path: str | Path, option: str = "--out") -> Path:
+    """Check, before any work, that a file can be written at ``path`` (its missing folders are made later).
+
+    Refused in one line: a path inside a file, in a folder that cannot be written, or naming a folder.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{option} '{path}' is a folder; accepted: a file name")
+    if path.exists():
+        _require_writable(path.parent, path, option)
+        if not os.access(path, os.W_OK):
+            raise InputError(f"{option} '{path}' is a file that cannot be overwritten; accepted: a writable path")
+        return path
+    _require_writable(_nearest_existing(path, option), path, option)
+    return path
+
+
+def check_out_dir(path: str | Path, option: str = "--out") -> Path:
+    """Check, before any work, that ``path`` is (or can be made) a folder this process can write in."""
+    path = Path(path)
+    if path.exists():
+        if not path.is_dir():
+            raise InputError(f"{option} '{path}' is a file; accepted: a folder (new or existing)")
+        _require_writable(path, path, option)
+        return path
+    _require_writable(_nearest_existing(path, option), path, option)
+    return path
+
+
 def write_text(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text)

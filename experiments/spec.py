@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -37,6 +38,9 @@ SEED_KEYS = ("count", "base", "common")
 RECORD_KEYS = ("steps", "every", "quantities")
 ID_COLUMNS = ("run", "point", "seed")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+#: Every point is validated on load (about a millisecond each): more than this is refused before
+#: the sweep is expanded, so that a mistyped grid cannot hang the loader.
+MAX_SWEEP_POINTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -141,16 +145,18 @@ def load_spec(path: str | Path) -> ExperimentSpec:
     """Read and validate a spec file; :class:`SpecError` (one line, naming the file) if it is wrong."""
     path = Path(path)
     try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as err:
-        raise SpecError(f"cannot read spec '{path}': {err.strerror if isinstance(err, OSError) else err}") \
-            from None
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SpecError(f"cannot read spec '{path}': {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise SpecError(f"cannot read spec '{path}': not UTF-8 text ({err.reason} at byte {err.start})") from None
     try:
         data = tomllib.loads(text)
+        return parse_spec_table(data, default_name=path.stem, source=text)
     except tomllib.TOMLDecodeError as err:
         raise SpecError(f"{path}: not valid TOML: {err}") from None
-    try:
-        return parse_spec_table(data, default_name=path.stem, source=text)
+    except RecursionError:
+        raise SpecError(f"{path}: tables or arrays nested too deeply to read") from None
     except SpecError as err:
         raise SpecError(f"{path}: {err}") from None
 
@@ -256,8 +262,14 @@ def sweep_settings(sweep: Mapping) -> list[dict[str, Any]]:
         for key, values in grid.items():
             if not isinstance(values, list) or not values:
                 raise bad_value(f"sweep.grid.{key}", values, "a nonempty list of values")
+        size = math.prod(len(v) for v in grid.values())
+        if size > MAX_SWEEP_POINTS:
+            raise SpecError(f"sweep.grid has {size} points ({' x '.join(str(len(v)) for v in grid.values())}); "
+                            f"accepted: at most {MAX_SWEEP_POINTS} points")
         return [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
     points = sweep["points"]
+    if isinstance(points, list) and len(points) > MAX_SWEEP_POINTS:
+        raise SpecError(f"sweep.points has {len(points)} points; accepted: at most {MAX_SWEEP_POINTS} points")
     if not isinstance(points, list) or not points or not all(isinstance(p, dict) and p for p in points):
         raise bad_value("sweep.points", points, "a nonempty list of nonempty tables of dotted keys into [market]")
     return [flatten(p) for p in points]

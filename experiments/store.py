@@ -20,7 +20,9 @@ import platform
 import re
 import shutil
 import subprocess
+import time
 import uuid
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -76,6 +78,93 @@ def git_commit() -> dict[str, str | bool | None]:
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
+def read_manifest(path: Path) -> dict:
+    """The manifest of a results folder; :class:`SpecError` naming the file if it is damaged."""
+    accepted = "accepted: a manifest.json written by `agora run`"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise SpecError(f"'{path}' cannot be read ({err.strerror}); {accepted}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"'{path}' is not UTF-8 text; {accepted}") from None
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise SpecError(f"'{path}' is not valid JSON ({getattr(err, 'msg', 'nested too deeply')}); "
+                        f"{accepted}") from None
+    if not isinstance(manifest, dict):
+        raise SpecError(f"'{path}' holds a JSON {type(manifest).__name__}, not an object; {accepted}")
+    spec = manifest.get("spec")
+    if not (isinstance(spec, dict) and isinstance(spec.get("name"), str)
+            and isinstance(spec.get("sweep_keys"), list)):
+        raise SpecError(f"'{path}' has no valid 'spec' entry (name and sweep_keys); {accepted}")
+    return manifest
+
+
+def lock_path(out: Path) -> Path:
+    """The lock of a results folder: beside it, so that the folder itself stays as the spec left it."""
+    out = Path(out).absolute()
+    return out.parent / f".{out.name}.lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _holder(path: Path) -> dict | None:
+    """Who holds the lock (pid, host, started); None if it is stale (its process on this host is gone)."""
+    try:
+        holder = json.loads(path.read_text(encoding="utf-8"))
+        pid, host = int(holder["pid"]), str(holder["host"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return {"pid": "?", "host": "?", "started": "?"}  # unreadable: never taken over blindly
+    if host == platform.node() and not _alive(pid):
+        return None
+    return holder
+
+
+@contextmanager
+def run_lock(out: str | Path, wait: bool = False, poll: float = 0.5):
+    """Hold the lock of ``out`` (a file with this process's PID and host) while the block runs.
+
+    A lock whose process is gone (a killed run on this host) is taken over; a live one makes this
+    raise :class:`SpecError` in one line, or with ``wait`` waits until it is released.
+    """
+    path = lock_path(out)
+    mine = json.dumps({"pid": os.getpid(), "host": platform.node(), "started": now()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _holder(path)
+            if holder is None:
+                with suppress(FileNotFoundError):
+                    os.remove(path)  # stale: its run was killed
+                continue
+            if not wait:
+                raise SpecError(f"'{out}' is in use by another agora run (pid {holder.get('pid')} on "
+                                f"{holder.get('host')}, since {holder.get('started')}; lock {path}); "
+                                "accepted: wait for it, or pass --wait") from None
+            time.sleep(poll)
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(mine)
+        break
+    try:
+        yield path
+    finally:
+        with suppress(FileNotFoundError):
+            if path.read_text(encoding="utf-8") == mine:
+                os.remove(path)
+
+
 class ResultsStore:
     """The folder of one experiment; :meth:`open` checks it belongs to ``spec`` and writes nothing."""
 
@@ -92,14 +181,18 @@ class ResultsStore:
             raise SpecError(f"--out '{out}' is a file; accepted: a new or empty folder, or one this spec wrote")
         manifest_path = out / MANIFEST
         if manifest_path.exists():
-            try:
-                manifest = json.loads(manifest_path.read_text())
-            except (OSError, json.JSONDecodeError):
-                raise SpecError(f"'{manifest_path}' cannot be read; accepted: a folder this spec wrote") from None
+            manifest = read_manifest(manifest_path)
             if manifest.get("spec_sha256") != spec.sha256:
-                raise SpecError(f"'{out}' holds results of another spec ({manifest.get('spec', {}).get('name')!r}, "
+                raise SpecError(f"'{out}' holds results of another spec ({manifest['spec']['name']!r}, "
                                 f"sha256 {str(manifest.get('spec_sha256'))[:12]}); accepted: a new or empty "
                                 "folder, or one written by this same spec (which resumes it)")
+            if not isinstance(manifest.get("sessions"), list):
+                raise SpecError(f"'{manifest_path}' has no list of sessions; accepted: a manifest.json "
+                                "written by `agora run`")
+            for name in (RUNS, STEPS, "parts"):
+                if (out / name).exists() and (out / name).is_dir() != (name == "parts"):
+                    raise SpecError(f"'{out / name}' is a {'file' if name == 'parts' else 'folder'}; "
+                                    "accepted: a results folder as `agora run` writes it")
             return cls(out, spec, manifest)
         if out.exists() and any(out.iterdir()):
             raise SpecError(f"'{out}' is not empty and has no {MANIFEST}; accepted: a new or empty folder")

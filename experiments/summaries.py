@@ -9,7 +9,6 @@ the distribution of each revenue across seeds at every point.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -19,27 +18,39 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from pyarrow import ArrowException  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from agora.experiments.output import atomic_path, write_table  # noqa: E402
+from agora.experiments.output import atomic_path, check_out_dir, check_out_file, write_table  # noqa: E402
 from agora.experiments.spec import ID_COLUMNS  # noqa: E402
-from agora.experiments.store import MANIFEST, RUNS  # noqa: E402
+from agora.experiments.store import MANIFEST, RUNS, read_manifest  # noqa: E402
 from agora.market.errors import InputError  # noqa: E402
 
 LEVEL = 0.95
 
 
 def load_results(folder: str | Path) -> tuple[pd.DataFrame, dict]:
-    """runs.parquet and the manifest of a finished experiment folder."""
+    """runs.parquet and the manifest of a finished experiment folder; one-line InputError if damaged."""
     folder = Path(folder)
-    runs, manifest = folder / RUNS, folder / MANIFEST
-    finished = manifest.exists() and json.loads(manifest.read_text()).get("finished")
-    if not runs.exists() or not finished:
+    runs, manifest_path = folder / RUNS, folder / MANIFEST
+    accepted = f"accepted: a folder written by `agora run SPEC --out DIR`, with {RUNS} and {MANIFEST}"
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"'{folder}' is a file, not a folder; {accepted}")
+    manifest = read_manifest(manifest_path) if manifest_path.exists() else None
+    if not runs.exists() or not (manifest or {}).get("finished"):
         hint = (" (the run did not finish: run the same `agora run` command again to resume it)"
                 if (folder / "parts").is_dir() else "")
-        raise InputError(f"'{folder}' has no finished experiment{hint}; accepted: a folder written by "
-                         f"`agora run SPEC --out DIR`, with {RUNS} and {MANIFEST}")
-    return pd.read_parquet(runs), json.loads(manifest.read_text())
+        raise InputError(f"'{folder}' has no finished experiment{hint}; {accepted}")
+    try:
+        table = pd.read_parquet(runs)
+    except (OSError, ValueError, ArrowException) as err:
+        raise InputError(f"'{runs}' cannot be read as a Parquet table ({str(err).splitlines()[0][:80]}); "
+                         f"{accepted}") from None
+    needed = ["point", *(k.removeprefix("market.") for k in manifest["spec"]["sweep_keys"])]
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise InputError(f"'{runs}' lacks the column(s) {', '.join(missing)} its manifest names; {accepted}")
+    return table, manifest
 
 
 def quantities(runs: pd.DataFrame, sweep_keys: list[str]) -> list[str]:
@@ -141,6 +152,8 @@ def write_report(folder: str | Path) -> tuple[pd.DataFrame, list[str], list[Path
     """summary.csv and figures/ in ``folder``; returns the summary, the sweep keys and the files."""
     folder = Path(folder)
     runs, manifest = load_results(folder)
+    check_out_file(folder / "summary.csv", "DIR")
+    check_out_dir(folder / "figures", "DIR")
     spec = manifest["spec"]
     sweep_keys = [k.removeprefix("market.") for k in spec["sweep_keys"]]
     summary = summary_table(runs, sweep_keys)

@@ -35,6 +35,22 @@ from agora.market.names import ACCEPTED_SPECS
 
 SCALAR_ROOTS = 4  # up to this many roots at once, brentq beats the vectorised solver
 
+#: The largest magnitude a spec's number may have, and the smallest nonzero one. Within
+#: [1e-150, 1e150] the product, quotient and square of any two numbers (v * f(v), a variance,
+#: HI / SD) stay finite and normal in double precision (max ~1.8e308, min normal ~2.2e-308);
+#: beyond it the formulas of this module would overflow to inf or underflow to 0.
+MAX_MAGNITUDE = 1e150
+MIN_MAGNITUDE = 1e-150
+MAGNITUDE_RULE = "numbers must be 0 or have magnitude from 1e-150 to 1e150 (so that products stay finite)"
+#: The narrowest spread of a law (HI - LO, MEAN, SCALE, SD): the solvers' absolute tolerances
+#: (1e-13 and below) would swamp a narrower one; rescale the units instead.
+MIN_SPREAD = 1e-6
+#: Shapes the quadrature resolves (measured: beta A = 1e6 and truncnorm windows 1e5 SDs
+#: from the mean, or SD / (HI - LO) of 1e-5 or 1e6, fail to converge).
+MAX_BETA_SHAPE = 1e4
+MAX_TRUNCNORM_SDS = 1e4
+TRUNCNORM_SD_RATIO = (1e-3, 1e3)
+
 
 class SpecError(InputError):
     """A distribution spec that cannot be parsed or has invalid parameters."""
@@ -594,16 +610,27 @@ class MaxOf(ValueDistribution):
         return v - np.where(np.isnan(ratio), 0.0, ratio)  # 0/0 only at the top of the support
 
 
-def _numbers(spec: str, body: str, forms: str, counts: tuple[int, ...]) -> list[float]:
+def _numbers(spec: str, body: str, forms: str, counts: tuple[int, ...], inf_at: int | None = None) -> list[float]:
+    """The numbers of a spec, each finite and within the magnitude bounds (``inf`` only at ``inf_at``)."""
     parts = [p.strip() for p in body.split(",")] if body.strip() else []
     if len(parts) not in counts:
         need = " or ".join(str(c) for c in counts)
         raise SpecError(f"spec '{spec}' needs {need} numbers ({forms}); accepted: {ACCEPTED_SPECS}")
     try:
-        return [float(p) for p in parts]
+        numbers = [float(p) for p in parts]
     except ValueError:
         bad = next(p for p in parts if not _is_float(p))
         raise SpecError(f"spec '{spec}': '{bad}' is not a number; accepted: {ACCEPTED_SPECS}") from None
+    for i, (text, x) in enumerate(zip(parts, numbers)):
+        if math.isnan(x):
+            raise SpecError(f"spec '{spec}': '{text}' is not a number; accepted: {ACCEPTED_SPECS}")
+        if x == math.inf and i == inf_at:
+            continue
+        if not (x == 0 or MIN_MAGNITUDE <= abs(x) <= MAX_MAGNITUDE):
+            raise SpecError(f"spec '{spec}': {text} is out of range: {MAGNITUDE_RULE}"
+                            + ("" if inf_at is None else f", or inf for {forms.split(',')[inf_at].strip('[]')}")
+                            + f"; accepted: {ACCEPTED_SPECS}")
+    return numbers
 
 
 def _is_float(text: str) -> bool:
@@ -619,6 +646,22 @@ def _check(ok: bool, spec: str, rule: str) -> None:
         raise SpecError(f"spec '{spec}': {rule}; accepted: {ACCEPTED_SPECS}")
 
 
+def _spread(width: float, spec: str, what: str) -> None:
+    _check(width >= MIN_SPREAD, spec, f"needs {what} >= {MIN_SPREAD:g} (rescale the units), got {width:g}")
+
+
+def _truncnorm_shape(mean: float, sd: float, lo: float, hi: float, spec: str) -> None:
+    """The window [LO, HI] within 1e4 SDs of MEAN, and SD within 1e-3..1e3 of its width."""
+    _spread(sd, spec, "SD")
+    for name, end in (("LO", lo), ("HI", hi)):
+        _check(not math.isfinite(end) or abs(end - mean) <= MAX_TRUNCNORM_SDS * sd, spec,
+               f"needs |{name} - MEAN| <= {MAX_TRUNCNORM_SDS:g} SD, got {abs(end - mean) / sd:.3g} SD")
+    if math.isfinite(hi):
+        low, high = TRUNCNORM_SD_RATIO
+        _check(low <= sd / (hi - lo) <= high, spec,
+               f"needs SD / (HI - LO) from {low:g} to {high:g}, got {sd / (hi - lo):.3g}")
+
+
 def parse_spec(spec: str | ValueDistribution) -> ValueDistribution:
     """Build a distribution from a spec string such as ``uniform:0,1`` (DESIGN.md)."""
     if isinstance(spec, ValueDistribution):
@@ -630,17 +673,20 @@ def parse_spec(spec: str | ValueDistribution) -> ValueDistribution:
     if family == "uniform":
         lo, hi = _numbers(spec, body, "uniform:LO,HI", (2,))
         _check(0 <= lo < hi < math.inf, spec, f"needs 0 <= LO < HI < inf, got LO={lo:g}, HI={hi:g}")
+        _spread(hi - lo, spec, "HI - LO")
         return Uniform(lo, hi)
     if family == "exponential":
         (mean,) = _numbers(spec, body, "exponential:MEAN", (1,))
         _check(0 < mean < math.inf, spec, f"needs MEAN > 0, got {mean:g}")
+        _spread(mean, spec, "MEAN")
         return Exponential(mean)
     if family == "pareto":
-        args = _numbers(spec, body, "pareto:ALPHA,SCALE[,CAP]", (2, 3))
+        args = _numbers(spec, body, "pareto:ALPHA,SCALE[,CAP]", (2, 3), inf_at=2)
         alpha, scale = args[0], args[1]
         cap = args[2] if len(args) == 3 else math.inf
         _check(0 <= alpha < 1, spec, f"needs 0 <= ALPHA < 1, got ALPHA={alpha:g}")
         _check(0 < scale < math.inf, spec, f"needs SCALE > 0, got SCALE={scale:g}")
+        _spread(scale, spec, "SCALE")
         _check(cap > scale, spec, f"needs CAP > SCALE, got CAP={cap:g}")
         _check(alpha > 0 or math.isfinite(cap), spec,
                "ALPHA = 0 (equal revenue) has an infinite mean: give a CAP")
@@ -652,15 +698,18 @@ def parse_spec(spec: str | ValueDistribution) -> ValueDistribution:
     if family == "beta":
         a, b, lo, hi = _numbers(spec, body, "beta:A,B,LO,HI", (4,))
         _check(a > 0 and b > 0, spec, f"needs A > 0 and B > 0, got A={a:g}, B={b:g}")
+        _check(max(a, b) <= MAX_BETA_SHAPE, spec, f"needs A, B <= {MAX_BETA_SHAPE:g}, got A={a:g}, B={b:g}")
         _check(0 <= lo < hi < math.inf, spec, f"needs 0 <= LO < HI < inf, got LO={lo:g}, HI={hi:g}")
+        _spread(hi - lo, spec, "HI - LO")
         from scipy import stats
 
         return ScipyDistribution(f"beta:{a:g},{b:g},{lo:g},{hi:g}",
                                  stats.beta(a, b, loc=lo, scale=hi - lo))
     if family == "truncnorm":
-        mean, sd, lo, hi = _numbers(spec, body, "truncnorm:MEAN,SD,LO,HI", (4,))
+        mean, sd, lo, hi = _numbers(spec, body, "truncnorm:MEAN,SD,LO,HI", (4,), inf_at=3)
         _check(sd > 0, spec, f"needs SD > 0, got SD={sd:g}")
         _check(0 <= lo < hi, spec, f"needs 0 <= LO < HI, got LO={lo:g}, HI={hi:g}")
+        _truncnorm_shape(mean, sd, lo, hi, spec)
         from scipy import stats
 
         rv = stats.truncnorm((lo - mean) / sd, (hi - mean) / sd, loc=mean, scale=sd)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
+import networkx as nx
 import numpy as np
 
 from agora.agents import (
@@ -16,7 +18,7 @@ from agora.agents import (
     Seller,
     StackelbergPrice,
 )
-from agora.market.demand import monopsony, nodes_of, partition_of
+from agora.market.demand import from_partition, monopsony, nodes_of, parse_partition, partition_of
 from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError
 from agora.market.k_items.utility import utility_model
@@ -36,6 +38,16 @@ ACCEPTED_INTERMEDIARIES = ("None (the protocol's default), a price, an auction f
                            "or a strategy with choose(agent)")
 
 
+def _price(x) -> float | None:
+    """A real number given as a price (numpy scalars included, booleans not), or None if ``x`` is not one."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
+        return None
+    price = float(x)
+    if not 0.0 <= price < math.inf:
+        raise InputError(f"a posted price must be a finite number >= 0, got {x}")
+    return price
+
+
 def seller_strategy(seller, protocol: str):
     """Turn what a user gives for the seller into a strategy.
 
@@ -48,10 +60,8 @@ def seller_strategy(seller, protocol: str):
         return BestResponseDynamics() if protocol == "simultaneous" else StackelbergPrice()
     if isinstance(seller, str) and seller == "stackelberg":
         return StackelbergPrice()
-    if isinstance(seller, (int, float)) and not isinstance(seller, bool):
-        if not 0.0 <= seller < math.inf:
-            raise InputError(f"a posted price must be >= 0, got {seller}")
-        return FixedMechanism(PostedPrice(float(seller)))
+    if (price := _price(seller)) is not None:
+        return FixedMechanism(PostedPrice(price))
     if isinstance(seller, (DeterministicMechanism, Menu)):
         return FixedMechanism(seller)
     if hasattr(seller, "choose"):
@@ -69,8 +79,8 @@ def intermediary_strategy(intermediary, protocol: str):
     """
     if intermediary is None:
         return BestResponseDynamics() if protocol == "simultaneous" else BestCommitment()
-    if isinstance(intermediary, (int, float)) and not isinstance(intermediary, bool):
-        return FixedMechanism(PostedRightPrice(float(intermediary)))
+    if (price := _price(intermediary)) is not None:
+        return FixedMechanism(PostedRightPrice(price))
     if isinstance(intermediary, RightAuction):
         return FixedMechanism(intermediary)
     if hasattr(intermediary, "choose"):
@@ -87,6 +97,75 @@ def intermediary_utilities(utility, m: int, distributions) -> list:
             raise InputError(f"{len(utility)} utility models given for {m} intermediaries")
         return [utility_model(u, distributions[0]) for u in utility]
     return [utility_model(utility, distributions[0])] * m
+
+
+def bidder_laws(bidders) -> tuple[ValueDistribution, ...]:
+    """The buyers' value laws from a list of specs or distributions (one per buyer)."""
+    if isinstance(bidders, (str, ValueDistribution)):
+        raise InputError(f"bidders must be a list with one spec per buyer, got the single value {bidders!r}; "
+                         f"write [{bidders!r}]")
+    try:
+        items = list(bidders)
+    except TypeError:
+        raise InputError(f"bidders must be a list with one spec per buyer (like ['uniform:0,1', "
+                         f"'uniform:0,2']), got {bidders!r}") from None
+    if not items:
+        raise InputError("bidders is empty; accepted: a list with one spec per buyer (n >= 1)")
+    return tuple(parse_spec(b) for b in items)
+
+
+def demand_graph(demand, n: int):
+    """The demand graph: default one intermediary for all, a graph, or a partition like ``"0,1|2"``."""
+    if demand is None:
+        return monopsony(n)
+    if isinstance(demand, str):
+        return from_partition(parse_partition(demand, n), n)
+    if not isinstance(demand, nx.DiGraph):
+        raise InputError(f"cannot use {demand!r} as a demand structure; accepted: None, a partition like "
+                         "'0,1|2' or a graph from agora.market.demand")
+    buyers = len(nodes_of(demand, "buyer"))
+    if buyers != n:
+        raise InputError(f"the demand structure has {buyers} buyers but {n} bidder distributions were given")
+    return demand
+
+
+def replay_values(replay, n: int) -> np.ndarray | None:
+    """Scripted values: a (rounds x buyers) array of finite numbers >= 0, or None."""
+    if replay is None:
+        return None
+    try:
+        values = np.asarray(replay, float)
+    except (TypeError, ValueError):
+        raise InputError(f"replay must be an array of values (rounds x {n} buyers), got {replay!r:.60}") from None
+    if values.ndim != 2 or values.shape[0] < 1 or values.shape[1] != n:
+        raise InputError(f"replay must have shape (rounds >= 1, {n} buyers), got shape {values.shape}")
+    if not np.isfinite(values).all() or (values < 0).any():
+        bad = values[~(np.isfinite(values) & (values >= 0))][0]
+        raise InputError(f"replay values must be finite numbers >= 0, got {bad}")
+    return values
+
+
+def check_rng(rng):
+    """A seed Mesa accepts: None, a whole number >= 0, a SeedSequence, a BitGenerator or a Generator."""
+    if rng is None or isinstance(rng, (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)) and rng >= 0:
+        return int(rng)
+    raise InputError(f"cannot use {rng!r} as rng; accepted: None, a whole number >= 0, "
+                     "a numpy SeedSequence, BitGenerator or Generator")
+
+
+def check_protocol(protocol):
+    """A protocol name of :data:`PROTOCOLS`, or an object with ``check(model)`` and ``play_round(model)``."""
+    if isinstance(protocol, str):
+        if protocol not in PROTOCOLS:
+            raise InputError(f"unknown protocol {protocol!r}; accepted: {', '.join(PROTOCOLS)}, "
+                             "or a protocol object (PostedMenu, KItemAuction)")
+        return PROTOCOLS[protocol]()
+    if not (callable(getattr(protocol, "check", None)) and callable(getattr(protocol, "play_round", None))):
+        raise InputError(f"cannot use {protocol!r} as a protocol; accepted: {', '.join(PROTOCOLS)}, "
+                         "or a protocol object (PostedMenu, KItemAuction)")
+    return protocol
 
 
 class MarketModel(RoundModel):
@@ -115,19 +194,17 @@ class MarketModel(RoundModel):
     def __init__(self, bidders: Sequence[str | ValueDistribution] = ("uniform:0,1", "uniform:0,1"),
                  protocol: str = "seller-first", seller=None, intermediary=None, demand=None,
                  replay: np.ndarray | None = None, rng=None, utility=None):
-        super().__init__(rng=rng)
-        if isinstance(protocol, str) and protocol not in PROTOCOLS:
-            raise InputError(f"unknown protocol {protocol!r}; accepted: {', '.join(PROTOCOLS)}, "
-                             "or a protocol object (PostedMenu, KItemAuction)")
-        self.distributions = tuple(parse_spec(b) for b in bidders)
+        protocol_object = check_protocol(protocol)
+        super().__init__(rng=check_rng(rng))
+        self.distributions = bidder_laws(bidders)
+        if isinstance(protocol, str):  # the single-item protocols run the (shifted) Myerson auction
+            for i, d in enumerate(self.distributions):
+                d.require_regular(f"bidder {i}")
         n = len(self.distributions)
-        self.demand = demand if demand is not None else monopsony(n)
-        if len(nodes_of(self.demand, "buyer")) != n:
-            raise InputError(f"the demand structure has {len(nodes_of(self.demand, 'buyer'))} buyers "
-                             f"but {n} bidder distributions were given")
-        self.replay = None if replay is None else np.asarray(replay, float)
+        self.demand = demand_graph(demand, n)
+        self.replay = replay_values(replay, n)
         self.round = 0
-        self.protocol = PROTOCOLS[protocol]() if isinstance(protocol, str) else protocol
+        self.protocol = protocol_object
         self.buyers = list(self.buyer_class.create_agents(self, n, distribution=list(self.distributions),
                                                index=list(range(n))))
         blocks = partition_of(self.demand)

@@ -58,6 +58,9 @@ class Controls:
     def __post_init__(self):
         from agora.experiments.dashboard.views import VIEWS  # the registry names the protocols
 
+        for name in ("protocol", "utility", "rule"):
+            if not isinstance(getattr(self, name), str):
+                raise InputError(f"{name} must be a string, got {getattr(self, name)!r}")
         if self.protocol not in VIEWS:
             raise InputError(f"unknown protocol {self.protocol!r}; accepted: {', '.join(VIEWS)}")
         if not self.bidders:
@@ -160,13 +163,18 @@ def load_spec(path: str | Path) -> Controls:
     """Controls from the ``[market]`` table of a TOML file."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise SpecFileError(f"cannot read spec file {str(path)!r}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise SpecFileError(f"cannot read spec file {str(path)!r}: not UTF-8 text ({err.reason} at byte "
+                            f"{err.start})") from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SpecFileError(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise SpecFileError(f"{path}: tables or arrays nested too deeply to read") from None
     market = doc.get("market")
     if not isinstance(market, dict):
         raise SpecFileError(f"{path}: needs a [market] table with keys among: {', '.join(ACCEPTED_KEYS)}")

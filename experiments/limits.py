@@ -1,0 +1,150 @@
+"""Work bounded before it starts: each command's time and memory, estimated from its sizes.
+
+A command whose estimate exceeds ``--max-memory`` (default: half of this machine's memory) or
+``--max-seconds`` (default one hour) is refused in one line with the estimate and the largest
+size that fits. The coefficients are measured on a 2-core machine under load (so they err on
+the slow side) and follow the algorithm's growth: a ``points`` x ``points`` grid costs
+``points**2``, the LPs of the robust seller one variable per sorted value profile, and so on.
+Importing this module costs nothing (no numpy), so the parsers can use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from dataclasses import dataclass
+from math import comb
+
+from agora.market.errors import InputError
+
+DEFAULT_SECONDS = 3600.0
+UNITS = {"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
+
+
+def physical_memory() -> float:
+    """Bytes of memory on this machine (4 GB if the system does not say)."""
+    try:
+        return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 4e9
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Cost:
+    """``bytes * g(size)`` and ``seconds * g(size)`` (+ fixed parts), with g the size's growth."""
+
+    bytes: float
+    seconds: float
+    growth: object = staticmethod(lambda size: size)
+    fixed_seconds: float = 0.0
+
+    def estimate(self, size: int) -> tuple[float, float]:
+        g = float(self.growth(size))
+        return self.bytes * g, self.fixed_seconds + self.seconds * g
+
+
+#: Measured costs (see the module docstring); growth in the size named by each key.
+COSTS = {
+    "grid": Cost(48.0, 3.5e-7, lambda n: n * n),            # solve simultaneous: N x N payoff matrices
+    "mixed": Cost(64.0, 7.3e-6, lambda k: k ** 4),          # Lemke-Howson: 2K paths of O(K^2)-pivot tableaus
+    "points": Cost(200.0, 0.02),                            # plot: one exact solve per price
+    "rounds": Cost(0.0, 6e-7),                              # simulate mc, per round x buyer (memory flat)
+    "abm_rounds": Cost(600.0, 1e-4, fixed_seconds=0.0),     # simulate abm, per round x buyer (+ per round)
+    "ipm": Cost(64.0, 2.5e-4, fixed_seconds=0.5),           # solve ipm, per buyer x item
+    "robust": Cost(500.0, 1e-4),                            # worst-case LPs, per LP variable
+    "steps": Cost(200.0, 2e-3),                             # agora run, per run x step
+}
+
+
+def parse_bytes(text: str) -> float:
+    """``--max-memory``: a number of bytes, or with a unit such as 512MB or 4GB."""
+    t = text.strip().upper()
+    unit = next((u for u in sorted(UNITS, key=len, reverse=True) if u and t.endswith(u)), "")
+    try:
+        value = float(t[:len(t) - len(unit)]) * UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a memory size like 512MB or 4GB, got '{text}'") from None
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a memory size > 0, got '{text}'")
+    return value
+
+
+def parse_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got '{text}'") from None
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got '{text}'")
+    return value
+
+
+def add_limit_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-memory", type=parse_bytes, metavar="BYTES",
+                   help="refuse work estimated to need more memory (like 4GB; default: half of this machine's)")
+    p.add_argument("--max-seconds", type=parse_seconds, metavar="S",
+                   help=f"refuse work estimated to take longer (default {DEFAULT_SECONDS:g})")
+
+
+def limits_of(args) -> Limits:
+    memory = getattr(args, "max_memory", None) or physical_memory() / 2
+    return Limits(memory, getattr(args, "max_seconds", None) or DEFAULT_SECONDS)
+
+
+def _human(nbytes: float) -> str:
+    for unit in ("TB", "GB", "MB", "KB"):
+        if nbytes >= UNITS[unit]:
+            return f"{nbytes / UNITS[unit]:.3g} {unit}"
+    return f"{nbytes:.0f} B"
+
+
+def largest(cost: Cost, limits: Limits, scale: float = 1.0) -> int:
+    """The largest size whose estimate (times ``scale``) fits both limits (bisection on the growth)."""
+    lo, hi = 0, 1
+    while _fits(cost, hi, limits, scale) and hi < 1 << 62:
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if _fits(cost, mid, limits, scale) else (lo, mid)
+    return lo
+
+
+def _fits(cost: Cost, size: int, limits: Limits, scale: float) -> bool:
+    nbytes, seconds = cost.estimate(size)
+    return nbytes * scale <= limits.memory and seconds * scale <= limits.seconds
+
+
+def require_fits(what: str, size: int, cost: Cost, limits: Limits, scale: float = 1.0) -> None:
+    """InputError (one line: the estimate and the largest ``what`` that fits) if ``size`` is too big.
+
+    ``scale`` multiplies the estimate by the other sizes (buyers, runs) held fixed.
+    """
+    nbytes, seconds = (x * scale for x in cost.estimate(size))
+    if nbytes <= limits.memory and seconds <= limits.seconds:
+        return
+    raise InputError(f"{what} = {size} would need about {_human(nbytes)} and {seconds:.3g} s (estimated); "
+                     f"the largest that fits --max-memory {_human(limits.memory)} and --max-seconds "
+                     f"{limits.seconds:g} is {largest(cost, limits, scale)}: raise them to go further")
+
+
+def robust_variables(grid: int, bidders: int) -> float:
+    """LP variables of the symmetric reduction: C(grid + I - 1, I) sorted profiles of I values on a grid."""
+    if grid < 1:
+        return 0.0
+    if bidders <= 8:
+        return float(comb(grid + bidders - 1, bidders))
+    log = math.lgamma(grid + bidders) - math.lgamma(bidders + 1) - math.lgamma(grid)
+    return math.exp(log) if log < 700 else math.inf
+
+
+def robust_cost(bidders: int) -> Cost:
+    """The worst-case LPs of ``agora solve robust --grid N`` for I bidders."""
+    per = COSTS["robust"]
+    return Cost(per.bytes, per.seconds, lambda n: robust_variables(n, bidders))

@@ -1,0 +1,89 @@
+"""Work bounded before it starts (issue 20, item 2): refused in one line with the estimate and the
+largest size that fits; --max-memory / --max-seconds raise the limits."""
+
+from __future__ import annotations
+
+import re
+from math import comb
+
+import pytest
+from cli_run import run_cli
+
+from agora.experiments.limits import COSTS, Cost, Limits, largest, parse_bytes, require_fits, robust_variables
+from agora.market.errors import InputError
+
+LIMITS = ["--max-memory", "4GB", "--max-seconds", "3600"]
+HUGE = [
+    (["solve", "simultaneous", "--bidder", "uniform:0,1", "--grid", "1000000000"], "--grid"),
+    (["solve", "simultaneous", "--bidder", "uniform:0,1", "--mixed", "1000000"], "--mixed"),
+    (["plot", "seller-first", "--bidder", "uniform:0,1", "--points", "1000000000", "--out", "x.png"], "--points"),
+    (["solve", "robust", "--bidders", "2", "--mean", "0.5", "--grid", "1000000000"], "--grid"),
+    (["solve", "ipm", "--buyers", "3", "--items", "1000000000", "--dist", "uniform:0,1"], "--items"),
+    (["solve", "ipm", "--buyers", "1000000000", "--items", "1", "--dist", "uniform:0,1"], "--buyers"),
+    (["simulate", "seller-first", "--bidder", "uniform:0,1", "--rounds", "1000000000000", "--evaluator", "mc"],
+     "--rounds"),
+    (["simulate", "seller-first", "--bidder", "uniform:0,1", "--rounds", "1000000000000"], "--rounds"),
+]
+
+
+@pytest.mark.parametrize("argv, option", HUGE)
+def test_huge_sizes_are_refused_with_the_largest_that_fits(capsys, tmp_path, monkeypatch, argv, option):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, *argv, *LIMITS)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+    m = re.search(rf"{option} = \d+ would need about .* the largest that fits .* is (\d+)", err)
+    assert m, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_largest_size_is_the_boundary():
+    """largest() is the last size whose estimate fits: one more does not (4 GB, 1 hour)."""
+    limits = Limits(4e9, 3600.0)
+    cost = COSTS["grid"]
+    n = largest(cost, limits)
+    assert n == int((4e9 / 48) ** 0.5)  # memory binds: 48 N^2 bytes <= 4e9
+    require_fits("--grid", n, cost, limits)
+    with pytest.raises(InputError, match=f"is {n}:"):
+        require_fits("--grid", n + 1, cost, limits)
+
+
+def test_raising_the_limit_lets_the_size_through():
+    cost = Cost(1.0, 1.0)
+    with pytest.raises(InputError):
+        require_fits("--n", 11, cost, Limits(1e9, 10.0))
+    require_fits("--n", 11, cost, Limits(1e9, 11.0))
+
+
+def test_robust_variables_count_sorted_profiles():
+    """C(N + I - 1, I) sorted profiles; the log-gamma form for many bidders agrees with the exact count."""
+    assert robust_variables(3, 2) == 6  # (0,0) (1,0) (1,1) (2,0) (2,1) (2,2)
+    assert robust_variables(50, 12) == pytest.approx(comb(61, 12), rel=1e-9)
+
+
+@pytest.mark.parametrize("text, value", [("512MB", 512e6), ("4GB", 4e9), ("1000", 1000.0), ("2.5kb", 2500.0)])
+def test_parse_bytes(text, value):
+    assert parse_bytes(text) == value
+
+
+def test_bad_limit_is_one_line(capsys):
+    code, _, err = run_cli(capsys, "solve", "simultaneous", "--bidder", "uniform:0,1", "--max-memory", "lots")
+    assert code == 2 and "expected a memory size like 512MB" in err
+
+
+def test_a_run_too_big_is_refused_before_anything_is_written(capsys, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text('steps = 1000000000000\n[seeds]\ncount = 1000000000\nbase = 1\n[market]\n'
+                    'protocol = "seller-first"\nbidders = ["uniform:0,1"]\n')
+    code, _, err = run_cli(capsys, "run", str(spec), "--out", str(tmp_path / "res"), *LIMITS)
+    assert code == 2 and "runs x steps = 1000000000000000000000 would need" in err
+    assert not (tmp_path / "res").exists()
+
+
+def test_a_sweep_too_big_is_refused_before_it_is_expanded(capsys, tmp_path):
+    values = ", ".join(str(i / 1000) for i in range(1000))
+    spec = tmp_path / "s.toml"
+    spec.write_text('steps = 2\n[seeds]\ncount = 1\nbase = 1\n[market]\nprotocol = "seller-first"\n'
+                    f'bidders = ["uniform:0,1"]\n[sweep.grid]\n"market.seller" = [{values}]\n'
+                    f'"market.rounds_unused" = [{values}]\n')
+    code, _, err = run_cli(capsys, "run", str(spec), "--out", str(tmp_path / "res"))
+    assert code == 2 and "sweep.grid has 1000000 points (1000 x 1000)" in err

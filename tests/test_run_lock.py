@@ -1,0 +1,89 @@
+"""Two `agora run`s into one folder cannot collide (issue 20, item 4): a lock file beside the folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+
+import pytest
+from cli_run import run_cli
+
+from agora.experiments.markets import SpecError
+from agora.experiments.store import lock_path, run_lock
+
+SPEC = ('steps = 2\n[seeds]\ncount = 1\nbase = 3\n[market]\nprotocol = "seller-first"\n'
+        'bidders = ["uniform:0,1"]\n')
+
+
+def hold(path, pid: int, host: str | None = None) -> None:
+    path.write_text(json.dumps({"pid": pid, "host": host or platform.node(), "started": "earlier"}))
+
+
+def test_a_live_lock_refuses_a_second_run_in_one_line(capsys, tmp_path):
+    (tmp_path / "s.toml").write_text(SPEC)
+    out = tmp_path / "res"
+    hold(lock_path(out), os.getppid())  # a live process on this host
+    code, _, err = run_cli(capsys, "run", str(tmp_path / "s.toml"), "--out", str(out), "--executor", "serial")
+    assert code == 2 and len(err.splitlines()) == 1
+    assert f"pid {os.getppid()} on {platform.node()}" in err and "--wait" in err
+    assert not out.exists()
+
+
+def test_a_stale_lock_is_taken_over_and_released(capsys, tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (tmp_path / "s.toml").write_text(SPEC)
+    out = tmp_path / "res"
+    hold(lock_path(out), gone.pid)
+    code, text, err = run_cli(capsys, "run", str(tmp_path / "s.toml"), "--out", str(out), "--executor", "serial")
+    assert code == 0, err
+    assert "1 runs (0 already done, 1 run now)" in text
+    assert not lock_path(out).exists()
+
+
+def test_another_hosts_lock_is_never_taken_over(tmp_path):
+    hold(lock_path(tmp_path / "res"), 1, host="elsewhere.example")
+    with pytest.raises(SpecError, match="on elsewhere.example"):
+        with run_lock(tmp_path / "res"):
+            pass
+
+
+def test_wait_takes_the_lock_once_it_is_released(tmp_path):
+    path = lock_path(tmp_path / "res")
+    hold(path, os.getpid())
+    threading.Timer(0.3, path.unlink).start()
+    with run_lock(tmp_path / "res", wait=True, poll=0.05):
+        assert json.loads(path.read_text())["pid"] == os.getpid()
+    assert not path.exists()
+
+
+@pytest.mark.slow
+def test_sigterm_stops_viz_and_its_server():
+    """SIGTERM to `agora viz` stops the Solara server too: the port is free again afterwards."""
+    import signal
+    import socket
+    import time
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    agora = Path(sys.executable).with_name("agora")
+    proc = subprocess.Popen([str(agora), "viz", "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    assert "serving the dashboard" in proc.stdout.readline()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the server listens
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    time.sleep(1)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # nobody serves any more
