@@ -42,9 +42,10 @@ SCALAR_ROOTS = 4  # up to this many roots at once, brentq beats the vectorised s
 MAX_MAGNITUDE = 1e150
 MIN_MAGNITUDE = 1e-150
 MAGNITUDE_RULE = "numbers must be 0 or have magnitude from 1e-150 to 1e150 (so that products stay finite)"
-#: The narrowest spread of a law (HI - LO, MEAN, SCALE, SD): the solvers' absolute tolerances
-#: (1e-13 and below) would swamp a narrower one; rescale the units instead.
-MIN_SPREAD = 1e-6
+#: The narrowest spread of a law (HI - LO, MEAN, SCALE, SD). The single-item solvers work in
+#: units of the market's scale (:mod:`agora.market.single_item.units`) and hold the scale law
+#: down to 1e-12; below 1e-13, rescale the units instead.
+MIN_SPREAD = 1e-13
 #: Shapes the quadrature resolves (measured: beta A = 1e6 and truncnorm windows 1e5 SDs
 #: from the mean, or SD / (HI - LO) of 1e-5 or 1e6, fail to converge).
 MAX_BETA_SHAPE = 1e4

@@ -143,10 +143,10 @@ def test_equal_revenue_bidder_skips_shifted_myerson_and_says_why():
         solve_intermediary_first(["pareto:0,1,100"], classes=["shifted_myerson"])
 
 
-@pytest.mark.parametrize("top", [1e308, 1e-300])
+@pytest.mark.parametrize("top", [1e150, 1e-13])
 def test_values_near_the_ends_of_floating_point_solve_in_units(top):
-    """U[0, top], by hand: phi = 2v - top, the seller posts top/2 and earns top/8, OPT = top/4 (the
-    issue's uniform:0,1e308 ended in a traceback; below 1e-7 the price was 0)."""
+    """U[0, top] at the ends of what specs accept, by hand: phi = 2v - top, the seller posts top/2
+    and earns top/8, OPT = top/4 (below 1e-7 the price was 0)."""
     sol = solve_seller_first([f"uniform:0,{top!r}"])
     assert sol.seller_price == pytest.approx(top / 2, rel=1e-9)
     assert sol.seller_revenue == pytest.approx(top / 8, rel=1e-9)
@@ -154,3 +154,12 @@ def test_values_near_the_ends_of_floating_point_solve_in_units(top):
     found = pure_equilibria(PricingGame([f"uniform:0,{top!r}"])).equilibria
     assert [e.found for e in found] == [FIRST_ORDER]
     assert found[0].seller_price == pytest.approx(top / 3, rel=1e-9)
+
+
+@pytest.mark.parametrize("spec", ["uniform:0,1e308", "uniform:0,1e-300"])
+def test_values_beyond_what_floating_point_integrates_are_refused_in_one_line(spec):
+    """The issue's uniform:0,1e308 ended in a traceback; now the spec is refused, naming the value."""
+    with pytest.raises(InputError) as info:
+        solve_seller_first([spec])
+    assert "out of range" in str(info.value) and "\n" not in str(info.value)
+
