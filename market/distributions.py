@@ -40,6 +40,9 @@ SCALAR_ROOTS = 4  # up to this many roots at once, brentq beats the vectorised s
 #: HI / SD) stay finite and normal in double precision (max ~1.8e308, min normal ~2.2e-308);
 #: beyond it the formulas of this module would overflow to inf or underflow to 0.
 MAX_MAGNITUDE = 1e150
+#: A Pareto law's CAP may reach 1e300: its formulas take (SCALE / v)^b and logs, never v^2, and
+#: the paper's F_eps,H of Theorem 3.4 needs H >= eps^(-(1-eps)/eps) (about 1e198 at eps = 0.01).
+MAX_CAP = 1e300
 MIN_MAGNITUDE = 1e-150
 MAGNITUDE_RULE = "numbers must be 0 or have magnitude from 1e-150 to 1e150 (so that products stay finite)"
 #: The narrowest spread of a law (HI - LO, MEAN, SCALE, SD). The single-item solvers work in
@@ -611,8 +614,10 @@ class MaxOf(ValueDistribution):
         return v - np.where(np.isnan(ratio), 0.0, ratio)  # 0/0 only at the top of the support
 
 
-def _numbers(spec: str, body: str, forms: str, counts: tuple[int, ...], inf_at: int | None = None) -> list[float]:
-    """The numbers of a spec, each finite and within the magnitude bounds (``inf`` only at ``inf_at``)."""
+def _numbers(spec: str, body: str, forms: str, counts: tuple[int, ...], inf_at: int | None = None,
+             cap_at: int | None = None) -> list[float]:
+    """The numbers of a spec, each finite and within the magnitude bounds (``inf`` only at ``inf_at``;
+    up to :data:`MAX_CAP` at ``cap_at``)."""
     parts = [p.strip() for p in body.split(",")] if body.strip() else []
     if len(parts) not in counts:
         need = " or ".join(str(c) for c in counts)
@@ -627,9 +632,12 @@ def _numbers(spec: str, body: str, forms: str, counts: tuple[int, ...], inf_at: 
             raise SpecError(f"spec '{spec}': '{text}' is not a number; accepted: {ACCEPTED_SPECS}")
         if x == math.inf and i == inf_at:
             continue
+        if i == cap_at and MAX_MAGNITUDE < x <= MAX_CAP:
+            continue
         if not (x == 0 or MIN_MAGNITUDE <= abs(x) <= MAX_MAGNITUDE):
             raise SpecError(f"spec '{spec}': {text} is out of range: {MAGNITUDE_RULE}"
                             + ("" if inf_at is None else f", or inf for {forms.split(',')[inf_at].strip('[]')}")
+                            + ("" if cap_at is None else f" (CAP up to {MAX_CAP:g})")
                             + f"; accepted: {ACCEPTED_SPECS}")
     return numbers
 
@@ -682,7 +690,7 @@ def parse_spec(spec: str | ValueDistribution) -> ValueDistribution:
         _spread(mean, spec, "MEAN")
         return Exponential(mean)
     if family == "pareto":
-        args = _numbers(spec, body, "pareto:ALPHA,SCALE[,CAP]", (2, 3), inf_at=2)
+        args = _numbers(spec, body, "pareto:ALPHA,SCALE[,CAP]", (2, 3), inf_at=2, cap_at=2)
         alpha, scale = args[0], args[1]
         cap = args[2] if len(args) == 3 else math.inf
         _check(0 <= alpha < 1, spec, f"needs 0 <= ALPHA < 1, got ALPHA={alpha:g}")
