@@ -32,6 +32,16 @@ def atomic_path(path: str | Path):
             os.remove(tmp)
 
 
+def save_png(fig, path: str | Path, **savefig) -> Path:
+    """Write a matplotlib figure to ``path`` as PNG, atomically (:func:`atomic_path`), and close it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", **savefig)
+    plt.close(fig)
+    return Path(path)
+
+
 def _nearest_existing(path: Path, option: str) -> Path:
     """The deepest existing ancestor of ``path``; InputError if that ancestor is not a folder."""
     for parent in path.absolute().parents:

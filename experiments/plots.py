@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.optimize import brentq  # noqa: E402
 
-from agora.experiments.output import atomic_path  # noqa: E402
+from agora.experiments.output import save_png  # noqa: E402
 from agora.market.distributions import ValueDistribution  # noqa: E402
 from agora.market.single_item.seller_first import best_seller_price  # noqa: E402
 from agora.market.single_item.virtual_law import VirtualMaxLaw  # noqa: E402
@@ -71,7 +71,4 @@ def plot_revenue_vs_price(bidders: Sequence[ValueDistribution | str], path: str 
     ax.set_ylim(bottom=0.0)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_png(fig, path)

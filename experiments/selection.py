@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from agora.experiments.markets.selection import rule_table  # noqa: E402
-from agora.experiments.output import atomic_path  # noqa: E402
+from agora.experiments.output import save_png  # noqa: E402
 from agora.experiments.spec import ExperimentSpec, parse_spec_table  # noqa: E402
 from agora.market.learning.k_selection import KEnding, KStudy, KStudyResult, k_result  # noqa: E402
 from agora.market.learning.qre import trace_logit_qre  # noqa: E402
@@ -179,9 +179,7 @@ def basin_figure(results: list[StudyResult], path: Path, title: str, by_index: b
     if sc is not None:
         fig.colorbar(sc, ax=axes, shrink=0.6, label="seller's share p_s / (p_s + p_I) at the end")
     fig.suptitle(title, fontsize=10)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_png(fig, path)
 
 
 RULE_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
@@ -221,6 +219,4 @@ def k_end_figure(panels: list[tuple[str, list, tuple]], path: Path, title: str, 
         ax.tick_params(labelsize=7)
     axes.flat[0].legend(fontsize=6, loc="best", framealpha=0.6)
     fig.suptitle(title, fontsize=10)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_png(fig, path)

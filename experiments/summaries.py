@@ -21,7 +21,7 @@ import pandas as pd  # noqa: E402
 from pyarrow import ArrowException  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from agora.experiments.output import atomic_path, check_out_dir, check_out_file, write_table  # noqa: E402
+from agora.experiments.output import check_out_dir, check_out_file, save_png, write_table  # noqa: E402
 from agora.experiments.spec import ID_COLUMNS  # noqa: E402
 from agora.experiments.store import MANIFEST, RUNS, read_manifest  # noqa: E402
 from agora.market.errors import InputError  # noqa: E402
@@ -118,7 +118,7 @@ def plot_against(summary: pd.DataFrame, sweep_keys: list[str], key: str, parties
     ax.set_title(f"{title}: mean over seeds with 95% band; dashed: exact", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_distribution(runs: pd.DataFrame, summary: pd.DataFrame, sweep_keys: list[str], parties: list[str],
@@ -138,14 +138,7 @@ def plot_distribution(runs: pd.DataFrame, summary: pd.DataFrame, sweep_keys: lis
                       ha="right" if len(labels) > 4 else "center", fontsize=8)
     axes[0, 0].set_title(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
-
-
-def _save(fig, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def write_report(folder: str | Path) -> tuple[pd.DataFrame, list[str], list[Path]]:

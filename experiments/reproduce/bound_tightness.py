@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from agora.experiments.output import atomic_path  # noqa: E402
+from agora.experiments.output import save_png  # noqa: E402
 from agora.experiments.reproduce.report import Check, Section  # noqa: E402
 from agora.experiments.tables import markdown_table  # noqa: E402
 from agora.market.distributions import ScipyDistribution, ValueDistribution, parse_spec  # noqa: E402
@@ -147,9 +147,7 @@ def _plot(points: list[Point], path: Path) -> None:
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_png(fig, path)
 
 
 THEOREM_4_3_LAWS = ("uniform:0,1", "exponential:1", "truncnorm:1,0.5,0,3")

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from agora.experiments.output import atomic_path, staging_dir  # noqa: E402
+from agora.experiments.output import save_png, staging_dir  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
 from agora.experiments.tables import markdown_table  # noqa: E402
 from agora.market.demand import bell_number  # noqa: E402
@@ -39,9 +39,7 @@ BUNDLE_SAMPLES = 200_000
 
 
 def _save(fig, path: Path) -> str:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_png(fig, path, dpi=110, bbox_inches="tight")
     return f"![{path.stem}]({path.name})"
 
 

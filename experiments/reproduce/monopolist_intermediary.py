@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from agora.experiments.output import atomic_path, progress, staging_dir  # noqa: E402
+from agora.experiments.output import progress, save_png, staging_dir  # noqa: E402
 from agora.experiments.reproduce import bound_tightness as tightness  # noqa: E402
 from agora.experiments.reproduce import monopolist_claims as claims  # noqa: E402
 from agora.experiments.reproduce import seller_first as section3  # noqa: E402
@@ -173,9 +173,7 @@ def _plot_revenue_vs_eps(path: Path) -> None:
         ax.legend(fontsize=8)
     axes[0].set_ylabel("expected revenue")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def section_5(figures: Path) -> Section:
@@ -240,9 +238,7 @@ def _plot_equilibria(game: PricingGame, path: Path) -> None:
     ax.set_title(", ".join(game.specs), fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def reproduce_monopolist_intermediary(out: Path) -> Report:

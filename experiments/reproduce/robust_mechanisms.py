@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.optimize import brentq, minimize_scalar  # noqa: E402
 
-from agora.experiments.output import atomic_path, progress, staging_dir  # noqa: E402
+from agora.experiments.output import progress, save_png, staging_dir  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
 from agora.experiments.tables import markdown_table  # noqa: E402
 from agora.market.robust.adversaries import EqualRevenueLimit, OneRandomHigh  # noqa: E402
@@ -134,9 +134,7 @@ def _plot_figure_1_2(path: Path, a: MarkovSet, reserves, worst) -> None:
     fig.suptitle("Figure 1.2: revenue of the second-price auction (green), dual constraint tight on the plot grid "
                  "(gold), LP worst-case atoms (red); I = 2, mu = 5/8")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_png(fig, path, dpi=110)
 
 
 def figure_1_2(figures: Path) -> Section:
@@ -193,9 +191,7 @@ def _plot_figure_1_4(path: Path, bidders, hbl, spa) -> None:
     ax2.set_ylabel("(HBL - SPA) / HBL")
     fig.suptitle("Figure 1.4 (mu = 0.5)")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_png(fig, path, dpi=110)
 
 
 def figure_1_4(figures: Path) -> Section:
@@ -302,9 +298,7 @@ def figure_1_5(figures: Path) -> Section:
     ax.set_title("Figure 1.5: extra bidders the best auction needs to match the lottery")
     ax.legend()
     fig.tight_layout()
-    with atomic_path(figures / "figure_1_5_delta.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_png(fig, figures / "figure_1_5_delta.png", dpi=110)
     rows = [(n, *(table[mu][k] for mu in mus)) for k, n in enumerate(bidders) if n <= 12 or n % 5 == 0]
     text = """
 Delta(I): the least number of extra bidders with which the best second-price auction's
@@ -405,9 +399,7 @@ def chapter_2(figures: Path, seed: int = 7) -> Section:
     ax.set_title("Random posted price, prices and values on a grid (vbar=1, c=0.2)")
     ax.legend()
     fig.tight_layout()
-    with atomic_path(figures / "chapter_2_regret_vs_grid.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_png(fig, figures / "chapter_2_regret_vs_grid.png", dpi=110)
     text = """
 One buyer (or an intermediary holding the access to him), J items with values in
 [0, vbar_j] and costs c_j, and a seller minimizing worst-case regret. The random posted price
@@ -508,9 +500,7 @@ def _plot_design(path: Path, lottery, closed: HighestBidderLottery, points, valu
     right.set_ylabel("payment of the highest bidder")
     right.legend()
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_png(fig, path, dpi=110)
 
 
 def design_lps(figures: Path) -> Section:

@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from agora.experiments.output import atomic_path, progress, staging_dir  # noqa: E402
+from agora.experiments.output import progress, save_png, staging_dir  # noqa: E402
 from agora.experiments.plots import plot_revenue_vs_price  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
 from agora.experiments.tables import markdown_table  # noqa: E402
@@ -215,9 +215,7 @@ def _plot_ratio_vs_alpha(path: Path) -> None:
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def theorem_3_9() -> Section:

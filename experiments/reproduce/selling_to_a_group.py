@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from agora.agents.group import GroupMember  # noqa: E402
-from agora.experiments.output import atomic_path, progress, staging_dir  # noqa: E402
+from agora.experiments.output import progress, save_png, staging_dir  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
 from agora.experiments.tables import markdown_table  # noqa: E402
 from agora.market.group.ic_check import ex_post_deviation, verify_ic_ir  # noqa: E402
@@ -103,9 +103,7 @@ def _plot_example_1(sol, path: Path) -> None:
     ax.set(xlim=(0, 2), ylim=(0, 3), xlabel="theta_1", ylabel="theta_2",
            title="Example 1: trade above the lines")
     ax.legend(loc="lower left", fontsize=8)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_png(fig, path, dpi=120)
 
 
 def theorem_2() -> Section:
@@ -318,9 +316,7 @@ def proposition_5(figures: Path) -> Section:
     b.plot(sizes, np.array(optimal) / np.array(posted))
     b.set(xlabel="members N", ylabel="optimal / posted", title="price of simplicity")
     fig.tight_layout()
-    with atomic_path(figures / "price_of_simplicity.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_png(fig, figures / "price_of_simplicity.png", dpi=120)
     shown = [r for r in rows if r[0] in (1, 2, 3, 5, 10, 20, 30, 40, 50)]
     extra = markdown_table(["N", "optimal profit", "posted-price profit", "ratio"], shown) + \
         "\n\n![price of simplicity](price_of_simplicity.png)"
@@ -388,9 +384,7 @@ def pareto(figures: Path) -> Section:
     a.legend(fontsize=7)
     b.set(xlabel="member 1's utility", ylabel="member 2's utility", title="members' payoffs")
     fig.tight_layout()
-    with atomic_path(figures / "pareto_frontier.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_png(fig, figures / "pareto_frontier.png", dpi=120)
     text = """
 Pareto-optimal mechanisms for Example 1: trade iff (1 - gamma) omega . phi + gamma lambda . theta >= 0
 with omega from Lemma 5, for gamma on 11 points of [0, 1] and lambda_1 on 5 points
