@@ -72,6 +72,13 @@ class DesignLP:
         return len(self.grid)
 
 
+
+def _grid_points(points) -> int:
+    """A design grid's number of points: a whole number >= 2."""
+    if isinstance(points, bool) or int(points) != points or points < 2:
+        raise GridError(f"a design grid needs a whole number of points >= 2, got {points}")
+    return int(points)
+
 def _solve(c, a_ub, b_ub, a_eq, b_eq, bounds, what: str, method: str = "highs"):
     res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method=method)
     if res.status != 0:
@@ -111,9 +118,7 @@ def revenue_design_lp(ambiguity: MarkovSet, points: int, lottery: bool = False,
     bidder (lowest index among ties). The value is max λ + μ Σσ_i.
     """
     n_b, mu = ambiguity.bidders, ambiguity.mean
-    if isinstance(points, bool) or int(points) != points or points < 2:
-        raise GridError(f"a design grid needs a whole number of points >= 2, got {points}")
-    points = int(points)
+    points = _grid_points(points)
     _design_guard(revenue_design_variables(points, n_b), lambda n: revenue_design_variables(n, n_b),
                   f"the design LP (1.11) for {n_b} bidders on a {points}-point grid", max_variables)
     started = time.perf_counter()
@@ -193,9 +198,7 @@ def pricing_design_lp(upper, cost=None, points: int = 33,
     """
     vbar, c = _items(upper, cost)
     n_j = len(vbar)
-    if isinstance(points, bool) or int(points) != points or points < 2:
-        raise GridError(f"a design grid needs a whole number of points >= 2, got {points}")
-    points = int(points)
+    points = _grid_points(points)
     _constraint_guard(pricing_design_constraints(points, n_j), lambda n: pricing_design_constraints(n, n_j),
                       f"the design LP (2.6) for {n_j} items on a {points}-point grid", max_constraints)
     started = time.perf_counter()
@@ -254,9 +257,7 @@ def auction_design_lp(bidders: int, upper: float = 1.0, points: int = 17,
         raise GridError(f"the auction design LP needs a whole number of bidders >= 1, got {bidders}")
     if not 0.0 < upper < math.inf:
         raise GridError(f"the upper bound of values must be > 0, got {upper}")
-    if isinstance(points, bool) or int(points) != points or points < 2:
-        raise GridError(f"a design grid needs a whole number of points >= 2, got {points}")
-    n_b, points = int(bidders), int(points)
+    n_b, points = int(bidders), _grid_points(points)
     _constraint_guard(auction_design_constraints(points, n_b), lambda n: auction_design_constraints(n, n_b),
                       f"the design LP (3.1) for {n_b} bidders on a {points}-point grid", max_constraints)
     started = time.perf_counter()

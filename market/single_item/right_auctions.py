@@ -28,7 +28,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from agora.market.distributions import ValueDistribution
-from agora.market.names import RIGHT_AUCTION_NAMES
 from agora.market.single_item.scores import Score, ShiftedVirtualScore, ValueScore
 from agora.market.single_item.seller_mechanisms import MechanismError
 
@@ -145,4 +144,4 @@ class ShiftedMyersonRight(RightAuction):
         return [ShiftedVirtualScore(b, self.parameter - price) for b in bidders]
 
 
-RIGHT_AUCTIONS = dict(zip(RIGHT_AUCTION_NAMES, (PostedRightPrice, SecondPriceRight, ShiftedMyersonRight)))
+RIGHT_AUCTIONS = {cls.name: cls for cls in (PostedRightPrice, SecondPriceRight, ShiftedMyersonRight)}
