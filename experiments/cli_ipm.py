@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from agora.experiments.cli import SPEC_HELP, _nonnegative_int, _positive_int
+from agora.experiments.cli import SPEC_HELP, _nonnegative_int, _positive_int, _price
 from agora.experiments.limits import COSTS, add_limit_options, limits_of, require_fits
 from agora.experiments.output import dumps
 from agora.experiments.tables import format_table
@@ -66,16 +66,6 @@ def add_parsers(verbs: dict, sub) -> None:
     _add_k_auction(verbs)
 
 
-def _reserve(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a reserve price >= 0, got '{text}'") from None
-    if not 0.0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a reserve price >= 0, got '{text}'")
-    return value
-
-
 def _add_k_auction(verbs: dict) -> None:
     p = verbs["solve"].add_parser(
         "k-auction", help="k items in the (k+1)-th-price auction: intermediaries' equilibrium bids",
@@ -89,7 +79,7 @@ def _add_k_auction(verbs: dict) -> None:
     p.add_argument("--partition", required=True, metavar="0,1|2|3,4",
                    help="which buyers each intermediary holds (at most one holding several)")
     p.add_argument("--utility", choices=MODELS, required=True, help="what intermediaries maximize")
-    p.add_argument("--reserve", type=_reserve, metavar="R", help="reserve price (default phi^-1(0))")
+    p.add_argument("--reserve", type=_price, metavar="R", help="reserve price (default phi^-1(0))")
     p.add_argument("--rounds", type=_positive_int, default=200, help="Monte Carlo rounds (default 200)")
     p.add_argument("--regret-profiles", type=_nonnegative_int, default=5,
                    help="rounds whose best response is checked on the fine grid (default 5)")
