@@ -11,6 +11,7 @@ monopolist intermediary of monopolist-intermediary).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 
 import networkx as nx
@@ -49,7 +50,7 @@ def validate_partition(blocks: Sequence[Sequence[int]], n: int | None = None) ->
     n = max(seen, default=-1) + 1 if n is None else n
     if n < 1:
         raise DemandError(f"a demand structure needs n >= 1 buyers, got n = {n}")
-    repeated = sorted({i for i in seen if seen.count(i) > 1})
+    repeated = sorted(i for i, c in Counter(seen).items() if c > 1)
     if repeated:
         raise DemandError(f"buyer(s) {repeated} appear in more than one block of {blocks}")
     outside = sorted(i for i in seen if not 0 <= i < n)

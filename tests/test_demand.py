@@ -188,3 +188,9 @@ def test_bell_number_known_values():
     """bell_number(1..8) = 1, 2, 5, 15, 52, 203, 877, 4140."""
     assert [bell_number(n) for n in range(1, 9)] == BELL
     assert bell_number(10) == 115975
+
+
+def test_a_partition_of_many_repeated_blocks_names_each_repeated_buyer_once():
+    """100,000 one-buyer blocks over 3 buyers: buyers 0, 1 and 2 each repeat (counted, not searched per buyer)."""
+    with pytest.raises(DemandError, match=r"buyer\(s\) \[0, 1, 2\] appear in more than one block"):
+        validate_partition([[i % 3] for i in range(100_000)], 3)
