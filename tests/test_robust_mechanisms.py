@@ -250,7 +250,28 @@ def test_random_reserve_auction_is_the_average_of_reserve_auctions():
         assert abs(won - auc.winner_probability([v])[0]) <= 4 * math.sqrt(0.25 / len(reserves))
 
 
-@pytest.mark.parametrize("upper,cost", [([1.0], [1.0]), ([1.0], [-0.1]), ([0.0], None)])
+@pytest.mark.parametrize("upper,cost", [([1.0], [-0.1]), ([0.0], None), ([1.0], [math.inf])])
 def test_bad_items_are_refused(upper, cost):
     with pytest.raises(InputError):
         RandomPostedPrice.of(upper, cost)
+
+
+def test_posted_prices_still_refuse_costs_at_the_upper_bound():
+    with pytest.raises(InputError):
+        DeterministicPrices.best([1.0], [1.0])
+
+
+def test_costs_at_or_above_upper_bound_get_the_trivial_mechanism():
+    """Remark 2.3.1: regret (1/e) Σ (v̄_j - c_j)^+, items with c_j >= v̄_j never sold."""
+    upper, cost = [1.0, 2.0, 1.5], [0.2, 2.0, 3.0]
+    rule = RandomPostedPrice.of(upper, cost)
+    axes = [np.linspace(0.0, u, 41) for u in upper]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    brute = rule.regret(grid).max()
+    assert brute == pytest.approx(0.8 / math.e, rel=1e-9)
+    assert rule.worst_case_regret == pytest.approx(0.8 / math.e, rel=1e-12)
+    prices = rule.sample(np.random.default_rng(3), 20_000)
+    sold = rule.sold(np.tile(upper, (len(prices), 1)), prices)
+    assert not sold[:, 1:].any() and sold[:, 0].all()
+    profit = np.where(sold[:, 0], prices[:, 0] - 0.2, 0.0)
+    assert abs(profit.mean() - rule.expected_profit([upper])[0]) <= 4 * profit.std() / math.sqrt(len(profit))

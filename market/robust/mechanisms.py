@@ -443,13 +443,15 @@ def extra_bidders_needed(bidders: int, mu: float, limit: int = 100_000) -> int:
 
 # -------------------------------------------------- Chapters 2 and 3: regret
 
-def _items(upper, cost=None) -> tuple[np.ndarray, np.ndarray]:
+def _items(upper, cost=None, costs_above: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Upper bounds and costs; ``costs_above`` admits c_j >= v̄_j (Remark 2.3.1)."""
     vbar = np.atleast_1d(np.asarray(upper, float))
     c = np.zeros_like(vbar) if cost is None else np.broadcast_to(np.asarray(cost, float), vbar.shape).copy()
     if np.any(~np.isfinite(vbar)) or np.any(vbar <= 0.0):
         raise RobustInputError(f"upper bounds of values must be > 0, got {vbar.tolist()}")
-    if np.any(c < 0.0) or np.any(c >= vbar):
-        raise RobustInputError(f"costs must satisfy 0 <= c < upper bound, got costs {c.tolist()} "
+    if np.any(~np.isfinite(c)) or np.any(c < 0.0) or (not costs_above and np.any(c >= vbar)):
+        accepted = "finite c >= 0" if costs_above else "0 <= c < upper bound"
+        raise RobustInputError(f"costs must satisfy {accepted}, got costs {c.tolist()} "
                                f"for upper bounds {vbar.tolist()}")
     return vbar, c
 
@@ -462,6 +464,8 @@ class RandomPostedPrice:
     [c_j + (v̄_j - c_j)/e, v̄_j] (density 1/(p - c_j)); the buyer buys item j
     iff the price is at most his value. Averaged over prices this is the
     direct mechanism (2.3); its worst-case regret is Σ (v̄_j - c_j)/e.
+    Items with c_j >= v̄_j get the trivial mechanism (0, 0) (never sold), and
+    the regret is (1/e) Σ (v̄_j - c_j)^+ (Remark 2.3.1).
     """
 
     upper: tuple[float, ...]
@@ -469,13 +473,19 @@ class RandomPostedPrice:
 
     @classmethod
     def of(cls, upper, cost=None) -> RandomPostedPrice:
-        vbar, c = _items(upper, cost)
+        vbar, c = _items(upper, cost, costs_above=True)
         return cls(tuple(vbar.tolist()), tuple(c.tolist()))
 
     @property
+    def on_sale(self) -> np.ndarray:
+        """Items with c_j < v̄_j; the others get the trivial mechanism (Remark 2.3.1)."""
+        return np.array(self.cost) < np.array(self.upper)
+
+    @property
     def lowest_price(self) -> np.ndarray:
+        """c_j + (v̄_j - c_j)/e, or +inf for an item not on sale."""
         vbar, c = np.array(self.upper), np.array(self.cost)
-        return c + (vbar - c) / math.e
+        return np.where(self.on_sale, c + (vbar - c) / math.e, np.inf)
 
     def cdf(self, price) -> np.ndarray:
         """P[price_j <= p] per item (columns)."""
@@ -483,12 +493,12 @@ class RandomPostedPrice:
         p = np.atleast_2d(np.asarray(price, float))
         with np.errstate(divide="ignore", invalid="ignore"):
             f = 1.0 + np.log((p - c) / (vbar - c))
-        return np.clip(np.where(p - c > 0, f, 0.0), 0.0, 1.0)
+        return np.clip(np.where((p - c > 0) & self.on_sale, f, 0.0), 0.0, 1.0)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        """Prices (size x J) by inversion: p = c + (v̄ - c) e^{u - 1}."""
+        """Prices (size x J) by inversion: p = c + (v̄ - c) e^{u - 1}; +inf off sale."""
         vbar, c = np.array(self.upper), np.array(self.cost)
-        return c + (vbar - c) * np.exp(rng.random((size, len(vbar))) - 1.0)
+        return np.where(self.on_sale, c + (vbar - c) * np.exp(rng.random((size, len(vbar))) - 1.0), np.inf)
 
     def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return self.sample(rng, size)
@@ -501,8 +511,7 @@ class RandomPostedPrice:
         """E over prices of Σ_j (p_j - c_j) 1{p_j <= v_j} = m(v) - q(v)·c from (2.3)."""
         vbar, c = np.array(self.upper), np.array(self.cost)
         v = _as_profiles(values, len(vbar))
-        x = (v - c) / (vbar - c)
-        return np.where(x >= 1.0 / math.e, v - c - (vbar - c) / math.e, 0.0).sum(axis=1)
+        return np.where(v >= self.lowest_price, v - c - (vbar - c) / math.e, 0.0).sum(axis=1)
 
     def regret(self, values) -> np.ndarray:
         """Expected ex-post regret Σ (v_j - c_j)^+ minus expected profit."""
@@ -512,7 +521,7 @@ class RandomPostedPrice:
 
     @property
     def worst_case_regret(self) -> float:
-        return float(np.sum(np.array(self.upper) - np.array(self.cost)) / math.e)
+        return float(np.sum(np.clip(np.array(self.upper) - np.array(self.cost), 0.0, None)) / math.e)
 
     def describe(self) -> dict:
         return {"class": "random_posted_price", "upper": list(self.upper), "cost": list(self.cost)}
