@@ -345,3 +345,69 @@ def best_posted_price(dist: ValueDistribution | str, partition: Partition | Sequ
             best_p, best_r = float(res.x), float(-res.fun)
     return BestPostedPrice(best_p, best_r, f"scan of {grid.size} prices (exact revenue), bounded Brent "
                                            "between the best one's neighbours")
+
+
+MAX_MENU_ITEMS = 16  # the exact single-buyer evaluator walks the 2^k sets of items left
+
+
+def _choice(weights: np.ndarray, prices: np.ndarray, left: np.ndarray, v: float) -> int:
+    """The item a surplus-maximizing buyer of value ``v`` takes from the ``left`` ones, -1 for none:
+    the largest eta_j v - r_j if positive, the lowest index on ties (as Monte Carlo's Lemma 5 choice)."""
+    cand = np.where(left, weights * v - prices, -np.inf)
+    j = int(np.argmax(cand))
+    return j if cand[j] > 0.0 else -1
+
+
+def _choice_probabilities(dist: ValueDistribution, weights: np.ndarray, prices: np.ndarray,
+                          left: np.ndarray) -> dict[int, float]:
+    """P[a buyer takes item j] for every j (-1 for none) when the items ``left`` remain.
+
+    The choice is the upper envelope of the lines eta_j v - r_j and 0, constant between their
+    crossings; each piece [a, b) has probability P[V >= a] - P[V >= b], the atom at ``hi`` its own.
+    """
+    idx = np.nonzero(left)[0]
+    cuts = [prices[j] / weights[j] for j in idx if weights[j] > 0.0]
+    cuts += [(prices[i] - prices[j]) / (weights[i] - weights[j]) for i in idx for j in idx
+             if i < j and weights[i] != weights[j]]
+    lo, hi = float(dist.lo), float(dist.hi)
+    edges = [lo, *sorted({c for c in cuts if lo < c < hi}), hi]
+    out: dict[int, float] = {}
+    for a, b in zip(edges, edges[1:]):
+        mid = 0.5 * (a + b) if math.isfinite(b) else max(2.0 * a, a + 1.0)
+        j = _choice(weights, prices, left, mid)
+        out[j] = out.get(j, 0.0) + float(dist.prob_at_least(a)) - float(dist.prob_at_least(b) if
+                                                                          math.isfinite(b) else 0.0)
+    if dist.atom > 0.0 and math.isfinite(hi):
+        j = _choice(weights, prices, left, hi)
+        out[j] = out.get(j, 0.0) + dist.atom
+    return out
+
+
+def single_buyer_menu_revenue(dist: ValueDistribution | str, n: int, menu: ItemMenu) -> float:
+    """Exact revenue of a posted menu offered in turn to n single-buyer surplus-maximizing
+    intermediaries (Definition 9 on the structure with one buyer per intermediary).
+
+    Values are iid, so the arrival order does not matter: the set of items left after each
+    buyer is a Markov chain on the 2^k subsets, whose steps are the envelope probabilities of
+    :func:`_choice_probabilities`, and revenue = sum over steps of P[item j taken] r_j.
+    """
+    dist = parse_spec(dist)
+    check_market(n, menu.k)
+    if menu.k > MAX_MENU_ITEMS:
+        raise InputError(f"the exact menu evaluator takes k <= {MAX_MENU_ITEMS} items, got k = {menu.k}")
+    weights, prices = np.asarray(menu.weights, float), np.asarray(menu.prices, float)
+    full = (1 << menu.k) - 1
+    steps: dict[int, dict[int, float]] = {}
+    states, revenue = {full: 1.0}, 0.0
+    for _ in range(n):
+        after: dict[int, float] = {}
+        for mask, p in states.items():
+            if mask not in steps:
+                left = np.array([(mask >> j) & 1 for j in range(menu.k)], bool)
+                steps[mask] = _choice_probabilities(dist, weights, prices, left)
+            for j, pj in steps[mask].items():
+                nxt = mask if j < 0 else mask & ~(1 << j)
+                after[nxt] = after.get(nxt, 0.0) + p * pj
+                revenue += p * pj * (prices[j] if j >= 0 else 0.0)
+        states = after
+    return float(revenue)
