@@ -5,7 +5,8 @@
   r_j = r_{j+1} + u_j (eta_j - eta_{j+1}), u_j = E[v(1, ceil(n/j))] (Definition 9);
 * :class:`UniformPriceAuction` -- the (k+1)-th-price auction with reserve phi^-1(0),
   revenue-optimal under competition (Proposition 1);
-* bundles: samples of the top-k sum and the best price on them, phi_G^-1(0) (Proposition 3).
+* bundles: samples of the top-k sum, the best price on them, phi_G^-1(0) (Proposition 3), and
+  that price's revenue valued on a second, independent sample (:func:`price_bundle`).
 
 The bounds of Theorems 1 and 2 and Wel(F) = sum_j eta_j E[v(j, n)] live here too.
 """
@@ -207,3 +208,46 @@ def best_bundle_price(samples: np.ndarray) -> tuple[float, float]:
     revenue = s * np.arange(1, s.size + 1) / s.size
     i = int(np.argmax(revenue))
     return float(s[i]), float(revenue[i])
+
+
+def bundle_revenue(samples: np.ndarray, price: float) -> tuple[float, float]:
+    """p P[S >= p] estimated on samples of the bundle value S, and its standard error
+    p sqrt(q (1 - q) / (N - 1)), q the share of samples at or above p."""
+    s = np.asarray(samples, float)
+    if s.ndim != 1 or s.size < 2:
+        raise InputError(f"bundle revenue needs a flat sample of >= 2 bundle values, got shape {s.shape}")
+    if not 0.0 <= price < math.inf:
+        raise InputError(f"a bundle price must be >= 0 and finite, got {price}")
+    q = float(np.mean(s >= price))
+    return price * q, price * math.sqrt(q * (1.0 - q) / (s.size - 1))
+
+
+@dataclass(frozen=True)
+class PricedBundle:
+    """All k items as one bundle: the price chosen on one sample, its revenue on another."""
+
+    price: float
+    revenue: float
+    stderr: float
+    samples: int
+    seed: int
+
+    @property
+    def method(self) -> str:
+        return (f"price = best on {self.samples} samples of the top-k sum, revenue on {self.samples} "
+                f"independent ones (seed {self.seed}): unbiased for that price, <= the best bundle's revenue")
+
+
+def price_bundle(dist: ValueDistribution | str, n: int, k: int, samples: int, seed: int) -> PricedBundle:
+    """The bundle price phi_G^-1(0) of Proposition 3 found on one sample of G, valued on a second.
+
+    Valuing the price on the sample that chose it overstates its revenue (the in-sample maximum of
+    p P[S >= p] is biased up); the second sample, independent of the price, gives an unbiased
+    estimate of the revenue of that price, which is at most the optimal bundle revenue.
+    """
+    dist = parse_spec(dist)
+    check_market(n, k)
+    choose, value = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    price, _ = best_bundle_price(bundle_values(dist, n, k, samples, choose))
+    revenue, se = bundle_revenue(bundle_values(dist, n, k, samples, value), price)
+    return PricedBundle(price, revenue, se, samples, seed)
