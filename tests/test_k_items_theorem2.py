@@ -7,9 +7,10 @@ import pytest
 
 from agora.experiments.reproduce.intermediary_proof import lower_bound_check
 from agora.market.errors import InputError
-from agora.market.k_items.mechanisms import ItemMenu
+from agora.market.k_items.mechanisms import ItemMenu, optimal_welfare, theorem2_factor
 from agora.market.k_items.montecarlo import simulate_menu
 from agora.market.k_items.solver import single_buyer_menu_revenue
+from agora.market.k_items.utility import lambda_of
 
 
 def test_one_item_is_the_closed_form():
@@ -57,3 +58,17 @@ def test_lower_bound_check_refutes_only_below_the_upper_confidence_bound(mean, h
     assert check.holds is holds and check.tolerance.endswith(verdict)
     assert "margin" in check.tolerance and "2.326" in check.tolerance
     assert (check.paper, check.measured, check.sense) == (1.0, mean, ">=")
+
+
+@pytest.mark.parametrize("spec", ["uniform:0,1", "exponential:1", "pareto:0.6,1"])
+def test_exact_revenue_lies_between_theorem_2_and_lemma_1(spec):
+    """Definition 9's menu, one buyer per intermediary, 12 random weight vectors and market sizes:
+    (1 - e^(-c/2))(1 - 1/e) Wel(F) <= revenue (Theorem 2) <= Wel(F) = sum_j eta_j E[v(j, n)] (Lemma 1)."""
+    rng = np.random.default_rng(3)
+    lam = lambda_of(spec)
+    for _ in range(12):
+        n, k = int(rng.integers(2, 9)), int(rng.integers(1, 5))
+        weights = sorted(rng.random(k), reverse=True)
+        revenue = single_buyer_menu_revenue(spec, n, ItemMenu.heterogeneous(spec, n, weights))
+        wel = optimal_welfare(spec, n, k, weights)
+        assert theorem2_factor(lam) * wel <= revenue <= wel, (n, k, weights)
