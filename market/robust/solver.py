@@ -105,7 +105,11 @@ def solve_robust(bidders: int, mean: float, upper: float = 1.0, grid: int | None
 
 @dataclass(frozen=True)
 class Knowledge:
-    """What a seller knows: the value range [0, upper], maybe a bound on each mean, its cost."""
+    """What a seller knows: the value range [0, upper], maybe a bound on each mean, its cost.
+
+    A cost at or above ``upper`` is admitted (Remark 2.3.1): the random posted
+    price then never sells, the trivial mechanism, with worst-case regret 0.
+    """
 
     upper: float
     mean: float | None = None
@@ -117,8 +121,8 @@ class Knowledge:
         if self.mean is not None and not 0.0 < self.mean < self.upper:
             raise RobustInputError(f"the mean bound must lie strictly between 0 and {self.upper}, "
                                    f"got {self.mean}")
-        if not 0.0 <= self.cost < self.upper:
-            raise RobustInputError(f"the cost must satisfy 0 <= cost < {self.upper}, got {self.cost}")
+        if not 0.0 <= self.cost < float("inf"):
+            raise RobustInputError(f"the cost must be a finite number >= 0, got {self.cost}")
 
 
 #: Rules for an auction with I bidders; the first two need a mean bound.
