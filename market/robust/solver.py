@@ -8,6 +8,7 @@ choice of a seller who knows only the range (and maybe a mean bound).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from agora.market.robust.lp import worst_case_revenue
@@ -99,6 +100,54 @@ def solve_robust(bidders: int, mean: float, upper: float = 1.0, grid: int | None
         upper_bound=hbl.upper_bound,
         method=f"closed forms (Theorems 1.5.2, 1.5.3, Lemma 1.7.15); sigma by {hbl.method}", lp=lp,
         design_lp=design)
+
+
+# ------------------------------------------------------ Chapter 2: one buyer, J items
+
+@dataclass(frozen=True)
+class PricingSolution:
+    """The random posted price per item for one buyer of J items, and optionally the design LP (2.6)."""
+
+    rule: RandomPostedPrice
+    design_lp: dict | None = None
+
+    def items(self) -> list[dict]:
+        """Per item: range, cost, lowest price and regret (v̄_j - c_j)^+/e, with the result it comes from."""
+        r = self.rule
+        return [{"item": j + 1, "upper": u, "cost": c, "on_sale": bool(on), "lowest_price": float(low),
+                 "regret": max(u - c, 0.0) / math.e,
+                 "source": "Theorem 2.3.1, mechanism (2.3)" if on else "Remark 2.3.1, trivial mechanism"}
+                for j, (u, c, on, low) in enumerate(zip(r.upper, r.cost, r.on_sale, r.lowest_price))]
+
+    def to_dict(self) -> dict:
+        out = {"items": self.items(), "worst_case_regret": self.rule.worst_case_regret,
+               "method": "closed form (1/e) sum (vbar_j - c_j)^+ (Theorem 2.3.1, Remark 2.3.1)"}
+        if self.design_lp is not None:
+            out["design_lp"] = self.design_lp
+        return out
+
+
+def solve_pricing(upper, costs, design_grid: int | None = None) -> PricingSolution:
+    """Chapter 2's minimax-regret mechanism for one buyer of ``len(costs)`` items.
+
+    ``upper`` is one bound for every item or one per item. With ``design_grid``
+    = n, also (2.6) on V_n (n points per item): its value z_n* <= z* (Lemma 2.3.2).
+    """
+    upper, costs = tuple(upper), tuple(costs)
+    if not costs:
+        raise RobustInputError("selling needs at least one item's cost, got none")
+    if len(upper) not in (1, len(costs)):
+        raise RobustInputError(f"{len(costs)} costs need one upper bound or {len(costs)}, "
+                               f"got {len(upper)} upper bounds")
+    rule = RandomPostedPrice.of(upper * (len(costs) // len(upper)), costs)
+    design = None
+    if design_grid is not None:
+        from agora.market.robust.design import pricing_design_lp
+        lp = pricing_design_lp(rule.upper, rule.cost, design_grid)
+        design = {"grid": design_grid, "value": lp.value, "closed_form": rule.worst_case_regret,
+                  "status": lp.status, "variables": lp.variables,
+                  "source": "LP (2.6) on the grid V_n, a lower bound on z* (Lemma 2.3.2)", "method": lp.method}
+    return PricingSolution(rule, design)
 
 
 # ------------------------------------------------------------ seller's choice
