@@ -29,7 +29,7 @@ from agora.market.robust.mechanisms import (
     RandomPostedPrice,
     best_reserve,
 )
-from agora.market.robust.solver import Knowledge, choose_mechanism
+from agora.market.robust.solver import Knowledge, choose_mechanism, solve_pricing
 from agora.models.robust_model import RobustMarketModel
 
 SIGMAS = 4.0
@@ -161,6 +161,8 @@ def test_default_choices_follow_the_knowledge():
     (lambda: Knowledge(1.0, cost=-0.1), "cost must be a finite number >= 0"),
     (lambda: Knowledge(1.0, cost=math.inf), "cost must be a finite number >= 0"),
     (lambda: EqualRevenueLimit.of([1.0], [math.nan]), "finite c >= 0"),
+    (lambda: solve_pricing((1.0, 2.0, 3.0), (0.2, 0.3)), "2 costs need one upper bound or 2, got 3"),
+    (lambda: solve_pricing((1.0,), ()), "at least one item's cost"),
     (lambda: Knowledge(-1.0), "upper bound"),
     (lambda: RobustMarketModel(protocol="seller-first", bidders=2), "one counterpart"),
     (lambda: RobustMarketModel(protocol="simultaneous"), "unknown protocol"),

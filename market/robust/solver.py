@@ -139,7 +139,7 @@ def solve_pricing(upper, costs, design_grid: int | None = None) -> PricingSoluti
     if len(upper) not in (1, len(costs)):
         raise RobustInputError(f"{len(costs)} costs need one upper bound or {len(costs)}, "
                                f"got {len(upper)} upper bounds")
-    rule = RandomPostedPrice.of(upper * (len(costs) // len(upper)), costs)
+    rule = RandomPostedPrice.of(upper if len(upper) == len(costs) else upper * len(costs), costs)
     design = None
     if design_grid is not None:
         from agora.market.robust.design import pricing_design_lp
