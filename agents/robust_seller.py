@@ -34,11 +34,16 @@ class RobustSeller(mesa.Agent):
         return is_pricing(self.mechanism)
 
     def commit(self, round_: int) -> Commit:
-        """Announce the mechanism (auction) or this round's posted price (one counterpart)."""
+        """Announce the mechanism (auction) or this round's posted price (one counterpart).
+
+        An item whose cost is at or above the value range is not offered
+        (price +inf, Remark 2.3.1): the seller then announces its rule itself.
+        """
         self.revenue = 0.0
         if self.sells_by_price:
             self.price = float(self.mechanism.draw(self.model.rng, 1)[0, 0])
-            return Commit(round_, self.unique_id, ALL, mechanism=PostedPrice(self.price))
+            if np.isfinite(self.price):
+                return Commit(round_, self.unique_id, ALL, mechanism=PostedPrice(self.price))
         return Commit(round_, self.unique_id, ALL, mechanism=self.mechanism)
 
     def run_auction(self, bids: list[float]) -> Realized:

@@ -55,3 +55,49 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, needle):
     code, out, err = run_cli(capsys, "solve", "robust", *argv)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and needle in err
+
+
+def test_costs_give_chapter_2_regret_per_item_and_in_total(capsys):
+    """Remark 2.3.1: (1/e) Σ (v̄_j - c_j)^+; item 2 (c = 1.5 >= v̄ = 1) is never sold."""
+    from agora.market.robust.mechanisms import RandomPostedPrice
+
+    code, out, err = run_cli(capsys, "solve", "robust", "--costs", "0.2,1.5", "--json")
+    assert code == 0 and err == ""
+    d = json.loads(out)
+    assert d["worst_case_regret"] == pytest.approx(0.8 / math.e, rel=1e-12)
+    assert d["worst_case_regret"] == RandomPostedPrice.of([1.0, 1.0], [0.2, 1.5]).worst_case_regret
+    assert [row["on_sale"] for row in d["items"]] == [True, False]
+    assert [row["regret"] for row in d["items"]] == pytest.approx([0.8 / math.e, 0.0], abs=1e-15)
+    assert d["items"][0]["lowest_price"] == pytest.approx(0.2 + 0.8 / math.e, rel=1e-12)
+    assert d["items"][1]["lowest_price"] is None and "Remark 2.3.1" in d["items"][1]["source"]
+    code, out, _ = run_cli(capsys, "solve", "robust", "--costs", "0.2,1.5", "--upper", "1,2")
+    assert code == 0 and "0.478243" in out  # (0.8 + 0.5)/e, printed to 6 digits
+    assert "1.5" in out and "trivial mechanism" not in out  # item 2 on sale: 1.5 < 2
+
+
+def test_costs_with_a_design_grid_report_lp_2_6(capsys):
+    from agora.market.robust.design import pricing_design_lp
+
+    code, out, _ = run_cli(capsys, "solve", "robust", "--costs", "0.2,1.5", "--design-grid", "9", "--json")
+    d = json.loads(out)["design_lp"]
+    assert code == 0 and "Optimal" in d["status"]
+    assert d["value"] == pytest.approx(pricing_design_lp([1.0], [0.2], 9).value, abs=1e-9)  # item 2 adds nothing
+    assert d["value"] <= d["closed_form"] == pytest.approx(0.8 / math.e)  # Lemma 2.3.2
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--costs", "0.2,0.5", "--upper", "1,2,3"], "--costs lists 2 items but --upper lists 3"),
+    (["--costs=-0.1,0.5"], "a cost must be a finite number >= 0, got -0.1"),
+    (["--costs", "0.2,nan"], "a cost must be a finite number, got nan"),
+    (["--costs", "inf"], "a cost must be a finite number, got inf"),
+    (["--costs", "0.2,x"], "expected a number, got 'x'"),
+    (["--costs", "0.2", "--upper", "0"], "upper bound of values must be a finite number > 0"),
+    (["--costs", "0.2", "--bidders", "2", "--mean", "0.5"], "does not take --bidders, --mean"),
+    (["--bidders", "2"], "missing --mean"),
+    (["--bidders", "2", "--mean", "0.5", "--upper", "1,2"], "--upper takes one value"),
+    (["--costs", "0.1,0.2,0.3", "--design-grid", "40"], "largest grid that fits has 8 points"),
+])
+def test_bad_costs_are_one_line_and_exit_2(capsys, argv, needle):
+    code, out, err = run_cli(capsys, "solve", "robust", *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and needle in err

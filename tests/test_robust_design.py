@@ -118,6 +118,30 @@ def test_chapter_2_two_items_separate_on_the_grid():
         assert joint == pytest.approx(alone, abs=1e-8)
 
 
+@pytest.mark.parametrize("upper,cost", [([1.0, 1.0], [0.2, 1.5]), ([1.0, 2.0], [0.2, 2.0])])
+def test_chapter_2_item_at_or_above_its_upper_bound_adds_nothing(upper, cost):
+    """Remark 2.3.1: with c_2 >= v̄_2 the LP over all mechanisms (item 2's allocation free) is the one-item LP."""
+    values = []
+    for n in nested_points(5, 3):
+        d = pricing_design_lp(upper, cost, n)
+        alone = pricing_design_lp([1.0], [0.2], n)  # a smaller LP: the market without item 2
+        assert d.value == pytest.approx(alone.value, abs=1e-9)
+        assert d.profiles.shape == (n * n, 2) and d.profiles[:, 1].max() == upper[1]
+        values.append(d.value)
+    z_star = 0.8 / math.e  # (1/e) Σ (v̄_j - c_j)^+, Remark 2.3.1
+    assert all(a < b <= z_star for a, b in zip(values, values[1:]))  # Lemma 2.3.2, nested grids
+    ext = extrapolate(values, rate=1.0)
+    assert abs(ext.limit - z_star) <= ext.error
+
+
+def test_chapter_2_three_items_one_off_sale_is_the_two_item_market():
+    three = pricing_design_lp([1.0, 2.0, 1.5], [0.2, 0.5, 3.0], 5).value
+    two = pricing_design_lp([1.0, 2.0], [0.2, 0.5], 5).value
+    alone = pricing_design_lp([1.0], [0.2], 5).value + pricing_design_lp([2.0], [0.5], 5).value
+    assert three == pytest.approx(two, abs=1e-9) and three == pytest.approx(alone, abs=1e-9)
+    assert three <= 2.3 / math.e  # z_n* <= z* = (1/e)(0.8 + 1.5) (Lemma 2.3.2)
+
+
 def test_chapter_3_value_is_independent_of_the_bidders_and_rises_to_vbar_over_e():
     for n in (5, 9):
         one = pricing_design_lp([2.0], [0.0], n).value  # one bidder: (2.6) with no cost, another LP
@@ -141,7 +165,8 @@ def test_extrapolation_recovers_known_limits():
 @pytest.mark.parametrize("call,match", [
     (lambda: revenue_design_lp(AMBIGUITY, 1), "points >= 2, got 1"),
     (lambda: revenue_design_lp(AMBIGUITY, 200), "largest grid that fits has 70 points"),
-    (lambda: pricing_design_lp([1.0], [1.0], 9), "costs must satisfy"),
+    (lambda: pricing_design_lp([1.0], [-0.1], 9), "costs must satisfy finite c >= 0"),
+    (lambda: pricing_design_lp([1.0, 1.0], [0.2, math.inf], 9), "costs must satisfy finite c >= 0"),
     (lambda: auction_design_lp(3, 1.0, 40), "largest grid that fits"),
 ])
 def test_bad_design_inputs_are_refused(call, match):

@@ -12,11 +12,24 @@ import numpy as np
 import pytest
 
 from agora.market.errors import InputError
-from agora.market.robust.adversaries import Independent, OneRandomHigh, extremal, from_worst_case, point_mass
+from agora.market.robust.adversaries import (
+    EqualRevenueLimit,
+    Independent,
+    OneRandomHigh,
+    extremal,
+    from_worst_case,
+    point_mass,
+)
 from agora.market.robust.evaluation import estimate_from_rounds, exact, monte_carlo
 from agora.market.robust.lp import worst_case_revenue
-from agora.market.robust.mechanisms import HighestBidderLottery, MarkovSet, best_reserve
-from agora.market.robust.solver import Knowledge, choose_mechanism
+from agora.market.robust.mechanisms import (
+    DeterministicPrices,
+    HighestBidderLottery,
+    MarkovSet,
+    RandomPostedPrice,
+    best_reserve,
+)
+from agora.market.robust.solver import Knowledge, choose_mechanism, solve_pricing
 from agora.models.robust_model import RobustMarketModel
 
 SIGMAS = 4.0
@@ -97,6 +110,43 @@ def test_one_random_high_makes_the_vickrey_auction_earn_nothing():
     assert exact(vickrey, nature)["regret"] == pytest.approx(2 / math.e, abs=1e-9)  # E[high value]
 
 
+UPPER, COST = [1.0, 1.0], [0.2, 1.5]  # item 2 costs more than any value: off sale (Remark 2.3.1)
+
+
+def test_equal_revenue_limit_attains_the_brute_force_worst_case_with_an_item_off_sale():
+    """Nature's P* (2.10) earns the random price's worst regret, (1/e) Σ (v̄_j - c_j)^+ = 0.8/e."""
+    rule = RandomPostedPrice.of(UPPER, COST)
+    axes = [np.linspace(0.0, u, 201) for u in UPPER]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
+    brute = rule.regret(grid).max()
+    assert brute == pytest.approx(0.8 / math.e, rel=1e-9)
+    nature = EqualRevenueLimit.of(UPPER, COST)
+    assert exact(rule, nature)["regret"] == pytest.approx(brute, abs=1e-9)
+    mc = monte_carlo(rule, nature, MC_ROUNDS, np.random.default_rng(7))
+    assert _agrees(mc, "regret", brute) and np.isfinite(mc.revenue)
+
+
+def test_no_posted_prices_beat_the_equal_revenue_limit_with_an_item_off_sale():
+    """P* is nature's equilibrium strategy: every price pair on a grid has expected regret >= 0.8/e."""
+    nature = EqualRevenueLimit.of(UPPER, COST)
+    regrets = np.array([[exact(DeterministicPrices((p0, p1), tuple(COST)), nature)["regret"]
+                         for p1 in (0.5, 1.0, 1.5, 2.0)] for p0 in np.linspace(0.1, 1.0, 19)])
+    assert regrets.min() == pytest.approx(0.8 / math.e, abs=1e-6)  # prices on P*'s support
+    assert np.all(regrets >= 0.8 / math.e - 1e-6)
+    # item 2 (value v̄_2 = 1 under P*) sold at p1 <= 1 loses its cost minus p1; unsold above 1
+    np.testing.assert_allclose(regrets - regrets[:, 2:3], np.tile([1.0, 0.5, 0.0, 0.0], (19, 1)), atol=1e-9)
+
+
+def test_a_seller_whose_cost_exceeds_the_range_never_sells():
+    model = RobustMarketModel("seller-first", 1, Knowledge(1.0, cost=1.5), rng=2)
+    assert model.seller.mechanism.worst_case_regret == 0.0  # (1/e)(v̄ - c)^+, Remark 2.3.1
+    assert exact(model.seller.mechanism, model.nature.generator) == {"revenue": 0.0, "regret": 0.0}
+    for _ in range(50):
+        model.step()
+    df = model.rounds()
+    assert not df.sale.any() and (df.revenue == 0).all() and (df.regret == 0).all()
+
+
 def test_default_choices_follow_the_knowledge():
     assert type(choose_mechanism(Knowledge(1.0, 0.5), None, 2)).__name__ == "HighestBidderLottery"
     assert type(choose_mechanism(Knowledge(1.0), None, 2)).__name__ == "RandomReserveAuction"
@@ -108,7 +158,11 @@ def test_default_choices_follow_the_knowledge():
     (lambda: choose_mechanism(Knowledge(1.0), "lottery", 2), "needs a bound on the mean"),
     (lambda: choose_mechanism(Knowledge(1.0), "auction!", 2), "unknown seller rule"),
     (lambda: choose_mechanism(Knowledge(1.0), "random-price", 3), "one counterpart"),
-    (lambda: Knowledge(1.0, cost=1.0), "cost"),
+    (lambda: Knowledge(1.0, cost=-0.1), "cost must be a finite number >= 0"),
+    (lambda: Knowledge(1.0, cost=math.inf), "cost must be a finite number >= 0"),
+    (lambda: EqualRevenueLimit.of([1.0], [math.nan]), "finite c >= 0"),
+    (lambda: solve_pricing((1.0, 2.0, 3.0), (0.2, 0.3)), "2 costs need one upper bound or 2, got 3"),
+    (lambda: solve_pricing((1.0,), ()), "at least one item's cost"),
     (lambda: Knowledge(-1.0), "upper bound"),
     (lambda: RobustMarketModel(protocol="seller-first", bidders=2), "one counterpart"),
     (lambda: RobustMarketModel(protocol="simultaneous"), "unknown protocol"),

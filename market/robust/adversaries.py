@@ -28,7 +28,7 @@ from scipy.integrate import quad
 
 from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
-from agora.market.robust.mechanisms import Atoms, MarkovSet, spa_extremal_distribution, spa_region
+from agora.market.robust.mechanisms import Atoms, MarkovSet, _items, spa_extremal_distribution, spa_region
 
 REGION_NAMES = {"R1": "Q1", "R2": "Q2", "R3": "Q3", "above_mean": "point mass at the mean"}
 
@@ -84,11 +84,9 @@ class EqualRevenueLimit:
 
     @classmethod
     def of(cls, upper, cost=None) -> EqualRevenueLimit:
-        vbar = np.atleast_1d(np.asarray(upper, float))
-        c = np.zeros_like(vbar) if cost is None else np.broadcast_to(np.asarray(cost, float), vbar.shape)
-        if np.any(vbar <= 0) or np.any(c < 0) or np.any(c >= vbar):
-            raise InputError(f"the equal-revenue limit needs 0 <= cost < upper, got {c.tolist()}, {vbar.tolist()}")
-        return cls(tuple(vbar.tolist()), tuple(np.asarray(c).tolist()))
+        """Items with c_j >= v̄_j are admitted (Remark 2.3.1); only non-finite or negative costs are refused."""
+        vbar, c = _items(upper, cost, costs_above=True)
+        return cls(tuple(vbar.tolist()), tuple(c.tolist()))
 
     name = "equal-revenue limit"
 
@@ -97,9 +95,14 @@ class EqualRevenueLimit:
         return len(self.upper)
 
     def _at(self, s) -> np.ndarray:
-        """The profile c + s (v̄ - c) at the common scale s in [1/e, 1]."""
+        """The profile c + s (v̄ - c) at the common scale s in [1/e, 1].
+
+        An item with c_j >= v̄_j (Remark 2.3.1) is valued at v̄_j: no price at
+        or above its cost sells it, so nature's choice of its value does not matter.
+        """
         vbar, c = np.array(self.upper), np.array(self.cost)
-        return c + np.asarray(s, float)[:, None] * (vbar - c)
+        on_sale = c < vbar
+        return np.where(on_sale, c + np.asarray(s, float)[:, None] * (vbar - c), vbar)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """s = 1/(e (1 - u)) capped at 1, one u per profile (comonotone)."""

@@ -194,16 +194,23 @@ def pricing_design_lp(upper, cost=None, points: int = 33,
 
     V_n = ×_j {c_j + k (v̄_j - c_j)/n : k = 0..n}; r >= Σ_j (v_j - c_j)^+ - m(v) + q(v)·c,
     IR q(v)·v - m(v) >= 0, IC q(v)·v - m(v) >= q(w)·v - m(w) for all v != w, 0 <= q <= 1.
-    Since V_n lies in V, z_n* <= z* = (1/e) Σ (v̄_j - c_j) (Theorem 2.3.1).
+    Since V_n lies in V, z_n* <= z* = (1/e) Σ (v̄_j - c_j)^+ (Theorem 2.3.1, Remark 2.3.1).
+
+    An item with c_j >= v̄_j (Remark 2.3.1) takes the grid {k v̄_j/n} of
+    [0, v̄_j], where its benchmark term (v_j - c_j)^+ is 0; its allocation stays
+    a free variable, so the LP itself decides whether selling it helps
+    (Remark 2.3.1: it does not, the value is the market's without that item).
     """
-    vbar, c = _items(upper, cost)
+    vbar, c = _items(upper, cost, costs_above=True)
     n_j = len(vbar)
     points = _grid_points(points)
     _constraint_guard(pricing_design_constraints(points, n_j), lambda n: pricing_design_constraints(n, n_j),
                       f"the design LP (2.6) for {n_j} items on a {points}-point grid", max_constraints)
     started = time.perf_counter()
     steps = np.linspace(0.0, 1.0, points)
-    values = (c + steps[:, None] * (vbar - c))[_profiles(points, n_j), np.arange(n_j)]
+    low = np.where(c < vbar, c, 0.0)  # each item's grid starts at its cost, or at 0 off sale
+    axes = low + steps[:, None] * (vbar - low)  # (points, J)
+    values = axes[_profiles(points, n_j), np.arange(n_j)]
     n_p = len(values)
     rows = np.arange(n_p)
     m_col, r_col = n_j * n_p, (n_j + 1) * n_p
@@ -234,7 +241,7 @@ def pricing_design_lp(upper, cost=None, points: int = 33,
     cost_vec = np.zeros(n_var)
     cost_vec[r_col] = 1.0
     res = _solve(cost_vec, a_ub, b_ub, None, None, bounds, "the design LP (2.6)")
-    return DesignLP(value=float(res.fun), grid=c[0] + steps * (vbar[0] - c[0]), profiles=values,
+    return DesignLP(value=float(res.fun), grid=axes[:, 0], profiles=values,
                     allocation=res.x[:n_j * n_p].reshape(n_j, n_p), payments=res.x[m_col:r_col][None, :],
                     variables=n_var, status=res.message, seconds=time.perf_counter() - started)
 

@@ -89,7 +89,7 @@ def monte_carlo(mechanism, generator, rounds: int, rng: np.random.Generator) -> 
     if is_pricing(mechanism):
         c = _costs(mechanism)
         sold = mechanism.sold(values, noise)
-        revenue = (noise * sold).sum(axis=1)
+        revenue = np.where(sold, noise, 0.0).sum(axis=1)  # an item off sale has price +inf
         regret = np.clip(values - c, 0.0, None).sum(axis=1) - (revenue - (sold * c).sum(axis=1))
         return _estimate(revenue, regret, sold.any(axis=1), "vectorized Monte Carlo")
     out = mechanism.outcome(values, noise)

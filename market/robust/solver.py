@@ -8,6 +8,7 @@ choice of a seller who knows only the range (and maybe a mean bound).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from agora.market.robust.lp import worst_case_revenue
@@ -101,11 +102,63 @@ def solve_robust(bidders: int, mean: float, upper: float = 1.0, grid: int | None
         design_lp=design)
 
 
+# ------------------------------------------------------ Chapter 2: one buyer, J items
+
+@dataclass(frozen=True)
+class PricingSolution:
+    """The random posted price per item for one buyer of J items, and optionally the design LP (2.6)."""
+
+    rule: RandomPostedPrice
+    design_lp: dict | None = None
+
+    def items(self) -> list[dict]:
+        """Per item: range, cost, lowest price and regret (v̄_j - c_j)^+/e, with the result it comes from."""
+        r = self.rule
+        return [{"item": j + 1, "upper": u, "cost": c, "on_sale": bool(on), "lowest_price": float(low),
+                 "regret": max(u - c, 0.0) / math.e,
+                 "source": "Theorem 2.3.1, mechanism (2.3)" if on else "Remark 2.3.1, trivial mechanism"}
+                for j, (u, c, on, low) in enumerate(zip(r.upper, r.cost, r.on_sale, r.lowest_price))]
+
+    def to_dict(self) -> dict:
+        out = {"items": self.items(), "worst_case_regret": self.rule.worst_case_regret,
+               "method": "closed form (1/e) sum (vbar_j - c_j)^+ (Theorem 2.3.1, Remark 2.3.1)"}
+        if self.design_lp is not None:
+            out["design_lp"] = self.design_lp
+        return out
+
+
+def solve_pricing(upper, costs, design_grid: int | None = None) -> PricingSolution:
+    """Chapter 2's minimax-regret mechanism for one buyer of ``len(costs)`` items.
+
+    ``upper`` is one bound for every item or one per item. With ``design_grid``
+    = n, also (2.6) on V_n (n points per item): its value z_n* <= z* (Lemma 2.3.2).
+    """
+    upper, costs = tuple(upper), tuple(costs)
+    if not costs:
+        raise RobustInputError("selling needs at least one item's cost, got none")
+    if len(upper) not in (1, len(costs)):
+        raise RobustInputError(f"{len(costs)} costs need one upper bound or {len(costs)}, "
+                               f"got {len(upper)} upper bounds")
+    rule = RandomPostedPrice.of(upper if len(upper) == len(costs) else upper * len(costs), costs)
+    design = None
+    if design_grid is not None:
+        from agora.market.robust.design import pricing_design_lp
+        lp = pricing_design_lp(rule.upper, rule.cost, design_grid)
+        design = {"grid": design_grid, "value": lp.value, "closed_form": rule.worst_case_regret,
+                  "status": lp.status, "variables": lp.variables,
+                  "source": "LP (2.6) on the grid V_n, a lower bound on z* (Lemma 2.3.2)", "method": lp.method}
+    return PricingSolution(rule, design)
+
+
 # ------------------------------------------------------------ seller's choice
 
 @dataclass(frozen=True)
 class Knowledge:
-    """What a seller knows: the value range [0, upper], maybe a bound on each mean, its cost."""
+    """What a seller knows: the value range [0, upper], maybe a bound on each mean, its cost.
+
+    A cost at or above ``upper`` is admitted (Remark 2.3.1): the random posted
+    price then never sells, the trivial mechanism, with worst-case regret 0.
+    """
 
     upper: float
     mean: float | None = None
@@ -117,8 +170,8 @@ class Knowledge:
         if self.mean is not None and not 0.0 < self.mean < self.upper:
             raise RobustInputError(f"the mean bound must lie strictly between 0 and {self.upper}, "
                                    f"got {self.mean}")
-        if not 0.0 <= self.cost < self.upper:
-            raise RobustInputError(f"the cost must satisfy 0 <= cost < {self.upper}, got {self.cost}")
+        if not 0.0 <= self.cost < float("inf"):
+            raise RobustInputError(f"the cost must be a finite number >= 0, got {self.cost}")
 
 
 #: Rules for an auction with I bidders; the first two need a mean bound.
