@@ -24,6 +24,7 @@ takes the same rate, mapped to each rule's own parameter by :func:`grid_rule`
 from __future__ import annotations
 
 import math
+from dataclasses import fields, is_dataclass
 
 from agora.agents.strategies import FixedPrice
 from agora.market.errors import InputError
@@ -98,3 +99,49 @@ def grid_rule(rule: str, rate: float):
     if rule == "demand-learning":
         return DemandLearning(explore=EXPLORE, inertia=1.0 - rate)
     raise InputError(f"unknown grid learning rule {rule!r}; accepted: best-response, {', '.join(GRID_RULES)}")
+
+
+def _rate_candidate(rule) -> tuple[str, float]:
+    """The name :func:`grid_rule` knows ``rule`` by, and the rate its parameter maps back to."""
+    if isinstance(rule, WithInertia) and isinstance(rule.rule, RegretMatching):
+        return "regret-matching", 1.0 - rule.inertia
+    if isinstance(rule, RegretMatching):  # no inertia: what rate 1 plays (WithInertia at 0 never draws)
+        return "regret-matching", 1.0
+    if isinstance(rule, BestResponse):
+        return "best-response", 1.0 - rule.inertia
+    if isinstance(rule, Hedge):
+        return "hedge", rule.eta / HEDGE_ETA
+    if isinstance(rule, FictitiousPlay):
+        return "fictitious-play", FP_TEMPERATURE / rule.temperature if rule.temperature > 0 else math.inf
+    if isinstance(rule, DemandLearning):
+        return "demand-learning", 1.0 - rule.inertia
+    raise InputError(f"no rate gives the grid rule {rule!r}")
+
+
+def _same_rule(a, b) -> bool:
+    """Equal rules, parameters compared to rounding (1 - (1 - x) need not be x)."""
+    a, b = (r.rule if isinstance(r, WithInertia) and r.inertia == 0.0 else r for r in (a, b))
+    if type(a) is not type(b):
+        return False
+    if not is_dataclass(a):
+        return a == b
+    for f in fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, float) or isinstance(y, float):
+            if not math.isclose(x, y, rel_tol=1e-12, abs_tol=1e-15):
+                return False
+        elif not _same_rule(x, y):
+            return False
+    return True
+
+
+def rate_of(rule) -> tuple[str, float]:
+    """The (name, rate) that :func:`grid_rule` maps to ``rule`` (a :mod:`agora.market.learning.rules` rule),
+    or an InputError saying which parameters the rate cannot reach (the other parameters at their defaults)."""
+    name, rate = _rate_candidate(rule)
+    if 0.0 < rate <= 1.0 + 1e-12 and _same_rule(grid_rule(name, min(rate, 1.0)), rule):
+        return name, min(rate, 1.0)
+    raise InputError(f"{rule.label} is not a rule a learning rate gives; accepted: best-response with "
+                     f"inertia < 1, hedge with eta <= {HEDGE_ETA:g}, fictitious-play with temperature >= "
+                     f"{FP_TEMPERATURE:g}, regret-matching, demand-learning with explore {EXPLORE:g}, each "
+                     "with its other parameters at their defaults")

@@ -1,7 +1,8 @@
 """``agora viz [SPEC.toml] [--host HOST] [--port PORT]``: serve the market dynamics dashboard.
 
 The spec file's ``[market]`` table sets the initial controls
-(:mod:`agora.experiments.dashboard.controls`); it is validated before the server
+(:mod:`agora.experiments.dashboard.controls`, or a runner's spec through
+:mod:`agora.experiments.dashboard.runner_spec`, notices on stderr); it is validated before the server
 starts, so a bad value is one line and exit status 2.
 The page is served by ``solara run experiments/app.py`` in production mode; its
 front-end comes from installed packages (``solara-assets``), so it needs no network.
@@ -43,7 +44,8 @@ def add_parsers(verbs: dict, sub) -> None:
                     "this round's messages, revenues, utilities, welfare and prices against the exact solver, and "
                     "the price plane of the simultaneous game. SPEC.toml's [market] table sets the "
                     "initial controls (keys: protocol, bidders, buyers, intermediaries, items, utility, rule, "
-                    f"rate, seller_price, intermediary_price, seed; protocols: {', '.join(PROTOCOLS)}).")
+                    f"rate, seller_price, intermediary_price, seed, points; protocols: {', '.join(PROTOCOLS)}); "
+                    "a spec of `agora run` opens at its first sweep point.")
     p.add_argument("spec", nargs="?", metavar="SPEC.toml", help="initial controls ([market] table)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
@@ -82,9 +84,11 @@ def check_address(host: str, port: int) -> None:
 
 
 def viz(args) -> int:
-    from agora.experiments.dashboard.controls import Controls, load_spec
+    from agora.experiments.dashboard.controls import Controls, read_spec
 
-    controls = load_spec(args.spec) if args.spec else Controls()  # every value checked, in one line
+    controls, notices = read_spec(args.spec) if args.spec else (Controls(), [])  # every value checked, in one line
+    for notice in notices:
+        print(f"agora viz: {notice}", file=sys.stderr)
     check_address(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"agora viz: serving the dashboard at http://{host}:{args.port}/ (Ctrl-C stops it)", flush=True)

@@ -16,7 +16,7 @@ from agora.experiments.output import (
     table_format,
     write_table,
 )
-from agora.experiments.tables import format_table
+from agora.experiments.tables import cell, format_table
 from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
 from agora.market.single_item.seller_first import best_seller_price, evaluate_posted_price
@@ -59,7 +59,7 @@ def solve_intermediary_first(args) -> int:
     d = sol.to_dict()
     rows = [(k, d[k]) for k in ("seller_price", "seller_revenue", "intermediary_revenue",
                                 "no_intermediary_optimal_revenue", "sale_probability", "welfare")]
-    print(f"intermediary's commitment: {d['intermediary_commitment']}")
+    print(f"intermediary's commitment: {cell(d['intermediary_commitment'])}")
     print(format_table(["quantity", "value"], rows))
     print()
     print(format_table(["class", "commitment", "seller price", "seller revenue", "intermediary revenue"],

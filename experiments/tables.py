@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 def cell(value) -> str:
-    """Numbers to 6 significant digits; None as a dash; booleans as yes/no."""
+    """Numbers to 6 significant digits; None as a dash; booleans as yes/no; a mapping with a
+    ``class`` entry (a mechanism's ``describe()``) as ``class(name=value, ...)``."""
+    if isinstance(value, Mapping) and "class" in value:
+        args = ", ".join(f"{k}={cell(v)}" for k, v in value.items() if k != "class")
+        return f"{value['class']}({args})"
     if value is None:
         return "—"
     if isinstance(value, bool):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import stat
 import subprocess
 from pathlib import Path
@@ -262,6 +263,27 @@ def test_solve_intermediary_first_json(capsys):
     assert d["intermediary_revenue"] == pytest.approx(1 / 8, rel=1e-7)
     assert d["seller_revenue"] == pytest.approx(1 / 16, rel=1e-6)
     assert d["no_intermediary_optimal_revenue"] == pytest.approx(1 / 4, abs=1e-9)
+
+
+def test_solve_intermediary_first_prints_commitments_as_calls(capsys):
+    """The text table shows each class's commitment as class(parameter=value) at 6 significant
+    digits; every printed parameter equals the one the library's solver returns."""
+    from agora.market.single_item.intermediary_first import solve_intermediary_first
+
+    bidders = ("uniform:0,1", "uniform:0,1")
+    code, out, err = run_cli(capsys, "solve", "intermediary-first", "--bidder", bidders[0],
+                             "--bidder", bidders[1])
+    assert code == 0, err
+    assert "{" not in out
+    sol = solve_intermediary_first(bidders)
+    expected = [sol.intermediary_commitment] + [v["commitment"] for v in sol.by_class.values()]
+    for commitment in expected:
+        (name, value), = ((k, v) for k, v in commitment.items() if k != "class")
+        match = re.search(rf"\b{commitment['class']}\({name}=([^)]+)\)", out)
+        assert match, (commitment, out)
+        assert float(match.group(1)) == pytest.approx(value, rel=5e-6, abs=5e-7)
+    headline = out.splitlines()[0]
+    assert headline.startswith(f"intermediary's commitment: {sol.intermediary_commitment['class']}(")
 
 
 def test_solve_simultaneous_json_reports_the_continuum(capsys):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
+import tomllib
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,6 +62,20 @@ BAD_SPECS = {
                                      "buyers must be at most 12 for veto-bargaining"),
     "veto, a member with an atom": ('[market]\nprotocol = "veto-bargaining"\nbidders = ["point:1"]\n',
                                     "has an atom"),
+    "runner keys, a typo": ('[market]\nbidders = "uniform:0,1"\nevaluatr = "mc"\n', "unknown key 'evaluatr'"),
+    "runner keys, another demand": ('[market]\nbidders = "uniform:0,1"\nn = 2\ndemand = "competition"\n',
+                                    'market.demand = "competition"'),
+    "runner keys, a bad sweep value": ('steps = 5\n[seeds]\ncount = 1\nbase = 1\n[market]\nbidders = '
+                                       '"uniform:0,1"\n[sweep.grid]\n"market.seller" = [-1]\n', "market.seller = -1"),
+    "runner keys, one side fixed": ('[market]\nprotocol = "simultaneous"\nbidders = "uniform:0,1"\n'
+                                    'seller = 0.3\n', "market.seller = 0.3"),
+    "runner keys, two rules": ('[market]\nprotocol = "learning"\nbidders = "point:1"\nseller = {rule = "hedge"}\n'
+                               'intermediary = {rule = "best-response"}\n', "market.intermediary = "),
+    "runner keys, a rule no rate gives": ('[market]\nprotocol = "learning"\nbidders = "point:1"\n'
+                                          'seller = {rule = "hedge", eta = 50.0}\n', "eta <= 10"),
+    "runner keys, uneven blocks": ('[market]\nprotocol = "learning-k-items"\ndistribution = "uniform:0,1"\n'
+                                   'blocks = [1, 3]\nitems = 2\nseller = {rule = "hedge"}\n', "market.blocks = [1, 3]"),
+    "runner spec, no seeds": ('steps = 5\n[market]\nbidders = "uniform:0,1"\n', "seeds"),
 }
 
 
@@ -95,6 +113,88 @@ def test_spec_file_sets_the_k_item_controls(tmp_path):
                     'utility = "monopolist"\nrule = "intermediary-proof"\n')
     c = load_spec(spec)
     assert (c.protocol, c.buyers, c.intermediaries, c.items, c.utility) == ("posted-menu", 7, 3, 2, "monopolist")
+
+
+SHIPPED_SPECS = sorted((Path(__file__).resolve().parents[1] / "experiments" / "specs").glob("*.toml"))
+
+
+def _first_round(model) -> dict:
+    model.step()
+    return model.datacollector.get_model_vars_dataframe().iloc[0].to_dict()
+
+
+def _same_prices(a: dict, b: dict, columns) -> None:
+    for col in columns:
+        assert (math.isnan(a[col]) and math.isnan(b[col])) or a[col] == b[col], (col, a[col], b[col])
+
+
+def _runner_market(point, dash):
+    """The runner's market for its first point, built as the runner builds it, beside the dashboard's."""
+    from agora.experiments.markets.selection import k_market, make_rule, single_market
+    from agora.experiments.markets.single_item import model_arguments
+    from agora.models.learning_models import k_learning_model, learning_model
+
+    p = point.params
+    seq = np.random.SeedSequence(5)
+    if point.protocol == "learning":
+        rule = make_rule(p["seller"])
+        other = make_rule(p["intermediary"]) if p["intermediary"] is not None else rule
+        market = single_market(p)
+        assert replace(market, name="dashboard") == dash.seller.strategy.market
+        assert (dash.seller.strategy.rule, dash.intermediaries[0].strategy.rule) == (rule, other)
+        start = (p["start_seller"], p["start_intermediary"])
+        assert dash.seller.strategy.start == start
+        return learning_model(market, rule, other, start, None, seq), ("seller_price", "intermediary_price")
+    if point.protocol == "learning-k-items":
+        rule = make_rule(p["seller"])
+        rules = (rule, *[make_rule(p["intermediaries"]) if p["intermediaries"] is not None else rule] * 2)
+        market = k_market(p)
+        assert replace(market, name="dashboard") == dash.k_market
+        assert tuple(a.strategy.rule for a in (dash.seller, *dash.intermediaries)) == rules
+        start = (p["start_seller"], p["start_first"], p["start_second"])
+        assert dash.seller.strategy.start == start
+        return k_learning_model(market, rules, start, None, seq), ("seller_price", "first_fee", "second_fee")
+    return MarketModel(**model_arguments(point.protocol, p), rng=5), ("seller_price", "intermediary_price")
+
+
+@pytest.mark.parametrize("path", SHIPPED_SPECS, ids=lambda p: p.name)
+def test_every_shipped_spec_opens_with_the_runners_market(path):
+    """The dashboard's reader and the runner's loader, two code paths, give the same market for the
+    spec's first sweep point: the same laws per buyer, grid, rules and start, and the same prices in
+    the first round (value-independent: Stackelberg, fixed, best-response or the grid's start prices)."""
+    from agora.experiments.dashboard.controls import read_spec
+    from agora.experiments.spec import load_spec as load_run_spec
+
+    controls, notices = read_spec(path)
+    point = load_run_spec(path).points[0]
+    dash = VIEWS[controls.protocol].build(controls)
+    runner, prices = _runner_market(point, dash)
+    assert [b.spec for b in dash.distributions] == [b.spec for b in runner.distributions]
+    ours, theirs = _first_round(dash), _first_round(runner)
+    _same_prices(ours, theirs, prices)
+    at = ", ".join(f"{k} = {json.dumps(v)}" for k, v in point.columns.items())
+    assert f"the dashboard opens the first ({at})" in notices[-1]
+    assert notices[0].startswith(f"{path}: not used by the dashboard: steps, seeds")
+    market = tomllib.loads(path.read_text())["market"]
+    for key in ("evaluator", "exact", "window", "mixed_tol"):
+        assert (f"market.{key}" in notices[0]) == (key in market), key
+
+
+def test_grid_rule_and_rate_of_are_inverse():
+    """rate_of(grid_rule(name, r)) gives back (name, r); a parameter no rate in (0, 1] reaches is refused."""
+    from agora.agents.adjustment import GRID_RULES, grid_rule, rate_of
+    from agora.market.learning.rules import BestResponse, FictitiousPlay, Hedge, RegretMatching
+
+    for name in ("best-response", *GRID_RULES):
+        for rate in (0.05, 0.3, 0.5, 1.0):
+            got, back = rate_of(grid_rule(name, rate))
+            assert got == name and back == pytest.approx(rate, rel=1e-12)
+    assert rate_of(RegretMatching()) == ("regret-matching", 1.0)
+    assert rate_of(BestResponse(inertia=0.5)) == ("best-response", 0.5)
+    for bad in (Hedge(eta=50.0), Hedge(eta=5.0, anchor=0.5), FictitiousPlay(temperature=0.001),
+                FictitiousPlay(temperature=0.01, prior=2.0)):
+        with pytest.raises(InputError):
+            rate_of(bad)
 
 
 def test_distributions_repeat_in_turn_to_fill_the_buyers():

@@ -13,7 +13,7 @@ from agora.agents.adjustment import FP_TEMPERATURE, HEDGE_ETA, grid_rule
 from agora.experiments.dashboard.controls import Controls
 from agora.experiments.dashboard.figures import PricePlanePlot, legend
 from agora.experiments.dashboard.model import MarketDashboard
-from agora.experiments.dashboard.posted_fees_view import PLANE_FEES, k_market
+from agora.experiments.dashboard.posted_fees_view import FEE_POINTS, k_market, plane_fees
 from agora.experiments.dashboard.views import LEARNING_POINTS
 from agora.market.errors import InputError
 from agora.market.k_items.solver import best_posted_price
@@ -251,7 +251,7 @@ def test_fee_plane_best_fees_cross_at_the_equilibrium_fees(buyers, items):
     ps, f1, f2 = _equilibrium(m)
     plane = m.view.price_plane(m.market)
     grid, h = plane.grid, plane.grid[1] - plane.grid[0]
-    assert plane.grid.size == PLANE_FEES and plane.note.startswith("the intermediaries' fees")
+    assert plane.grid.size == plane_fees(FEE_POINTS) == 301 and plane.note.startswith("the intermediaries' fees")
     assert f"p_s* = {ps:.4f}" in plane.note
     np.testing.assert_allclose(plane.equilibria, [[f1, f2]])
     assert abs(plane.x_best[np.argmin(np.abs(grid - f2))] - f1) <= 1.5 * h

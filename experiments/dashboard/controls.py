@@ -16,9 +16,11 @@ start prices, seed) and in a spec file::
     seller_price = 0.2                        # start (or fixed) prices
     intermediary_price = 0.2
     seed = 7
+    points = 41                               # prices per side of a learning grid
 
-Every key is optional. A bad value is one line naming the key, the value and what
-is accepted (an :class:`~agora.market.errors.InputError`).
+Every key is optional. A spec of the experiment runner (``agora run``) is read too, at its
+first sweep point (:mod:`agora.experiments.dashboard.runner_spec`). A bad value is one line
+naming the key, the value and what is accepted (an :class:`~agora.market.errors.InputError`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from agora.market.errors import InputError
 from agora.market.k_items.utility import MODELS as UTILITY_MODELS
 
 MAX_BUYERS = 500
+MAX_POINTS = 1001
 
 
 class SpecFileError(InputError):
@@ -54,6 +57,7 @@ class Controls:
     intermediaries: int = 1
     items: int = 1
     utility: str = "surplus"
+    points: int | None = None  # prices per side of a learning grid; None: the protocol's own
 
     def __post_init__(self):
         from agora.experiments.dashboard.views import VIEWS  # the registry names the protocols
@@ -85,6 +89,9 @@ class Controls:
             value = getattr(self, name)
             if not _number(value) or not 0.0 <= value < math.inf:
                 raise InputError(f"{name} must be a price >= 0, got {value!r}")
+        if self.points is not None and (not _whole(self.points) or not 3 <= self.points <= MAX_POINTS):
+            raise InputError(f"points must be a whole number from 3 to {MAX_POINTS} (prices per side of a "
+                             f"learning grid), got {self.points!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InputError(f"seed must be a whole number >= 0, got {self.seed!r}")
         VIEWS[self.protocol].check(self)
@@ -98,6 +105,7 @@ class Controls:
         """The controls as the page shows them (distributions joined by '; ')."""
         d = asdict(self)
         d["bidders"] = "; ".join(self.bidders)
+        d["points"] = "" if self.points is None else str(self.points)
         return d
 
 
@@ -126,6 +134,17 @@ def parse_seed(text) -> int:
     if seed < 0:
         raise InputError(f"seed must be a whole number >= 0, got {seed}")
     return seed
+
+
+def parse_points(text) -> int | None:
+    """Grid points typed on the page: a whole number, or blank (or None) for the protocol's own."""
+    text = "" if text is None else str(text).strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"points must be a whole number from 3 to {MAX_POINTS} or blank, got {text!r}") from None
 
 
 def parse_price(name: str, text) -> float:
@@ -159,8 +178,33 @@ def controls_from_table(table: dict, where: str = "[market]") -> Controls:
         raise SpecFileError(f"{where}: {err}") from None
 
 
+def runner_format(doc: dict, market: dict, where: str) -> bool:
+    """Whether a spec is written in the runner's keys (:mod:`agora.experiments.spec`) rather than the
+    controls' own: a protocol only the runner has, run settings or a sweep, or a key of the runner's
+    kind that is not a control. A key that is neither is refused here, in one line."""
+    from agora.experiments.dashboard import views  # before runner_spec: the views' modules import each other
+    from agora.experiments.dashboard.runner_spec import RUN_SETTINGS, runner_keys
+
+    protocol = market.get("protocol", Controls.protocol)
+    runner = runner_keys(protocol) if isinstance(protocol, str) else ()
+    unknown = sorted(set(market) - set(ACCEPTED_KEYS) - set(runner))
+    if unknown:
+        theirs = f"; or the runner's for {protocol}: {', '.join(runner)}" if runner else ""
+        raise SpecFileError(f"{where}: unknown key {unknown[0]!r}; accepted: {', '.join(ACCEPTED_KEYS)}{theirs}")
+    if not runner:
+        return False
+    return (protocol not in views.VIEWS or any(k in doc for k in (*RUN_SETTINGS, "sweep"))
+            or not set(market) <= set(ACCEPTED_KEYS))
+
+
 def load_spec(path: str | Path) -> Controls:
-    """Controls from the ``[market]`` table of a TOML file."""
+    """Controls from a TOML file (:func:`read_spec`), without its notices."""
+    return read_spec(path)[0]
+
+
+def read_spec(path: str | Path) -> tuple[Controls, list[str]]:
+    """Controls from the ``[market]`` table of a TOML file, in the controls' keys or the runner's
+    (:mod:`agora.experiments.dashboard.runner_spec`), and notices of what the dashboard sets aside."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -178,4 +222,8 @@ def load_spec(path: str | Path) -> Controls:
     market = doc.get("market")
     if not isinstance(market, dict):
         raise SpecFileError(f"{path}: needs a [market] table with keys among: {', '.join(ACCEPTED_KEYS)}")
-    return controls_from_table(market, f"{path} [market]")
+    if runner_format(doc, market, f"{path} [market]"):
+        from agora.experiments.dashboard.runner_spec import controls_from_runner_spec
+
+        return controls_from_runner_spec(doc, str(path))
+    return controls_from_table(market, f"{path} [market]"), []

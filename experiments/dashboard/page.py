@@ -65,6 +65,8 @@ def model_params(c: Controls) -> dict:
                          "label": "seller's start (or fixed) price"},
         "intermediary_price": {"type": "InputText", "value": f"{c.intermediary_price:g}",
                                "label": "intermediary's start (or fixed) price; both fees in posted-fees"},
+        "points": {"type": "InputText", "value": "" if c.points is None else str(c.points),
+                   "label": "prices per side of the learners' grid (blank: the protocol's own)"},
         "seed": {"type": "InputText", "value": str(c.seed), "label": "seed"},
     }
 

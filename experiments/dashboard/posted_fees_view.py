@@ -7,7 +7,7 @@ seller posts a price p_s per item and each intermediary a fee f_j at once; a buy
 asks for an item iff v >= p_s + f_j, and the ``items`` go to the askers by random rationing
 (:class:`~agora.protocols.posted_fees.PostedFees`, the market of :mod:`agora.market.learning.k_selection`).
 
-The seller and both intermediaries learn on a grid of :data:`FEE_POINTS` linear prices on
+The seller and both intermediaries learn on a grid of ``points`` (default :data:`FEE_POINTS`) linear prices on
 [0, top] (:class:`~agora.market.learning.k_selection.KItemMarket`) by the chosen rule, played by
 :class:`~agora.agents.learning.KLearning` agents: ``best-response`` (inertia 1 - rate), ``hedge``,
 ``fictitious-play`` (smoothed) and ``regret-matching``, with the rate mapped as in
@@ -49,16 +49,16 @@ from agora.market.learning.selection import price_levels
 from agora.models.learning_models import k_learning_model
 
 FEE_POINTS = 31  # prices per player on the grid [0, top]
-PLANE_FEES = 10 * (FEE_POINTS - 1) + 1  # fees per side of the fee plane: the grid and nine between each two
 VERIFIED = 1e-6  # largest relative gain from any price in [0, top] for the root to count as an equilibrium
 SERIES = ("seller_revenue", "intermediary_0_revenue", "intermediary_1_revenue", "welfare", "seller_price",
           "intermediary_0_price", "intermediary_1_price")
 
 
 def k_market(controls) -> KItemMarket:
-    """The k-item market of these controls: the law, two blocks, the items, a FEE_POINTS grid on [0, top]."""
+    """The k-item market of these controls: the law, two blocks, the items, a grid of ``points`` prices
+    (default :data:`FEE_POINTS`) on [0, top]."""
     sizes = tuple(len(b) for b in blocks(controls.buyers, 2))
-    return KItemMarket("dashboard", controls.bidders[0], sizes, controls.items, points=FEE_POINTS)
+    return KItemMarket("dashboard", controls.bidders[0], sizes, controls.items, points=controls.points or FEE_POINTS)
 
 
 class PostedFeesView(MarketView):
@@ -162,26 +162,32 @@ def equilibrium_reference(market: KItemMarket) -> Reference:
                      f"blocks of {market.blocks[0]} and {market.blocks[1]} buyers, k = {market.items}")
 
 
+def plane_fees(points: int) -> int:
+    """Fees per side of the fee plane over a grid of ``points`` prices: the grid and nine between each two."""
+    return 10 * (points - 1) + 1
+
+
 @lru_cache(maxsize=32)
 def fee_plane(market: KItemMarket) -> PricePlane | None:
     """The intermediaries' (f_1, f_2) plane at the seller's equilibrium price p_s* (None: no verified
     equilibrium). Each intermediary's best fee against the other's is the argmax of its exact payoff
-    u_j(p_s*, f_1, f_2) over :data:`PLANE_FEES` fees on [0, top] (the learners' grid and nine fees
+    u_j(p_s*, f_1, f_2) over :func:`plane_fees` fees on [0, top] (the learners' grid and nine fees
     between each two of its prices), so it is within one spacing of the exact best fee; the
     equilibrium's fees are mutual best responses at p_s* (verified against any price)."""
     prices, regret = fee_equilibrium(market)
     if not regret <= VERIFIED:
         return None
     ps, f1, f2 = prices
-    grid = price_levels(market.top, PLANE_FEES)
+    fees = plane_fees(market.points)
+    grid = price_levels(market.top, fees)
     _, u1, u2 = market.payoffs(ps, grid[:, None], grid[None, :])  # axes (f_1, f_2)
     return PricePlane(grid, grid[np.argmax(u1, axis=0)], grid[np.argmax(u2, axis=1)], np.array([[f1, f2]]), None,
-                      f"best fees on a {PLANE_FEES}-point grid at p_s* = {ps:.6g}; the equilibrium's fees",
+                      f"best fees on a {fees}-point grid at p_s* = {ps:.6g}; the equilibrium's fees",
                       players=("intermediary_0", "intermediary_1"),
                       columns=("intermediary_0_price", "intermediary_1_price"),
                       labels=("fee f_1 of I0", "fee f_2 of I1"),
                       note=(f"the intermediaries' fees at the seller's equilibrium price p_s* = {ps:.4f}: each "
-                            f"one's best fee against the other's ({PLANE_FEES} fees, exact payoffs), the "
+                            f"one's best fee against the other's ({fees} fees, exact payoffs), the "
                             "equilibrium (verified against any price), and the fees played so far "
                             "(whatever p_s was that round)"))
 

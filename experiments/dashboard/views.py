@@ -264,18 +264,33 @@ def snap(levels: np.ndarray, price: float) -> int:
 def grid_learning_model(controls) -> MarketModel:
     """Simultaneous play by :class:`~agora.agents.learning.Learning` agents on the market's price grid.
 
-    The grid: :data:`LEARNING_POINTS` linear prices on [0, upper] (:class:`~agora.market.learning.selection.Market`;
+    The grid: ``points`` (default :data:`LEARNING_POINTS`) linear prices on [0, upper]
+    (:class:`~agora.market.learning.selection.Market`;
     upper is the top of the values' support, or where a sale has chance 1e-9). Both sides learn by
     the chosen rule with the rate mapped by :func:`~agora.agents.adjustment.grid_rule`, from the start
     prices snapped to the grid; the agents and the model are seeded by ``SeedSequence(seed)``, and
     the model draws the values itself, for as many rounds as it is stepped.
     """
     c = controls
-    market = Market("dashboard", c.specs, points=LEARNING_POINTS)
+    market = learning_market(c)
     _, mg = market.discretized()
     start = (snap(mg.row_actions, c.seller_price), snap(mg.col_actions, c.intermediary_price))
     rule = grid_rule(c.rule, c.rate)
     return learning_model(market, rule, rule, start, None, np.random.SeedSequence(c.seed))
+
+
+def learning_market(controls) -> Market:
+    """The market grid learners play: the buyers' laws and ``points`` (default :data:`LEARNING_POINTS`)
+    linear prices per side."""
+    return Market("dashboard", controls.specs, points=controls.points or LEARNING_POINTS)
+
+
+class GridLearningView(TimingView):
+    """The simultaneous pricing game played by grid learners only (equilibrium selection, Section 5):
+    the runner's ``learning`` kind, best response included as best response with inertia 1 - rate."""
+
+    def build(self, controls) -> MarketModel:
+        return grid_learning_model(controls)
 
 
 def layered_demand(model) -> nx.DiGraph:
@@ -386,5 +401,7 @@ register(TimingView("seller-first", "Seller first (monopolist-intermediary, Sect
 register(TimingView("intermediary-first", "Intermediary first (monopolist-intermediary, Section 4)"))
 register(TimingView("simultaneous", "Simultaneous prices (monopolist-intermediary, Section 5)",
                     LEARNING_RULES + GRID_RULES))
+register(GridLearningView("learning", "Learning on a price grid (monopolist-intermediary, Section 5)",
+                          ("best-response",) + GRID_RULES))
 
 from agora.experiments.dashboard import posted_fees_view, posted_menu_view, veto_view  # noqa: E402, F401  (they register themselves)

@@ -1,0 +1,181 @@
+"""The experiment runner's spec format (:mod:`agora.experiments.spec`) read as the dashboard's controls.
+
+A file that ``agora run`` reads opens in ``agora viz`` too: its ``[market]`` table is validated by
+the runner's market kind (the runner's own one-line errors), the first point of its sweep is
+applied, and the validated parameters are mapped to the controls of the dashboard's view of the
+same market:
+
+* ``seller-first`` -> seller-first: bidders and n -> distributions and buyers; seller
+  ``"stackelberg"`` -> rule best-response at rate 1, a price -> fixed-price at it;
+* ``intermediary-first`` -> intermediary-first: intermediary ``"best"`` (class posted_price) ->
+  best-response, a posted price for the right -> fixed-price at it;
+* ``simultaneous`` -> simultaneous: both sides ``"best-response"`` -> best-response from start,
+  both prices -> fixed-price at them;
+* ``learning`` -> learning: bidders, points; the rule table -> rule and rate
+  (:func:`agora.agents.adjustment.rate_of`); the start indices -> the grid's prices;
+* ``learning-k-items`` -> posted-fees: distribution, blocks, items, points; the rule table ->
+  rule and rate; the start indices -> the grid's prices.
+
+Keys that only the runner uses (steps, seeds, record, evaluator, exact, window, mixed_tol, and
+classes or start when nothing reads them) are set aside with a notice; a market the dashboard
+cannot show as written (another demand structure, one side fixed and the other learning, two
+different rules) is refused in one line naming the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from agora.agents.adjustment import rate_of
+from agora.experiments.dashboard.controls import MAX_BUYERS, Controls, SpecFileError
+from agora.experiments.dashboard.posted_menu_view import blocks
+from agora.experiments.markets import SpecError, bad_value, registry, shown
+from agora.experiments.markets.selection import k_market, make_rule, single_market
+from agora.experiments.markets.single_item import bidders_of, right_auction
+from agora.experiments.spec import TOP_KEYS, expand_sweep, parse_spec_table
+from agora.market.errors import InputError
+from agora.market.single_item.right_auctions import PostedRightPrice
+
+RUN_SETTINGS = ("steps", "seeds", "record")  # how the runner runs a market, not the market
+
+
+def runner_keys(protocol: str) -> tuple[str, ...]:
+    """The ``[market]`` keys the runner's kind ``protocol`` reads (empty for a dashboard-only protocol)."""
+    kind = registry().get(protocol)
+    return ("protocol", *(p.name for p in kind.params)) if kind else ()
+
+
+def check_top_keys(doc: Mapping) -> None:
+    """The runner's top-level keys only (its own check, for a file without run settings)."""
+    for key, value in doc.items():
+        if key not in TOP_KEYS:
+            raise bad_value(key, value, f"top-level keys {', '.join(TOP_KEYS)}", "unknown key")
+
+
+def _refuse(key: str, value, why: str, accepted: str) -> SpecError:
+    return SpecError(f"market.{key} = {shown(value)}: {why}; accepted: {accepted}")
+
+
+def _buyers(params: Mapping) -> dict:
+    """bidders and n as the dashboard's distributions (repeated in turn) and number of buyers."""
+    n = len(bidders_of(params))
+    if n > MAX_BUYERS:
+        raise _refuse("n", n, "more buyers than the dashboard draws", f"at most {MAX_BUYERS}")
+    return {"bidders": tuple(params["bidders"]), "buyers": n}
+
+
+def _monopsony(params: Mapping) -> None:
+    if params["demand"] != "monopsony":
+        raise _refuse("demand", params["demand"], "the dashboard's single-item markets have one intermediary "
+                      "holding every buyer", "\"monopsony\"")
+
+
+def _rule(params: Mapping, seller: str, other: str) -> dict:
+    """One rule table for every side as the dashboard's rule and rate."""
+    if params[other] is not None and params[other] != params[seller]:
+        raise _refuse(other, params[other], "the dashboard plays one rule for every side",
+                      "\"same\" or the seller's rule")
+    try:
+        rule, rate = rate_of(make_rule(params[seller]))
+    except InputError as err:
+        raise SpecError(f"market.{seller} = {shown(params[seller])}: {err}") from None
+    return {"rule": rule, "rate": rate}
+
+
+def _seller_first(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+    _monopsony(params)
+    seller = params["seller"]
+    strategy = {"rule": "best-response"} if seller == "stackelberg" else {"rule": "fixed-price", "seller_price": seller}
+    return {**_buyers(params), **strategy}, ("evaluator", "exact")
+
+
+def _intermediary_first(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+    _monopsony(params)
+    commitment = params["intermediary"]
+    if commitment == "best":
+        if params["classes"] != ["posted_price"]:
+            raise _refuse("classes", params["classes"], "the dashboard's intermediary commits to its best "
+                          "posted price for the right", "[\"posted_price\"]")
+        return {**_buyers(params), "rule": "best-response"}, ("evaluator", "exact")
+    auction = right_auction(commitment)
+    if not isinstance(auction, PostedRightPrice):
+        raise _refuse("intermediary", commitment, "the dashboard's intermediary posts a price for the right",
+                      "\"best\", a price, or {class = \"posted_price\", parameter = X}")
+    return ({**_buyers(params), "rule": "fixed-price", "intermediary_price": auction.parameter},
+            ("evaluator", "exact", "classes"))
+
+
+def _simultaneous(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+    _monopsony(params)
+    seller, other = params["seller"], params["intermediary"]
+    if seller == other == "best-response":
+        start = params["start"]
+        return ({**_buyers(params), "rule": "best-response", "seller_price": start, "intermediary_price": start},
+                ("evaluator", "exact"))
+    if "best-response" in (seller, other):
+        key = "seller" if seller != "best-response" else "intermediary"
+        raise _refuse(key, params[key], "the dashboard moves both sides by one rule",
+                      "\"best-response\" on both sides, or a price on both")
+    return ({**_buyers(params), "rule": "fixed-price", "seller_price": seller, "intermediary_price": other},
+            ("evaluator", "exact", "start"))
+
+
+def _learning(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+    if params["grid"] != "linear":
+        raise _refuse("grid", params["grid"], "the dashboard's learners price on a linear grid", "\"linear\"")
+    _, mg = single_market(params).discretized()
+    return ({"protocol": "learning", "bidders": tuple(params["bidders"]), "buyers": len(params["bidders"]),
+             "points": params["points"], **_rule(params, "seller", "intermediary"),
+             "seller_price": float(mg.row_actions[params["start_seller"]]),
+             "intermediary_price": float(mg.col_actions[params["start_intermediary"]])},
+            ("evaluator", "window", "mixed_tol"))
+
+
+def _learning_k_items(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+    sizes = list(params["blocks"])
+    if sizes != [len(b) for b in blocks(sum(sizes), 2)]:
+        raise _refuse("blocks", sizes, "the dashboard splits the buyers into two contiguous blocks, the "
+                      "larger first", f"{[len(b) for b in blocks(sum(sizes), 2)]} for {sum(sizes)} buyers")
+    for key, why in (("upper", "the dashboard's grid ends at the top of the support"),
+                     ("seller_price", "the dashboard's seller learns its price")):
+        if params[key] is not None:
+            raise _refuse(key, params[key], why, "no value (the default)")
+    if params["start_first"] != params["start_second"]:
+        raise _refuse("start_second", params["start_second"], "the dashboard starts both intermediaries at "
+                      "one fee", f"start_first ({params['start_first']})")
+    seller, fee, _ = k_market(params).game().actions
+    return ({"protocol": "posted-fees", "bidders": (params["distribution"],), "buyers": sum(sizes),
+             "intermediaries": 2, "items": params["items"], "points": params["points"],
+             **_rule(params, "seller", "intermediaries"),
+             "seller_price": float(seller[params["start_seller"]]),
+             "intermediary_price": float(fee[params["start_first"]])},
+            ("evaluator", "window", "mixed_tol"))
+
+
+TRANSLATE = {"seller-first": _seller_first, "intermediary-first": _intermediary_first,
+             "simultaneous": _simultaneous, "learning": _learning, "learning-k-items": _learning_k_items}
+
+
+def controls_from_runner_spec(doc: Mapping, where: str) -> tuple[Controls, list[str]]:
+    """The dashboard's controls for the first point of a runner spec ``doc`` (read from TOML), and
+    notices naming what the dashboard sets aside. Every point is validated by the runner's kind."""
+    market = {"protocol": Controls.protocol, **doc["market"]}
+    try:
+        # a file with run settings is checked whole, as `agora run` would; a bare [market] by its kind
+        points = (parse_spec_table({**doc, "market": market}).points if "steps" in doc or "seeds" in doc
+                  else check_top_keys(doc) or expand_sweep(market, doc.get("sweep")))
+    except SpecError as err:
+        raise SpecFileError(f"{where}: {err}") from None
+    first = points[0]
+    try:
+        values, run_only = TRANSLATE[first.protocol](first.params)
+        controls = Controls(**{"protocol": first.protocol, **values})
+    except InputError as err:
+        raise SpecFileError(f"{where}: {err}") from None
+    set_aside = [k for k in RUN_SETTINGS if k in doc] + [f"market.{k}" for k in run_only
+                                                         if k in market or k in first.columns]
+    notices = [f"{where}: not used by the dashboard: {', '.join(set_aside)}"] if set_aside else []
+    if len(points) > 1:
+        at = ", ".join(f"{k} = {shown(v)}" for k, v in first.columns.items())
+        notices.append(f"{where}: the sweep has {len(points)} points; the dashboard opens the first ({at})")
+    return controls, notices
