@@ -1,22 +1,30 @@
 """``agora solve group``: the seller-optimal mechanism for a group with veto power.
 
-    agora solve group --member SPEC [--member SPEC ...] [--cost C] [--transfers pooled|individual] [--json]
+    agora solve group --member SPEC [--member SPEC ...] [--cost C] [--transfers pooled|individual]
+                      [--export DIR [--points N]] [--json]
 
 Prints the voting weights (input order), the optimal profit (with the bound on its
 error; a profit within that bound of 0 is printed as 0) and trade probability, the
 best unanimous posted price and its profit, and which trivial case of Proposition 1
 applies (``never``, ``always`` or null). ``--transfers individual`` solves Section
 6.4's model instead, where each member pays its own transfer, and prints it beside
-the pooled optimum with each member's influence under both.
+the pooled optimum with each member's influence under both. ``--export DIR`` writes the
+optimal mechanism's interim rules (each member's types, X_i, M_i, phi_i and weight) to
+DIR/interim.csv, .json and .parquet, and the solution to DIR/solution.json.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from agora.experiments.cli import _whole_number
+from agora.experiments.limits import COSTS, add_limit_options, limits_of, require_fits
 from agora.experiments.output import dumps
 from agora.experiments.tables import format_table
-from agora.market.group.specs import GROUP_SPEC_HELP, TRANSFERS
+from agora.market.errors import InputError
+from agora.market.group.specs import GROUP_SPEC_HELP, TABLE_POINTS, TRANSFERS
+
+EXPORTS = ("interim.csv", "interim.json", "interim.parquet")
 
 
 def _cost(text: str) -> float:
@@ -27,6 +35,10 @@ def _cost(text: str) -> float:
     if not 0.0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"the seller's cost must be a number >= 0, got {text}")
     return value
+
+
+def _table_points(text: str) -> int:
+    return _whole_number(text, 3)
 
 
 def add_parsers(verbs: dict, sub) -> None:
@@ -42,7 +54,45 @@ def add_parsers(verbs: dict, sub) -> None:
     p.add_argument("--transfers", choices=TRANSFERS, default="pooled",
                    help="pooled: one collective transfer (the paper's model, default); individual: each "
                         "member pays its own transfer (Section 6.4)")
+    p.add_argument("--export", metavar="DIR",
+                   help="write the optimal mechanism's interim rules to DIR/interim.csv, .json and .parquet "
+                        "(one row per member and type: type, cdf, virtual value, weight, interim probability "
+                        "of purchase, interim transfer, interim utility) and the solution to DIR/solution.json")
+    p.add_argument("--points", type=_table_points, metavar="N",
+                   help=f"types per member in the --export tables (default {TABLE_POINTS}; half evenly "
+                        "spaced, half at evenly spaced quantiles)")
     p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    add_limit_options(p)
+
+
+def _check_export(args: argparse.Namespace):
+    """The --export folder and table size, checked before any work: the folder, or None."""
+    from agora.experiments.output import check_out_dir
+
+    if args.export is None:
+        if args.points is not None:
+            raise InputError(f"--points {args.points} sets the size of the --export tables; give --export DIR")
+        return None
+    if args.transfers != "pooled":
+        raise InputError("--export writes the pooled mechanism (Theorem 1); accepted with --transfers pooled")
+    require_fits("--points", args.points or TABLE_POINTS, COSTS["group_table"], limits_of(args),
+                 scale=len(args.member))
+    return check_out_dir(args.export, "--export")
+
+
+def _export(sol, folder, points: int) -> list[str]:
+    """Write the optimal mechanism's interim table (CSV, JSON, Parquet) and the solution, all at once."""
+    import pandas as pd
+
+    from agora.experiments.output import staging_dir, write_table, write_text
+    from agora.market.group.solver import optimal_mechanism
+
+    table = pd.DataFrame(optimal_mechanism(sol, table_points=points).interim_table())
+    with staging_dir(folder) as stage:
+        for name in EXPORTS:
+            write_table(table, stage / name)
+        write_text(stage / "solution.json", dumps({**sol.to_dict(), "table_points": points}) + "\n")
+    return [str(folder / name) for name in (*EXPORTS, "solution.json")]
 
 
 def _individual(args: argparse.Namespace) -> int:
@@ -67,12 +117,15 @@ def _individual(args: argparse.Namespace) -> int:
 
 
 def solve_group(args: argparse.Namespace) -> int:
+    folder = _check_export(args)
     if args.transfers == "individual":
         return _individual(args)
     from agora.market.group.solver import solve_group as solve
 
     sol = solve(args.member, args.cost)
     d = sol.to_dict()
+    if folder is not None:
+        d["exported"] = _export(sol, folder, args.points or TABLE_POINTS)
     if args.json:
         print(dumps(d))
         return 0
@@ -85,6 +138,8 @@ def solve_group(args: argparse.Namespace) -> int:
                        [(i + 1, s, w, g) for i, (s, w, g) in
                         enumerate(zip(sol.members, sol.weights, sol.virtual_moments))]))
     print(f"\nmethod: {sol.method}")
+    if folder is not None:
+        print("exported: " + ", ".join(d["exported"]))
     return 0
 
 

@@ -60,6 +60,7 @@ COSTS = {
     "ipm": Cost(64.0, 2.5e-4, fixed_seconds=0.5),           # solve ipm, per buyer x item
     "robust": Cost(500.0, 1e-4),                            # worst-case LPs, per LP variable
     "steps": Cost(200.0, 2e-3),                             # agora run, per run x step
+    "group_table": Cost(16e3, 1.5e-3),                      # solve group --export, per member x type
 }
 
 

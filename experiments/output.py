@@ -124,7 +124,8 @@ def table_format(path: str | Path) -> str:
 
 
 def write_table(df, path: str | Path) -> Path:
-    """Write a DataFrame as CSV, Parquet or JSON (records) by the file's suffix, atomically."""
+    """Write a DataFrame as CSV, Parquet or JSON (records; numbers to 15 decimal places, pandas' most)
+    by the file's suffix, atomically."""
     fmt = table_format(path)
     with atomic_path(path) as tmp:
         if fmt == "csv":
@@ -132,7 +133,7 @@ def write_table(df, path: str | Path) -> Path:
         elif fmt == "parquet":
             df.to_parquet(tmp, index=False)
         else:
-            df.to_json(tmp, orient="records", indent=1)
+            df.to_json(tmp, orient="records", indent=1, double_precision=15)
     return Path(path)
 
 

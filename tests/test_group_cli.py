@@ -62,10 +62,30 @@ def test_bad_input_one_line_exit_2(capsys, argv, needle):
     assert needle in err and err.count("\n") == 1
 
 
-def test_negative_cost_is_named_as_the_sellers_cost(capsys):
-    code, out, err = run_cli(capsys, "solve", "group", "--member", "uniform:0,1", "--cost", "-1")
+@pytest.mark.parametrize("cost,shown", [("-1", "-1"), ("-0.5", "-0.5"), ("inf", "inf"), ("nan", "nan")])
+def test_bad_cost_is_named_as_the_sellers_cost(capsys, cost, shown):
+    code, out, err = run_cli(capsys, "solve", "group", "--member", "uniform:0,1", f"--cost={cost}")
     assert code == 2 and out == "" and err.count("\n") == 1
-    assert "the seller's cost must be a number >= 0, got -1" in err and "price" not in err
+    assert f"the seller's cost must be a number >= 0, got {shown} " in err and "price" not in err
+
+
+@pytest.mark.parametrize("transfers", ["pooled", "individual"])
+@pytest.mark.parametrize("member,alpha", [("pareto:1.5,1", "1.5"), ("pareto:0,1", "0"), ("pareto:0,1,4", "0"),
+                                          ("pareto:-0.5,1", "-0.5"), ("pareto:1,2", "1")])
+def test_pareto_alpha_outside_the_groups_range_is_named(capsys, member, alpha, transfers):
+    """The parser reads 0 <= ALPHA < 1, but ALPHA = 0 only with a CAP (an atom): a group takes 0 < ALPHA < 1."""
+    code, out, err = run_cli(capsys, "solve", "group", "--member", "uniform:0,1", "--member", member,
+                             "--transfers", transfers)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert f"member 2 ({member})" in err and "needs 0 < ALPHA < 1 and no CAP" in err
+    assert err.rstrip().endswith(f"got ALPHA={alpha}") and "give a CAP" not in err and "0 <= ALPHA" not in err
+
+
+def test_pareto_inside_the_groups_range_is_solved(capsys):
+    """pareto:0.5,1 alone: phi(v) = v/2 > 0 = c everywhere, so Proposition 1 trades always at profit
+    E[phi] = 0.5 E[v] = 0.5 * 2 = 1 (survival v^-2 on [1, inf), mean 2)."""
+    d = solve(capsys, "pareto:0.5,1")
+    assert d["trivial"] == "always" and d["profit"] == pytest.approx(1.0, abs=1e-9)
 
 
 def test_help_lists_only_the_laws_a_group_accepts(capsys):

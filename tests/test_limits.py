@@ -23,6 +23,7 @@ HUGE = [
     (["simulate", "seller-first", "--bidder", "uniform:0,1", "--rounds", "1000000000000", "--evaluator", "mc"],
      "--rounds"),
     (["simulate", "seller-first", "--bidder", "uniform:0,1", "--rounds", "1000000000000"], "--rounds"),
+    (["solve", "group", "--member", "uniform:0,1", "--export", "out", "--points", "1000000000"], "--points"),
 ]
 
 

@@ -27,8 +27,7 @@ from scipy.integrate import cumulative_trapezoid
 from agora.market.distributions import ValueDistribution
 from agora.market.errors import InputError
 from agora.market.group.expectations import GroupIntegrator
-
-TABLE_POINTS = 1025  # types per member on which interim allocations are tabulated
+from agora.market.group.specs import TABLE_POINTS
 
 
 class CollectiveMechanism(ABC):
@@ -152,6 +151,23 @@ class VotingMechanism(CollectiveMechanism):
         j = np.clip(np.searchsorted(grid, t, side="right") - 1, 0, grid.size - 2)
         area = area_tab[j] + (t - grid[j]) * (x_tab[j] + x) / 2 + (types - t) * x  # flat beyond the grid
         return x, x * types - area - self.floor[i]
+
+    def interim_table(self) -> dict[str, np.ndarray]:
+        """Each member's interim rules on its table grid, one row per (member, type), as columns.
+
+        ``member`` (1-based), ``distribution``, ``weight`` omega_i, ``type`` t, ``cdf`` F_i(t),
+        ``virtual_value`` phi_i(t), ``interim_probability`` X_i(t), ``interim_transfer`` M_i(t)
+        (Lemma 2, equation (1)) and ``interim_utility`` t X_i(t) - M_i(t), which equals U_i >= 0
+        at the lowest type (interim IR) and 0 there for a member minimizing g_i.
+        """
+        parts = []
+        for i, (d, grid) in enumerate(zip(self.members, self.grids)):
+            x, m = self.interim(i, grid)
+            parts.append({"member": np.full(grid.size, i + 1), "distribution": np.full(grid.size, d.spec),
+                          "weight": np.full(grid.size, self.weights[i]), "type": grid,
+                          "cdf": np.asarray(d.cdf(grid), float), "virtual_value": d.virtual_value(grid),
+                          "interim_probability": x, "interim_transfer": m, "interim_utility": grid * x - m})
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
     def transfer(self, theta):
         theta = _profiles(theta)

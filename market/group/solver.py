@@ -48,6 +48,7 @@ def parse_members(members: Sequence[str | ValueDistribution]) -> tuple[ValueDist
         raise GroupInputError("a group needs at least one member (n >= 1), got none")
     out = []
     for i, spec in enumerate(members):
+        _check_pareto_alpha(i, spec)
         try:
             d = parse_spec(spec)
         except SpecError as err:  # name the laws a group accepts, not every law Agora reads
@@ -60,6 +61,20 @@ def parse_members(members: Sequence[str | ValueDistribution]) -> tuple[ValueDist
                                   f"increasing; group members need {ACCEPTED_MEMBERS}")
         out.append(d)
     return tuple(out)
+
+
+def _check_pareto_alpha(i: int, spec: str | ValueDistribution) -> None:
+    """A Pareto member needs 0 < ALPHA < 1: the parser also reads ALPHA = 0, but only with a CAP,
+    which is an atom (Section 2 assumes atomless types)."""
+    if not isinstance(spec, str) or spec.split(":", 1)[0].strip().lower() != "pareto":
+        return
+    try:
+        alpha = float(spec.split(":", 1)[1].split(",", 1)[0])
+    except ValueError:
+        return  # not a number: the parser names it
+    if not 0.0 < alpha < 1.0:
+        raise GroupInputError(f"member {i + 1} ({spec}): a group member's pareto:ALPHA,SCALE needs "
+                              f"0 < ALPHA < 1 and no CAP (ALPHA = 0 needs a CAP, an atom), got ALPHA={alpha:g}")
 
 
 def check_cost(cost: float) -> float:

@@ -7,3 +7,5 @@ GROUP_SPEC_HELP = ("a member's value distribution, one per member (atomless, wit
                    f"virtual value and a finite lowest type); accepted: {GROUP_SPECS}")
 
 TRANSFERS = ("pooled", "individual")  # one collective transfer (the paper's model) or one per member (6.4)
+
+TABLE_POINTS = 1025  # types per member on which interim rules are tabulated (and exported)
