@@ -68,7 +68,7 @@ def solve_intermediary_first(args) -> int:
     for c, v in d["by_class"].items():
         if "skipped" in v:
             print(f"{c}: {v['skipped']}")
-    print(f"\nmethod: {sol.method}")
+    print(f"\nmethod: {sol.method}; quadrature error bound {sol.quadrature_error:.1e}")
     return 0
 
 
