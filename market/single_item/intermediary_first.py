@@ -128,8 +128,8 @@ def evaluate_right_auction(bidders: Sequence[ValueDistribution], auction: RightA
                            price: float, welfare: bool = True, checked: bool = True) -> RightAuctionOutcome:
     """Exact expected outcome of ``auction`` when the seller posts ``price`` (welfare nan if not asked).
 
-    ``quadrature_error`` bounds the error by comparing two independent rules unless ``checked`` is off
-    (then it is tanh-sinh's own estimate: for scans whose best point is evaluated again, checked).
+    ``quadrature_error`` bounds the error by comparing two independent rules; with ``checked`` False
+    it is tanh-sinh's own estimate (parameter scans, whose best point is then evaluated checked).
     """
     law = MaxScoreLaw(auction.scores(bidders, price))
     sale = float(auction.sale_probability(bidders, price))
