@@ -36,7 +36,7 @@ def _print_solution(sol) -> None:
     bidders = [(i, spec, reg, r) for i, (spec, reg, r)
                in enumerate(zip(sol.bidders, sol.regularity, sol.reserves))]
     print(format_table(["bidder", "distribution", "regularity", "reserve phi^-1(p)"], bidders))
-    print(f"\nmethod: {sol.method}; quadrature error estimate {sol.quadrature_error:.1e}")
+    print(f"\nmethod: {sol.method}; quadrature error bound {sol.quadrature_error:.1e}")
 
 
 def solve_seller_first(args) -> int:
@@ -68,7 +68,7 @@ def solve_intermediary_first(args) -> int:
     for c, v in d["by_class"].items():
         if "skipped" in v:
             print(f"{c}: {v['skipped']}")
-    print(f"\nmethod: {sol.method}")
+    print(f"\nmethod: {sol.method}; quadrature error bound {sol.quadrature_error:.1e}")
     return 0
 
 

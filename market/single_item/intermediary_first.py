@@ -15,6 +15,8 @@ the intermediary in expectation
       + (hi_i - p) P[V_i = hi_i] winshare_i(g_i(hi_i)),
 
 with D_i(c) = P[every other score < c]; the winner's value is integrated the same way.
+A reported outcome's error bound compares two independent quadrature rules
+(:func:`virtual_law.integrate_pieces`, checked); the parameter scan uses one.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from agora.market.single_item.scores import MaxScoreLaw
 from agora.market.single_item.seller_first import PriceOptimum, distinct, maximize_price_revenue, probe_values
 from agora.market.single_item.units import in_units, times
 from agora.market.single_item.virtual_law import (
+    CHECKED_QUADRATURE,
     Integral,
     QuadratureError,
     VirtualMaxLaw,
@@ -64,8 +67,9 @@ def _power_tail(b: ValueDistribution, tail_coefficient) -> tuple[float, float] |
 
 
 def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value,
-                tail_coefficient=None) -> Integral:
-    """Sum over bidders of an integral over its values where it can win, plus its atom at hi.
+                tail_coefficient=None, checked: bool = False) -> Integral:
+    """Sum over bidders of an integral over its values where it can win, plus its atom at hi
+    (the quadrature checked by a second rule if asked).
 
     With ``tail_coefficient``, an uncapped Pareto bidder's last piece (past its scale and every cut),
     where the integrand is k SCALE^b z^(-b) plus terms that decay faster, k = tail_coefficient(law),
@@ -101,12 +105,13 @@ def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value
     tails = [_power_tail(bidders[o], tail_coefficient) if tail_coefficient and math.isinf(hi) else None
              for (_, hi), o in zip(pieces, owners)]
     plain = [k for k, t in enumerate(tails) if t is None]
-    part = integrate_pieces(f, [pieces[k] for k in plain], [owners[k] for k in plain]) if plain \
+    part = integrate_pieces(f, [pieces[k] for k in plain], [owners[k] for k in plain], checked) if plain \
         else Integral(0.0, 0.0)
     value, error = part.value + atoms, part.error
     for (lo, _), o, t in zip(pieces, owners, tails):
         if t is not None:
-            tail = integrate_power_tail(lambda z, _, o=o: f(z, np.full(z.shape, o)), max(lo, bidders[o].lo), [t])
+            tail = integrate_power_tail(lambda z, _, o=o: f(z, np.full(z.shape, o)), max(lo, bidders[o].lo), [t],
+                                        checked)
             value, error = value + tail.value, error + tail.error
     return Integral(value, error)
 
@@ -120,17 +125,21 @@ def _payment_density(b: ValueDistribution, z: np.ndarray, price: float) -> np.nd
 
 
 def evaluate_right_auction(bidders: Sequence[ValueDistribution], auction: RightAuction,
-                           price: float, welfare: bool = True) -> RightAuctionOutcome:
-    """Exact expected outcome of ``auction`` when the seller posts ``price`` (welfare nan if not asked)."""
+                           price: float, welfare: bool = True, checked: bool = True) -> RightAuctionOutcome:
+    """Exact expected outcome of ``auction`` when the seller posts ``price`` (welfare nan if not asked).
+
+    ``quadrature_error`` bounds the error by comparing two independent rules; with ``checked`` False
+    it is tanh-sinh's own estimate (parameter scans, whose best point is then evaluated checked).
+    """
     law = MaxScoreLaw(auction.scores(bidders, price))
     sale = float(auction.sale_probability(bidders, price))
     # leading tail terms for an uncapped Pareto (survival (s / z)^b): z f(z) ~ b s^b z^-b, and the
     # payment density (z - p) f(z) - P[V >= z] ~ (b - 1) s^b z^-b
     welfare = _per_bidder(law, bidders, auction.reserve, lambda b, z: b.value_times_pdf(z), lambda v: v,
-                          lambda b: b.b) if welfare else Integral(math.nan, 0.0)
+                          lambda b: b.b, checked) if welfare else Integral(math.nan, 0.0)
     if auction.threshold_payment:
         revenue = _per_bidder(law, bidders, auction.reserve, lambda b, z: _payment_density(b, z, price),
-                              lambda v: v - price, lambda b: b.b - 1.0)
+                              lambda v: v - price, lambda b: b.b - 1.0, checked)
     else:
         revenue = Integral(auction.parameter * sale, 0.0)
     return RightAuctionOutcome(float(price), sale, float(price) * sale, revenue.value,
@@ -171,14 +180,14 @@ def _parameter_candidates(bidders, cls) -> np.ndarray:
     return c
 
 
-def outcome_of(bidders, commitment: RightAuction, welfare: bool = True) -> RightAuctionOutcome:
+def outcome_of(bidders, commitment: RightAuction, welfare: bool = True, checked: bool = True) -> RightAuctionOutcome:
     """The outcome when the seller best-responds to ``commitment``."""
     return evaluate_right_auction(bidders, commitment, seller_best_response(bidders, commitment).price,
-                                  welfare)
+                                  welfare, checked)
 
 
 def _intermediary_revenue(bidders, cls, x: float) -> float:
-    return outcome_of(bidders, cls(float(x)), welfare=False).intermediary_revenue
+    return outcome_of(bidders, cls(float(x)), welfare=False, checked=False).intermediary_revenue
 
 
 def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction]) -> CommitmentOptimum:
@@ -241,6 +250,7 @@ class IntermediaryFirstSolution:
     welfare: float
     by_class: dict
     method: str
+    quadrature_error: float
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -295,13 +305,15 @@ def _solve_in_units(law: VirtualMaxLaw, classes: Sequence[str], reasons: dict) -
     by_class = {c: {"skipped": reasons[c]} if reasons[c] else
                 {"commitment": optima[c].commitment.describe(), "seller_price": optima[c].outcome.seller_price,
                  "seller_revenue": optima[c].outcome.seller_revenue,
-                 "intermediary_revenue": optima[c].outcome.intermediary_revenue}
+                 "intermediary_revenue": optima[c].outcome.intermediary_revenue,
+                 "quadrature_error": optima[c].outcome.quadrature_error}
                 for c in classes}
     out = best.outcome
+    opt = law.tail_integral(0.0, checked=True)
     return IntermediaryFirstSolution(
         bidders=law.specs, intermediary_commitment=best.commitment.describe(),
         seller_price=out.seller_price, seller_revenue=out.seller_revenue,
         intermediary_revenue=out.intermediary_revenue,
-        no_intermediary_optimal_revenue=law.optimal_revenue.value,
+        no_intermediary_optimal_revenue=opt.value,
         sale_probability=out.sale_probability, welfare=out.welfare, by_class=by_class,
-        method=best.method)
+        method=f"{best.method}; {CHECKED_QUADRATURE}", quadrature_error=out.quadrature_error + opt.error)

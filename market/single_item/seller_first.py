@@ -22,7 +22,7 @@ from agora.market.single_item.intermediary_mechanisms import ShiftedMyerson
 from agora.market.single_item.seller_mechanisms import DeterministicMechanism, Menu
 from agora.market.single_item.units import in_units
 from agora.market.single_item.virtual_law import (
-    RTOL,
+    CHECKED_QUADRATURE,
     QuadratureError,
     VirtualMaxLaw,
     evaluate_menu,
@@ -193,10 +193,14 @@ class SellerFirstSolution:
 
 def evaluate_posted_price(law: VirtualMaxLaw, price: float, method: str = "given price"
                           ) -> SellerFirstSolution:
-    """Every party's expected outcome when the seller posts ``price`` (exact)."""
+    """Every party's expected outcome when the seller posts ``price`` (exact).
+
+    ``quadrature_error`` bounds the quadratures' error by comparing two independent rules
+    (tanh-sinh and Gauss-Kronrod, :func:`virtual_law.integrate_pieces`).
+    """
     menu = Menu.posted(price)
     ev = evaluate_menu(law, menu)
-    opt = law.optimal_revenue
+    opt = law.tail_integral(0.0, checked=True)
     return SellerFirstSolution(
         bidders=law.specs,
         seller_price=float(price),
@@ -207,7 +211,7 @@ def evaluate_posted_price(law: VirtualMaxLaw, price: float, method: str = "given
         reserves=tuple(float(b.virtual_threshold(price)) for b in law.bidders),
         welfare=ev.welfare,
         regularity=tuple(b.regularity.label for b in law.bidders),
-        method=f"{method}; tanh-sinh quadrature, rtol {RTOL:g}",
+        method=f"{method}; {CHECKED_QUADRATURE}",
         quadrature_error=ev.quadrature_error + opt.error,
     )
 
