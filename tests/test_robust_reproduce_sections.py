@@ -34,6 +34,6 @@ def test_dual_certificate_section_holds_with_provenance():
 
 def test_support_only_section_holds_with_lp_provenance():
     section = support_only()
-    assert len(section.checks) == 18 and all(c.holds for c in section.checks)
+    assert len(section.checks) == 19 and all(c.holds for c in section.checks)
     assert all(c.provenance in ("independent", "bound") and c.source for c in section.checks)
     assert sum("linear program (HiGHS) vs brute force" in c.source for c in section.checks) == 5

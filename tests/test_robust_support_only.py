@@ -150,3 +150,32 @@ def test_scenario_off_the_support_refused():
 def test_large_support_refused_before_work():
     with pytest.raises(InputError, match="largest grid that fits"):
         support_problem(np.linspace(1.0, 2.0, 80), 3)
+
+
+def _offer_top_when_first_is_lowest(support):
+    """Vickrey, except that at v_1 = v_low bidder 2 alone is offered the price v̄ (no sale below it).
+
+    With v_low = 0 the same rule on the interval [0, v̄] is ex-post IC/IR: bidder 1 reporting 0
+    gets nothing and pays nothing, and bidder 2 faces a posted price given v_1 = 0.
+    """
+    values, q, m = second_price(support)
+    low = values[:, 0] == support.min()
+    top = values[:, 1] == support.max()
+    q[:, low], m[:, low] = 0.0, 0.0
+    q[1, low & top], m[1, low & top] = 1.0, support.max()
+    return values, q, m
+
+
+@pytest.mark.parametrize("points", [3, 5, 9])
+def test_lowest_value_zero_lets_a_mechanism_gain_vbar_over_vickrey(points):
+    """With v_low = 0 a mechanism dominates Vickrey by v̄ at (0, v̄) however fine the support: the
+    proof of Proposition 1.3.2 needs v_(2) > 0 (its delta (1.18) is 0 when v'_(2) = 0). The
+    per-scenario LP finds the same v̄; with v_low = 1 > 0 the same rule loses to Vickrey at (1, 1)."""
+    support = np.linspace(0.0, 1.0, points)
+    values, q, m = _offer_top_when_first_is_lowest(support)
+    assert ex_post_violation(values, q, m) <= TOL
+    gain = m.sum(axis=0) - np.sort(values, axis=1)[:, -2]
+    assert gain.min() >= -TOL and gain.max() == pytest.approx(1.0, abs=TOL)
+    assert scenario_revenue_lp(support, (0.0, 1.0), efficient=False) == pytest.approx(1.0, abs=TOL)
+    values, q, m = _offer_top_when_first_is_lowest(support + 1.0)
+    assert (m.sum(axis=0) - np.sort(values, axis=1)[:, -2]).min() == pytest.approx(-1.0, abs=TOL)

@@ -640,6 +640,12 @@ def support_only() -> Section:
                         all(x > y > 0 for x, y in zip(gains, gains[1:]))
                         and all(g >= 1 / (n - 1) - 1e-9 for n, g in nested.items()), "", "bound",
                         "critical-price gain h = 1/(n - 1) below; per-scenario LP (HiGHS)"))
+    at_zero = [scenario_revenue_lp(np.linspace(0.0, 1.0, n), (0.0, 1.0), efficient=False) for n in (3, 5, 9)]
+    checks.append(Check("Proposition 1.3.2", "I=2, uniform supports of [0, 1] with 3, 5, 9 points, v = (0, 1)",
+                        "largest gain of a dominating mechanism (v_low = 0)", 1.0,
+                        " = ".join(f"{g:.5f}" for g in at_zero), all(_close(g, 1.0, 1e-9) for g in at_zero),
+                        "1e-9", "independent", "per-scenario LP (HiGHS) vs the rule selling to bidder 2 at "
+                        "vbar when v_1 = 0, Vickrey otherwise (IC/IR on [0, vbar] as well)"))
     text = """
 Support-only knowledge (Section 1.3): with P = P_0(V^I), (MDP) is the robust problem (RMDP),
 solved here as an LP over every ex-post IC/IR mechanism (allocation and payments per profile)
@@ -649,7 +655,9 @@ interval [v_low, vbar]: the proofs lower the winner's value to just above the se
 a value a finite support lacks. There the efficient mechanism's largest revenue in a scenario
 is the winner's critical value, the support point above v_(2) (the per-scenario LP finds it
 exactly), so Vickrey is dominated by at most the support's spacing; the gain of dominating
-mechanisms falls as the support is refined.
+mechanisms falls as the support is refined. The proposition also needs v_low > 0: with
+v_low = 0, selling to bidder 2 at vbar when v_1 = 0 (Vickrey otherwise) is IC/IR on the
+interval and beats Vickrey by vbar at (0, vbar); the proof's delta (1.18) is 0 there.
 """
     return Section("Support-only knowledge (Theorem 1.3.1, Propositions 1.3.2-1.3.3)", text, checks)
 

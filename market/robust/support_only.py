@@ -26,6 +26,10 @@ Vickrey by that gap, at most the support's largest spacing. Mechanisms that
 also randomize the allocation gain more in some scenarios; the largest such
 gain, :func:`scenario_revenue_lp` with ``efficient=False``, falls as the
 support is refined, towards the propositions' statement on the interval.
+Proposition 1.3.2 also needs v_low > 0: with v_low = 0, selling to bidder 2 at
+v̄ when v_1 = 0 (and Vickrey otherwise) is ex-post IC/IR on [0, v̄] too and
+beats Vickrey by v̄ at (0, v̄), on every support (the proof's δ of (1.18) is 0
+when the second-highest value is 0).
 """
 
 from __future__ import annotations
