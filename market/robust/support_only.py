@@ -203,10 +203,6 @@ class Dominance:
     gains: np.ndarray
     mechanism: DesignLP
 
-    @property
-    def largest_gain(self) -> float:
-        return float(self.gains.max())
-
 
 def dominance_lp(support, bidders: int = 2) -> Dominance:
     """max Σ_v (Σ_i m_i(v) - v_(2)) subject to Σ_i m_i(v) >= v_(2) for every v and ex-post IC/IR.
