@@ -2,7 +2,12 @@
 
 import pytest
 
-from agora.experiments.reproduce.robust_mechanisms import design_lps, dual_certificates, example_1_2_2
+from agora.experiments.reproduce.robust_mechanisms import (
+    design_lps,
+    dual_certificates,
+    example_1_2_2,
+    support_only,
+)
 
 
 def test_example_1_2_2_section_holds():
@@ -25,3 +30,10 @@ def test_dual_certificate_section_holds_with_provenance():
     section = dual_certificates()
     assert section.checks and all(c.holds for c in section.checks)
     assert all(c.provenance and c.source for c in section.checks)
+
+
+def test_support_only_section_holds_with_lp_provenance():
+    section = support_only()
+    assert len(section.checks) == 19 and all(c.holds for c in section.checks)
+    assert all(c.provenance in ("independent", "bound") and c.source for c in section.checks)
+    assert sum("linear program (HiGHS) vs brute force" in c.source for c in section.checks) == 5
