@@ -112,8 +112,10 @@ def _print(d: dict) -> None:
         im = d["impulse"]
         print(f"\nimpulse: the {im['deviator']}'s price cut {im['cut']} in period 1 "
               f"({im['sessions_cut']} of {d['sessions']} sessions not already at the lowest price)")
-        print(format_table(["period", "seller price", "intermediary price"],
-                           list(zip(range(len(im["seller_price"])), im["seller_price"], im["intermediary_price"]))))
+        print(format_table(["period", "seller price", "intermediary price", "seller (no cut)",
+                            "intermediary (no cut)"],
+                           list(zip(range(len(im["seller_price"])), im["seller_price"], im["intermediary_price"],
+                                    im["uncut_seller_price"], im["uncut_intermediary_price"]))))
     print(f"\nmethod: {d['method']}")
 
 

@@ -53,6 +53,7 @@ def test_strictly_dominant_price_is_learned(capsys):
     assert path["sessions_cut"] == 4
     assert path["seller_price"] == pytest.approx([h, 0.0] + [h] * 9, rel=1e-9)
     assert path["intermediary_price"] == pytest.approx([h] * 11, rel=1e-9)
+    assert path["uncut_seller_price"] == pytest.approx([h] * 11, rel=1e-9)
 
 
 def test_table_output(capsys):

@@ -109,6 +109,8 @@ def test_impulse_with_a_constant_greedy_strategy(deviator, lowest, cut):
     forced, other = (rows, cols) if deviator == 0 else (cols, rows)
     assert changed.all()
     assert (forced == [2, cut] + [2] * 7).all() and (other == 2).all()
+    rows, cols, changed = impulse_response(res.row_q, res.col_q, res.cycle_state, None, periods=8)
+    assert (rows == 2).all() and (cols == 2).all() and not changed.any()
 
 
 def test_impulse_of_hand_built_strategies():
@@ -126,7 +128,22 @@ def test_impulse_of_hand_built_strategies():
     assert changed.tolist() == [True, True]
     assert rows.tolist() == [[1, 0, 1, 0, 1, 0, 1], [1, 0, 0, 0, 0, 0, 0]]
     assert cols.tolist() == [[1, 1, 0, 1, 0, 1, 0], [1, 1, 0, 0, 0, 0, 0]]
+    rows, cols, _ = impulse_response(row_q, col_q, np.array([3, 3]), None, periods=6)
+    assert (rows == 1).all() and (cols == 1).all()  # no cut: (1, 1) for ever under both
     rows, _, changed = impulse_response(row_q, col_q, np.array([0, 0]), 0, False, 2)
     assert changed.tolist() == [False, False] and rows.tolist() == [[0, 0, 0], [0, 0, 0]]
     with pytest.raises(InputError, match="deviator"):
         impulse_response(row_q, col_q, np.array([3, 3]), 2)
+
+
+def test_impulse_cuts_below_what_the_cycle_would_play_next():
+    """Three row actions against a column player with one; the row plays 1 after it played 2, else 2:
+    the cycle 2 1 2 1 .... The step cut in period 1 is one below the 1 it would play then, so 0; after a
+    0 it plays 2, and the cycle resumes: 2 0 2 1 2 1."""
+    row_greedy = np.array([2, 2, 1])  # by the row's last action (state = last action, one column action)
+    row_q = np.eye(3)[row_greedy][None]
+    col_q = np.ones((1, 3, 1))
+    rows, cols, changed = impulse_response(row_q, col_q, np.array([1]), 0, False, 5)
+    assert rows.tolist() == [[2, 0, 2, 1, 2, 1]] and (cols == 0).all() and changed.all()
+    rows, _, _ = impulse_response(row_q, col_q, np.array([1]), None, periods=5)
+    assert rows.tolist() == [[2, 1, 2, 1, 2, 1]]

@@ -141,10 +141,11 @@ def _limit_play(A, B, q1, q2, state, joint, states):
     return out[0].astype(int), out[1].astype(int), out[2], out[3], opening
 
 
-def impulse_response(row_q: np.ndarray, col_q: np.ndarray, start: np.ndarray, deviator: int = 0,
+def impulse_response(row_q: np.ndarray, col_q: np.ndarray, start: np.ndarray, deviator: int | None = 0,
                      lowest: bool = False, periods: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Both players' actions (session, period 0..``periods``) after a one-period forced price cut,
-    and per session whether the cut changed the deviator's action (not already at action 0).
+    and per session whether the cut changed the deviator's action (not already at action 0);
+    with ``deviator`` None, the path without a cut (greedy play continued) to compare with.
 
     Period 0 is the greedy play in ``start`` (the limit cycle's opening state); in period 1 the
     ``deviator`` (0 row, 1 column) plays one action below its greedy one in period 1's state (or
@@ -152,17 +153,18 @@ def impulse_response(row_q: np.ndarray, col_q: np.ndarray, start: np.ndarray, de
     period 2 both follow their greedy strategies from the state the deviation made (Calvano et
     al. 2020, Section V.B). All sessions at once.
     """
-    if deviator not in (0, 1):
-        raise InputError(f"the deviator must be 0 (row player) or 1 (column player), got {deviator!r}")
+    if deviator not in (None, 0, 1):
+        raise InputError(f"the deviator must be 0 (row player), 1 (column player) or None, got {deviator!r}")
     if not (isinstance(periods, int) and periods >= 1):
         raise InputError(f"impulse periods must be an integer >= 1, got {periods!r}")
     m, states, n1 = row_q.shape
     n2 = col_q.shape[2]
     rows, state = np.arange(m), np.asarray(start, np.int64)
     path = np.zeros((2, m, periods + 1), np.int64)
+    changed = np.zeros(m, bool)
     for t in range(periods + 1):
         a, b = row_q[rows, state].argmax(axis=1), col_q[rows, state].argmax(axis=1)
-        if t == 1:
+        if t == 1 and deviator is not None:
             own = (a, b)[deviator]
             changed = own > 0
             cut = np.zeros_like(own) if lowest else np.maximum(own - 1, 0)
@@ -276,10 +278,14 @@ def _impulse(grid: np.ndarray, res: QSessions, deviator: int, cut: str, periods:
     """Mean price paths over all sessions after a forced cut (period 0: before it, 1: the cut)."""
     rows, cols, changed = impulse_response(res.row_q, res.col_q, res.cycle_state, deviator, cut == "lowest",
                                            periods)
+    still_rows, still_cols, _ = impulse_response(res.row_q, res.col_q, res.cycle_state, None, periods=periods)
     return {"deviator": SIDES[deviator], "cut": CUTS[cut],
             "seller_price": grid[rows].mean(axis=0).tolist(),
             "intermediary_price": grid[cols].mean(axis=0).tolist(),
+            "uncut_seller_price": grid[still_rows].mean(axis=0).tolist(),
+            "uncut_intermediary_price": grid[still_cols].mean(axis=0).tolist(),
             "sessions_cut": int(changed.sum()),
             "method": "from each session's converged play (the limit cycle's opening state; period 0), "
                       f"the {SIDES[deviator]}'s price forced {CUTS[cut]} for period 1, the other side "
-                      "greedy; from period 2 both greedy; mean over all sessions"}
+                      "greedy; from period 2 both greedy; mean over all sessions; uncut_*: the same "
+                      "greedy play without the cut (the limit cycle continued)"}
