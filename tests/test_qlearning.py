@@ -147,3 +147,15 @@ def test_impulse_cuts_below_what_the_cycle_would_play_next():
     assert rows.tolist() == [[2, 0, 2, 1, 2, 1]] and (cols == 0).all() and changed.all()
     rows, _, _ = impulse_response(row_q, col_q, np.array([1]), None, periods=5)
     assert rows.tolist() == [[2, 1, 2, 1, 2, 1]]
+
+
+def test_progress_ticks_count_the_periods_run():
+    """GAP's greedy strategies never change (test_impulse_with_a_constant_greedy_strategy), so every
+    session converges at period 700, inside the first block of 1024: one tick of 1024 and a stop; with
+    600 periods, one tick of 600."""
+    ticks = []
+    q_learning(GAP, GAP.T, session_seeds(2, 2), delta=0.0, periods=5_000, window=700, tick=ticks.append)
+    assert ticks == [1024]
+    ticks.clear()
+    q_learning(GAP, GAP.T, session_seeds(2, 2), delta=0.0, periods=600, window=600, tick=ticks.append)
+    assert ticks == [600]
