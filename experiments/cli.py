@@ -84,6 +84,7 @@ EXTENSIONS: tuple[str, ...] = (
     "agora.experiments.cli_robust",
     "agora.experiments.cli_viz",
     "agora.experiments.cli_learning",
+    "agora.experiments.cli_qlearning",
 )
 
 VERBS = {

@@ -61,7 +61,11 @@ COSTS = {
     "robust": Cost(500.0, 1e-4),                            # worst-case LPs, per LP variable
     "steps": Cost(200.0, 2e-3),                             # agora run, per run x step
     "group_table": Cost(16e3, 1.5e-3),                      # solve group --export, per member x type
+    "q_periods": Cost(0.0, 2e-6),                           # solve q-learning, per period x (sessions + 100)
 }
+
+#: Q-learning's per-period overhead (numpy calls), in sessions: a period costs like sessions + this.
+Q_PERIOD_OVERHEAD = 100
 
 
 def parse_bytes(text: str) -> float:
@@ -149,3 +153,15 @@ def robust_cost(bidders: int) -> Cost:
     """The worst-case LPs of ``agora solve robust --grid N`` for I bidders."""
     per = COSTS["robust"]
     return Cost(per.bytes, per.seconds, lambda n: robust_variables(n, bidders))
+
+
+def q_session_bytes(grid: int, memory: int) -> float:
+    """One Q-learning session: two float64 Q-tables of grid^(2 memory) states x grid actions, and a
+    block of 1024 periods of four random numbers (inf past a float's range)."""
+    log = (2 * memory + 1) * math.log(grid) if grid > 1 else 0.0
+    return 16.0 * math.exp(log) + 32768.0 if log < 700 else math.inf
+
+
+def q_memory_cost(grid: int) -> Cost:
+    """One session of ``agora solve q-learning`` by its memory (the Q-table's growth)."""
+    return Cost(1.0, 0.0, lambda memory: q_session_bytes(grid, memory))

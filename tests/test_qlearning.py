@@ -2,12 +2,13 @@
 which other sessions run beside them or on how they are split among workers."""
 
 from concurrent.futures import ProcessPoolExecutor
+from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from agora.market.errors import InputError
-from agora.market.learning.qlearning import profit_gain, q_learning, session_seeds
+from agora.market.learning.qlearning import grid_equilibria, impulse_response, profit_gain, q_learning, session_seeds
 
 PD = np.array([[3.0, 0.0], [4.0, 1.0]])  # action 1 (defect) strictly dominant
 THREE = np.array([[1.0, 2.0, 0.0], [2.0, 3.0, 1.0], [0.5, 1.5, -0.5]])  # action 1 dominant
@@ -63,5 +64,98 @@ def test_pricing_sessions_benchmarks_by_hand():
     assert d["monopoly_profit"] == pytest.approx(14 / 27, rel=1e-9)
     total = d["seller_profit"] + d["intermediary_profit"]
     assert d["profit_gain"] == pytest.approx((total - 4 / 9) / (14 / 27 - 4 / 9), rel=1e-9)
-    with pytest.raises(InputError, match="trading pure equilibria"):
+    assert d["nash"]["grid_equilibria"] == 3  # (1/3, 1), (2/3, 2/3), (1, 1/3): test_grid_equilibria_exact
+    assert (d["nash"]["seller_price"], d["nash"]["intermediary_price"]) == pytest.approx((2 / 3, 2 / 3))
+    assert d["nash"]["against_any_price"]  # the tie goes to the game's own equilibrium
+    with pytest.raises(InputError, match="joint-monopoly profit 1"):
         pricing_sessions(["point:1"], 5, session_seeds(0, 1), periods=10, window=5)
+
+
+def _sale(t: Fraction) -> Fraction:
+    """P[max(U[0,1], U[0,2]) >= t]."""
+    return 1 - t * t / 2 if t < 1 else max(1 - t / 2, Fraction(0))
+
+
+def test_grid_equilibria_exact():
+    """The 7-price game of U[0,1] and U[0,2] on [0, 2], brute force in exact arithmetic: a pair is an
+    equilibrium when no grid deviation of either side earns strictly more."""
+    from agora.market.single_item.simultaneous import REGRET_RTOL, PricingGame, grid_game
+
+    prices = [Fraction(k, 3) for k in range(7)]
+    def seller(p, q):
+        return p * _sale(p + q)
+    exact = [(i, j) for i, p in enumerate(prices) for j, q in enumerate(prices)
+             if seller(p, q) + seller(q, p) > 0 and seller(p, q) == max(seller(x, q) for x in prices)
+             and seller(q, p) == max(seller(y, p) for y in prices)]
+    assert exact == [(1, 3), (2, 2), (3, 1)]
+    _, A, B = grid_game(PricingGame(["uniform:0,1", "uniform:0,2"]), 7)
+    assert grid_equilibria(A, B, REGRET_RTOL).tolist() == [list(e) for e in exact]
+
+
+GAP = np.array([[0.0, 1.0, 2.0], [1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])  # row 2's least beats every other entry
+
+
+@pytest.mark.parametrize("deviator, lowest, cut", [(0, False, 1), (0, True, 0), (1, False, 1), (1, True, 0)])
+def test_impulse_with_a_constant_greedy_strategy(deviator, lowest, cut):
+    """delta = 0: every Q-value of an action stays a mean of its initial value (the row mean) and payoffs
+    it earned, so within [its row's least, its row's most]; in GAP action 2's least (4) beats every other
+    action's most (3), so the greedy action is 2 in every state at every period. Hence the greedy
+    strategies never change (each session converges at period = window), and after the cut (to 1, or to
+    0) the deviator returns to 2 at once while the other side never moves."""
+    res = q_learning(GAP, GAP.T, session_seeds(2, 3), alpha=0.3, beta=2e-3, delta=0.0, periods=5_000,
+                     window=700)
+    assert (res.periods == 700).all() and res.converged.all()
+    rows, cols, changed = impulse_response(res.row_q, res.col_q, res.cycle_state, deviator, lowest, 8)
+    forced, other = (rows, cols) if deviator == 0 else (cols, rows)
+    assert changed.all()
+    assert (forced == [2, cut] + [2] * 7).all() and (other == 2).all()
+    rows, cols, changed = impulse_response(res.row_q, res.col_q, res.cycle_state, None, periods=8)
+    assert (rows == 2).all() and (cols == 2).all() and not changed.any()
+
+
+def test_impulse_of_hand_built_strategies():
+    """Two actions, memory 1 (state 2a + b of the last joint action), both sessions starting at (1, 1).
+    Session 0, tit for tat (each copies the other's last action): the row's cut to 0 echoes back and
+    forth for ever, row 1 0 1 0 ..., column 1 1 0 1 .... Session 1, grim (1 only after (1, 1)): after the
+    cut both play 0 from period 2 on, a punishment that never ends."""
+    states = np.arange(4)
+    copy_col, copy_row, grim = states % 2, states // 2, (states == 3).astype(int)
+    def table(greedy):
+        return np.eye(2)[greedy]  # Q = 1 on the greedy action, 0 on the other
+    row_q = np.stack([table(copy_col), table(grim)])
+    col_q = np.stack([table(copy_row), table(grim)])
+    rows, cols, changed = impulse_response(row_q, col_q, np.array([3, 3]), 0, False, 6)
+    assert changed.tolist() == [True, True]
+    assert rows.tolist() == [[1, 0, 1, 0, 1, 0, 1], [1, 0, 0, 0, 0, 0, 0]]
+    assert cols.tolist() == [[1, 1, 0, 1, 0, 1, 0], [1, 1, 0, 0, 0, 0, 0]]
+    rows, cols, _ = impulse_response(row_q, col_q, np.array([3, 3]), None, periods=6)
+    assert (rows == 1).all() and (cols == 1).all()  # no cut: (1, 1) for ever under both
+    rows, _, changed = impulse_response(row_q, col_q, np.array([0, 0]), 0, False, 2)
+    assert changed.tolist() == [False, False] and rows.tolist() == [[0, 0, 0], [0, 0, 0]]
+    with pytest.raises(InputError, match="deviator"):
+        impulse_response(row_q, col_q, np.array([3, 3]), 2)
+
+
+def test_impulse_cuts_below_what_the_cycle_would_play_next():
+    """Three row actions against a column player with one; the row plays 1 after it played 2, else 2:
+    the cycle 2 1 2 1 .... The step cut in period 1 is one below the 1 it would play then, so 0; after a
+    0 it plays 2, and the cycle resumes: 2 0 2 1 2 1."""
+    row_greedy = np.array([2, 2, 1])  # by the row's last action (state = last action, one column action)
+    row_q = np.eye(3)[row_greedy][None]
+    col_q = np.ones((1, 3, 1))
+    rows, cols, changed = impulse_response(row_q, col_q, np.array([1]), 0, False, 5)
+    assert rows.tolist() == [[2, 0, 2, 1, 2, 1]] and (cols == 0).all() and changed.all()
+    rows, _, _ = impulse_response(row_q, col_q, np.array([1]), None, periods=5)
+    assert rows.tolist() == [[2, 1, 2, 1, 2, 1]]
+
+
+def test_progress_ticks_count_the_periods_run():
+    """GAP's greedy strategies never change (test_impulse_with_a_constant_greedy_strategy), so every
+    session converges at period 700, inside the first block of 1024: one tick of 1024 and a stop; with
+    600 periods, one tick of 600."""
+    ticks = []
+    q_learning(GAP, GAP.T, session_seeds(2, 2), delta=0.0, periods=5_000, window=700, tick=ticks.append)
+    assert ticks == [1024]
+    ticks.clear()
+    q_learning(GAP, GAP.T, session_seeds(2, 2), delta=0.0, periods=600, window=600, tick=ticks.append)
+    assert ticks == [600]

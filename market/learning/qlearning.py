@@ -13,11 +13,16 @@ Randomness: each session has its own :class:`numpy.random.SeedSequence` and draw
 random numbers in fixed blocks of :data:`BLOCK` periods, whether or not it has converged,
 so a session's path does not depend on which other sessions run beside it, nor on how the
 sessions are split among workers.
+
+Whether learned strategies punish deviations is read off impulse responses (Calvano et al.
+2020, Section V.B): from the converged play, one player's price is forced down for one
+period and both then follow their greedy strategies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +35,8 @@ BLOCK = 1024  # periods of random numbers a session draws at a time
 @dataclass
 class QSessions:
     """Per session: converged, the period it converged, and the greedy play it settled into
-    (the cycle of joint actions reached from its last state; mean payoffs over that cycle)."""
+    (the cycle of joint actions reached from its last state; mean payoffs over that cycle);
+    the final Q-tables (session, state, own action) and the state that opens the cycle."""
 
     converged: np.ndarray
     periods: np.ndarray
@@ -38,6 +44,9 @@ class QSessions:
     col_action: np.ndarray
     row_payoff: np.ndarray  # mean over the limit cycle
     col_payoff: np.ndarray
+    row_q: np.ndarray
+    col_q: np.ndarray
+    cycle_state: np.ndarray  # the state in which the limit cycle's first joint action is played
 
 
 def session_seeds(seed: int, sessions: int) -> list[np.random.SeedSequence]:
@@ -45,11 +54,13 @@ def session_seeds(seed: int, sessions: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(sessions)
 
 
-def _check(alpha: float, beta: float, delta: float, memory: int, periods: int, window: int):
+def check_parameters(alpha: float, beta: float, delta: float, memory: int, periods: int,
+                     window: int) -> None:
+    """InputError (one line naming the value and what is accepted) for a bad learning parameter."""
     if not 0.0 < alpha <= 1.0:
         raise InputError(f"alpha (learning rate) must lie in (0, 1], got {alpha!r}")
-    if not beta > 0.0:
-        raise InputError(f"beta (exploration decay) must be > 0, got {beta!r}")
+    if not (beta > 0.0 and math.isfinite(beta)):
+        raise InputError(f"beta (exploration decay) must be a finite number > 0, got {beta!r}")
     if not 0.0 <= delta < 1.0:
         raise InputError(f"delta (discount) must lie in [0, 1), got {delta!r}")
     if not (isinstance(memory, int) and memory >= 1):
@@ -61,13 +72,15 @@ def _check(alpha: float, beta: float, delta: float, memory: int, periods: int, w
 
 def q_learning(A, B, seeds: Sequence[np.random.SeedSequence], alpha: float = 0.15,
                beta: float = 4e-6, delta: float = 0.95, memory: int = 1,
-               periods: int = 1_000_000, window: int = 100_000) -> QSessions:
+               periods: int = 1_000_000, window: int = 100_000,
+               tick: Callable[[int], object] | None = None) -> QSessions:
     """Run one session per seed of Q-learning by the row player (payoffs A) against the column
-    player (payoffs B), all sessions at once."""
+    player (payoffs B), all sessions at once; ``tick(n)`` (a progress bar's update) is called
+    after each block of n periods."""
     A, B = np.asarray(A, float), np.asarray(B, float)
     if A.ndim != 2 or A.shape != B.shape:
         raise InputError(f"payoff matrices must share one 2-d shape, got {A.shape} and {B.shape}")
-    _check(alpha, beta, delta, memory, periods, window)
+    check_parameters(alpha, beta, delta, memory, periods, window)
     n1, n2 = A.shape
     joint = n1 * n2
     states = joint ** memory
@@ -100,16 +113,20 @@ def q_learning(A, B, seeds: Sequence[np.random.SeedSequence], alpha: float = 0.1
             when[newly] = t + 1
             done |= newly
             state = np.where(live, nxt, state)
+        if tick is not None:
+            tick(min(start + BLOCK, periods) - start)
         if done.all():
             break
-    return QSessions(done, when, *_limit_play(A, B, q1, q2, state, joint, states))
+    *play, opening = _limit_play(A, B, q1, q2, state, joint, states)
+    return QSessions(done, when, *play, q1, q2, opening)
 
 
 def _limit_play(A, B, q1, q2, state, joint, states):
     """Follow the greedy strategies from each session's last state until a state repeats; the
-    first joint action of the cycle and the mean payoffs over it."""
+    first joint action of the cycle, the mean payoffs over it, and the state it opens in."""
     n2 = A.shape[1]
     out = np.zeros((4, len(state)))
+    opening = np.zeros(len(state), np.int64)
     for k, s in enumerate(state):
         seen, path = {}, []
         while s not in seen:
@@ -120,7 +137,41 @@ def _limit_play(A, B, q1, q2, state, joint, states):
         cycle = path[seen[s]:]
         out[:, k] = (cycle[0][0], cycle[0][1], np.mean([A[x] for x in cycle]),
                      np.mean([B[x] for x in cycle]))
-    return out[0].astype(int), out[1].astype(int), out[2], out[3]
+        opening[k] = s
+    return out[0].astype(int), out[1].astype(int), out[2], out[3], opening
+
+
+def impulse_response(row_q: np.ndarray, col_q: np.ndarray, start: np.ndarray, deviator: int | None = 0,
+                     lowest: bool = False, periods: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both players' actions (session, period 0..``periods``) after a one-period forced price cut,
+    and per session whether the cut changed the deviator's action (not already at action 0);
+    with ``deviator`` None, the path without a cut (greedy play continued) to compare with.
+
+    Period 0 is the greedy play in ``start`` (the limit cycle's opening state); in period 1 the
+    ``deviator`` (0 row, 1 column) plays one action below its greedy one in period 1's state (or
+    action 0 with ``lowest``) while the other plays its greedy action, not yet knowing; from
+    period 2 both follow their greedy strategies from the state the deviation made (Calvano et
+    al. 2020, Section V.B). All sessions at once.
+    """
+    if deviator not in (None, 0, 1):
+        raise InputError(f"the deviator must be 0 (row player), 1 (column player) or None, got {deviator!r}")
+    if not (isinstance(periods, int) and periods >= 1):
+        raise InputError(f"impulse periods must be an integer >= 1, got {periods!r}")
+    m, states, n1 = row_q.shape
+    n2 = col_q.shape[2]
+    rows, state = np.arange(m), np.asarray(start, np.int64)
+    path = np.zeros((2, m, periods + 1), np.int64)
+    changed = np.zeros(m, bool)
+    for t in range(periods + 1):
+        a, b = row_q[rows, state].argmax(axis=1), col_q[rows, state].argmax(axis=1)
+        if t == 1 and deviator is not None:
+            own = (a, b)[deviator]
+            changed = own > 0
+            cut = np.zeros_like(own) if lowest else np.maximum(own - 1, 0)
+            a, b = (cut, b) if deviator == 0 else (a, cut)
+        path[:, :, t] = a, b
+        state = (state * n1 * n2 + a * n2 + b) % states
+    return path[0], path[1], changed
 
 
 def profit_gain(profit: float, nash: float, monopoly: float) -> float:
@@ -131,30 +182,110 @@ def profit_gain(profit: float, nash: float, monopoly: float) -> float:
     return (profit - nash) / (monopoly - nash)
 
 
+def grid_equilibria(A: np.ndarray, B: np.ndarray, rtol: float) -> np.ndarray:
+    """(row, column) indices of the trading pure Nash equilibria of the bimatrix game (A, B): each
+    side's payoff within ``rtol`` of its best against every deviation of its own on the grid."""
+    row_best = A >= A.max(axis=0, keepdims=True) * (1 - rtol)
+    col_best = B >= B.max(axis=1, keepdims=True) * (1 - rtol)
+    return np.argwhere(row_best & col_best & (A + B > 0))
+
+
+SIDES = ("seller", "intermediary")
+CUTS = {"step": "one grid step down", "lowest": "to the lowest price"}
+
+
 def pricing_sessions(bidders: Sequence[str], points: int, seeds: Sequence[np.random.SeedSequence],
-                     **learning) -> dict:
+                     alpha: float = 0.15, beta: float = 4e-6, delta: float = 0.95, memory: int = 1,
+                     periods: int = 1_000_000, window: int = 100_000, impulse: str | None = None,
+                     deviator: str = "seller", impulse_periods: int = 10,
+                     tick: Callable[[int], object] | None = None) -> dict:
     """Seller (rows) against intermediary (columns) in the discretized simultaneous game.
 
-    The profit gain uses total profits: Nash is the game's unique trading pure equilibrium on
-    the grid (verified against any price), the joint optimum the integrated monopolist's best
-    total price on the grid.
+    Reports mean converged prices and profits and the profit gain Delta on total profits
+    (Calvano et al. 2020): the joint optimum is the integrated monopolist's best total price
+    on the grid; the Nash profit that of the trading pure equilibrium of the grid game with the
+    largest total profit (several when the game has a continuum, Theorems 5.1-5.2), so
+    Delta > 0 means more than every pure equilibrium of the grid. With ``impulse`` ("step" or
+    "lowest"), also the mean path of both prices after the ``deviator``'s forced price cut
+    (:func:`impulse_response`). Everything is checked before learning starts.
     """
-    from agora.market.single_item.simultaneous import PricingGame, grid_game, pure_equilibria
+    from agora.market.single_item.simultaneous import REGRET_RTOL, PricingGame, grid_game
 
+    check_parameters(alpha, beta, delta, memory, periods, window)
+    if impulse is not None and impulse not in CUTS:
+        raise InputError(f"impulse must be one of {', '.join(CUTS)}, got {impulse!r}")
+    if deviator not in SIDES:
+        raise InputError(f"deviator must be seller or intermediary, got {deviator!r}")
+    if not (isinstance(impulse_periods, int) and impulse_periods >= 1):
+        raise InputError(f"impulse periods must be an integer >= 1, got {impulse_periods!r}")
+    if not seeds:
+        raise InputError("need at least one session, got none")
     game = PricingGame(bidders)
     grid, A, B = grid_game(game, points)
-    eqs = pure_equilibria(game, points).equilibria
-    if len(eqs) != 1:
-        raise InputError(f"the {points}-price game has {len(eqs)} trading pure equilibria; the profit "
-                         "gain needs exactly one (a continuum, Theorems 5.1-5.2, has no Nash profit)")
-    nash = eqs[0].seller_revenue + eqs[0].intermediary_revenue
-    monopoly = float((A + B).max())
-    res = q_learning(A, B, seeds, **learning)
+    eqs = grid_equilibria(A, B, REGRET_RTOL)
+    if not len(eqs):
+        raise InputError(f"the {points}-price game has no trading pure equilibrium: the profit gain "
+                         "needs a Nash profit")
+    totals = A[eqs[:, 0], eqs[:, 1]] + B[eqs[:, 0], eqs[:, 1]]
+    i, j, exact = _nash_point(game, grid, eqs[totals >= totals.max() * (1 - REGRET_RTOL)])
+    nash, monopoly = float(totals.max()), float((A + B).max())
+    if not monopoly > nash:
+        raise InputError(f"the {points}-price game has a pure equilibrium at the joint-monopoly profit "
+                         f"{monopoly:.6g}: the profit gain (monopoly - Nash in the denominator) is undefined")
+    res = q_learning(A, B, seeds, alpha, beta, delta, memory, periods, window, tick)
     total = res.row_payoff + res.col_payoff
-    return {"seller_price": float(grid[res.row_action].mean()),
-            "intermediary_price": float(grid[res.col_action].mean()),
-            "seller_profit": float(res.row_payoff.mean()),
-            "intermediary_profit": float(res.col_payoff.mean()),
-            "nash_profit": nash, "monopoly_profit": monopoly,
-            "profit_gain": profit_gain(float(total.mean()), nash, monopoly),
-            "converged": float(res.converged.mean()), "sessions": len(seeds)}
+    out = {"seller_price": float(grid[res.row_action].mean()),
+           "intermediary_price": float(grid[res.col_action].mean()),
+           "seller_profit": float(res.row_payoff.mean()),
+           "intermediary_profit": float(res.col_payoff.mean()),
+           "nash_profit": nash, "monopoly_profit": monopoly,
+           "profit_gain": profit_gain(float(total.mean()), nash, monopoly),
+           "converged": float(res.converged.mean()), "sessions": len(seeds),
+           "nash": {"seller_price": float(grid[i]), "intermediary_price": float(grid[j]),
+                    "seller_profit": float(A[i, j]), "intermediary_profit": float(B[i, j]),
+                    "against_any_price": exact, "grid_equilibria": len(eqs)},
+           "parameters": {"grid": points, "low": 0.0, "high": float(grid[-1]), "alpha": alpha,
+                          "beta": beta, "delta": delta, "memory": memory, "periods": periods,
+                          "window": window},
+           "method": _method(points, len(eqs), window, periods)}
+    if impulse is not None:
+        out["impulse"] = _impulse(grid, res, SIDES.index(deviator), impulse, impulse_periods)
+    return out
+
+
+def _nash_point(game, grid: np.ndarray, best: np.ndarray) -> tuple[int, int, bool]:
+    """Among grid equilibria of (nearly) equal, largest total profit: one that is also an equilibrium
+    against any price if there is one, then the most equal split; its indices and that check."""
+    from agora.market.single_item.simultaneous import is_equilibrium
+
+    exact = [is_equilibrium(game, float(grid[i]), float(grid[j])) for i, j in best]
+    k = min(range(len(best)), key=lambda k: (not exact[k], abs(int(best[k][0]) - int(best[k][1]))))
+    return int(best[k][0]), int(best[k][1]), bool(exact[k])
+
+
+def _method(points: int, nash_points: int, window: int, periods: int) -> str:
+    return (f"tabular Q-learning (Calvano et al. 2020), all sessions vectorized, each with its own seed; a "
+            f"session converged once neither greedy strategy changed for {window} periods (else stopped at "
+            f"{periods}); prices: the first joint action of the limit cycle of greedy play, profits: means "
+            f"over that cycle, both averaged over sessions; joint optimum: the integrated monopolist's best "
+            f"total price on the {points}-price grid; Nash: the trading pure equilibrium of the grid game with "
+            f"the largest total profit (of {nash_points}, each checked against every grid deviation; among "
+            f"ties, one that is an equilibrium against every price too (exact best responses: "
+            f"against_any_price), then the most equal split)")
+
+
+def _impulse(grid: np.ndarray, res: QSessions, deviator: int, cut: str, periods: int) -> dict:
+    """Mean price paths over all sessions after a forced cut (period 0: before it, 1: the cut)."""
+    rows, cols, changed = impulse_response(res.row_q, res.col_q, res.cycle_state, deviator, cut == "lowest",
+                                           periods)
+    still_rows, still_cols, _ = impulse_response(res.row_q, res.col_q, res.cycle_state, None, periods=periods)
+    return {"deviator": SIDES[deviator], "cut": CUTS[cut],
+            "seller_price": grid[rows].mean(axis=0).tolist(),
+            "intermediary_price": grid[cols].mean(axis=0).tolist(),
+            "uncut_seller_price": grid[still_rows].mean(axis=0).tolist(),
+            "uncut_intermediary_price": grid[still_cols].mean(axis=0).tolist(),
+            "sessions_cut": int(changed.sum()),
+            "method": "from each session's converged play (the limit cycle's opening state; period 0), "
+                      f"the {SIDES[deviator]}'s price forced {CUTS[cut]} for period 1, the other side "
+                      "greedy; from period 2 both greedy; mean over all sessions; uncut_*: the same "
+                      "greedy play without the cut (the limit cycle continued)"}
