@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from agora.experiments.output import dumps, staging_dir, write_table, write_text
+from agora.experiments.reproduce.references import MONOPOLIST_INTERMEDIARY
 from agora.experiments.reproduce.report import Check, Report, Section
 from agora.experiments.reproduce.selection_k_items import BINDING, k_items
 from agora.experiments.reproduce.selection_stability import stochastic_stability
@@ -30,7 +31,7 @@ from agora.market.learning.selection import Market, Study, play_market
 from agora.market.single_item.simultaneous import pure_equilibria
 from agora.models.learning_models import k_learning_model, learning_model
 
-SOURCE = "papers/monopolist-intermediary.txt"
+SOURCE = MONOPOLIST_INTERMEDIARY
 EPS, H = 0.2, 1e6
 CONSTANT = Market("constant value 1", ("point:1",), 41)
 F_MARKET = Market(f"F_{{{EPS:g},{H:g}}}", (f"pareto:{EPS:g},1,{H:g}",), 41, "log")

@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from agora.experiments.output import save_png, staging_dir  # noqa: E402
+from agora.experiments.reproduce.references import INTERMEDIARY_PROOF  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
 from agora.experiments.tables import markdown_table  # noqa: E402
 from agora.market.demand import bell_number  # noqa: E402
@@ -35,7 +36,7 @@ from agora.market.k_items.solver import (  # noqa: E402
 from agora.market.k_items.sweep import sweep  # noqa: E402
 from agora.market.k_items.utility import c_lambda, lambda_of  # noqa: E402
 
-SOURCE = "papers/intermediary-proof-mechanisms.txt"
+SOURCE = INTERMEDIARY_PROOF
 LAWS = ["uniform:0,1", "exponential:1", "pareto:0.75,1", "pareto:0.5,1", "pareto:0.3,1"]
 SHAPES = [(4, 2), (6, 2), (6, 3), (7, 3), (8, 3)]
 BUNDLE_SAMPLES = 200_000

@@ -20,6 +20,7 @@ from agora.experiments.output import progress, save_png, staging_dir  # noqa: E4
 from agora.experiments.reproduce import bound_tightness as tightness  # noqa: E402
 from agora.experiments.reproduce import monopolist_claims as claims  # noqa: E402
 from agora.experiments.reproduce import seller_first as section3  # noqa: E402
+from agora.experiments.reproduce.references import MONOPOLIST_INTERMEDIARY  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
 from agora.experiments.tables import markdown_table  # noqa: E402
 from agora.market.distributions import parse_spec  # noqa: E402
@@ -34,7 +35,7 @@ from agora.market.single_item.seller_first import solve_seller_first  # noqa: E4
 from agora.market.single_item.simultaneous import PricingGame, mixed_equilibria, pure_equilibria  # noqa: E402
 from agora.market.single_item.virtual_law import VirtualMaxLaw  # noqa: E402
 
-SOURCE = "papers/monopolist-intermediary.txt"
+SOURCE = MONOPOLIST_INTERMEDIARY
 TOL = 1e-9
 BILEVEL_TOL = 1e-7  # the seller's revenue is flat to machine precision near its optimum
 E2 = math.exp(-2)

@@ -126,7 +126,7 @@ class Report:
 
     def markdown(self) -> str:
         out = [f"# {self.title}", "",
-               f"Source: `{self.source}`. Generated {_dt.date.today().isoformat()} by "
+               f"Source: {self.source}. Generated {_dt.date.today().isoformat()} by "
                f"`agora reproduce` (Python {platform.python_version()}).", "",
                f"**{self.headline()}.**", "",
                "Provenance of each expected value: *paper-number* (printed in the paper), *paper-formula* "

@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 from scipy.optimize import brentq, minimize_scalar  # noqa: E402
 
 from agora.experiments.output import progress, save_png, staging_dir  # noqa: E402
+from agora.experiments.reproduce.references import ROBUST_THESIS  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
 from agora.experiments.tables import markdown_table  # noqa: E402
 from agora.market.robust.adversaries import EqualRevenueLimit, OneRandomHigh  # noqa: E402
@@ -68,7 +69,7 @@ from agora.market.robust.support_only import (  # noqa: E402
 )
 from agora.models.robust_model import RobustMarketModel  # noqa: E402
 
-SOURCE = "papers/distributionally-robust-mechanism-design-thesis.txt"
+SOURCE = ROBUST_THESIS
 LP_TOL = 1e-6  # the grid carries the mean and points just below each jump of the mechanism
 SIGMAS = 4.0
 GRID = {2: 201, 3: 61, 4: 31}

@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 
 from agora.experiments.output import progress, save_png, staging_dir  # noqa: E402
 from agora.experiments.plots import plot_revenue_vs_price  # noqa: E402
+from agora.experiments.reproduce.references import MONOPOLIST_INTERMEDIARY  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
 from agora.experiments.tables import markdown_table  # noqa: E402
 from agora.market.distributions import parse_spec  # noqa: E402
@@ -34,7 +35,7 @@ from agora.market.single_item.seller_mechanisms import Menu  # noqa: E402
 from agora.market.single_item.virtual_law import VirtualMaxLaw  # noqa: E402
 from agora.models.market_model import MarketModel  # noqa: E402
 
-SOURCE = "papers/monopolist-intermediary.txt"
+SOURCE = MONOPOLIST_INTERMEDIARY
 EXACT_TOL = 1e-9  # quadrature reaches 1e-12; closed forms are exact
 SIGMAS = 4.0
 

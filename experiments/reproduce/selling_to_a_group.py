@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 
 from agora.agents.group import GroupMember  # noqa: E402
 from agora.experiments.output import progress, save_png, staging_dir  # noqa: E402
+from agora.experiments.reproduce.references import SELLING_TO_A_GROUP  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
 from agora.experiments.tables import markdown_table  # noqa: E402
 from agora.market.group.ic_check import ex_post_deviation, verify_ic_ir  # noqa: E402
@@ -36,7 +37,7 @@ from agora.market.group.variants import best_consulted_set, best_quota_price, so
 from agora.models.group_model import GroupModel  # noqa: E402
 from agora.protocols.veto import VetoBargaining  # noqa: E402
 
-SOURCE = "papers/selling-to-a-group.txt"
+SOURCE = SELLING_TO_A_GROUP
 EXAMPLE_1 = ["uniform:0,2", "uniform:0,3"]
 QUAD = 1e-8
 SIGMAS = 4.0
