@@ -5,7 +5,8 @@
   drawn heavy and labelled with what they carried (every edge up to
   :data:`LABELLED_BUYERS` buyers, else only a sole winner's and the intermediaries');
 * :func:`series_figure`: running means of each party's revenue and of welfare, and
-  the posted prices, with the solver's values as dashed lines (bands for sets);
+  the posted prices, with the solver's values as dashed lines (bands for sets), over
+  the last :data:`WINDOW` rounds;
 * :func:`price_plane_figure`: both best-response curves, the equilibrium set and the
   path of posted prices so far.
 """
@@ -14,14 +15,25 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from agora.experiments.dashboard.views import MarketView, Network, PricePlane, Reference, money_columns, price_columns
+from agora.market.errors import InputError
 
 LABELLED_BUYERS = 10
 DPI = 80  # redraw cost grows with pixels; legends are drawn by the page, not by matplotlib (text is slow)
+PANEL_PX = 445  # CSS px a panel's picture gets on a 1440 px page (the page only ever scales pictures down)
+TEXT_PX = 12  # every text's height in CSS px: figures are PANEL_PX wide, so a figure pixel is a CSS pixel
+FONT = TEXT_PX * 72 / DPI  # the same in points
+WINDOW = 200  # rounds the series show by default: the last ones
+MIN_ROUNDS = 10  # the round axis spans at least this many rounds
+MIN_SPAN = 0.1  # a y axis spans at least this share of the market's value scale
+# (line style, marker) of the k-th series: no two alike, none dashed like the exact values' lines
+SERIES_STYLES = (("-", "o"), ("-.", "s"), (":", "^"), ("-", "D"), ("-.", "v"), (":", "P"))
 VALUE_MAP = "viridis"
 WIN_COLOUR = "#d62728"
 PARTY_COLOURS = {"seller": "#1f77b4", "intermediary": "#ff7f0e", "welfare": "#2ca02c"}
@@ -36,6 +48,22 @@ def _party(column: str) -> str:
 def _colour(column: str, k: int) -> str:
     """The party's colour, or the next of matplotlib's cycle as hex (the page's legend is HTML)."""
     return PARTY_COLOURS.get(_party(column), to_hex(f"C{k + 3}"))
+
+
+def panel_figure(height_px: float) -> Figure:
+    """A figure :data:`PANEL_PX` wide and ``height_px`` high at :data:`DPI`, on an Agg canvas (text can be measured)."""
+    figure = Figure(figsize=(PANEL_PX / DPI, height_px / DPI), dpi=DPI)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def readable(ax) -> None:
+    """Tick labels, offsets, axis labels and title of ``ax`` at :data:`FONT`."""
+    ax.tick_params(labelsize=FONT)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.offsetText.set_fontsize(FONT)
+        axis.label.set_fontsize(FONT)
+    ax.title.set_fontsize(FONT)
 
 
 def layered_positions(graph: nx.DiGraph) -> dict:
@@ -161,42 +189,93 @@ def _reference_lines(ax, ref: Reference, column: str, colour: str) -> None:
         ax.axhline(lo, color=colour, linestyle="--", linewidth=1.0)
 
 
+def series_style(k: int) -> dict:
+    """Line style and marker of the k-th series, so that equal series (the seller's and the intermediary's
+    in symmetric play) stay visible one over the other: gaps in the line, hollow markers of growing size."""
+    linestyle, marker = SERIES_STYLES[k % len(SERIES_STYLES)]
+    return dict(linestyle=linestyle, marker=marker, markersize=4 + 2 * (k % len(SERIES_STYLES)),
+                markerfacecolor="none" if k % 2 else None)
+
+
+def mark_sparsely(lines) -> None:
+    """About ten markers per line, the k-th line's shifted by k points (markers of equal series interleave)."""
+    for k, line in enumerate(lines):
+        step = max(1, len(line.get_xdata()) // 10)
+        line.set_markevery((k % step, step))
+
+
+def rounds_shown(rounds: int, window: int) -> tuple[int, int]:
+    """First and last round on the axis: the last ``window`` rounds, at least :data:`MIN_ROUNDS` of axis."""
+    first = max(1, rounds - window + 1)
+    return first, max(rounds, first + MIN_ROUNDS - 1)
+
+
+def value_scale(ref: Reference) -> float:
+    """The market's value scale: the largest exact value (1 when there is none or all are 0)."""
+    return max((abs(x) for band in ref.bands.values() for x in band), default=0.0) or 1.0
+
+
+def widen(ax, span: float) -> None:
+    """Make ``ax``'s y range at least ``span`` wide around its centre (a constant series gets a readable axis)."""
+    lo, hi = ax.get_ylim()
+    if hi - lo < span:
+        mid = (lo + hi) / 2
+        ax.set_ylim(mid - span / 2, mid + span / 2)
+
+
 class SeriesPlot:
     """The series figure, kept between redraws: a new round only updates its lines.
 
     Most of a redraw's cost is building axes and laying out their text, so the
     figure, the reference lines and one line per column are made once per market.
+    The lines show the last ``window`` rounds (the running means are over every round);
+    the round axis has integer ticks, and each y axis spans at least :data:`MIN_SPAN`
+    of the largest of the market's exact values and the values drawn on it.
     """
 
-    def __init__(self, view: MarketView, model):
+    def __init__(self, view: MarketView, model, window: int = WINDOW):
+        if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+            raise InputError(f"the series window must be a whole number of rounds >= 1, got {window!r}")
+        self.window = int(window)
         df, ref = view.series(model), view.reference(model)
+        self.scale = value_scale(ref)
         prices = price_columns(df)
-        self.figure = Figure(figsize=(6.4, 5.0 if prices else 3.0), dpi=DPI)
+        self.figure = panel_figure(400 if prices else 240)
         axes = self.figure.subplots(2 if prices else 1, 1, sharex=True, squeeze=False)[:, 0]
         self.money, self.prices = axes[0], axes[-1]
         self.means, self.posted = {}, {}
         for k, col in enumerate(money_columns(df)):
-            self.means[col], = self.money.plot([], [], color=_colour(col, k))
+            self.means[col], = self.money.plot([], [], color=_colour(col, k), **series_style(k))
             _reference_lines(self.money, ref, col, _colour(col, k))
         for k, col in enumerate(prices):
-            self.posted[col], = self.prices.plot([], [], color=_colour(col, k), marker=".")
+            self.posted[col], = self.prices.plot([], [], color=_colour(col, k), **series_style(k))
             _reference_lines(self.prices, ref, col, _colour(col, k))
         self.money.set_ylabel("mean per round")
         self.prices.set_xlabel("round")
+        self.prices.xaxis.set_major_locator(MaxNLocator(integer=True))
         if prices:
             self.prices.set_ylabel("posted price")
-        self.figure.subplots_adjust(left=0.12, right=0.97, top=0.97, bottom=0.1 if prices else 0.16, hspace=0.12)
+        for ax in axes:
+            readable(ax)
+        self.figure.subplots_adjust(left=0.15, right=0.97, top=0.97, bottom=0.11 if prices else 0.18, hspace=0.12)
 
     def update(self, view: MarketView, model) -> Figure:
         df = view.series(model)
-        means = df.expanding().mean()
+        shown = slice(max(0, len(df) - self.window), None)
+        means = df.expanding().mean().iloc[shown]
         for col, line in self.means.items():
             line.set_data(means.index.to_numpy(float), means[col].to_numpy(float))
         for col, line in self.posted.items():
-            line.set_data(df.index.to_numpy(float), df[col].to_numpy(float))
-        for ax in {self.money, self.prices}:
+            line.set_data(df.index.to_numpy(float)[shown], df[col].to_numpy(float)[shown])
+        mark_sparsely(self.means.values())
+        mark_sparsely(self.posted.values())
+        first, last = rounds_shown(len(df), self.window)
+        self.prices.set_xlim(first - 0.5, last + 0.5)
+        for ax in dict.fromkeys((self.money, self.prices)):
             ax.relim()
-            ax.autoscale_view()
+            ax.autoscale_view(scalex=False)
+            drawn = np.abs(np.concatenate([line.get_ydata() for line in ax.get_lines()]))
+            widen(ax, MIN_SPAN * max(self.scale, np.nanmax(drawn, initial=0.0)))
         return self.figure
 
 
@@ -226,7 +305,7 @@ class PricePlanePlot:
 
     def __init__(self, view: MarketView, model):
         plane = self.plane = view.price_plane(model)
-        self.figure = Figure(figsize=(5.6, 5.0), dpi=DPI)
+        self.figure = panel_figure(400)
         ax = self.figure.subplots()
         g = plane.grid
         (x_colour, _), (y_colour, _) = plane_legend(view, model, plane)[:2]
@@ -244,7 +323,8 @@ class PricePlanePlot:
         ax.set_ylabel(plane.labels[1])
         ax.set_xlim(0, g[-1])
         ax.set_ylim(0, g[-1])
-        self.figure.subplots_adjust(left=0.13, right=0.97, top=0.97, bottom=0.1)
+        readable(ax)
+        self.figure.subplots_adjust(left=0.15, right=0.97, top=0.97, bottom=0.11)
 
     def update(self, view: MarketView, model) -> Figure:
         path = view.series(model)[list(self.plane.columns)].to_numpy(float)

@@ -1,0 +1,134 @@
+"""The dashboard's figures as drawn (Agg, no browser): round ticks, y ranges, series styles and windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.colors import to_rgb
+
+from agora.experiments.dashboard.figures import SeriesPlot
+from agora.experiments.dashboard.model import MarketDashboard
+from agora.experiments.dashboard.views import VIEWS
+from agora.market.errors import InputError
+
+
+def _market(protocol: str, rounds: int, **kw) -> MarketDashboard:
+    one_law = protocol in ("posted-menu", "posted-fees")
+    kw = {"bidders": "uniform:0,1" if one_law else "uniform:0,1; exponential:1", "buyers": 3,
+          "intermediaries": 2 if protocol == "posted-fees" else 1, **kw}
+    m = MarketDashboard(protocol=protocol, **kw)
+    assert m.error is None, m.error
+    for _ in range(rounds):
+        m.step()
+    return m
+
+
+def _series(m: MarketDashboard, **kw) -> SeriesPlot:
+    """The series figure of ``m`` updated to its last round and drawn."""
+    plot = SeriesPlot(m.view, m.market, **kw)
+    plot.update(m.view, m.market).canvas.draw()
+    return plot
+
+
+# ---- the round axis ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("protocol", list(VIEWS))
+@pytest.mark.parametrize("rounds", [0, 1, 37])
+def test_round_ticks_are_whole_rounds(protocol, rounds):
+    m = _market(protocol, rounds)
+    ax = _series(m).figure.axes[-1]
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in ax.xaxis.get_major_locator()() if lo <= t <= hi]
+    assert len(ticks) >= 2
+    assert all(float(t).is_integer() for t in ticks), ticks
+    # at least ten rounds of axis, never a round before the first: no -0.04 .. 0.04 at round 0
+    assert lo == 0.5 and hi == max(rounds, 10) + 0.5
+
+
+# ---- y ranges ------------------------------------------------------------------------------------
+
+def test_a_constant_price_gets_an_axis_on_the_markets_scale():
+    """A fixed posted price of 0.05 (constant, equal to its exact line): the price axis spans at least
+    10% of the largest exact value drawn (the market's scale, welfare here), not 10% of 0.05."""
+    m = _market("posted-menu", 3, buyers=6, intermediaries=2, items=2, rule="fixed-price", seller_price=0.05)
+    plot = _series(m)
+    fig = plot.figure
+    money, prices = fig.axes
+    posted = prices.lines[0]
+    np.testing.assert_array_equal(posted.get_ydata(), [0.05] * 3)
+    series = {*plot.means.values(), *plot.posted.values()}
+    exact = [abs(y) for ax in fig.axes for line in ax.lines if line not in series for y in line.get_ydata()]
+    lo, hi = prices.get_ylim()
+    assert hi - lo >= 0.1 * max(exact) > 0.05
+    assert lo < 0.05 < hi
+
+
+def test_a_point_mass_market_keeps_every_line_inside_its_axes():
+    """Value 1 surely, seller first: the seller posts 1 and takes 1 each round, the intermediary 0."""
+    m = _market("seller-first", 4, bidders="point:1", buyers=1)
+    plot = _series(m)
+    fig = plot.figure
+    for ax in fig.axes:
+        lo, hi = ax.get_ylim()
+        ys = np.concatenate([line.get_ydata() for line in ax.lines])
+        assert lo < np.nanmin(ys) and np.nanmax(ys) < hi
+        assert hi - lo >= 0.1 * np.nanmax(np.abs(ys))
+    np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), 1.0, atol=1e-9)
+
+
+# ---- equal series stay visible -------------------------------------------------------------------
+
+def _symmetric() -> MarketDashboard:
+    """One uniform:0,1 buyer, both sides starting at 0.2: the game is symmetric, so the seller's and the
+    intermediary's prices and revenues are equal every round."""
+    return _market("simultaneous", 40, bidders="uniform:0,1", buyers=1, seller_price=0.2, intermediary_price=0.2,
+                   rate=0.3)
+
+
+def _pixels_near(rgba: np.ndarray, colour: str, tol: float = 40.0) -> int:
+    return int((np.linalg.norm(rgba[..., :3].astype(float) - np.array(to_rgb(colour)) * 255, axis=-1) < tol).sum())
+
+
+def test_equal_series_are_drawn_distinguishably():
+    m = _symmetric()
+    plot = _series(m)
+    fig = plot.figure
+    seller, intermediary = plot.means["seller_revenue"], plot.means["intermediary_revenue"]
+    np.testing.assert_array_equal(seller.get_ydata(), intermediary.get_ydata())  # equal, one over the other
+    for lines in (plot.means, plot.posted):
+        styles = [(line.get_linestyle(), line.get_marker()) for line in lines.values()]
+        assert len(set(styles)) == len(styles) >= 2, styles
+        assert all(style != "--" for style, _ in styles)  # dashed lines are the exact values
+    # both colours show inside the revenue axes although the lines coincide (the exact lines coincide too)
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    box = fig.axes[0].get_window_extent()
+    height = rgba.shape[0]
+    inside = rgba[int(height - box.y1) + 2:int(height - box.y0) - 2, int(box.x0) + 2:int(box.x1) - 2]
+    assert _pixels_near(inside, seller.get_color()) >= 20
+    assert _pixels_near(inside, intermediary.get_color()) >= 20
+
+
+# ---- long runs: a moving window ------------------------------------------------------------------
+
+def test_the_window_shows_the_last_rounds_of_the_running_means():
+    m = _market("seller-first", 30, seed=6)
+    plot = _series(m, window=10)
+    fig = plot.figure
+    df = m.view.series(m.market)
+    rounds = np.arange(21, 31)
+    revenue = df["seller_revenue"].to_numpy()
+    running = np.cumsum(revenue) / np.arange(1, 31)  # over every round, not only the window's
+    line = plot.means["seller_revenue"]
+    np.testing.assert_array_equal(line.get_xdata(), rounds)
+    np.testing.assert_allclose(line.get_ydata(), running[20:], rtol=1e-12)
+    np.testing.assert_array_equal(plot.posted["seller_price"].get_ydata(), df["seller_price"].to_numpy()[20:])
+    assert fig.axes[-1].get_xlim() == (20.5, 30.5)
+
+
+@pytest.mark.parametrize("window", [0, -3, 2.5, True, "10"])
+def test_a_bad_window_is_one_line_naming_it(window):
+    m = _market("seller-first", 0)
+    with pytest.raises(InputError) as err:
+        SeriesPlot(m.view, m.market, window=window)
+    text = str(err.value)
+    assert "\n" not in text and "window" in text and ">= 1" in text and repr(window) in text
