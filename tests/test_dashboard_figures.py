@@ -1,12 +1,14 @@
-"""The dashboard's figures as drawn (Agg, no browser): round ticks, y ranges, series styles and windows."""
+"""The dashboard's figures as drawn (Agg, no browser): round ticks, y ranges, series styles and windows,
+label contrast, the colour bar, text sizes and edge labels."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from matplotlib.colors import to_rgb
+from matplotlib.text import Text
 
-from agora.experiments.dashboard.figures import SeriesPlot
+from agora.experiments.dashboard.figures import LABEL_PAD, PANEL_PX, NetworkPlot, PricePlanePlot, SeriesPlot
 from agora.experiments.dashboard.model import MarketDashboard
 from agora.experiments.dashboard.views import VIEWS
 from agora.market.errors import InputError
@@ -132,3 +134,125 @@ def test_a_bad_window_is_one_line_naming_it(window):
         SeriesPlot(m.view, m.market, window=window)
     text = str(err.value)
     assert "\n" not in text and "window" in text and ">= 1" in text and repr(window) in text
+
+
+# ---- the network: contrast, colour bar, text size, edge labels ------------------------------------
+
+def _wcag_contrast(a, b) -> float:
+    """WCAG 2.0 contrast ratio of two sRGB colours, from the definition (its 0.03928 linearization knee)."""
+    def lum(c):
+        r, g, b_ = (x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in to_rgb(c))
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b_
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+NETWORKS = {  # small markets label every node; four intermediaries pile edge labels up
+    "seller-first, 5 buyers": ("seller-first", {"buyers": 5}),
+    "posted menu, 8 buyers, 4 intermediaries": ("posted-menu", {"buyers": 8, "intermediaries": 4, "items": 3}),
+    "posted menu, 200 buyers, 4 intermediaries": ("posted-menu", {"buyers": 200, "intermediaries": 4, "items": 20}),
+    "posted fees, 6 buyers": ("posted-fees", {"buyers": 6}),
+    "veto, 3 members": ("veto-bargaining", {"buyers": 3}),
+}
+
+
+def _networks(rounds: int = 3):
+    """(market, network plot drawn after each round) for every market of NETWORKS."""
+    for protocol, kw in NETWORKS.values():
+        m = _market(protocol, 0, seed=4, **kw)
+        plot = NetworkPlot(m.view, m.market)
+        for _ in range(rounds):
+            m.step()
+            plot.update(m.view, m.market).canvas.draw()
+            yield m, plot
+
+
+def test_node_labels_contrast_with_their_fill():
+    checked = 0
+    for _, plot in _networks():
+        ax = plot.figure.axes[0]
+        points = [(tuple(xy), colour) for c in ax.collections[:2]  # buyers, then the other nodes (one fill)
+                  for xy, colour in zip(c.get_offsets(), np.broadcast_to(c.get_facecolors(),
+                                                                          (len(c.get_offsets()), 4)))]
+        for text in plot.node_labels.values():
+            fill = next(colour for xy, colour in points if np.allclose(xy, text.get_position()))
+            assert _wcag_contrast(text.get_color(), fill) >= 4.5, (text.get_text(), text.get_color(), fill)
+            checked += 1
+    assert checked > 100
+
+
+def test_the_colour_bar_says_what_the_colours_are():
+    for m, plot in _networks(1):
+        bar = plot.colourbar
+        assert bar.ax.get_visible()
+        label = bar.ax.get_ylabel()
+        assert label == ("members' type this round" if m.view.protocol == "veto-bargaining"
+                         else "buyers' value this round")
+        assert bar.ax.yaxis.label.get_fontsize() * plot.figure.dpi / 72 >= 11
+
+
+def _figures(m: MarketDashboard):
+    plots = [NetworkPlot(m.view, m.market), SeriesPlot(m.view, m.market)]
+    if m.view.price_plane(m.market) is not None:
+        plots.append(PricePlanePlot(m.view, m.market))
+    for plot in plots:
+        fig = plot.update(m.view, m.market)
+        fig.canvas.draw()
+        yield fig
+
+
+@pytest.mark.parametrize("protocol", list(VIEWS))
+def test_every_text_is_at_least_11_css_px(protocol):
+    """The page shows a picture at its own size when it fits the panel (PANEL_PX, measured in the browser
+    test), so a figure pixel is a CSS pixel: every drawn text is at least 11 of them high."""
+    m = _market(protocol, 2, buyers=6)
+    for fig in _figures(m):
+        assert fig.get_figwidth() * fig.dpi <= PANEL_PX + 1e-9
+        drawn = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()
+                 and (t.axes is None or t.axes.get_visible())]
+        assert drawn
+        small = [(t.get_text(), t.get_fontsize() * fig.dpi / 72) for t in drawn if t.get_fontsize() * fig.dpi / 72 < 11]
+        assert not small, small
+
+
+def _edge_labels(net, graph) -> int:
+    """Graph edges that carried a message this round, either way (every one is labelled in a small market)."""
+    return len({(u, v) if graph.has_edge(u, v) else (v, u) for u, v in net.messages
+                if graph.has_edge(u, v) or graph.has_edge(v, u)})
+
+
+def test_edge_labels_never_overlap_and_only_crowded_ones_are_hidden():
+    hidden = 0
+    for m, plot in _networks():
+        renderer = plot.figure.canvas.get_renderer()
+        texts = [t.get_window_extent(renderer) for t in plot.texts]
+        boxes = [t.get_bbox_patch().get_window_extent(renderer) for t in plot.texts]  # their white boxes, as drawn
+        nodes = [t.get_window_extent(renderer) for t in plot.node_labels.values()]
+        for i, (a, box) in enumerate(zip(texts, boxes)):
+            assert not any(a.overlaps(b) for b in texts[i + 1:] + nodes), plot.texts[i].get_text()
+            assert not any(box.overlaps(b) for b in boxes[i + 1:] + nodes), plot.texts[i].get_text()
+        for (u, v), text in plot.hidden:  # the same label at its edge's middle would overlap a drawn one (2 px slack)
+            probe = plot.ax.text(*(np.add(plot.pos[u], plot.pos[v]) / 2), text, fontsize=plot.texts[0].get_fontsize(),
+                                 ha="center", va="center", bbox=dict(boxstyle="round", pad=LABEL_PAD))
+            probe.draw(renderer)
+            box = probe.get_bbox_patch().get_window_extent(renderer).padded(2)
+            probe.remove()
+            assert any(box.overlaps(b) for b in boxes + nodes), text
+        if plot.small:
+            net = m.view.network(m.market)
+            assert len(plot.texts) + len(plot.hidden) == _edge_labels(net, plot.graph)
+        hidden += len(plot.hidden)
+    assert hidden > 0  # four intermediaries do pile up
+
+
+def test_the_page_lists_the_edge_labels_not_drawn():
+    from agora.experiments.dashboard.page import hidden_html
+
+    m = _market("posted-menu", 2, buyers=8, intermediaries=4, items=3, seed=4)
+    plot = NetworkPlot(m.view, m.market)
+    plot.update(m.view, m.market)
+    assert plot.hidden
+    html = hidden_html(plot.hidden)
+    assert html.count("<li>") == len(plot.hidden)
+    for (u, v), text in plot.hidden:
+        assert f"{u} &ndash; {v}: {'; '.join(text.splitlines())}" in html

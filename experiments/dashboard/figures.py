@@ -17,7 +17,7 @@ import networkx as nx
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
-from matplotlib.colors import to_hex
+from matplotlib.colors import to_hex, to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -36,6 +36,8 @@ MIN_SPAN = 0.1  # a y axis spans at least this share of the market's value scale
 SERIES_STYLES = (("-", "o"), ("-.", "s"), (":", "^"), ("-", "D"), ("-.", "v"), (":", "P"))
 VALUE_MAP = "viridis"
 WIN_COLOUR = "#d62728"
+OTHER_FILL = "#cccccc"  # intermediaries, committee and seller
+LABEL_PAD = 0.1  # an edge label's white box: this share of the font size around the text
 PARTY_COLOURS = {"seller": "#1f77b4", "intermediary": "#ff7f0e", "welfare": "#2ca02c"}
 
 
@@ -88,13 +90,38 @@ def _arc(p: tuple, q: tuple, rad: float = 0.25, points: int = 16) -> np.ndarray:
     return (1 - t) ** 2 * p + 2 * (1 - t) * t * control + t ** 2 * q
 
 
+def relative_luminance(colours) -> np.ndarray:
+    """WCAG 2 relative luminance of each colour: 0.2126 R + 0.7152 G + 0.0722 B of the linearized sRGB channels."""
+    rgb = to_rgba_array(colours)[:, :3]
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return linear @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def label_colours(fills) -> list[str]:
+    """Black or white, whichever contrasts more with each fill (WCAG contrast (L1 + 0.05)/(L2 + 0.05)).
+
+    Black's contrast (L + 0.05)/0.05 and white's 1.05/(L + 0.05) multiply to 21, so the better of
+    the two is at least sqrt(21) > 4.5, the WCAG minimum for text, whatever the fill.
+    """
+    lum = relative_luminance(fills)
+    return ["black" if (x + 0.05) / 0.05 >= 1.05 / (x + 0.05) else "white" for x in lum]
+
+
+def overlaps(box, boxes) -> bool:
+    return any(box.overlaps(other) for other in boxes)
+
+
 class NetworkPlot:
     """The network figure, kept between redraws: layout, nodes and edges are drawn once per market.
 
-    A round only recolours the buyers (by value; winners ringed), re-weights the edges
+    A round only recolours the buyers (by value; winners ringed; each label black or white,
+    whichever contrasts more with its node), re-weights the edges
     (one LineCollection: heavy where a message went), redraws direct payments as
     dashed arcs and replaces the edge labels (every edge up to :data:`LABELLED_BUYERS`
     buyers, else those between intermediaries and the seller, and a sole winner's).
+    An edge label is drawn only where it overlaps no label already drawn (node labels,
+    then edge labels away from the buyers first); :attr:`hidden` lists the others.
+    Text is :data:`FONT` high on a :data:`PANEL_PX`-wide figure.
     """
 
     def __init__(self, view: MarketView, model):
@@ -103,29 +130,36 @@ class NetworkPlot:
         self.buyers = [v for v, k in g.nodes(data="kind") if k in ("buyer", "member")]
         others = [v for v in g.nodes if v not in self.buyers]
         self.small = len(self.buyers) <= LABELLED_BUYERS
-        self.figure = Figure(figsize=(6.4, 3.8), dpi=DPI)
+        self.kind = "members" if g.nodes[self.buyers[0]]["kind"] == "member" else "buyers"
+        self.figure = panel_figure(300)
         ax = self.ax = self.figure.subplots()
         xy = np.array([self.pos[v] for v in self.buyers])
-        self.size = 300 if self.small else max(20, 3000 // len(self.buyers))
+        self.size = 400 if self.small else max(20, 3000 // len(self.buyers))
         self.nodes = ax.scatter(xy[:, 0], xy[:, 1], s=self.size, c=np.zeros(len(self.buyers)), cmap=VALUE_MAP,
                                 edgecolors="#555555", linewidths=0.5, zorder=3)
         oxy = np.array([self.pos[v] for v in others])
-        ax.scatter(oxy[:, 0], oxy[:, 1], s=900, c="#cccccc", edgecolors="#333333", zorder=3)
-        for v in others + (self.buyers if self.small else []):
-            ax.text(*self.pos[v], v, ha="center", va="center", fontsize=9 if v in others else 7, zorder=4)
+        ax.scatter(oxy[:, 0], oxy[:, 1], s=900, c=OTHER_FILL, edgecolors="#333333", zorder=3)
+        colour = dict(zip(others, label_colours([OTHER_FILL] * len(others))))
+        self.node_labels = {v: ax.text(*self.pos[v], v, ha="center", va="center", fontsize=FONT, zorder=4,
+                                       color=colour.get(v, "black"))
+                            for v in others + (self.buyers if self.small else [])}
         self.edges = list(g.edges)
         self.lines = LineCollection([[self.pos[u], self.pos[v]] for u, v in self.edges], zorder=1)
         self.direct = LineCollection([], linestyles="dashed", colors=WIN_COLOUR, linewidths=1.0, zorder=2)
         ax.add_collection(self.lines)
         ax.add_collection(self.direct)
-        self.colourbar = self.figure.colorbar(self.nodes, ax=ax, shrink=0.7, pad=0.01)
-        self.colourbar.ax.tick_params(labelsize=7)
+        self.colourbar = self.figure.colorbar(self.nodes, ax=ax, shrink=0.8, pad=0.01)
+        self.colourbar.set_label(f"{self.kind}' {'type' if self.kind == 'members' else 'value'} this round",
+                                 fontsize=FONT)
+        readable(self.colourbar.ax)
         self.colourbar.ax.set_visible(False)
         self.texts: list = []
+        self.hidden: list[tuple[tuple[str, str], str]] = []
         ax.set_xlim(-0.12, 2.12)
-        ax.set_ylim(-1.05, 1.05)
+        ax.set_ylim(-1.08, 1.08)
         ax.set_axis_off()
-        self.figure.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.01)
+        readable(ax)
+        self.figure.subplots_adjust(left=0.01, right=0.9, top=0.92, bottom=0.01)
 
     def _busy(self, net: Network) -> set:
         """Edges that carried a message; with many buyers only those touching a winner or no buyer."""
@@ -136,6 +170,7 @@ class NetworkPlot:
         return busy
 
     def _labels(self, net: Network) -> dict:
+        """Edge -> the texts it carried, the edges away from the buyers first (they are labelled first)."""
         g, buyers, labels = self.graph, set(self.buyers), {}
         sole = net.winners if len(net.winners) == 1 else set()  # several winners' labels would pile up
         for (u, v), texts in net.messages.items():
@@ -143,7 +178,27 @@ class NetworkPlot:
                 key = (u, v) if g.has_edge(u, v) or not g.has_edge(v, u) else (v, u)
                 if g.has_edge(*key):
                     labels.setdefault(key, []).extend(texts)
-        return labels
+        return dict(sorted(labels.items(), key=lambda item: bool(set(item[0]) & buyers)))
+
+    def _place(self, labels: dict) -> None:
+        """Draw each edge label at its edge's middle unless it overlaps one drawn before (then it is hidden)."""
+        for t in self.texts:
+            t.remove()
+        renderer = self.figure.canvas.get_renderer()
+        taken = [t.get_window_extent(renderer) for t in self.node_labels.values()]
+        self.texts, self.hidden = [], []
+        for (u, v), texts in labels.items():
+            text = "\n".join(dict.fromkeys(texts))
+            t = self.ax.text(*(np.add(self.pos[u], self.pos[v]) / 2), text, fontsize=FONT, ha="center",
+                             va="center", zorder=5, bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.85,
+                                                              pad=LABEL_PAD))
+            box = t.get_window_extent(renderer).padded(LABEL_PAD * TEXT_PX + 1)  # its white box, a pixel apart
+            if overlaps(box, taken):
+                t.remove()
+                self.hidden.append(((u, v), text))
+            else:
+                taken.append(box)
+                self.texts.append(t)
 
     def update(self, view: MarketView, model) -> Figure:
         net = view.network(model)
@@ -153,6 +208,10 @@ class NetworkPlot:
         if finite.size:
             self.nodes.set_clim(finite.min(), finite.max() + (0.0 if np.ptp(finite) > 0 else 1e-9))
         self.colourbar.ax.set_visible(bool(finite.size))
+        fills = self.nodes.to_rgba(self.nodes.get_array())
+        for v, colour in zip(self.buyers, label_colours(fills)):
+            if v in self.node_labels:
+                self.node_labels[v].set_color(colour)
         won = np.array([v in net.winners for v in self.buyers])
         self.nodes.set_edgecolors(np.where(won, WIN_COLOUR, "#555555"))
         self.nodes.set_linewidths(np.where(won, 3.0, 0.5))
@@ -163,14 +222,8 @@ class NetworkPlot:
         g = self.graph
         direct = [e for e in net.messages if not g.has_edge(*e) and not g.has_edge(*e[::-1])]
         self.direct.set_segments([_arc(self.pos[u], self.pos[v]) for u, v in direct])
-        for t in self.texts:
-            t.remove()
-        self.texts = [self.ax.text(*(np.add(self.pos[u], self.pos[v]) / 2), "\n".join(dict.fromkeys(texts)),
-                                   fontsize=6, ha="center", va="center", zorder=5,
-                                   bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.8, pad=0.1))
-                      for (u, v), texts in self._labels(net).items()]
-        kind = "members" if g.nodes[self.buyers[0]]["kind"] == "member" else "buyers"
-        self.ax.set_title(f"{len(self.buyers)} {kind}; {net.caption}", fontsize=9)
+        self.ax.set_title(f"{len(self.buyers)} {self.kind}; {net.caption}", fontsize=FONT)
+        self._place(self._labels(net))
         return self.figure
 
 

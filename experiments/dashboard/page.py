@@ -123,13 +123,21 @@ def key_html(entries: list[tuple[str, str]], note: str) -> str:
             f"<br>{escape(note)}</div>")
 
 
-def kept_figure(model: MarketDashboard, name: str, make, entries: list[tuple[str, str]], note: str) -> None:
+def kept_figure(model: MarketDashboard, name: str, make, entries: list[tuple[str, str]], note: str):
     """A figure kept for this market (``make(view, market)`` the first time), updated to this round,
-    with its legend line below."""
+    with its legend line below; returns the kept plot."""
     plot = model.kept(name, lambda: make(model.view, model.market))
     solara.FigureMatplotlib(plot.update(model.view, model.market), format="png",
                             dependencies=[model, model.rounds])  # the figure object is kept
     solara.HTML(tag="div", unsafe_innerHTML=key_html(entries, note))
+    return plot
+
+
+def hidden_html(hidden: list[tuple[tuple[str, str], str]]) -> str:
+    """The edge labels the network had no room for, as a list under it."""
+    items = "".join(f"<li>{escape(u)} &ndash; {escape(v)}: {escape(text.replace(chr(10), '; '))}</li>"
+                    for (u, v), text in hidden)
+    return f'<div class="hidden-labels" style="font-size: 80%">not drawn (no room):<ul>{items}</ul></div>'
 
 
 @solara.component
@@ -137,9 +145,11 @@ def NetworkPanel(model: MarketDashboard):
     update_counter.get()
     with solara.Card("Demand network"):
         if model.market is not None:
-            kept_figure(model, "network", NetworkPlot, [(WIN_COLOUR, "winner (ringed) and payments")],
-                        "buyers (members) coloured by this round's value (type); heavy edges carried this "
-                        "round's messages")
+            plot = kept_figure(model, "network", NetworkPlot, [(WIN_COLOUR, "winner (ringed) and payments")],
+                               "buyers (members) coloured by this round's value (type); heavy edges carried this "
+                               "round's messages")
+            if plot.hidden:
+                solara.HTML(tag="div", unsafe_innerHTML=hidden_html(plot.hidden))
 
 
 @solara.component
