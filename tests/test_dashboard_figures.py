@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
-from agora.experiments.dashboard.figures import LABEL_PAD, PANEL_PX, NetworkPlot, PricePlanePlot, SeriesPlot
+from agora.experiments.dashboard.figures import FONT, LABEL_PAD, PANEL_PX, NetworkPlot, PricePlanePlot, SeriesPlot
 from agora.experiments.dashboard.model import MarketDashboard
 from agora.experiments.dashboard.views import VIEWS
 from agora.market.errors import InputError
@@ -213,6 +214,10 @@ def test_every_text_is_at_least_11_css_px(protocol):
         assert drawn
         small = [(t.get_text(), t.get_fontsize() * fig.dpi / 72) for t in drawn if t.get_fontsize() * fig.dpi / 72 < 11]
         assert not small, small
+        # nothing drawn is cut off at the picture's edge (half a pixel of slack)
+        box, slack = fig.get_tightbbox(fig.canvas.get_renderer()), 0.5 / fig.dpi  # inches
+        assert box.x0 >= -slack and box.y0 >= -slack
+        assert box.x1 <= fig.get_figwidth() + slack and box.y1 <= fig.get_figheight() + slack
 
 
 def _edge_labels(net, graph) -> int:
@@ -221,18 +226,28 @@ def _edge_labels(net, graph) -> int:
                 if graph.has_edge(u, v) or graph.has_edge(v, u)})
 
 
+def _markers(plot) -> list[Bbox]:
+    """Node markers' squares: scatter size s is the marker's area in pt^2 (side sqrt(s) pt, dpi/72 px a pt)."""
+    ax, boxes = plot.ax, []
+    for nodes in ax.collections[:2]:
+        side = np.sqrt(nodes.get_sizes()[0]) * plot.figure.dpi / 72
+        for x, y in ax.transData.transform(nodes.get_offsets()):
+            boxes.append(Bbox.from_bounds(x - side / 2, y - side / 2, side, side))
+    return boxes
+
+
 def test_edge_labels_never_overlap_and_only_crowded_ones_are_hidden():
     hidden = 0
     for m, plot in _networks():
         renderer = plot.figure.canvas.get_renderer()
         texts = [t.get_window_extent(renderer) for t in plot.texts]
         boxes = [t.get_bbox_patch().get_window_extent(renderer) for t in plot.texts]  # their white boxes, as drawn
-        nodes = [t.get_window_extent(renderer) for t in plot.node_labels.values()]
+        nodes = [t.get_window_extent(renderer) for t in plot.node_labels.values()] + _markers(plot)
         for i, (a, box) in enumerate(zip(texts, boxes)):
             assert not any(a.overlaps(b) for b in texts[i + 1:] + nodes), plot.texts[i].get_text()
             assert not any(box.overlaps(b) for b in boxes[i + 1:] + nodes), plot.texts[i].get_text()
-        for (u, v), text in plot.hidden:  # the same label at its edge's middle would overlap a drawn one (2 px slack)
-            probe = plot.ax.text(*(np.add(plot.pos[u], plot.pos[v]) / 2), text, fontsize=plot.texts[0].get_fontsize(),
+        for (u, v), text in plot.hidden:  # at its edge's middle it would overlap a label or node (2 px slack)
+            probe = plot.ax.text(*(np.add(plot.pos[u], plot.pos[v]) / 2), text, fontsize=FONT,
                                  ha="center", va="center", bbox=dict(boxstyle="round", pad=LABEL_PAD))
             probe.draw(renderer)
             box = probe.get_bbox_patch().get_window_extent(renderer).padded(2)

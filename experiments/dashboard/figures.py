@@ -16,10 +16,11 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
+from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.colors import to_hex, to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
 
 from agora.experiments.dashboard.views import MarketView, Network, PricePlane, Reference, money_columns, price_columns
 from agora.market.errors import InputError
@@ -107,6 +108,17 @@ def label_colours(fills) -> list[str]:
     return ["black" if (x + 0.05) / 0.05 >= 1.05 / (x + 0.05) else "white" for x in lum]
 
 
+def node_boxes(ax) -> list[Bbox]:
+    """The window extent of every node marker of ``ax``'s scatters (a marker of size s pt^2 is sqrt(s) pt wide)."""
+    boxes = []
+    for nodes in ax.collections:
+        if isinstance(nodes, PathCollection):
+            centres = ax.transData.transform(nodes.get_offsets())
+            radii = np.broadcast_to(np.sqrt(nodes.get_sizes()) / 2 * ax.figure.dpi / 72, len(centres))
+            boxes += [Bbox([c - r, c + r]) for c, r in zip(centres, radii)]
+    return boxes
+
+
 def overlaps(box, boxes) -> bool:
     return any(box.overlaps(other) for other in boxes)
 
@@ -119,8 +131,8 @@ class NetworkPlot:
     (one LineCollection: heavy where a message went), redraws direct payments as
     dashed arcs and replaces the edge labels (every edge up to :data:`LABELLED_BUYERS`
     buyers, else those between intermediaries and the seller, and a sole winner's).
-    An edge label is drawn only where it overlaps no label already drawn (node labels,
-    then edge labels away from the buyers first); :attr:`hidden` lists the others.
+    An edge label is drawn only where it overlaps no node, node label or edge label already
+    drawn (those away from the buyers first); :attr:`hidden` lists the others.
     Text is :data:`FONT` high on a :data:`PANEL_PX`-wide figure.
     """
 
@@ -148,18 +160,18 @@ class NetworkPlot:
         self.direct = LineCollection([], linestyles="dashed", colors=WIN_COLOUR, linewidths=1.0, zorder=2)
         ax.add_collection(self.lines)
         ax.add_collection(self.direct)
-        self.colourbar = self.figure.colorbar(self.nodes, ax=ax, shrink=0.8, pad=0.01)
+        self.colourbar = self.figure.colorbar(self.nodes, ax=ax, shrink=0.8, fraction=0.04, pad=0.01)
         self.colourbar.set_label(f"{self.kind}' {'type' if self.kind == 'members' else 'value'} this round",
                                  fontsize=FONT)
         readable(self.colourbar.ax)
         self.colourbar.ax.set_visible(False)
         self.texts: list = []
         self.hidden: list[tuple[tuple[str, str], str]] = []
-        ax.set_xlim(-0.12, 2.12)
+        ax.set_xlim(-0.08, 2.08)
         ax.set_ylim(-1.08, 1.08)
         ax.set_axis_off()
         readable(ax)
-        self.figure.subplots_adjust(left=0.01, right=0.9, top=0.92, bottom=0.01)
+        self.figure.subplots_adjust(left=0.0, right=0.86, top=0.92, bottom=0.01)  # room for the bar's text
 
     def _busy(self, net: Network) -> set:
         """Edges that carried a message; with many buyers only those touching a winner or no buyer."""
@@ -185,7 +197,7 @@ class NetworkPlot:
         for t in self.texts:
             t.remove()
         renderer = self.figure.canvas.get_renderer()
-        taken = [t.get_window_extent(renderer) for t in self.node_labels.values()]
+        taken = [t.get_window_extent(renderer) for t in self.node_labels.values()] + node_boxes(self.ax)
         self.texts, self.hidden = [], []
         for (u, v), texts in labels.items():
             text = "\n".join(dict.fromkeys(texts))
