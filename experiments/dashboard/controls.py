@@ -2,7 +2,7 @@
 
 The same controls appear on the page (protocol, distributions, number of buyers and
 of intermediaries, items, the intermediaries' utility model, learning rule and rate,
-start prices, seed) and in a spec file::
+start prices, seed, and how many rounds the series show) and in a spec file::
 
     [market]
     protocol = "simultaneous"
@@ -16,6 +16,7 @@ start prices, seed) and in a spec file::
     seller_price = 0.2                        # start (or fixed) prices
     intermediary_price = 0.2
     seed = 7
+    window = 200                              # the series show the last 200 rounds
 
 Every key is optional. A bad value is one line naming the key, the value and what
 is accepted (an :class:`~agora.market.errors.InputError`).
@@ -33,6 +34,7 @@ from agora.market.errors import InputError
 from agora.market.k_items.utility import MODELS as UTILITY_MODELS
 
 MAX_BUYERS = 500
+WINDOW = 200  # rounds the series show by default: the last ones
 
 
 class SpecFileError(InputError):
@@ -54,6 +56,7 @@ class Controls:
     intermediaries: int = 1
     items: int = 1
     utility: str = "surplus"
+    window: int = WINDOW
 
     def __post_init__(self):
         from agora.experiments.dashboard.views import VIEWS  # the registry names the protocols
@@ -87,6 +90,7 @@ class Controls:
                 raise InputError(f"{name} must be a price >= 0, got {value!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InputError(f"seed must be a whole number >= 0, got {self.seed!r}")
+        check_window(self.window)
         VIEWS[self.protocol].check(self)
 
     @property
@@ -110,6 +114,12 @@ def _whole(x) -> bool:
 
 def _number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def check_window(window) -> None:
+    """The series' window: a whole number of rounds >= 1 (else a one-line InputError naming it)."""
+    if not _whole(window) or window < 1:
+        raise InputError(f"window must be a whole number of rounds >= 1, got {window!r}")
 
 
 def split_bidders(text: str) -> tuple[str, ...]:

@@ -22,15 +22,14 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox
 
+from agora.experiments.dashboard.controls import WINDOW, check_window
 from agora.experiments.dashboard.views import MarketView, Network, PricePlane, Reference, money_columns, price_columns
-from agora.market.errors import InputError
 
 LABELLED_BUYERS = 10
 DPI = 80  # redraw cost grows with pixels; legends are drawn by the page, not by matplotlib (text is slow)
 PANEL_PX = 445  # CSS px a panel's picture gets on a 1440 px page (the page only ever scales pictures down)
 TEXT_PX = 12  # every text's height in CSS px: figures are PANEL_PX wide, so a figure pixel is a CSS pixel
 FONT = TEXT_PX * 72 / DPI  # the same in points
-WINDOW = 200  # rounds the series show by default: the last ones
 MIN_ROUNDS = 10  # the round axis spans at least this many rounds
 MIN_SPAN = 0.1  # a y axis spans at least this share of the market's value scale
 # (line style, marker) of the k-th series: no two alike, none dashed like the exact values' lines
@@ -299,9 +298,8 @@ class SeriesPlot:
     """
 
     def __init__(self, view: MarketView, model, window: int = WINDOW):
-        if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-            raise InputError(f"the series window must be a whole number of rounds >= 1, got {window!r}")
-        self.window = int(window)
+        check_window(window)
+        self.window = window
         df, ref = view.series(model), view.reference(model)
         self.scale = value_scale(ref)
         prices = price_columns(df)

@@ -66,6 +66,8 @@ def model_params(c: Controls) -> dict:
         "intermediary_price": {"type": "InputText", "value": f"{c.intermediary_price:g}",
                                "label": "intermediary's start (or fixed) price; both fees in posted-fees"},
         "seed": {"type": "InputText", "value": str(c.seed), "label": "seed"},
+        "window": {"type": "SliderInt", "value": c.window, "min": min(10, c.window), "max": max(1000, c.window),
+                   "step": 10, "label": "rounds shown"},
     }
 
 
@@ -157,7 +159,8 @@ def SeriesPanel(model: MarketDashboard):
     update_counter.get()
     with solara.Card("Revenue, welfare and prices"):
         if model.market is not None:
-            kept_figure(model, "series", SeriesPlot, legend(model.view, model.market),
+            kept_figure(model, "series", lambda view, market: SeriesPlot(view, market, model.controls.window),
+                        legend(model.view, model.market),
                         "top: running means; bottom: posted prices; dashed lines (bands for sets): exact values"
                         if price_columns(model.view.series(model.market)) else
                         "running means; dashed lines: exact values")
