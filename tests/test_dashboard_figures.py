@@ -79,6 +79,21 @@ def test_a_point_mass_market_keeps_every_line_inside_its_axes():
     np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), 1.0, atol=1e-9)
 
 
+@pytest.mark.parametrize("protocol", list(VIEWS))
+def test_a_kept_series_figure_follows_the_rounds(protocol):
+    """The page keeps one figure from round 0 and updates it: every round, all it draws is inside its axes."""
+    m = _market(protocol, 0, rate=0.5, seller_price=0.05, intermediary_price=0.05)
+    plot = SeriesPlot(m.view, m.market)
+    for _ in range(12):
+        plot.update(m.view, m.market)
+        m.step()
+        fig = plot.update(m.view, m.market)
+        for ax in fig.axes:
+            lo, hi = ax.get_ylim()
+            ys = np.concatenate([line.get_ydata() for line in ax.lines])
+            assert lo <= np.nanmin(ys) and np.nanmax(ys) <= hi, (m.rounds, ax.get_ylabel(), lo, hi)
+
+
 # ---- equal series stay visible -------------------------------------------------------------------
 
 def _symmetric() -> MarketDashboard:

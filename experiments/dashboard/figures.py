@@ -284,7 +284,7 @@ def widen(ax, span: float) -> None:
     lo, hi = ax.get_ylim()
     if hi - lo < span:
         mid = (lo + hi) / 2
-        ax.set_ylim(mid - span / 2, mid + span / 2)
+        ax.set_ylim(mid - span / 2, mid + span / 2, auto=None)  # the next round autoscales again
 
 
 class SeriesPlot:
