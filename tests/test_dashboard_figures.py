@@ -3,13 +3,23 @@ label contrast, the colour bar, text sizes and edge labels."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from agora.experiments.dashboard.figures import FONT, LABEL_PAD, PANEL_PX, NetworkPlot, PricePlanePlot, SeriesPlot
+from agora.experiments.dashboard.figures import (
+    FONT,
+    LABEL_PAD,
+    PANEL_PX,
+    NetworkPlot,
+    PricePlanePlot,
+    SeriesPlot,
+    series_legend,
+)
 from agora.experiments.dashboard.model import MarketDashboard
 from agora.experiments.dashboard.views import VIEWS
 from agora.market.errors import InputError
@@ -124,6 +134,28 @@ def test_equal_series_are_drawn_distinguishably():
     inside = rgba[int(height - box.y1) + 2:int(height - box.y0) - 2, int(box.x0) + 2:int(box.x1) - 2]
     assert _pixels_near(inside, seller.get_color()) >= 20
     assert _pixels_near(inside, intermediary.get_color()) >= 20
+
+
+SHAPES = {"o": "CIRCLE", "s": "SQUARE", "^": "UP-POINTING TRIANGLE", "D": "DIAMOND", "v": "DOWN-POINTING TRIANGLE",
+          "P": "CROSS"}
+
+
+def test_the_pages_key_shows_each_series_marker():
+    """The key under the figure names each series with its line's colour and a glyph of its marker, filled
+    (Unicode BLACK ...) or hollow (WHITE ...) as drawn."""
+    m = _market("posted-fees", 3, buyers=6)
+    plot = _series(m)
+    key = series_legend(m.view, m.market)
+    assert len(key) == len(plot.means) >= 4
+    for (colour, text), (col, line) in zip(key, plot.means.items()):
+        glyph, party = text.split(" ", 1)
+        assert col.startswith(party) and colour == line.get_color()
+        name = unicodedata.name(glyph)
+        assert SHAPES[line.get_marker()] in name
+        if line.get_marker() != "P":
+            hollow = str(line.get_markerfacecolor()) == "none"
+            assert name.startswith("WHITE" if hollow else "BLACK"), (name, line.get_markerfacecolor())
+    assert len({text.split(" ")[0] for _, text in key}) == len(key)
 
 
 # ---- long runs: a moving window ------------------------------------------------------------------

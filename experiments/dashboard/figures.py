@@ -34,6 +34,8 @@ MIN_ROUNDS = 10  # the round axis spans at least this many rounds
 MIN_SPAN = 0.1  # a y axis spans at least this share of the market's value scale
 # (line style, marker) of the k-th series: no two alike, none dashed like the exact values' lines
 SERIES_STYLES = (("-", "o"), ("-.", "s"), (":", "^"), ("-", "D"), ("-.", "v"), (":", "P"))
+MARKER_GLYPHS = {"o": "\u25cf\u25cb", "s": "\u25a0\u25a1", "^": "\u25b2\u25b3", "D": "\u25c6\u25c7",
+                 "v": "\u25bc\u25bd", "P": "\u271a\u271a"}  # each marker filled, then hollow, for the page's key
 VALUE_MAP = "viridis"
 WIN_COLOUR = "#d62728"
 OTHER_FILL = "#cccccc"  # intermediaries, committee and seller
@@ -350,6 +352,15 @@ def series_figure(view: MarketView, model) -> Figure:
 def legend(view: MarketView, model) -> list[tuple[str, str]]:
     """(colour, what it shows) for the series and the price plane, drawn by the page."""
     return [(_colour(c, k), _party(c)) for k, c in enumerate(money_columns(view.series(model)))]
+
+
+def series_legend(view: MarketView, model) -> list[tuple[str, str]]:
+    """(colour, marker and party) of each money series as the series figure draws it (filled or hollow)."""
+    entries = []
+    for k, col in enumerate(money_columns(view.series(model))):
+        glyphs = MARKER_GLYPHS[series_style(k)["marker"]]
+        entries.append((_colour(col, k), f"{glyphs[k % 2]} {_party(col)}"))
+    return entries
 
 
 def plane_legend(view: MarketView, model, plane: PricePlane) -> list[tuple[str, str]]:

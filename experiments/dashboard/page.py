@@ -26,8 +26,8 @@ from agora.experiments.dashboard.figures import (
     NetworkPlot,
     PricePlanePlot,
     SeriesPlot,
-    legend,
     plane_legend,
+    series_legend,
 )
 from agora.experiments.dashboard.model import MarketDashboard
 from agora.experiments.dashboard.views import VIEWS, money_columns, price_columns
@@ -160,7 +160,7 @@ def SeriesPanel(model: MarketDashboard):
     with solara.Card("Revenue, welfare and prices"):
         if model.market is not None:
             kept_figure(model, "series", lambda view, market: SeriesPlot(view, market, model.controls.window),
-                        legend(model.view, model.market),
+                        series_legend(model.view, model.market),
                         "top: running means; bottom: posted prices; dashed lines (bands for sets): exact values"
                         if price_columns(model.view.series(model.market)) else
                         "running means; dashed lines: exact values")
