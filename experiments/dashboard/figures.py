@@ -3,12 +3,16 @@
 * :class:`NetworkPlot` (:func:`network_figure`): buyers -> intermediaries -> seller;
   buyers coloured by this round's value, winners ringed, edges that carried a message
   drawn heavy and labelled with what they carried (every edge up to
-  :data:`LABELLED_BUYERS` buyers, else only a sole winner's and the intermediaries');
+  :data:`LABELLED_BUYERS` buyers, else only a sole winner's and the intermediaries'),
+  where the label fits; node labels black or white by contrast, a labelled colour bar;
 * :func:`series_figure`: running means of each party's revenue and of welfare, and
   the posted prices, with the solver's values as dashed lines (bands for sets), over
-  the last :data:`WINDOW` rounds;
+  the last ``window`` rounds (:data:`~agora.experiments.dashboard.controls.WINDOW` by default);
 * :func:`price_plane_figure`: both best-response curves, the equilibrium set and the
   path of posted prices so far.
+
+Every figure is :data:`PANEL_PX` wide with :data:`TEXT_PX` text, so that the page shows
+it unscaled and its text is :data:`TEXT_PX` CSS px high.
 """
 
 from __future__ import annotations
@@ -120,10 +124,6 @@ def node_boxes(ax) -> list[Bbox]:
     return boxes
 
 
-def overlaps(box, boxes) -> bool:
-    return any(box.overlaps(other) for other in boxes)
-
-
 class NetworkPlot:
     """The network figure, kept between redraws: layout, nodes and edges are drawn once per market.
 
@@ -206,7 +206,7 @@ class NetworkPlot:
                              va="center", zorder=5, bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.85,
                                                               pad=LABEL_PAD))
             box = t.get_window_extent(renderer).padded(LABEL_PAD * TEXT_PX + 1)  # its white box, a pixel apart
-            if overlaps(box, taken):
+            if any(box.overlaps(other) for other in taken):
                 t.remove()
                 self.hidden.append(((u, v), text))
             else:
