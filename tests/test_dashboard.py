@@ -60,6 +60,7 @@ BAD_SPECS = {
                                  "unknown learning rule 'intermediary-proof' for seller-first"),
     "veto, too many for Theorem 1": ('[market]\nprotocol = "veto-bargaining"\nbuyers = 13\n',
                                      "buyers must be at most 12 for veto-bargaining"),
+    "bad window": ('[market]\nwindow = 0\n', "window must be a whole number of rounds >= 1, got 0"),
     "veto, a member with an atom": ('[market]\nprotocol = "veto-bargaining"\nbidders = ["point:1"]\n',
                                     "has an atom"),
     "runner keys, a typo": ('[market]\nbidders = "uniform:0,1"\nevaluatr = "mc"\n', "unknown key 'evaluatr'"),

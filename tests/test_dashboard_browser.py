@@ -29,6 +29,7 @@ import pytest
 
 from agora.agents.adjustment import PartialAdjustment
 from agora.agents.strategies import BestCommitment, BestResponseDynamics, StackelbergPrice
+from agora.experiments.dashboard.figures import PANEL_PX
 from agora.experiments.dashboard.views import VIEWS
 from agora.market.demand import from_partition
 from agora.market.k_items.mechanisms import ItemMenu
@@ -274,4 +275,24 @@ def test_play_pause_and_reset(server, browser):
     page.get_by_role("button", name="Reset").click()
     page.locator("span.round", has_text="round 0").wait_for(timeout=60_000)
     assert _cell(page, "seller_revenue", "mean") == ""
+    page.close()
+
+
+@pytest.mark.parametrize("protocol", ["seller-first", "simultaneous"])
+def test_figures_are_shown_at_their_own_size_on_a_1440_px_page(server, browser, protocol):
+    """Each picture is drawn PANEL_PX wide with TEXT_PX text: shown unscaled, its text is TEXT_PX CSS px."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(url)
+    page.locator("span.round", has_text="round 0").wait_for(timeout=60_000)
+    if protocol != "seller-first":
+        _choose_protocol(page, protocol)
+    page.get_by_role("button", name="Step").click()
+    page.locator("span.round", has_text="round 1").wait_for(timeout=60_000)
+    cards = ["Demand network", "Revenue, welfare and prices"] + (["Price plane"] if protocol in PLANES else [])
+    for card in cards:
+        image = _image(page, card)
+        image.wait_for(timeout=30_000)
+        natural, shown = image.evaluate("e => [e.naturalWidth, e.getBoundingClientRect().width]")
+        assert natural == PANEL_PX and shown == pytest.approx(natural, abs=0.5), (card, natural, shown)
     page.close()

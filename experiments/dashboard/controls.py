@@ -2,7 +2,7 @@
 
 The same controls appear on the page (protocol, distributions, number of buyers and
 of intermediaries, items, the intermediaries' utility model, learning rule and rate,
-start prices, seed) and in a spec file::
+start prices, seed, and how many rounds the series show) and in a spec file::
 
     [market]
     protocol = "simultaneous"
@@ -17,6 +17,7 @@ start prices, seed) and in a spec file::
     intermediary_price = 0.2
     seed = 7
     points = 41                               # prices per side of a learning grid
+    window = 200                              # the series show the last 200 rounds
 
 Every key is optional. A spec of the experiment runner (``agora run``) is read too, at its
 first sweep point (:mod:`agora.experiments.dashboard.runner_spec`). A bad value is one line
@@ -36,6 +37,7 @@ from agora.market.k_items.utility import MODELS as UTILITY_MODELS
 
 MAX_BUYERS = 500
 MAX_POINTS = 1001
+WINDOW = 200  # rounds the series show by default: the last ones
 
 
 class SpecFileError(InputError):
@@ -58,6 +60,7 @@ class Controls:
     items: int = 1
     utility: str = "surplus"
     points: int | None = None  # prices per side of a learning grid; None: the protocol's own
+    window: int = WINDOW
 
     def __post_init__(self):
         from agora.experiments.dashboard.views import VIEWS  # the registry names the protocols
@@ -94,6 +97,7 @@ class Controls:
                              f"learning grid), got {self.points!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InputError(f"seed must be a whole number >= 0, got {self.seed!r}")
+        check_window(self.window)
         VIEWS[self.protocol].check(self)
 
     @property
@@ -118,6 +122,12 @@ def _whole(x) -> bool:
 
 def _number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def check_window(window) -> None:
+    """The series' window: a whole number of rounds >= 1 (else a one-line InputError naming it)."""
+    if not _whole(window) or window < 1:
+        raise InputError(f"window must be a whole number of rounds >= 1, got {window!r}")
 
 
 def split_bidders(text: str) -> tuple[str, ...]:

@@ -3,27 +3,47 @@
 * :class:`NetworkPlot` (:func:`network_figure`): buyers -> intermediaries -> seller;
   buyers coloured by this round's value, winners ringed, edges that carried a message
   drawn heavy and labelled with what they carried (every edge up to
-  :data:`LABELLED_BUYERS` buyers, else only a sole winner's and the intermediaries');
+  :data:`LABELLED_BUYERS` buyers, else only a sole winner's and the intermediaries'),
+  where the label fits; node labels black or white by contrast, a labelled colour bar;
 * :func:`series_figure`: running means of each party's revenue and of welfare, and
-  the posted prices, with the solver's values as dashed lines (bands for sets);
+  the posted prices, with the solver's values as dashed lines (bands for sets), over
+  the last ``window`` rounds (:data:`~agora.experiments.dashboard.controls.WINDOW` by default);
 * :func:`price_plane_figure`: both best-response curves, the equilibrium set and the
   path of posted prices so far.
+
+Every figure is :data:`PANEL_PX` wide with :data:`TEXT_PX` text, so that the page shows
+it unscaled and its text is :data:`TEXT_PX` CSS px high.
 """
 
 from __future__ import annotations
 
 import networkx as nx
 import numpy as np
-from matplotlib.collections import LineCollection
-from matplotlib.colors import to_hex
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.colors import to_hex, to_rgba_array
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
 
+from agora.experiments.dashboard.controls import WINDOW, check_window
 from agora.experiments.dashboard.views import MarketView, Network, PricePlane, Reference, money_columns, price_columns
 
 LABELLED_BUYERS = 10
 DPI = 80  # redraw cost grows with pixels; legends are drawn by the page, not by matplotlib (text is slow)
+PANEL_PX = 445  # CSS px a panel's picture gets on a 1440 px page (the page only ever scales pictures down)
+TEXT_PX = 12  # every text's height in CSS px: figures are PANEL_PX wide, so a figure pixel is a CSS pixel
+FONT = TEXT_PX * 72 / DPI  # the same in points
+MIN_ROUNDS = 10  # the round axis spans at least this many rounds
+MIN_SPAN = 0.1  # a y axis spans at least this share of the market's value scale
+# (line style, marker) of the k-th series: no two alike, none dashed like the exact values' lines
+SERIES_STYLES = (("-", "o"), ("-.", "s"), (":", "^"), ("-", "D"), ("-.", "v"), (":", "P"))
+MARKER_GLYPHS = {"o": "\u25cf\u25cb", "s": "\u25a0\u25a1", "^": "\u25b2\u25b3", "D": "\u25c6\u25c7",
+                 "v": "\u25bc\u25bd", "P": "\u271a\u271a"}  # each marker filled, then hollow, for the page's key
 VALUE_MAP = "viridis"
 WIN_COLOUR = "#d62728"
+OTHER_FILL = "#cccccc"  # intermediaries, committee and seller
+LABEL_PAD = 0.1  # an edge label's white box: this share of the font size around the text
 PARTY_COLOURS = {"seller": "#1f77b4", "intermediary": "#ff7f0e", "welfare": "#2ca02c"}
 
 
@@ -36,6 +56,22 @@ def _party(column: str) -> str:
 def _colour(column: str, k: int) -> str:
     """The party's colour, or the next of matplotlib's cycle as hex (the page's legend is HTML)."""
     return PARTY_COLOURS.get(_party(column), to_hex(f"C{k + 3}"))
+
+
+def panel_figure(height_px: float) -> Figure:
+    """A figure :data:`PANEL_PX` wide and ``height_px`` high at :data:`DPI`, on an Agg canvas (text can be measured)."""
+    figure = Figure(figsize=(PANEL_PX / DPI, height_px / DPI), dpi=DPI)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def readable(ax) -> None:
+    """Tick labels, offsets, axis labels and title of ``ax`` at :data:`FONT`."""
+    ax.tick_params(labelsize=FONT)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.offsetText.set_fontsize(FONT)
+        axis.label.set_fontsize(FONT)
+    ax.title.set_fontsize(FONT)
 
 
 def layered_positions(graph: nx.DiGraph) -> dict:
@@ -60,13 +96,45 @@ def _arc(p: tuple, q: tuple, rad: float = 0.25, points: int = 16) -> np.ndarray:
     return (1 - t) ** 2 * p + 2 * (1 - t) * t * control + t ** 2 * q
 
 
+def relative_luminance(colours) -> np.ndarray:
+    """WCAG 2 relative luminance of each colour: 0.2126 R + 0.7152 G + 0.0722 B of the linearized sRGB channels."""
+    rgb = to_rgba_array(colours)[:, :3]
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return linear @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def label_colours(fills) -> list[str]:
+    """Black or white, whichever contrasts more with each fill (WCAG contrast (L1 + 0.05)/(L2 + 0.05)).
+
+    Black's contrast (L + 0.05)/0.05 and white's 1.05/(L + 0.05) multiply to 21, so the better of
+    the two is at least sqrt(21) > 4.5, the WCAG minimum for text, whatever the fill.
+    """
+    lum = relative_luminance(fills)
+    return ["black" if (x + 0.05) / 0.05 >= 1.05 / (x + 0.05) else "white" for x in lum]
+
+
+def node_boxes(ax) -> list[Bbox]:
+    """The window extent of every node marker of ``ax``'s scatters (a marker of size s pt^2 is sqrt(s) pt wide)."""
+    boxes = []
+    for nodes in ax.collections:
+        if isinstance(nodes, PathCollection):
+            centres = ax.transData.transform(nodes.get_offsets())
+            radii = np.broadcast_to(np.sqrt(nodes.get_sizes()) / 2 * ax.figure.dpi / 72, len(centres))
+            boxes += [Bbox([c - r, c + r]) for c, r in zip(centres, radii)]
+    return boxes
+
+
 class NetworkPlot:
     """The network figure, kept between redraws: layout, nodes and edges are drawn once per market.
 
-    A round only recolours the buyers (by value; winners ringed), re-weights the edges
+    A round only recolours the buyers (by value; winners ringed; each label black or white,
+    whichever contrasts more with its node), re-weights the edges
     (one LineCollection: heavy where a message went), redraws direct payments as
     dashed arcs and replaces the edge labels (every edge up to :data:`LABELLED_BUYERS`
     buyers, else those between intermediaries and the seller, and a sole winner's).
+    An edge label is drawn only where it overlaps no node, node label or edge label already
+    drawn (those away from the buyers first); :attr:`hidden` lists the others.
+    Text is :data:`FONT` high on a :data:`PANEL_PX`-wide figure.
     """
 
     def __init__(self, view: MarketView, model):
@@ -75,29 +143,36 @@ class NetworkPlot:
         self.buyers = [v for v, k in g.nodes(data="kind") if k in ("buyer", "member")]
         others = [v for v in g.nodes if v not in self.buyers]
         self.small = len(self.buyers) <= LABELLED_BUYERS
-        self.figure = Figure(figsize=(6.4, 3.8), dpi=DPI)
+        self.kind = "members" if g.nodes[self.buyers[0]]["kind"] == "member" else "buyers"
+        self.figure = panel_figure(300)
         ax = self.ax = self.figure.subplots()
         xy = np.array([self.pos[v] for v in self.buyers])
-        self.size = 300 if self.small else max(20, 3000 // len(self.buyers))
+        self.size = 400 if self.small else max(20, 3000 // len(self.buyers))
         self.nodes = ax.scatter(xy[:, 0], xy[:, 1], s=self.size, c=np.zeros(len(self.buyers)), cmap=VALUE_MAP,
                                 edgecolors="#555555", linewidths=0.5, zorder=3)
         oxy = np.array([self.pos[v] for v in others])
-        ax.scatter(oxy[:, 0], oxy[:, 1], s=900, c="#cccccc", edgecolors="#333333", zorder=3)
-        for v in others + (self.buyers if self.small else []):
-            ax.text(*self.pos[v], v, ha="center", va="center", fontsize=9 if v in others else 7, zorder=4)
+        ax.scatter(oxy[:, 0], oxy[:, 1], s=900, c=OTHER_FILL, edgecolors="#333333", zorder=3)
+        colour = dict(zip(others, label_colours([OTHER_FILL] * len(others))))
+        self.node_labels = {v: ax.text(*self.pos[v], v, ha="center", va="center", fontsize=FONT, zorder=4,
+                                       color=colour.get(v, "black"))
+                            for v in others + (self.buyers if self.small else [])}
         self.edges = list(g.edges)
         self.lines = LineCollection([[self.pos[u], self.pos[v]] for u, v in self.edges], zorder=1)
         self.direct = LineCollection([], linestyles="dashed", colors=WIN_COLOUR, linewidths=1.0, zorder=2)
         ax.add_collection(self.lines)
         ax.add_collection(self.direct)
-        self.colourbar = self.figure.colorbar(self.nodes, ax=ax, shrink=0.7, pad=0.01)
-        self.colourbar.ax.tick_params(labelsize=7)
+        self.colourbar = self.figure.colorbar(self.nodes, ax=ax, shrink=0.8, fraction=0.04, pad=0.01)
+        self.colourbar.set_label(f"{self.kind}' {'type' if self.kind == 'members' else 'value'} this round",
+                                 fontsize=FONT)
+        readable(self.colourbar.ax)
         self.colourbar.ax.set_visible(False)
         self.texts: list = []
-        ax.set_xlim(-0.12, 2.12)
-        ax.set_ylim(-1.05, 1.05)
+        self.hidden: list[tuple[tuple[str, str], str]] = []
+        ax.set_xlim(-0.08, 2.08)
+        ax.set_ylim(-1.08, 1.08)
         ax.set_axis_off()
-        self.figure.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.01)
+        readable(ax)
+        self.figure.subplots_adjust(left=0.0, right=0.86, top=0.92, bottom=0.01)  # room for the bar's text
 
     def _busy(self, net: Network) -> set:
         """Edges that carried a message; with many buyers only those touching a winner or no buyer."""
@@ -108,6 +183,7 @@ class NetworkPlot:
         return busy
 
     def _labels(self, net: Network) -> dict:
+        """Edge -> the texts it carried, the edges away from the buyers first (they are labelled first)."""
         g, buyers, labels = self.graph, set(self.buyers), {}
         sole = net.winners if len(net.winners) == 1 else set()  # several winners' labels would pile up
         for (u, v), texts in net.messages.items():
@@ -115,7 +191,27 @@ class NetworkPlot:
                 key = (u, v) if g.has_edge(u, v) or not g.has_edge(v, u) else (v, u)
                 if g.has_edge(*key):
                     labels.setdefault(key, []).extend(texts)
-        return labels
+        return dict(sorted(labels.items(), key=lambda item: bool(set(item[0]) & buyers)))
+
+    def _place(self, labels: dict) -> None:
+        """Draw each edge label at its edge's middle unless it overlaps one drawn before (then it is hidden)."""
+        for t in self.texts:
+            t.remove()
+        renderer = self.figure.canvas.get_renderer()
+        taken = [t.get_window_extent(renderer) for t in self.node_labels.values()] + node_boxes(self.ax)
+        self.texts, self.hidden = [], []
+        for (u, v), texts in labels.items():
+            text = "\n".join(dict.fromkeys(texts))
+            t = self.ax.text(*(np.add(self.pos[u], self.pos[v]) / 2), text, fontsize=FONT, ha="center",
+                             va="center", zorder=5, bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.85,
+                                                              pad=LABEL_PAD))
+            box = t.get_window_extent(renderer).padded(LABEL_PAD * TEXT_PX + 1)  # its white box, a pixel apart
+            if any(box.overlaps(other) for other in taken):
+                t.remove()
+                self.hidden.append(((u, v), text))
+            else:
+                taken.append(box)
+                self.texts.append(t)
 
     def update(self, view: MarketView, model) -> Figure:
         net = view.network(model)
@@ -125,6 +221,10 @@ class NetworkPlot:
         if finite.size:
             self.nodes.set_clim(finite.min(), finite.max() + (0.0 if np.ptp(finite) > 0 else 1e-9))
         self.colourbar.ax.set_visible(bool(finite.size))
+        fills = self.nodes.to_rgba(self.nodes.get_array())
+        for v, colour in zip(self.buyers, label_colours(fills)):
+            if v in self.node_labels:
+                self.node_labels[v].set_color(colour)
         won = np.array([v in net.winners for v in self.buyers])
         self.nodes.set_edgecolors(np.where(won, WIN_COLOUR, "#555555"))
         self.nodes.set_linewidths(np.where(won, 3.0, 0.5))
@@ -135,14 +235,8 @@ class NetworkPlot:
         g = self.graph
         direct = [e for e in net.messages if not g.has_edge(*e) and not g.has_edge(*e[::-1])]
         self.direct.set_segments([_arc(self.pos[u], self.pos[v]) for u, v in direct])
-        for t in self.texts:
-            t.remove()
-        self.texts = [self.ax.text(*(np.add(self.pos[u], self.pos[v]) / 2), "\n".join(dict.fromkeys(texts)),
-                                   fontsize=6, ha="center", va="center", zorder=5,
-                                   bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.8, pad=0.1))
-                      for (u, v), texts in self._labels(net).items()]
-        kind = "members" if g.nodes[self.buyers[0]]["kind"] == "member" else "buyers"
-        self.ax.set_title(f"{len(self.buyers)} {kind}; {net.caption}", fontsize=9)
+        self.ax.set_title(f"{len(self.buyers)} {self.kind}; {net.caption}", fontsize=FONT)
+        self._place(self._labels(net))
         return self.figure
 
 
@@ -161,42 +255,92 @@ def _reference_lines(ax, ref: Reference, column: str, colour: str) -> None:
         ax.axhline(lo, color=colour, linestyle="--", linewidth=1.0)
 
 
+def series_style(k: int) -> dict:
+    """Line style and marker of the k-th series, so that equal series (the seller's and the intermediary's
+    in symmetric play) stay visible one over the other: gaps in the line, hollow markers of growing size."""
+    linestyle, marker = SERIES_STYLES[k % len(SERIES_STYLES)]
+    return dict(linestyle=linestyle, marker=marker, markersize=4 + 2 * (k % len(SERIES_STYLES)),
+                markerfacecolor="none" if k % 2 else None)
+
+
+def mark_sparsely(lines) -> None:
+    """About ten markers per line, the k-th line's shifted by k points (markers of equal series interleave)."""
+    for k, line in enumerate(lines):
+        step = max(1, len(line.get_xdata()) // 10)
+        line.set_markevery((k % step, step))
+
+
+def rounds_shown(rounds: int, window: int) -> tuple[int, int]:
+    """First and last round on the axis: the last ``window`` rounds, at least :data:`MIN_ROUNDS` of axis."""
+    first = max(1, rounds - window + 1)
+    return first, max(rounds, first + MIN_ROUNDS - 1)
+
+
+def value_scale(ref: Reference) -> float:
+    """The market's value scale: the largest exact value (1 when there is none or all are 0)."""
+    return max((abs(x) for band in ref.bands.values() for x in band), default=0.0) or 1.0
+
+
+def widen(ax, span: float) -> None:
+    """Make ``ax``'s y range at least ``span`` wide around its centre (a constant series gets a readable axis)."""
+    lo, hi = ax.get_ylim()
+    if hi - lo < span:
+        mid = (lo + hi) / 2
+        ax.set_ylim(mid - span / 2, mid + span / 2, auto=None)  # the next round autoscales again
+
+
 class SeriesPlot:
     """The series figure, kept between redraws: a new round only updates its lines.
 
     Most of a redraw's cost is building axes and laying out their text, so the
     figure, the reference lines and one line per column are made once per market.
+    The lines show the last ``window`` rounds (the running means are over every round);
+    the round axis has integer ticks, and each y axis spans at least :data:`MIN_SPAN`
+    of the largest of the market's exact values and the values drawn on it.
     """
 
-    def __init__(self, view: MarketView, model):
+    def __init__(self, view: MarketView, model, window: int = WINDOW):
+        check_window(window)
+        self.window = window
         df, ref = view.series(model), view.reference(model)
+        self.scale = value_scale(ref)
         prices = price_columns(df)
-        self.figure = Figure(figsize=(6.4, 5.0 if prices else 3.0), dpi=DPI)
+        self.figure = panel_figure(400 if prices else 240)
         axes = self.figure.subplots(2 if prices else 1, 1, sharex=True, squeeze=False)[:, 0]
         self.money, self.prices = axes[0], axes[-1]
         self.means, self.posted = {}, {}
         for k, col in enumerate(money_columns(df)):
-            self.means[col], = self.money.plot([], [], color=_colour(col, k))
+            self.means[col], = self.money.plot([], [], color=_colour(col, k), **series_style(k))
             _reference_lines(self.money, ref, col, _colour(col, k))
         for k, col in enumerate(prices):
-            self.posted[col], = self.prices.plot([], [], color=_colour(col, k), marker=".")
+            self.posted[col], = self.prices.plot([], [], color=_colour(col, k), **series_style(k))
             _reference_lines(self.prices, ref, col, _colour(col, k))
         self.money.set_ylabel("mean per round")
         self.prices.set_xlabel("round")
+        self.prices.xaxis.set_major_locator(MaxNLocator(integer=True))
         if prices:
             self.prices.set_ylabel("posted price")
-        self.figure.subplots_adjust(left=0.12, right=0.97, top=0.97, bottom=0.1 if prices else 0.16, hspace=0.12)
+        for ax in axes:
+            readable(ax)
+        self.figure.subplots_adjust(left=0.15, right=0.97, top=0.97, bottom=0.11 if prices else 0.18, hspace=0.12)
 
     def update(self, view: MarketView, model) -> Figure:
         df = view.series(model)
-        means = df.expanding().mean()
+        shown = slice(max(0, len(df) - self.window), None)
+        means = df.expanding().mean().iloc[shown]
         for col, line in self.means.items():
             line.set_data(means.index.to_numpy(float), means[col].to_numpy(float))
         for col, line in self.posted.items():
-            line.set_data(df.index.to_numpy(float), df[col].to_numpy(float))
-        for ax in {self.money, self.prices}:
+            line.set_data(df.index.to_numpy(float)[shown], df[col].to_numpy(float)[shown])
+        mark_sparsely(self.means.values())
+        mark_sparsely(self.posted.values())
+        first, last = rounds_shown(len(df), self.window)
+        self.prices.set_xlim(first - 0.5, last + 0.5)
+        for ax in dict.fromkeys((self.money, self.prices)):
             ax.relim()
-            ax.autoscale_view()
+            ax.autoscale_view(scalex=False)
+            drawn = np.abs(np.concatenate([line.get_ydata() for line in ax.get_lines()]))
+            widen(ax, MIN_SPAN * max(self.scale, np.nanmax(drawn, initial=0.0)))
         return self.figure
 
 
@@ -208,6 +352,15 @@ def series_figure(view: MarketView, model) -> Figure:
 def legend(view: MarketView, model) -> list[tuple[str, str]]:
     """(colour, what it shows) for the series and the price plane, drawn by the page."""
     return [(_colour(c, k), _party(c)) for k, c in enumerate(money_columns(view.series(model)))]
+
+
+def series_legend(view: MarketView, model) -> list[tuple[str, str]]:
+    """(colour, marker and party) of each money series as the series figure draws it (filled or hollow)."""
+    entries = []
+    for k, col in enumerate(money_columns(view.series(model))):
+        glyphs = MARKER_GLYPHS[series_style(k)["marker"]]
+        entries.append((_colour(col, k), f"{glyphs[k % 2]} {_party(col)}"))
+    return entries
 
 
 def plane_legend(view: MarketView, model, plane: PricePlane) -> list[tuple[str, str]]:
@@ -226,7 +379,7 @@ class PricePlanePlot:
 
     def __init__(self, view: MarketView, model):
         plane = self.plane = view.price_plane(model)
-        self.figure = Figure(figsize=(5.6, 5.0), dpi=DPI)
+        self.figure = panel_figure(400)
         ax = self.figure.subplots()
         g = plane.grid
         (x_colour, _), (y_colour, _) = plane_legend(view, model, plane)[:2]
@@ -244,7 +397,8 @@ class PricePlanePlot:
         ax.set_ylabel(plane.labels[1])
         ax.set_xlim(0, g[-1])
         ax.set_ylim(0, g[-1])
-        self.figure.subplots_adjust(left=0.13, right=0.97, top=0.97, bottom=0.1)
+        readable(ax)
+        self.figure.subplots_adjust(left=0.15, right=0.97, top=0.97, bottom=0.11)
 
     def update(self, view: MarketView, model) -> Figure:
         path = view.series(model)[list(self.plane.columns)].to_numpy(float)

@@ -24,7 +24,8 @@ class MarketDashboard(mesa.Model):
                  seller_price: float = Controls.seller_price,
                  intermediary_price: float = Controls.intermediary_price, seed: int | str = Controls.seed,
                  intermediaries: int = Controls.intermediaries, items: int = Controls.items,
-                 utility: str = Controls.utility, points: int | str | None = Controls.points):
+                 utility: str = Controls.utility, points: int | str | None = Controls.points,
+                 window: int = Controls.window):
         super().__init__()
         self.controls = None
         self.market = None
@@ -34,7 +35,8 @@ class MarketDashboard(mesa.Model):
             self.controls = Controls(protocol, split_bidders(bidders), int(buyers), rule, float(rate),
                                      parse_price("seller_price", seller_price),
                                      parse_price("intermediary_price", intermediary_price), parse_seed(seed),
-                                     int(intermediaries), int(items), utility, parse_points(points))
+                                     int(intermediaries), int(items), utility, parse_points(points),
+                                     int(window))
             self.view = VIEWS[protocol]
             self.market = self.view.build(self.controls)
         except InputError as err:

@@ -26,8 +26,8 @@ from agora.experiments.dashboard.figures import (
     NetworkPlot,
     PricePlanePlot,
     SeriesPlot,
-    legend,
     plane_legend,
+    series_legend,
 )
 from agora.experiments.dashboard.model import MarketDashboard
 from agora.experiments.dashboard.views import VIEWS, money_columns, price_columns
@@ -68,6 +68,8 @@ def model_params(c: Controls) -> dict:
         "points": {"type": "InputText", "value": "" if c.points is None else str(c.points),
                    "label": "prices per side of the learners' grid (blank: the protocol's own)"},
         "seed": {"type": "InputText", "value": str(c.seed), "label": "seed"},
+        "window": {"type": "SliderInt", "value": c.window, "min": min(10, c.window), "max": max(1000, c.window),
+                   "step": 10, "label": "rounds shown"},
     }
 
 
@@ -125,13 +127,21 @@ def key_html(entries: list[tuple[str, str]], note: str) -> str:
             f"<br>{escape(note)}</div>")
 
 
-def kept_figure(model: MarketDashboard, name: str, make, entries: list[tuple[str, str]], note: str) -> None:
+def kept_figure(model: MarketDashboard, name: str, make, entries: list[tuple[str, str]], note: str):
     """A figure kept for this market (``make(view, market)`` the first time), updated to this round,
-    with its legend line below."""
+    with its legend line below; returns the kept plot."""
     plot = model.kept(name, lambda: make(model.view, model.market))
     solara.FigureMatplotlib(plot.update(model.view, model.market), format="png",
                             dependencies=[model, model.rounds])  # the figure object is kept
     solara.HTML(tag="div", unsafe_innerHTML=key_html(entries, note))
+    return plot
+
+
+def hidden_html(hidden: list[tuple[tuple[str, str], str]]) -> str:
+    """The edge labels the network had no room for, as a list under it."""
+    items = "".join(f"<li>{escape(u)} &ndash; {escape(v)}: {escape(text.replace(chr(10), '; '))}</li>"
+                    for (u, v), text in hidden)
+    return f'<div class="hidden-labels" style="font-size: 80%">not drawn (no room):<ul>{items}</ul></div>'
 
 
 @solara.component
@@ -139,9 +149,11 @@ def NetworkPanel(model: MarketDashboard):
     update_counter.get()
     with solara.Card("Demand network"):
         if model.market is not None:
-            kept_figure(model, "network", NetworkPlot, [(WIN_COLOUR, "winner (ringed) and payments")],
-                        "buyers (members) coloured by this round's value (type); heavy edges carried this "
-                        "round's messages")
+            plot = kept_figure(model, "network", NetworkPlot, [(WIN_COLOUR, "winner (ringed) and payments")],
+                               "buyers (members) coloured by this round's value (type); heavy edges carried this "
+                               "round's messages")
+            if plot.hidden:
+                solara.HTML(tag="div", unsafe_innerHTML=hidden_html(plot.hidden))
 
 
 @solara.component
@@ -149,7 +161,8 @@ def SeriesPanel(model: MarketDashboard):
     update_counter.get()
     with solara.Card("Revenue, welfare and prices"):
         if model.market is not None:
-            kept_figure(model, "series", SeriesPlot, legend(model.view, model.market),
+            kept_figure(model, "series", lambda view, market: SeriesPlot(view, market, model.controls.window),
+                        series_legend(model.view, model.market),
                         "top: running means; bottom: posted prices; dashed lines (bands for sets): exact values"
                         if price_columns(model.view.series(model.market)) else
                         "running means; dashed lines: exact values")
