@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from agora.experiments.limits import Limits
+from agora.experiments.limits import Limits, human_bytes, limits_of
 from agora.experiments.markets import SpecError, bad_value, kind_of, read_bool, read_int, registry, shown
 
 TOP_KEYS = ("name", "description", "steps", "seeds", "market", "sweep", "record")
@@ -182,6 +182,7 @@ def parse_spec_table(data: Mapping[str, Any], default_name: str = "experiment", 
     seeds = parse_seeds(data.get("seeds"))
     market = table("market", data.get("market"), required=True)
     points = expand_sweep(market, data.get("sweep"), limits)
+    require_markets_fit(points, limits or limits_of(None))
     record = parse_record(data.get("record"), points)
     sweep_keys = tuple(dict.fromkeys(k for p in points for k in p.columns))
     return ExperimentSpec(name, description, steps, seeds, record, sweep_keys, tuple(points), source)
@@ -336,6 +337,23 @@ def expand_sweep(market: dict, sweep, limits: Limits | None = None) -> list[Poin
         params = kind.validate({k: v for k, v in m.items() if k != "protocol"}, where=where, limits=limits)
         points.append(Point(i, cols, kind.name, params))
     return points
+
+
+def require_markets_fit(points: list[Point], limits: Limits) -> None:
+    """The sweep's distinct markets (one per ``shared`` key of the kinds' sizes), held to the limits
+    together: each is built once, and a process that runs them all may keep them all."""
+    markets: dict[Any, tuple[float, float]] = {}
+    for p in points:
+        kind = registry()[p.protocol]
+        for size in kind.sizes(p.params) if kind.sizes is not None else ():
+            if size.shared is not None:
+                markets[size.shared] = size.cost.estimate(size.value)
+    nbytes, seconds = (sum(e[i] for e in markets.values()) for i in (0, 1))
+    if nbytes > limits.memory or seconds > limits.seconds:
+        raise SpecError(f"the sweep's {len(markets)} distinct markets would need about {human_bytes(nbytes)} and "
+                        f"{seconds:.3g} s together (estimated, each built once and kept); accepted: at most "
+                        f"--max-memory {human_bytes(limits.memory)} and --max-seconds {limits.seconds:g} "
+                        "together: sweep fewer or smaller markets, or raise them")
 
 
 def parse_record(value, points: list[Point]) -> Record:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 import textwrap
+import tomllib
 import tracemalloc
 
 import pytest
@@ -71,7 +72,7 @@ def test_a_huge_learning_grid_is_refused_before_its_market_is_built(capsys, tmp_
     """points = 10^7 (a 728 TiB table) is refused; 64 bytes per cell of a uniform law's points x points
     tables fit 4 GB up to isqrt(4e9 / 64) = 7905 points."""
     built = []
-    monkeypatch.setattr(single_selection, "discretize", lambda *a: built.append(a))
+    monkeypatch.setattr(single_selection.Market, "prices", lambda market: built.append(market))
     err = refused(capsys, tmp_path, LEARNING.format(market="points = 10000000"))
     assert largest_in(err, "spec.toml: market.points") == math.isqrt(4_000_000_000 // 64) == 7905
     assert built == []
@@ -87,6 +88,19 @@ def test_the_sweep_point_that_is_too_big_is_named(capsys, tmp_path):
     text = LEARNING.format(market="") + '[sweep.grid]\n"market.points" = [21, 20000]\n'
     err = refused(capsys, tmp_path, text)
     assert "sweep point 1 (market.points = 20000): market.points = 20000 would need" in err
+
+
+def test_the_sweep_holds_its_distinct_markets_to_the_limits_together(capsys, tmp_path):
+    """Three grids that fit one by one (4 GB each at most) but not together: 64 x (7000^2 + 6000^2 +
+    5000^2) bytes = 7.04 GB. Other starts on one grid share its market: 25 points, one market."""
+    text = LEARNING.format(market="") + '[sweep.grid]\n"market.points" = [7000, 6000, 5000]\n'
+    err = refused(capsys, tmp_path, text)
+    assert f"the sweep's 3 distinct markets would need about {64 * (7000**2 + 6000**2 + 5000**2) / 1e9:.3g} GB" \
+        in err and "--max-memory 4 GB" in err
+    text = (LEARNING.format(market="points = 7000") + '[sweep.grid]\n"market.start_seller" = [0, 1, 2, 3, 4]\n'
+            '"market.start_intermediary" = [0, 1, 2, 3, 4]\n')
+    spec = parse_spec_table(tomllib.loads(text), limits=Limits(4e9, 3600.0))
+    assert len(spec.points) == 25
 
 
 def test_the_limit_is_the_boundary_of_the_grid():
@@ -129,7 +143,7 @@ def test_the_learning_estimate_bounds_the_measured_peak(bidders):
     discretize(bidders, 5, "linear")  # scipy's one-off set-up is not the grid's
     discretize.cache_clear()
     peak = peak_bytes(lambda: discretize(bidders, 301, "linear"))
-    (size,) = single_sizes({"bidders": list(bidders), "points": 301})
+    (size,) = single_sizes({"bidders": list(bidders), "points": 301, "grid": "linear"})
     estimate = size.cost.estimate(301)[0]
     assert 0.5 * estimate <= peak <= estimate, (peak, estimate)
 
@@ -141,7 +155,8 @@ def test_the_k_item_estimate_bounds_the_measured_peak(points, blocks, seller_pri
     k_item_game("uniform:0,1", (2, 2), 2, 5, 1.0, None)
     k_item_game.cache_clear()
     peak = peak_bytes(lambda: k_item_game("uniform:0,1", tuple(blocks), 2, points, 1.0, seller_price))
-    sizes = k_sizes({"points": points, "blocks": blocks, "seller_price": seller_price})
+    sizes = k_sizes({"distribution": "uniform:0,1", "items": 2, "points": points, "blocks": blocks, "upper": None,
+                     "seller_price": seller_price})
     estimates = {s.cost.estimate(s.value)[0] for s in sizes}
     assert len(estimates) == 1
     estimate = estimates.pop()

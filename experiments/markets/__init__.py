@@ -78,13 +78,15 @@ class Param:
 @dataclass(frozen=True)
 class Size:
     """A parameter a run's memory and time grow in: ``cost`` of ``value``, the other parameters held
-    fixed; ``low`` is its least accepted value; ``note`` follows the key in a refusal."""
+    fixed; ``low`` is its least accepted value; ``note`` follows the key in a refusal. Runs whose
+    sizes have the same ``shared`` key use one market, built once per process and kept."""
 
     key: str
     value: int
     cost: Cost
     low: int = 1
     note: str = ""
+    shared: Any = None
 
 
 @dataclass(frozen=True)

@@ -119,14 +119,15 @@ CELL_SECONDS = 2e-6
 def single_sizes(params: Mapping) -> tuple[Size]:
     """The grid: :func:`agora.market.learning.selection.discretize` holds points x points tables."""
     per = max(CELL_BYTES.get(spec.split(":")[0], OTHER_CELL_BYTES) for spec in params["bidders"])
-    return (Size("points", params["points"], Cost(per, CELL_SECONDS, lambda n: n * n), low=3),)
+    shared = ("learning", tuple(params["bidders"]), params["points"], params["grid"])
+    return (Size("points", params["points"], Cost(per, CELL_SECONDS, lambda n: n * n), low=3, shared=shared),)
 
 
 def check_single(params: Mapping) -> None:
     for key in ("start_seller", "start_intermediary"):
         if params[key] >= params["points"]:
             raise ParamError(key, f"a grid index must be below points = {params['points']}")
-    single_market(params).discretized()
+    single_market(params).prices()
 
 
 def agents_play(market: Market, seller, other, start, steps: int, seq) -> Play:
@@ -189,9 +190,12 @@ def k_sizes(params: Mapping) -> tuple[Size, Size]:
     def widened(b: int) -> list[int]:
         return [b if i == big else x for i, x in enumerate(blocks)]
 
-    return (Size("points", points, Cost(8.0, WORD_SECONDS, lambda n: k_words(n, blocks, fixed)), low=3),
+    shared = ("learning-k-items", params["distribution"], tuple(blocks), params["items"], points,
+              params["upper"], params["seller_price"])
+    return (Size("points", points, Cost(8.0, WORD_SECONDS, lambda n: k_words(n, blocks, fixed)), low=3,
+                 shared=shared),
             Size("blocks", blocks[big], Cost(8.0, WORD_SECONDS, lambda b: k_words(points, widened(b), fixed)),
-                 note=f"[{big}]"))
+                 note=f"[{big}]", shared=shared))
 
 
 def check_k(params: Mapping) -> None:
