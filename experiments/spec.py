@@ -181,8 +181,8 @@ def parse_spec_table(data: Mapping[str, Any], default_name: str = "experiment", 
     steps = read_key("steps", data["steps"], read_int(1), "a whole number >= 1 of steps per run")
     seeds = parse_seeds(data.get("seeds"))
     market = table("market", data.get("market"), required=True)
-    points = expand_sweep(market, data.get("sweep"), limits)
-    require_markets_fit(points, limits or limits_of(None))
+    points = expand_sweep(market, data.get("sweep"), limits, steps)
+    require_markets_fit(points, steps, limits or limits_of(None))
     record = parse_record(data.get("record"), points)
     sweep_keys = tuple(dict.fromkeys(k for p in points for k in p.columns))
     return ExperimentSpec(name, description, steps, seeds, record, sweep_keys, tuple(points), source)
@@ -311,14 +311,14 @@ def harmonize(settings: list[dict[str, Any]], base: Mapping) -> list[dict[str, A
     return columns
 
 
-def expand_sweep(market: dict, sweep, limits: Limits | None = None) -> list[Point]:
-    """Every parameter point, each market validated by its kind (its sizes held to ``limits``)."""
+def expand_sweep(market: dict, sweep, limits: Limits | None = None, steps: int = 1) -> list[Point]:
+    """Every parameter point, each market validated by its kind (a run of ``steps`` steps held to ``limits``)."""
     if "protocol" not in market:
         raise SpecError("market.protocol is missing; accepted: one of the registered market kinds "
                         f"({', '.join(shown(k) for k in registry())})")
     if sweep is None:
         kind = kind_of(market["protocol"])
-        params = kind.validate({k: v for k, v in market.items() if k != "protocol"}, limits=limits)
+        params = kind.validate({k: v for k, v in market.items() if k != "protocol"}, limits=limits, steps=steps)
         return [Point(0, {}, kind.name, params)]
     settings = sweep_settings(table("sweep", sweep))
     columns = harmonize(settings, market)
@@ -334,18 +334,19 @@ def expand_sweep(market: dict, sweep, limits: Limits | None = None) -> list[Poin
             set_path(m, key, value)
         where = f"sweep point {i} ({', '.join(f'{k} = {shown(v)}' for k, v in setting.items())}): market"
         kind = kind_of(m["protocol"], f"{where}.protocol")
-        params = kind.validate({k: v for k, v in m.items() if k != "protocol"}, where=where, limits=limits)
+        params = kind.validate({k: v for k, v in m.items() if k != "protocol"}, where=where, limits=limits,
+                               steps=steps)
         points.append(Point(i, cols, kind.name, params))
     return points
 
 
-def require_markets_fit(points: list[Point], limits: Limits) -> None:
+def require_markets_fit(points: list[Point], steps: int, limits: Limits) -> None:
     """The sweep's distinct markets (one per ``shared`` key of the kinds' sizes), held to the limits
     together: each is built once, and a process that runs them all may keep them all."""
     markets: dict[Any, tuple[float, float]] = {}
     for p in points:
         kind = registry()[p.protocol]
-        for size in kind.sizes(p.params) if kind.sizes is not None else ():
+        for size in kind.sizes(p.params, steps) if kind.sizes is not None else ():
             if size.shared is not None:
                 markets[size.shared] = size.cost.estimate(size.value)
     nbytes, seconds = (sum(e[i] for e in markets.values()) for i in (0, 1))

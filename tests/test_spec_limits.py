@@ -11,12 +11,13 @@ import textwrap
 import tomllib
 import tracemalloc
 
+import numpy as np
 import pytest
 from cli_run import run_cli
 
 import agora.market.learning.selection as single_selection
 from agora.experiments.limits import Limits
-from agora.experiments.markets import SpecError
+from agora.experiments.markets import SpecError, registry
 from agora.experiments.markets.selection import k_sizes, k_words, single_sizes
 from agora.experiments.spec import parse_spec_table
 from agora.market.learning.k_selection import k_item_game
@@ -126,6 +127,30 @@ def test_k_item_points_and_blocks_are_each_refused(capsys, tmp_path):
     assert 8 * k_words(31, [2, block], False) <= 4e9 < 8 * k_words(31, [2, block + 1], False)
 
 
+def test_a_k_item_run_too_long_for_its_buyers_is_refused(capsys, tmp_path):
+    """Two blocks of 1000 buyers for 10^6 steps: 128 + 64 x 2000 bytes a step = 128 GB for one run;
+    4 GB holds 4e9 // 128128 = 31218 steps."""
+    text = K_ITEMS.format(market="blocks = [1000, 1000]\npoints = 5").replace("steps = 10\n", "steps = 1000000\n")
+    err = refused(capsys, tmp_path, text)
+    assert "spec.toml: steps = 1000000 would need about 128 GB" in err
+    assert largest_in(err, "steps") == 4_000_000_000 // 128_128 == 31218
+
+
+@pytest.mark.parametrize("protocol, market", [
+    ("learning", {"bidders": ["uniform:0,1"] * 30, "points": 5}),
+    ("learning-k-items", {"distribution": "uniform:0,1", "blocks": [10, 20], "items": 2, "points": 5})])
+def test_the_per_step_estimate_bounds_a_measured_run(protocol, market):
+    """tracemalloc's peak over a 3000-step run (its market already built) is below the steps' estimate
+    and above half of it."""
+    kind = registry()[protocol]
+    params = kind.validate({**market, "seller": {"rule": "hedge", "eta": 5.0}})
+    kind.run(params, 50, np.random.default_rng(1))  # the market, cached, and scipy's set-up
+    peak = peak_bytes(lambda: kind.run(params, 3000, np.random.default_rng(1)))
+    (steps,) = [s for s in kind.sizes(params, 3000) if s.key == "steps"]
+    estimate = steps.cost.estimate(3000)[0]
+    assert 0.5 * estimate <= peak <= estimate, (peak, estimate)
+
+
 def peak_bytes(build) -> int:
     tracemalloc.start()
     try:
@@ -143,7 +168,7 @@ def test_the_learning_estimate_bounds_the_measured_peak(bidders):
     discretize(bidders, 5, "linear")  # scipy's one-off set-up is not the grid's
     discretize.cache_clear()
     peak = peak_bytes(lambda: discretize(bidders, 301, "linear"))
-    (size,) = single_sizes({"bidders": list(bidders), "points": 301, "grid": "linear"})
+    size, _ = single_sizes({"bidders": list(bidders), "points": 301, "grid": "linear"}, 1)
     estimate = size.cost.estimate(301)[0]
     assert 0.5 * estimate <= peak <= estimate, (peak, estimate)
 
@@ -156,8 +181,8 @@ def test_the_k_item_estimate_bounds_the_measured_peak(points, blocks, seller_pri
     k_item_game.cache_clear()
     peak = peak_bytes(lambda: k_item_game("uniform:0,1", tuple(blocks), 2, points, 1.0, seller_price))
     sizes = k_sizes({"distribution": "uniform:0,1", "items": 2, "points": points, "blocks": blocks, "upper": None,
-                     "seller_price": seller_price})
-    estimates = {s.cost.estimate(s.value)[0] for s in sizes}
+                     "seller_price": seller_price}, 1)
+    estimates = {s.cost.estimate(s.value)[0] for s in sizes if s.shared is not None}
     assert len(estimates) == 1
     estimate = estimates.pop()
     assert estimate / 3 <= peak <= estimate, (peak, estimate)

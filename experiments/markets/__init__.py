@@ -79,7 +79,8 @@ class Param:
 class Size:
     """A parameter a run's memory and time grow in: ``cost`` of ``value``, the other parameters held
     fixed; ``low`` is its least accepted value; ``note`` follows the key in a refusal. Runs whose
-    sizes have the same ``shared`` key use one market, built once per process and kept."""
+    sizes have the same ``shared`` key use one market, built once per process and kept. ``key``
+    names a market parameter, or with ``in_market = False`` a key of the spec (its ``steps``)."""
 
     key: str
     value: int
@@ -87,6 +88,7 @@ class Size:
     low: int = 1
     note: str = ""
     shared: Any = None
+    in_market: bool = True
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,9 @@ class MarketKind:
     """A market an experiment can run.
 
     ``check(params)`` may reject a combination of individually valid parameters (raise
-    :class:`ParamError` naming the key at fault, or :class:`InputError`); ``sizes(params)`` lists
-    the parameters a run's memory and time grow in, checked against the limits before ``check``
-    builds anything; ``quantities`` are the per-step columns ``run`` returns.
+    :class:`ParamError` naming the key at fault, or :class:`InputError`); ``sizes(params, steps)``
+    lists the parameters a run of ``steps`` steps grows in, checked against the limits before
+    ``check`` builds anything; ``quantities`` are the per-step columns ``run`` returns.
     """
 
     name: str
@@ -113,11 +115,13 @@ class MarketKind:
     quantities: tuple[str, ...]
     run: Callable[[Mapping[str, Any], int, np.random.Generator], RunOutput]
     check: Callable[[Mapping[str, Any]], None] | None = field(default=None)
-    sizes: Callable[[Mapping[str, Any]], Sequence[Size]] | None = field(default=None)
+    sizes: Callable[[Mapping[str, Any], int], Sequence[Size]] | None = field(default=None)
 
-    def validate(self, market: Mapping[str, Any], where: str = "market", limits: Limits | None = None) -> dict:
+    def validate(self, market: Mapping[str, Any], where: str = "market", limits: Limits | None = None,
+                 steps: int = 1) -> dict:
         """The validated, normalized parameters of a ``[market]`` table (without ``protocol``);
-        a run too big for ``limits`` (default: this machine's, :func:`limits_of`) is refused first."""
+        a run of ``steps`` steps too big for ``limits`` (default: this machine's, :func:`limits_of`)
+        is refused first."""
         known = {p.name: p for p in self.params}
         for key, value in market.items():
             if key not in known:
@@ -135,7 +139,7 @@ class MarketKind:
                 out[p.name] = p.read(value)
             except (ValueError, TypeError) as err:
                 raise bad_value(f"{where}.{p.name}", value, p.accepted, _first_line(err)) from None
-        self.require_fits(out, where, limits or limits_of(None))
+        self.require_fits(out, steps, where, limits or limits_of(None))
         if self.check is not None:
             try:
                 self.check(out)
@@ -147,16 +151,17 @@ class MarketKind:
         return out
 
 
-    def require_fits(self, params: Mapping[str, Any], where: str, limits: Limits) -> None:
+    def require_fits(self, params: Mapping[str, Any], steps: int, where: str, limits: Limits) -> None:
         """SpecError (one line: the estimate and the largest value that fits) if a size is too big.
 
         Of the sizes over the limits, the one blamed is the first that some accepted value of it
         would bring under them (shrinking a grid is no help when the blocks alone are too big).
         """
         over = []
-        for s in self.sizes(params) if self.sizes is not None else ():
+        for s in self.sizes(params, steps) if self.sizes is not None else ():
+            name = f"{where}.{s.key}" if s.in_market else where.removesuffix("market") + s.key
             try:
-                require_fits(f"{where}.{s.key}{s.note}", s.value, s.cost, limits)
+                require_fits(name + s.note, s.value, s.cost, limits)
             except InputError as err:
                 over.append((s, err))
         if over:

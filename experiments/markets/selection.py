@@ -116,11 +116,18 @@ OTHER_CELL_BYTES = 64.0
 CELL_SECONDS = 2e-6
 
 
-def single_sizes(params: Mapping) -> tuple[Size]:
-    """The grid: :func:`agora.market.learning.selection.discretize` holds points x points tables."""
+def single_sizes(params: Mapping, steps: int) -> tuple[Size, Size]:
+    """The grid (:func:`agora.market.learning.selection.discretize` holds points x points tables) and
+    the run's steps (each bidder's value and the prices per step: 40 + 16 bidders bytes measured)."""
     per = max(CELL_BYTES.get(spec.split(":")[0], OTHER_CELL_BYTES) for spec in params["bidders"])
     shared = ("learning", tuple(params["bidders"]), params["points"], params["grid"])
-    return (Size("points", params["points"], Cost(per, CELL_SECONDS, lambda n: n * n), low=3, shared=shared),)
+    return (Size("points", params["points"], Cost(per, CELL_SECONDS, lambda n: n * n), low=3, shared=shared),
+            step_size(steps, 64.0 + 24.0 * len(params["bidders"])))
+
+
+def step_size(steps: int, per_step: float) -> Size:
+    """One run's per-step arrays (memory only: the spec's runs x steps bound the time)."""
+    return Size("steps", steps, Cost(per_step, 0.0), in_market=False)
 
 
 def check_single(params: Mapping) -> None:
@@ -182,8 +189,9 @@ def k_words(points: int, blocks, fixed: bool) -> float:
     return s * points * points * max(6, b2 + 4) + 16 * s * points * (b1 + b2 + 2) + 6 * (b1 + 1) * (b2 + 1) + 16384
 
 
-def k_sizes(params: Mapping) -> tuple[Size, Size]:
-    """The grid and the larger block, each with the other held fixed."""
+def k_sizes(params: Mapping, steps: int) -> tuple[Size, Size, Size]:
+    """The grid and the larger block, each with the other held fixed, and the run's steps (each buyer's
+    value and priority per step, and what they make: 100 + 48 buyers bytes measured)."""
     points, blocks, fixed = params["points"], params["blocks"], params["seller_price"] is not None
     big = int(blocks[1] >= blocks[0])
 
@@ -195,7 +203,8 @@ def k_sizes(params: Mapping) -> tuple[Size, Size]:
     return (Size("points", points, Cost(8.0, WORD_SECONDS, lambda n: k_words(n, blocks, fixed)), low=3,
                  shared=shared),
             Size("blocks", blocks[big], Cost(8.0, WORD_SECONDS, lambda b: k_words(points, widened(b), fixed)),
-                 note=f"[{big}]", shared=shared))
+                 note=f"[{big}]", shared=shared),
+            step_size(steps, 128.0 + 64.0 * sum(blocks)))
 
 
 def check_k(params: Mapping) -> None:
