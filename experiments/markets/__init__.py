@@ -150,7 +150,6 @@ class MarketKind:
                 raise SpecError(f"{where} (protocol {shown(self.name)}): {_first_line(err)}") from None
         return out
 
-
     def require_fits(self, params: Mapping[str, Any], steps: int, where: str, limits: Limits) -> None:
         """SpecError (one line: the estimate and the largest value that fits) if a size is too big.
 
