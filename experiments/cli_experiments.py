@@ -53,8 +53,9 @@ def run(args) -> int:
     from agora.experiments.spec import load_spec
     from agora.experiments.store import ResultsStore, run_lock
 
-    spec = load_spec(args.spec)
-    require_fits("runs x steps", spec.runs * spec.steps, COSTS["steps"], limits_of(args))
+    limits = limits_of(args)
+    spec = load_spec(args.spec, limits)
+    require_fits("runs x steps", spec.runs * spec.steps, COSTS["steps"], limits)
     name = executor_choice(args)
     out = check_out_dir(args.out or f"results/{spec.name}")
     ResultsStore.open(out, spec)  # a folder of another spec is refused before any worker starts

@@ -103,7 +103,7 @@ def limits_of(args) -> Limits:
     return Limits(memory, getattr(args, "max_seconds", None) or DEFAULT_SECONDS)
 
 
-def _human(nbytes: float) -> str:
+def human_bytes(nbytes: float) -> str:
     for unit in ("TB", "GB", "MB", "KB"):
         if nbytes >= UNITS[unit]:
             return f"{nbytes / UNITS[unit]:.3g} {unit}"
@@ -134,8 +134,8 @@ def require_fits(what: str, size: int, cost: Cost, limits: Limits, scale: float 
     nbytes, seconds = (x * scale for x in cost.estimate(size))
     if nbytes <= limits.memory and seconds <= limits.seconds:
         return
-    raise InputError(f"{what} = {size} would need about {_human(nbytes)} and {seconds:.3g} s (estimated); "
-                     f"the largest that fits --max-memory {_human(limits.memory)} and --max-seconds "
+    raise InputError(f"{what} = {size} would need about {human_bytes(nbytes)} and {seconds:.3g} s (estimated); "
+                     f"the largest that fits --max-memory {human_bytes(limits.memory)} and --max-seconds "
                      f"{limits.seconds:g} is {largest(cost, limits, scale)}: raise them to go further")
 
 

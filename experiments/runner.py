@@ -11,7 +11,9 @@ runs in flight; running the same spec again into the same folder resumes.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -63,6 +65,25 @@ def process_context():
     return ctx
 
 
+def die_with_parent() -> None:
+    """Process-pool initializer: this worker exits as soon as the process that started the pool is gone.
+
+    A runner killed with SIGKILL cannot stop its workers, and a worker waiting for its next run
+    would wait forever (the fork server and the resource tracker live as long as it does). A
+    daemon thread waits on the parent's sentinel (:func:`multiprocessing.parent_process`), which
+    becomes ready when the parent exits, however it exits, and ends the worker.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
 @dataclass(frozen=True)
 class Workers:
     """An executor, its name (recorded in the manifest) and how many runs it executes at once."""
@@ -74,7 +95,8 @@ class Workers:
 
 @contextmanager
 def make_executor(name: str, workers: int | None = None, scheduler: str | None = None) -> Iterator[Workers]:
-    """An executor by name; closed (and any cluster it started shut down) on exit.
+    """An executor by name; closed (and any cluster it started shut down) on exit. A process pool's
+    workers end with the process that started them (:func:`die_with_parent`).
 
     ``dask`` connects to ``scheduler`` if given (its slots: the cluster's worker threads),
     else starts a ``LocalCluster`` of ``workers`` single-threaded processes on 127.0.0.1
@@ -84,7 +106,7 @@ def make_executor(name: str, workers: int | None = None, scheduler: str | None =
         yield Workers(SerialExecutor(), name, 1)
     elif name == "process":
         n = workers or default_workers()
-        with ProcessPoolExecutor(max_workers=n, mp_context=process_context()) as pool:
+        with ProcessPoolExecutor(max_workers=n, mp_context=process_context(), initializer=die_with_parent) as pool:
             yield Workers(pool, name, n)
     elif name == "dask":
         with dask_client(workers, scheduler) as client:

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from agora.experiments.limits import Limits, human_bytes, limits_of
 from agora.experiments.markets import SpecError, bad_value, kind_of, read_bool, read_int, registry, shown
 
 TOP_KEYS = ("name", "description", "steps", "seeds", "market", "sweep", "record")
@@ -141,8 +142,9 @@ class ExperimentSpec:
 
 
 # ------------------------------------------------------------------ loading
-def load_spec(path: str | Path) -> ExperimentSpec:
-    """Read and validate a spec file; :class:`SpecError` (one line, naming the file) if it is wrong."""
+def load_spec(path: str | Path, limits: Limits | None = None) -> ExperimentSpec:
+    """Read and validate a spec file; :class:`SpecError` (one line, naming the file) if it is wrong
+    or a point's run would exceed ``limits`` (default: this machine's)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -152,7 +154,7 @@ def load_spec(path: str | Path) -> ExperimentSpec:
         raise SpecError(f"cannot read spec '{path}': not UTF-8 text ({err.reason} at byte {err.start})") from None
     try:
         data = tomllib.loads(text)
-        return parse_spec_table(data, default_name=path.stem, source=text)
+        return parse_spec_table(data, default_name=path.stem, source=text, limits=limits)
     except tomllib.TOMLDecodeError as err:
         raise SpecError(f"{path}: not valid TOML: {err}") from None
     except RecursionError:
@@ -161,8 +163,10 @@ def load_spec(path: str | Path) -> ExperimentSpec:
         raise SpecError(f"{path}: {err}") from None
 
 
-def parse_spec_table(data: Mapping[str, Any], default_name: str = "experiment", source: str = "") -> ExperimentSpec:
-    """Validate a spec already read from TOML."""
+def parse_spec_table(data: Mapping[str, Any], default_name: str = "experiment", source: str = "",
+                     limits: Limits | None = None) -> ExperimentSpec:
+    """Validate a spec already read from TOML; each point's sizes are held to ``limits`` before its
+    market is built (:meth:`MarketKind.validate`)."""
     for key, value in data.items():
         if key not in TOP_KEYS:
             raise bad_value(key, value, f"top-level keys {', '.join(TOP_KEYS)}", "unknown key")
@@ -177,7 +181,8 @@ def parse_spec_table(data: Mapping[str, Any], default_name: str = "experiment", 
     steps = read_key("steps", data["steps"], read_int(1), "a whole number >= 1 of steps per run")
     seeds = parse_seeds(data.get("seeds"))
     market = table("market", data.get("market"), required=True)
-    points = expand_sweep(market, data.get("sweep"))
+    points = expand_sweep(market, data.get("sweep"), limits, steps)
+    require_markets_fit(points, steps, limits or limits_of(None))
     record = parse_record(data.get("record"), points)
     sweep_keys = tuple(dict.fromkeys(k for p in points for k in p.columns))
     return ExperimentSpec(name, description, steps, seeds, record, sweep_keys, tuple(points), source)
@@ -306,14 +311,14 @@ def harmonize(settings: list[dict[str, Any]], base: Mapping) -> list[dict[str, A
     return columns
 
 
-def expand_sweep(market: dict, sweep) -> list[Point]:
-    """Every parameter point, each market validated by its kind."""
+def expand_sweep(market: dict, sweep, limits: Limits | None = None, steps: int = 1) -> list[Point]:
+    """Every parameter point, each market validated by its kind (a run of ``steps`` steps held to ``limits``)."""
     if "protocol" not in market:
         raise SpecError("market.protocol is missing; accepted: one of the registered market kinds "
                         f"({', '.join(shown(k) for k in registry())})")
     if sweep is None:
         kind = kind_of(market["protocol"])
-        params = kind.validate({k: v for k, v in market.items() if k != "protocol"})
+        params = kind.validate({k: v for k, v in market.items() if k != "protocol"}, limits=limits, steps=steps)
         return [Point(0, {}, kind.name, params)]
     settings = sweep_settings(table("sweep", sweep))
     columns = harmonize(settings, market)
@@ -329,9 +334,27 @@ def expand_sweep(market: dict, sweep) -> list[Point]:
             set_path(m, key, value)
         where = f"sweep point {i} ({', '.join(f'{k} = {shown(v)}' for k, v in setting.items())}): market"
         kind = kind_of(m["protocol"], f"{where}.protocol")
-        params = kind.validate({k: v for k, v in m.items() if k != "protocol"}, where=where)
+        params = kind.validate({k: v for k, v in m.items() if k != "protocol"}, where=where, limits=limits,
+                               steps=steps)
         points.append(Point(i, cols, kind.name, params))
     return points
+
+
+def require_markets_fit(points: list[Point], steps: int, limits: Limits) -> None:
+    """The sweep's distinct markets (one per ``shared`` key of the kinds' sizes), held to the limits
+    together: each is built once, and a process that runs them all may keep them all."""
+    markets: dict[Any, tuple[float, float]] = {}
+    for p in points:
+        kind = registry()[p.protocol]
+        for size in kind.sizes(p.params, steps) if kind.sizes is not None else ():
+            if size.shared is not None:
+                markets[size.shared] = size.cost.estimate(size.value)
+    nbytes, seconds = (sum(e[i] for e in markets.values()) for i in (0, 1))
+    if nbytes > limits.memory or seconds > limits.seconds:
+        raise SpecError(f"the sweep's {len(markets)} distinct markets would need about {human_bytes(nbytes)} and "
+                        f"{seconds:.3g} s together (estimated, each built once and kept); accepted: at most "
+                        f"--max-memory {human_bytes(limits.memory)} and --max-seconds {limits.seconds:g} "
+                        "together: sweep fewer or smaller markets, or raise them")
 
 
 def parse_record(value, points: list[Point]) -> Record:

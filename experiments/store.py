@@ -14,6 +14,7 @@ skips the runs already in ``parts/``; a different spec there is an error.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -130,33 +131,59 @@ def _holder(path: Path) -> dict | None:
 
 
 @contextmanager
+def _guard(folder: Path):
+    """Hold the lock of the folder the results lock lives in while one process checks and takes it.
+
+    A kernel lock (``flock`` on the folder itself): released when its holder exits, however it
+    exits, so a taker killed halfway never blocks the others, and no file is left behind.
+    """
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing drops the flock
+
+
+def _take(path: Path, mine: str) -> dict | None:
+    """Take the lock at ``path`` (free, or stale: its run was killed) and return None, or return its holder.
+
+    Under :func:`_guard`, so that of two runs finding the same stale lock exactly one removes it and
+    puts its own in place; the other then finds the winner's lock, alive. The new lock is written
+    beside it and linked into place (``link`` never replaces a file), so it is never seen half-written.
+    """
+    with _guard(path.parent):
+        holder = _holder(path)
+        if holder is not None:
+            return holder
+        staged = path.with_name(f"{path.name}.{os.getpid()}")
+        staged.write_text(mine, encoding="utf-8")
+        try:
+            with suppress(FileNotFoundError):
+                os.remove(path)  # stale: its run was killed
+            os.link(staged, path)
+        finally:
+            staged.unlink()
+    return None
+
+
+@contextmanager
 def run_lock(out: str | Path, wait: bool = False, poll: float = 0.5):
     """Hold the lock of ``out`` (a file with this process's PID and host) while the block runs.
 
-    A lock whose process is gone (a killed run on this host) is taken over; a live one makes this
-    raise :class:`SpecError` in one line, or with ``wait`` waits until it is released.
+    A lock whose process is gone (a killed run on this host) is taken over, by one run only when
+    several find it at once (:func:`_take`); a live one makes this raise :class:`SpecError` in
+    one line, or with ``wait`` waits until it is released.
     """
     path = lock_path(out)
     mine = json.dumps({"pid": os.getpid(), "host": platform.node(), "started": now()})
     path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _holder(path)
-            if holder is None:
-                with suppress(FileNotFoundError):
-                    os.remove(path)  # stale: its run was killed
-                continue
-            if not wait:
-                raise SpecError(f"'{out}' is in use by another agora run (pid {holder.get('pid')} on "
-                                f"{holder.get('host')}, since {holder.get('started')}; lock {path}); "
-                                "accepted: wait for it, or pass --wait") from None
-            time.sleep(poll)
-            continue
-        with os.fdopen(fd, "w") as f:
-            f.write(mine)
-        break
+    while (holder := _take(path, mine)) is not None:
+        if not wait:
+            raise SpecError(f"'{out}' is in use by another agora run (pid {holder.get('pid')} on "
+                            f"{holder.get('host')}, since {holder.get('started')}; lock {path}); "
+                            "accepted: wait for it, or pass --wait")
+        time.sleep(poll)
     try:
         yield path
     finally:

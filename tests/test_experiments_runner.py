@@ -8,6 +8,7 @@ run, with no row twice; a folder of another spec is refused.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -66,6 +67,22 @@ exact = false
 every = 2
 """
 
+
+# Runs of several seconds each, so that a kill lands while both workers are busy.
+BUSY = """
+name = "busy"
+steps = 200000
+[seeds]
+count = 4
+base = 5
+[market]
+protocol = "learning"
+bidders = "uniform:0,1"
+points = 21
+seller = { rule = "hedge", eta = 5.0 }
+[record]
+steps = false
+"""
 
 
 def tables(folder: Path) -> dict[str, bytes]:
@@ -230,6 +247,38 @@ def test_killed_runner_resumes_to_the_uninterrupted_tables(tmp_path, capsys):
     steps = pd.read_parquet(killed / "steps.parquet")
     assert len(steps) == 16 * 150 and not steps.duplicated(["run", "step"]).any()
     assert steps["step"].unique().tolist() == list(range(0, 300, 2))
+
+
+def test_a_killed_runner_leaves_no_process_behind(tmp_path):
+    """SIGKILL to `agora run` alone (not its process group) while its two workers are busy: within
+    10 s none of the processes it started (fork server, resource tracker, workers) is alive."""
+    import psutil
+
+    spec = tmp_path / "busy.toml"
+    spec.write_text(BUSY)
+    cmd = [sys.executable, "-m", "agora.experiments.cli", "run", str(spec), "--out", str(tmp_path / "out"),
+           "--executor", "process", "--workers", "2"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    runner = psutil.Process(proc.pid)
+    started: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            started = runner.children(recursive=True)
+            if len(started) >= 4:  # resource tracker, fork server, two workers
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None and len(started) >= 4, (started, proc.stderr.read().decode())
+        time.sleep(1.0)  # both workers inside a run
+        proc.kill()
+        proc.wait(timeout=30)
+        _, alive = psutil.wait_procs(started, timeout=10)
+        alive = [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]  # exited, not yet reaped
+        assert alive == [], [(p.pid, p.cmdline()[-1][:60]) for p in alive]
+    finally:
+        for p in started:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ import platform
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 from cli_run import run_cli
@@ -61,13 +62,27 @@ def test_wait_takes_the_lock_once_it_is_released(tmp_path):
     assert not path.exists()
 
 
+def test_two_runs_racing_for_one_stale_lock_exactly_one_wins(tmp_path):
+    """Two processes find the same stale lock at the same moment, 20 times: each time exactly one
+    takes it over and the other is refused (the winner still holds it while the loser looks)."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    out = tmp_path / "res"
+    racer = Path(__file__).with_name("lock_racer.py")
+    done = subprocess.run([sys.executable, str(racer), str(out), str(gone.pid), "20"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    trials = [json.loads(line) for line in done.stdout.splitlines()]
+    assert trials == [["lost", "won"]] * 20
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # the lock released, no staged lock left
+
+
 @pytest.mark.slow
 def test_sigterm_stops_viz_and_its_server():
     """SIGTERM to `agora viz` stops the Solara server too: the port is free again afterwards."""
     import signal
     import socket
     import time
-    from pathlib import Path
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

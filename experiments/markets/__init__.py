@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from agora.experiments.limits import Cost, Limits, largest, limits_of, require_fits
 from agora.market.errors import InputError
 
 #: Modules that define ``MARKETS``; each adds kinds to the registry.
@@ -75,6 +76,22 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Size:
+    """A parameter a run's memory and time grow in: ``cost`` of ``value``, the other parameters held
+    fixed; ``low`` is its least accepted value; ``note`` follows the key in a refusal. Runs whose
+    sizes have the same ``shared`` key use one market, built once per process and kept. ``key``
+    names a market parameter, or with ``in_market = False`` a key of the spec (its ``steps``)."""
+
+    key: str
+    value: int
+    cost: Cost
+    low: int = 1
+    note: str = ""
+    shared: Any = None
+    in_market: bool = True
+
+
+@dataclass(frozen=True)
 class RunOutput:
     """What a market run returns: per-step columns (equal lengths) and one per-run row."""
 
@@ -87,8 +104,9 @@ class MarketKind:
     """A market an experiment can run.
 
     ``check(params)`` may reject a combination of individually valid parameters (raise
-    :class:`ParamError` naming the key at fault, or :class:`InputError`); ``quantities`` are
-    the per-step columns ``run`` returns.
+    :class:`ParamError` naming the key at fault, or :class:`InputError`); ``sizes(params, steps)``
+    lists the parameters a run of ``steps`` steps grows in, checked against the limits before
+    ``check`` builds anything; ``quantities`` are the per-step columns ``run`` returns.
     """
 
     name: str
@@ -97,9 +115,13 @@ class MarketKind:
     quantities: tuple[str, ...]
     run: Callable[[Mapping[str, Any], int, np.random.Generator], RunOutput]
     check: Callable[[Mapping[str, Any]], None] | None = field(default=None)
+    sizes: Callable[[Mapping[str, Any], int], Sequence[Size]] | None = field(default=None)
 
-    def validate(self, market: Mapping[str, Any], where: str = "market") -> dict:
-        """The validated, normalized parameters of a ``[market]`` table (without ``protocol``)."""
+    def validate(self, market: Mapping[str, Any], where: str = "market", limits: Limits | None = None,
+                 steps: int = 1) -> dict:
+        """The validated, normalized parameters of a ``[market]`` table (without ``protocol``);
+        a run of ``steps`` steps too big for ``limits`` (default: this machine's, :func:`limits_of`)
+        is refused first."""
         known = {p.name: p for p in self.params}
         for key, value in market.items():
             if key not in known:
@@ -117,6 +139,7 @@ class MarketKind:
                 out[p.name] = p.read(value)
             except (ValueError, TypeError) as err:
                 raise bad_value(f"{where}.{p.name}", value, p.accepted, _first_line(err)) from None
+        self.require_fits(out, steps, where, limits or limits_of(None))
         if self.check is not None:
             try:
                 self.check(out)
@@ -126,6 +149,23 @@ class MarketKind:
             except InputError as err:
                 raise SpecError(f"{where} (protocol {shown(self.name)}): {_first_line(err)}") from None
         return out
+
+    def require_fits(self, params: Mapping[str, Any], steps: int, where: str, limits: Limits) -> None:
+        """SpecError (one line: the estimate and the largest value that fits) if a size is too big.
+
+        Of the sizes over the limits, the one blamed is the first that some accepted value of it
+        would bring under them (shrinking a grid is no help when the blocks alone are too big).
+        """
+        over = []
+        for s in self.sizes(params, steps) if self.sizes is not None else ():
+            name = f"{where}.{s.key}" if s.in_market else where.removesuffix("market") + s.key
+            try:
+                require_fits(name + s.note, s.value, s.cost, limits)
+            except InputError as err:
+                over.append((s, err))
+        if over:
+            _, err = next(((s, e) for s, e in over if largest(s.cost, limits) >= s.low), over[0])
+            raise SpecError(str(err)) from None
 
 
 def _first_line(err: Exception) -> str:

@@ -21,7 +21,8 @@ from dataclasses import asdict, fields
 
 import numpy as np
 
-from agora.experiments.markets import MarketKind, Param, ParamError, RunOutput, read_choice, read_int, read_number
+from agora.experiments.limits import Cost
+from agora.experiments.markets import MarketKind, Param, ParamError, RunOutput, Size, read_choice, read_int, read_number
 from agora.experiments.markets.single_item import read_bidders
 from agora.market.distributions import ACCEPTED_SPECS, parse_spec
 from agora.market.learning.dynamics import Joint, Play
@@ -107,11 +108,33 @@ def single_market(params: Mapping) -> Market:
     return Market("spec", tuple(params["bidders"]), params["points"], params["grid"])
 
 
+#: Peak bytes per cell of the points x points payoff tables (tracemalloc, 801-price grids): 57 for
+#: uniform, exponential, pareto and point laws, 71 with a beta law among the bidders, 202 with a
+#: truncated normal; seconds per cell at most 1.3e-6 (three truncated normals).
+CELL_BYTES = {"truncnorm": 224.0, "beta": 80.0}
+OTHER_CELL_BYTES = 64.0
+CELL_SECONDS = 2e-6
+
+
+def single_sizes(params: Mapping, steps: int) -> tuple[Size, Size]:
+    """The grid (:func:`agora.market.learning.selection.discretize` holds points x points tables) and
+    the run's steps (each bidder's value and the prices per step: 40 + 16 bidders bytes measured)."""
+    per = max(CELL_BYTES.get(spec.split(":")[0], OTHER_CELL_BYTES) for spec in params["bidders"])
+    shared = ("learning", tuple(params["bidders"]), params["points"], params["grid"])
+    return (Size("points", params["points"], Cost(per, CELL_SECONDS, lambda n: n * n), low=3, shared=shared),
+            step_size(steps, 64.0 + 24.0 * len(params["bidders"])))
+
+
+def step_size(steps: int, per_step: float) -> Size:
+    """One run's per-step arrays (memory only: the spec's runs x steps bound the time)."""
+    return Size("steps", steps, Cost(per_step, 0.0), in_market=False)
+
+
 def check_single(params: Mapping) -> None:
     for key in ("start_seller", "start_intermediary"):
         if params[key] >= params["points"]:
             raise ParamError(key, f"a grid index must be below points = {params['points']}")
-    single_market(params).discretized()
+    single_market(params).prices()
 
 
 def agents_play(market: Market, seller, other, start, steps: int, seq) -> Play:
@@ -150,6 +173,38 @@ def run_single(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutp
 def k_market(params: Mapping) -> KItemMarket:
     return KItemMarket("spec", params["distribution"], tuple(params["blocks"]), params["items"],
                        params["points"], params["upper"], params["seller_price"])
+
+
+#: Seconds per float of :func:`k_words` (measured at most 3e-8 on 11- to 161-price grids).
+WORD_SECONDS = 1e-7
+
+
+def k_words(points: int, blocks, fixed: bool) -> float:
+    """Peak floats held by :func:`agora.market.learning.k_selection.k_item_game` (measured by tracemalloc
+    at 0.35 to 0.79 of this on 5- to 81-price grids with blocks of 1 to 3000 buyers): the S x P x P
+    payoffs and a (b_2 + 1)-deep form (S = 1 with a fixed seller price, else P), each block's demand
+    pmf on S x P prices, six (b_1 + 1) x (b_2 + 1) weight matrices, and a fixed part."""
+    b1, b2 = blocks
+    s = 1 if fixed else points
+    return s * points * points * max(6, b2 + 4) + 16 * s * points * (b1 + b2 + 2) + 6 * (b1 + 1) * (b2 + 1) + 16384
+
+
+def k_sizes(params: Mapping, steps: int) -> tuple[Size, Size, Size]:
+    """The grid and the larger block, each with the other held fixed, and the run's steps (each buyer's
+    value and priority per step, and what they make: 100 + 48 buyers bytes measured)."""
+    points, blocks, fixed = params["points"], params["blocks"], params["seller_price"] is not None
+    big = int(blocks[1] >= blocks[0])
+
+    def widened(b: int) -> list[int]:
+        return [b if i == big else x for i, x in enumerate(blocks)]
+
+    shared = ("learning-k-items", params["distribution"], tuple(blocks), params["items"], points,
+              params["upper"], params["seller_price"])
+    return (Size("points", points, Cost(8.0, WORD_SECONDS, lambda n: k_words(n, blocks, fixed)), low=3,
+                 shared=shared),
+            Size("blocks", blocks[big], Cost(8.0, WORD_SECONDS, lambda b: k_words(points, widened(b), fixed)),
+                 note=f"[{big}]", shared=shared),
+            step_size(steps, 128.0 + 64.0 * sum(blocks)))
 
 
 def check_k(params: Mapping) -> None:
@@ -209,7 +264,7 @@ MARKETS = {
          Param("start_seller", "a grid index >= 0 of the seller's first price", read_int(0), 0),
          Param("start_intermediary", "a grid index >= 0 of the intermediary's first price", read_int(0), 0),
          *study_params()),
-        ("seller_price", "intermediary_price", "sale"), run_single, check_single),
+        ("seller_price", "intermediary_price", "sale"), run_single, check_single, single_sizes),
     "learning-k-items": MarketKind(
         "learning-k-items",
         "k items, buyers in two blocks, one intermediary per block posting a fee on the seller's per-item "
@@ -227,5 +282,5 @@ MARKETS = {
          Param("start_first", "a grid index >= 0 of the first intermediary's first fee", read_int(0), 0),
          Param("start_second", "a grid index >= 0 of the second intermediary's first fee", read_int(0), 0),
          *study_params()),
-        ("seller_price", "first_fee", "second_fee", "first_items", "second_items"), run_k, check_k),
+        ("seller_price", "first_fee", "second_fee", "first_items", "second_items"), run_k, check_k, k_sizes),
 }

@@ -89,13 +89,23 @@ class Market:
     def discretized(self) -> tuple[PricingGame, MatrixGame]:
         return discretize(self.bidders, self.points, self.grid)
 
+    def prices(self) -> np.ndarray:
+        """The grid alone (no payoff tables): checks that this market can be discretized."""
+        return grid_prices(PricingGame(self.bidders), self.points, self.grid)
+
+
+def grid_prices(game: PricingGame, points: int, kind: str) -> np.ndarray:
+    """Both sides' prices: ``points`` levels up to the game's top price (a log grid starts from the
+    lowest positive bottom of the value laws)."""
+    low = min((b.lo for b in game.bidders if b.lo > 0), default=None)
+    return price_levels(game.upper, points, kind, low)
+
 
 @lru_cache(maxsize=32)
 def discretize(bidders: tuple[str, ...], points: int, kind: str) -> tuple[PricingGame, MatrixGame]:
     """The pricing game and its restriction to a price grid (rows: seller, columns: intermediary)."""
     game = PricingGame(bidders)
-    low = min((b.lo for b in game.bidders if b.lo > 0), default=None)
-    levels = price_levels(game.upper, points, kind, low)
+    levels = grid_prices(game, points, kind)
     A, B = game.payoffs(levels[:, None], levels[None, :])
     return game, MatrixGame(np.asarray(A, float), np.asarray(B, float), levels, levels)
 
