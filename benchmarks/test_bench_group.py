@@ -17,6 +17,10 @@ quantiles each time. On the shared 2-core machine (load about 15) building the m
 5.8 + 12.8 s at a lower load). Sharing one Sobol set of dimension N across subsets cut the
 mechanism to 2-3 s for both, but its projections made the weights of 6 identical members
 uneven by 5e-4 (against 1e-4 with a set per subset), so it is not used.
+
+Six beta and truncated-normal members: solving with phi^-1 tabulated once per law
+(market/group/inverse.py) against the same solve through each law's root finder at every
+evaluation (the same Sobol points), in the same run; the profits agree to 1e-8.
 """
 
 import time
@@ -26,6 +30,8 @@ import pytest
 
 from agora.experiments.dashboard import veto_view
 from agora.experiments.dashboard.model import MarketDashboard
+from agora.market.group import expectations
+from agora.market.group.inverse import survival_at
 from agora.market.group.solver import optimal_mechanism, solve_group
 
 COMMITTEE = ("uniform:0,1", "uniform:0,2", "exponential:1")
@@ -95,3 +101,29 @@ def test_bench_mixed_laws_solve_and_mechanism(benchmark, members):
     sol, mech = benchmark.pedantic(run, rounds=2, iterations=1)
     benchmark.extra_info.update({"profit": sol.profit, "profit_stderr": sol.profit_stderr})
     assert all(np.all(np.isfinite(x)) for x, _ in mech.tables) and sol.optimality_gap <= 1e-6
+
+
+SIX = ("beta:2,3,0,2", "truncnorm:1,1,0,3", "beta:2,2,0,1.5", "truncnorm:0.8,0.5,0,2", "beta:3,2,0,1",
+       "truncnorm:1.2,0.7,0,2.5")
+
+
+def _root_finder(dist, s):
+    a = dist.virtual_threshold(s)
+    return a, survival_at(dist, a)
+
+
+def test_bench_tabulated_inverse_vs_root_finder(benchmark, performance, monkeypatch):
+    fast = benchmark.pedantic(solve_group, args=(SIX, 0.2), rounds=1, iterations=1)
+    fast_seconds = benchmark.stats.stats.mean
+    with monkeypatch.context() as m:
+        m.setattr(expectations, "threshold_and_survival", _root_finder)
+        start = time.perf_counter()
+        slow = solve_group(SIX, 0.2)
+        slow_seconds = time.perf_counter() - start
+    benchmark.extra_info.update({"root_finder_seconds": slow_seconds, "ratio": fast_seconds / slow_seconds,
+                                 "profit": fast.profit, "root_finder_profit": slow.profit})
+    print(f"\n6 beta/truncnorm members: {fast_seconds:.2f} s with the table, {slow_seconds:.2f} s through the "
+          f"root finder (ratio {fast_seconds / slow_seconds:.2f}); profit {fast.profit:.12f} vs {slow.profit:.12f}")
+    performance.add("group solve, 6 beta/truncnorm members", fast_seconds, "s", slow_seconds,
+                    "phi^-1 by root finder", "ratio < 1")
+    assert abs(fast.profit - slow.profit) <= 1e-8
