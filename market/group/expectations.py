@@ -13,8 +13,9 @@ gives, for ``phi_k``,
 * ``E[phi_k 1{phi_k >= s}] = a (1 - F(a))`` (``= lo = E[phi_k]`` below the support),
 * ``E[(phi_k - s)+] = (a - s)(1 - F(a))``.
 
-Laws without a closed-form ``phi^-1`` (beta, truncated normal) take ``a`` and ``1 - F(a)``
-from a table built once per law, with a stated error below 1e-10 (:mod:`.inverse`).
+Laws without a closed-form ``phi^-1`` (beta, truncated normal) take ``a`` and ``1 - F(a)``,
+and the virtual values ``phi(F^-1(u))`` of their quasi-Monte Carlo points, from a table built
+once per law, with a stated error below 1e-10 (:mod:`.inverse`).
 
 The remaining members are integrated numerically in quantile space: for up to
 two of them by nested tanh-sinh quadrature split at every kink of the
@@ -37,7 +38,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from agora.market.distributions import Exponential, Uniform, ValueDistribution
-from agora.market.group.inverse import threshold_and_survival
+from agora.market.group.inverse import threshold_and_survival, virtual_at_quantile
 
 TANH_SINH_STEP = 0.1
 TANH_SINH_REACH = 3.0  # nodes with |t| <= 3: the dropped tails weigh about 1e-12
@@ -277,7 +278,7 @@ class GroupIntegrator:
             for ss in seeds:
                 u = qmc.Sobol(d=len(rest), scramble=True, seed=np.random.default_rng(ss)).random(self.qmc_points)
                 u = np.clip(u, 1e-16, 1.0 - 1e-16)
-                sets.append(np.column_stack([self.members[j].virtual_value(self.members[j].ppf(u[:, c]))
+                sets.append(np.column_stack([virtual_at_quantile(self.members[j], u[:, c])
                                              for c, j in enumerate(rest)]))
             self._qmc_cache[rest] = np.stack(sets)
         return self._qmc_cache[rest]

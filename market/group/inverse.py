@@ -36,7 +36,8 @@ TABLE_TOL = 1e-10  # largest estimated interpolation error a cell may carry
 
 
 def has_closed_inverse(dist: ValueDistribution) -> bool:
-    """Does the law solve phi(v) = t in closed form (uniform, exponential, Pareto)?"""
+    """Does the law solve phi(v) = t in closed form (uniform, exponential, Pareto, whose F^-1
+    and phi are closed forms too)?"""
     return type(dist)._theta_cont is not ValueDistribution._theta_cont
 
 
@@ -49,6 +50,10 @@ class VirtualInverse:
     spline: CubicHermiteSpline  # (v(t), q(t)) with q(t) = P[theta >= v(t)]
     trusted: np.ndarray  # (len(t) - 1,) cells whose estimated error is within TABLE_TOL
     error: tuple[float, float]  # largest estimated error on trusted cells: (v / span, q)
+    x: np.ndarray  # logit(u_k) = log(u_k / (1 - u_k)) of the same nodes, strictly increasing
+    by_quantile: CubicHermiteSpline  # phi(F^-1(u)) as a function of x = logit(u)
+    trusted_x: np.ndarray  # (len(x) - 1,) cells of by_quantile within TABLE_TOL (relative to the span)
+    error_x: float  # largest estimated error of by_quantile on trusted cells, relative to the span
 
     def __call__(self, s) -> tuple[np.ndarray, np.ndarray]:
         """(phi^-1(s), 1 - F(phi^-1(s))) for phi_lo < s <= hi, as the law's root finder gives."""
@@ -65,6 +70,20 @@ class VirtualInverse:
             surv[slow] = survival_at(self.dist, a[slow])
         return a, surv
 
+    def virtual_at(self, u) -> np.ndarray:
+        """phi(F^-1(u)) for u in (0, 1), as ``dist.virtual_value(dist.ppf(u))`` gives."""
+        u = np.asarray(u, float)
+        with np.errstate(divide="ignore"):
+            x = np.log(u) - np.log1p(-u)
+        cell = np.searchsorted(self.x, x) - 1
+        fast = (cell >= 0) & (cell < self.trusted_x.size)
+        fast[fast] = self.trusted_x[cell[fast]]
+        out = np.empty(u.shape)
+        out[fast] = self.by_quantile(x[fast])
+        if not np.all(fast):
+            out[~fast] = self.dist.virtual_value(self.dist.ppf(u[~fast]))
+        return out
+
 
 def survival_at(dist: ValueDistribution, a: np.ndarray) -> np.ndarray:
     """P[theta >= a], 0 where no value reaches the threshold (a = +inf)."""
@@ -72,28 +91,41 @@ def survival_at(dist: ValueDistribution, a: np.ndarray) -> np.ndarray:
     return np.where(finite, dist.prob_at_least(np.where(finite, a, dist.lo)), 0.0)
 
 
-def _nodes(dist: ValueDistribution) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(t, v, q, dv/dt) on quantiles, strictly increasing in t and v, with an odd count."""
+def _nodes(dist: ValueDistribution) -> dict[str, np.ndarray]:
+    """Nodes on quantiles: t = phi(v), v, q = P[theta >= v], dv/dt, x = logit(u) and dt/dx,
+    strictly increasing in t, v and x, with an odd count."""
     tails = np.logspace(np.log10(TAIL_REACH), np.log10(BULK_EDGE), TAIL_NODES, endpoint=False)
     u = np.concatenate([tails, np.linspace(BULK_EDGE, 1.0 - BULK_EDGE, BULK_NODES)])
-    v = np.concatenate([dist.ppf(u), dist.isf(tails[::-1])])
-    v = v[np.isfinite(v) & (v >= dist.lo) & (v < dist.hi)]
-    q = dist.prob_at_least(v)  # the survival at the node itself, whatever the quantile's round-off
+    top = tails[::-1]  # upper-tail probabilities, by isf
+    n = {"v": np.concatenate([dist.ppf(u), dist.isf(top)]),
+         "x": np.concatenate([np.log(u) - np.log1p(-u), np.log1p(-top) - np.log(top)]),
+         "w": np.concatenate([u * (1.0 - u), top * (1.0 - top)])}  # du/dx = u (1 - u)
+    n = _rows(n, np.isfinite(n["v"]) & (n["v"] >= dist.lo) & (n["v"] < dist.hi))
+    v = n["v"]
+    n["q"] = dist.prob_at_least(v)  # the survival at the node itself, whatever the quantile's round-off
+    upper = n["q"] <= 0.5  # there the node's own survival gives its quantile more exactly than u
+    with np.errstate(divide="ignore"):
+        n["x"] = np.where(upper, np.log1p(-n["q"]) - np.log(n["q"]), n["x"])
+    n["w"] = np.where(upper, n["q"] * (1.0 - n["q"]), n["w"])
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ratio = q / dist.pdf(v)
-        t = v - ratio
-        dvdt = 1.0 / (2.0 + ratio * _score(dist, v, float(v[-1] - v[0])))
-    keep = np.isfinite(t) & np.isfinite(dvdt) & (dvdt > 0)
-    t, v, q, dvdt = t[keep], v[keep], q[keep], dvdt[keep]
-    rising = np.ones(t.size, bool)
+        f = dist.pdf(v)
+        ratio = n["q"] / f
+        n["t"] = v - ratio
+        n["dvdt"] = 1.0 / (2.0 + ratio * _score(dist, v, float(v[-1] - v[0])))
+        n["dtdx"] = n["w"] / (f * n["dvdt"])  # phi'(v) dv/du du/dx
+    n = _rows(n, np.isfinite(n["t"]) & (n["dvdt"] > 0) & np.isfinite(n["dtdx"]) & (n["dtdx"] > 0))
     while True:  # drop nodes where round-off breaks strict monotonicity
-        t, v, q, dvdt = t[rising], v[rising], q[rising], dvdt[rising]
-        rising = np.concatenate([[True], (np.diff(t) > 0) & (np.diff(v) > 0)])
+        rising = np.concatenate([[True], (np.diff(n["t"]) > 0) & (np.diff(n["v"]) > 0) & (np.diff(n["x"]) > 0)])
         if np.all(rising):
             break
-    if t.size % 2 == 0:
-        t, v, q, dvdt = t[:-1], v[:-1], q[:-1], dvdt[:-1]
-    return t, v, q, dvdt
+        n = _rows(n, rising)
+    if n["t"].size % 2 == 0:
+        n = _rows(n, np.arange(n["t"].size) < n["t"].size - 1)
+    return n
+
+
+def _rows(nodes: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: a[keep] for k, a in nodes.items()}
 
 
 def _score(dist: ValueDistribution, v: np.ndarray, span: float) -> np.ndarray:
@@ -115,15 +147,21 @@ def virtual_inverse(dist: ValueDistribution) -> VirtualInverse:
     With exact slopes a cubic Hermite interpolant errs by at most h^4 max|v^(4)| / 384 on a cell
     of width h, at its middle. The interpolant through every other node, evaluated at the nodes
     it skips (about the middles of its cells), errs about 16 times more than the full one: that
-    is the stated error.
+    is the stated error. The same holds for phi(F^-1(u)) in x = logit(u), slope
+    phi'(v) u (1 - u) / f(v).
     """
-    t, v, q, dvdt = _nodes(dist)
+    n = _nodes(dist)
+    t, v, q, dvdt, x = n["t"], n["v"], n["q"], n["dvdt"], n["x"]
     span = float(v[-1] - v[0])
     half = _spline(t[::2], v[::2], q[::2], dvdt[::2])(t[1::2])
     err_v, err_q = np.abs(half[:, 0] - v[1::2]) / span, np.abs(half[:, 1] - q[1::2])
     ok = (err_v <= TABLE_TOL) & (err_q <= TABLE_TOL)  # one flag per pair of cells
-    error = (float(err_v[ok].max(initial=0.0)), float(err_q[ok].max(initial=0.0)))
-    return VirtualInverse(dist, t, _spline(t, v, q, dvdt), np.repeat(ok, 2), error)
+    err_x = np.abs(CubicHermiteSpline(x[::2], t[::2], n["dtdx"][::2])(x[1::2]) - t[1::2]) / span
+    ok_x = err_x <= TABLE_TOL
+    return VirtualInverse(dist, t, _spline(t, v, q, dvdt), np.repeat(ok, 2),
+                          (float(err_v[ok].max(initial=0.0)), float(err_q[ok].max(initial=0.0))),
+                          x, CubicHermiteSpline(x, t, n["dtdx"]), np.repeat(ok_x, 2),
+                          float(err_x[ok_x].max(initial=0.0)))
 
 
 def threshold_and_survival(dist: ValueDistribution, s) -> tuple[np.ndarray, np.ndarray]:
@@ -134,3 +172,10 @@ def threshold_and_survival(dist: ValueDistribution, s) -> tuple[np.ndarray, np.n
         return a, survival_at(dist, a)
     return virtual_inverse(dist)(s)
 
+
+
+def virtual_at_quantile(dist: ValueDistribution, u) -> np.ndarray:
+    """phi(F^-1(u)) for u in (0, 1): closed forms where the law has them, else the table."""
+    if has_closed_inverse(dist):
+        return dist.virtual_value(dist.ppf(u))
+    return virtual_inverse(dist).virtual_at(u)
