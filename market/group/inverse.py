@@ -1,4 +1,4 @@
-"""phi^-1 and the survival at it, tabulated once per law (selling-to-a-group, Section 3).
+"""phi^-1, the survival at it, and phi(F^-1), tabulated once per law (selling-to-a-group, Section 3).
 
 The closed form in the smoothed member (:func:`.expectations.smoothed_moments`) needs
 ``a = phi^-1(s)`` and ``1 - F(a)`` at every evaluation of the group's expectations. Beta and
@@ -16,6 +16,11 @@ a cell whose estimate exceeds ``TABLE_TOL`` (relative to the law's span for ``v`
 for ``q``) is answered by the law's own root finder instead, as are points outside the table.
 A monotone (PCHIP) spline cannot state its error this way: its estimated slopes err alike at
 both ends of a cell, and those errors cancel at the cell's middle.
+
+The same nodes give ``phi(F^-1(u))``, the virtual values of the other members' quasi-Monte
+Carlo points, as a cubic Hermite spline in ``x = logit(u)`` (slope ``phi'(v) u (1 - u) / f(v)``),
+its error stated and used the same way; upper-tail nodes take ``x`` from their own survival,
+so the far tail is exact where a quantile function near 1 is not.
 """
 
 from __future__ import annotations
