@@ -11,12 +11,15 @@ members' exact utilities from scratch).
 
 Committees of mixed laws (beta, truncated normal, exponential, uniform; 10 and 20 members):
 solving and building Theorem 1's mechanism. The others' virtual values are computed for every
-subset of members (one scrambled Sobol set per subset), inverting the beta and truncated-normal
-quantiles each time. On the shared 2-core machine (load about 15) building the mechanism took
+subset of members (one scrambled Sobol set per subset). Inverting the beta and truncated-normal
+quantiles each time, on the shared 2-core machine (load about 15) building the mechanism took
 6.2-7.3 s for 10 members and 30-37 s for 20, solving 5-8 s and 10-14 s (3.1 + 3.3 s and
-5.8 + 12.8 s at a lower load). Sharing one Sobol set of dimension N across subsets cut the
-mechanism to 2-3 s for both, but its projections made the weights of 6 identical members
-uneven by 5e-4 (against 1e-4 with a set per subset), so it is not used.
+5.8 + 12.8 s at a lower load); with the per-law tables of market/group/inverse.py, at load
+about 8, solving took 2.7 s and 6.9 s and building the mechanism 3.5 s and 9.6 s (6.0 + 6.0 s
+and 12.3 + 15.6 s in the same conditions with the tables for phi^-1 only). Sharing one Sobol
+set of dimension N across subsets cut the mechanism to 2-3 s for both, but its projections
+made the weights of 6 identical members uneven by 5e-4 (against 1e-4 with a set per subset),
+so it is not used.
 
 Six beta and truncated-normal members: solving with phi^-1 and phi(F^-1) tabulated once per
 law (market/group/inverse.py) against the same solve through each law's root finder at every
