@@ -11,12 +11,20 @@ members' exact utilities from scratch).
 
 Committees of mixed laws (beta, truncated normal, exponential, uniform; 10 and 20 members):
 solving and building Theorem 1's mechanism. The others' virtual values are computed for every
-subset of members (one scrambled Sobol set per subset), inverting the beta and truncated-normal
-quantiles each time. On the shared 2-core machine (load about 15) building the mechanism took
+subset of members (one scrambled Sobol set per subset). Inverting the beta and truncated-normal
+quantiles each time, on the shared 2-core machine (load about 15) building the mechanism took
 6.2-7.3 s for 10 members and 30-37 s for 20, solving 5-8 s and 10-14 s (3.1 + 3.3 s and
-5.8 + 12.8 s at a lower load). Sharing one Sobol set of dimension N across subsets cut the
-mechanism to 2-3 s for both, but its projections made the weights of 6 identical members
-uneven by 5e-4 (against 1e-4 with a set per subset), so it is not used.
+5.8 + 12.8 s at a lower load); with the per-law tables of market/group/inverse.py, at load
+about 8, solving took 2.7 s and 6.9 s and building the mechanism 3.5 s and 9.6 s (6.0 + 6.0 s
+and 12.3 + 15.6 s in the same conditions with the tables for phi^-1 only). Sharing one Sobol
+set of dimension N across subsets cut the mechanism to 2-3 s for both, but its projections
+made the weights of 6 identical members uneven by 5e-4 (against 1e-4 with a set per subset),
+so it is not used.
+
+Six beta and truncated-normal members: solving with phi^-1 and phi(F^-1) tabulated once per
+law (market/group/inverse.py) against the same solve through each law's root finder at every
+evaluation and its quantile function (the same Sobol points), in the same run; the profits
+agree to 1e-8.
 """
 
 import time
@@ -26,6 +34,8 @@ import pytest
 
 from agora.experiments.dashboard import veto_view
 from agora.experiments.dashboard.model import MarketDashboard
+from agora.market.group import expectations
+from agora.market.group.inverse import survival_at
 from agora.market.group.solver import optimal_mechanism, solve_group
 
 COMMITTEE = ("uniform:0,1", "uniform:0,2", "exponential:1")
@@ -95,3 +105,30 @@ def test_bench_mixed_laws_solve_and_mechanism(benchmark, members):
     sol, mech = benchmark.pedantic(run, rounds=2, iterations=1)
     benchmark.extra_info.update({"profit": sol.profit, "profit_stderr": sol.profit_stderr})
     assert all(np.all(np.isfinite(x)) for x, _ in mech.tables) and sol.optimality_gap <= 1e-6
+
+
+SIX = ("beta:2,3,0,2", "truncnorm:1,1,0,3", "beta:2,2,0,1.5", "truncnorm:0.8,0.5,0,2", "beta:3,2,0,1",
+       "truncnorm:1.2,0.7,0,2.5")
+
+
+def _root_finder(dist, s):
+    a = dist.virtual_threshold(s)
+    return a, survival_at(dist, a)
+
+
+def test_bench_tabulated_inverse_vs_root_finder(benchmark, performance, monkeypatch):
+    fast = benchmark.pedantic(solve_group, args=(SIX, 0.2), rounds=1, iterations=1)
+    fast_seconds = benchmark.stats.stats.mean
+    with monkeypatch.context() as m:
+        m.setattr(expectations, "threshold_and_survival", _root_finder)
+        m.setattr(expectations, "virtual_at_quantile", lambda d, u: d.virtual_value(d.ppf(u)))
+        start = time.perf_counter()
+        slow = solve_group(SIX, 0.2)
+        slow_seconds = time.perf_counter() - start
+    benchmark.extra_info.update({"root_finder_seconds": slow_seconds, "ratio": fast_seconds / slow_seconds,
+                                 "profit": fast.profit, "root_finder_profit": slow.profit})
+    print(f"\n6 beta/truncnorm members: {fast_seconds:.2f} s with the table, {slow_seconds:.2f} s through the "
+          f"root finder (ratio {fast_seconds / slow_seconds:.2f}); profit {fast.profit:.12f} vs {slow.profit:.12f}")
+    performance.add("group solve, 6 beta/truncnorm members", fast_seconds, "s", slow_seconds,
+                    "phi^-1 by root finder, phi(F^-1) by ppf", "ratio < 1")
+    assert abs(fast.profit - slow.profit) <= 1e-8

@@ -212,31 +212,59 @@ def polish_weights(integrator: GroupIntegrator, w: np.ndarray, support_tol: floa
     return cand if improves else w
 
 
-def best_posted_price(members: Sequence[ValueDistribution], cost: float, points: int = 4001):
-    """Proposition 2: the unanimous posted price maximizing (p - c) prod_j P[theta_j >= p]; (price, profit)."""
+def best_posted_price(members: Sequence[ValueDistribution], cost: float, points: int = 2001):
+    """Proposition 2: the unanimous posted price maximizing (p - c) prod_j P[theta_j >= p]; (price, profit).
+
+    The profit is scanned on every member's quantiles above the cost (``posted_price_grid``: even
+    steps and log-spaced tail probabilities, so heavy tails and any scale are covered), the best
+    grid point is refined by bounded Brent search on its bracket and by a root of the
+    log-derivative when one is bracketed, and the best of these candidates is returned: never
+    less than the grid's maximum.
+    """
     top = min(d.hi for d in members)
     if top <= cost:
         return cost, 0.0
-    if not math.isfinite(top):
-        top = max(d.ppf(1.0 - 1e-12) for d in members if math.isfinite(float(d.ppf(1.0 - 1e-12))))
-        top = float(top)
 
     def profit(p):
         p = np.asarray(p, float)
         return (p - cost) * np.prod([d.prob_at_least(p) for d in members], axis=0)
 
-    grid = np.linspace(cost, top, points)
+    grid = posted_price_grid(members, cost, top, points)
     vals = profit(grid)
     i = int(np.argmax(vals))
-    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, points - 1)]
-    best = float(grid[i])
+    lo, hi = float(grid[max(i - 1, 0)]), float(grid[min(i + 1, grid.size - 1)])
+    candidates = [float(grid[i])]  # least preferred last: a flat maximum ties in round-off
+    if hi > lo:
+        res = optimize.minimize_scalar(lambda p: -float(profit(p)), bounds=(lo, hi), method="bounded",
+                                       options={"xatol": 1e-14 * max(1.0, abs(hi))})
+        candidates.insert(0, float(res.x))
 
     def slope(p):  # d/dp log profit = 1/(p - c) - sum_j f_j(p) / P[theta_j >= p]
         return 1.0 / (p - cost) - sum(float(d.pdf(p) / d.prob_at_least(p)) for d in members)
 
-    if lo > cost and hi < top and slope(lo) > 0 > slope(hi):
-        best = optimize.brentq(slope, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if lo > cost and hi < top and slope(lo) > 0 > slope(hi):
+            candidates.insert(0, optimize.brentq(slope, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps))
+    values = [float(profit(p)) for p in candidates]
+    best = next(p for p, v in zip(candidates, values) if v >= max(values) * (1.0 - 1e-14))
     return best, float(profit(best))
+
+
+def posted_price_grid(members: Sequence[ValueDistribution], cost: float, top: float, points: int) -> np.ndarray:
+    """Candidate prices in [cost, top]: each member's quantiles conditional on a value >= cost.
+
+    Member j contributes isf(P[theta_j >= c] r) for r on an even grid of (0, 1] and on a
+    log-spaced grid from 1e-15 to 1, so the grid follows the law's scale and reaches far
+    into heavy tails; the cost itself and the top (when finite) close it.
+    """
+    r = np.concatenate([np.linspace(0.0, 1.0, points)[1:], np.logspace(-15.0, 0.0, points)])
+    prices = [np.array([cost, top])]
+    for d in members:
+        q = float(d.prob_at_least(max(cost, d.lo)))
+        if q > 0:
+            prices.append(d.isf(q * r))
+    grid = np.unique(np.concatenate(prices))
+    return grid[np.isfinite(grid) & (grid >= cost) & (grid <= top)]
 
 
 def optimal_mechanism(solution: GroupSolution, table_points: int | None = None, members=None,
