@@ -17,7 +17,7 @@ from scipy.optimize import minimize_scalar
 from agora.experiments.cli import main
 from agora.market.errors import InputError
 from agora.market.single_item.simultaneous import PricingGame, pure_equilibria
-from agora.market.single_item.simultaneous_classes import solve_class_game
+from agora.market.single_item.simultaneous_classes import ClassGame, solve_class_game
 
 POSTED_ROOT = 1 / math.sqrt(8)  # 1 - (2p)^2 - 2p (2p) = 0 at p_s = p_I (two U[0,1], posted right)
 
@@ -60,6 +60,10 @@ def test_posted_equilibrium_of_two_uniform_bidders_is_rejected_by_a_second_price
     posted_game = solved.posted.equilibria
     assert len(posted_game) == 1 and posted_game[0].seller_price == pytest.approx(p, abs=1e-9)
     (rejected,) = [e for e in solved.rejected if e.intermediary_class == "posted_price"]
+    # shifted Myerson rejects it first; with identical laws it sells on the best reserve's terms
+    assert rejected.intermediary_regret == pytest.approx(best_revenue - posted, rel=1e-7)
+    game = PricingGame(["uniform:0,1", "uniform:0,1"])
+    (rejected,) = ClassGame(game, ("posted_price", "second_price_auction")).posted_candidates(solved.posted)
     assert rejected.seller_price == pytest.approx(p, abs=1e-9) and rejected.parameter == pytest.approx(p, abs=1e-9)
     assert not rejected.verified
     spa = rejected.deviations["second_price_auction"]
@@ -138,3 +142,14 @@ def test_cli_refuses_an_unknown_class(capsys):
         main(["solve", "simultaneous", "--bidder", "uniform:0,1", "--class", "vickrey"])
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1 and "vickrey" in err
+
+
+@pytest.mark.parametrize("c", [1e-6, 1e6])
+def test_auction_equilibria_scale_with_the_unit_of_value(c):
+    """Values times c give every price, parameter and revenue times c (two U[0, c] bidders)."""
+    p = (2 * math.sqrt(6) - 3) / 5
+    solved = solve_class_game(PricingGame([f"uniform:0,{c!r}"] * 2), ("second_price_auction",), points=101)
+    (e,) = solved.equilibria
+    assert e.seller_price == pytest.approx(c * p, rel=1e-9)
+    assert e.parameter == pytest.approx(c * (1 - p) / 2, rel=1e-9)
+    assert e.intermediary_revenue == pytest.approx(c * second_price_revenue((1 - p) / 2, p), rel=1e-9)

@@ -237,14 +237,14 @@ def _reserve_candidates(bidders, price: float) -> np.ndarray:
     The revenue's slope in the reserve r is sum_i w_i (p - phi_i(r + p)) with weights
     w_i >= 0, so for regular laws the best r >= 0 lies between the smallest and the largest
     max(phi_i^-1(p) - p, 0) (Theorem 3.1's personalized reserves, shifted to bids): one
-    candidate when the laws are identical. A law that is not regular adds 0 and its values
-    less p on an even quantile grid; a law with an atom adds its top value less p.
+    candidate when the laws are identical (an atom at the top is in phi^-1, whose value there
+    is the top itself). A law that is not regular adds 0, its values less p on an even
+    quantile grid and its top value less p.
     """
     laws = [b for b, _ in distinct_laws(bidders)]
     pts = [np.maximum(b.virtual_threshold(np.array([price])) - price, 0.0) for b in laws]
-    pts += [np.append(b.ppf(np.linspace(0.0, 1.0, PARAMETER_GRID + 1)[:-1] * (1.0 - b.atom)) - price, 0.0)
-            for b in laws if not b.regularity.regular]
-    pts += [np.array([b.hi - price]) for b in laws if b.atom > 0]
+    pts += [np.append(b.ppf(np.linspace(0.0, 1.0, PARAMETER_GRID + 1)[:-1] * (1.0 - b.atom)) - price,
+                      [0.0, b.hi - price]) for b in laws if not b.regularity.regular]
     c = np.concatenate(pts)
     return distinct(c[np.isfinite(c) & (c >= 0)])
 

@@ -49,6 +49,7 @@ from agora.market.single_item.simultaneous import (
 )
 
 POSTED = "posted_price"
+MYERSON = "shifted_myerson"
 CLASS_POINTS = 41  # seller prices scanned per auction class for fixed points of best responses
 
 
@@ -57,7 +58,8 @@ class ClassEquilibrium:
     """A seller price against the intermediary's class and parameter, with each side's regret.
 
     ``deviations`` holds, per class, the intermediary's best parameter against the
-    seller's price and the revenue it earns there; ``seller_best`` is the seller's best
+    seller's price and the revenue it earns there (only shifted Myerson's, the best of all,
+    when that one already beats the candidate); ``seller_best`` is the seller's best
     revenue against the chosen auction. ``largest_regret`` is relative to the best deviation.
     """
 
@@ -134,10 +136,30 @@ class ClassGame:
     def best_against(self, name: str, price: float) -> tuple[RightAuction, float]:
         """Class ``name``'s best auction against the seller's price (in units) and its revenue."""
         key = (name, float(price))
-        if key not in self._best:
+        if key in self._best:
+            return self._best[key]
+        if name == POSTED:  # the posted-price game's own best response, kept per price
+            opt = self.game.best_response(price * self.unit)
+            self._best[key] = RIGHT_AUCTIONS[POSTED](opt.price / self.unit), opt.revenue / self.unit
+        else:
             opt = best_commitment_against(self.bidders, RIGHT_AUCTIONS[name], price)
             self._best[key] = opt.commitment, opt.outcome.intermediary_revenue
         return self._best[key]
+
+    def deviations(self, price: float, revenue: float) -> dict[str, tuple[RightAuction, float]]:
+        """The intermediary's best auction in every class against ``price`` (in units) and its revenue.
+
+        Shifted Myerson anticipating the price earns the most of all auctions (Theorem 3.1):
+        with it among the classes it is computed first, and when it beats ``revenue`` beyond
+        REGRET_RTOL the others are left out (the regret is already exact).
+        """
+        out = {}
+        for c in sorted(self.classes, key=lambda c: c != MYERSON):
+            out[c] = self.best_against(c, price)
+            gain = max(0.0, out[c][1] - revenue)
+            if c == MYERSON and not acceptable(gain, revenue + gain):
+                break
+        return out
 
     def check(self, auction: RightAuction, price: float, found: str,
               seller: tuple[float, float] | None = None, intermediary: float | None = None) -> ClassEquilibrium:
@@ -151,7 +173,7 @@ class ClassGame:
             seller = us, max(us, seller_best_response(self.bidders, auction).revenue)
         if intermediary is None:
             intermediary = evaluate_right_auction(self.bidders, auction, price, welfare=False).intermediary_revenue
-        best = {c: self.best_against(c, price) for c in self.classes}
+        best = self.deviations(price, intermediary)
         deviations = {c: {"class": a.name, a.parameter_name: a.parameter * self.unit, "revenue": r * self.unit}
                       for c, (a, r) in best.items()}
         us, bs = seller
