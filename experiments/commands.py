@@ -90,6 +90,19 @@ def _class_rows(equilibria) -> list:
              e.intermediary_revenue, e.largest_regret, e.found) for e in shown]
 
 
+def _rejection(e) -> str:
+    """One line: a rejected candidate and the intermediary's deviation (or the seller's) that beats it."""
+    head = (f"rejected: {e.intermediary_class} {e.parameter_name} {e.parameter:.6g} against seller price "
+            f"{e.seller_price:.6g}")
+    best = max(e.deviations.values(), key=lambda d: d["revenue"])
+    if e.intermediary_regret >= e.seller_regret:
+        name = next(k for k in best if k not in ("class", "revenue"))
+        return (f"{head}: {best['class']} {name} {best[name]:.6g} earns the intermediary {best['revenue']:.6g} "
+                f"instead of {e.intermediary_revenue:.6g}")
+    return f"{head}: the seller's best response earns {e.seller_revenue + e.seller_regret:.6g} " \
+           f"instead of {e.seller_revenue:.6g}"
+
+
 CLASS_COLUMNS = ["intermediary's class", "parameter", "seller price", "seller revenue", "intermediary revenue",
                  "largest regret", "found by"]
 
@@ -125,6 +138,10 @@ def solve_simultaneous(args) -> int:
         print(f"no pure equilibrium over these classes; the best approximate one (largest regret "
               f"{e.largest_regret:.3g} of the best deviation's payoff):")
         print(format_table(CLASS_COLUMNS, _class_rows([e])))
+    for e in solved.rejected[:6]:
+        print(_rejection(e))
+    if len(solved.rejected) > 6:
+        print(f"... and {len(solved.rejected) - 6} more rejected candidates (--json lists them all)")
     if args.mixed:
         m = result["mixed"]
         print(f"\nmixed (posted prices for the right): {len(m['equilibria'])} distinct equilibria of the "

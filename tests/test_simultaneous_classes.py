@@ -128,6 +128,8 @@ def test_cli_names_the_class(capsys):
     assert "second_price_auction  reserve 0.31010205" in out
     assert "shifted_myerson       anticipated_price 0.37979589" in out
     assert "2 pure equilibria" in out and "1 posted_price" in out
+    assert "rejected: posted_price price 0.353553 against seller price 0.353553: shifted_myerson " \
+           "anticipated_price 0.353553 earns the intermediary 0.186434 instead of 0.176777" in out
     code = main(["solve", "simultaneous", "--bidder", "uniform:0,1", "--class", "posted_price", "--grid", "101",
                  "--json"])
     d = json.loads(capsys.readouterr().out)

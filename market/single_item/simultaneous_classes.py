@@ -199,12 +199,14 @@ class ClassGame:
         return seller_best_response(self.bidders, auction).price - price
 
     def auction_candidates(self, name: str, points: int) -> list[ClassEquilibrium]:
-        """Fixed points p = BR_s(C(x(p))) on a grid of seller prices, with Brent between sign changes."""
+        """Fixed points p = BR_s(C(x(p))) on a grid of seller prices (where the gap is zero to 1e-12 of
+        the top price), with Brent between sign changes whose ends are not already fixed points."""
         grid = np.linspace(0.0, self.game.upper / self.unit, points)
         gap = np.array([self.response_gap(name, p) for p in grid])
         scale = grid[-1]
-        prices = [(float(p), "grid point") for p, g in zip(grid, gap) if abs(g) <= 1e-12 * scale]
-        for k in np.flatnonzero(np.sign(gap[:-1]) * np.sign(gap[1:]) < 0):
+        zero = np.abs(gap) <= 1e-12 * scale
+        prices = [(float(p), "grid point") for p in grid[zero]]
+        for k in np.flatnonzero((np.sign(gap[:-1]) * np.sign(gap[1:]) < 0) & ~zero[:-1] & ~zero[1:]):
             root = brentq(lambda p: self.response_gap(name, p), grid[k], grid[k + 1], xtol=1e-15 * scale,
                           rtol=4 * np.finfo(float).eps)
             prices.append((float(root), "fixed point of exact best responses (bracketed, Brent)"))
