@@ -155,3 +155,18 @@ def test_auction_equilibria_scale_with_the_unit_of_value(c):
     assert e.seller_price == pytest.approx(c * p, rel=1e-9)
     assert e.parameter == pytest.approx(c * (1 - p) / 2, rel=1e-9)
     assert e.intermediary_revenue == pytest.approx(c * second_price_revenue((1 - p) / 2, p), rel=1e-9)
+
+
+def test_strongly_regular_continuum_holds_in_every_class():
+    """Theorem 5.2's F_eps,H (one bidder, eps = 0.2, H = 1e6): the equilibria are the splits p_s + p_I = H with
+    p_s in [eps H, (1 - eps) H]. Each auction class's equilibria on the 41 seller prices (steps of H/40) are
+    exactly the grid prices of that segment, the intermediary's auction selling at total H."""
+    eps, H = 0.2, 1e6
+    solved = solve_class_game(PricingGame([f"pareto:{eps},1,{H:g}"]), points=101)
+    expected = [H * k / 40 for k in range(8, 33)]  # eps H = 8 H/40 to (1 - eps) H = 32 H/40
+    for name in ("second_price_auction", "shifted_myerson"):
+        found = sorted(e.seller_price for e in solved.equilibria if e.intermediary_class == name)
+        assert found == pytest.approx(expected, rel=1e-12)
+    for e in solved.equilibria:
+        assert e.seller_revenue == pytest.approx(e.seller_price * H ** (-1 / (1 - eps)), rel=1e-9)
+        assert e.intermediary_revenue == pytest.approx((H - e.seller_price) * H ** (-1 / (1 - eps)), rel=1e-9)

@@ -193,24 +193,32 @@ class ClassGame:
                                   seller=(us, us + e.seller_regret / self.unit), intermediary=ui))
         return out
 
-    def response_gap(self, name: str, price: float) -> float:
-        """BR_s(C(x(p))) - p: the seller's best response to class C's best auction against p, less p."""
+    def seller_side(self, name: str, price: float) -> tuple[RightAuction, float, float, float]:
+        """Class C's best auction x(p) against p, the seller's revenue there, its best price and revenue."""
         auction, _ = self.best_against(name, price)
-        return seller_best_response(self.bidders, auction).price - price
+        best = seller_best_response(self.bidders, auction)
+        revenue = price * float(auction.sale_probability(self.bidders, price))
+        return auction, revenue, best.price, max(revenue, best.revenue)
 
     def auction_candidates(self, name: str, points: int) -> list[ClassEquilibrium]:
-        """Fixed points p = BR_s(C(x(p))) on a grid of seller prices (where the gap is zero to 1e-12 of
-        the top price), with Brent between sign changes whose ends are not already fixed points."""
+        """Fixed points p = BR_s(C(x(p))) on a grid of seller prices and between them.
+
+        A grid price is a candidate when the seller's best response to x(p) gains at most
+        REGRET_RTOL over p (so a continuum of fixed points shows on every grid price it covers);
+        between grid prices where BR_s(C(x(p))) - p changes sign, neither end a candidate, Brent
+        finds the root. Every candidate is then checked against every class (:meth:`check`).
+        """
         grid = np.linspace(0.0, self.game.upper / self.unit, points)
-        gap = np.array([self.response_gap(name, p) for p in grid])
+        sides = [self.seller_side(name, p) for p in grid]
+        gap = np.array([best_price - p for p, (_, _, best_price, _) in zip(grid, sides)])
+        settled = np.array([acceptable(best - us, best) for _, us, _, best in sides])
+        found = [(float(p), side, "grid point") for p, side, ok in zip(grid, sides, settled) if ok]
         scale = grid[-1]
-        zero = np.abs(gap) <= 1e-12 * scale
-        prices = [(float(p), "grid point") for p in grid[zero]]
-        for k in np.flatnonzero((np.sign(gap[:-1]) * np.sign(gap[1:]) < 0) & ~zero[:-1] & ~zero[1:]):
-            root = brentq(lambda p: self.response_gap(name, p), grid[k], grid[k + 1], xtol=1e-15 * scale,
-                          rtol=4 * np.finfo(float).eps)
-            prices.append((float(root), "fixed point of exact best responses (bracketed, Brent)"))
-        return [self.check(self.best_against(name, p)[0], p, how) for p, how in prices]
+        for k in np.flatnonzero((np.sign(gap[:-1]) * np.sign(gap[1:]) < 0) & ~settled[:-1] & ~settled[1:]):
+            root = float(brentq(lambda p: self.seller_side(name, p)[2] - p, grid[k], grid[k + 1],
+                                xtol=1e-15 * scale, rtol=4 * np.finfo(float).eps))
+            found.append((root, self.seller_side(name, root), "fixed point of exact best responses (bracketed, Brent)"))
+        return [self.check(auction, p, how, seller=(us, best)) for p, (auction, us, _, best), how in found]
 
 
 def solve_class_game(game: PricingGame, classes: Sequence[str] = tuple(RIGHT_AUCTIONS), points: int = 1001,
