@@ -170,3 +170,22 @@ def test_strongly_regular_continuum_holds_in_every_class():
     for e in solved.equilibria:
         assert e.seller_revenue == pytest.approx(e.seller_price * H ** (-1 / (1 - eps)), rel=1e-9)
         assert e.intermediary_revenue == pytest.approx((H - e.seller_price) * H ** (-1 / (1 - eps)), rel=1e-9)
+
+
+def test_auction_classes_skip_a_law_that_is_not_regular(capsys):
+    """beta(0.5, 0.5) has a decreasing virtual value: the auction classes are left out and say why; asked for
+    alone, they are refused in one line before any work."""
+    solved = solve_class_game(PricingGame(["beta:0.5,0.5,0,1"]), points=51)
+    assert solved.classes == ("posted_price",)
+    assert set(solved.skipped) == {"second_price_auction", "shifted_myerson"}
+    assert all("not regular" in why for why in solved.skipped.values())
+    code = main(["solve", "simultaneous", "--bidder", "beta:0.5,0.5,0,1", "--class", "shifted_myerson"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == "" and len(captured.err.strip().splitlines()) == 1
+    assert "beta:0.5,0.5,0,1 is not regular" in captured.err
+
+
+def test_equal_revenue_law_skips_shifted_myerson():
+    solved = solve_class_game(PricingGame(["pareto:0,1,100"]), points=51)
+    assert solved.classes == ("posted_price", "second_price_auction")
+    assert "flat virtual value" in solved.skipped["shifted_myerson"]

@@ -238,15 +238,11 @@ def _reserve_candidates(bidders, price: float) -> np.ndarray:
     w_i >= 0, so for regular laws the best r >= 0 lies between the smallest and the largest
     max(phi_i^-1(p) - p, 0) (Theorem 3.1's personalized reserves, shifted to bids): one
     candidate when the laws are identical (an atom at the top is in phi^-1, whose value there
-    is the top itself). A law that is not regular adds 0, its values less p on an even
-    quantile grid and its top value less p.
+    is the top itself).
     """
     laws = [b for b, _ in distinct_laws(bidders)]
-    pts = [np.maximum(b.virtual_threshold(np.array([price])) - price, 0.0) for b in laws]
-    pts += [np.append(b.ppf(np.linspace(0.0, 1.0, PARAMETER_GRID + 1)[:-1] * (1.0 - b.atom)) - price,
-                      [0.0, b.hi - price]) for b in laws if not b.regularity.regular]
-    c = np.concatenate(pts)
-    return distinct(c[np.isfinite(c) & (c >= 0)])
+    c = np.concatenate([np.maximum(b.virtual_threshold(np.array([price])) - price, 0.0) for b in laws])
+    return distinct(c[np.isfinite(c)])
 
 
 def best_commitment_against(bidders: Sequence[ValueDistribution], cls: type[RightAuction],
@@ -255,7 +251,7 @@ def best_commitment_against(bidders: Sequence[ValueDistribution], cls: type[Righ
 
     Shifted Myerson anticipating the price itself is the best of all (Theorem 3.1); a
     posted price q solves the seller's problem mirrored, q = argmax q P[max_i v_i >= p + q];
-    a second-price reserve is scanned over :func:`_reserve_candidates` and refined.
+    a second-price reserve is scanned over :func:`_reserve_candidates` and refined (regular laws).
     """
     price = float(price)
     if cls is ShiftedMyersonRight:

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.optimize import brentq
 
+from agora.market.distributions import ValueDistribution
 from agora.market.errors import InputError
 from agora.market.single_item.intermediary_first import (
     best_commitment_against,
@@ -114,6 +115,22 @@ class ClassGameResult:
                 "method": self.method, "seconds": self.seconds, "tolerance": REGRET_RTOL}
 
 
+def skip_reason(bidders: Sequence[ValueDistribution], name: str) -> str | None:
+    """Why class ``name`` is left out of simultaneous play for these bidders, or None.
+
+    An auction class needs regular laws, as intermediary-first does: its best parameter
+    against a price is found from the personalized reserves phi_i^-1(p) (Theorem 3.1),
+    which are only the optimum where phi_i increases (no ironing).
+    """
+    if name == POSTED:
+        return None
+    irregular = next((b for b in bidders if not b.regularity.regular), None)
+    if irregular is not None:
+        return (f"skipped: {irregular.spec} is not regular (its virtual value decreases; smallest slope "
+                f"{irregular.regularity.min_slope:.3g}), and this auction's best parameter needs a regular law")
+    return unpriceable(bidders, name)
+
+
 class ClassGame:
     """The simultaneous game in which the intermediary picks a class and its parameter.
 
@@ -127,7 +144,7 @@ class ClassGame:
         self.game = game
         self.bidders = game._unit_bidders
         self.unit = game.unit
-        self.skipped = {c: why for c in classes if (why := unpriceable(game.bidders, c))}
+        self.skipped = {c: why for c in classes if (why := skip_reason(game.bidders, c))}
         self.classes = tuple(dict.fromkeys(c for c in classes if c not in self.skipped))
         if not self.classes:
             raise InputError(f"no requested commitment class can be priced: {next(iter(self.skipped.values()))}")
