@@ -35,7 +35,6 @@ from agora.market.distributions import ValueDistribution
 from agora.market.errors import InputError
 from agora.market.single_item.intermediary_first import (
     best_commitment_against,
-    evaluate_right_auction,
     seller_best_response,
     unpriceable,
 )
@@ -142,7 +141,7 @@ class ClassGame:
         if unknown:
             raise InputError(f"unknown commitment class {unknown[0]!r}; accepted: {', '.join(RIGHT_AUCTIONS)}")
         self.game = game
-        self.bidders = game._unit_bidders
+        self.bidders = game.unit_bidders
         self.unit = game.unit
         self.skipped = {c: why for c in classes if (why := skip_reason(game.bidders, c))}
         self.classes = tuple(dict.fromkeys(c for c in classes if c not in self.skipped))
@@ -178,18 +177,13 @@ class ClassGame:
                 break
         return out
 
-    def check(self, auction: RightAuction, price: float, found: str,
-              seller: tuple[float, float] | None = None, intermediary: float | None = None) -> ClassEquilibrium:
+    def check(self, auction: RightAuction, price: float, found: str, seller: tuple[float, float],
+              intermediary: float) -> ClassEquilibrium:
         """Both sides' regret at (price, auction), prices in units, reported in the market's units.
 
-        ``seller`` (revenue, best revenue) and ``intermediary`` (revenue) may be passed
-        when already known exactly (the posted-price game's verifier).
+        ``seller`` is the seller's (revenue, best revenue against the auction), ``intermediary``
+        the auction's revenue at ``price``; the intermediary's deviations are :meth:`deviations`.
         """
-        if seller is None:
-            us = price * float(auction.sale_probability(self.bidders, price))
-            seller = us, max(us, seller_best_response(self.bidders, auction).revenue)
-        if intermediary is None:
-            intermediary = evaluate_right_auction(self.bidders, auction, price, welfare=False).intermediary_revenue
         best = self.deviations(price, intermediary)
         deviations = {c: {"class": a.name, a.parameter_name: a.parameter * self.unit, "revenue": r * self.unit}
                       for c, (a, r) in best.items()}
@@ -207,7 +201,7 @@ class ClassGame:
         for e in found.equilibria:
             us, ui = e.seller_revenue / self.unit, e.intermediary_revenue / self.unit
             out.append(self.check(cls(e.intermediary_price / self.unit), e.seller_price / self.unit, e.found,
-                                  seller=(us, us + e.seller_regret / self.unit), intermediary=ui))
+                                  (us, us + e.seller_regret / self.unit), ui))
         return out
 
     def seller_side(self, name: str, price: float) -> tuple[RightAuction, float, float, float]:
@@ -235,7 +229,8 @@ class ClassGame:
             root = float(brentq(lambda p: self.seller_side(name, p)[2] - p, grid[k], grid[k + 1],
                                 xtol=1e-15 * scale, rtol=4 * np.finfo(float).eps))
             found.append((root, self.seller_side(name, root), "fixed point of exact best responses (bracketed, Brent)"))
-        return [self.check(auction, p, how, seller=(us, best)) for p, (auction, us, _, best), how in found]
+        return [self.check(auction, p, how, (us, best), self.best_against(name, p)[1])
+                for p, (auction, us, _, best), how in found]
 
 
 def solve_class_game(game: PricingGame, classes: Sequence[str] = tuple(RIGHT_AUCTIONS), points: int = 1001,
