@@ -45,7 +45,7 @@ def test_hand_formula_agrees_with_quadrature():
 
 def test_posted_equilibrium_of_two_uniform_bidders_is_rejected_by_a_second_price_deviation():
     """At (1/sqrt 8, 1/sqrt 8) a second-price auction for the right beats the posted price:
-    0.1852 with reserve 1/sqrt 8 (the figure the report quotes) and more, 0.18643, at the best
+    0.1852 with reserve 1/sqrt 8 and more, 0.18643, at the best
     reserve (1 + p)/2 - p. The class game rejects the point and reports the gain."""
     p = POSTED_ROOT
     posted = p * (1 - (2 * p) ** 2)  # q P[max v >= p + q] at q = p: 0.17678

@@ -20,6 +20,8 @@ best parameter x(p) against each seller price p is exact
 (:func:`~agora.market.single_item.intermediary_first.best_commitment_against`); an
 equilibrium is a fixed point p = BR_s(C(x(p))), searched on a grid of seller prices,
 bracketed where p' - p changes sign and found by Brent, each candidate verified.
+The auction classes need regular laws (their best parameter comes from the personalized
+reserves phi_i^-1(p)); for a law that is not regular they are left out, with the reason.
 """
 
 from __future__ import annotations
