@@ -2,7 +2,7 @@
 
     agora solve seller-first --bidder SPEC [--bidder SPEC ...] [--json]
     agora solve intermediary-first --bidder SPEC ... [--class CLASS ...] [--json]
-    agora solve simultaneous --bidder SPEC ... [--grid N] [--mixed K] [--json]
+    agora solve simultaneous --bidder SPEC ... [--class CLASS ...] [--grid N] [--mixed K] [--json]
     agora simulate seller-first --bidder SPEC ... [--rounds N] [--seed S] [--price P]
                    [--evaluator abm|mc] [--out FILE.csv|.parquet|.json] [--messages FILE] [--json]
     agora plot seller-first --bidder SPEC ... --out FIG.png
@@ -129,9 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = _model(verbs, "solve", "simultaneous",
                  "both post prices at once: Nash equilibria and continua (Section 5)",
-                 "Pure Nash equilibria of the simultaneous pricing game on a price grid, each "
-                 "verified against deviations to any price; a continuum (Theorem 5.1) is described. "
+                 "Pure Nash equilibria of the simultaneous game: the seller posts a price while the "
+                 "intermediary picks a commitment class and its parameter (Section 4's classes). Each is "
+                 "verified against the seller's deviation to any price and the intermediary's best "
+                 "parameter in every class; a continuum (Theorem 5.1) is described. "
                  "With --mixed K, also the equilibria nashpy finds in the K x K discretized game.")
+    sim.add_argument("--class", dest="classes", action="append", choices=[*sorted(RIGHT_AUCTION_NAMES), "all"],
+                     help="the intermediary's commitment class (repeatable; default: all): its equilibria are "
+                          "checked against the best parameter of every class given")
     sim.add_argument("--grid", type=_positive_int, default=1001, help="prices per side (default 1001)")
     sim.add_argument("--mixed", type=_positive_int, metavar="K",
                      help="also report mixed equilibria of the K x K game (nashpy Lemke-Howson)")

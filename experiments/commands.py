@@ -72,37 +72,81 @@ def solve_intermediary_first(args) -> int:
     return 0
 
 
-def solve_simultaneous(args) -> int:
-    from agora.market.single_item.simultaneous import PricingGame, mixed_equilibria, pure_equilibria
-
-    require_fits("--grid", args.grid, COSTS["grid"], limits_of(args))
-    if args.mixed:
-        require_fits("--mixed", args.mixed, COSTS["mixed"], limits_of(args))
-    game = PricingGame(args.bidder)
-    pure = pure_equilibria(game, args.grid)
-    result = pure.to_dict()
-    if args.mixed:
-        result["mixed"] = mixed_equilibria(game, args.mixed).to_dict()
-    if args.json:
-        print(dumps(result))
-        return 0
-    print(f"{len(pure.equilibria)} pure equilibria with trade from a {args.grid} x {args.grid} grid "
+def _print_posted_game(pure, points: int) -> None:
+    print(f"posted-price game (the intermediary posts a price for the right): {len(pure.equilibria)} pure "
+          f"equilibria with trade from a {points} x {points} grid "
           f"over [0, {pure.grid['high']:.6g}] (verified, tolerance {pure.tolerance:.1e}); "
           f"{pure.no_trade} without trade; {pure.rejected} grid points rejected by the verifier; "
           f"{pure.refined} clusters of near-best responses refined off the grid "
           f"({pure.unrefined} without a verified equilibrium)")
     if pure.continuum:
         print("continuum: " + pure.continuum["description"])
-    shown = pure.equilibria if len(pure.equilibria) <= 12 else \
-        [pure.equilibria[i] for i in np.linspace(0, len(pure.equilibria) - 1, 12).astype(int)]
-    print(format_table(["seller price", "intermediary price", "seller revenue", "intermediary revenue",
-                        "largest regret", "found by"],
-                       [(e.seller_price, e.intermediary_price, e.seller_revenue, e.intermediary_revenue,
-                         e.largest_regret, e.found) for e in shown]))
+
+
+def _class_rows(equilibria) -> list:
+    shown = equilibria if len(equilibria) <= 12 else \
+        [equilibria[i] for i in np.linspace(0, len(equilibria) - 1, 12).astype(int)]
+    return [(e.intermediary_class, f"{e.parameter_name} {e.parameter:.10g}", e.seller_price, e.seller_revenue,
+             e.intermediary_revenue, e.largest_regret, e.found) for e in shown]
+
+
+def _rejection(e) -> str:
+    """One line: a rejected candidate and the intermediary's deviation (or the seller's) that beats it."""
+    head = (f"rejected: {e.intermediary_class} {e.parameter_name} {e.parameter:.6g} against seller price "
+            f"{e.seller_price:.6g}")
+    best = max(e.deviations.values(), key=lambda d: d["revenue"])
+    if e.intermediary_regret >= e.seller_regret:
+        name = next(k for k in best if k not in ("class", "revenue"))
+        return (f"{head}: {best['class']} {name} {best[name]:.6g} earns the intermediary {best['revenue']:.6g} "
+                f"instead of {e.intermediary_revenue:.6g}")
+    return f"{head}: the seller's best response earns {e.seller_revenue + e.seller_regret:.6g} " \
+           f"instead of {e.seller_revenue:.6g}"
+
+
+CLASS_COLUMNS = ["intermediary's class", "parameter", "seller price", "seller revenue", "intermediary revenue",
+                 "largest regret", "found by"]
+
+
+def solve_simultaneous(args) -> int:
+    from agora.market.single_item.right_auctions import RIGHT_AUCTIONS
+    from agora.market.single_item.simultaneous import PricingGame, mixed_equilibria
+    from agora.market.single_item.simultaneous_classes import solve_class_game
+
+    require_fits("--grid", args.grid, COSTS["grid"], limits_of(args))
+    if args.mixed:
+        require_fits("--mixed", args.mixed, COSTS["mixed"], limits_of(args))
+    classes = tuple(RIGHT_AUCTIONS) if not args.classes or "all" in args.classes else tuple(args.classes)
+    game = PricingGame(args.bidder)
+    solved = solve_class_game(game, classes, args.grid)
+    result = solved.to_dict()
+    if args.mixed:
+        result["mixed"] = mixed_equilibria(game, args.mixed).to_dict()
+    if args.json:
+        print(dumps(result))
+        return 0
+    if solved.posted is not None:
+        _print_posted_game(solved.posted, args.grid)
+    for c, why in solved.skipped.items():
+        print(f"{c}: {why}")
+    rejected = ", ".join(f"{n} {c}" for c, n in solved.rejected_by_class().items())
+    print(f"\nintermediary's classes {', '.join(solved.classes)}: {len(solved.equilibria)} pure equilibria "
+          f"with trade (candidates rejected by the verifier: {rejected})")
+    if solved.equilibria:
+        print(format_table(CLASS_COLUMNS, _class_rows(solved.equilibria)))
+    elif solved.best_approximate is not None:
+        e = solved.best_approximate
+        print(f"no pure equilibrium over these classes; the best approximate one (largest regret "
+              f"{e.largest_regret:.3g} of the best deviation's payoff):")
+        print(format_table(CLASS_COLUMNS, _class_rows([e])))
+    for e in solved.rejected[:6]:
+        print(_rejection(e))
+    if len(solved.rejected) > 6:
+        print(f"... and {len(solved.rejected) - 6} more rejected candidates (--json lists them all)")
     if args.mixed:
         m = result["mixed"]
-        print(f"\nmixed: {len(m['equilibria'])} distinct equilibria of the {args.mixed} x {args.mixed} "
-              f"game ({m['failed']} Lemke-Howson paths broke down, {m['rejected']} rejected by the verifier)")
+        print(f"\nmixed (posted prices for the right): {len(m['equilibria'])} distinct equilibria of the "
+              f"{args.mixed} x {args.mixed} game ({m['failed']} Lemke-Howson paths broke down, "
+              f"{m['rejected']} rejected by the verifier)")
     return 0
 
 

@@ -288,9 +288,9 @@ def test_solve_intermediary_first_prints_commitments_as_calls(capsys):
 
 def test_solve_simultaneous_json_reports_the_continuum(capsys):
     code, out, err = run_cli(capsys, "solve", "simultaneous", "--bidder", "point:2", "--grid", "21",
-                             "--json")
+                             "--class", "posted_price", "--json")
     assert code == 0, err
-    d = json.loads(out)
+    d = json.loads(out)["posted_price_game"]
     assert len(d["equilibria"]) == 21
     for e in d["equilibria"]:
         assert {"seller_price", "intermediary_price", "seller_revenue", "intermediary_revenue"} <= set(e)

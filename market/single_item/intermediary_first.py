@@ -30,7 +30,13 @@ from scipy.optimize import minimize_scalar
 
 from agora.market.distributions import Pareto, ValueDistribution
 from agora.market.errors import InputError
-from agora.market.single_item.right_auctions import RIGHT_AUCTIONS, RightAuction, distinct_laws
+from agora.market.single_item.right_auctions import (
+    RIGHT_AUCTIONS,
+    PostedRightPrice,
+    RightAuction,
+    ShiftedMyersonRight,
+    distinct_laws,
+)
 from agora.market.single_item.scores import MaxScoreLaw
 from agora.market.single_item.seller_first import PriceOptimum, distinct, maximize_price_revenue, probe_values
 from agora.market.single_item.units import in_units, times
@@ -186,20 +192,26 @@ def outcome_of(bidders, commitment: RightAuction, welfare: bool = True, checked:
                                   welfare, checked)
 
 
-def _intermediary_revenue(bidders, cls, x: float) -> float:
-    return outcome_of(bidders, cls(float(x)), welfare=False, checked=False).intermediary_revenue
+def _intermediary_revenue(bidders, cls, x: float, seller_price: float | None = None) -> float:
+    """The intermediary's revenue from cls(x): against the seller's best response, or against ``seller_price``.
 
-
-def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction]) -> CommitmentOptimum:
-    """The intermediary's revenue-maximizing commitment in ``cls`` against a best-responding seller.
-
-    Bilevel: every candidate parameter gets the seller's exact best response;
-    bounded Brent then refines between the best candidate's neighbours (the
-    intermediary's revenue can jump where the seller's response jumps, so the
-    scan, not the refinement, is relied on for the global optimum).
+    One quadrature rule (``checked=False``): the scan needs speed; the chosen commitment is re-evaluated
+    with both rules.
     """
-    cand = _parameter_candidates(bidders, cls)
-    revenue = np.array([_revenue_or_nan(bidders, cls, x) for x in cand])
+    if seller_price is None:
+        return outcome_of(bidders, cls(float(x)), welfare=False, checked=False).intermediary_revenue
+    return evaluate_right_auction(bidders, cls(float(x)), seller_price, welfare=False,
+                                  checked=False).intermediary_revenue
+
+
+def _maximize_parameter(bidders, cls, cand: np.ndarray, seller_price: float | None) -> tuple[float, int, int]:
+    """Scan ``cand`` for the best parameter of ``cls``, then bounded Brent between the best one's neighbours.
+
+    The intermediary's revenue can jump where the seller's response jumps, so the
+    scan, not the refinement, is relied on for the global optimum. Returns the best
+    parameter, how many candidates were scanned and how many could not be evaluated.
+    """
+    revenue = np.array([_revenue_or_nan(bidders, cls, x, seller_price) for x in cand])
     skipped = int(np.count_nonzero(np.isnan(revenue)))
     if skipped == cand.size:
         raise InputError(f"no {cls.name} commitment could be evaluated for {_specs(bidders)}: its values "
@@ -210,28 +222,74 @@ def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction
     lo, hi = cand[max(k - 1, 0)], cand[min(k + 1, cand.size - 1)]
     if hi > lo:
         with np.errstate(over="ignore", invalid="ignore"):  # Brent's parabola steps on huge ranges
-            res = minimize_scalar(lambda x: -_intermediary_revenue(bidders, cls, x),
+            res = minimize_scalar(lambda x: -_intermediary_revenue(bidders, cls, x, seller_price),
                                   bounds=(lo, hi), method="bounded",
                                   options={"xatol": 1e-10 * max(1.0, hi)})
         if -res.fun > best_r:
             best_x = float(res.x)
+    return best_x, int(cand.size) + skipped, skipped
+
+
+def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction]) -> CommitmentOptimum:
+    """The intermediary's revenue-maximizing commitment in ``cls`` against a best-responding seller.
+
+    Bilevel: every candidate parameter gets the seller's exact best response, and
+    :func:`_maximize_parameter` scans and refines.
+    """
+    best_x, scanned, skipped = _maximize_parameter(bidders, cls, _parameter_candidates(bidders, cls), None)
     commitment = cls(best_x)
     return CommitmentOptimum(commitment, outcome_of(bidders, commitment),
-                             f"scan of {cand.size} parameters, each with the seller's exact best "
+                             f"scan of {scanned - skipped} parameters, each with the seller's exact best "
                              "response, then bounded Brent"
                              + (f" ({skipped} parameters beyond floating-point quadrature left out)"
                                 if skipped else ""))
+
+
+def _reserve_candidates(bidders, price: float) -> np.ndarray:
+    """Reserves on bids worth scanning against a seller price p: max(phi_i^-1(p) - p, 0) for each law.
+
+    The revenue's slope in the reserve r is sum_i w_i (p - phi_i(r + p)) with weights
+    w_i >= 0, so for regular laws the best r >= 0 lies between the smallest and the largest
+    max(phi_i^-1(p) - p, 0) (Theorem 3.1's personalized reserves, shifted to bids): one
+    candidate when the laws are identical (an atom at the top is in phi^-1, whose value there
+    is the top itself).
+    """
+    laws = [b for b, _ in distinct_laws(bidders)]
+    c = np.concatenate([np.maximum(b.virtual_threshold(np.array([price])) - price, 0.0) for b in laws])
+    return distinct(c[np.isfinite(c)])
+
+
+def best_commitment_against(bidders: Sequence[ValueDistribution], cls: type[RightAuction],
+                            price: float) -> CommitmentOptimum:
+    """The intermediary's best commitment in ``cls`` when the seller posts ``price`` (simultaneous play).
+
+    Shifted Myerson anticipating the price itself is the best of all (Theorem 3.1); a
+    posted price q solves the seller's problem mirrored, q = argmax q P[max_i v_i >= p + q];
+    a second-price reserve is scanned over :func:`_reserve_candidates` and refined (regular laws).
+    """
+    price = float(price)
+    if cls is ShiftedMyersonRight:
+        commitment, method = cls(price), "the anticipated price is the seller's price (Theorem 3.1)"
+    elif cls is PostedRightPrice:
+        q = seller_best_response(bidders, PostedRightPrice(price)).price
+        commitment, method = cls(q), "the seller's problem mirrored (Theorem 4.1)"
+    else:
+        cand = _reserve_candidates(bidders, price)
+        best_x, scanned, _ = _maximize_parameter(bidders, cls, cand, price)
+        commitment, method = cls(best_x), f"scan of {scanned} reserves, then bounded Brent"
+    return CommitmentOptimum(commitment, evaluate_right_auction(bidders, commitment, price, welfare=False),
+                             method)
 
 
 def _specs(bidders) -> str:
     return ", ".join(b.spec for b in bidders)
 
 
-def _revenue_or_nan(bidders, cls, x: float) -> float:
+def _revenue_or_nan(bidders, cls, x: float, seller_price: float | None = None) -> float:
     """The intermediary's revenue at parameter x, nan where the quadrature cannot reach its tolerance
     (parameters of order 1e300 in a tail that decays like v^-1.001)."""
     try:
-        return _intermediary_revenue(bidders, cls, x)
+        return _intermediary_revenue(bidders, cls, x, seller_price)
     except QuadratureError:
         return math.nan
 

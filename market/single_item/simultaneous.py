@@ -56,6 +56,11 @@ class PricingGame:
     def specs(self) -> tuple[str, ...]:
         return tuple(b.spec for b in self.bidders)
 
+    @property
+    def unit_bidders(self) -> tuple[ValueDistribution, ...]:
+        """The bidders' laws in units of the market's scale (values divided by ``unit``)."""
+        return tuple(self._unit_bidders)
+
     def sale(self, total) -> np.ndarray:
         """P[max_i v_i >= total]."""
         total = np.asarray(total, float)
