@@ -61,11 +61,13 @@ COSTS = {
     "robust": Cost(500.0, 1e-4),                            # worst-case LPs, per LP variable
     "steps": Cost(200.0, 2e-3),                             # agora run, per run x step
     "group_table": Cost(16e3, 1.5e-3),                      # solve group --export, per member x type
-    "q_periods": Cost(0.0, 2e-6),                           # solve q-learning, per period x (sessions + 100)
+    "q_periods": Cost(0.0, 2e-6),                           # solve q-learning, per period x (sessions + 1)
 }
 
-#: Q-learning's per-period overhead (numpy calls), in sessions: a period costs like sessions + this.
-Q_PERIOD_OVERHEAD = 100
+#: Q-learning's per-period overhead (the exploration rate, the blocks of draws), in sessions: a period
+#: costs like sessions + this. A session's period is compiled (numba): 0.3 us on 41 prices, 1.5 us on
+#: 101 prices, whose 8 MB Q-tables miss the caches.
+Q_PERIOD_OVERHEAD = 1
 
 
 def parse_bytes(text: str) -> float:
