@@ -38,7 +38,8 @@ BLOCK = 1024  # periods of random numbers a session draws at a time
 class QSessions:
     """Per session: converged, the period it converged, and the greedy play it settled into
     (the cycle of joint actions reached from its last state; mean payoffs over that cycle);
-    the final Q-tables (session, state, own action) and the state that opens the cycle."""
+    the final Q-tables (session, state, own action) and the state that opens the cycle; if
+    recorded, both players' actions in every period (session, period), -1 once converged."""
 
     converged: np.ndarray
     periods: np.ndarray
@@ -49,6 +50,8 @@ class QSessions:
     row_q: np.ndarray
     col_q: np.ndarray
     cycle_state: np.ndarray  # the state in which the limit cycle's first joint action is played
+    row_path: np.ndarray | None = None
+    col_path: np.ndarray | None = None
 
 
 def session_seeds(seed: int, sessions: int) -> list[np.random.SeedSequence]:
@@ -75,10 +78,10 @@ def check_parameters(alpha: float, beta: float, delta: float, memory: int, perio
 def q_learning(A, B, seeds: Sequence[np.random.SeedSequence], alpha: float = 0.15,
                beta: float = 4e-6, delta: float = 0.95, memory: int = 1,
                periods: int = 1_000_000, window: int = 100_000,
-               tick: Callable[[int], object] | None = None) -> QSessions:
+               tick: Callable[[int], object] | None = None, record: bool = False) -> QSessions:
     """Run one session per seed of Q-learning by the row player (payoffs A) against the column
     player (payoffs B), all sessions at once; ``tick(n)`` (a progress bar's update) is called
-    after each block of n periods."""
+    after each block of n periods; with ``record``, every period's actions are kept too."""
     A, B = np.ascontiguousarray(A, float), np.ascontiguousarray(B, float)
     if A.ndim != 2 or A.shape != B.shape:
         raise InputError(f"payoff matrices must share one 2-d shape, got {A.shape} and {B.shape}")
@@ -99,23 +102,25 @@ def q_learning(A, B, seeds: Sequence[np.random.SeedSequence], alpha: float = 0.1
     greedy1, greedy2 = np.full((m, states), first1.argmax()), np.full((m, states), first2.argmax())
     best1, best2 = np.full((m, states), first1.max()), np.full((m, states), first2.max())
     draws = np.empty((m, BLOCK, 4))
+    path = np.full((m, periods if record else 0, 2), -1, np.int64)
     for start in range(0, periods, BLOCK):
         for g, block in zip(rngs, draws):
             g.random(out=block)
         explore = np.exp(-beta * np.arange(start, min(start + BLOCK, periods)))
         _periods(A, B, q1, q2, greedy1, greedy2, best1, best2, state, stable, done, when, draws, explore, start,
-                 float(alpha), float(delta), int(window))
+                 float(alpha), float(delta), int(window), path)
         if tick is not None:
             tick(len(explore))
         if done.all():
             break
     *play, opening = _limit_play(A, B, q1, q2, state, n1 * n2, states)
-    return QSessions(done, when, *play, q1, q2, opening)
+    paths = (path[:, :, 0], path[:, :, 1]) if record else (None, None)
+    return QSessions(done, when, *play, q1, q2, opening, *paths)
 
 
 @numba.njit(cache=True)
 def _periods(A, B, q1, q2, greedy1, greedy2, best1, best2, state, stable, done, when, draws, explore, start,
-             alpha, delta, window):
+             alpha, delta, window, path):
     """Periods ``start`` .. ``start + len(explore) - 1`` of every session not yet converged, in place.
 
     Period t of a session, with its uniforms u = draws[session, t - start]: each player explores
@@ -124,8 +129,9 @@ def _periods(A, B, q1, q2, greedy1, greedy2, best1, best2, state, stable, done, 
     of its Q-row in the state, kept for every state in ``greedy1`` and ``greedy2``, its value in ``best1``
     and ``best2``); both update
     Q(s, a) <- Q(s, a) + alpha (payoff + delta max Q(s', .) - Q(s, a)) (Calvano et al. 2020, the
-    update in the module docstring); the state moves to the last ``memory`` joint actions.
-    Sessions are independent, so they run one after another.
+    update in the module docstring); the state moves to the last ``memory`` joint actions. The
+    actions go into ``path`` (session, period, player) unless it has no periods. Sessions are
+    independent, so they run one after another.
     """
     n1, n2 = A.shape
     kept = q1.shape[1] // (n1 * n2)  # states of the memory - 1 most recent joint actions
@@ -138,6 +144,8 @@ def _periods(A, B, q1, q2, greedy1, greedy2, best1, best2, state, stable, done, 
             a = int(draws[k, i, 2] * n1) if draws[k, i, 0] < explore[i] else g1
             b = int(draws[k, i, 3] * n2) if draws[k, i, 1] < explore[i] else g2
             nxt = (s % kept if kept > 1 else 0) * n1 * n2 + a * n2 + b  # the oldest joint action dropped
+            if path.shape[1]:
+                path[k, start + i, 0], path[k, start + i, 1] = a, b
             target1 = A[a, b] + delta * best1[k, nxt]
             target2 = B[a, b] + delta * best2[k, nxt]
             old1, old2 = q1[k, s, a], q2[k, s, b]
