@@ -3,7 +3,7 @@ periods of 100 sessions in under 30 s, i.e. >= 33,333 periods/s.
 
 Rates are periods per CPU second of this process, each beside baselines measured in the same
 run: numpy's Philox generator drawing the sessions' uniforms alone (four a period a session, in
-the same blocks), and the same algorithm written period by period over arrays of sessions in
+the same chunks), and the same algorithm written period by period over arrays of sessions in
 numpy (tests/test_qlearning.py's reference).
 """
 
@@ -11,11 +11,11 @@ import time
 
 import numpy as np
 
-from agora.market.learning.qlearning import BLOCK, q_learning, session_seeds
+from agora.market.learning.qlearning import CHUNK, q_learning, session_seeds
 from agora.market.single_item.simultaneous import PricingGame, grid_game
 from tests.test_qlearning import array_sessions
 
-SESSIONS, PERIODS, ARRAY_PERIODS = 100, 20_000, 1_000
+SESSIONS, PERIODS, ARRAY_PERIODS = 100, 50_000, 1_000
 KW = dict(alpha=0.15, beta=4e-6, delta=0.95, memory=1)
 
 
@@ -27,14 +27,15 @@ def _rate(run, periods: int) -> float:
 
 def _draws(periods: int) -> None:
     rngs = [np.random.Generator(np.random.Philox(s)) for s in session_seeds(0, SESSIONS)]
-    block = np.empty((BLOCK, 4))
-    for _ in range(0, periods, BLOCK):
+    chunk = np.empty((min(CHUNK, periods), 4))
+    for start in range(0, periods, CHUNK):
         for g in rngs:
-            g.random(out=block)
+            g.random(out=chunk[:min(CHUNK, periods - start)])
 
 
 def test_q_learning_100_sessions(benchmark, performance):
-    """100 sessions, 41 prices, memory 1, 20,000 periods (none converges within: window = periods)."""
+    """100 sessions, 41 prices, memory 1, 50,000 periods (two chunks; none converges within: window =
+    periods)."""
     _, A, B = grid_game(PricingGame(["uniform:0,1", "uniform:0,2"]), 41)
     q_learning(A, B, session_seeds(0, 1), periods=10, window=10)  # compiled (or loaded from the cache)
 

@@ -158,10 +158,11 @@ def robust_cost(bidders: int) -> Cost:
 
 
 def q_session_bytes(grid: int, memory: int) -> float:
-    """One Q-learning session: two float64 Q-tables of grid^(2 memory) states x grid actions, and a
-    block of 1024 periods of four random numbers (inf past a float's range)."""
-    log = (2 * memory + 1) * math.log(grid) if grid > 1 else 0.0
-    return 16.0 * math.exp(log) + 32768.0 if log < 700 else math.inf
+    """One Q-learning session: two float64 Q-tables of grid^(2 memory) states x grid actions, each
+    side's greedy action and its value in every state, and 32 KB towards the 1 MB of uniforms the
+    sessions draw in turn (inf past a float's range)."""
+    log = 2 * memory * math.log(grid) if grid > 1 else 0.0
+    return 16.0 * (grid + 2) * math.exp(log) + 32768.0 if log < 700 else math.inf
 
 
 def q_memory_cost(grid: int) -> Cost:

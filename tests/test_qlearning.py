@@ -214,3 +214,28 @@ def test_compiled_periods_equal_the_array_algorithm(A, B, memory, window):
 def test_payoffs_must_be_finite():
     with pytest.raises(InputError, match="finite"):
         q_learning(np.array([[1.0, np.nan], [0.0, 1.0]]), PD, session_seeds(0, 1))
+
+
+def test_ticks_across_chunks():
+    """Ticks are per block of 1024 periods whatever the chunk a session runs at a time (32768): 40,000
+    periods without convergence are 39 blocks and 64 periods; GAP converges at period = window
+    (test_impulse_with_a_constant_greedy_strategy), here 33,000, inside block 33, then stops."""
+    ticks = []
+    q_learning(PD, PD.T, session_seeds(0, 1), periods=40_000, window=40_000, tick=ticks.append)
+    assert ticks == [1024] * 39 + [64]
+    ticks.clear()
+    res = q_learning(GAP, GAP.T, session_seeds(2, 2), delta=0.0, periods=70_000, window=33_000, tick=ticks.append)
+    assert (res.periods == 33_000).all() and ticks == [1024] * 33
+
+
+def test_sessions_do_not_depend_on_the_chunk(monkeypatch):
+    """Period t takes uniforms 4t .. 4t + 3 of its session's stream however many are drawn at a time:
+    chunks of 1000 periods (not a multiple of anything else) give the same Q-tables and stops."""
+    from agora.market.learning import qlearning
+
+    kw = dict(alpha=0.4, beta=1e-3, delta=0.9, memory=1, periods=3_500, window=300)
+    whole = q_learning(RECT_A, RECT_B, session_seeds(21, 4), **kw)
+    monkeypatch.setattr(qlearning, "CHUNK", 1000)
+    chunked = q_learning(RECT_A, RECT_B, session_seeds(21, 4), **kw)
+    assert np.array_equal(whole.row_q, chunked.row_q) and np.array_equal(whole.col_q, chunked.col_q)
+    assert np.array_equal(whole.periods, chunked.periods) and whole.converged.any()

@@ -9,11 +9,12 @@ Q(s, a) <- (1 - alpha) Q(s, a) + alpha (payoff + delta max_a' Q(s', a')).
 A session has converged once neither player's greedy strategy (the argmax in every state)
 has changed for ``window`` periods; it then stops learning.
 
-Randomness: each session has its own :class:`numpy.random.SeedSequence` and draws its
-random numbers in fixed blocks of :data:`BLOCK` periods, whether or not it has converged,
-so a session's path does not depend on which other sessions run beside it, nor on how the
-sessions are split among workers. A period takes four uniforms from the session's Philox
-generator: the row's and the column's exploration tests, then their uniform actions.
+Randomness: each session has its own :class:`numpy.random.SeedSequence` and Philox generator;
+period t takes its uniforms 4t .. 4t + 3 (the row's and the column's exploration tests, then
+their uniform actions), however many are drawn at a time, so a session's path does not depend
+on which other sessions run beside it, nor on how the sessions are split among workers.
+Sessions run one after another, :data:`CHUNK` periods at a time, so that a session's Q-tables
+stay in the caches.
 
 Whether learned strategies punish deviations is read off impulse responses (Calvano et al.
 2020, Section V.B): from the converged play, one player's price is forced down for one
@@ -31,7 +32,8 @@ import numpy as np
 
 from agora.market.errors import InputError
 
-BLOCK = 1024  # periods of random numbers a session draws at a time
+BLOCK = 1024  # periods per progress tick
+CHUNK = 32 * BLOCK  # periods a session runs (and draws the uniforms of) at a time
 
 
 @dataclass
@@ -101,16 +103,18 @@ def q_learning(A, B, seeds: Sequence[np.random.SeedSequence], alpha: float = 0.1
     when = np.full(m, periods, np.int64)
     greedy1, greedy2 = np.full((m, states), first1.argmax()), np.full((m, states), first2.argmax())
     best1, best2 = np.full((m, states), first1.max()), np.full((m, states), first2.max())
-    draws = np.empty((m, BLOCK, 4))
+    draws = np.empty((min(CHUNK, periods), 4))
     path = np.full((m, periods if record else 0, 2), -1, np.int64)
-    for start in range(0, periods, BLOCK):
-        for g, block in zip(rngs, draws):
-            g.random(out=block)
-        explore = np.exp(-beta * np.arange(start, min(start + BLOCK, periods)))
-        _periods(A, B, q1, q2, greedy1, greedy2, best1, best2, state, stable, done, when, draws, explore, start,
-                 float(alpha), float(delta), int(window), path)
-        if tick is not None:
-            tick(len(explore))
+    for start in range(0, periods, CHUNK):
+        explore = np.exp(-beta * np.arange(start, min(start + CHUNK, periods)))
+        for k in np.flatnonzero(~done):
+            rngs[k].random(out=draws[:len(explore)])
+            _periods(A, B, q1, q2, greedy1, greedy2, best1, best2, state, stable, done, when, k, draws, explore,
+                     start, float(alpha), float(delta), int(window), path)
+        last = int(when.max(initial=0)) if done.all() else start + len(explore)
+        for block in range(start, last, BLOCK):  # as if ticked block by block until all converged
+            if tick is not None:
+                tick(min(block + BLOCK, start + len(explore)) - block)
         if done.all():
             break
     *play, opening = _limit_play(A, B, q1, q2, state, n1 * n2, states)
@@ -119,47 +123,45 @@ def q_learning(A, B, seeds: Sequence[np.random.SeedSequence], alpha: float = 0.1
 
 
 @numba.njit(cache=True)
-def _periods(A, B, q1, q2, greedy1, greedy2, best1, best2, state, stable, done, when, draws, explore, start,
+def _periods(A, B, q1, q2, greedy1, greedy2, best1, best2, state, stable, done, when, k, draws, explore, start,
              alpha, delta, window, path):
-    """Periods ``start`` .. ``start + len(explore) - 1`` of every session not yet converged, in place.
+    """Periods ``start`` .. ``start + len(explore) - 1`` of session ``k``, in place, until it converges.
 
-    Period t of a session, with its uniforms u = draws[session, t - start]: each player explores
+    Period t, with its uniforms u = draws[t - start]: each player explores
     (a uniform action, u[2] or u[3] times its number of actions, rounded down) when u[0] or u[1]
     is below explore[t - start] = exp(-beta t), else plays its greedy action (the first maximizer
     of its Q-row in the state, kept for every state in ``greedy1`` and ``greedy2``, its value in ``best1``
     and ``best2``); both update
     Q(s, a) <- Q(s, a) + alpha (payoff + delta max Q(s', .) - Q(s, a)) (Calvano et al. 2020, the
     update in the module docstring); the state moves to the last ``memory`` joint actions. The
-    actions go into ``path`` (session, period, player) unless it has no periods. Sessions are
-    independent, so they run one after another.
+    actions go into ``path`` (session, period, player) unless it has no periods.
     """
     n1, n2 = A.shape
     kept = q1.shape[1] // (n1 * n2)  # states of the memory - 1 most recent joint actions
-    for k in range(q1.shape[0]):
-        s, run = state[k], stable[k]
-        for i in range(explore.shape[0]):
-            if done[k]:
-                break
-            g1, g2 = greedy1[k, s], greedy2[k, s]
-            a = int(draws[k, i, 2] * n1) if draws[k, i, 0] < explore[i] else g1
-            b = int(draws[k, i, 3] * n2) if draws[k, i, 1] < explore[i] else g2
-            nxt = (s % kept if kept > 1 else 0) * n1 * n2 + a * n2 + b  # the oldest joint action dropped
-            if path.shape[1]:
-                path[k, start + i, 0], path[k, start + i, 1] = a, b
-            target1 = A[a, b] + delta * best1[k, nxt]
-            target2 = B[a, b] + delta * best2[k, nxt]
-            old1, old2 = q1[k, s, a], q2[k, s, b]
-            q1[k, s, a] = old1 + alpha * (target1 - old1)
-            q2[k, s, b] = old2 + alpha * (target2 - old2)
-            greedy1[k, s] = _greedy_after(q1[k, s], g1, a, old1)
-            greedy2[k, s] = _greedy_after(q2[k, s], g2, b, old2)
-            best1[k, s], best2[k, s] = q1[k, s, greedy1[k, s]], q2[k, s, greedy2[k, s]]
-            run = 0 if greedy1[k, s] != g1 or greedy2[k, s] != g2 else run + 1
-            if run >= window:
-                done[k] = True
-                when[k] = start + i + 1
-            s = nxt
-        state[k], stable[k] = s, run
+    s, run = state[k], stable[k]
+    for i in range(explore.shape[0]):
+        if done[k]:
+            break
+        g1, g2 = greedy1[k, s], greedy2[k, s]
+        a = int(draws[i, 2] * n1) if draws[i, 0] < explore[i] else g1
+        b = int(draws[i, 3] * n2) if draws[i, 1] < explore[i] else g2
+        nxt = (s % kept if kept > 1 else 0) * n1 * n2 + a * n2 + b  # the oldest joint action dropped
+        if path.shape[1]:
+            path[k, start + i, 0], path[k, start + i, 1] = a, b
+        target1 = A[a, b] + delta * best1[k, nxt]
+        target2 = B[a, b] + delta * best2[k, nxt]
+        old1, old2 = q1[k, s, a], q2[k, s, b]
+        q1[k, s, a] = old1 + alpha * (target1 - old1)
+        q2[k, s, b] = old2 + alpha * (target2 - old2)
+        greedy1[k, s] = _greedy_after(q1[k, s], g1, a, old1)
+        greedy2[k, s] = _greedy_after(q2[k, s], g2, b, old2)
+        best1[k, s], best2[k, s] = q1[k, s, greedy1[k, s]], q2[k, s, greedy2[k, s]]
+        run = 0 if greedy1[k, s] != g1 or greedy2[k, s] != g2 else run + 1
+        if run >= window:
+            done[k] = True
+            when[k] = start + i + 1
+        s = nxt
+    state[k], stable[k] = s, run
 
 
 @numba.njit(cache=True)
