@@ -65,8 +65,8 @@ COSTS = {
 }
 
 #: Q-learning's per-period overhead (the exploration rate, the blocks of draws), in sessions: a period
-#: costs like sessions + this. A session's period is compiled (numba): 0.3 us on 41 prices, 1.5 us on
-#: 101 prices, whose 8 MB Q-tables miss the caches.
+#: costs like sessions + this. A session's period is compiled (numba): 0.1 us on 41 prices, 0.5 us on
+#: 101, 2 us on 201 prices, whose 65 MB Q-tables miss the caches (the coefficient's 2 us).
 Q_PERIOD_OVERHEAD = 1
 
 
