@@ -82,8 +82,9 @@ def q_learning(A, B, seeds: Sequence[np.random.SeedSequence], alpha: float = 0.1
                periods: int = 1_000_000, window: int = 100_000,
                tick: Callable[[int], object] | None = None, record: bool = False) -> QSessions:
     """Run one session per seed of Q-learning by the row player (payoffs A) against the column
-    player (payoffs B), all sessions at once; ``tick(n)`` (a progress bar's update) is called
-    after each block of n periods; with ``record``, every period's actions are kept too."""
+    player (payoffs B), one after another, CHUNK periods at a time; ``tick(n)`` (a progress bar's
+    update) is called for each block of n periods run, as if all sessions ran them together; with
+    ``record``, every period's actions are kept too."""
     A, B = np.ascontiguousarray(A, float), np.ascontiguousarray(B, float)
     if A.ndim != 2 or A.shape != B.shape:
         raise InputError(f"payoff matrices must share one 2-d shape, got {A.shape} and {B.shape}")
@@ -111,9 +112,9 @@ def q_learning(A, B, seeds: Sequence[np.random.SeedSequence], alpha: float = 0.1
             rngs[k].random(out=draws[:len(explore)])
             _periods(A, B, q1, q2, greedy1, greedy2, best1, best2, state, stable, done, when, k, draws, explore,
                      start, float(alpha), float(delta), int(window), path)
-        last = int(when.max(initial=0)) if done.all() else start + len(explore)
-        for block in range(start, last, BLOCK):  # as if ticked block by block until all converged
-            if tick is not None:
+        if tick is not None:  # the blocks up to the one in which the last session converged
+            last = int(when.max(initial=0)) if done.all() else start + len(explore)
+            for block in range(start, last, BLOCK):
                 tick(min(block + BLOCK, start + len(explore)) - block)
         if done.all():
             break
@@ -127,14 +128,14 @@ def _periods(A, B, q1, q2, greedy1, greedy2, best1, best2, state, stable, done, 
              alpha, delta, window, path):
     """Periods ``start`` .. ``start + len(explore) - 1`` of session ``k``, in place, until it converges.
 
-    Period t, with its uniforms u = draws[t - start]: each player explores
-    (a uniform action, u[2] or u[3] times its number of actions, rounded down) when u[0] or u[1]
-    is below explore[t - start] = exp(-beta t), else plays its greedy action (the first maximizer
-    of its Q-row in the state, kept for every state in ``greedy1`` and ``greedy2``, its value in ``best1``
-    and ``best2``); both update
-    Q(s, a) <- Q(s, a) + alpha (payoff + delta max Q(s', .) - Q(s, a)) (Calvano et al. 2020, the
-    update in the module docstring); the state moves to the last ``memory`` joint actions. The
-    actions go into ``path`` (session, period, player) unless it has no periods.
+    Period t, with its uniforms u = draws[t - start]: each player explores (a uniform action, u[2]
+    or u[3] times its number of actions, rounded down) when u[0] or u[1] is below
+    explore[t - start] = exp(-beta t), else plays its greedy action (the first maximizer of its
+    Q-row in the state, kept for every state in ``greedy1`` and ``greedy2``, its value in
+    ``best1`` and ``best2``); both update Q(s, a) <- Q(s, a) + alpha (payoff + delta max Q(s', .)
+    - Q(s, a)) (Calvano et al. 2020, the update in the module docstring); the state moves to the
+    last ``memory`` joint actions. The actions go into ``path`` (session, period, player) unless
+    it has no periods.
     """
     n1, n2 = A.shape
     kept = q1.shape[1] // (n1 * n2)  # states of the memory - 1 most recent joint actions
@@ -329,8 +330,8 @@ def _nash_point(game, grid: np.ndarray, best: np.ndarray) -> tuple[int, int, boo
 
 
 def _method(points: int, nash_points: int, window: int, periods: int) -> str:
-    return (f"tabular Q-learning (Calvano et al. 2020), all sessions in one compiled loop, each with its own seed; a "
-            f"session converged once neither greedy strategy changed for {window} periods (else stopped at "
+    return (f"tabular Q-learning (Calvano et al. 2020), sessions in one compiled loop, each with its own seed; "
+            f"a session converged once neither greedy strategy changed for {window} periods (else stopped at "
             f"{periods}); prices: the first joint action of the limit cycle of greedy play, profits: means "
             f"over that cycle, both averaged over sessions; joint optimum: the integrated monopolist's best "
             f"total price on the {points}-price grid; Nash: the trading pure equilibrium of the grid game with "
