@@ -86,15 +86,17 @@ class QSession:
     """What the seller's and the intermediary's :class:`QLearning` strategies share in one session of
     :func:`~agora.market.learning.qlearning.q_learning` on the ``points``-price grid game of ``bidders``.
 
-    The session's Philox generator on ``seed``, drawn in blocks of BLOCK periods of four uniforms
-    (the seller's and the intermediary's exploration tests, then their uniform actions); the state,
+    The session's Philox generator on ``seed``, period t taking its uniforms 4t .. 4t + 3 (the
+    seller's and the intermediary's exploration tests, then their uniform actions; drawn BLOCK
+    periods at a time); the state,
     the last ``memory`` pairs of posted prices (grid indices, the seller's first, the oldest pair
     most significant); and the convergence criterion: learning stops once neither side's greedy
     strategy changed for ``window`` periods, or after ``periods``. Then both play greedily.
 
     Each round's learning happens when the first of the two strategies is asked for a price: both
     sides update their own Q-tables with the last round's public prices, then both act; a session
-    serves one model, round by round from its first.
+    serves one model, round by round from its first. A side's reward is its expected profit at the
+    posted pair (the grid game's payoff, which q_learning learns from), not the round's realized sale.
     """
 
     def __init__(self, bidders, points: int, seed: np.random.SeedSequence, alpha: float = 0.15,
@@ -113,7 +115,7 @@ class QSession:
         self.converged, self.learning = False, False  # learning: in the current round
         self.learned = 0  # periods of learning so far (q_learning's ``periods`` once it has stopped)
         self._actions: dict[str, int] = {}
-        self._model = None
+        self._model, self._block = None, None
 
     def action(self, model, side: str) -> int:
         """``side``'s grid index in the model's current round."""
