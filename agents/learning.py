@@ -10,6 +10,10 @@ agents post the same prices, round for round, as the array dynamics of
 :class:`KLearning` does the same for the seller and the two intermediaries of the k-item
 market of :mod:`agora.market.learning.k_selection`, under the :class:`~agora.protocols.posted_fees.PostedFees`
 protocol (:func:`agora.models.learning_models.k_learning_model`): each observes the posted price and both fees.
+
+:class:`QLearning` lets the seller and the intermediary of the simultaneous market learn by tabular
+Q-learning (Calvano et al. 2020), one :class:`QSession` shared by the two: on the session's seed they
+post the prices, period for period, of that session of :func:`agora.market.learning.qlearning.q_learning`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import numpy as np
 
 from agora.market.errors import InputError
 from agora.market.learning.k_selection import KItemMarket
+from agora.market.learning.qlearning import BLOCK, SIDES, check_parameters
 from agora.market.learning.selection import Market
+from agora.market.single_item.simultaneous import PricingGame, grid_game
 
 
 class Learning:
@@ -74,3 +80,112 @@ class KLearning:
             other = sum(w * a for w, a in zip(self._strides, profile))
             self.learner.observe(profile[self.player], other, bool(last.delivered))
         return float(self.learner.seat.own_prices[self.learner.act()])
+
+
+class QSession:
+    """What the seller's and the intermediary's :class:`QLearning` strategies share in one session of
+    :func:`~agora.market.learning.qlearning.q_learning` on the ``points``-price grid game of ``bidders``.
+
+    The session's Philox generator on ``seed``, period t taking its uniforms 4t .. 4t + 3 (the
+    seller's and the intermediary's exploration tests, then their uniform actions; drawn BLOCK
+    periods at a time); the state,
+    the last ``memory`` pairs of posted prices (grid indices, the seller's first, the oldest pair
+    most significant); and the convergence criterion: learning stops once neither side's greedy
+    strategy changed for ``window`` periods, or after ``periods``. Then both play greedily.
+
+    Each round's learning happens when the first of the two strategies is asked for a price: both
+    sides update their own Q-tables with the last round's public prices, then both act; a session
+    serves one model, round by round from its first. A side's reward is its expected profit at the
+    posted pair (the grid game's payoff, which q_learning learns from), not the round's realized sale.
+    """
+
+    def __init__(self, bidders, points: int, seed: np.random.SeedSequence, alpha: float = 0.15,
+                 beta: float = 4e-6, delta: float = 0.95, memory: int = 1, periods: int = 1_000_000,
+                 window: int = 100_000):
+        check_parameters(alpha, beta, delta, memory, periods, window)
+        self.game = PricingGame(bidders)
+        self.grid, self.A, self.B = grid_game(self.game, points)
+        self.alpha, self.beta, self.delta, self.periods, self.window = alpha, beta, delta, periods, window
+        self.states = (points * points) ** memory
+        self.tables = {"seller": QTable(self.A, self.A.mean(axis=1) / (1 - delta), self.states),
+                       "intermediary": QTable(self.B.T, self.B.mean(axis=0) / (1 - delta), self.states)}
+        self._index = {float(p): k for k, p in enumerate(self.grid)}
+        self._rng = np.random.Generator(np.random.Philox(seed))
+        self.state, self.stable, self.round = 0, 0, -1
+        self.converged, self.learning = False, False  # learning: in the current round
+        self.learned = 0  # periods of learning so far (q_learning's ``periods`` once it has stopped)
+        self._actions: dict[str, int] = {}
+        self._model, self._block = None, None
+
+    def action(self, model, side: str) -> int:
+        """``side``'s grid index in the model's current round."""
+        if model is not self._model:
+            self._attach(model)
+        if model.round != self.round:
+            self._advance(model)
+        return self._actions[side]
+
+    def _attach(self, model) -> None:
+        specs = tuple(b.spec for b in model.distributions)
+        if specs != self.game.specs:
+            raise InputError(f"this Q-learning session was built for bidders {self.game.specs}, "
+                             f"but the model has {specs}")
+        if self._model is not None or model.round != 0:
+            raise InputError("a Q-learning session plays one model from its first round; "
+                             "build a new QSession for another model")
+        self._model = model
+
+    def _advance(self, model) -> None:
+        if model.last is not None:
+            a, b = self._index[model.last.seller_price], self._index[model.last.intermediary_price]
+            joint = len(self.grid) ** 2
+            nxt = (self.state * joint + a * len(self.grid) + b) % self.states
+            if self.learning:
+                changed = [self.tables["seller"].learn(self.state, a, b, nxt, self.alpha, self.delta),
+                           self.tables["intermediary"].learn(self.state, b, a, nxt, self.alpha, self.delta)]
+                self.stable = 0 if any(changed) else self.stable + 1
+                self.learned = model.round
+                self.converged = self.stable >= self.window
+            self.state = nxt
+        self.round = model.round
+        self.learning = not self.converged and self.round < self.periods
+        if self.learning and self.round % BLOCK == 0:
+            self._block = self._rng.random((BLOCK, 4))
+        u = self._block[self.round % BLOCK] if self.learning else None
+        explore = np.exp(-self.beta * self.round)
+        self._actions = {side: self.tables[side].act(self.state, u is not None and u[k] < explore,
+                                                     None if u is None else u[k + 2])
+                         for k, side in enumerate(SIDES)}
+
+
+class QTable:
+    """One side's Q-table (state, own action), started at ``first`` in every state; ``payoff`` is own
+    actions x the other's. Greedy: the first action of largest Q-value (numpy's argmax)."""
+
+    def __init__(self, payoff: np.ndarray, first: np.ndarray, states: int):
+        self.payoff = payoff
+        self.q = np.tile(first, (states, 1))
+
+    def act(self, state: int, explore: bool, u: float | None) -> int:
+        """A uniform action (``u`` times the number of actions, rounded down) if exploring, else greedy."""
+        return int(u * self.q.shape[1]) if explore else int(self.q[state].argmax())
+
+    def learn(self, state: int, own: int, other: int, nxt: int, alpha: float, delta: float) -> bool:
+        """Q(s, a) <- Q(s, a) + alpha (payoff + delta max Q(s', .) - Q(s, a)); whether the greedy action
+        in ``state`` changed."""
+        before = self.q[state].argmax()
+        target = self.payoff[own, other] + delta * self.q[nxt].max()
+        self.q[state, own] += alpha * (target - self.q[state, own])
+        return bool(self.q[state].argmax() != before)
+
+
+class QLearning:
+    """Post ``side``'s ("seller" or "intermediary") price by the Q-learning of ``session``."""
+
+    def __init__(self, session: QSession, side: str):
+        if side not in SIDES:
+            raise InputError(f"side must be seller or intermediary, got {side!r}")
+        self.session, self.side = session, side
+
+    def choose(self, agent) -> float:
+        return float(self.session.grid[self.session.action(agent.model, self.side)])

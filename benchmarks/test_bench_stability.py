@@ -20,13 +20,3 @@ def test_exact_chain_3_prices_memory_4(benchmark):
     B = [[b if a + b <= 4 else 0.0 for b in x] for a in x]
     benchmark.pedantic(lambda: AdaptivePlay(A, B, 4, (3, 3)).stability(), rounds=2, iterations=1)
 
-
-def test_q_learning_100_sessions(benchmark):
-    """100 sessions, 41 prices, 20,000 periods (no convergence within); periods per second in
-    extra_info (the target: 10^6 periods for 100 sessions in 30 s)."""
-    from agora.market.learning.qlearning import q_learning, session_seeds
-
-    _, A, B = grid_game(PricingGame(["uniform:0,1", "uniform:0,2"]), 41)
-    benchmark.pedantic(q_learning, args=(A, B, session_seeds(0, 100)),
-                       kwargs=dict(periods=20_000, window=20_000), rounds=1, iterations=1)
-    benchmark.extra_info["periods_per_second"] = 20_000 / benchmark.stats["mean"]

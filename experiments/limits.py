@@ -61,11 +61,13 @@ COSTS = {
     "robust": Cost(500.0, 1e-4),                            # worst-case LPs, per LP variable
     "steps": Cost(200.0, 2e-3),                             # agora run, per run x step
     "group_table": Cost(16e3, 1.5e-3),                      # solve group --export, per member x type
-    "q_periods": Cost(0.0, 2e-6),                           # solve q-learning, per period x (sessions + 100)
+    "q_periods": Cost(0.0, 2e-6),                           # solve q-learning, per period x (sessions + 1)
 }
 
-#: Q-learning's per-period overhead (numpy calls), in sessions: a period costs like sessions + this.
-Q_PERIOD_OVERHEAD = 100
+#: Q-learning's per-period overhead (the exploration rate, the blocks of draws), in sessions: a period
+#: costs like sessions + this. A session's period is compiled (numba): 0.1 us on 41 prices, 0.5 us on
+#: 101, 2 us on 201 prices, whose 65 MB Q-tables miss the caches (the coefficient's 2 us).
+Q_PERIOD_OVERHEAD = 1
 
 
 def parse_bytes(text: str) -> float:
@@ -156,10 +158,11 @@ def robust_cost(bidders: int) -> Cost:
 
 
 def q_session_bytes(grid: int, memory: int) -> float:
-    """One Q-learning session: two float64 Q-tables of grid^(2 memory) states x grid actions, and a
-    block of 1024 periods of four random numbers (inf past a float's range)."""
-    log = (2 * memory + 1) * math.log(grid) if grid > 1 else 0.0
-    return 16.0 * math.exp(log) + 32768.0 if log < 700 else math.inf
+    """One Q-learning session: two float64 Q-tables of grid^(2 memory) states x grid actions, each
+    side's greedy action and its value in every state, and 32 KB towards the 1 MB of uniforms the
+    sessions draw in turn (inf past a float's range)."""
+    log = 2 * memory * math.log(grid) if grid > 1 else 0.0
+    return 16.0 * (grid + 2) * math.exp(log) + 32768.0 if log < 700 else math.inf
 
 
 def q_memory_cost(grid: int) -> Cost:

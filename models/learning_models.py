@@ -7,6 +7,10 @@ agents on both sides; :func:`k_learning_model` builds the k-item market of
 :class:`~agora.protocols.posted_fees.PostedFees` protocol with
 :class:`~agora.agents.learning.KLearning` agents. Seeded from one run's
 ``SeedSequence`` as the array dynamics are, they post the same prices round for round.
+:func:`q_learning_model` builds the simultaneous market with
+:class:`~agora.agents.learning.QLearning` agents on both sides, one
+:class:`~agora.agents.learning.QSession` of the vectorized sessions of
+:func:`agora.market.learning.qlearning.q_learning`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from agora.agents.learning import KLearning, Learning
+from agora.agents.learning import KLearning, Learning, QLearning, QSession
 from agora.market.demand import from_partition
 from agora.market.learning.dynamics import MARKET, child
 from agora.market.learning.k_selection import KItemMarket, market_draws
@@ -61,3 +65,10 @@ def k_learning_model(market: KItemMarket, rules, start: tuple[int, int, int], ro
                          "welfare": lambda m: m.last.welfare},
         tables={"messages": list(LOG_COLUMNS)})
     return model
+
+
+def q_learning_model(session: QSession, rng=None) -> MarketModel:
+    """A simultaneous MarketModel of ``session``'s bidders whose seller and intermediary learn by the
+    session's Q-learning; the buyers' values (whether each round sells) are drawn from ``rng``."""
+    return MarketModel(session.game.specs, protocol="simultaneous", seller=QLearning(session, "seller"),
+                       intermediary=QLearning(session, "intermediary"), rng=rng)

@@ -159,3 +159,83 @@ def test_progress_ticks_count_the_periods_run():
     ticks.clear()
     q_learning(GAP, GAP.T, session_seeds(2, 2), delta=0.0, periods=600, window=600, tick=ticks.append)
     assert ticks == [600]
+
+
+def array_sessions(A, B, seeds, alpha, beta, delta, memory, periods, window):
+    """The same algorithm written period by period over arrays of sessions in numpy (fancy indexing,
+    argmax over whole rows): the Q-tables and convergence periods to compare with."""
+    from agora.market.learning.qlearning import BLOCK
+
+    n1, n2 = A.shape
+    joint, m = n1 * n2, len(seeds)
+    states = joint ** memory
+    rngs = [np.random.Generator(np.random.Philox(s)) for s in seeds]
+    q1 = np.broadcast_to(A.mean(axis=1) / (1 - delta), (m, states, n1)).copy()
+    q2 = np.broadcast_to(B.mean(axis=0) / (1 - delta), (m, states, n2)).copy()
+    state, stable, done = np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, bool)
+    when, rows = np.full(m, periods), np.arange(m)
+    for start in range(0, periods, BLOCK):
+        draws = np.stack([g.random((BLOCK, 4)) for g in rngs], axis=1)
+        for t in range(start, min(start + BLOCK, periods)):
+            u, live = draws[t - start], ~done
+            g1, g2 = q1[rows, state].argmax(axis=1), q2[rows, state].argmax(axis=1)
+            a = np.where(u[:, 0] < np.exp(-beta * t), (u[:, 2] * n1).astype(np.int64), g1)
+            b = np.where(u[:, 1] < np.exp(-beta * t), (u[:, 3] * n2).astype(np.int64), g2)
+            nxt = (state * joint + a * n2 + b) % states
+            t1 = A[a, b] + delta * q1[rows, nxt].max(axis=1)
+            t2 = B[a, b] + delta * q2[rows, nxt].max(axis=1)
+            r, s, x, y = rows[live], state[live], a[live], b[live]
+            q1[r, s, x] += alpha * (t1[live] - q1[r, s, x])
+            q2[r, s, y] += alpha * (t2[live] - q2[r, s, y])
+            changed = (q1[rows, state].argmax(axis=1) != g1) | (q2[rows, state].argmax(axis=1) != g2)
+            stable = np.where(changed, 0, stable + 1)
+            newly = live & (stable >= window)
+            when[newly], done = t + 1, done | newly
+            state = np.where(live, nxt, state)
+    return q1, q2, done, when
+
+
+RECT_A, RECT_B = np.arange(12.0).reshape(3, 4) % 5, np.arange(12.0).reshape(3, 4) % 3  # 3 x 4, ties included
+
+
+@pytest.mark.parametrize("A, B, memory, window", [(THREE, THREE.T, 2, 600), (RECT_A, RECT_B, 1, 300)])
+def test_compiled_periods_equal_the_array_algorithm(A, B, memory, window):
+    """The compiled loop (one session after another, greedy actions kept per state) against the
+    period-by-period array form: equal Q-tables to the last bit, and equal convergence, with some
+    sessions stopping part-way through a block and some running to the end."""
+    kw = dict(alpha=0.4, beta=1e-3, delta=0.9, memory=memory, periods=3_000, window=window)
+    res = q_learning(A, B, session_seeds(21, 4), **kw)
+    q1, q2, done, when = array_sessions(A, B, session_seeds(21, 4), **kw)
+    assert np.array_equal(res.row_q, q1) and np.array_equal(res.col_q, q2)
+    assert np.array_equal(res.converged, done) and np.array_equal(res.periods, when)
+    assert done.any() and not done.all()
+
+
+def test_payoffs_must_be_finite():
+    with pytest.raises(InputError, match="finite"):
+        q_learning(np.array([[1.0, np.nan], [0.0, 1.0]]), PD, session_seeds(0, 1))
+
+
+def test_ticks_across_chunks():
+    """Ticks are per block of 1024 periods whatever the chunk a session runs at a time (32768): 40,000
+    periods without convergence are 39 blocks and 64 periods; GAP converges at period = window
+    (test_impulse_with_a_constant_greedy_strategy), here 33,000, inside block 33, then stops."""
+    ticks = []
+    q_learning(PD, PD.T, session_seeds(0, 1), periods=40_000, window=40_000, tick=ticks.append)
+    assert ticks == [1024] * 39 + [64]
+    ticks.clear()
+    res = q_learning(GAP, GAP.T, session_seeds(2, 2), delta=0.0, periods=70_000, window=33_000, tick=ticks.append)
+    assert (res.periods == 33_000).all() and ticks == [1024] * 33
+
+
+def test_sessions_do_not_depend_on_the_chunk(monkeypatch):
+    """Period t takes uniforms 4t .. 4t + 3 of its session's stream however many are drawn at a time:
+    chunks of 1000 periods (not a multiple of anything else) give the same Q-tables and stops."""
+    from agora.market.learning import qlearning
+
+    kw = dict(alpha=0.4, beta=1e-3, delta=0.9, memory=1, periods=3_500, window=300)
+    whole = q_learning(RECT_A, RECT_B, session_seeds(21, 4), **kw)
+    monkeypatch.setattr(qlearning, "CHUNK", 1000)
+    chunked = q_learning(RECT_A, RECT_B, session_seeds(21, 4), **kw)
+    assert np.array_equal(whole.row_q, chunked.row_q) and np.array_equal(whole.col_q, chunked.col_q)
+    assert np.array_equal(whole.periods, chunked.periods) and whole.converged.any()

@@ -1,4 +1,4 @@
-"""Tabular Q-learning pricing agents, many independent sessions vectorized in numpy.
+"""Tabular Q-learning pricing agents, many independent sessions in one compiled loop (numba).
 
 The design of the algorithmic-pricing literature (Calvano, Calzolari, Denicolo and Pastorello,
 AER 2020): each of the two players keeps a Q-table over states (the last ``memory`` joint
@@ -9,10 +9,12 @@ Q(s, a) <- (1 - alpha) Q(s, a) + alpha (payoff + delta max_a' Q(s', a')).
 A session has converged once neither player's greedy strategy (the argmax in every state)
 has changed for ``window`` periods; it then stops learning.
 
-Randomness: each session has its own :class:`numpy.random.SeedSequence` and draws its
-random numbers in fixed blocks of :data:`BLOCK` periods, whether or not it has converged,
-so a session's path does not depend on which other sessions run beside it, nor on how the
-sessions are split among workers.
+Randomness: each session has its own :class:`numpy.random.SeedSequence` and Philox generator;
+period t takes its uniforms 4t .. 4t + 3 (the row's and the column's exploration tests, then
+their uniform actions), however many are drawn at a time, so a session's path does not depend
+on which other sessions run beside it, nor on how the sessions are split among workers.
+Sessions run one after another, :data:`CHUNK` periods at a time, so that a session's Q-tables
+stay in the caches.
 
 Whether learned strategies punish deviations is read off impulse responses (Calvano et al.
 2020, Section V.B): from the converged play, one player's price is forced down for one
@@ -25,18 +27,21 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from agora.market.errors import InputError
 
-BLOCK = 1024  # periods of random numbers a session draws at a time
+BLOCK = 1024  # periods per progress tick
+CHUNK = 32 * BLOCK  # periods a session runs (and draws the uniforms of) at a time
 
 
 @dataclass
 class QSessions:
     """Per session: converged, the period it converged, and the greedy play it settled into
     (the cycle of joint actions reached from its last state; mean payoffs over that cycle);
-    the final Q-tables (session, state, own action) and the state that opens the cycle."""
+    the final Q-tables (session, state, own action) and the state that opens the cycle; if
+    recorded, both players' actions in every period (session, period), -1 once converged."""
 
     converged: np.ndarray
     periods: np.ndarray
@@ -47,6 +52,8 @@ class QSessions:
     row_q: np.ndarray
     col_q: np.ndarray
     cycle_state: np.ndarray  # the state in which the limit cycle's first joint action is played
+    row_path: np.ndarray | None = None
+    col_path: np.ndarray | None = None
 
 
 def session_seeds(seed: int, sessions: int) -> list[np.random.SeedSequence]:
@@ -73,52 +80,111 @@ def check_parameters(alpha: float, beta: float, delta: float, memory: int, perio
 def q_learning(A, B, seeds: Sequence[np.random.SeedSequence], alpha: float = 0.15,
                beta: float = 4e-6, delta: float = 0.95, memory: int = 1,
                periods: int = 1_000_000, window: int = 100_000,
-               tick: Callable[[int], object] | None = None) -> QSessions:
+               tick: Callable[[int], object] | None = None, record: bool = False) -> QSessions:
     """Run one session per seed of Q-learning by the row player (payoffs A) against the column
-    player (payoffs B), all sessions at once; ``tick(n)`` (a progress bar's update) is called
-    after each block of n periods."""
-    A, B = np.asarray(A, float), np.asarray(B, float)
+    player (payoffs B), one after another, CHUNK periods at a time; ``tick(n)`` (a progress bar's
+    update) is called for each block of n periods run, as if all sessions ran them together; with
+    ``record``, every period's actions are kept too."""
+    A, B = np.ascontiguousarray(A, float), np.ascontiguousarray(B, float)
     if A.ndim != 2 or A.shape != B.shape:
         raise InputError(f"payoff matrices must share one 2-d shape, got {A.shape} and {B.shape}")
+    if not (np.isfinite(A).all() and np.isfinite(B).all()):
+        raise InputError("payoff matrices must hold finite numbers only, got an inf or a nan")
     check_parameters(alpha, beta, delta, memory, periods, window)
     n1, n2 = A.shape
-    joint = n1 * n2
-    states = joint ** memory
+    states = (n1 * n2) ** memory
     m = len(seeds)
     rngs = [np.random.Generator(np.random.Philox(s)) for s in seeds]
-    q1 = np.broadcast_to(A.mean(axis=1) / (1 - delta), (m, states, n1)).copy()
-    q2 = np.broadcast_to(B.mean(axis=0) / (1 - delta), (m, states, n2)).copy()
+    first1, first2 = A.mean(axis=1) / (1 - delta), B.mean(axis=0) / (1 - delta)
+    q1 = np.broadcast_to(first1, (m, states, n1)).copy()
+    q2 = np.broadcast_to(first2, (m, states, n2)).copy()
     state = np.zeros(m, np.int64)
     stable = np.zeros(m, np.int64)  # periods since a greedy strategy last changed
     done = np.zeros(m, bool)
     when = np.full(m, periods, np.int64)
-    rows = np.arange(m)
-    for start in range(0, periods, BLOCK):
-        draws = np.stack([g.random((BLOCK, 4)) for g in rngs], axis=1)  # (BLOCK, sessions, 4)
-        for t in range(start, min(start + BLOCK, periods)):
-            u = draws[t - start]
-            explore = np.exp(-beta * t)
-            greedy1, greedy2 = q1[rows, state].argmax(axis=1), q2[rows, state].argmax(axis=1)
-            a = np.where(u[:, 0] < explore, (u[:, 2] * n1).astype(np.int64), greedy1)
-            b = np.where(u[:, 1] < explore, (u[:, 3] * n2).astype(np.int64), greedy2)
-            nxt = (state * joint + a * n2 + b) % states
-            live = ~done
-            target1 = A[a, b] + delta * q1[rows, nxt].max(axis=1)
-            target2 = B[a, b] + delta * q2[rows, nxt].max(axis=1)
-            q1[rows[live], state[live], a[live]] += alpha * (target1[live] - q1[rows[live], state[live], a[live]])
-            q2[rows[live], state[live], b[live]] += alpha * (target2[live] - q2[rows[live], state[live], b[live]])
-            changed = (q1[rows, state].argmax(axis=1) != greedy1) | (q2[rows, state].argmax(axis=1) != greedy2)
-            stable = np.where(changed, 0, stable + 1)
-            newly = live & (stable >= window)
-            when[newly] = t + 1
-            done |= newly
-            state = np.where(live, nxt, state)
-        if tick is not None:
-            tick(min(start + BLOCK, periods) - start)
+    greedy1, greedy2 = np.full((m, states), first1.argmax()), np.full((m, states), first2.argmax())
+    best1, best2 = np.full((m, states), first1.max()), np.full((m, states), first2.max())
+    draws = np.empty((min(CHUNK, periods), 4))
+    path = np.full((m, periods if record else 0, 2), -1, np.int64)
+    for start in range(0, periods, CHUNK):
+        explore = np.exp(-beta * np.arange(start, min(start + CHUNK, periods)))
+        for k in np.flatnonzero(~done):
+            rngs[k].random(out=draws[:len(explore)])
+            _periods(A, B, q1, q2, greedy1, greedy2, best1, best2, state, stable, done, when, k, draws, explore,
+                     start, float(alpha), float(delta), int(window), path)
+        if tick is not None:  # the blocks up to the one in which the last session converged
+            last = int(when.max(initial=0)) if done.all() else start + len(explore)
+            for block in range(start, last, BLOCK):
+                tick(min(block + BLOCK, start + len(explore)) - block)
         if done.all():
             break
-    *play, opening = _limit_play(A, B, q1, q2, state, joint, states)
-    return QSessions(done, when, *play, q1, q2, opening)
+    *play, opening = _limit_play(A, B, q1, q2, state, n1 * n2, states)
+    paths = (path[:, :, 0], path[:, :, 1]) if record else (None, None)
+    return QSessions(done, when, *play, q1, q2, opening, *paths)
+
+
+@numba.njit(cache=True)
+def _periods(A, B, q1, q2, greedy1, greedy2, best1, best2, state, stable, done, when, k, draws, explore, start,
+             alpha, delta, window, path):
+    """Periods ``start`` .. ``start + len(explore) - 1`` of session ``k``, in place, until it converges.
+
+    Period t, with its uniforms u = draws[t - start]: each player explores (a uniform action, u[2]
+    or u[3] times its number of actions, rounded down) when u[0] or u[1] is below
+    explore[t - start] = exp(-beta t), else plays its greedy action (the first maximizer of its
+    Q-row in the state, kept for every state in ``greedy1`` and ``greedy2``, its value in
+    ``best1`` and ``best2``); both update Q(s, a) <- Q(s, a) + alpha (payoff + delta max Q(s', .)
+    - Q(s, a)) (Calvano et al. 2020, the update in the module docstring); the state moves to the
+    last ``memory`` joint actions. The actions go into ``path`` (session, period, player) unless
+    it has no periods.
+    """
+    n1, n2 = A.shape
+    kept = q1.shape[1] // (n1 * n2)  # states of the memory - 1 most recent joint actions
+    s, run = state[k], stable[k]
+    for i in range(explore.shape[0]):
+        if done[k]:
+            break
+        g1, g2 = greedy1[k, s], greedy2[k, s]
+        a = int(draws[i, 2] * n1) if draws[i, 0] < explore[i] else g1
+        b = int(draws[i, 3] * n2) if draws[i, 1] < explore[i] else g2
+        nxt = (s % kept if kept > 1 else 0) * n1 * n2 + a * n2 + b  # the oldest joint action dropped
+        if path.shape[1]:
+            path[k, start + i, 0], path[k, start + i, 1] = a, b
+        target1 = A[a, b] + delta * best1[k, nxt]
+        target2 = B[a, b] + delta * best2[k, nxt]
+        old1, old2 = q1[k, s, a], q2[k, s, b]
+        q1[k, s, a] = old1 + alpha * (target1 - old1)
+        q2[k, s, b] = old2 + alpha * (target2 - old2)
+        greedy1[k, s] = _greedy_after(q1[k, s], g1, a, old1)
+        greedy2[k, s] = _greedy_after(q2[k, s], g2, b, old2)
+        best1[k, s], best2[k, s] = q1[k, s, greedy1[k, s]], q2[k, s, greedy2[k, s]]
+        run = 0 if greedy1[k, s] != g1 or greedy2[k, s] != g2 else run + 1
+        if run >= window:
+            done[k] = True
+            when[k] = start + i + 1
+        s = nxt
+    state[k], stable[k] = s, run
+
+
+@numba.njit(cache=True)
+def _argmax(row):
+    """The first index of the largest entry (numpy's argmax on finite numbers)."""
+    best = 0
+    for i in range(1, row.shape[0]):
+        if row[i] > row[best]:
+            best = i
+    return best
+
+
+@numba.njit(cache=True)
+def _greedy_after(row, greedy, a, old):
+    """The first maximizer of ``row`` after its entry ``a`` changed from ``old``, given ``greedy``, the
+    first maximizer before: entries before ``greedy`` were below its value, so only a fall of the
+    maximizer itself needs a new scan."""
+    if a == greedy:
+        return greedy if row[a] >= old else _argmax(row)
+    if row[a] > row[greedy] or (row[a] == row[greedy] and a < greedy):
+        return a
+    return greedy
 
 
 def _limit_play(A, B, q1, q2, state, joint, states):
@@ -264,8 +330,8 @@ def _nash_point(game, grid: np.ndarray, best: np.ndarray) -> tuple[int, int, boo
 
 
 def _method(points: int, nash_points: int, window: int, periods: int) -> str:
-    return (f"tabular Q-learning (Calvano et al. 2020), all sessions vectorized, each with its own seed; a "
-            f"session converged once neither greedy strategy changed for {window} periods (else stopped at "
+    return (f"tabular Q-learning (Calvano et al. 2020), sessions in one compiled loop, each with its own seed; "
+            f"a session converged once neither greedy strategy changed for {window} periods (else stopped at "
             f"{periods}); prices: the first joint action of the limit cycle of greedy play, profits: means "
             f"over that cycle, both averaged over sessions; joint optimum: the integrated monopolist's best "
             f"total price on the {points}-price grid; Nash: the trading pure equilibrium of the grid game with "
