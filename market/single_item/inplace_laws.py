@@ -48,16 +48,30 @@ def draw_into(b: ValueDistribution, rng: np.random.Generator, out: np.ndarray) -
         np.minimum(out, b.hi, out=out)
 
 
+def affine_virtual(b: ValueDistribution) -> tuple[float, float] | None:
+    """(slope, shift) with ``b.virtual_value(v)`` = slope v - shift at v in [LO, HI-], or None.
+
+    The closed forms of App. D: 2v - HI (uniform), v - MEAN (exponential), ALPHA v (Pareto),
+    for laws that keep :meth:`ValueDistribution.virtual_value` (clip to [LO, HI-], HI on the atom).
+    """
+    kind = type(b)
+    if kind.virtual_value is not ValueDistribution.virtual_value:
+        return None
+    if kind._phi_cont is Uniform._phi_cont:
+        return 2.0, b.hi
+    if kind._phi_cont is Exponential._phi_cont:
+        return 1.0, b.scale
+    if kind._phi_cont is Pareto._phi_cont:
+        return b.alpha, 0.0
+    return None
+
+
 def _affine_phi(b: ValueDistribution) -> tuple[float, float]:
     """(slope, shift) of phi = slope v - shift on the continuous part (a law with :func:`draws_in_place`)."""
-    kind = type(b)._phi_cont
-    if kind is Uniform._phi_cont:
-        return 2.0, b.hi
-    if kind is Exponential._phi_cont:
-        return 1.0, b.scale
-    if kind is Pareto._phi_cont:
-        return b.alpha, 0.0
-    raise TypeError(f"{b!r} has no closed-form virtual value")
+    affine = affine_virtual(b)
+    if affine is None:
+        raise TypeError(f"{b!r} has no closed-form virtual value")
+    return affine
 
 
 def virtual_in_place(b: ValueDistribution) -> bool:
@@ -93,3 +107,17 @@ def thresholds_in_closed_form(b: ValueDistribution) -> bool:
     kind = type(b)
     return (kind.virtual_threshold is ValueDistribution.virtual_threshold
             and kind._theta_cont in (Uniform._theta_cont, Exponential._theta_cont, Pareto._theta_cont))
+
+
+def threshold_of(b: ValueDistribution, t: float) -> float:
+    """``float(b.virtual_threshold(t))`` at one t: the same branches and closed form, in Python floats.
+
+    phi^-1(t) is LO for t <= phi(LO), the closed-form root up to phi(HI-), HI up to HI, and +inf
+    above (Theorem 3.1's personalized reserve). Only for laws with :func:`thresholds_in_closed_form`
+    (their ``_theta_cont`` is arithmetic that takes a Python float as it takes an array).
+    """
+    if t <= b.phi_lo:
+        return b.lo
+    if t <= b.phi_top:
+        return b._theta_cont(t)
+    return b.hi if t <= b.hi else math.inf
