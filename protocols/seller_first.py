@@ -41,7 +41,7 @@ class SellerFirst:
     def play_round(self, model) -> RoundOutcome:
         r = model.round
         seller, inter, buyers = model.seller, model.intermediaries[0], model.buyers
-        values = tuple(b.draw_value() for b in buyers)
+        values = model.draw_values()
         commit = seller.commit(r)
         offer = inter.respond(commit)
         bids = [b.bid(offer) for b in buyers]

@@ -15,6 +15,7 @@ from agora.market.distributions import parse_spec
 from agora.market.single_item import montecarlo
 from agora.market.single_item.inplace_laws import (
     draw_into,
+    draw_runs,
     draws_in_place,
     thresholds_in_closed_form,
     virtual_in_place,
@@ -107,6 +108,25 @@ def test_in_place_kernels_equal_the_laws_methods(spec):
         phi, mask = np.empty(probe.size), np.empty(probe.size, bool)
         virtual_into(b, probe, phi, mask)
         np.testing.assert_array_equal(phi, b.virtual_value(probe))
+
+
+@pytest.mark.parametrize("specs,runs", [
+    (["uniform:0,1"] * 10, [10]),
+    (["uniform:0,1"] * 3 + ["exponential:1"] * 2 + ["pareto:0.5,1,50"] * 4 + ["uniform:0,1"], [3, 2, 4, 1]),
+    (["beta:2,3,0,1"] * 2 + ["point:1"] * 2 + ["uniform:0,2", "uniform:0,3", "pareto:0.3,1", "pareto:0.3,1"],
+     [1, 1, 1, 1, 1, 1, 2]),
+])
+def test_draw_runs_give_one_draw_per_law(specs, runs):
+    """Run after run, ``law.rvs(count)`` is bit for bit one ``rvs(1)`` per law in order (500 rounds),
+    the generator left in the same state; only neighbouring equal laws with numpy draws are merged."""
+    laws = [parse_spec(s) for s in specs]
+    grouped = draw_runs(laws)
+    assert [count for _, count in grouped] == runs
+    a, b = np.random.default_rng(8), np.random.default_rng(8)
+    for _ in range(500):
+        batched = np.concatenate([law.rvs(count, a) for law, count in grouped])
+        np.testing.assert_array_equal(batched, [law.rvs(1, b)[0] for law in laws])
+    assert a.bit_generator.state == b.bit_generator.state
 
 
 def test_laws_without_kernels_are_recognised():

@@ -10,6 +10,7 @@ law, or a subclass overriding those methods, falls back to its own methods.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -64,6 +65,32 @@ def affine_virtual(b: ValueDistribution) -> tuple[float, float] | None:
     if kind._phi_cont is Pareto._phi_cont:
         return b.alpha, 0.0
     return None
+
+
+def _draw_key(b: ValueDistribution) -> tuple | None:
+    """What ``b.rvs`` depends on, for a law with :func:`draws_in_place` (None for any other law)."""
+    if not draws_in_place(b):
+        return None
+    kind = type(b).rvs
+    if kind is Uniform.rvs:
+        return "uniform", b.lo, b.hi
+    if kind is Exponential.rvs:
+        return "exponential", b.scale
+    return "pareto", b.lo, b.b, b.hi
+
+
+def draw_runs(laws: Sequence[ValueDistribution]) -> tuple[tuple[ValueDistribution, int], ...]:
+    """Neighbouring laws that draw alike, as (law, count): ``law.rvs(count, rng)`` run after run
+    gives, bit for bit and in order, the values of one ``rvs(1, rng)`` per law (numpy's uniform and
+    exponential draw element after element; the Pareto quantile is elementwise arithmetic)."""
+    runs: list[list] = []
+    for b in laws:
+        key = _draw_key(b)
+        if runs and key is not None and runs[-1][2] == key:
+            runs[-1][1] += 1
+        else:
+            runs.append([b, 1, key])
+    return tuple((b, count) for b, count, _ in runs)
 
 
 def _affine_phi(b: ValueDistribution) -> tuple[float, float]:
