@@ -101,18 +101,19 @@ class ShiftedMyerson:
 
     def run(self, bids: Sequence[float], priority: Sequence[float]) -> AuctionResult:
         """One auction on truthful bids; ties in phi go to the highest ``priority``."""
-        phi = self.virtual_values(bids)
-        top = phi.max()
-        winner = int(np.argmax(np.where(phi == top, priority, -np.inf)))
-        region = bisect_right(self._region_starts, float(top)) - 1
-        virtual = tuple(phi.tolist())
+        phi = self.virtual_values(bids).tolist()
+        top = max(phi)
+        if phi.count(top) == 1:
+            winner = phi.index(top)
+        else:
+            winner = max((i for i, x in enumerate(phi) if x == top), key=priority.__getitem__)
+        region = bisect_right(self._region_starts, top) - 1
         if region < 0:
-            return AuctionResult(None, None, 0.0, virtual)
+            return AuctionResult(None, None, 0.0, tuple(phi))
         option = self.menu.regions[region].option
-        phi[winner] = -math.inf
-        rival = float(phi.max())
+        rival = max(phi[:winner] + phi[winner + 1:], default=-math.inf)
         fee = self._expected_fee(winner, bids[winner], rival, option)
-        return AuctionResult(winner, option, fee / self.menu.options[option].probability, virtual)
+        return AuctionResult(winner, option, fee / self.menu.options[option].probability, tuple(phi))
 
     def _threshold(self, i: int, t: float) -> float:
         """phi_i^-1(t) at a rival's virtual value t."""
