@@ -15,8 +15,10 @@ from agora.market.distributions import parse_spec
 from agora.market.single_item import montecarlo
 from agora.market.single_item.inplace_laws import (
     draw_into,
+    draw_one,
     draw_runs,
     draws_in_place,
+    profile_draw,
     thresholds_in_closed_form,
     virtual_in_place,
     virtual_into,
@@ -118,15 +120,29 @@ def test_in_place_kernels_equal_the_laws_methods(spec):
 ])
 def test_draw_runs_give_one_draw_per_law(specs, runs):
     """Run after run, ``law.rvs(count)`` is bit for bit one ``rvs(1)`` per law in order (500 rounds),
-    the generator left in the same state; only neighbouring equal laws with numpy draws are merged."""
+    and so is :func:`profile_draw`, the generators left in the same state; only neighbouring equal
+    laws with numpy draws are merged."""
     laws = [parse_spec(s) for s in specs]
     grouped = draw_runs(laws)
     assert [count for _, count in grouped] == runs
-    a, b = np.random.default_rng(8), np.random.default_rng(8)
+    draw = profile_draw(laws)
+    a, b, c = np.random.default_rng(8), np.random.default_rng(8), np.random.default_rng(8)
     for _ in range(500):
-        batched = np.concatenate([law.rvs(count, a) for law, count in grouped])
-        np.testing.assert_array_equal(batched, [law.rvs(1, b)[0] for law in laws])
-    assert a.bit_generator.state == b.bit_generator.state
+        one_by_one = [law.rvs(1, b)[0] for law in laws]
+        np.testing.assert_array_equal(np.concatenate([law.rvs(count, a) for law, count in grouped]), one_by_one)
+        np.testing.assert_array_equal(draw(c), one_by_one)
+    assert a.bit_generator.state == b.bit_generator.state == c.bit_generator.state
+
+
+@pytest.mark.parametrize("spec", ["uniform:0,1", "uniform:0.5,2.75", "exponential:0.7", "pareto:0.5,1,50",
+                                  "pareto:0,1,5", "pareto:0.8,0.3"])
+def test_scalar_draw_is_one_rvs(spec):
+    """draw_one = rvs(1)[0] bit for bit, 2,000 draws, the generator left in the same state."""
+    b, x, y = parse_spec(spec), np.random.default_rng(3), np.random.default_rng(3)
+    got = [draw_one(b, x) for _ in range(2000)]
+    assert all(type(v) is float for v in got)
+    np.testing.assert_array_equal(got, [b.rvs(1, y)[0] for _ in range(2000)])
+    assert x.bit_generator.state == y.bit_generator.state
 
 
 def test_laws_without_kernels_are_recognised():

@@ -93,6 +93,31 @@ def draw_runs(laws: Sequence[ValueDistribution]) -> tuple[tuple[ValueDistributio
     return tuple((b, count) for b, count, _ in runs)
 
 
+def draw_one(b: ValueDistribution, rng: np.random.Generator) -> float:
+    """``float(b.rvs(1, rng)[0])`` for a law with :func:`draws_in_place`, drawn as a scalar.
+
+    The same arithmetic as numpy's own (LO + (HI - LO) u; MEAN times a standard exponential;
+    the Pareto quantile), so the same number and the same generator state.
+    """
+    kind = type(b).rvs
+    if kind is Uniform.rvs:
+        return b.lo + (b.hi - b.lo) * rng.random()
+    if kind is Exponential.rvs:
+        return b.scale * rng.standard_exponential()
+    return float(b._quantile(rng.random()))
+
+
+def profile_draw(laws: Sequence[ValueDistribution]):
+    """A function of a generator giving one value per law, in order: bit for bit the values (and
+    generator state) of one ``rvs(1, rng)`` per law, with one ``rvs(count)`` call per run of
+    :func:`draw_runs` and a scalar :func:`draw_one` for a lone law that numpy draws."""
+    steps = [(lambda rng, b=b: [draw_one(b, rng)]) if count == 1 and draws_in_place(b)
+             else (lambda rng, b=b, count=count: b.rvs(count, rng).tolist()) for b, count in draw_runs(laws)]
+    if len(steps) == 1:
+        return steps[0]
+    return lambda rng: [v for step in steps for v in step(rng)]
+
+
 def _affine_phi(b: ValueDistribution) -> tuple[float, float]:
     """(slope, shift) of phi = slope v - shift on the continuous part (a law with :func:`draws_in_place`)."""
     affine = affine_virtual(b)
