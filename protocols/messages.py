@@ -65,19 +65,16 @@ def log_columns(messages) -> dict[str, list]:
     memo: dict[tuple, str] = {}
 
     def detail(m: Message) -> str:
-        kind = type(m)
-        names = _detail_names(kind)
-        if not names:
-            return ""
-        values = [getattr(m, n) for n in names]
-        key = (kind, *((type(v), v) if type(v) in PLAIN else id(v) for v in values))
+        values = [getattr(m, n) for n in _detail_names(type(m))]
+        key = (type(m), *[(type(v), v) if type(v) in PLAIN else id(v) for v in values])
         if key not in memo:
             memo[key] = m.log_row()["detail"]
         return memo[key]
 
     return {"round": [m.round for m in messages], "kind": [type(m).__name__ for m in messages],
             "sender": [m.sender for m in messages], "recipient": [m.recipient for m in messages],
-            "amount": [getattr(m, "amount", None) for m in messages], "detail": [detail(m) for m in messages]}
+            "amount": [getattr(m, "amount", None) for m in messages],
+            "detail": [detail(m) if _detail_names(type(m)) else "" for m in messages]}
 
 
 @dataclass(frozen=True, slots=True)

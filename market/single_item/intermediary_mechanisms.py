@@ -81,6 +81,8 @@ class ShiftedMyerson:
         """
         b = np.asarray(bids, float)
         index, slope, shift, lo, hi_minus, hi = self._affine
+        if not self._others:  # every law affine: index is 0, 1, ..., n - 1
+            return np.where(b >= hi, hi, slope * np.minimum(np.maximum(b, lo), hi_minus) - shift)
         phi = np.empty(b.shape)
         x = b[index]
         phi[index] = np.where(x >= hi, hi, slope * np.minimum(np.maximum(x, lo), hi_minus) - shift)
