@@ -1,10 +1,12 @@
-"""In-place draws and virtual values of the closed-form laws, for the block-fused Monte Carlo.
+"""Draws, virtual values and reserves of the closed-form laws, bit for bit their own methods.
 
-Each kernel writes into a caller's block the very numbers the distribution's own
-``rvs`` and ``virtual_value`` return (same numpy operations in the same order, so
-bit for bit), without allocating: the uniform, exponential and Pareto laws of
-monopolist-intermediary App. D (phi(v) = 2v - HI, v - MEAN and ALPHA v). Any other
-law, or a subclass overriding those methods, falls back to its own methods.
+For the block-fused Monte Carlo, each kernel writes into a caller's block the very numbers
+the distribution's own ``rvs`` and ``virtual_value`` return (same numpy operations in the
+same order, so bit for bit), without allocating: the uniform, exponential and Pareto laws of
+monopolist-intermediary App. D (phi(v) = 2v - HI, v - MEAN and ALPHA v). For the agent-based
+rounds, a round's values are drawn run by run of alike laws (:func:`profile_draw`), and
+phi^-1 at one point is scalar arithmetic (:func:`threshold_of`). Any other law, or a
+subclass overriding those methods, falls back to its own methods.
 """
 
 from __future__ import annotations

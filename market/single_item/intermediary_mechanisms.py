@@ -14,8 +14,9 @@ post). With a posted price this is the threshold phi_i^-1(max(p, phi_2nd)) - p.
 
 This module holds the round-by-round rule the agents run: every bidder's virtual
 value in one numpy expression where phi is affine (App. D), the reserves
-phi_i^-1 at the menu's region ends once per auction; the vectorized Monte
-Carlo in :mod:`agora.market.single_item.montecarlo` is written independently.
+phi_i^-1 at the menu's region ends once per auction. The vectorized Monte Carlo
+in :mod:`agora.market.single_item.montecarlo` is written separately (the two
+share only the table of affine closed forms, :mod:`agora.market.single_item.inplace_laws`).
 """
 
 from __future__ import annotations
