@@ -29,9 +29,13 @@ class Buyer(mesa.Agent):
     def draw_value(self) -> float:
         """This round's value: replayed from the model if it has a script, else sampled."""
         replay = self.model.replayed_value(self.index)
-        self.value = replay if replay is not None else float(self.distribution.rvs(1, self.model.rng)[0])
+        return self.take_value(replay if replay is not None else float(self.distribution.rvs(1, self.model.rng)[0]))
+
+    def take_value(self, value: float) -> float:
+        """Start a round with ``value`` (drawn for every buyer at once by the model)."""
+        self.value = value
         self.payoff = 0.0
-        return self.value
+        return value
 
     def bid(self, offer: Offer) -> Bid:
         """Truthful: the value, or the value of the right, v - p, when the seller's price p is known.

@@ -37,12 +37,14 @@ class Intermediary(mesa.Agent):
         self.revenue = 0.0  # this round
         self.cumulative_revenue = 0.0
         self._responses: dict = {}
+        self._bids: dict = {}
 
     def best_response(self, mechanism: DeterministicMechanism | Menu) -> ShiftedMyerson:
-        if mechanism not in self._responses:
-            self._responses[mechanism] = intermediary_best_response(
+        response = self._responses.get(mechanism)
+        if response is None:
+            response = self._responses[mechanism] = intermediary_best_response(
                 [b.distribution for b in self.buyers], mechanism)
-        return self._responses[mechanism]
+        return response
 
     def respond(self, commit: Commit) -> Offer:
         self.auction = self.best_response(commit.mechanism)
@@ -81,9 +83,16 @@ class Intermediary(mesa.Agent):
         return self.forward_for(round_, self.buyers[result.winner], mechanism, seller_id, result.option)
 
     def forward_for(self, round_: int, buyer, mechanism, seller_id: int, option: int = 0) -> Forward:
-        bids = () if isinstance(mechanism, Menu) else mechanism.cheapest_winning_bids(len(self.buyers))
+        bids = () if isinstance(mechanism, Menu) else self._cheapest_bids(mechanism)
         return Forward(round_, self.unique_id, seller_id, on_behalf_of=buyer.unique_id, bids=bids,
                        option=option)
+
+    def _cheapest_bids(self, mechanism: DeterministicMechanism) -> tuple[float, ...]:
+        """The mechanism's cheapest winning bid vector over its buyers' slots, kept per mechanism."""
+        bids = self._bids.get(mechanism)
+        if bids is None:
+            bids = self._bids[mechanism] = mechanism.cheapest_winning_bids(len(self.buyers))
+        return bids
 
     def collect(self, amount: float) -> None:
         self.revenue += amount

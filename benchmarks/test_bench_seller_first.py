@@ -5,6 +5,7 @@ beside their baselines; ratios are taken side by side in one run, since these ma
 noisy. Rates are in CPU seconds of this process (one core).
 """
 
+import math
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ import numpy as np
 
 from agora.agents import Buyer
 from agora.market.distributions import parse_spec
+from agora.market.single_item.intermediary_mechanisms import AuctionResult, ShiftedMyerson
 from agora.market.single_item.montecarlo import estimate, seller_first_rounds, simulate_seller_first, ties_possible
 from agora.market.single_item.scores import VirtualScore
 from agora.market.single_item.seller_first import solve_seller_first
@@ -96,6 +98,44 @@ class MesaCollected(MarketModel):
             tables={"messages": list(LOG_COLUMNS)})
 
 
+class OneByOneBuyer(Buyer):
+    """A buyer drawing its own value, one ``rvs(1)`` call per buyer per round."""
+
+    def draw_value(self):
+        return super().draw_value()
+
+
+class PerBidderMyerson(ShiftedMyerson):
+    """The shifted Myerson round bidder by bidder: each law's own virtual_value and phi^-1 per call."""
+
+    def run(self, bids, priority):
+        phis = tuple(float(b.virtual_value(x)) for b, x in zip(self.bidders, bids))
+        winner = max(range(len(phis)), key=lambda i: (phis[i], priority[i]))
+        option = int(self.menu.choose(phis[winner]))
+        if option < 0:
+            return AuctionResult(None, None, 0.0, phis)
+        rival = max((p for i, p in enumerate(phis) if i != winner), default=-math.inf)
+        dist, value, covered = self.bidders[winner], bids[winner], 0.0
+        for r in self.menu.regions:
+            if r.end > rival:
+                z_lo = float(dist.virtual_threshold(max(r.start, rival)))
+                z_hi = float(dist.virtual_threshold(r.end)) if math.isfinite(r.end) else math.inf
+                covered += self.menu.options[r.option].probability * max(min(value, z_hi) - z_lo, 0.0)
+        o = self.menu.options[option]
+        return AuctionResult(winner, option, (o.probability * (value - o.price) - covered) / o.probability, phis)
+
+
+class PerBidder(MarketModel):
+    """The scalar round: values drawn buyer by buyer, virtual values and reserves bidder by bidder."""
+
+    buyer_class = OneByOneBuyer
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        inter = self.intermediaries[0]
+        inter.best_response = lambda mechanism: PerBidderMyerson(tuple(self.distributions), mechanism.menu())
+
+
 def _rounds_per_second(model, rounds: int = 2000) -> float:
     """Rounds per CPU second, the message log read at the end (so deferred logging is paid for)."""
     start = time.process_time()
@@ -103,6 +143,30 @@ def _rounds_per_second(model, rounds: int = 2000) -> float:
         model.step()
     model.message_log()
     return rounds / (time.process_time() - start)
+
+
+def test_agent_based_against_the_scalar_round(benchmark, performance):
+    """Rounds per second of the Mesa model beside the scalar round in the same run, 10 bidders.
+
+    Both play the same rounds (same seed, same messages); the scalar round draws and ranks
+    bidder by bidder. Two markets: 10 U[0,1] bidders (one law, one draw call per round) and
+    the mixed market (ten laws, one draw call per buyer).
+    """
+    for name, specs in (("10 uniform bidders", ["uniform:0,1"] * 10), ("10 mixed bidders", mixed_market(10))):
+        price = solve_seller_first(specs).seller_price
+        same = [m(specs, seller=price, rng=1) for m in (MarketModel, PerBidder)]
+        for m in same:
+            for _ in range(200):
+                m.step()
+        assert same[0].message_log().equals(same[1].message_log())  # the baseline plays the same rounds
+        ours = max(_rounds_per_second(MarketModel(specs, seller=price, rng=seed)) for seed in range(3))
+        scalar = max(_rounds_per_second(PerBidder(specs, seller=price, rng=seed)) for seed in range(3))
+        benchmark.extra_info.update({f"rounds_per_second {name}": ours, f"scalar {name}": scalar})
+        print(f"\nagent-based, {name}: {ours:.0f} rounds/s; scalar round {scalar:.0f} ({ours / scalar:.2f}x)")
+        performance.add(f"agent-based seller-first rounds, {name}", ours, "rounds/s", scalar,
+                        "bidder-by-bidder draws and virtual values", ">= 10,000 rounds/s")
+    model = MarketModel(["uniform:0,1"] * 10, seller=0.6, rng=0)
+    benchmark.pedantic(model.step, rounds=200, iterations=1)
 
 
 def test_monte_carlo_vs_agent_based(benchmark, performance):

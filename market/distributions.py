@@ -453,14 +453,15 @@ class Pareto(ScipyDistribution):
         return t / self.alpha
 
     def ppf(self, u):
-        # scale * (1 - u)^(-1/b), written with log1p to stay exact near u = 1
-        u = _as_array(u)
-        with np.errstate(divide="ignore"):
-            x = self.lo * np.exp(-np.log1p(-u) / self.b)
-        return np.minimum(x, self.hi)
+        with np.errstate(divide="ignore"):  # u = 1: log1p(-1) = -inf, the quantile +inf
+            return self._quantile(_as_array(u))
+
+    def _quantile(self, u: np.ndarray) -> np.ndarray:
+        """scale * (1 - u)^(-1/b), capped, written with log1p to stay exact near u = 1."""
+        return np.minimum(self.lo * np.exp(-np.log1p(-u) / self.b), self.hi)
 
     def rvs(self, size, rng):
-        return self.ppf(rng.random(size))
+        return self._quantile(rng.random(size))  # u < 1: no division by zero to silence
 
     def isf(self, q):
         with np.errstate(divide="ignore"):

@@ -22,6 +22,7 @@ from agora.market.demand import from_partition, monopsony, nodes_of, parse_parti
 from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError
 from agora.market.k_items.utility import utility_model
+from agora.market.single_item.inplace_laws import profile_draw
 from agora.market.single_item.right_auctions import PostedRightPrice, RightAuction
 from agora.market.single_item.seller_mechanisms import DeterministicMechanism, Menu, PostedPrice
 from agora.models.round_collector import RoundCollector
@@ -215,6 +216,7 @@ class MarketModel(RoundModel):
                                for j, block in enumerate(blocks)]
         self.seller = Seller(self, seller_strategy(seller, protocol if isinstance(protocol, str) else ""))
         self.protocol.check(self)
+        self._draw = profile_draw(self.distributions)
         self.last = None
         self.datacollector = RoundCollector(
             {name: name for name in ("seller_price", "intermediary_price", "seller_revenue",
@@ -227,6 +229,17 @@ class MarketModel(RoundModel):
         if self.last is None:
             return None
         return self.last.intermediary_price if agent is self.seller else self.last.seller_price
+
+    def draw_values(self) -> tuple[float, ...]:
+        """Every buyer's value this round (set as its ``value``), replayed or drawn.
+
+        Drawn run by run of neighbouring buyers with the same law, one call per run
+        (:func:`~agora.market.single_item.inplace_laws.profile_draw`): the numbers, in the same
+        order, of one draw per buyer. Buyers of a class with its own ``draw_value`` draw one by one.
+        """
+        if self.replay is not None or self.buyer_class.draw_value is not Buyer.draw_value:
+            return tuple(b.draw_value() for b in self.buyers)
+        return tuple(b.take_value(v) for b, v in zip(self.buyers, self._draw(self.rng)))
 
     def replayed_value(self, index: int) -> float | None:
         """The scripted value of buyer ``index`` this round, if the model replays values."""

@@ -13,10 +13,11 @@ since agents change from round to round (attribute-name reporters read directly,
 from __future__ import annotations
 
 from copy import deepcopy
+from operator import attrgetter
 
 import mesa
 
-from agora.protocols.messages import LOG_COLUMNS
+from agora.protocols.messages import LOG_COLUMNS, log_columns
 
 IMMUTABLE = (str, int, bool, float, tuple)  # stored as they are; anything else deep-copied, as Mesa does
 
@@ -75,11 +76,14 @@ class RoundCollector(mesa.DataCollector):
         else:
             agents = [a for a in model.agents if isinstance(a, kind)]
         time = model.time
-        records = []
-        for a in agents:
-            values = [getattr(a, name, None) for name in attrs]
-            records.append((time, a.unique_id, *(v if isinstance(v, IMMUTABLE) else deepcopy(v) for v in values)))
-        return records
+        try:
+            read = attrgetter("unique_id", *attrs) if attrs else (lambda a: (a.unique_id,))
+            records = [(time, *read(a)) for a in agents]
+        except AttributeError:  # Mesa reads a missing attribute as None
+            records = [(time, a.unique_id, *(getattr(a, name, None) for name in attrs)) for a in agents]
+        if all(issubclass(t, IMMUTABLE) for t in {type(v) for r in records for v in r[2:]}):
+            return records
+        return [r[:2] + tuple(v if isinstance(v, IMMUTABLE) else deepcopy(v) for v in r[2:]) for r in records]
 
     def _flush(self) -> None:
         """Move the kept outcomes into Mesa's columns (outcome values are immutable: no copies)."""
@@ -88,6 +92,6 @@ class RoundCollector(mesa.DataCollector):
         pending, self._pending = self._pending, []
         for name, attr in self._fields.items():
             self._model_vars[name].extend(getattr(out, attr) for out in pending)
-        rows = [m.log_row() for out in pending for m in out.messages]
+        columns = log_columns([m for out in pending for m in out.messages])
         for column, values in self._tables["messages"].items():
-            values.extend(row[column] for row in rows)
+            values.extend(columns[column])

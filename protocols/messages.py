@@ -49,6 +49,34 @@ def _field_names(kind: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(kind))
 
 
+@cache
+def _detail_names(kind: type) -> tuple[str, ...]:
+    """The fields a message class's log row keeps in ``detail`` (all but the head and ``amount``)."""
+    return tuple(n for n in _field_names(kind) if n not in ("round", "sender", "recipient", "amount"))
+
+
+PLAIN = (int, str, bool, type(None))  # compared by value when memoizing details; anything else by identity
+
+
+def log_columns(messages) -> dict[str, list]:
+    """The message-log table (``LOG_COLUMNS``) of ``messages``, column by column: row i is
+    ``messages[i].log_row()``. A detail is encoded once per message class and field values
+    (plain values compared by value, others by identity, which the messages hold alive)."""
+    memo: dict[tuple, str] = {}
+
+    def detail(m: Message) -> str:
+        values = [getattr(m, n) for n in _detail_names(type(m))]
+        key = (type(m), *[(type(v), v) if type(v) in PLAIN else id(v) for v in values])
+        if key not in memo:
+            memo[key] = m.log_row()["detail"]
+        return memo[key]
+
+    return {"round": [m.round for m in messages], "kind": [type(m).__name__ for m in messages],
+            "sender": [m.sender for m in messages], "recipient": [m.recipient for m in messages],
+            "amount": [getattr(m, "amount", None) for m in messages],
+            "detail": [detail(m) if _detail_names(type(m)) else "" for m in messages]}
+
+
 @dataclass(frozen=True, slots=True)
 class Commit(Message):
     """A mechanism committed to before the other side moves."""

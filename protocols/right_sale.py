@@ -52,8 +52,7 @@ class IntermediaryFirst:
         require_monopsony(model, self.name)
 
     def play_round(self, model) -> RoundOutcome:
-        for b in model.buyers:
-            b.draw_value()
+        model.draw_values()
         first = model.intermediaries[0].commit(model.round)
         second = model.seller.respond(first)
         return play_right_sale(model, [first, second])
@@ -68,7 +67,6 @@ class Simultaneous:
         require_monopsony(model, self.name)
 
     def play_round(self, model) -> RoundOutcome:
-        for b in model.buyers:
-            b.draw_value()
+        model.draw_values()
         commits = [model.seller.commit(model.round), model.intermediaries[0].commit(model.round)]
         return play_right_sale(model, commits)

@@ -14,7 +14,6 @@ import math
 
 from agora.market.demand import partition_of
 from agora.market.errors import InputError
-from agora.market.single_item.seller_mechanisms import Menu
 from agora.protocols.base import RoundOutcome, pay, settle
 
 
@@ -41,13 +40,13 @@ class SellerFirst:
     def play_round(self, model) -> RoundOutcome:
         r = model.round
         seller, inter, buyers = model.seller, model.intermediaries[0], model.buyers
-        values = tuple(b.draw_value() for b in buyers)
+        values = model.draw_values()
         commit = seller.commit(r)
         offer = inter.respond(commit)
         bids = [b.bid(offer) for b in buyers]
         log = [commit, offer, *bids]
         result = inter.run_auction(bids)
-        menu = seller.mechanism if isinstance(seller.mechanism, Menu) else seller.mechanism.menu()
+        menu = inter.auction.menu  # the seller's commitment as the menu it induces (Theorem 2.3)
         price = menu.options[0].price if menu.is_posted_price else math.nan
         payments = [0.0] * len(buyers)
         winner, delivered, seller_rev, inter_rev = None, False, 0.0, 0.0

@@ -262,6 +262,31 @@ def test_replay_sets_buyer_values_and_runs_out():
         model.step()
 
 
+class OneByOneBuyer(Buyer):
+    """A buyer class with its own draw_value, so the model draws buyer after buyer."""
+
+    def draw_value(self):
+        return super().draw_value()
+
+
+class OneByOne(MarketModel):
+    buyer_class = OneByOneBuyer
+
+
+@pytest.mark.parametrize("bidders", [["uniform:0,1"] * 10,
+                                     ["uniform:0,2"] * 3 + ["exponential:1"] * 2 + ["pareto:0.5,1,50"] * 2,
+                                     ["exponential:1", "uniform:0,2", "pareto:0.5,1,50"]])
+@pytest.mark.parametrize("protocol", ["seller-first", "intermediary-first"])
+def test_values_drawn_at_once_equal_one_draw_per_buyer(bidders, protocol):
+    """Same seed, 300 rounds: drawing a run of equal laws in one call gives the values, messages
+    and generator state of one draw per buyer (the buyers' own ``draw_value``)."""
+    batched, single = (run(cls(bidders, protocol=protocol, rng=3), 300) for cls in (MarketModel, OneByOne))
+    assert batched.last.values == single.last.values
+    assert batched.message_log().equals(single.message_log())
+    assert model_vars(batched).equals(model_vars(single))
+    assert batched.rng.bit_generator.state == single.rng.bit_generator.state
+
+
 # ---------------------------------------------------------------------------- errors
 def test_unknown_protocol_names_the_accepted_ones():
     with pytest.raises(InputError, match="seller-first"):

@@ -4,7 +4,7 @@ import mesa
 import pytest
 
 from agora.agents import Buyer
-from agora.market.single_item.seller_mechanisms import Menu
+from agora.market.single_item.seller_mechanisms import Menu, SecondPriceAuction
 from agora.models.market_model import MarketModel
 from agora.models.round_collector import RoundCollector
 from agora.protocols.messages import LOG_COLUMNS
@@ -30,6 +30,7 @@ class MesaCollected(MarketModel):
     dict(bidders=["uniform:0,1", "uniform:0,2"], seller=Menu.of([(0.5, 0.2), (1.0, 0.6)])),
     dict(bidders=["uniform:0,1", "exponential:1"], protocol="intermediary-first"),
     dict(bidders=["uniform:0,1", "exponential:1"], protocol="simultaneous"),
+    dict(bidders=["uniform:0,1"] * 4 + ["exponential:1"] * 2, seller=SecondPriceAuction(0.3)),
 ])
 def test_round_collector_equals_mesa_data_collector(market):
     """120 rounds, read half way and at the end (reading flushes; later rounds still land in order)."""

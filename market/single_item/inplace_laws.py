@@ -1,15 +1,18 @@
-"""In-place draws and virtual values of the closed-form laws, for the block-fused Monte Carlo.
+"""Draws, virtual values and reserves of the closed-form laws, bit for bit their own methods.
 
-Each kernel writes into a caller's block the very numbers the distribution's own
-``rvs`` and ``virtual_value`` return (same numpy operations in the same order, so
-bit for bit), without allocating: the uniform, exponential and Pareto laws of
-monopolist-intermediary App. D (phi(v) = 2v - HI, v - MEAN and ALPHA v). Any other
-law, or a subclass overriding those methods, falls back to its own methods.
+For the block-fused Monte Carlo, each kernel writes into a caller's block the very numbers
+the distribution's own ``rvs`` and ``virtual_value`` return (same numpy operations in the
+same order, so bit for bit), without allocating: the uniform, exponential and Pareto laws of
+monopolist-intermediary App. D (phi(v) = 2v - HI, v - MEAN and ALPHA v). For the agent-based
+rounds, a round's values are drawn run by run of alike laws (:func:`profile_draw`), and
+phi^-1 at one point is scalar arithmetic (:func:`threshold_of`). Any other law, or a
+subclass overriding those methods, falls back to its own methods.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -48,16 +51,81 @@ def draw_into(b: ValueDistribution, rng: np.random.Generator, out: np.ndarray) -
         np.minimum(out, b.hi, out=out)
 
 
+def affine_virtual(b: ValueDistribution) -> tuple[float, float] | None:
+    """(slope, shift) with ``b.virtual_value(v)`` = slope v - shift at v in [LO, HI-], or None.
+
+    The closed forms of App. D: 2v - HI (uniform), v - MEAN (exponential), ALPHA v (Pareto),
+    for laws that keep :meth:`ValueDistribution.virtual_value` (clip to [LO, HI-], HI on the atom).
+    """
+    kind = type(b)
+    if kind.virtual_value is not ValueDistribution.virtual_value:
+        return None
+    if kind._phi_cont is Uniform._phi_cont:
+        return 2.0, b.hi
+    if kind._phi_cont is Exponential._phi_cont:
+        return 1.0, b.scale
+    if kind._phi_cont is Pareto._phi_cont:
+        return b.alpha, 0.0
+    return None
+
+
+def _draw_key(b: ValueDistribution) -> tuple | None:
+    """What ``b.rvs`` depends on, for a law with :func:`draws_in_place` (None for any other law)."""
+    if not draws_in_place(b):
+        return None
+    kind = type(b).rvs
+    if kind is Uniform.rvs:
+        return "uniform", b.lo, b.hi
+    if kind is Exponential.rvs:
+        return "exponential", b.scale
+    return "pareto", b.lo, b.b, b.hi
+
+
+def draw_runs(laws: Sequence[ValueDistribution]) -> tuple[tuple[ValueDistribution, int], ...]:
+    """Neighbouring laws that draw alike, as (law, count): ``law.rvs(count, rng)`` run after run
+    gives, bit for bit and in order, the values of one ``rvs(1, rng)`` per law (numpy's uniform and
+    exponential draw element after element; the Pareto quantile is elementwise arithmetic)."""
+    runs: list[list] = []
+    for b in laws:
+        key = _draw_key(b)
+        if runs and key is not None and runs[-1][2] == key:
+            runs[-1][1] += 1
+        else:
+            runs.append([b, 1, key])
+    return tuple((b, count) for b, count, _ in runs)
+
+
+def draw_one(b: ValueDistribution, rng: np.random.Generator) -> float:
+    """``float(b.rvs(1, rng)[0])`` for a law with :func:`draws_in_place`, drawn as a scalar.
+
+    The same arithmetic as numpy's own (LO + (HI - LO) u; MEAN times a standard exponential;
+    the Pareto quantile), so the same number and the same generator state.
+    """
+    kind = type(b).rvs
+    if kind is Uniform.rvs:
+        return b.lo + (b.hi - b.lo) * rng.random()
+    if kind is Exponential.rvs:
+        return b.scale * rng.standard_exponential()
+    return float(b._quantile(rng.random()))
+
+
+def profile_draw(laws: Sequence[ValueDistribution]):
+    """A function of a generator giving one value per law, in order: bit for bit the values (and
+    generator state) of one ``rvs(1, rng)`` per law, with one ``rvs(count)`` call per run of
+    :func:`draw_runs` and a scalar :func:`draw_one` for a lone law that numpy draws."""
+    steps = [(lambda rng, b=b: [draw_one(b, rng)]) if count == 1 and draws_in_place(b)
+             else (lambda rng, b=b, count=count: b.rvs(count, rng).tolist()) for b, count in draw_runs(laws)]
+    if len(steps) == 1:
+        return steps[0]
+    return lambda rng: [v for step in steps for v in step(rng)]
+
+
 def _affine_phi(b: ValueDistribution) -> tuple[float, float]:
     """(slope, shift) of phi = slope v - shift on the continuous part (a law with :func:`draws_in_place`)."""
-    kind = type(b)._phi_cont
-    if kind is Uniform._phi_cont:
-        return 2.0, b.hi
-    if kind is Exponential._phi_cont:
-        return 1.0, b.scale
-    if kind is Pareto._phi_cont:
-        return b.alpha, 0.0
-    raise TypeError(f"{b!r} has no closed-form virtual value")
+    affine = affine_virtual(b)
+    if affine is None:
+        raise TypeError(f"{b!r} has no closed-form virtual value")
+    return affine
 
 
 def virtual_in_place(b: ValueDistribution) -> bool:
@@ -93,3 +161,17 @@ def thresholds_in_closed_form(b: ValueDistribution) -> bool:
     kind = type(b)
     return (kind.virtual_threshold is ValueDistribution.virtual_threshold
             and kind._theta_cont in (Uniform._theta_cont, Exponential._theta_cont, Pareto._theta_cont))
+
+
+def threshold_of(b: ValueDistribution, t: float) -> float:
+    """``float(b.virtual_threshold(t))`` at one t: the same branches and closed form, in Python floats.
+
+    phi^-1(t) is LO for t <= phi(LO), the closed-form root up to phi(HI-), HI up to HI, and +inf
+    above (Theorem 3.1's personalized reserve). Only for laws with :func:`thresholds_in_closed_form`
+    (their ``_theta_cont`` is arithmetic that takes a Python float as it takes an array).
+    """
+    if t <= b.phi_lo:
+        return b.lo
+    if t <= b.phi_top:
+        return b._theta_cont(t)
+    return b.hi if t <= b.hi else math.inf
