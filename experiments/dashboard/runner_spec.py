@@ -13,6 +13,9 @@ same market:
   both prices -> fixed-price at them;
 * ``learning`` -> learning: bidders, points; the rule table -> rule and rate
   (:func:`agora.agents.adjustment.rate_of`); the start indices -> the grid's prices;
+* ``veto-bargaining`` -> veto-bargaining: members -> distributions and buyers (one each); mechanism
+  ``"optimal"`` -> best-response (Theorem 1's vote), ``"posted-price"`` -> best-posted-price; the
+  dashboard's seller has cost 0, so another cost is refused;
 * ``learning-k-items`` -> posted-fees: distribution, blocks, items, points; the rule table ->
   rule and rate; the start indices -> the grid's prices.
 
@@ -152,8 +155,17 @@ def _learning_k_items(params: Mapping) -> tuple[dict, tuple[str, ...]]:
             ("evaluator", "window", "mixed_tol"))
 
 
+def _veto_bargaining(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+    if params["cost"] != 0:
+        raise _refuse("cost", params["cost"], "the dashboard's seller has no cost", "0")
+    rule = {"optimal": "best-response", "posted-price": "best-posted-price"}[params["mechanism"]]
+    members = tuple(params["members"])
+    return {"bidders": members, "buyers": len(members), "rule": rule}, ("evaluator",)
+
+
 TRANSLATE = {"seller-first": _seller_first, "intermediary-first": _intermediary_first,
-             "simultaneous": _simultaneous, "learning": _learning, "learning-k-items": _learning_k_items}
+             "simultaneous": _simultaneous, "learning": _learning, "learning-k-items": _learning_k_items,
+             "veto-bargaining": _veto_bargaining}
 
 
 def controls_from_runner_spec(doc: Mapping, where: str) -> tuple[Controls, list[str]]:

@@ -27,7 +27,8 @@ import numpy as np
 from agora.market.errors import InputError
 
 #: Modules that define ``MARKETS``; each adds kinds to the registry.
-MARKET_MODULES: tuple[str, ...] = ("agora.experiments.markets.single_item", "agora.experiments.markets.selection")
+MARKET_MODULES: tuple[str, ...] = ("agora.experiments.markets.single_item", "agora.experiments.markets.selection",
+                                   "agora.experiments.markets.group")
 
 REQUIRED = object()
 
