@@ -76,6 +76,12 @@ BAD_SPECS = {
     "runner keys, uneven blocks": ('[market]\nprotocol = "learning-k-items"\ndistribution = "uniform:0,1"\n'
                                    'blocks = [1, 3]\nitems = 2\nseller = {rule = "hedge"}\n', "market.blocks = [1, 3]"),
     "runner spec, no seeds": ('steps = 5\n[market]\nbidders = "uniform:0,1"\n', "seeds"),
+    "runner keys, a veto seller with a cost": ('[market]\nprotocol = "veto-bargaining"\nmembers = ["uniform:0,1"]\n'
+                                               'cost = 0.5\n', "market.cost = 0.5: the dashboard's seller has no cost"),
+    "runner keys, an uneven partition": ('[market]\nprotocol = "posted-menu"\ndistribution = "uniform:0,1"\n'
+                                         'buyers = 3\nitems = 2\npartition = "0|1,2"\n',
+                                         'market.partition = "0|1,2": the dashboard splits the buyers into '
+                                         'contiguous blocks'),
 }
 
 
@@ -154,6 +160,15 @@ def _runner_market(point, dash):
         start = (p["start_seller"], p["start_first"], p["start_second"])
         assert dash.seller.strategy.start == start
         return k_learning_model(market, rules, start, None, seq), ("seller_price", "first_fee", "second_fee")
+    if point.protocol == "posted-menu":
+        from agora.experiments.markets.k_items import blocks_of, menu_model, price_of
+
+        partition = blocks_of(p)
+        assert [[b.index for b in m.buyers] for m in dash.intermediaries] == [list(b) for b in partition]
+        assert [m.utility.name for m in dash.intermediaries] == [p["utility"]] * len(partition)
+        runner = menu_model(p, partition, price_of(p, partition), 5)
+        assert dash.protocol.menu == runner.protocol.menu  # the same price for the same items
+        return runner, ("seller_price",)
     return MarketModel(**model_arguments(point.protocol, p), rng=5), ("seller_price", "intermediary_price")
 
 
