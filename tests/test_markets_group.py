@@ -22,7 +22,7 @@ from agora.experiments.spec import load_spec
 SIGMAS = 4.0
 A, B = 2.0, 3.0  # members' types uniform on [0, A] and [0, B]
 MEMBERS = [f"uniform:0,{A:g}", f"uniform:0,{B:g}"]
-QUANTITIES = ("profit", "trade", "transfer", "utility_0", "utility_1")
+QUANTITIES = ("seller_profit", "trade", "seller_revenue", "utility_0", "utility_1")
 
 
 def run(steps: int, seed: int = 0, **market):
@@ -36,7 +36,7 @@ def posted_at(p: float, cost: float) -> dict:
     """A unanimous price p for two uniform members: trade (1 - p/A)(1 - p/B), profit (p - c) times it;
     member 0 gets E[(theta_0 - p)+] P[theta_1 >= p] = (A - p)^2 / (2A) (1 - p/B), member 1 likewise."""
     trade = (1 - p / A) * (1 - p / B)
-    return {"profit": (p - cost) * trade, "trade": trade, "transfer": p * trade,
+    return {"seller_profit": (p - cost) * trade, "trade": trade, "seller_revenue": p * trade,
             "utility_0": (A - p) ** 2 / (2 * A) * (1 - p / B), "utility_1": (B - p) ** 2 / (2 * B) * (1 - p / A)}
 
 
@@ -45,10 +45,10 @@ def test_posted_price_row_is_proposition_2_in_closed_form(cost):
     """The price maximizes the closed-form profit (a scalar minimizer finds it); at the row's price
     every exact value is the closed form's."""
     row = run(2, mechanism="posted-price", evaluator="mc", cost=cost).run
-    best = optimize.minimize_scalar(lambda p: -posted_at(p, cost)["profit"], bounds=(cost, A), method="bounded",
+    best = optimize.minimize_scalar(lambda p: -posted_at(p, cost)["seller_profit"], bounds=(cost, A), method="bounded",
                                     options={"xatol": 1e-12})
     assert row["price"] == pytest.approx(best.x, abs=1e-6)
-    assert row["exact_profit"] == pytest.approx(-best.fun, abs=1e-12)
+    assert row["exact_seller_profit"] == pytest.approx(-best.fun, abs=1e-12)
     want = posted_at(row["price"], cost)
     for q in QUANTITIES:
         assert row[f"exact_{q}"] == pytest.approx(want[q], abs=1e-10), q
@@ -71,7 +71,7 @@ def theorem_1_profit(cost: float) -> float:
 @pytest.mark.parametrize("cost", [0.0, 0.5])
 def test_optimal_profit_is_theorem_1_by_double_quadrature(cost):
     row = run(2, evaluator="mc", cost=cost).run
-    assert row["exact_profit"] == pytest.approx(theorem_1_profit(cost), abs=2e-6)
+    assert row["exact_seller_profit"] == pytest.approx(theorem_1_profit(cost), abs=2e-6)
     assert np.isnan(row["price"])
 
 

@@ -25,7 +25,7 @@ from agora.experiments.spec import load_spec
 
 SIGMAS = 4.0
 N, K = 6, 2
-QUANTITIES = ("revenue", "items_sold", "welfare")
+QUANTITIES = ("seller_revenue", "items_sold", "welfare")
 
 
 def run(steps: int, seed: int = 0, **market):
@@ -55,7 +55,7 @@ def test_exact_row_is_the_binomial_closed_form(partition, utility):
     assert row["seller_price"] == pytest.approx(m / (m + 1), abs=1e-12)
     p = row["seller_price"]
     assert row["exact_items_sold"] == pytest.approx(sold(p, utility), abs=1e-12)
-    assert row["exact_revenue"] == pytest.approx(p * sold(p, utility), abs=1e-12)
+    assert row["exact_seller_revenue"] == pytest.approx(p * sold(p, utility), abs=1e-12)
     if partition == "competition":
         assert row["exact_welfare"] == pytest.approx(sold(p, utility) * (1 + threshold(p, utility)) / 2, abs=1e-9)
 
@@ -66,13 +66,13 @@ def test_best_menu_maximizes_the_closed_form_revenue(utility):
     best = optimize.minimize_scalar(lambda p: -p * sold(p, utility), bounds=(0, 1), method="bounded",
                                     options={"xatol": 1e-12})
     assert row["seller_price"] == pytest.approx(best.x, abs=1e-6)
-    assert row["exact_revenue"] == pytest.approx(-best.fun, abs=1e-12)
+    assert row["exact_seller_revenue"] == pytest.approx(-best.fun, abs=1e-12)
 
 
 def test_a_given_price_is_posted():
     out = run(3, menu=0.4, evaluator="mc")
     assert out.steps["seller_price"].tolist() == [0.4] * 3
-    assert out.run["exact_revenue"] == pytest.approx(0.4 * sold(0.4, "surplus"), abs=1e-12)
+    assert out.run["exact_seller_revenue"] == pytest.approx(0.4 * sold(0.4, "surplus"), abs=1e-12)
 
 
 @pytest.mark.parametrize("evaluator,steps", [("abm", 1500), ("mc", 200_000)])

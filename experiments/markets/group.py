@@ -7,8 +7,9 @@ the group pays one collective transfer. The mechanism is the optimal weighted vo
 (``"posted-price"``). One step is one round, played by the agent-based committee
 (``evaluator = "abm"``: :class:`agora.models.group_model.GroupModel`, members voting and reporting
 under :class:`agora.protocols.veto.VetoBargaining`) or drawn with every other round at once
-(``"mc"``: the mechanism's ex-post rules on vectorized type draws). Each step records trade, the
-seller's profit, the transfer and each member's payoff ``utility_i`` (0-based); the run's row holds
+(``"mc"``: the mechanism's ex-post rules on vectorized type draws). Each step records ``trade``, the
+seller's profit ``seller_profit`` (m - c x), its revenue ``seller_revenue`` (the group's transfer m)
+and each member's payoff ``utility_i`` (theta_i x - m, 0-based); the run's row holds
 their means and standard errors beside the exact expectations: the solver's profit and trade
 probability (Theorem 1, or Proposition 2's closed form), and each member's expected utility
 E[theta_i X_i - M_i] from the mechanism's interim rules.
@@ -31,7 +32,7 @@ from agora.models.group_model import GroupModel
 MAX_MEMBERS = 8  # one utility column per member is declared below
 MECHANISMS = ("optimal", "posted-price")
 UTILITIES = tuple(f"utility_{i}" for i in range(MAX_MEMBERS))
-SERIES = ("profit", "trade", "transfer")
+NAMES = {"profit": "seller_profit", "trade": "trade", "transfer": "seller_revenue"}  # the rounds' series, as recorded
 
 
 def read_members(value) -> list[str]:
@@ -54,7 +55,7 @@ def mechanism_of(params: Mapping) -> tuple[CollectiveMechanism, dict]:
         price, profit = best_posted_price(laws, cost)
         mech = PostedPriceRule(laws, cost, price)
         trade = float(np.prod([d.prob_at_least(price) for d in laws]))
-    exact = {"profit": profit, "trade": trade, "transfer": profit + cost * trade}
+    exact = {"seller_profit": profit, "trade": trade, "seller_revenue": profit + cost * trade}
     exact |= {f"utility_{i}": mech.expected_utility(i) for i in range(len(laws))}
     return mech, {"price": price, **{f"exact_{k}": float(v) for k, v in exact.items()}}
 
@@ -72,14 +73,14 @@ def abm_steps(params: Mapping, mech: CollectiveMechanism, steps: int, rng) -> di
         model.step()
         utilities.append(model.last.utilities)
     df = model.rounds()
-    cols = {q: df[q].to_numpy(float) for q in SERIES}
+    cols = {name: df[q].to_numpy(float) for q, name in NAMES.items()}
     u = np.asarray(utilities, float).reshape(steps, len(params["members"]))
     return cols | {f"utility_{i}": u[:, i] for i in range(u.shape[1])}
 
 
 def mc_steps(mech: CollectiveMechanism, steps: int, rng) -> dict[str, np.ndarray]:
     """``steps`` rounds at once: independent type profiles through the mechanism's ex-post rules."""
-    return group_rounds(mech, draw_types(mech, steps, rng))
+    return {NAMES.get(q, q): v for q, v in group_rounds(mech, draw_types(mech, steps, rng)).items()}
 
 
 def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
@@ -103,5 +104,5 @@ MARKETS = {
                "unanimous posted price, Proposition 2)", read_choice(*MECHANISMS), "optimal"),
          Param("evaluator", "\"abm\" (Mesa committee) or \"mc\" (vectorized type draws)",
                read_choice("abm", "mc"), "abm")),
-        (*SERIES, *UTILITIES), run),
+        (*NAMES.values(), *UTILITIES), run),
 }

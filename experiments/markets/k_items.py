@@ -42,8 +42,8 @@ from agora.market.names import UTILITY_MODELS
 from agora.models.market_model import MarketModel
 from agora.protocols.posted_menu import PostedMenu
 
-QUANTITIES = ("seller_price", "revenue", "items_sold", "welfare")
-AVERAGED = ("revenue", "items_sold", "welfare")
+QUANTITIES = ("seller_price", "seller_revenue", "items_sold", "welfare")
+AVERAGED = ("seller_revenue", "items_sold", "welfare")
 
 
 def read_partition(value) -> str:
@@ -112,7 +112,7 @@ def abm_steps(params: Mapping, blocks: Partition, price: float, steps: int, rng)
     for _ in range(steps):
         model.step()
     df = model.rounds()
-    return {"revenue": df["seller_revenue"].to_numpy(float), "items_sold": df["sale"].to_numpy(float),
+    return {"seller_revenue": df["seller_revenue"].to_numpy(float), "items_sold": df["sale"].to_numpy(float),
             "welfare": df["welfare"].to_numpy(float)}
 
 
@@ -121,7 +121,7 @@ def mc_steps(params: Mapping, blocks: Partition, price: float, steps: int, rng) 
     model = utility_model(params["utility"], dist)
     r = menu_rounds(dist.rvs((steps, params["buyers"]), rng), blocks, ItemMenu.posted(price, params["items"]),
                     model, dist, rng)
-    return {"revenue": r.revenue, "items_sold": r.items_sold, "welfare": r.welfare}
+    return {"seller_revenue": r.revenue, "items_sold": r.items_sold, "welfare": r.welfare}
 
 
 def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
@@ -134,7 +134,7 @@ def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
            **{q: float(np.mean(cols[q])) for q in AVERAGED},
            **{f"{q}_stderr": float(np.std(cols[q], ddof=1) / math.sqrt(steps)) if steps > 1 else math.nan
               for q in AVERAGED},
-           "exact_revenue": exact.revenue, "exact_items_sold": exact.items_sold,
+           "exact_seller_revenue": exact.revenue, "exact_items_sold": exact.items_sold,
            "exact_welfare": exact.realized_welfare}
     return RunOutput({"seller_price": np.full(steps, price), **cols}, row)
 
