@@ -78,6 +78,9 @@ BAD_SPECS = {
     "runner spec, no seeds": ('steps = 5\n[market]\nbidders = "uniform:0,1"\n', "seeds"),
     "runner keys, a veto seller with a cost": ('[market]\nprotocol = "veto-bargaining"\nmembers = ["uniform:0,1"]\n'
                                                'cost = 0.5\n', "market.cost = 0.5: the dashboard's seller has no cost"),
+    "runner keys, individual transfers": ('[market]\nprotocol = "veto-bargaining"\nmembers = ["uniform:0,1"]\n'
+                                          'transfers = "individual"\nevaluator = "mc"\n',
+                                          'market.transfers = "individual": the dashboard\'s group pays one'),
     "runner keys, an uneven partition": ('[market]\nprotocol = "posted-menu"\ndistribution = "uniform:0,1"\n'
                                          'buyers = 3\nitems = 2\npartition = "0|1,2"\n',
                                          'market.partition = "0|1,2": the dashboard splits the buyers into '

@@ -89,6 +89,27 @@ def test_exact_and_simulated_means_agree_within_4_standard_errors(mechanism, eva
         assert 0 < se and abs(row[q] - row[f"exact_{q}"]) <= SIGMAS * se, (q, row[q], row[f"exact_{q}"], se)
 
 
+@pytest.mark.parametrize("cost,trade,profit", [(0.0, 1 / 2, 1 / 3), (0.5, 0.75 ** 2 / 2, 0.75 ** 3 / 3)])
+def test_individual_transfers_row_is_section_6_4_in_closed_form(cost, trade, profit):
+    """Two uniform:0,1 members: trade iff theta_0 + theta_1 >= 1 + c/2, so with S their sum
+    P[trade] = (1 - c/2)^2 / 2 and the profit E[(2S - 2 - c)+] = 2 int (s - 1 - c/2)(2 - s) ds = (1 - c/2)^3 / 3;
+    each member pays E[phi_i x], half the transfer."""
+    kind = registry()["veto-bargaining"]
+    params = kind.validate({"members": ["uniform:0,1"] * 2, "cost": cost, "transfers": "individual",
+                            "evaluator": "mc"})
+    out = kind.run(params, 200_000, np.random.default_rng(4))
+    row = out.run
+    want = {"trade": trade, "seller_profit": profit, "seller_revenue": profit + cost * trade,
+            "payment_0": (profit + cost * trade) / 2, "payment_1": (profit + cost * trade) / 2}
+    for q, value in want.items():
+        assert row[f"exact_{q}"] == pytest.approx(value, abs=1e-9), q
+        se = np.std(out.steps[q], ddof=1) / np.sqrt(200_000)
+        assert abs(row[q] - value) <= SIGMAS * se, (q, row[q], value, se)
+    paid = out.steps["payment_0"] + out.steps["payment_1"]
+    assert np.array_equal(paid, out.steps["seller_revenue"])
+    assert np.all(out.steps["utility_0"] >= -1e-12) and np.all(out.steps["utility_1"] >= -1e-12)  # ex-post IR
+
+
 SPEC = """
 name = "veto-executors"
 steps = 40
@@ -104,6 +125,9 @@ cost = 0.5
 [[sweep.points]]
 "market.mechanism" = "posted-price"
 "market.evaluator" = "mc"
+[[sweep.points]]
+"market.transfers" = "individual"
+"market.evaluator" = "mc"
 """
 
 
@@ -115,7 +139,7 @@ def test_serial_and_two_workers_write_identical_tables(tmp_path):
     for name, workers in (("serial", None), ("process", 2)):
         with make_executor(name, workers) as pool:
             summary = run_experiment(spec, tmp_path / name, pool.executor, name, pool.slots)
-        assert summary.computed == 4
+        assert summary.computed == 6
         tables[name] = {t: (tmp_path / name / t).read_bytes() for t in ("runs.parquet", "steps.parquet")}
     assert tables["serial"] == tables["process"]
 
@@ -128,7 +152,11 @@ BAD = [
     ("cost = -1", "market.cost = -1: not a finite number >= 0"),
     ('mechanism = "auction"', 'market.mechanism = "auction": not one of the choices; accepted: "optimal"'),
     ('evaluator = "array"', 'market.evaluator = "array"'),
-    ('transfers = "individual"', 'market.transfers = "individual": unknown key'),
+    ('transfers = "both"', 'market.transfers = "both": not one of the choices; accepted: "pooled"'),
+    ('transfers = "individual"', 'market.evaluator = "abm": individual transfers (Section 6.4)'),
+    ('transfers = "individual"\nevaluator = "mc"\nmechanism = "posted-price"',
+     'market.mechanism = "posted-price": individual transfers'),
+    ("intermediaries = 2", "market.intermediaries = 2: unknown key"),
 ]
 
 

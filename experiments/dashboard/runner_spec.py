@@ -162,6 +162,9 @@ def _learning_k_items(params: Mapping) -> tuple[dict, tuple[str, ...]]:
 
 
 def _veto_bargaining(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+    if params["transfers"] != "pooled":
+        raise _refuse("transfers", params["transfers"], "the dashboard's group pays one collective transfer",
+                      "\"pooled\"")
     if params["cost"] != 0:
         raise _refuse("cost", params["cost"], "the dashboard's seller has no cost", "0")
     rule = {"optimal": "best-response", "posted-price": "best-posted-price"}[params["mechanism"]]

@@ -13,6 +13,12 @@ and each member's payoff ``utility_i`` (theta_i x - m, 0-based); the run's row h
 their means and standard errors beside the exact expectations: the solver's profit and trade
 probability (Theorem 1, or Proposition 2's closed form), and each member's expected utility
 E[theta_i X_i - M_i] from the mechanism's interim rules.
+
+``transfers = "individual"``: each member pays its own transfer (Section 6.4), the seller trading iff
+sum_i phi_i >= c and charging each member its threshold type (:func:`agora.market.group.individual.individual_rounds`);
+drawn by the vectorized evaluator for the optimal mechanism, each step also records ``payment_i``,
+and the row's exact values are :func:`agora.market.group.individual.solve_individual`'s profit, trade
+probability and payments E[phi_i x].
 """
 
 from __future__ import annotations
@@ -22,16 +28,18 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from agora.experiments.markets import MarketKind, Param, RunOutput, read_choice, read_number
+from agora.experiments.markets import MarketKind, Param, ParamError, RunOutput, read_choice, read_number
+from agora.market.group.individual import individual_rounds, solve_individual
 from agora.market.group.mechanisms import CollectiveMechanism, PostedPriceRule
 from agora.market.group.montecarlo import draw_types, group_rounds
 from agora.market.group.solver import best_posted_price, optimal_mechanism, parse_members, solve_group
-from agora.market.group.specs import GROUP_SPECS
+from agora.market.group.specs import GROUP_SPECS, TRANSFERS
 from agora.models.group_model import GroupModel
 
 MAX_MEMBERS = 8  # one utility column per member is declared below
 MECHANISMS = ("optimal", "posted-price")
 UTILITIES = tuple(f"utility_{i}" for i in range(MAX_MEMBERS))
+PAYMENTS = tuple(f"payment_{i}" for i in range(MAX_MEMBERS))
 NAMES = {"profit": "seller_profit", "trade": "trade", "transfer": "seller_revenue"}  # the rounds' series, as recorded
 
 
@@ -60,6 +68,27 @@ def mechanism_of(params: Mapping) -> tuple[CollectiveMechanism, dict]:
     return mech, {"price": price, **{f"exact_{k}": float(v) for k, v in exact.items()}}
 
 
+def individual_run(params: Mapping, steps: int, rng) -> tuple[dict[str, np.ndarray], dict]:
+    """Section 6.4: trade iff sum_i phi_i >= c, each member paying its threshold type; vectorized draws.
+    Exact: the solver's profit E[(sum_i phi_i - c)+], trade probability and payments E[phi_i x]."""
+    laws, cost = parse_members(params["members"]), params["cost"]
+    sol = solve_individual(laws, cost)
+    theta = np.column_stack([d.rvs(steps, rng) for d in laws])
+    cols = {NAMES.get(q, q): v for q, v in individual_rounds(laws, cost, theta).items()}
+    exact = {"seller_profit": sol.profit, "trade": sol.trade_probability,
+             "seller_revenue": sol.profit + cost * sol.trade_probability}
+    exact |= {f"payment_{i}": p for i, p in enumerate(sol.payments)}
+    return cols, {"price": math.nan, **{f"exact_{k}": float(v) for k, v in exact.items()}}
+
+
+def check(params: Mapping) -> None:
+    if params["transfers"] == "individual":
+        for key, want in (("mechanism", "optimal"), ("evaluator", "mc")):
+            if params[key] != want:
+                raise ParamError(key, f"individual transfers (Section 6.4) are solved for the optimal mechanism "
+                                 f"and drawn by the vectorized evaluator; accepted: \"{want}\"")
+
+
 def group_model(params: Mapping, mech: CollectiveMechanism, rng) -> GroupModel:
     """The committee of ``params`` facing ``mech``, every member holding a veto."""
     return GroupModel(params["members"], params["cost"], mechanism=mech, rng=rng)
@@ -84,8 +113,11 @@ def mc_steps(mech: CollectiveMechanism, steps: int, rng) -> dict[str, np.ndarray
 
 
 def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
-    mech, row = mechanism_of(params)
-    cols = abm_steps(params, mech, steps, rng) if params["evaluator"] == "abm" else mc_steps(mech, steps, rng)
+    if params["transfers"] == "individual":
+        cols, row = individual_run(params, steps, rng)
+    else:
+        mech, row = mechanism_of(params)
+        cols = abm_steps(params, mech, steps, rng) if params["evaluator"] == "abm" else mc_steps(mech, steps, rng)
     cols["trade"] = cols["trade"].astype(float)
     means = {q: float(np.mean(v)) for q, v in cols.items()}
     errors = {f"{q}_stderr": float(np.std(v, ddof=1) / math.sqrt(steps)) if steps > 1 else math.nan
@@ -102,7 +134,10 @@ MARKETS = {
          Param("cost", "the seller's cost, a number >= 0", read_number, 0.0),
          Param("mechanism", "\"optimal\" (the weighted vote of Theorem 1) or \"posted-price\" (the best "
                "unanimous posted price, Proposition 2)", read_choice(*MECHANISMS), "optimal"),
+         Param("transfers", "\"pooled\" (one collective transfer) or \"individual\" (each member pays its "
+               "own, Section 6.4; with mechanism \"optimal\" and evaluator \"mc\")", read_choice(*TRANSFERS),
+               "pooled"),
          Param("evaluator", "\"abm\" (Mesa committee) or \"mc\" (vectorized type draws)",
                read_choice("abm", "mc"), "abm")),
-        (*NAMES.values(), *UTILITIES), run),
+        (*NAMES.values(), *UTILITIES, *PAYMENTS), run, check),
 }
