@@ -60,6 +60,19 @@ def test_exact_row_is_the_binomial_closed_form(partition, utility):
         assert row["exact_welfare"] == pytest.approx(sold(p, utility) * (1 + threshold(p, utility)) / 2, abs=1e-9)
 
 
+@pytest.mark.parametrize("partition", ["monopsony", "even:2", "even:3", "competition"])
+@pytest.mark.parametrize("utility,tau", [("surplus", 1.0), ("monopolist", 1 / math.e)])
+def test_intermediary_proof_revenue_meets_corollary_2(partition, utility, tau):
+    """k = 2 divides n = 6: revenue >= tau c(lambda) (1 - 1/e) Wel (Corollary 2); uniform values are
+    0-regular (c(0) = 1/e) and Wel = E[v(1, 6)] + E[v(2, 6)] = 6/7 + 5/7; tau = 1 for surplus-maximizing,
+    c(lambda) for monopolist intermediaries."""
+    row = run(2, partition=partition, utility=utility, evaluator="mc").run
+    assert row["optimal_welfare"] == pytest.approx(11 / 7, abs=1e-12)
+    assert row["guarantee"] == pytest.approx(tau * (1 - 1 / math.e) / math.e * 11 / 7, abs=1e-12)
+    assert row["exact_seller_revenue"] >= row["guarantee"]
+    assert "guarantee" not in run(2, partition=partition, utility=utility, evaluator="mc", menu=0.5).run
+
+
 @pytest.mark.parametrize("utility", ["surplus", "monopolist"])
 def test_best_menu_maximizes_the_closed_form_revenue(utility):
     row = run(2, menu="best", utility=utility, evaluator="mc").run

@@ -11,7 +11,8 @@ under :class:`agora.protocols.posted_menu.PostedMenu`) or drawn with every other
 (``"mc"``: :func:`agora.market.k_items.montecarlo.menu_rounds`). Each step records the price,
 the revenue, the items sold and the realized welfare; the run's row holds their means and
 standard errors beside the exact expectations of
-:func:`agora.market.k_items.solver.evaluate_posted` (convolution of the blocks' binomial demands).
+:func:`agora.market.k_items.solver.evaluate_posted` (convolution of the blocks' binomial demands)
+and, for the intermediary-proof price, the paper's revenue guarantee and the optimal welfare.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from agora.experiments.markets import (
 from agora.experiments.markets.selection import read_spec
 from agora.market.demand import DemandError, Partition, from_partition, parse_partition, validate_partition
 from agora.market.distributions import ACCEPTED_SPECS, parse_spec
-from agora.market.k_items.mechanisms import ItemMenu, ipm_price
+from agora.market.k_items.mechanisms import ItemMenu, guarantee, ipm_price
 from agora.market.k_items.montecarlo import menu_rounds
 from agora.market.k_items.solver import best_posted_price, evaluate_posted
 from agora.market.k_items.utility import utility_model
@@ -136,7 +137,19 @@ def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
               for q in AVERAGED},
            "exact_seller_revenue": exact.revenue, "exact_items_sold": exact.items_sold,
            "exact_welfare": exact.realized_welfare}
+    if params["menu"] == "intermediary-proof":
+        row |= ipm_bound(params)
     return RunOutput({"seller_price": np.full(steps, price), **cols}, row)
+
+
+def ipm_bound(params: Mapping) -> dict:
+    """What the intermediary-proof price is guaranteed to earn on every partition: tau c(lambda) (1 - 1/e)
+    times the optimal welfare, halved unless k divides n (Theorem 1, Corollary 2), with tau the
+    utility model's bound (1 for surplus-maximizing, c(lambda) for monopolist intermediaries)."""
+    dist = parse_spec(params["distribution"])
+    tau = utility_model(params["utility"], dist).tau_bound(dist)
+    bound = guarantee(dist, params["buyers"], params["items"], tau)
+    return {"guarantee": bound["guarantee"], "optimal_welfare": bound["welfare"]}
 
 
 MARKETS = {
