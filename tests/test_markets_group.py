@@ -10,6 +10,8 @@ anything is written.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from cli_run import run_cli
@@ -73,6 +75,15 @@ def test_optimal_profit_is_theorem_1_by_double_quadrature(cost):
     row = run(2, evaluator="mc", cost=cost).run
     assert row["exact_seller_profit"] == pytest.approx(theorem_1_profit(cost), abs=2e-6)
     assert np.isnan(row["price"])
+    assert row["weight_0"] + row["weight_1"] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_example_1_weights_and_profit_are_the_papers():
+    """Example 1 (these members, cost 0): omega_1 = sqrt(3/7), omega_2 = 1 - omega_1, profit "approximately
+    0.39" (two digits, truncated: the double quadrature above gives 0.39564)."""
+    row = run(2, evaluator="mc").run
+    assert row["weight_0"] == pytest.approx(math.sqrt(3 / 7), abs=1e-6)
+    assert 0.39 <= row["exact_seller_profit"] < 0.40
 
 
 @pytest.mark.parametrize("mechanism,evaluator,steps", [("optimal", "abm", 1500), ("optimal", "mc", 200_000),

@@ -12,7 +12,8 @@ seller's profit ``seller_profit`` (m - c x), its revenue ``seller_revenue`` (the
 and each member's payoff ``utility_i`` (theta_i x - m, 0-based); the run's row holds
 their means and standard errors beside the exact expectations: the solver's profit and trade
 probability (Theorem 1, or Proposition 2's closed form), and each member's expected utility
-E[theta_i X_i - M_i] from the mechanism's interim rules.
+E[theta_i X_i - M_i] from the mechanism's interim rules; the optimal vote's weights ``weight_i``,
+or the posted ``price``.
 
 ``transfers = "individual"``: each member pays its own transfer (Section 6.4), the seller trading iff
 sum_i phi_i >= c and charging each member its threshold type (:func:`agora.market.group.individual.individual_rounds`);
@@ -59,13 +60,15 @@ def mechanism_of(params: Mapping) -> tuple[CollectiveMechanism, dict]:
         sol = solve_group(laws, cost)
         mech = optimal_mechanism(sol, members=laws)
         profit, trade, price = sol.profit, sol.trade_probability, math.nan
+        weights = {f"weight_{i}": w for i, w in enumerate(sol.weights)}
     else:
         price, profit = best_posted_price(laws, cost)
         mech = PostedPriceRule(laws, cost, price)
         trade = float(np.prod([d.prob_at_least(price) for d in laws]))
+        weights = {}
     exact = {"seller_profit": profit, "trade": trade, "seller_revenue": profit + cost * trade}
     exact |= {f"utility_{i}": mech.expected_utility(i) for i in range(len(laws))}
-    return mech, {"price": price, **{f"exact_{k}": float(v) for k, v in exact.items()}}
+    return mech, {"price": price, **weights, **{f"exact_{k}": float(v) for k, v in exact.items()}}
 
 
 def individual_run(params: Mapping, steps: int, rng) -> tuple[dict[str, np.ndarray], dict]:
