@@ -121,7 +121,6 @@ def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
     else:
         mech, row = mechanism_of(params)
         cols = abm_steps(params, mech, steps, rng) if params["evaluator"] == "abm" else mc_steps(mech, steps, rng)
-    cols["trade"] = cols["trade"].astype(float)
     means = {q: float(np.mean(v)) for q, v in cols.items()}
     errors = {f"{q}_stderr": float(np.std(v, ddof=1) / math.sqrt(steps)) if steps > 1 else math.nan
               for q, v in cols.items()}
@@ -131,8 +130,8 @@ def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
 MARKETS = {
     "veto-bargaining": MarketKind(
         "veto-bargaining",
-        "a seller proposes a collective mechanism to a committee whose every member holds a veto; one "
-        "collective transfer (selling-to-a-group, Theorem 1 and Proposition 2)",
+        "a seller proposes a mechanism to a committee whose every member holds a veto; one collective "
+        "transfer or one per member (selling-to-a-group, Theorem 1, Proposition 2, Section 6.4)",
         (Param("members", f"a list of 1 to {MAX_MEMBERS} member type laws ({GROUP_SPECS})", read_members),
          Param("cost", "the seller's cost, a number >= 0", read_number, 0.0),
          Param("mechanism", "\"optimal\" (the weighted vote of Theorem 1) or \"posted-price\" (the best "
