@@ -13,6 +13,13 @@ same market:
   both prices -> fixed-price at them;
 * ``learning`` -> learning: bidders, points; the rule table -> rule and rate
   (:func:`agora.agents.adjustment.rate_of`); the start indices -> the grid's prices;
+* ``veto-bargaining`` -> veto-bargaining: members -> distributions and buyers (one each); mechanism
+  ``"optimal"`` -> best-response (Theorem 1's vote), ``"posted-price"`` -> best-posted-price; the
+  dashboard's seller has cost 0, so another cost is refused;
+* ``posted-menu`` -> posted-menu: distribution, buyers, items, utility; the partition's blocks ->
+  intermediaries (the dashboard's blocks are contiguous and of sizes differing by at most one, so
+  another partition is refused); menu ``"intermediary-proof"`` -> intermediary-proof, ``"best"`` ->
+  best-response at rate 1, a price -> fixed-price at it;
 * ``learning-k-items`` -> posted-fees: distribution, blocks, items, points; the rule table ->
   rule and rate; the start indices -> the grid's prices.
 
@@ -30,9 +37,11 @@ from agora.agents.adjustment import rate_of
 from agora.experiments.dashboard.controls import MAX_BUYERS, Controls, SpecFileError
 from agora.experiments.dashboard.posted_menu_view import blocks
 from agora.experiments.markets import SpecError, bad_value, registry, shown
+from agora.experiments.markets.k_items import blocks_of
 from agora.experiments.markets.selection import k_market, make_rule, single_market
 from agora.experiments.markets.single_item import bidders_of, right_auction
 from agora.experiments.spec import TOP_KEYS, expand_sweep, parse_spec_table
+from agora.market.demand import validate_partition
 from agora.market.errors import InputError
 from agora.market.single_item.right_auctions import PostedRightPrice
 
@@ -152,8 +161,36 @@ def _learning_k_items(params: Mapping) -> tuple[dict, tuple[str, ...]]:
             ("evaluator", "window", "mixed_tol"))
 
 
+def _veto_bargaining(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+    if params["transfers"] != "pooled":
+        raise _refuse("transfers", params["transfers"], "the dashboard's group pays one collective transfer",
+                      "\"pooled\"")
+    if params["cost"] != 0:
+        raise _refuse("cost", params["cost"], "the dashboard's seller has no cost", "0")
+    rule = {"optimal": "best-response", "posted-price": "best-posted-price"}[params["mechanism"]]
+    members = tuple(params["members"])
+    return {"bidders": members, "buyers": len(members), "rule": rule}, ("evaluator",)
+
+
+def _posted_menu(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+    partition, n = blocks_of(params), params["buyers"]
+    if n > MAX_BUYERS:
+        raise _refuse("buyers", n, "more buyers than the dashboard draws", f"at most {MAX_BUYERS}")
+    even = validate_partition(blocks(n, len(partition)), n)
+    if partition != even:
+        raise _refuse("partition", params["partition"], "the dashboard splits the buyers into contiguous "
+                      "blocks of sizes differing by at most one, the larger first",
+                      f"\"even:{len(partition)}\" ({'|'.join(','.join(map(str, b)) for b in even)})")
+    menu = params["menu"]
+    rule = ({"rule": menu} if menu == "intermediary-proof" else {"rule": "best-response", "rate": 1.0}
+            if menu == "best" else {"rule": "fixed-price", "seller_price": menu})
+    return ({"bidders": (params["distribution"],), "buyers": n, "intermediaries": len(partition),
+             "items": params["items"], "utility": params["utility"], **rule}, ("evaluator",))
+
+
 TRANSLATE = {"seller-first": _seller_first, "intermediary-first": _intermediary_first,
-             "simultaneous": _simultaneous, "learning": _learning, "learning-k-items": _learning_k_items}
+             "simultaneous": _simultaneous, "learning": _learning, "learning-k-items": _learning_k_items,
+             "veto-bargaining": _veto_bargaining, "posted-menu": _posted_menu}
 
 
 def controls_from_runner_spec(doc: Mapping, where: str) -> tuple[Controls, list[str]]:

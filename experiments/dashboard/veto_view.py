@@ -20,18 +20,16 @@ from functools import lru_cache
 import networkx as nx
 import numpy as np
 import pandas as pd
-from scipy import integrate
 
 from agora.experiments.dashboard.views import MarketView, Network, Reference, add_messages, register
 from agora.market.errors import InputError
-from agora.market.group.mechanisms import PostedPriceRule, VotingMechanism
+from agora.market.group.mechanisms import PostedPriceRule
 from agora.market.group.solver import best_posted_price, optimal_mechanism, parse_members, solve_group
 from agora.models.group_model import GroupModel
 
 MAX_OPTIMAL_MEMBERS = 12  # Theorem 1's mechanism tabulates every member's interim rule (Reset of 12: about 0.4 s)
 PER_PARTY = 4  # up to this many members get a series each; more are summed
 COMMITTEE, SELLER = "C", "S"
-GAUSS_NODES = 8  # per cell of the tabulation grid, for members' expected utilities
 QMC = {"qmc_points": 1 << 12, "qmc_scramblings": 4}  # groups of four or more: randomized QMC
 
 
@@ -136,28 +134,6 @@ def _best_posted(specs: tuple[str, ...]) -> float:
     return best_posted_price(parse_members(specs), 0.0)[0]
 
 
-def expected_interim_utility(mech: VotingMechanism, i: int) -> float:
-    """E[theta X_i(theta) - M_i(theta)] over member i's type, integrated in its quantiles.
-
-    Gauss-Legendre with GAUSS_NODES nodes on the quantile cell of every interval of the grid on
-    which X_i is tabulated (within a cell the tabulated utility is a quadratic in the type, so
-    the rule is exact up to the smoothness of the quantile function), in one vectorized call of
-    the interim rule; adaptive quadrature over the quantiles beyond the grid's top (unbounded laws).
-    """
-    law = mech.members[i]
-    grid = mech.grids[i]
-    edges = np.asarray(law.cdf(grid), float)
-    nodes, weights = np.polynomial.legendre.leggauss(GAUSS_NODES)
-    lo, hi = edges[:-1, None], edges[1:, None]
-    u = lo + (hi - lo) * (nodes + 1.0) / 2.0
-    total = float(np.sum((hi - lo) / 2.0 * weights * mech.interim_utility(i, law.ppf(u.ravel())).reshape(u.shape)))
-    if edges[-1] < 1.0:
-        tail, _ = integrate.quad(lambda q: float(mech.interim_utility(i, np.array([float(law.ppf(q))]))[0]),
-                                 float(edges[-1]), 1.0, limit=200, epsabs=1e-12, epsrel=1e-10)
-        total += tail
-    return total
-
-
 def _bands(profit: float, utilities: list[float]) -> dict[str, tuple[float, float]]:
     values = {"seller_profit": profit, "welfare": profit + sum(utilities)}
     parts = utilities if len(utilities) <= PER_PARTY else [sum(utilities)]
@@ -170,7 +146,7 @@ def _optimal(specs: tuple[str, ...]):
     """Theorem 1's mechanism and its exact values: the solver's profit, members' utilities by quadrature."""
     sol = solve_group(specs, 0.0, **QMC)
     mech = optimal_mechanism(sol, members=specs)
-    utilities = [expected_interim_utility(mech, i) for i in range(len(specs))]
+    utilities = [mech.expected_utility(i) for i in range(len(specs))]
     method = (f"optimal weighted vote (Theorem 1): {sol.method}; members' utilities: Gauss-Legendre "
               "quadrature of theta X_i - M_i over each member's quantiles, cell by cell of its table")
     return mech, Reference(_bands(sol.profit, utilities), method)
@@ -179,13 +155,9 @@ def _optimal(specs: tuple[str, ...]):
 @lru_cache(maxsize=16)
 def _posted_reference(specs: tuple[str, ...], price: float) -> Reference:
     """Unanimous price p: profit p prod_j P_j, member i gets (E[theta_i; theta_i >= p] - p P_i) prod_{j != i} P_j."""
-    laws = parse_members(specs)
-    probs = np.array([float(d.prob_at_least(price)) for d in laws])
-    utilities = []
-    for i, d in enumerate(laws):
-        above, _ = integrate.quad(lambda u: float(d.ppf(u)), 1.0 - probs[i], 1.0, limit=200,
-                                  epsabs=1e-12, epsrel=1e-10)
-        utilities.append((above - price * probs[i]) * float(np.prod(np.delete(probs, i))))
+    mech = PostedPriceRule(parse_members(specs), 0.0, price)
+    utilities = [mech.expected_utility(i) for i in range(len(specs))]
+    probs = np.array([float(d.prob_at_least(price)) for d in mech.members])
     profit = price * float(np.prod(probs))
     return Reference(_bands(profit, utilities), f"unanimous posted price {price:.6g}: closed form "
                                                 "(Proposition 2's profit), members' utilities by quadrature")

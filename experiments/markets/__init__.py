@@ -28,7 +28,8 @@ from agora.experiments.limits import Cost, Limits, largest, limits_of, require_f
 from agora.market.errors import InputError
 
 #: Modules that define ``MARKETS``; each adds kinds to the registry.
-MARKET_MODULES: tuple[str, ...] = ("agora.experiments.markets.single_item", "agora.experiments.markets.selection")
+MARKET_MODULES: tuple[str, ...] = ("agora.experiments.markets.single_item", "agora.experiments.markets.selection",
+                                   "agora.experiments.markets.group", "agora.experiments.markets.k_items")
 
 REQUIRED = object()
 

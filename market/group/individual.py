@@ -100,3 +100,25 @@ def solve_individual(members: Sequence[str | ValueDistribution], cost: float = 0
         pooled_influence=influence(pooled.weights, spreads),
         method="trade iff sum_i phi_i >= c (Guth-Hellwig); " + integ.method(n - 1),
         profit_stderr=None if mom.stderr is None else float(mom.stderr[0]))
+
+
+def individual_rounds(members: Sequence[ValueDistribution], cost: float, theta: np.ndarray) -> dict[str, np.ndarray]:
+    """The optimal mechanism with agent-specific transfers on type profiles (rows of ``theta``).
+
+    Trade iff ``sum_i phi_i(theta_i) >= c``; member i pays its threshold type
+    ``max(lo_i, phi_i^-1(c - sum_{j != i} phi_j))`` when the good is traded (Myerson's payment
+    for a monotone 0-1 rule with IR binding at the lowest type, so E[m_i] = E[phi_i x]) and
+    nothing otherwise. Returns the seller's ``profit`` sum_i m_i - c x, ``trade``, ``transfer``
+    sum_i m_i, each ``payment_i`` and each ``utility_i`` theta_i x - m_i (0-based).
+    """
+    theta = np.atleast_2d(np.asarray(theta, float))
+    phi = np.column_stack([d.virtual_value(theta[:, i]) for i, d in enumerate(members)])
+    total = phi.sum(axis=1)
+    x = (total >= cost).astype(float)
+    thresholds = np.column_stack([np.maximum(d.lo, d.virtual_threshold(cost - (total - phi[:, i])))
+                                  for i, d in enumerate(members)])
+    pay = np.where(x[:, None] > 0, thresholds, 0.0)  # no trade: no payment (the threshold may be +inf)
+    out = {"profit": pay.sum(axis=1) - cost * x, "trade": x, "transfer": pay.sum(axis=1)}
+    out |= {f"payment_{i}": pay[:, i] for i in range(pay.shape[1])}
+    out |= {f"utility_{i}": theta[:, i] * x - pay[:, i] for i in range(pay.shape[1])}
+    return out

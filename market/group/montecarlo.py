@@ -23,17 +23,29 @@ class GroupEstimate:
     stderr: dict
 
 
-def simulate_group(mech: CollectiveMechanism, rounds: int, rng: np.random.Generator,
-                   types: np.ndarray | None = None) -> GroupEstimate:
-    """Means and standard errors over ``rounds`` independent profiles (or the given ``types``)."""
-    if rounds < 2:
-        raise InputError(f"Monte Carlo needs at least 2 rounds, got {rounds}")
-    theta = types if types is not None else np.column_stack([d.rvs(rounds, rng) for d in mech.members])
+def group_rounds(mech: CollectiveMechanism, theta: np.ndarray) -> dict[str, np.ndarray]:
+    """Each profile's (row of ``theta``) seller profit ``m - c x``, trade ``x``, transfer ``m`` and
+    member i's payoff ``theta_i x - m`` (``utility_i``, 0-based), by the mechanism's ex-post rules."""
     x = mech.allocation(theta)
     m = mech.transfer(theta)
     series = {"profit": m - mech.cost * x, "trade": x, "transfer": m}
     for i in range(theta.shape[1]):
         series[f"utility_{i}"] = theta[:, i] * x - m
+    return series
+
+
+def draw_types(mech: CollectiveMechanism, rounds: int, rng: np.random.Generator) -> np.ndarray:
+    """``rounds`` independent type profiles (one column per member)."""
+    return np.column_stack([d.rvs(rounds, rng) for d in mech.members])
+
+
+def simulate_group(mech: CollectiveMechanism, rounds: int, rng: np.random.Generator,
+                   types: np.ndarray | None = None) -> GroupEstimate:
+    """Means and standard errors over ``rounds`` independent profiles (or the given ``types``)."""
+    if rounds < 2:
+        raise InputError(f"Monte Carlo needs at least 2 rounds, got {rounds}")
+    theta = types if types is not None else draw_types(mech, rounds, rng)
+    series = group_rounds(mech, theta)
     n = theta.shape[0]
     return GroupEstimate(n, {k: float(v.mean()) for k, v in series.items()},
                          {k: float(v.std(ddof=1) / math.sqrt(n)) for k, v in series.items()})
