@@ -64,6 +64,17 @@ def test_other_separate_prices_match_the_per_item_closed_form(upper, cost):
         assert exact >= _half_gains(upper, cost) - 1e-12
 
 
+def test_a_region_without_interior_is_no_worst_case():
+    upper, cost = (1.0, 3.0), (0.2, 0.5)
+    menu = BundleMenu.separate(upper, cost, (1.0, 1.5))  # item 1 sells only on the edge v_1 = 1
+    regional = menu.worst_by_bundle()
+    assert regional[(1,)] is None and regional[(1, 2)] is None
+    assert regional[()] is not None and regional[(2,)] is not None
+    per_item = DeterministicPrices((1.0, 1.5), cost).worst_case_regret_of(upper)  # 0.8 + 1.5
+    assert menu.worst_case().value == pytest.approx(per_item, abs=1e-12)
+    assert menu.worst_case().value - _steps(upper, 201) <= menu.brute_force(201).value <= per_item + 1e-12
+
+
 def _random_menus(upper, cost, kind: str, count: int, seed: int):
     """Menus whose regions are at least 0.05 v̄ wide, with a discount (p12 < p1 + p2) or a markup."""
     rng = np.random.default_rng(seed)

@@ -87,7 +87,7 @@ class BundleMenu:
         vbar, c = _two_items(upper, cost)
         p = (vbar + c) / 2.0 if prices is None else np.asarray(prices, float)
         if p.shape != (2,):
-            raise RobustInputError(f"separate prices need one price per item (2), got {np.shape(prices)}")
+            raise RobustInputError(f"separate prices need one price per item (2), got {np.ravel(prices).tolist()}")
         return cls.of(vbar, c, p[0], p[1], p[0] + p[1])
 
     @property
@@ -172,10 +172,6 @@ class BundleMenu:
         regret, bought = self.regret(grid), self.choice(grid)
         k = int(np.argmax(regret))
         return WorstCase(float(regret[k]), tuple(grid[k].tolist()), BUNDLES[bought[k]])
-
-    def describe(self) -> dict:
-        return {"class": "bundle_menu", "prices": {"1": self.prices[0], "2": self.prices[1], "12": self.prices[2]},
-                "upper": list(self.upper), "cost": list(self.cost)}
 
 
 def separate_optimum(upper, cost=None) -> float:
