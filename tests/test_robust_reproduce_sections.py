@@ -3,6 +3,7 @@
 import pytest
 
 from agora.experiments.reproduce.robust_mechanisms import (
+    _bundle_menu_checks,
     design_lps,
     dual_certificates,
     example_1_2_2,
@@ -37,3 +38,11 @@ def test_support_only_section_holds_with_lp_provenance():
     assert len(section.checks) == 19 and all(c.holds for c in section.checks)
     assert all(c.provenance in ("independent", "bound") and c.source for c in section.checks)
     assert sum("linear program (HiGHS) vs brute force" in c.source for c in section.checks) == 5
+
+
+def test_bundle_menu_rows_hold_against_theorem_2_4_1():
+    checks = _bundle_menu_checks()
+    assert [c.provenance for c in checks] == ["bound", "paper-formula"] and all(c.holds for c in checks)
+    assert all(c.paper == 1.65 and "Theorem 2.4.1" in c.source for c in checks)  # (1 - 0.2 + 3 - 0.5)/2
+    assert checks[0].sense == ">=" and checks[0].measured > checks[0].paper
+    assert abs(checks[1].measured - 1.65) <= 1e-6
