@@ -13,7 +13,7 @@ import solara
 from agora.experiments.dashboard.controls import ACCEPTED_KEYS, Controls, controls_from_table, read_spec
 from agora.experiments.dashboard.model import MarketDashboard
 from agora.experiments.dashboard.page import make_page
-from agora.experiments.dashboard.sidebar import FIELDS, applied, normalized, spec_text
+from agora.experiments.dashboard.sidebar import FIELDS, applied, spec_text
 from agora.experiments.dashboard.views import VIEWS
 from agora.market.errors import InputError
 
@@ -111,7 +111,7 @@ def spec_markets():
 
 @pytest.mark.parametrize("controls", list(spec_markets()), ids=lambda c: c.protocol)
 def test_the_spec_text_reads_back_to_the_same_controls(controls, tmp_path):
-    assert normalized(controls) == controls  # nothing hidden is off its default
+    assert MarketDashboard(**applied(controls.as_page_values())).controls == controls  # nothing hidden is set
     path = tmp_path / "market.toml"
     path.write_text(spec_text(controls))
     assert read_spec(path) == (controls, [])  # what `agora viz SPEC` reads
@@ -126,12 +126,16 @@ def test_the_page_shows_its_market_as_a_spec_that_reads_back(controls):
     rc.close()
 
 
-def test_hidden_controls_are_reset_to_their_defaults():
-    """A spec may set a control its protocol does not read; the page starts with it at its default,
-    and Reset builds from the shown controls only."""
-    c = Controls(points=11, rate=0.5)  # seller-first reads the rate, not the grid
-    assert normalized(c) == replace(c, points=None)
-    values = {**c.as_page_values(), "utility": "monopolist"}
-    built = MarketDashboard(**applied(values)).controls
-    assert built == replace(c, points=None)
-    assert {f.name for f in fields(Controls)} == set(applied(values))
+def test_hidden_controls_are_kept_in_the_sidebar_and_left_out_of_the_market():
+    """A spec may set a control its protocol does not read: the sidebar keeps it for a protocol that
+    does, the market on the page has it at its default, and so has its spec text."""
+    c = Controls(points=11, rate=0.5, intermediary_price=0.3)  # seller-first reads the rate, not the others
+    built = replace(c, points=None, intermediary_price=0.0)
+    assert {f.name for f in fields(Controls)} == set(applied(c.as_page_values()))
+    assert MarketDashboard(**applied(c.as_page_values())).controls == built
+    rc = render(c)
+    assert controls_from_table(tomllib.loads(rc.find(v.Textarea).widget.v_model)["market"]) == built
+    choose(rc, "protocol", "simultaneous")
+    for name, value in (("points", "11"), ("intermediary_price", "0.3")):
+        assert rc.find(meta_control=name).find(v.TextField).widget.v_model == value, name
+    rc.close()

@@ -35,7 +35,6 @@ from agora.experiments.dashboard.sidebar import (
     SpecPanel,
     applied,
     labelled,
-    normalized,
     number_slider,
 )
 from agora.experiments.dashboard.views import money_columns, price_columns
@@ -168,21 +167,21 @@ def RunControls(model: solara.Reactive[MarketDashboard], parameters: dict):
     ModelController(model, model_parameters=parameters, play_interval=play, render_interval=render,
                     use_threads=threads)
     with labelled("play_interval", "pause between rounds under Play (ms)", ""):
-        number_slider(play.value, play.set, Field("", "int", low=1, high=500, step=10))
+        number_slider(play.value, play.set, Field("", "int", low=10, high=500, step=10))
     with labelled("render_interval", "rounds per redraw", "more rounds between redraws play faster"):
         number_slider(render.value, render.set, Field("", "int", low=1, high=100, step=1))
 
 
 def make_page(controls: Controls):
-    """A Solara page component whose sessions each start from ``controls`` (the controls its protocol
-    does not show at their defaults): the sidebar's controls and the panels."""
-    start = normalized(controls)
+    """A Solara page component whose sessions each start from ``controls``: the sidebar shows them
+    all (a control the protocol does not show comes back when a protocol that shows it is chosen), the
+    market is built from those its protocol shows (:func:`~agora.experiments.dashboard.sidebar.applied`)."""
 
     @solara.component
     def Page():
-        first = solara.use_memo(lambda: MarketDashboard(**start.as_page_values()), [])
+        values = solara.use_reactive(controls.as_page_values())  # what the sidebar holds
+        first = solara.use_memo(lambda: MarketDashboard(**applied(values.value)), [])
         model = solara.use_reactive(first)
-        values = solara.use_reactive(start.as_page_values())  # what the sidebar shows
         with solara.AppBar():
             solara.AppBarTitle(TITLE)
         with solara.Sidebar(), solara.Column():

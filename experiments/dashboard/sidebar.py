@@ -3,16 +3,17 @@
 Each control has its label above it (a long label never narrows the control), shows its
 value (a slider has a number field beside it, which also takes a typed value), and appears
 only for the protocols that read it (:attr:`~agora.experiments.dashboard.views.MarketView.controls`);
-a control that is not shown keeps its default. The market on the page is also shown as the
-``[market]`` table of a spec file (:func:`spec_text`) that ``agora viz SPEC`` reads back to the
-same controls (:func:`agora.experiments.dashboard.controls.read_spec`).
+the market is built with every control that is not shown at its default (:func:`applied`).
+The market on the page is also shown as the ``[market]`` table of a spec file
+(:func:`spec_text`) that ``agora viz SPEC`` reads back to the same controls
+(:func:`agora.experiments.dashboard.controls.read_spec`).
 """
 
 from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import solara
 
@@ -70,13 +71,6 @@ def applied(values: dict) -> dict:
     return {name: values[name] if name in shown else defaults[name] for name in ACCEPTED_KEYS}
 
 
-def normalized(controls: Controls) -> Controls:
-    """``controls`` with every control its protocol does not show at its default."""
-    shown = shown_controls(controls.protocol)
-    default = Controls()
-    return replace(controls, **{name: getattr(default, name) for name in ACCEPTED_KEYS if name not in shown})
-
-
 def with_value(values: dict, name: str, value) -> dict:
     """The page's values after one control changed; a new protocol whose rules lack the current
     rule gets its first rule."""
@@ -105,6 +99,13 @@ def spec_text(controls: Controls) -> str:
         if value is not None:
             lines.append(f"{name} = {_toml(value)}")
     return "\n".join(lines) + "\n"
+
+
+def _text(value) -> str:
+    """A value in a text field: a number in its shortest exact form (0.2, not 0.2000)."""
+    if isinstance(value, float) and float(f"{value:g}") == value:
+        return f"{value:g}"
+    return str(value)
 
 
 def _choices(name: str, protocol: str) -> list[str]:
@@ -148,7 +149,7 @@ def ControlField(name: str, values: dict, on_value):
         elif spec.kind == "select":
             solara.Select("", value=value, values=_choices(name, values["protocol"]), on_value=on_value)
         else:
-            solara.InputText("", value=value, on_value=on_value)
+            solara.InputText("", value=_text(value), on_value=on_value)
 
 
 @solara.component
