@@ -8,9 +8,11 @@ several times, and the page must show the network, redraw its plots (the price p
 there is one: simultaneous play and posted fees), and display
 the amounts (revenue, utilities, profit) and welfare that the same market, built
 here independently with the same seed, yields.
+In the sidebar, each protocol shows exactly the controls its view declares, each at least
+100 CSS px wide and showing the value of the page's market (as its spec text writes it).
 Every request the page makes must stay on 127.0.0.1, and the server must not try
 to fetch front-end assets from the internet. Screenshots go to
-``results/screenshots/<protocol>.png`` (or ``$AGORA_ARTIFACTS``).
+``results/screenshots/<protocol>.png`` and ``sidebar-<protocol>.png`` (or ``$AGORA_ARTIFACTS``).
 """
 
 from __future__ import annotations
@@ -371,5 +373,7 @@ def test_every_control_shows_its_value_and_is_wide_enough(server, browser, proto
         assert (spec["intermediaries"], spec["items"]) == (2, 2)
     shots = Path(os.environ.get("AGORA_ARTIFACTS", ROOT / "results" / "screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
+    tall = page.evaluate("() => document.querySelector('.v-navigation-drawer__content').scrollHeight")
+    page.set_viewport_size({"width": 1440, "height": max(1000, tall + 80)})  # the whole sidebar in sight
     page.screenshot(path=str(shots / f"sidebar-{protocol}.png"), full_page=True)
     page.close()

@@ -42,6 +42,12 @@ def choose(rc, name: str, value) -> None:
     rc.find(meta_control=name).find(v.Select).widget.v_model = value
 
 
+def test_every_control_has_a_field_and_every_view_declares_known_controls():
+    assert sorted(FIELDS) == sorted(ACCEPTED_KEYS)
+    for view in VIEWS.values():
+        assert set(view.controls) <= set(ACCEPTED_KEYS) and "protocol" in view.controls, view.protocol
+
+
 @pytest.mark.parametrize("protocol", list(VIEWS))
 def test_the_sidebar_shows_exactly_the_controls_the_view_declares(protocol):
     rc = render(market(protocol))

@@ -58,9 +58,10 @@ FIELDS = {
 
 
 def shown_controls(protocol: str) -> tuple[str, ...]:
-    """The controls the page shows for ``protocol``, in the sidebar's order."""
+    """The controls the page shows for ``protocol``, in the sidebar's order (:data:`FIELDS`): what is
+    sold to whom, how the parties move, the seed and the window."""
     declared = VIEWS[protocol].controls
-    return tuple(name for name in ACCEPTED_KEYS if name in declared)
+    return tuple(name for name in FIELDS if name in declared)
 
 
 def applied(values: dict) -> dict:
@@ -120,7 +121,7 @@ def _choices(name: str, protocol: str) -> list[str]:
 def labelled(name: str, label: str, note: str):
     """One control's box: its label above the widgets made inside, its note below them."""
     with solara.Column(gap="2px", classes=["agora-control", f"agora-control-{name}"],
-                       style={"min-width": "0", "margin-bottom": "10px"}).meta(control=name):
+                       style={"min-width": "0", "padding-bottom": "14px"}).meta(control=name):
         solara.Text(label, classes=["control-label"], style={"font-size": "14px", "font-weight": "500"})
         yield
         if note:
@@ -172,6 +173,6 @@ def SpecPanel(controls: Controls | None):
     text = spec_text(controls)
     with solara.Column(classes=["agora-spec"], gap="4px"):
         solara.v.Textarea(v_model=text, readonly=True, outlined=True, auto_grow=True, rows=4, hide_details=True,
-                          style_="font-family: monospace; font-size: 12px")
+                          style_="font-family: monospace; font-size: 12px; line-height: 1.4")
         solara.FileDownload(text, filename="market.toml", label="download market.toml")
         solara.Text("open it with: agora viz market.toml", style=NOTE_STYLE)
