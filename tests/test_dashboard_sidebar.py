@@ -145,3 +145,16 @@ def test_hidden_controls_are_kept_in_the_sidebar_and_left_out_of_the_market():
     for name, value in (("points", "11"), ("intermediary_price", "0.3")):
         assert rc.find(meta_control=name).find(v.TextField).widget.v_model == value, name
     rc.close()
+
+
+def test_reset_builds_the_chosen_protocol_from_the_controls_it_shows():
+    """Posted menus with 3 intermediaries and 2 items, then veto bargaining and Reset: the committee's
+    market, whose one intermediary and one item (the defaults) it accepts, and its spec text says so."""
+    rc = render(market("posted-menu", intermediaries=3, items=2, rule="fixed-price", seller_price=0.4))
+    choose(rc, "protocol", "veto-bargaining")
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    text = rc.find(v.Textarea).widget.v_model
+    expected = market("veto-bargaining", rule="fixed-price", seller_price=0.4)  # a rule veto bargaining has
+    assert controls_from_table(tomllib.loads(text)["market"]) == expected
+    assert "intermediaries" not in text and "items" not in text
+    rc.close()
