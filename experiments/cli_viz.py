@@ -39,7 +39,7 @@ def _port(text: str) -> int:
 
 def add_parsers(verbs: dict, sub) -> None:
     p = sub.add_parser(
-        "viz", help="serve the market dynamics dashboard (SolaraViz) on 127.0.0.1",
+        "viz", help="serve the market dynamics dashboard (a Solara page) on 127.0.0.1",
         description="Serve a dashboard that steps a market round by round: the demand network with "
                     "this round's messages, revenues, utilities, welfare and prices against the exact solver, and "
                     "the price plane of the simultaneous game. SPEC.toml's [market] table sets the "

@@ -8,9 +8,11 @@ several times, and the page must show the network, redraw its plots (the price p
 there is one: simultaneous play and posted fees), and display
 the amounts (revenue, utilities, profit) and welfare that the same market, built
 here independently with the same seed, yields.
+In the sidebar, each protocol shows exactly the controls its view declares, each at least
+100 CSS px wide and showing the value of the page's market (as its spec text writes it).
 Every request the page makes must stay on 127.0.0.1, and the server must not try
 to fetch front-end assets from the internet. Screenshots go to
-``results/screenshots/<protocol>.png`` (or ``$AGORA_ARTIFACTS``).
+``results/screenshots/<protocol>.png`` and ``sidebar-<protocol>.png`` (or ``$AGORA_ARTIFACTS``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -177,28 +180,36 @@ def _image(page, card: str):
     return page.locator(".v-card", has_text=card).locator("img").first
 
 
-def _set_slider(page, label: str, value: int) -> None:
-    """Move a sidebar slider from 1 to ``value`` with the keyboard."""
-    thumb = page.locator(".v-input", has_text=label).locator("[role=slider]").first
+def _control(page, name: str):
+    """The sidebar's box of control ``name`` (its label, widget and note)."""
+    return page.locator(f".agora-control-{name}").first
+
+
+def _set_slider(page, name: str, value: int) -> None:
+    """Move the slider of control ``name`` from 1 to ``value`` with the keyboard."""
+    thumb = _control(page, name).locator("[role=slider]").first
     thumb.focus()
     for _ in range(value - 1):
         thumb.press("ArrowRight")
-    page.locator(".v-input", has_text=label).locator(f'input[value="{value}"]').first.wait_for(
+    _control(page, name).locator(f'[role=slider][aria-valuenow="{value}"]').wait_for(
         state="attached", timeout=10_000)
 
 
+def _choose(page, name: str, value: str) -> None:
+    _control(page, name).locator(".v-select").click()
+    page.locator(".menuable__content__active .v-list-item", has_text=value).first.click()
+
+
 def _choose_protocol(page, protocol: str) -> None:
-    page.locator(".v-select", has_text="protocol").first.click()
-    page.locator(".menuable__content__active .v-list-item", has_text=protocol).first.click()
+    _choose(page, "protocol", protocol)
     if protocol in ("posted-menu", "posted-fees"):
-        field = page.get_by_label("distributions", exact=False).first
+        field = _control(page, "bidders").locator("input").first
         field.fill(POSTED_MENU["law"])
         field.press("Enter")
-        _set_slider(page, "number of intermediaries", POSTED_MENU["intermediaries"])
-        _set_slider(page, "items for sale", POSTED_MENU["items"])
+        _set_slider(page, "intermediaries", POSTED_MENU["intermediaries"])
+        _set_slider(page, "items", POSTED_MENU["items"])
     if protocol == "posted-fees":
-        page.locator(".v-select", has_text="learning rule").first.click()
-        page.locator(".menuable__content__active .v-list-item", has_text=FEES_RULE).first.click()
+        _choose(page, "rule", FEES_RULE)
     page.get_by_role("button", name="Reset").click()
     page.get_by_text(VIEWS[protocol].title).wait_for(timeout=60_000)
 
@@ -236,7 +247,7 @@ def test_steps_redraw_and_show_the_models_revenue(server, browser, protocol):
         assert _cell(page, "intermediary_1_utility", "exact") != ""
     if protocol == "posted-fees":  # the continuous equilibrium's revenue, and Hedge on the page
         assert _cell(page, "intermediary_1_revenue", "exact") != ""
-        assert page.locator(".v-select", has_text="learning rule").first.inner_text().strip().endswith(FEES_RULE)
+        assert _control(page, "rule").locator(".v-select__selection").inner_text().strip() == FEES_RULE
 
     if protocol in PLANES:  # shown, and redrawn with the path so far
         assert plane.is_visible() and plane.bounding_box()["width"] > 200
@@ -295,4 +306,74 @@ def test_figures_are_shown_at_their_own_size_on_a_1440_px_page(server, browser, 
         image.wait_for(timeout=30_000)
         natural, shown = image.evaluate("e => [e.naturalWidth, e.getBoundingClientRect().width]")
         assert natural == PANEL_PX and shown == pytest.approx(natural, abs=0.5), (card, natural, shown)
+    page.close()
+
+
+CONTROLS_JS = """() => [...document.querySelectorAll('.agora-control')].map(box => {
+  const name = [...box.classList].find(c => c.startsWith('agora-control-')).slice('agora-control-'.length);
+  const widget = box.querySelector('.v-slider') || box.querySelector('.v-input');
+  const slider = box.querySelector('[role=slider]');
+  const number = box.querySelector('.control-value input');
+  const select = box.querySelector('.v-select__selection');
+  const text = box.querySelector('input');
+  return {name, width: widget.getBoundingClientRect().width, slider: slider && slider.getAttribute('aria-valuenow'),
+          shown: number ? number.value : select ? select.innerText : text.value};
+})"""
+MIN_CONTROL_PX = 100
+
+
+def _spec_values(page) -> dict:
+    """The page's market, read from its spec text with the spec reader's TOML parser."""
+    return tomllib.loads(page.locator(".agora-spec textarea").input_value())["market"]
+
+
+def _as_shown(name: str, value) -> str:
+    """How a spec value appears in the sidebar (distributions joined by '; ', numbers as typed)."""
+    if name == "bidders":
+        return "; ".join(value)
+    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _same(shown: str, expected: str) -> bool:
+    """The same text, or the same number written another way (0.5 and 0.50)."""
+    try:
+        return shown == expected or float(shown) == float(expected)
+    except ValueError:
+        return False
+
+
+@pytest.mark.parametrize("protocol", list(VIEWS))
+def test_every_control_shows_its_value_and_is_wide_enough(server, browser, protocol):
+    """At 1440 px: the sidebar holds exactly the protocol's controls (and Play's two), each at least
+    MIN_CONTROL_PX wide, each showing the value the page's spec text holds for its market; a slider's
+    number is the slider's own value. Posted menus and fees: the 2 intermediaries and 2 items set show."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(url)
+    page.locator("span.round", has_text="round 0").wait_for(timeout=60_000)
+    if protocol != "seller-first":
+        _choose_protocol(page, protocol)
+        page.locator("span.round", has_text="round 0").wait_for(timeout=60_000)
+    page.wait_for_function("p => (document.querySelector('.agora-spec textarea') || {}).value"
+                           "?.includes(`protocol = \"${p}\"`)", arg=protocol, timeout=30_000)
+    controls = page.evaluate(CONTROLS_JS)
+    spec = {**_spec_values(page), "protocol": protocol}
+    names = [c["name"] for c in controls]
+    assert sorted(names) == sorted(VIEWS[protocol].controls + ("play_interval", "render_interval"))
+    for c in controls:
+        assert c["width"] >= MIN_CONTROL_PX, c
+        if c["slider"] is not None:
+            assert c["shown"] == c["slider"], c
+        if c["name"] in VIEWS[protocol].controls:
+            expected = _as_shown(c["name"], spec.get(c["name"]))
+            assert _same(c["shown"], expected), (c, expected)
+    if protocol in ("posted-menu", "posted-fees"):
+        shown = {c["name"]: c["shown"] for c in controls}
+        assert (shown["intermediaries"], shown["items"]) == ("2", "2")
+        assert (spec["intermediaries"], spec["items"]) == (2, 2)
+    shots = Path(os.environ.get("AGORA_ARTIFACTS", ROOT / "results" / "screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    tall = page.evaluate("() => document.querySelector('.v-navigation-drawer__content').scrollHeight")
+    page.set_viewport_size({"width": 1440, "height": max(1000, tall + 80)})  # the whole sidebar in sight
+    page.screenshot(path=str(shots / f"sidebar-{protocol}.png"), full_page=True)
     page.close()

@@ -322,12 +322,12 @@ def test_the_page_lists_the_edge_labels_not_drawn():
 
 def test_the_window_is_a_control_of_the_spec_file_and_the_page(tmp_path):
     from agora.experiments.dashboard.controls import load_spec
-    from agora.experiments.dashboard.page import model_params
+    from agora.experiments.dashboard.sidebar import applied
 
     spec = tmp_path / "market.toml"
     spec.write_text('[market]\nwindow = 30\n')
     c = load_spec(spec)
     assert c.window == 30
-    assert model_params(c)["window"]["value"] == 30
+    assert applied(c.as_page_values())["window"] == 30  # every protocol shows it
     assert MarketDashboard(**c.as_page_values()).controls.window == 30
     assert "window" in MarketDashboard(window=0).error

@@ -1,4 +1,4 @@
-"""The market dynamics dashboard: market views per protocol, their figures, and the SolaraViz page."""
+"""The market dynamics dashboard: market views per protocol, their figures, and the Solara page."""
 
 #: The protocols the dashboard has a view for, in the order of its menu (the keys of
 #: :data:`agora.experiments.dashboard.views.VIEWS`; kept here so ``agora --help`` lists them

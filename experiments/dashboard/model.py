@@ -1,6 +1,6 @@
 """The model the dashboard steps: the chosen protocol's market, built from the page's controls.
 
-SolaraViz rebuilds its model on Reset by calling the model's class with the
+Mesa's ModelController rebuilds the model on Reset by calling its class with the
 controls as keywords, so :class:`MarketDashboard` takes exactly the page's
 controls, asks the protocol's view to build the market, and forwards ``step()``.
 Controls that do not make a market (a bad distribution spec, say) leave the

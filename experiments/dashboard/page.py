@@ -1,4 +1,4 @@
-"""The SolaraViz page: controls in the sidebar, four panels that redraw after every step.
+"""The page: controls in the sidebar, four panels that redraw after every step.
 
 Panels: the demand network, a summary table (this round, the mean so far and the
 exact value of every party's revenue and of welfare), the time series, and the
@@ -15,10 +15,9 @@ import os
 from html import escape
 
 import solara
-from mesa.visualization import SolaraViz
+from mesa.visualization.solara_viz import ComponentsView, ModelController
 from mesa.visualization.utils import update_counter
 
-from agora.agents.adjustment import FP_TEMPERATURE, HEDGE_ETA
 from agora.experiments.dashboard import CONTROLS_ENV
 from agora.experiments.dashboard.controls import Controls, controls_from_table
 from agora.experiments.dashboard.figures import (
@@ -30,8 +29,15 @@ from agora.experiments.dashboard.figures import (
     series_legend,
 )
 from agora.experiments.dashboard.model import MarketDashboard
-from agora.experiments.dashboard.views import VIEWS, money_columns, price_columns
-from agora.market.k_items.utility import MODELS as UTILITY_MODELS
+from agora.experiments.dashboard.sidebar import (
+    Field,
+    MarketControls,
+    SpecPanel,
+    applied,
+    labelled,
+    number_slider,
+)
+from agora.experiments.dashboard.views import money_columns, price_columns
 
 TITLE = "Agora: market dynamics"
 
@@ -40,42 +46,6 @@ def initial_controls() -> Controls:
     """The controls `agora viz` passed in the environment (validated there), else the defaults."""
     text = os.environ.get(CONTROLS_ENV)
     return controls_from_table(json.loads(text), CONTROLS_ENV) if text else Controls()
-
-
-def model_params(c: Controls) -> dict:
-    """SolaraViz's sidebar inputs, starting from ``c``; Reset builds MarketDashboard(**values)."""
-    return {
-        "protocol": {"type": "Select", "value": c.protocol, "values": list(VIEWS), "label": "protocol"},
-        "bidders": {"type": "InputText", "value": "; ".join(c.bidders),
-                    "label": "distributions (specs separated by ';', repeated to fill the buyers)"},
-        "buyers": {"type": "SliderInt", "value": c.buyers, "min": 1, "max": max(200, c.buyers), "step": 1,
-                   "label": "number of buyers"},
-        "intermediaries": {"type": "SliderInt", "value": c.intermediaries, "min": 1,
-                           "max": max(200, c.intermediaries), "step": 1,
-                           "label": "number of intermediaries (buyers split into contiguous blocks)"},
-        "items": {"type": "SliderInt", "value": c.items, "min": 1, "max": max(50, c.items), "step": 1,
-                  "label": "items for sale"},
-        "utility": {"type": "Select", "value": c.utility, "values": list(UTILITY_MODELS),
-                    "label": "intermediaries' utility"},
-        "rule": {"type": "Select", "value": c.rule, "values": all_rules(), "label": "learning rule"},
-        "rate": {"type": "SliderFloat", "value": c.rate, "min": min(0.05, c.rate), "max": 1.0, "step": 0.05,
-                 "label": f"learning rate r (step; revise w.p. r; Hedge eta {HEDGE_ETA:g}r; "
-                          f"FP temp. {FP_TEMPERATURE:g}/r)"},
-        "seller_price": {"type": "InputText", "value": f"{c.seller_price:g}",
-                         "label": "seller's start (or fixed) price"},
-        "intermediary_price": {"type": "InputText", "value": f"{c.intermediary_price:g}",
-                               "label": "intermediary's start (or fixed) price; both fees in posted-fees"},
-        "points": {"type": "InputText", "value": "" if c.points is None else str(c.points),
-                   "label": "prices per side of the learners' grid (blank: the protocol's own)"},
-        "seed": {"type": "InputText", "value": str(c.seed), "label": "seed"},
-        "window": {"type": "SliderInt", "value": c.window, "min": min(10, c.window), "max": max(1000, c.window),
-                   "step": 10, "label": "rounds shown"},
-    }
-
-
-def all_rules() -> list[str]:
-    """Every protocol's learning rules, each once (a protocol checks its own at Reset)."""
-    return list(dict.fromkeys(r for view in VIEWS.values() for r in view.rules))
 
 
 COLUMNS = ("quantity", "this_round", "mean", "exact")
@@ -184,13 +154,43 @@ def PricePlanePanel(model: MarketDashboard):
 COMPONENTS = [NetworkPanel, SummaryPanel, SeriesPanel, PricePlanePanel]
 
 
+PLAY_MS = 300  # the pause between rounds under Play, at first
+
+
+@solara.component
+def RunControls(model: solara.Reactive[MarketDashboard], parameters: dict):
+    """Step, Play and Reset (Mesa's ModelController, building the market from ``parameters``), the
+    pause between rounds under Play and how many rounds each redraw plays, both with their values."""
+    play = solara.use_reactive(PLAY_MS)
+    render = solara.use_reactive(1)
+    threads = solara.use_reactive(False)
+    ModelController(model, model_parameters=parameters, play_interval=play, render_interval=render,
+                    use_threads=threads)
+    with labelled("play_interval", "pause between rounds under Play (ms)", ""):
+        number_slider(play.value, play.set, Field("", "int", low=10, high=500, step=10))
+    with labelled("render_interval", "rounds per redraw", "more rounds between redraws play faster"):
+        number_slider(render.value, render.set, Field("", "int", low=1, high=100, step=1))
+
+
 def make_page(controls: Controls):
-    """A Solara page component whose sessions each start from ``controls``."""
+    """A Solara page component whose sessions each start from ``controls``: the sidebar shows them
+    all (a control the protocol does not show comes back when a protocol that shows it is chosen), the
+    market is built from those its protocol shows (:func:`~agora.experiments.dashboard.sidebar.applied`)."""
 
     @solara.component
     def Page():
-        model = solara.use_memo(lambda: MarketDashboard(**controls.as_page_values()), [])
-        SolaraViz(model, components=COMPONENTS, model_params=model_params(controls), name=TITLE,
-                  play_interval=300)
+        values = solara.use_reactive(controls.as_page_values())  # what the sidebar holds
+        first = solara.use_memo(lambda: MarketDashboard(**applied(values.value)), [])
+        model = solara.use_reactive(first)
+        with solara.AppBar():
+            solara.AppBarTitle(TITLE)
+        with solara.Sidebar(), solara.Column():
+            with solara.Card("Run"):
+                RunControls(model, applied(values.value))
+            with solara.Card("Market (takes effect at Reset)"):
+                MarketControls(values)
+            with solara.Card("This market as a spec file"):
+                SpecPanel(model.value.controls)
+        ComponentsView([(component, 0) for component in COMPONENTS], model.value)
 
     return Page

@@ -41,7 +41,15 @@ import pandas as pd
 from agora.agents.adjustment import grid_rule
 from agora.agents.strategies import FixedPrice
 from agora.experiments.dashboard.posted_menu_view import blocks, item_network
-from agora.experiments.dashboard.views import MarketView, Network, PricePlane, Reference, register, snap
+from agora.experiments.dashboard.views import (
+    COMMON_CONTROLS,
+    MarketView,
+    Network,
+    PricePlane,
+    Reference,
+    register,
+    snap,
+)
 from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
 from agora.market.learning.k_selection import KItemMarket, expected_welfare, payoff_line, settled_equilibrium
@@ -65,6 +73,7 @@ class PostedFeesView(MarketView):
     protocol = "posted-fees"
     title = "Posted price and two fees for k items (equilibrium selection, two intermediaries)"
     rules = ("best-response", "hedge", "fictitious-play", "regret-matching", "fixed-price")
+    controls = COMMON_CONTROLS + ("rate", "seller_price", "intermediary_price", "intermediaries", "items", "points")
     no_price_game = ("The fee plane is drawn at the seller's equilibrium price, and no verified equilibrium "
                      "was found here (the summary says why).")
 

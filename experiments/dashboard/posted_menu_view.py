@@ -29,6 +29,7 @@ import pandas as pd
 from agora.agents.adjustment import PartialAdjustment, posted_price_of
 from agora.agents.strategies import FixedPrice
 from agora.experiments.dashboard.views import (
+    COMMON_CONTROLS,
     MarketView,
     Network,
     Reference,
@@ -107,6 +108,7 @@ class PostedMenuView(MarketView):
     protocol = "posted-menu"
     title = "Posted prices for k items (intermediary-proof-mechanisms, Definition 7)"
     rules = ("intermediary-proof", "best-response", "fixed-price")
+    controls = COMMON_CONTROLS + ("rate", "seller_price", "intermediaries", "items", "utility")
     no_price_game = "No price game in this protocol: the seller posts one price per item to every intermediary."
 
     def check(self, controls) -> None:

@@ -21,7 +21,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from agora.experiments.dashboard.views import MarketView, Network, Reference, add_messages, register
+from agora.experiments.dashboard.views import COMMON_CONTROLS, MarketView, Network, Reference, add_messages, register
 from agora.market.errors import InputError
 from agora.market.group.mechanisms import PostedPriceRule
 from agora.market.group.solver import best_posted_price, optimal_mechanism, parse_members, solve_group
@@ -57,6 +57,7 @@ class VetoView(MarketView):
     protocol = "veto-bargaining"
     title = "Selling to a group with veto power (selling-to-a-group, Theorem 1)"
     rules = ("best-response", "best-posted-price", "fixed-price")
+    controls = COMMON_CONTROLS + ("seller_price",)  # the posted price of fixed-price
     no_price_game = "No price game in this protocol: the seller proposes one mechanism and every member may veto it."
 
     def check(self, controls) -> None:

@@ -46,6 +46,8 @@ from agora.models.market_model import MarketModel
 from agora.protocols.messages import ALL
 
 PLANE_POINTS = 201  # prices per side of the grid the price plane and the equilibrium set are drawn on
+#: The controls every protocol reads: what is sold to whom, how its parties move, and how it is shown.
+COMMON_CONTROLS = ("protocol", "bidders", "buyers", "rule", "seed", "window")
 LEARNING_POINTS = 41  # the grid learners' prices: linear on [0, upper] (agora.market.learning.selection.price_levels)
 
 
@@ -109,13 +111,16 @@ def price_columns(df: pd.DataFrame) -> list[str]:
 class MarketView(ABC):
     """One protocol as the dashboard sees it.
 
-    ``rules`` are the learning rules (seller strategies) it accepts; :meth:`check` adds the
-    protocol's own checks of the controls (how many intermediaries and items it takes, say).
+    ``rules`` are the learning rules (seller strategies) it accepts; ``controls`` the controls it
+    reads (the fields of :class:`~agora.experiments.dashboard.controls.Controls` the page shows for
+    it; the others keep their defaults); :meth:`check` adds the protocol's own checks of the
+    controls (how many intermediaries and items it takes, say).
     """
 
     protocol: str
     title: str
     rules: tuple[str, ...] = LEARNING_RULES
+    controls: tuple[str, ...] = COMMON_CONTROLS
     no_price_game = "No price game in this protocol."
 
     def check(self, controls) -> None:
@@ -195,9 +200,11 @@ class TimingView(MarketView):
     no_price_game = ("No price game in this protocol: the intermediary answers the seller's "
                      "commitment with the shifted Myerson auction.")
 
-    def __init__(self, protocol: str, title: str, rules: tuple[str, ...] = LEARNING_RULES):
+    def __init__(self, protocol: str, title: str, controls: tuple[str, ...],
+                 rules: tuple[str, ...] = LEARNING_RULES):
         self.protocol = protocol
         self.title = title
+        self.controls = COMMON_CONTROLS + controls
         self.rules = rules
 
     def check(self, controls) -> None:
@@ -397,11 +404,13 @@ def _price_plane(specs: tuple[str, ...]) -> PricePlane:
                       f"best responses on a {PLANE_POINTS}-point grid; equilibria: {method}")
 
 
-register(TimingView("seller-first", "Seller first (monopolist-intermediary, Section 3)"))
-register(TimingView("intermediary-first", "Intermediary first (monopolist-intermediary, Section 4)"))
-register(TimingView("simultaneous", "Simultaneous prices (monopolist-intermediary, Section 5)",
+GRID_CONTROLS = ("rate", "seller_price", "intermediary_price", "points")  # both sides move, maybe on a grid
+register(TimingView("seller-first", "Seller first (monopolist-intermediary, Section 3)", ("rate", "seller_price")))
+register(TimingView("intermediary-first", "Intermediary first (monopolist-intermediary, Section 4)",
+                    ("rate", "intermediary_price")))
+register(TimingView("simultaneous", "Simultaneous prices (monopolist-intermediary, Section 5)", GRID_CONTROLS,
                     LEARNING_RULES + GRID_RULES))
 register(GridLearningView("learning", "Learning on a price grid (monopolist-intermediary, Section 5)",
-                          ("best-response",) + GRID_RULES))
+                          GRID_CONTROLS, ("best-response",) + GRID_RULES))
 
 from agora.experiments.dashboard import posted_fees_view, posted_menu_view, veto_view  # noqa: E402, F401  (they register themselves)

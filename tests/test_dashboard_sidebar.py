@@ -1,0 +1,160 @@
+"""The dashboard's sidebar, rendered without a browser: which controls it shows, what they show, and the
+market as a spec file that reads back to the same controls."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import fields, replace
+
+import ipyvuetify as v
+import pytest
+import solara
+
+from agora.experiments.dashboard.controls import ACCEPTED_KEYS, Controls, controls_from_table, read_spec
+from agora.experiments.dashboard.model import MarketDashboard
+from agora.experiments.dashboard.page import make_page
+from agora.experiments.dashboard.sidebar import FIELDS, applied, spec_text
+from agora.experiments.dashboard.views import VIEWS
+from agora.market.errors import InputError
+
+ONE_LAW = ("uniform:0,1",)  # posted menus and posted fees need identically distributed buyers
+SLIDERS = [name for name, f in FIELDS.items() if f.kind in ("int", "float")]
+
+
+def market(protocol: str, **changes) -> Controls:
+    """A market of ``protocol`` that every view accepts: 3 buyers of one law (two intermediaries in posted fees)."""
+    values = {"bidders": ONE_LAW, "buyers": 3, "intermediaries": 2 if protocol == "posted-fees" else 1}
+    return Controls(protocol=protocol, **{**values, **changes})
+
+
+def render(controls: Controls):
+    """The page as a browser session gets it, inside the app layout that holds the sidebar."""
+    _, rc = solara.render(solara.AppLayout(children=[make_page(controls)()]), handle_error=False)
+    return rc
+
+
+def shown(rc) -> set[str]:
+    return {name for name in ACCEPTED_KEYS if len(rc.find(meta_control=name))}
+
+
+def choose(rc, name: str, value) -> None:
+    """Pick ``value`` in the select of control ``name``, as a click in the menu does."""
+    rc.find(meta_control=name).find(v.Select).widget.v_model = value
+
+
+def test_every_control_has_a_field_and_every_view_declares_known_controls():
+    assert sorted(FIELDS) == sorted(ACCEPTED_KEYS)
+    for view in VIEWS.values():
+        assert set(view.controls) <= set(ACCEPTED_KEYS) and "protocol" in view.controls, view.protocol
+
+
+@pytest.mark.parametrize("protocol", list(VIEWS))
+def test_the_sidebar_shows_exactly_the_controls_the_view_declares(protocol):
+    rc = render(market(protocol))
+    assert shown(rc) == set(VIEWS[protocol].controls)
+    rc.close()
+
+
+def test_choosing_a_protocol_shows_its_controls_and_a_rule_it_has():
+    rc = render(market("posted-menu", rule="intermediary-proof"))
+    assert {"intermediaries", "items", "utility"} <= shown(rc)
+    choose(rc, "protocol", "veto-bargaining")
+    assert shown(rc) == set(VIEWS["veto-bargaining"].controls)
+    assert not {"intermediaries", "items", "utility"} & shown(rc)
+    rule = rc.find(meta_control="rule").find(v.Select).widget
+    assert rule.items == list(VIEWS["veto-bargaining"].rules) and rule.v_model == "best-response"
+    rc.close()
+
+
+def test_every_slider_shows_its_value_in_the_number_beside_it():
+    c = market("posted-menu", buyers=7, intermediaries=3, items=4, rate=0.35, window=70)
+    rc = render(c)
+    for name in set(SLIDERS) & shown(rc):
+        box = rc.find(meta_control=name)
+        assert box.find(v.Slider).widget.v_model == getattr(c, name), name
+        assert float(box.find(v.TextField).widget.v_model) == getattr(c, name), name
+    rc.close()
+
+
+@pytest.mark.parametrize("protocol", list(VIEWS))
+def test_a_control_not_shown_does_not_change_the_market(protocol):
+    """Every protocol, every rule: a hidden control set off its default is refused by the protocol or
+    leaves the first rounds exactly as they were."""
+    other = {"rate": 0.5, "seller_price": 0.3, "intermediary_price": 0.4, "intermediaries": 3, "items": 2,
+             "utility": "monopolist", "points": 11}
+    hidden = [name for name in other if name not in VIEWS[protocol].controls]
+    for rule in VIEWS[protocol].rules:
+        base = market(protocol, rule=rule)
+        for name in hidden:
+            try:
+                changed = replace(base, **{name: other[name]})
+            except InputError as err:
+                assert name in str(err)
+                continue
+            series = []
+            for c in (base, changed):
+                m = MarketDashboard(**c.as_page_values())
+                for _ in range(3):
+                    m.step()
+                series.append(m.view.series(m.market))
+            assert series[0].equals(series[1]), (rule, name)
+
+
+def spec_markets():
+    """A market per protocol with its shown controls off their defaults (floats that need every digit)."""
+    two_laws = ("uniform:0,1", "exponential:1.5")
+    yield market("seller-first", bidders=two_laws, buyers=5, rate=0.1 + 0.2, seller_price=0.25, seed=12345678901)
+    yield market("intermediary-first", rate=0.5, intermediary_price=1e-05, window=30)
+    yield market("simultaneous", bidders=two_laws, rule="hedge", rate=0.7, seller_price=0.2,
+                 intermediary_price=0.3, points=17)
+    yield market("learning", rule="regret-matching", seller_price=0.1, intermediary_price=0.9)
+    yield market("posted-menu", buyers=7, intermediaries=3, items=2, utility="monopolist", rule="fixed-price",
+                 seller_price=0.45)
+    yield market("posted-fees", buyers=4, items=2, rule="hedge", rate=0.5, seller_price=0.2,
+                 intermediary_price=0.1, points=21)
+    yield market("veto-bargaining", bidders=two_laws, buyers=4, rule="fixed-price", seller_price=0.6, seed=3)
+
+
+@pytest.mark.parametrize("controls", list(spec_markets()), ids=lambda c: c.protocol)
+def test_the_spec_text_reads_back_to_the_same_controls(controls, tmp_path):
+    assert MarketDashboard(**applied(controls.as_page_values())).controls == controls  # nothing hidden is set
+    path = tmp_path / "market.toml"
+    path.write_text(spec_text(controls))
+    assert read_spec(path) == (controls, [])  # what `agora viz SPEC` reads
+    assert set(tomllib.loads(path.read_text())["market"]) <= set(VIEWS[controls.protocol].controls)
+
+
+@pytest.mark.parametrize("controls", list(spec_markets()), ids=lambda c: c.protocol)
+def test_the_page_shows_its_market_as_a_spec_that_reads_back(controls):
+    rc = render(controls)
+    text = rc.find(v.Textarea).widget.v_model
+    assert controls_from_table(tomllib.loads(text)["market"]) == controls
+    rc.close()
+
+
+def test_hidden_controls_are_kept_in_the_sidebar_and_left_out_of_the_market():
+    """A spec may set a control its protocol does not read: the sidebar keeps it for a protocol that
+    does, the market on the page has it at its default, and so has its spec text."""
+    c = Controls(points=11, rate=0.5, intermediary_price=0.3)  # seller-first reads the rate, not the others
+    built = replace(c, points=None, intermediary_price=0.0)
+    assert {f.name for f in fields(Controls)} == set(applied(c.as_page_values()))
+    assert MarketDashboard(**applied(c.as_page_values())).controls == built
+    rc = render(c)
+    assert controls_from_table(tomllib.loads(rc.find(v.Textarea).widget.v_model)["market"]) == built
+    choose(rc, "protocol", "simultaneous")
+    for name, value in (("points", "11"), ("intermediary_price", "0.3")):
+        assert rc.find(meta_control=name).find(v.TextField).widget.v_model == value, name
+    rc.close()
+
+
+def test_reset_builds_the_chosen_protocol_from_the_controls_it_shows():
+    """Posted menus with 3 intermediaries and 2 items, then veto bargaining and Reset: the committee's
+    market, whose one intermediary and one item (the defaults) it accepts, and its spec text says so."""
+    rc = render(market("posted-menu", intermediaries=3, items=2, rule="fixed-price", seller_price=0.4))
+    choose(rc, "protocol", "veto-bargaining")
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    text = rc.find(v.Textarea).widget.v_model
+    expected = market("veto-bargaining", rule="fixed-price", seller_price=0.4)  # a rule veto bargaining has
+    assert controls_from_table(tomllib.loads(text)["market"]) == expected
+    assert "intermediaries" not in text and "items" not in text
+    rc.close()
