@@ -37,6 +37,8 @@ FONT = 8.0  # points, the smallest text drawn
 STYLE = {"font.size": FONT, "axes.titlesize": FONT, "axes.labelsize": FONT, "xtick.labelsize": FONT,
          "ytick.labelsize": FONT, "legend.fontsize": FONT, "figure.titlesize": FONT,
          "legend.title_fontsize": FONT}
+#: One marker per party, so parties whose lines coincide (symmetric play) stay told apart.
+MARKERS = ("o", "s", "^", "D", "v", "P")
 OUTCOME_COLOURS = dict(zip(OUTCOMES, ("tab:blue", "tab:orange", "tab:green", "0.55")))
 #: Axis labels of the parameters the shipped market kinds sweep: the quantity, in words.
 LABELS = {
@@ -46,6 +48,7 @@ LABELS = {
     "buyers": "number of buyers",
     "items": "number of items",
     "cost": "seller's cost",
+    "mechanism": "seller's mechanism",
     "members": "committee members",
     "start_seller": "seller's starting price",
     "start_intermediary": "intermediary's starting price",
@@ -68,8 +71,22 @@ def label(key: str) -> str:
 
 
 def party(quantity: str) -> str:
-    """'first_revenue' -> 'first': the party a revenue column belongs to."""
+    """Whose payoff a column is: 'first_revenue' -> 'first', 'profit' -> "seller's profit",
+    'utility_0' -> "member 1's utility"."""
+    if quantity == "profit":
+        return "seller's profit"
+    if quantity.startswith("utility_") and quantity[8:].isdigit():
+        return f"member {int(quantity[8:]) + 1}'s utility"
     return quantity.removesuffix("_revenue").replace("_", " ")
+
+
+def quantity_label(quantity: str, per: str) -> str:
+    """'seller_revenue' -> 'seller revenue per step'; 'profit' -> "seller's profit per step"."""
+    return party(quantity) + (" revenue" if quantity.endswith("_revenue") else "") + f" {per}"
+
+
+def shown(value) -> str:
+    return f"{value:.4g}" if isinstance(value, (float, np.floating)) else str(value)
 
 
 def is_integer(values: pd.Series) -> bool:
@@ -102,6 +119,7 @@ def outside_legend(fig: Figure, handles: list, ncol: int | None = None) -> None:
 def line_figure(summary: pd.DataFrame, key: str, others: list[str], parties: list[str]) -> ReportFigure:
     """Mean revenue of each party against ``key``; a line per party (and per value of ``others``)."""
     fig, (ax,) = new_figure(height=2.9)
+    what = "revenue" if all(q.endswith("_revenue") for q in parties) else "payoff"
     runs = int(summary["runs"].min())
     band = runs >= 2
     groups = list(summary.groupby(others, sort=True)) if others else [((), summary)]
@@ -110,9 +128,9 @@ def line_figure(summary: pd.DataFrame, key: str, others: list[str], parties: lis
         g = g.sort_values(key)
         x = g[key].to_numpy(float)
         values = name if isinstance(name, tuple) else (name,)
-        suffix = ", ".join(f"{k} = {v:.4g}" for k, v in zip(others, values))
-        for q in parties:
-            line, = ax.plot(x, g[f"{q}_mean"], marker="o", ms=3, lw=1.2,
+        suffix = ", ".join(f"{k} = {shown(v)}" for k, v in zip(others, values))
+        for q, marker in zip(parties, MARKERS * len(parties)):
+            line, = ax.plot(x, g[f"{q}_mean"], marker=marker, ms=4, lw=1.2, mfc="none",
                             label=party(q) + (f" ({suffix})" if suffix else ""))
             handles.append(line)
             if band:
@@ -123,21 +141,21 @@ def line_figure(summary: pd.DataFrame, key: str, others: list[str], parties: lis
     if exact:
         handles.append(ax.plot([], [], color="0.3", ls="--", lw=1, label="exact expectation")[0])
     ax.set_xlabel(label(key))
-    ax.set_ylabel("revenue per step")
+    ax.set_ylabel(f"{what} per step")
     if is_integer(summary[key]):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(seeds_title(runs, band))
-    outside_legend(fig, handles, ncol=1 if others else None)
-    caption = (f"Mean revenue per step of each party against {label(key)}"
+    outside_legend(fig, handles, ncol=1 if others else 2)
+    caption = (f"Mean {what} per step of each party against {label(key)}"
                + (", 95% Student-t band over seeds" if band else "")
                + ("; dashed: the exact expectation" if exact else "") + ".")
     return ReportFigure(f"revenue_vs_{key}", fig, caption)
 
 
 def heat_map(runs: pd.DataFrame, summary: pd.DataFrame, keys: list[str], quantity: str,
-             what: str = "revenue per step") -> ReportFigure:
-    """Mean of ``quantity`` (``what``, for the colour bar) over the grid of two swept parameters,
-    each cell written in."""
+             per: str = "per step") -> ReportFigure:
+    """Mean of ``quantity`` over the grid of two swept parameters, each cell written in; ``per``
+    says what a value is taken over, for the colour bar."""
     x_key, y_key = keys
     xt, yt = start_ticks(runs, x_key), start_ticks(runs, y_key)
     grid = summary.pivot_table(index=y_key, columns=x_key, values=f"{quantity}_mean", aggfunc="first")
@@ -154,8 +172,8 @@ def heat_map(runs: pd.DataFrame, summary: pd.DataFrame, keys: list[str], quantit
     ax.set_ylabel(label(y_key))
     runs = int(summary["runs"].min())
     ax.set_title(f"{party(quantity)}: {seeds_title(runs, False)}")
-    fig.colorbar(image, ax=ax, label=f"{party(quantity)} {what}")
-    caption = f"Mean {party(quantity)} {what} over {label(x_key)} and {label(y_key)}."
+    fig.colorbar(image, ax=ax, label=quantity_label(quantity, per))
+    caption = f"Mean {quantity_label(quantity, per)} over {label(x_key)} and {label(y_key)}."
     return ReportFigure(f"{quantity}_by_{x_key}_and_{y_key}", fig, caption)
 
 
@@ -223,9 +241,12 @@ def basin_map(runs: pd.DataFrame, keys: list[str]) -> ReportFigure:
 
 
 def revenue_parties(summary: pd.DataFrame) -> list[str]:
-    """The parties' simulated revenue columns (``*_revenue``, not exact or realized)."""
-    return [c.removesuffix("_mean") for c in summary.columns if c.endswith("_revenue_mean")
-            and not c.startswith(("exact_", "realized_"))]
+    """The parties' simulated payoff columns: each ``*_revenue`` (not exact or realized), else the
+    seller's ``profit`` and each member's ``utility_i``; columns with no value at all are left out."""
+    means = [c.removesuffix("_mean") for c in summary.columns if c.endswith("_mean")
+             and not c.startswith(("exact_", "realized_")) and summary[c].notna().any()]
+    revenues = [q for q in means if q.endswith("_revenue")]
+    return revenues or [q for q in means if q == "profit" or q.startswith("utility_")]
 
 
 def report_figures(runs: pd.DataFrame, summary: pd.DataFrame, sweep_keys: list[str]) -> list[ReportFigure]:
@@ -247,8 +268,8 @@ def chosen_figures(runs: pd.DataFrame, summary: pd.DataFrame, sweep_keys: list[s
     if len(numeric) == 1:
         figures.append(line_figure(summary, numeric[0], [k for k in swept if k != numeric[0]], parties))
     elif len(numeric) == 2 and len(swept) == 2:
-        what = "revenue where play ends" if selection else "revenue per step"
-        figures.extend(heat_map(runs, summary, numeric, q, what) for q in parties)
+        per = "where play ends" if selection else "per step"
+        figures.extend(heat_map(runs, summary, numeric, q, per) for q in parties)
     elif not selection:
         figures.extend(line_figure(summary, k, [o for o in swept if o != k], parties) for k in numeric)
     return figures
