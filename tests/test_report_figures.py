@@ -223,3 +223,12 @@ def test_a_numeric_and_a_named_sweep_give_a_line_per_name_and_party():
     assert ax.get_xlabel() == "seller's cost" and ax.get_ylabel() == "payoff per step"
     assert legend_overlaps(f.figure) == []
     matplotlib.pyplot.close(f.figure)
+
+
+def test_the_seller_first_plot_keeps_its_legend_off_the_curves_and_opt():
+    from agora.experiments.plots import revenue_vs_price_figure
+
+    fig = revenue_vs_price_figure(["uniform:0,1", "uniform:0,2"], points=60)
+    fig.canvas.draw()
+    assert len(fig.legends) == 1 and legend_overlaps(fig) == []
+    matplotlib.pyplot.close(fig)
