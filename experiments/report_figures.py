@@ -39,7 +39,9 @@ STYLE = {"font.size": FONT, "axes.titlesize": FONT, "axes.labelsize": FONT, "xti
          "legend.title_fontsize": FONT}
 #: One marker per party, so parties whose lines coincide (symmetric play) stay told apart.
 MARKERS = ("o", "s", "^", "D", "v", "P")
-OUTCOME_COLOURS = dict(zip(OUTCOMES, ("tab:blue", "tab:orange", "tab:green", "0.55")))
+NO_TRADE = "equilibrium, no trade"
+OUTCOME_COLOURS = dict(zip(OUTCOMES, ("tab:blue", "tab:orange", "tab:green", "0.55"))) | {NO_TRADE: "tab:red"}
+ENDINGS = (OUTCOMES[0], NO_TRADE, *OUTCOMES[1:])
 #: Axis labels of the parameters the shipped market kinds sweep: the quantity, in words.
 LABELS = {
     "seller": "seller's posted price",
@@ -177,6 +179,12 @@ def heat_map(runs: pd.DataFrame, summary: pd.DataFrame, keys: list[str], quantit
     return ReportFigure(f"{quantity}_by_{x_key}_and_{y_key}", fig, caption)
 
 
+def compact(value: float) -> str:
+    """Two significant digits, no leading zero: 0.32 -> '.32', 1 -> '1' (fits a narrow cell)."""
+    text = f"{value:.2g}"
+    return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
+
+
 def start_ticks(runs: pd.DataFrame, key: str) -> dict:
     """Each swept value -> the value to print on its tick: a start's price or fee (the runs table's
     ``start_*_price`` or ``start_*_fee`` column, the start being a grid index), else itself."""
@@ -187,25 +195,37 @@ def start_ticks(runs: pd.DataFrame, key: str) -> dict:
     return {v: v for v in runs[key].unique()}
 
 
+def endings(runs: pd.DataFrame) -> pd.Series:
+    """Each run's outcome, an equilibrium without trade told apart (``trades`` false)."""
+    if "trades" not in runs:
+        return runs["outcome"]
+    return runs["outcome"].where((runs["outcome"] != "equilibrium") | runs["trades"].astype(bool), NO_TRADE)
+
+
 def modal_outcomes(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Per start: the most frequent outcome (ties to the first in OUTCOMES) and whether every run was verified."""
-    rank = {o: i for i, o in enumerate(OUTCOMES)}
+    """Per start: the most frequent ending (ties to the first in ENDINGS), whether every run was
+    verified, and the mean seller's price where play ended."""
+    rank = {o: i for i, o in enumerate(ENDINGS)}
 
     def mode(outcomes: pd.Series) -> str:
         counts = outcomes.value_counts()
         return min(counts.index[counts == counts.max()], key=lambda o: rank.get(o, len(rank)))
 
-    return runs.groupby(keys, sort=True).agg(outcome=("outcome", mode), verified=("verified", "all")).reset_index()
+    table = runs.assign(outcome=endings(runs))
+    price = ("seller_price", "mean") if "seller_price" in runs else ("outcome", lambda o: np.nan)
+    return table.groupby(keys, sort=True).agg(outcome=("outcome", mode), verified=("verified", "all"),
+                                              seller_price=price).reset_index()
 
 
 def basin_map(runs: pd.DataFrame, keys: list[str]) -> ReportFigure:
-    """Where play from each start ends: a cell per start, coloured by outcome, crossed if not verified.
+    """Where play from each start ends: a cell per start, coloured by outcome, the seller's end price
+    written in (up to 49 cells a panel), crossed in its corner if not verified.
 
     The first two swept starts are the axes; a third (if any) makes one panel per value.
     """
     x_key, y_key, *rest = keys
     cells = modal_outcomes(runs, keys)
-    present = [o for o in OUTCOMES if o in set(cells["outcome"])]
+    present = [o for o in ENDINGS if o in set(cells["outcome"])]
     present += sorted(set(cells["outcome"]) - set(present))
     code = {o: i for i, o in enumerate(present)}
     cmap = ListedColormap([OUTCOME_COLOURS.get(o, "0.8") for o in present])
@@ -219,8 +239,10 @@ def basin_map(runs: pd.DataFrame, keys: list[str]) -> ReportFigure:
         for _, r in panel.iterrows():
             i, j = ys.index(r[y_key]), xs.index(r[x_key])
             grid[i, j] = code[r["outcome"]]
+            if len(panel) <= 49 and np.isfinite(r["seller_price"]):
+                ax.text(j, i, compact(r["seller_price"]), ha="center", va="center", color="white")
             if not r["verified"]:
-                ax.plot(j, i, marker="x", color="black", ms=5, ls="none")
+                ax.plot(j + 0.3, i + 0.3, marker="x", color="black", ms=4, ls="none")
                 crossed = True
         ax.imshow(grid, origin="lower", cmap=cmap, vmin=-0.5, vmax=len(present) - 0.5, aspect="auto")
         ax.set_xticks(range(len(xs)), [f"{xt[v]:.3g}" for v in xs])
@@ -234,9 +256,9 @@ def basin_map(runs: pd.DataFrame, keys: list[str]) -> ReportFigure:
     handles = [Patch(color=OUTCOME_COLOURS.get(o, "0.8"), label=o) for o in present]
     if crossed:
         handles.append(plt.Line2D([], [], marker="x", color="black", ls="none", label="not verified"))
-    outside_legend(fig, handles, ncol=min(4, len(handles)))
-    caption = ("Outcome of play from each start (equilibrium, cycle, mixed or none)"
-               + ("; x: not verified" if crossed else "") + ".")
+    outside_legend(fig, handles, ncol=min(3, len(handles)))
+    caption = ("Outcome of play from each start (equilibrium, cycle, mixed or none); in each cell the "
+               "seller's price where play ends" + ("; x: not verified" if crossed else "") + ".")
     return ReportFigure("basin_map", fig, caption)
 
 

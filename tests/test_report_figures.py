@@ -182,13 +182,17 @@ def test_basin_map_cells_are_each_starts_outcome(results):
     cells = image.get_array()
     crosses = {(int(round(x)), int(round(y))) for line in ax.get_lines()
                for x, y in zip(line.get_xdata(), line.get_ydata())}
+    written = {(int(round(t.get_position()[0])), int(round(t.get_position()[1]))): t.get_text() for t in ax.texts}
+    ending = []
     for _, r in runs.iterrows():
         i, j = ys.index(r["start_intermediary"]), xs.index(r["start_seller"])
         colour = image.cmap(image.norm(cells[i, j]))
-        assert colour == pytest.approx(to_rgba(OUTCOME_COLOURS[r["outcome"]]))
+        ending.append(r["outcome"] if r["outcome"] != "equilibrium" or r["trades"] else "equilibrium, no trade")
+        assert colour == pytest.approx(to_rgba(OUTCOME_COLOURS[ending[-1]]))
         assert ((j, i) in crosses) == (not r["verified"])
+        assert float(written[j, i]) == pytest.approx(r["seller_price"], rel=0.05, abs=1e-9)  # two digits
     labels = [t.get_text() for t in basin.figure.legends[0].get_texts()]
-    assert set(labels) - {"not verified"} == set(runs["outcome"])
+    assert set(labels) - {"not verified"} == set(ending)
     matplotlib.pyplot.close(basin.figure)
 
 
