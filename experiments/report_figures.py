@@ -2,8 +2,9 @@
 
 - a selection study (the runs table has each start's ``outcome`` and whether it was ``verified``):
   a basin map, each start's cell coloured by the outcome its play ended in (the outcomes of
-  :mod:`agora.market.learning.selection`), crossed where the outcome was not verified; one panel
-  per value of a third start;
+  :mod:`agora.market.learning.selection`, an equilibrium without trade apart), the seller's price
+  where play ends written in, crossed where the outcome was not verified; one panel per value of
+  a third start;
 - one numeric swept parameter: each party's mean revenue against it, one line per party, the 95%
   Student-t band only where points have two runs or more, the exact expectation dashed where the
   runs carry ``exact_*`` columns;

@@ -236,3 +236,18 @@ def test_the_seller_first_plot_keeps_its_legend_off_the_curves_and_opt():
     fig.canvas.draw()
     assert len(fig.legends) == 1 and legend_overlaps(fig) == []
     matplotlib.pyplot.close(fig)
+
+
+def test_report_rows_carry_the_exact_seller_revenue_of_the_virtual_value_formula(results, capsys):
+    """Seller-first with U[0,1] and U[0,2] bidders: the seller posting p sells when the highest virtual
+    value phi_i(v) = 2v - top_i reaches p, so E[revenue] = p (1 - min(1, (1+p)/2) min(1, (2+p)/4))
+    (monopolist-intermediary, Section 3: the intermediary runs Myerson's auction shifted by p)."""
+    folder = results["seller-first"]
+    assert run_cli(capsys, "report", str(folder))[0] == 0
+    rows = [line for line in (folder / "report.md").read_text().splitlines()
+            if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == 5
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        p, exact = float(cells[1]), float(cells[4])
+        assert exact == pytest.approx(p * (1 - min(1, (1 + p) / 2) * min(1, (2 + p) / 4)), rel=1e-5)
