@@ -251,3 +251,29 @@ def test_report_rows_carry_the_exact_seller_revenue_of_the_virtual_value_formula
         cells = [c.strip() for c in row.strip("|").split("|")]
         p, exact = float(cells[1]), float(cells[4])
         assert exact == pytest.approx(p * (1 - min(1, (1 + p) / 2) * min(1, (2 + p) / 4)), rel=1e-5)
+
+
+def test_three_swept_parameters_give_a_line_figure_per_parameter():
+    """a x b x c on a 2 x 2 x 2 grid, two runs each: against each key, a line per value pair of the others."""
+    rng = np.random.default_rng(9)
+    grid = [(a, b, c) for a in (1, 2) for b in (0.1, 0.2) for c in (3, 5)]
+    runs = pd.DataFrame([{"run": 2 * p + r, "point": p, "seed": r, "a": a, "b": b, "c": c, "steps": 5,
+                          "seller_revenue": rng.normal(a + b + c)} for p, (a, b, c) in enumerate(grid)
+                         for r in range(2)])
+    figures = report_figures(runs, summary_table(runs, ["a", "b", "c"]), ["a", "b", "c"])
+    assert [f.stem for f in figures] == ["revenue_vs_a", "revenue_vs_b", "revenue_vs_c"]
+    for f, key in zip(figures, "abc"):
+        f.figure.canvas.draw()
+        ax = f.figure.axes[0]
+        lines = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+        assert len(lines) == 4
+        for line in lines:  # each line: the pandas mean of its runs at each value of key
+            fixed = dict(part.split(" = ") for part in line.get_label()[len("seller ("):-1].split(", "))
+            sel = np.logical_and.reduce([np.isclose(runs[k], float(v)) for k, v in fixed.items()])
+            means = runs[sel].groupby(key)["seller_revenue"].mean()
+            assert line.get_ydata() == pytest.approx(means.to_numpy(), abs=1e-12)
+        assert legend_overlaps(f.figure) == []
+        if key in "ac":
+            lo, hi = ax.get_xlim()
+            assert all(float(t).is_integer() for t in ax.get_xticks() if lo <= t <= hi)
+        matplotlib.pyplot.close(f.figure)
