@@ -32,9 +32,11 @@ def add_parsers(verbs: dict, sub) -> None:
                      help="if another agora run holds the folder, wait for it instead of refusing")
     add_limit_options(run)
     report = sub.add_parser(
-        "report", help="summarize a finished experiment: table with 95%% intervals, plots",
+        "report", help="summarize a finished experiment: table with 95%% intervals, report.md, figures",
         description="Print the mean and 95% interval (Student t over seeds) of each party's revenue "
-                    "per parameter point; write DIR/summary.csv (every quantity) and DIR/figures/.")
+                    "per parameter point; write DIR/summary.csv (every quantity), DIR/report.md (the "
+                    "figures with the numbers, exact values beside simulated ones) and DIR/figures/ "
+                    "(PNG, SVG and PDF of each figure, chosen by what was swept).")
     report.add_argument("dir", metavar="DIR", help="a folder written by agora run")
 
 

@@ -42,6 +42,26 @@ def save_png(fig, path: str | Path, **savefig) -> Path:
     return Path(path)
 
 
+#: Each figure of a report is written in these formats: PNG for viewing, SVG and PDF for papers.
+FIGURE_FORMATS = ("png", "svg", "pdf")
+#: No creation date in SVG and PDF files, so that the same figure gives the same bytes.
+UNDATED = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}
+
+
+def save_figure(fig, stem: str | Path, dpi: int = 300) -> list[Path]:
+    """Write a matplotlib figure as ``stem.png``, ``stem.svg`` and ``stem.pdf``, each atomically, and close it."""
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for fmt in FIGURE_FORMATS:
+        path = Path(f"{stem}.{fmt}")
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=UNDATED.get(fmt))
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
 def _nearest_existing(path: Path, option: str) -> Path:
     """The deepest existing ancestor of ``path``; InputError if that ancestor is not a folder."""
     for parent in path.absolute().parents:

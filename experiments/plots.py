@@ -46,17 +46,23 @@ def price_grid(law: VirtualMaxLaw, points: int, around: float, tail: float = 1e-
 
 def plot_revenue_vs_price(bidders: Sequence[ValueDistribution | str], path: str | Path,
                           points: int = 300, title: str | None = None) -> Path:
+    """:func:`revenue_vs_price_figure` saved as PNG at ``path``."""
+    return save_png(revenue_vs_price_figure(bidders, points, title), path)
+
+
+def revenue_vs_price_figure(bidders: Sequence[ValueDistribution | str], points: int = 300,
+                            title: str | None = None):
     """Seller's, intermediary's and total revenue against the seller's posted price.
 
     OPT (Myerson's revenue with no intermediary) is drawn as a horizontal line
-    and the Stackelberg price as a vertical one. Saved as PNG at ``path``.
+    and the Stackelberg price as a vertical one; the legend sits below the axes.
     """
     law = VirtualMaxLaw.of(bidders)
     best = best_seller_price(law)
     prices, log_axis = price_grid(law, points, best.price)
     curves = revenue_curves(law, prices)
     opt = law.optimal_revenue.value
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=120)
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=120, layout="constrained")
     ax.plot(prices, curves["seller"], label="seller")
     ax.plot(prices, curves["intermediary"], label="intermediary")
     ax.plot(prices, curves["total"], label="seller + intermediary", color="0.3", ls="--")
@@ -69,6 +75,5 @@ def plot_revenue_vs_price(bidders: Sequence[ValueDistribution | str], path: str 
     ax.set_ylabel("expected revenue")
     ax.set_title(title or "Seller-first market: " + ", ".join(law.specs), fontsize=10)
     ax.set_ylim(bottom=0.0)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return save_png(fig, path)
+    fig.legend(loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+    return fig

@@ -1,10 +1,9 @@
-"""What a finished experiment says: means with 95% intervals per parameter point, and plots.
+"""What a finished experiment says: means with 95% intervals per parameter point, figures, report.md.
 
 The interval is Student's t over the runs (seeds) of a point: mean +- t_{0.975, k-1} s / sqrt(k),
 each run contributing one number (its mean over steps), so runs are the independent units.
-Plots show the revenue of each party (every ``*_revenue`` column) against each numeric swept
-parameter, with the exact expectation dashed where the runs table has ``exact_*`` columns, and
-the distribution of each revenue across seeds at every point.
+The figures are chosen by what was swept (:mod:`agora.experiments.report_figures`); report.md
+embeds them beside the numbers, the exact expectation next to each simulated mean.
 """
 
 from __future__ import annotations
@@ -12,19 +11,16 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from pyarrow import ArrowException
+from scipy import stats
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from pyarrow import ArrowException  # noqa: E402
-from scipy import stats  # noqa: E402
-
-from agora.experiments.output import check_out_dir, check_out_file, save_png, write_table  # noqa: E402
-from agora.experiments.spec import ID_COLUMNS  # noqa: E402
-from agora.experiments.store import MANIFEST, RUNS, read_manifest  # noqa: E402
-from agora.market.errors import InputError  # noqa: E402
+from agora.experiments.output import check_out_dir, check_out_file, save_figure, write_table, write_text
+from agora.experiments.report_figures import ReportFigure, is_numeric, report_figures, revenue_parties
+from agora.experiments.spec import ID_COLUMNS
+from agora.experiments.store import MANIFEST, RUNS, read_manifest
+from agora.market.errors import InputError
 
 LEVEL = 0.95
 
@@ -87,79 +83,79 @@ def revenues(runs: pd.DataFrame, sweep_keys: list[str]) -> list[str]:
     return [q for q in quantities(runs, sweep_keys) if q.endswith("_revenue") and not q.startswith("exact_")]
 
 
-def point_labels(summary: pd.DataFrame, sweep_keys: list[str]) -> list[str]:
-    if not sweep_keys:
-        return [f"point {p}" for p in summary["point"]]
-    return [", ".join(f"{k}={_short(r[k])}" for k in sweep_keys) for _, r in summary.iterrows()]
+def cell(mean: float, lo: float, hi: float, digits: int = 4) -> str:
+    """'mean [lo, hi]', or the mean alone when there is no interval (one run)."""
+    if math.isnan(lo):
+        return f"{mean:.{digits}g}"
+    return f"{mean:.{digits}g} [{lo:.{digits}g}, {hi:.{digits}g}]"
 
 
-def _short(v) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def plot_against(summary: pd.DataFrame, sweep_keys: list[str], key: str, parties: list[str],
-                 path: Path, title: str) -> Path:
-    """Mean revenue of each party against ``key`` with 95% bands; one line per value of the other keys."""
-    others = [k for k in sweep_keys if k != key]
-    groups = summary.groupby(others, sort=True) if others else [((), summary)]
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=120)
-    for name, g in groups:
-        g = g.sort_values(key)
-        suffix = "" if not others else " (" + ", ".join(
-            f"{k}={_short(v)}" for k, v in zip(others, name if isinstance(name, tuple) else (name,))) + ")"
+def numbers_table(runs: pd.DataFrame, summary: pd.DataFrame, sweep_keys: list[str]) -> str:
+    """Markdown table: each point's swept values, runs, each party's revenue with its interval and the
+    exact expectation beside it, and for selection studies the outcome(s) and whether all were verified."""
+    parties = revenue_parties(summary)
+    headers = ["point", *sweep_keys, "runs"]
+    for q in parties:
+        headers.append(f"{q.replace('_', ' ')} [95%]")
+        if f"exact_{q}_mean" in summary:
+            headers.append(f"exact {q.replace('_', ' ')}")
+    selection = "outcome" in runs and "verified" in runs
+    if selection:
+        headers += ["outcome", "verified"]
+        ends = runs.groupby("point").agg(outcome=("outcome", lambda o: "/".join(sorted(set(o)))),
+                                         verified=("verified", "all"))
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for _, r in summary.iterrows():
+        cells = [str(int(r["point"])), *(f"{r[k]:.6g}" if is_numeric(summary[k]) else str(r[k])
+                                         for k in sweep_keys), str(int(r["runs"]))]
         for q in parties:
-            x = g[key].to_numpy(float)
-            line, = ax.plot(x, g[f"{q}_mean"], marker="o", ms=3, label=q.removesuffix("_revenue") + suffix)
-            ax.fill_between(x, g[f"{q}_lo"], g[f"{q}_hi"], color=line.get_color(), alpha=0.2, lw=0)
-            if f"exact_{q}_mean" in g:
-                ax.plot(x, g[f"exact_{q}_mean"], color=line.get_color(), ls="--", lw=1)
-    ax.set_xlabel(key)
-    ax.set_ylabel("revenue per step")
-    ax.set_title(f"{title}: mean over seeds with 95% band; dashed: exact", fontsize=10)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return save_png(fig, path)
+            cells.append(cell(r[f"{q}_mean"], r[f"{q}_lo"], r[f"{q}_hi"], 6))
+            if f"exact_{q}_mean" in summary:
+                cells.append(f"{r[f'exact_{q}_mean']:.6g}")
+        if selection:
+            end = ends.loc[r["point"]]
+            cells += [end["outcome"], "yes" if end["verified"] else "no"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
-def plot_distribution(runs: pd.DataFrame, summary: pd.DataFrame, sweep_keys: list[str], parties: list[str],
-                      path: Path, title: str) -> Path:
-    """Each party's revenue across seeds at every point: box plots with the runs as dots."""
-    labels = point_labels(summary, sweep_keys)
-    fig, axes = plt.subplots(len(parties), 1, figsize=(max(6.0, 0.9 * len(labels) + 2), 2.6 * len(parties)),
-                             dpi=120, squeeze=False)
-    points = summary["point"].tolist()
-    for ax, q in zip(axes[:, 0], parties):
-        data = [runs.loc[runs["point"] == p, q].to_numpy(float) for p in points]
-        ax.boxplot(data, showfliers=False)
-        for i, d in enumerate(data, start=1):
-            ax.plot(np.full(d.size, i) + np.linspace(-0.15, 0.15, d.size), d, ".", color="0.3", ms=4)
-        ax.set_ylabel(q.replace("_", " "))
-        ax.set_xticks(range(1, len(labels) + 1), labels, rotation=30 if len(labels) > 4 else 0,
-                      ha="right" if len(labels) > 4 else "center", fontsize=8)
-    axes[0, 0].set_title(title, fontsize=10)
-    fig.tight_layout()
-    return save_png(fig, path)
+def report_markdown(spec: dict, runs: pd.DataFrame, summary: pd.DataFrame, sweep_keys: list[str],
+                    figures: list[ReportFigure]) -> str:
+    """report.md: what was run, each figure (PNG embedded, SVG and PDF linked) and the numbers."""
+    points, counts = len(summary), sorted(set(summary["runs"].astype(int)))
+    text = [f"# {spec['name']}", ""]
+    if spec.get("description"):
+        text += [spec["description"], ""]
+    text += [f"{len(runs)} runs: {points} parameter point(s) x {'/'.join(map(str, counts))} seed(s), "
+             f"{spec['steps']} steps each. Each run contributes its mean over steps; a point's interval is "
+             "Student's t over its runs (mean +- t_0.975,k-1 s / sqrt(k)), shown where it has two runs "
+             "or more. Exact values are the expectations the market kind computes at the point "
+             "(`exact_*` columns of runs.parquet).", ""]
+    for f in figures:
+        text += [f"![{f.caption}](figures/{f.stem}.png)", "",
+                 f"{f.caption} ([SVG](figures/{f.stem}.svg), [PDF](figures/{f.stem}.pdf))", ""]
+    text += ["## Numbers", "", numbers_table(runs, summary, sweep_keys), "",
+             "Every numeric quantity with its interval: summary.csv.", ""]
+    return "\n".join(text)
 
 
 def write_report(folder: str | Path) -> tuple[pd.DataFrame, list[str], list[Path]]:
-    """summary.csv and figures/ in ``folder``; returns the summary, the sweep keys and the files."""
+    """summary.csv, report.md and figures/ (PNG, SVG, PDF) in ``folder``; returns the summary, the
+    sweep keys and the files written."""
     folder = Path(folder)
     runs, manifest = load_results(folder)
     check_out_file(folder / "summary.csv", "DIR")
+    check_out_file(folder / "report.md", "DIR")
     check_out_dir(folder / "figures", "DIR")
     spec = manifest["spec"]
     sweep_keys = [k.removeprefix("market.") for k in spec["sweep_keys"]]
     summary = summary_table(runs, sweep_keys)
+    figures = report_figures(runs, summary, sweep_keys)
+    text = report_markdown(spec, runs, summary, sweep_keys, figures)
     files = [write_table(summary, folder / "summary.csv")]
-    parties = revenues(runs, sweep_keys)
-    if parties:
-        numeric = [k for k in sweep_keys if pd.api.types.is_numeric_dtype(summary[k])
-                   and not pd.api.types.is_bool_dtype(summary[k]) and summary[k].nunique() > 1]
-        for key in numeric:
-            files.append(plot_against(summary, sweep_keys, key, parties,
-                                      folder / "figures" / f"revenue_vs_{key}.png", spec["name"]))
-        files.append(plot_distribution(runs, summary, sweep_keys, parties,
-                                       folder / "figures" / "revenue_by_seed.png", spec["name"]))
+    for f in figures:
+        files += save_figure(f.figure, folder / "figures" / f.stem)
+    files.append(write_text(folder / "report.md", text))
     return summary, sweep_keys, files
 
 
@@ -171,6 +167,6 @@ def summary_rows(summary: pd.DataFrame, sweep_keys: list[str], shown: list[str])
         cells = [int(r["point"]), *(r[k] for k in sweep_keys), int(r["runs"])]
         for q in shown:
             m, lo, hi = r[f"{q}_mean"], r[f"{q}_lo"], r[f"{q}_hi"]
-            cells.append(f"{m:.4g}" if math.isnan(lo) else f"{m:.4g} [{lo:.4g}, {hi:.4g}]")
+            cells.append(cell(m, lo, hi))
         rows.append(cells)
     return headers, rows

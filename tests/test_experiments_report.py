@@ -57,9 +57,12 @@ def test_report_prints_one_row_per_point_and_writes_plots(grid, capsys):
     assert lines[1].split()[:4] == ["point", "seller", "n", "runs"]
     assert "seller_revenue" in lines[1] and "intermediary_revenue" in lines[1]
     assert len([line for line in lines[3:] if line and line[0].isdigit()]) == 6
-    for name in ("figures/revenue_vs_seller.png", "figures/revenue_vs_n.png", "figures/revenue_by_seed.png"):
+    # two swept parameters: a heat map of each party's mean revenue, no box plots
+    for party in ("seller", "intermediary", "total"):
+        name = f"figures/{party}_revenue_by_seller_and_n.png"
         assert (grid / name).read_bytes()[:8] == PNG
         assert f"wrote {grid / name}" in out
+    assert not (grid / "figures" / "revenue_by_seed.png").exists()
 
 
 def test_summary_matches_scipy_t_interval(grid, capsys):
@@ -115,4 +118,5 @@ def test_example_spec_runs_and_reports(name, tmp_path, capsys):
     assert code == 0, err
     code, out, err = run_cli(capsys, "report", str(tmp_path / "out"))
     assert code == 0, err
-    assert (tmp_path / "out" / "figures" / "revenue_by_seed.png").read_bytes()[:8] == PNG
+    key = {"seller-first": "seller", "intermediary-first": "intermediary", "simultaneous": "n"}[name]
+    assert (tmp_path / "out" / "figures" / f"revenue_vs_{key}.png").read_bytes()[:8] == PNG
