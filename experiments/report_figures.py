@@ -8,7 +8,8 @@
 - one numeric swept parameter: each party's mean revenue against it, one line per party, the 95%
   Student-t band only where points have two runs or more, the exact expectation dashed where the
   runs carry ``exact_*`` columns;
-- two swept parameters (not a selection study): a heat map of each party's mean revenue;
+- two swept parameters, both numbers or both names (not a selection study): a heat map of each
+  party's mean revenue (one number and one name: a line per name);
 - three or more: each party's mean revenue against each numeric parameter, one line per value of
   the others.
 
@@ -164,8 +165,8 @@ def heat_map(runs: pd.DataFrame, summary: pd.DataFrame, keys: list[str], quantit
     grid = summary.pivot_table(index=y_key, columns=x_key, values=f"{quantity}_mean", aggfunc="first")
     fig, (ax,) = new_figure(height=3.0)
     image = ax.imshow(grid.to_numpy(float), origin="lower", aspect="auto", cmap="viridis")
-    ax.set_xticks(range(grid.shape[1]), [f"{xt[v]:.4g}" for v in grid.columns])
-    ax.set_yticks(range(grid.shape[0]), [f"{yt[v]:.4g}" for v in grid.index])
+    ax.set_xticks(range(grid.shape[1]), [shown(xt[v]) for v in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), [shown(yt[v]) for v in grid.index])
     if grid.size <= 36:
         mid = np.nanmean(grid.to_numpy(float))
         for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
@@ -290,9 +291,9 @@ def chosen_figures(runs: pd.DataFrame, summary: pd.DataFrame, sweep_keys: list[s
         return figures
     if len(numeric) == 1:
         figures.append(line_figure(summary, numeric[0], [k for k in swept if k != numeric[0]], parties))
-    elif len(numeric) == 2 and len(swept) == 2:
+    elif len(swept) == 2 and len(numeric) != 1:  # two numbers, or two names (a partition and a model)
         per = "where play ends" if selection else "per step"
-        figures.extend(heat_map(runs, summary, numeric, q, per) for q in parties)
+        figures.extend(heat_map(runs, summary, swept, q, per) for q in parties)
     elif not selection:
         figures.extend(line_figure(summary, k, [o for o in swept if o != k], parties) for k in numeric)
     return figures
