@@ -192,7 +192,7 @@ def test_compiled_fold_equals_the_array_fold():
             draw_into(b, rng_a, values_a[i, at])
             virtual_into(b, values_a[i, at], phi[:w], mask[:w])
             ref.add(i, at, phi[:w])
-            montecarlo._draw_head(b, rng_b, values_b[i, at])
+            fused_kernels.draw_head(b, rng_b, values_b[i, at])
             fused_kernels.fold_block(values_b[i, at], laws[i], i, new.Phi[at], new.rival[at], new.winner[at])
     np.testing.assert_array_equal(values_b, values_a)
     for name in ("Phi", "rival", "winner"):

@@ -19,7 +19,7 @@ import numba
 import numpy as np
 
 from agora.market.distributions import Exponential, Pareto, Uniform, ValueDistribution
-from agora.market.single_item.inplace_laws import affine_virtual, draws_in_place, virtual_in_place
+from agora.market.single_item.inplace_laws import affine_virtual, virtual_in_place
 
 #: Per law, the columns of :func:`law_table`.
 SCALE, OFFSET, CAP, HI_MINUS, SLOPE, SHIFT, HI, PHI_LO, LO, PHI_TOP, THETA_ADD, THETA_DIV = range(12)
@@ -56,19 +56,23 @@ def law_table(bidders: Sequence[ValueDistribution]) -> np.ndarray:
     return np.array([law_row(b) for b in bidders]).reshape(len(bidders), 12)
 
 
-def is_pareto_draw(b: ValueDistribution) -> bool:
-    """Does ``b`` draw through the Pareto quantile (numpy's log1p and exp before the kernel)?"""
-    return draws_in_place(b) and type(b).rvs is Pareto.rvs
+def draw_head(b: ValueDistribution, rng: np.random.Generator, out: np.ndarray) -> None:
+    """What numpy draws of a block of law ``b`` (one with :func:`compiled`) before :func:`fold_block`.
 
-
-def pareto_head(b: ValueDistribution, rng: np.random.Generator, out: np.ndarray) -> None:
-    """``out[:] = exp(-log1p(-u) / b)``, u numpy's uniforms: the Pareto quantile before its scale and cap."""
+    Uniforms (uniform law), standard exponentials (exponential law), or the Pareto quantile
+    before its scale and cap, exp(-log1p(-u) / b), with numpy's own ufuncs.
+    """
+    kind = type(b).rvs
+    if kind is Exponential.rvs:
+        rng.standard_exponential(out=out)
+        return
     rng.random(out=out)
-    np.negative(out, out=out)
-    with np.errstate(divide="ignore"):
-        np.log1p(out, out=out)
-    np.divide(out, -b.b, out=out)
-    np.exp(out, out=out)
+    if kind is Pareto.rvs:
+        np.negative(out, out=out)
+        with np.errstate(divide="ignore"):
+            np.log1p(out, out=out)
+        np.divide(out, -b.b, out=out)
+        np.exp(out, out=out)
 
 
 @numba.njit(cache=True, nogil=True)

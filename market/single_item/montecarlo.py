@@ -11,7 +11,8 @@ phi and phi^-1 with the agent-based model, so the two check each other.
 each bidder's values are drawn, turned into phi and folded into the round's top two
 block by block, in the random stream and with the outcomes of the matrix form, bit for bit.
 For the closed-form laws (uniform, exponential, Pareto) the work after numpy's generator is
-compiled (:mod:`~agora.market.single_item.fused_kernels`): one pass per block ends the inverse
+compiled (:mod:`~agora.market.single_item.fused_kernels`, imported on first use, so that numba
+is loaded only by the runs that simulate): one pass per block ends the inverse
 CDF in place, takes phi once and folds it into the round's top two, and a posted price is
 settled in one more pass per chunk.
 Sums of squares are taken with ``einsum`` (single-threaded, so the standard errors do not
@@ -26,16 +27,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from agora.market.distributions import Exponential, ValueDistribution, parse_spec
+from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError
-from agora.market.single_item.fused_kernels import (
-    compiled,
-    fold_block,
-    is_pareto_draw,
-    law_table,
-    pareto_head,
-    settle_posted,
-)
 from agora.market.single_item.inplace_laws import (
     draw_into,
     draws_in_place,
@@ -328,6 +321,8 @@ def fused_seller_first(bidders: Sequence[ValueDistribution], menu: Menu, rounds:
     the round's top two in one pass over a cache-sized block, and priorities are read only for
     the rounds with a tie at the top. The yielded arrays are overwritten by the next chunk.
     """
+    from agora.market.single_item.fused_kernels import compiled, draw_head, fold_block, law_table, settle_posted
+
     n = len(bidders)
     tie = ties_possible([VirtualScore(b) for b in bidders])
     lottery = not menu.is_posted_price
@@ -358,7 +353,7 @@ def fused_seller_first(bidders: Sequence[ValueDistribution], menu: Menu, rounds:
                 w = at.stop - at.start
                 v = values[i, at]
                 if kernel[i]:
-                    _draw_head(b, rng, v)
+                    draw_head(b, rng, v)
                     fold_block(v, laws[row[i]], i, top.Phi[at], top.rival[at], top.winner[at])
                     continue
                 if inplace[i]:
@@ -390,16 +385,6 @@ def fused_seller_first(bidders: Sequence[ValueDistribution], menu: Menu, rounds:
                     getattr(settled, f.name)[at] = getattr(part, f.name)
             yield Rounds(*(getattr(settled, f.name)[:m] for f in fields(Rounds)))
         done += m
-
-
-def _draw_head(b: ValueDistribution, rng: np.random.Generator, out: np.ndarray) -> None:
-    """What numpy draws of a compiled law's block before :func:`fold_block` ends its inverse CDF."""
-    if is_pareto_draw(b):
-        pareto_head(b, rng, out)
-    elif type(b).rvs is Exponential.rvs:
-        rng.standard_exponential(out=out)
-    else:
-        rng.random(out=out)
 
 
 def _moments(chunks, rounds: int) -> MonteCarloEstimate:
