@@ -32,9 +32,15 @@ def market100():
 
 
 @pytest.fixture(scope="session")
-def performance(request):
-    """Rows for docs/performance.md: ``add(what, figure, baseline, target)``, written at the session's end."""
+def performance_table():
+    """This run's rows for docs/performance.md, merged into it at the session's end."""
     table = PerformanceTable()
     yield table
     if table.rows:
         table.write(DOCS / "performance.md")
+
+
+@pytest.fixture
+def performance(performance_table, request):
+    """``add(what, figure, unit, baseline, baseline_name, target)``: a row of this benchmark in docs/performance.md."""
+    return performance_table.recorder(request.node.nodeid)

@@ -15,6 +15,7 @@ import numpy as np
 
 from agora.agents import Buyer
 from agora.market.distributions import parse_spec
+from agora.market.single_item.inplace_laws import draw_into
 from agora.market.single_item.intermediary_mechanisms import AuctionResult, ShiftedMyerson
 from agora.market.single_item.montecarlo import estimate, seller_first_rounds, simulate_seller_first, ties_possible
 from agora.market.single_item.scores import VirtualScore
@@ -68,18 +69,34 @@ def generator_rate(values: int = 1 << 22) -> float:
     return values / (time.process_time() - start)
 
 
+def market_draw_rate(n: int, values: int = 1 << 22) -> float:
+    """The market's own draws: values per CPU second of each law's inverse CDF (numpy) into a reused block."""
+    bidders = [parse_spec(s) for s in mixed_market(n)]
+    rng, buf = np.random.default_rng(0), np.empty(1 << 15)
+    start = time.process_time()
+    for _ in range(values // (buf.size * n)):
+        for b in bidders:
+            draw_into(b, rng, buf)
+    return values // (buf.size * n) * buf.size * n / (time.process_time() - start)
+
+
 def test_monte_carlo_throughput(benchmark, performance):
-    """Bidder values per second of the fused seller-first rounds, beside numpy's generator and the unfused rounds."""
+    """Bidder values per second of the fused seller-first rounds, beside numpy's generator, the market's
+    draws alone (a third of the values are Pareto quantiles: log1p and exp) and the unfused rounds."""
     for n in (2, 10, 100):
         gen = max(generator_rate() for _ in range(3))
+        draws = max(market_draw_rate(n) for _ in range(3))
         fused = max(_values_per_second(n, 4_000_000 // n) for _ in range(3))
         unfused = _values_per_second(n, 2_000_000 // n, _unfused)
         benchmark.extra_info.update({f"values_per_second_n{n}": fused, f"generator_n{n}": gen,
-                                     f"unfused_n{n}": unfused})
+                                     f"draws_n{n}": draws, f"unfused_n{n}": unfused})
         print(f"\nMonte Carlo n = {n}: {fused / 1e6:.1f} M values/s; generator {gen / 1e6:.0f} M/s "
-              f"({fused / gen:.2f}); unfused {unfused / 1e6:.1f} M/s ({fused / unfused:.1f}x)")
+              f"({fused / gen:.2f}); the market's draws {draws / 1e6:.0f} M/s ({fused / draws:.2f}); "
+              f"unfused {unfused / 1e6:.1f} M/s ({fused / unfused:.1f}x)")
         performance.add(f"seller-first Monte Carlo, n = {n}", fused, "values/s", gen,
                         "numpy Generator.random alone", TARGETS[n])
+        performance.add(f"seller-first Monte Carlo, n = {n}", fused, "values/s", draws,
+                        "the market's draws alone, each law's inverse CDF", "")
         performance.add(f"seller-first Monte Carlo, n = {n}", fused, "values/s", unfused,
                         "unfused matrix rounds", "")
     benchmark.pedantic(_values_per_second, args=(10, 1_000_000), rounds=3, iterations=1)

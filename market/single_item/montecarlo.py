@@ -10,6 +10,11 @@ phi and phi^-1 with the agent-based model, so the two check each other.
 :func:`simulate_seller_first` runs the same rounds fused (:func:`fused_seller_first`):
 each bidder's values are drawn, turned into phi and folded into the round's top two
 block by block, in the random stream and with the outcomes of the matrix form, bit for bit.
+For the closed-form laws (uniform, exponential, Pareto) the work after numpy's generator is
+compiled (:mod:`~agora.market.single_item.fused_kernels`, imported on first use, so that numba
+is loaded only by the runs that simulate): one pass per block ends the inverse
+CDF in place, takes phi once and folds it into the round's top two, and a posted price is
+settled in one more pass per chunk.
 Sums of squares are taken with ``einsum`` (single-threaded, so the standard errors do not
 depend on a BLAS library's thread count, as ``np.dot``'s did in their last bits).
 """
@@ -316,6 +321,8 @@ def fused_seller_first(bidders: Sequence[ValueDistribution], menu: Menu, rounds:
     the round's top two in one pass over a cache-sized block, and priorities are read only for
     the rounds with a tie at the top. The yielded arrays are overwritten by the next chunk.
     """
+    from agora.market.single_item.fused_kernels import compiled, draw_head, fold_block, law_table, settle_posted
+
     n = len(bidders)
     tie = ties_possible([VirtualScore(b) for b in bidders])
     lottery = not menu.is_posted_price
@@ -328,11 +335,16 @@ def fused_seller_first(bidders: Sequence[ValueDistribution], menu: Menu, rounds:
                      *(np.empty(values.shape[1]) for _ in range(3)))  # reused by every chunk
     inplace = [draws_in_place(b) for b in bidders]
     closed = [virtual_in_place(b) for b in bidders]
+    kernel = [compiled(b) for b in bidders]
+    laws = law_table([b for b, k in zip(bidders, kernel) if k])
+    row = np.cumsum(kernel) - 1  # each compiled bidder's row of ``laws``
     by_block = all(thresholds_in_closed_form(b) for b in bidders)  # else settle the chunk at once
+    posted = menu.is_posted_price and all(kernel)
     done = 0
     while done < rounds:
         m = min(chunk, rounds - done)
-        top.reset(m)
+        if not kernel[0]:
+            top.reset(m)
         for i, b in enumerate(bidders):
             if not inplace[i]:
                 values[i, :m] = b.rvs(m, rng)
@@ -340,6 +352,10 @@ def fused_seller_first(bidders: Sequence[ValueDistribution], menu: Menu, rounds:
                 at = slice(lo, min(lo + width, m))
                 w = at.stop - at.start
                 v = values[i, at]
+                if kernel[i]:
+                    draw_head(b, rng, v)
+                    fold_block(v, laws[row[i]], i, top.Phi[at], top.rival[at], top.winner[at])
+                    continue
                 if inplace[i]:
                     draw_into(b, rng, v)
                 if closed[i]:
@@ -351,6 +367,12 @@ def fused_seller_first(bidders: Sequence[ValueDistribution], menu: Menu, rounds:
             _break_ties(bidders, values, top, m, rng)
         draw = rng.random(m) if lottery else None
         winner, Phi, rival = top.winner[:m], top.Phi[:m], top.rival[:m]
+        if posted:
+            settle_posted(values, laws, menu.options[0].price, winner, Phi, rival,
+                          *(getattr(settled, f.name)[:m] for f in fields(Rounds)))
+            yield Rounds(*(getattr(settled, f.name)[:m] for f in fields(Rounds)))
+            done += m
+            continue
         v = values[winner, np.arange(m)]
         if not by_block:
             yield settle_seller_first(bidders, menu, winner, Phi, rival, v, draw)
