@@ -568,7 +568,8 @@ a price offered to member 2 alone is vetoed by member 1 whenever theta_1 < 3/2. 
 relaxations (one yes vote suffices; a fixed consulted set) and Section 6.3's fixed shares
 run through the same agents. In Section 6.3 the extracted text orders omega_i theta_high_i
 the other way round from Example 2; the measured weights agree with its conclusion that
-members bearing more of the cost get more influence.
+members bearing more of the cost get more influence when their values are identically
+distributed (with other values Theorem 2's order can go against the shares: next section).
 """
     return Section("Agents: vetoes, and the optimal mechanism earning its profit", text, checks)
 
