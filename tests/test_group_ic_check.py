@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import optimize
 
 from agora.market.errors import InputError
 from agora.market.group.ic_check import (
@@ -125,3 +126,34 @@ def test_exact_best_deviation_of_proposition_4():
     assert gain == pytest.approx(exact_gain, abs=1e-7) and gain == pytest.approx(0.0994, abs=1e-4)
     grid = type_grid(mech.members[0], 401)  # a grid alone cannot land on the threshold
     assert np.min(np.abs(grid - threshold)) > 1e-3
+
+
+def test_best_deviation_equals_a_root_and_a_dense_scan_where_the_grid_alone_misses():
+    """Example 1, theta = (1, 1.8): the refined deviation equals brentq's root of the trade threshold
+    w1 phi1(r) + w2 phi2(1.8) = 0 with the paper's phi_i(t) = 2 t - hi_i, and its gain the utility there;
+    the 401-point grid's own best (0.845, gain 0.0976) misses both by more than 1e-6."""
+    sol = solve_group(["uniform:0,2", "uniform:0,3"])
+    mech = optimal_mechanism(sol)
+    w = np.array(sol.weights)
+
+    def utility(reports) -> np.ndarray:
+        reports = np.atleast_1d(np.asarray(reports, float))
+        rows = np.column_stack([reports, np.full(reports.size, 1.8)])
+        return 1.0 * mech.allocation(rows) - mech.transfer(rows)
+
+    root = optimize.brentq(lambda r: w[0] * (2 * r - 2) + w[1] * (2 * 1.8 - 3), 0.0, 2.0, xtol=1e-14)
+    truth = float(utility(1.0)[0])
+    exact_gain = float(utility(root + 1e-12)[0]) - truth  # trade starts at the root; m rises beyond it
+
+    def agrees(report: float, gain: float) -> bool:
+        return abs(report - root) <= 1e-6 and abs(gain - exact_gain) <= 1e-6
+
+    report, gain = ex_post_deviation(mech, 0, [1.0, 1.8])
+    assert agrees(report, gain)
+    dense = np.linspace(0.0, 2.0, 100_001)  # no report on a 1e5-point grid does better
+    assert float(utility(dense).max()) - truth <= gain + 1e-12
+    grid = type_grid(mech.members[0], 401)
+    values = utility(grid)
+    b = int(np.argmax(values))
+    assert grid[b] == pytest.approx(0.845, abs=1e-12) and values[b] - truth == pytest.approx(0.0976, abs=1e-4)
+    assert not agrees(float(grid[b]), float(values[b] - truth))

@@ -93,3 +93,15 @@ def test_equilibrium_selection_catches_a_1pc_error_in_the_k_item_payoffs(monkeyp
         section, _ = selection_k_items.k_items(Runner(pool.executor, 2, 80), tmp_path)
     assert _verdicts(section, "exact vs 200000 drawn rounds") == [False]
     assert _verdicts(section, "seller first (Stackelberg): prices and the seller's revenue") == [False]
+
+
+def test_selling_to_a_group_section_6_3_rejects_weights_ranked_by_the_cost_shares(monkeypatch):
+    """Weights equal to the cost shares (larger share, larger weight) break Theorem 2's order."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(selling_to_a_group, "solve_fixed_shares",
+                        lambda values, shares, *a, **k: SimpleNamespace(weights=tuple(shares), trivial=None))
+    section = selling_to_a_group.section_6_3()
+    assert not any(_verdicts(section, "the smaller share gets the larger weight"))
+    assert not any(_verdicts(section, "omega_1"))
+    assert not any(_verdicts(section, "omega_i >= omega_j / alpha_ij"))  # every committee
