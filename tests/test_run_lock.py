@@ -102,3 +102,38 @@ def test_sigterm_stops_viz_and_its_server():
     time.sleep(1)
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # nobody serves any more
+
+
+def test_a_folder_that_cannot_be_locked_is_refused_in_one_line(capsys, tmp_path, monkeypatch):
+    """A file system without locks (flock fails with ENOLCK, as on NFS without its lock daemon):
+    refused in one line naming the folder, before any worker starts, with nothing written."""
+    import errno
+
+    from agora.experiments import store
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(store.fcntl, "flock", no_locks)
+    (tmp_path / "s.toml").write_text(SPEC)
+    code, out, err = run_cli(capsys, "run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "res"),
+                             "--executor", "serial")
+    assert code == 2 and out == "" and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert f"cannot lock '{tmp_path}' for the run ({os.strerror(errno.ENOLCK)})" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root opens every folder")
+def test_a_folder_that_cannot_be_read_is_refused_in_one_line(capsys, tmp_path):
+    """Write and search permission but no read: files can be made in it, the folder cannot be opened."""
+    (tmp_path / "s.toml").write_text(SPEC)
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o300)
+    try:
+        code, out, err = run_cli(capsys, "run", str(tmp_path / "s.toml"), "--out", str(closed / "res"),
+                                 "--executor", "serial")
+    finally:
+        closed.chmod(0o700)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+    assert f"cannot lock '{closed}' for the run (Permission denied)" in err
+    assert list(closed.iterdir()) == []
