@@ -69,7 +69,12 @@ COSTS = {
     "history_moves": Cost(80.0, 5e-7),                      # its exact chain, per history x move
     "tip_mixes": Cost(20.0, 5e-7),                          # its tips, per price pair x sample x convention
     "arborescences": Cost(0.0, 2.5e-6, lambda k: k ** 4),   # its potentials, k conventions: k Edmonds runs
+    "k_auction": Cost(64.0, 1e-6),                          # solve k-auction, per round x buyer
+    "bid_vector": Cost(0.0, 1.5e-3),                        # its intermediary's expected utility, per bid vector
 }
+
+#: ``agora solve k-auction``: levels of the intermediary's coarse and regret bid grids, Brent steps per bid.
+K_AUCTION_LEVELS, K_AUCTION_REGRET_LEVELS, K_AUCTION_BRENT = 11, 41, 60
 
 #: Q-learning's per-period overhead (numpy calls), in sessions: a period costs like sessions + this.
 Q_PERIOD_OVERHEAD = 100
@@ -193,3 +198,31 @@ def conventions_cost(grid: int, sample: int) -> Cost:
     tips, trees = COSTS["tip_mixes"], COSTS["arborescences"]
     return Cost(1.0, 1.0, lambda k: grid * grid * (k + tips.bytes * sample), time_growth=lambda k: (
         tips.seconds * grid * grid * sample * k + trees.seconds * trees.growth(k)))
+
+
+def bid_vectors(levels: int, bids: int) -> float:
+    """Non-increasing vectors of 1..``bids`` bids on ``levels`` levels: C(levels + bids, bids) - 1."""
+    log = math.lgamma(levels + bids + 1) - math.lgamma(bids + 1) - math.lgamma(levels + 1)
+    return math.exp(log) - 1.0 if log < 700 else math.inf
+
+
+def _utility_seconds(items: int) -> float:
+    """One expected utility of the k-auction's intermediary: dearer with more items (the rivals' binomial laws)."""
+    return COSTS["bid_vector"].seconds * (1.0 + items / 5.0)
+
+
+def k_auction_cost(buyers: int, items: int, block: int) -> Cost:
+    """``agora solve k-auction`` by its rounds: the values of every buyer, and, when one intermediary
+    holds ``block`` >= 2 buyers, its best response each round (a grid of bid vectors of up to
+    min(block, items) bids, then Brent on each bid)."""
+    per = COSTS["k_auction"]
+    bids = min(block, items) if block >= 2 else 0
+    vectors = bid_vectors(K_AUCTION_LEVELS + block, bids) + K_AUCTION_BRENT * bids if bids else 0.0
+    return Cost(per.bytes * buyers, per.seconds * buyers + _utility_seconds(items) * vectors)
+
+
+def k_auction_regret_cost(items: int, block: int) -> Cost:
+    """The regret of the k-auction's intermediary, by the rounds it is measured on: every bid vector
+    on the fine grid."""
+    bids = min(block, items) if block >= 2 else 0
+    return Cost(0.0, _utility_seconds(items) * bid_vectors(K_AUCTION_REGRET_LEVELS, bids) if bids else 0.0)

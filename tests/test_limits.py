@@ -24,6 +24,11 @@ HUGE = [
      "--rounds"),
     (["simulate", "seller-first", "--bidder", "uniform:0,1", "--rounds", "1000000000000"], "--rounds"),
     (["solve", "group", "--member", "uniform:0,1", "--export", "out", "--points", "1000000000"], "--points"),
+    (["solve", "k-auction", "--buyers", "3", "--items", "1", "--dist", "uniform:0,1", "--utility", "surplus",
+      "--partition", "0,1|2", "--rounds", "1000000000000"], "--rounds"),
+    # ten bids on a 41-level grid: C(51, 10) bid vectors for the regret of each checked round
+    (["solve", "k-auction", "--buyers", "11", "--items", "10", "--dist", "uniform:0,1", "--utility", "surplus",
+      "--partition", "0,1,2,3,4,5,6,7,8,9|10"], "--regret-profiles"),
     (["solve", "stochastic-stability", "--bidder", "uniform:0,1", "--grid", "1000000000"], "--grid"),
     (["solve", "stochastic-stability", "--bidder", "uniform:0,1", "--sample", "1000000000"], "--sample"),
     # the exact chain over histories: 141^2 histories x 141^2 moves, about 30 GB
@@ -161,3 +166,15 @@ def test_stability_memory_estimates_bound_the_measured_peak(argv, cost):
     else:
         estimate = grid_bytes + conventions_cost(n, max(samples)).estimate(len(d["conventions"]))[0]
     assert peak <= estimate <= 3 * peak
+
+
+@pytest.mark.parametrize("levels, bids", [(13, 1), (14, 3), (20, 3), (5, 5)])
+def test_bid_vectors_count_the_grid_searched(levels, bids):
+    """C(L + d, d) - 1: the non-increasing vectors of 1..d bids on L levels that the k-auction's
+    intermediary tries (itertools.combinations_with_replacement, as its grid search enumerates them)."""
+    from itertools import combinations_with_replacement
+
+    from agora.experiments.limits import bid_vectors
+
+    count = sum(1 for x in range(1, bids + 1) for _ in combinations_with_replacement(range(levels), x))
+    assert bid_vectors(levels, bids) == pytest.approx(count, rel=1e-12)
