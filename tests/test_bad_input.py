@@ -180,7 +180,7 @@ def test_a_short_partition_for_a_billion_buyers_is_refused_at_once(capsys):
     (["simulate", "seller-first", "--bidder", "uniform:0,1", "--price=-inf"], "finite number >= 0, got -inf"),
     (["simulate", "seller-first", "--bidder", "uniform:0,1", "--price=inf"], "finite number >= 0, got inf"),
     (["solve", "ipm", "--buyers", "3", "--items", "1", "--dist", "uniform:0,1", "--partition", "-1|0,1,2"],
-     "is written with '='"),
+     "is written with '=', like --partition=-1"),
     (["solve", "ipm", "--buyers", "3", "--items", "1", "--dist", "uniform:0,1", "--partition=-1|0,1,2"],
      "4 buyer entries for 3 buyers"),
     (["solve", "ipm", "--buyers", "3", "--items", "2", "--dist", "uniform:0,1", "--weights", "1,nan"],
