@@ -93,9 +93,16 @@ def viz(args) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"agora viz: serving the dashboard at http://{host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     server = subprocess.Popen(server_command(args.host, args.port), env=server_environment(controls))
-    previous = signal.signal(signal.SIGTERM, lambda *_: server.terminate())  # SIGTERM stops the server too
+    stopped = []
+
+    def stop(*_):  # SIGTERM stops the server too; asked to stop, viz exits 0 as on Ctrl-C
+        stopped.append(True)
+        server.terminate()
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        return server.wait()
+        code = server.wait()
+        return 0 if stopped else code
     except KeyboardInterrupt:
         server.terminate()
         server.wait()
