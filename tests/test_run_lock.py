@@ -77,6 +77,49 @@ def test_two_runs_racing_for_one_stale_lock_exactly_one_wins(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # the lock released, no staged lock left
 
 
+def serving_viz(port: int) -> subprocess.Popen:
+    """`agora viz --port PORT`, once its server listens."""
+    import socket
+    import time
+
+    agora = Path(sys.executable).with_name("agora")
+    proc = subprocess.Popen([str(agora), "viz", "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    assert "serving the dashboard" in proc.stdout.readline()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the server listens
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.5)
+    raise AssertionError("the dashboard server did not start listening in 60 s")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_kill_9_of_viz_ends_its_server():
+    """`kill -9` of `agora viz` cannot forward anything: the server ends by itself, its port free
+    within 10 s."""
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = serving_viz(port)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                break
+        time.sleep(0.5)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # nobody serves any more
+
+
 @pytest.mark.slow
 def test_sigterm_stops_viz_and_its_server():
     """SIGTERM to `agora viz` stops the Solara server too: the port is free again afterwards, and
