@@ -14,6 +14,7 @@ Bad input gives one line on stderr and exit status 2; nothing is written.
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -35,9 +36,10 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line (exit status 2)."""
 
     def error(self, message):
-        if message.endswith("expected one argument"):
+        option = re.fullmatch(r"argument (--[\w-]+)(?:/-\w)?: expected one argument", message)
+        if option:
             # argparse reads a value that starts with '-' (like -inf or -1|0,1) as an option
-            message += "; a value that starts with '-' is written with '=', like --price=-1"
+            message += f"; a value that starts with '-' is written with '=', like {option[1]}=-1"
         self.exit(2, f"{self.prog}: error: {one_line(message)} (see --help)\n")
 
 

@@ -12,7 +12,14 @@ import argparse
 import math
 
 from agora.experiments.cli import SPEC_HELP, _nonnegative_int, _positive_int, _price
-from agora.experiments.limits import COSTS, add_limit_options, limits_of, require_fits
+from agora.experiments.limits import (
+    COSTS,
+    add_limit_options,
+    k_auction_cost,
+    k_auction_regret_cost,
+    limits_of,
+    require_fits,
+)
 from agora.experiments.output import dumps
 from agora.experiments.tables import format_table
 from agora.market.errors import InputError
@@ -85,13 +92,20 @@ def _add_k_auction(verbs: dict) -> None:
                    help="rounds whose best response is checked on the fine grid (default 5)")
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    add_limit_options(p)
 
 
 def solve_k_auction(args) -> int:
-    from agora.market.demand import parse_partition
+    """The partition read (at most one entry per buyer), then the rounds held to the limits with the
+    intermediary holding the most buyers."""
     from agora.market.k_items.k_auction import solve_k_auction as solve
 
-    sol = solve(args.buyers, args.items, args.dist, parse_partition(args.partition, args.buyers), args.utility,
+    partition = partition_of_buyers(args.partition, args.buyers)
+    block = max(len(b) for b in partition)
+    limits = limits_of(args)
+    require_fits("--regret-profiles", args.regret_profiles, k_auction_regret_cost(args.items, block), limits)
+    require_fits("--rounds", args.rounds, k_auction_cost(args.buyers, args.items, block), limits)
+    sol = solve(args.buyers, args.items, args.dist, partition, args.utility,
                 args.reserve, rounds=args.rounds, seed=args.seed, regret_profiles=args.regret_profiles)
     d = sol.to_dict()
     if args.json:

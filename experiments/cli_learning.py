@@ -2,6 +2,7 @@
 
     agora solve stochastic-stability --bidder SPEC [--bidder SPEC ...] [--grid N] [--sample S]
                                      [--sample-intermediary S2] [--memory M] [--json]
+                                     [--max-memory BYTES] [--max-seconds S]
 
 Prints the stochastically stable conventions of the discretized simultaneous game
 (``stable``: seller_price and intermediary_price), every convention's resistance to the
@@ -13,6 +14,15 @@ from __future__ import annotations
 import argparse
 
 from agora.experiments.cli import SPEC_HELP, _positive_int
+from agora.experiments.limits import (
+    COSTS,
+    add_limit_options,
+    conventions_cost,
+    history_cost,
+    limits_of,
+    require_fits,
+    tip_cost,
+)
 from agora.experiments.output import dumps
 from agora.experiments.tables import format_table
 
@@ -36,13 +46,27 @@ def add_parsers(verbs: dict, sub) -> None:
     p.add_argument("--memory", type=_positive_int, metavar="M",
                    help="plays remembered (default: any M >= 2 x the larger sample)")
     p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    add_limit_options(p)
 
 
 def solve_stochastic_stability(args: argparse.Namespace) -> int:
-    from agora.market.learning.pricing_stability import pricing_stability
+    """Sizes held to the limits before work: the grid game, then the exact chain or the tips of
+    one convention, then (once the game is built) the tip reduction on its conventions."""
+    from agora.market.learning.pricing_stability import exact_chain, pricing_stability
 
+    limits = limits_of(args)
     samples = (args.sample, args.sample_intermediary or args.sample)
-    d = pricing_stability(args.bidder, args.grid, samples, args.memory)
+    require_fits("--grid", args.grid, COSTS["stability_grid"], limits)
+    if exact_chain(args.grid, args.memory):
+        require_fits("--grid", args.grid, history_cost(args.memory), limits)
+    else:
+        require_fits("--sample", max(samples), tip_cost(args.grid), limits)
+
+    def fits(conventions: int) -> None:
+        require_fits(f"conventions (strict equilibria) on --grid {args.grid}", conventions,
+                     conventions_cost(args.grid, max(samples)), limits)
+
+    d = pricing_stability(args.bidder, args.grid, samples, args.memory, fits=fits)
     if args.json:
         print(dumps(d))
         return 0

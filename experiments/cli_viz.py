@@ -66,6 +66,24 @@ def server_environment(controls) -> dict[str, str]:
     return env
 
 
+def die_with_parent(parent: int):
+    """For the server, run just before it starts: on Linux, ask the kernel to send it SIGTERM when
+    ``agora viz`` (pid ``parent``) ends, however it ends (``kill -9`` too: prctl PR_SET_PDEATHSIG);
+    if viz is already gone, end at once. Elsewhere nothing is asked."""
+    def ask() -> None:
+        if not sys.platform.startswith("linux"):
+            return
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        if os.getppid() != parent:
+            os._exit(0)
+    return ask
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
 def check_address(host: str, port: int) -> None:
     """InputError in one line unless ``host:port`` can be bound now (a bad host, or a port in use)."""
     try:
@@ -92,10 +110,18 @@ def viz(args) -> int:
     check_address(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"agora viz: serving the dashboard at http://{host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-    server = subprocess.Popen(server_command(args.host, args.port), env=server_environment(controls))
-    previous = signal.signal(signal.SIGTERM, lambda *_: server.terminate())  # SIGTERM stops the server too
+    server = subprocess.Popen(server_command(args.host, args.port), env=server_environment(controls),
+                              preexec_fn=die_with_parent(os.getpid()))
+    stopped = []
+
+    def stop(*_):  # SIGTERM stops the server too; asked to stop, viz exits 0 as on Ctrl-C
+        stopped.append(True)
+        server.terminate()
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        return server.wait()
+        code = server.wait()
+        return 0 if stopped else code
     except KeyboardInterrupt:
         server.terminate()
         server.wait()

@@ -38,16 +38,19 @@ class Limits:
 
 @dataclass(frozen=True)
 class Cost:
-    """``bytes * g(size)`` and ``seconds * g(size)`` (+ fixed parts), with g the size's growth."""
+    """``bytes * g(size)`` and ``seconds * h(size)`` (+ fixed parts), with g the size's growth and h
+    its growth in time (g unless given)."""
 
     bytes: float
     seconds: float
     growth: object = staticmethod(lambda size: size)
     fixed_seconds: float = 0.0
+    time_growth: object = None
 
     def estimate(self, size: int) -> tuple[float, float]:
         g = float(self.growth(size))
-        return self.bytes * g, self.fixed_seconds + self.seconds * g
+        h = g if self.time_growth is None else float(self.time_growth(size))
+        return self.bytes * g, self.fixed_seconds + self.seconds * h
 
 
 #: Measured costs (see the module docstring); growth in the size named by each key.
@@ -62,7 +65,16 @@ COSTS = {
     "steps": Cost(200.0, 2e-3),                             # agora run, per run x step
     "group_table": Cost(16e3, 1.5e-3),                      # solve group --export, per member x type
     "q_periods": Cost(0.0, 2e-6),                           # solve q-learning, per period x (sessions + 1)
+    "stability_grid": Cost(400.0, 6e-6, lambda n: n * n),   # solve stochastic-stability: the N x N game
+    "history_moves": Cost(80.0, 5e-7),                      # its exact chain, per history x move
+    "tip_mixes": Cost(20.0, 5e-7),                          # its tips, per price pair x sample x convention
+    "arborescences": Cost(0.0, 2.5e-6, lambda k: k ** 4),   # its potentials, k conventions: k Edmonds runs
+    "k_auction": Cost(64.0, 1e-6),                          # solve k-auction, per round x buyer
+    "bid_vector": Cost(0.0, 1.5e-3),                        # its intermediary's expected utility, per bid vector
 }
+
+#: ``agora solve k-auction``: levels of the intermediary's coarse and regret bid grids, Brent steps per bid.
+K_AUCTION_LEVELS, K_AUCTION_REGRET_LEVELS, K_AUCTION_BRENT = 11, 41, 60
 
 #: Q-learning's per-period overhead (the exploration rate, the blocks of draws), in sessions: a period
 #: costs like sessions + this. A session's period is compiled (numba): 0.1 us on 41 prices, 0.5 us on
@@ -168,3 +180,52 @@ def q_session_bytes(grid: int, memory: int) -> float:
 def q_memory_cost(grid: int) -> Cost:
     """One session of ``agora solve q-learning`` by its memory (the Q-table's growth)."""
     return Cost(1.0, 0.0, lambda memory: q_session_bytes(grid, memory))
+
+
+def history_cost(memory: int) -> Cost:
+    """The exact chain of ``agora solve stochastic-stability --memory M`` on an N-price grid:
+    N^(2M) histories, each with N^2 moves (growth in N)."""
+    per = COSTS["history_moves"]
+    return Cost(per.bytes, per.seconds, lambda n: n ** (2 * memory + 2))
+
+
+def tip_cost(grid: int) -> Cost:
+    """The tips out of one convention (one N x S x N array of sample mixes at a time; growth in S)."""
+    per = COSTS["tip_mixes"]
+    return Cost(per.bytes * grid * grid, per.seconds * grid * grid)
+
+
+def conventions_cost(grid: int, sample: int) -> Cost:
+    """The tip reduction on k conventions (growth in k): the tips out of each, which conventions
+    each best-reply path reaches (N^2 x k booleans), and k + 1 least arborescences."""
+    tips, trees = COSTS["tip_mixes"], COSTS["arborescences"]
+    return Cost(1.0, 1.0, lambda k: grid * grid * (k + tips.bytes * sample), time_growth=lambda k: (
+        tips.seconds * grid * grid * sample * k + trees.seconds * trees.growth(k)))
+
+
+def bid_vectors(levels: int, bids: int) -> float:
+    """Non-increasing vectors of 1..``bids`` bids on ``levels`` levels: C(levels + bids, bids) - 1."""
+    log = math.lgamma(levels + bids + 1) - math.lgamma(bids + 1) - math.lgamma(levels + 1)
+    return math.exp(log) - 1.0 if log < 700 else math.inf
+
+
+def _utility_seconds(items: int) -> float:
+    """One expected utility of the k-auction's intermediary: dearer with more items (the rivals' binomial laws)."""
+    return COSTS["bid_vector"].seconds * (1.0 + items / 5.0)
+
+
+def k_auction_cost(buyers: int, items: int, block: int) -> Cost:
+    """``agora solve k-auction`` by its rounds: the values of every buyer, and, when one intermediary
+    holds ``block`` >= 2 buyers, its best response each round (a grid of bid vectors of up to
+    min(block, items) bids, then Brent on each bid)."""
+    per = COSTS["k_auction"]
+    bids = min(block, items) if block >= 2 else 0
+    vectors = bid_vectors(K_AUCTION_LEVELS + block, bids) + K_AUCTION_BRENT * bids if bids else 0.0
+    return Cost(per.bytes * buyers, per.seconds * buyers + _utility_seconds(items) * vectors)
+
+
+def k_auction_regret_cost(items: int, block: int) -> Cost:
+    """The regret of the k-auction's intermediary, by the rounds it is measured on: every bid vector
+    on the fine grid."""
+    bids = min(block, items) if block >= 2 else 0
+    return Cost(0.0, _utility_seconds(items) * bid_vectors(K_AUCTION_REGRET_LEVELS, bids) if bids else 0.0)

@@ -137,12 +137,23 @@ def _guard(folder: Path):
     A kernel lock (``flock`` on the folder itself): released when its holder exits, however it
     exits, so a taker killed halfway never blocks the others, and no file is left behind.
     """
-    fd = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError as err:
+        raise _unlockable(folder, err) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as err:
+            raise _unlockable(folder, err) from None
         yield
     finally:
         os.close(fd)  # closing drops the flock
+
+
+def _unlockable(folder: Path, err: OSError) -> SpecError:
+    return SpecError(f"cannot lock '{folder}' for the run ({err.strerror}); accepted: an --out in a folder "
+                     "you can read, write and lock")
 
 
 def _take(path: Path, mine: str) -> dict | None:
@@ -157,13 +168,16 @@ def _take(path: Path, mine: str) -> dict | None:
         if holder is not None:
             return holder
         staged = path.with_name(f"{path.name}.{os.getpid()}")
-        staged.write_text(mine, encoding="utf-8")
         try:
+            staged.write_text(mine, encoding="utf-8")
             with suppress(FileNotFoundError):
                 os.remove(path)  # stale: its run was killed
             os.link(staged, path)
+        except OSError as err:  # a file system without hard links, say
+            raise _unlockable(path.parent, err) from None
         finally:
-            staged.unlink()
+            with suppress(FileNotFoundError):
+                staged.unlink()
     return None
 
 

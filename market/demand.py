@@ -11,6 +11,7 @@ monopolist intermediary of monopolist-intermediary).
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
@@ -56,11 +57,19 @@ def validate_partition(blocks: Sequence[Sequence[int]], n: int | None = None) ->
     outside = sorted(i for i in seen if not 0 <= i < n)
     if outside:
         raise DemandError(f"buyer(s) {outside} are not among buyers 0..{n - 1}")
-    missing = sorted(set(range(n)) - set(seen))
-    if missing:
-        raise DemandError(f"partition {blocks} misses buyer(s) {missing}; every buyer 0..{n - 1} "
-                          "must be in exactly one block")
+    if len(seen) < n:  # no buyer repeated or outside 0..n-1: n - len(seen) are missing
+        raise DemandError(f"partition {blocks} misses buyer(s) {_first_missing(seen, n)}; every buyer "
+                          f"0..{n - 1} must be in exactly one block")
     return canonical(blocks)
+
+
+def _first_missing(seen: Sequence[int], n: int, shown: int = 10) -> str:
+    """The first ``shown`` buyers of 0..n-1 not in ``seen`` (and how many in all), found without
+    building range(n): for a billion buyers named in a short partition."""
+    present = set(seen)
+    first = list(itertools.islice((i for i in range(n) if i not in present), shown))
+    count = n - len(present)
+    return str(first) if count <= shown else f"{str(first)[:-1]}, ...] ({count} in all)"
 
 
 def parse_partition(text: str, n: int | None = None) -> Partition:

@@ -164,6 +164,13 @@ def test_partition_with_more_blocks_than_buyers_is_refused_before_reading(capsys
     assert "100000 blocks" in err and "3 buyers" in err
 
 
+def test_a_short_partition_for_a_billion_buyers_is_refused_at_once(capsys):
+    """The missing buyers are counted, not listed: range(10^9) was built, and hung."""
+    err = refused(capsys, "solve", "k-auction", "--buyers", "1000000000", "--items", "1", "--dist", "uniform:0,1",
+                  "--utility", "surplus", "--partition", "0")
+    assert "misses buyer(s) [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, ...] (999999999 in all)" in err
+
+
 @pytest.mark.parametrize("argv, expected", [
     (["solve", "simultaneous", "--bidder", "uniform:0,1", "--grid", "-3"], "expected a number >= 1, got -3"),
     (["solve", "simultaneous", "--bidder", "uniform:0,1", "--grid", "0"], "expected a number >= 1, got 0"),
@@ -173,7 +180,7 @@ def test_partition_with_more_blocks_than_buyers_is_refused_before_reading(capsys
     (["simulate", "seller-first", "--bidder", "uniform:0,1", "--price=-inf"], "finite number >= 0, got -inf"),
     (["simulate", "seller-first", "--bidder", "uniform:0,1", "--price=inf"], "finite number >= 0, got inf"),
     (["solve", "ipm", "--buyers", "3", "--items", "1", "--dist", "uniform:0,1", "--partition", "-1|0,1,2"],
-     "is written with '='"),
+     "is written with '=', like --partition=-1"),
     (["solve", "ipm", "--buyers", "3", "--items", "1", "--dist", "uniform:0,1", "--partition=-1|0,1,2"],
      "4 buyer entries for 3 buyers"),
     (["solve", "ipm", "--buyers", "3", "--items", "2", "--dist", "uniform:0,1", "--weights", "1,nan"],

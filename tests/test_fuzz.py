@@ -67,7 +67,10 @@ def spec_argvs(spec: str) -> list[list[str]]:
             ["simulate", "seller-first", "--bidder", spec, "--bidder", BAD_SPEC],
             ["plot", "seller-first", "--bidder", spec, "--bidder", BAD_SPEC, "--out", "f.png"],
             ["solve", "group", "--member", spec, "--member", BAD_SPEC],
-            ["solve", "ipm", "--buyers", "2", "--items", "1", "--dist", spec, "--partition", "0,0"]]
+            ["solve", "ipm", "--buyers", "2", "--items", "1", "--dist", spec, "--partition", "0,0"],
+            ["solve", "stochastic-stability", "--bidder", spec, "--bidder", BAD_SPEC],
+            ["solve", "k-auction", "--buyers", "2", "--items", "1", "--dist", spec, "--utility", "surplus",
+             "--partition", "0|1", "--rounds", "1"]]
 
 
 def option_argvs(value: str) -> list[list[str]]:
@@ -82,7 +85,10 @@ def option_argvs(value: str) -> list[list[str]]:
             ["solve", "ipm", "--buyers", "3", "--items", "1", f"--partition{v}", f"--weights{v}", "--dist", BAD_SPEC],
             ["solve", "group", "--member", BAD_SPEC, f"--cost{v}"],
             ["reproduce", "seller-first", f"--workers{v}", "--executor", "serial"],
-            ["viz", f"--port{v}", "--host", "127.0.0.1", "missing.toml"]]
+            ["viz", f"--port{v}", "--host", "127.0.0.1", "missing.toml"],
+            ["solve", "stochastic-stability", f"--grid{v}", f"--sample{v}", f"--memory{v}", "--bidder", BAD_SPEC],
+            ["solve", "k-auction", f"--buyers{v}", f"--items{v}", f"--rounds{v}", f"--regret-profiles{v}",
+             "--dist", BAD_SPEC, "--utility", "surplus", "--partition", "0"]]
 
 
 TOML_VALUES = st.one_of(st.integers(-10**20, 10**20).map(str), st.floats().map(lambda x: repr(x).replace("nan", "nan")),

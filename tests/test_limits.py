@@ -24,6 +24,16 @@ HUGE = [
      "--rounds"),
     (["simulate", "seller-first", "--bidder", "uniform:0,1", "--rounds", "1000000000000"], "--rounds"),
     (["solve", "group", "--member", "uniform:0,1", "--export", "out", "--points", "1000000000"], "--points"),
+    (["solve", "k-auction", "--buyers", "3", "--items", "1", "--dist", "uniform:0,1", "--utility", "surplus",
+      "--partition", "0,1|2", "--rounds", "1000000000000"], "--rounds"),
+    # ten bids on a 41-level grid: C(51, 10) bid vectors for the regret of each checked round
+    (["solve", "k-auction", "--buyers", "11", "--items", "10", "--dist", "uniform:0,1", "--utility", "surplus",
+      "--partition", "0,1,2,3,4,5,6,7,8,9|10"], "--regret-profiles"),
+    (["solve", "stochastic-stability", "--bidder", "uniform:0,1", "--grid", "1000000000"], "--grid"),
+    (["solve", "stochastic-stability", "--bidder", "uniform:0,1", "--sample", "1000000000"], "--sample"),
+    # the exact chain over histories: 141^2 histories x 141^2 moves, about 30 GB
+    (["solve", "stochastic-stability", "--bidder", "uniform:0,1", "--grid", "141", "--memory", "1", "--sample", "1"],
+     "--grid"),
 ]
 
 
@@ -88,3 +98,83 @@ def test_a_sweep_too_big_is_refused_before_it_is_expanded(capsys, tmp_path):
                     f'"market.rounds_unused" = [{values}]\n')
     code, _, err = run_cli(capsys, "run", str(spec), "--out", str(tmp_path / "res"))
     assert code == 2 and "sweep.grid has 1000000 points (1000 x 1000)" in err
+
+
+def test_stability_memory_far_past_the_chain_is_the_tip_reduction():
+    """--memory 10^9 used to hang raising 11 to 2 x 10^9; past the exact chain the memory does not
+    enter the tip reduction (m >= 2 max(s), Young 1993): the same conventions as no memory given."""
+    from agora.market.learning.pricing_stability import pricing_stability
+
+    bidders = ["uniform:0,1", "uniform:0,1"]
+    far, none = (pricing_stability(bidders, 11, (30, 30), m) for m in (10**9, None))
+    for key in ("stable", "conventions", "resistances"):
+        assert far[key] == none[key]
+
+
+@pytest.mark.parametrize("points, memory", [(141, 1), (142, 1), (2, 7), (2, 8), (3, 4), (2, 10**9)])
+def test_exact_chain_is_taken_up_to_the_history_count(points, memory):
+    from agora.market.learning.pricing_stability import EXACT_STATES, exact_chain
+
+    small = memory < 64 and points ** (2 * memory) <= EXACT_STATES  # 141^2 = 19881, 142^2 = 20164, 2^14 = 16384
+    assert exact_chain(points, memory) == small
+
+
+def strict_equilibrium_count(A, B) -> int:
+    """Profiles where each price is the only best reply to the other (brute force over the grid)."""
+    n1, n2 = A.shape
+    return sum(all(A[a, b] > A[x, b] for x in range(n1) if x != a) and
+               all(B[a, b] > B[a, y] for y in range(n2) if y != b) for a in range(n1) for b in range(n2))
+
+
+def test_many_conventions_are_refused_once_the_game_is_built(capsys, tmp_path, monkeypatch):
+    """A point-mass buyer makes every split of its value a strict equilibrium: 79 conventions
+    on 81 prices, whose k + 1 arborescences (about k^4 steps) would take minutes; refused at once."""
+    from agora.market.single_item.simultaneous import PricingGame, grid_game
+
+    _, A, B = grid_game(PricingGame(["point:1"]), 81)
+    k = strict_equilibrium_count(A, B)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, "solve", "stochastic-stability", "--bidder", "point:1", "--grid", "81",
+                             "--max-seconds", "30")
+    assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+    assert f"conventions (strict equilibria) on --grid 81 = {k} would need" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv, cost", [
+    ((["uniform:0,1", "uniform:0,1"], 30, (1, 1), 1), "history"),
+    ((["uniform:0,1", "uniform:0,1"], 61, (30, 30), None), "tips"),
+])
+def test_stability_memory_estimates_bound_the_measured_peak(argv, cost):
+    """The estimates work is refused by are upper bounds of the peak memory numpy allocates (tracemalloc),
+    within a factor 3: the exact chain (N^(2M) histories x N^2 moves) and the grid game with its tips."""
+    import tracemalloc
+
+    from agora.experiments.limits import conventions_cost, history_cost
+    from agora.market.learning.pricing_stability import pricing_stability
+
+    bidders, n, samples, memory = argv
+    tracemalloc.start()
+    try:
+        d = pricing_stability(bidders, n, samples, memory)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    grid_bytes = COSTS["stability_grid"].estimate(n)[0]
+    if cost == "history":
+        estimate = history_cost(memory).estimate(n)[0]
+    else:
+        estimate = grid_bytes + conventions_cost(n, max(samples)).estimate(len(d["conventions"]))[0]
+    assert peak <= estimate <= 3 * peak
+
+
+@pytest.mark.parametrize("levels, bids", [(13, 1), (14, 3), (20, 3), (5, 5)])
+def test_bid_vectors_count_the_grid_searched(levels, bids):
+    """C(L + d, d) - 1: the non-increasing vectors of 1..d bids on L levels that the k-auction's
+    intermediary tries (itertools.combinations_with_replacement, as its grid search enumerates them)."""
+    from itertools import combinations_with_replacement
+
+    from agora.experiments.limits import bid_vectors
+
+    count = sum(1 for x in range(1, bids + 1) for _ in combinations_with_replacement(range(levels), x))
+    assert bid_vectors(levels, bids) == pytest.approx(count, rel=1e-12)

@@ -77,9 +77,53 @@ def test_two_runs_racing_for_one_stale_lock_exactly_one_wins(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # the lock released, no staged lock left
 
 
+def serving_viz(port: int) -> subprocess.Popen:
+    """`agora viz --port PORT`, once its server listens."""
+    import socket
+    import time
+
+    agora = Path(sys.executable).with_name("agora")
+    proc = subprocess.Popen([str(agora), "viz", "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    assert "serving the dashboard" in proc.stdout.readline()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the server listens
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.5)
+    raise AssertionError("the dashboard server did not start listening in 60 s")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_kill_9_of_viz_ends_its_server():
+    """`kill -9` of `agora viz` cannot forward anything: the server ends by itself, its port free
+    within 10 s."""
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = serving_viz(port)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                break
+        time.sleep(0.5)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # nobody serves any more
+
+
 @pytest.mark.slow
 def test_sigterm_stops_viz_and_its_server():
-    """SIGTERM to `agora viz` stops the Solara server too: the port is free again afterwards."""
+    """SIGTERM to `agora viz` stops the Solara server too: the port is free again afterwards, and
+    viz exits 0 (not the server's -15)."""
     import signal
     import socket
     import time
@@ -98,7 +142,42 @@ def test_sigterm_stops_viz_and_its_server():
                 break
         time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
+    assert proc.wait(timeout=30) == 0  # asked to stop: a clean exit, as on Ctrl-C
     time.sleep(1)
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # nobody serves any more
+
+
+def test_a_folder_that_cannot_be_locked_is_refused_in_one_line(capsys, tmp_path, monkeypatch):
+    """A file system without locks (flock fails with ENOLCK, as on NFS without its lock daemon):
+    refused in one line naming the folder, before any worker starts, with nothing written."""
+    import errno
+
+    from agora.experiments import store
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(store.fcntl, "flock", no_locks)
+    (tmp_path / "s.toml").write_text(SPEC)
+    code, out, err = run_cli(capsys, "run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "res"),
+                             "--executor", "serial")
+    assert code == 2 and out == "" and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert f"cannot lock '{tmp_path}' for the run ({os.strerror(errno.ENOLCK)})" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root opens every folder")
+def test_a_folder_that_cannot_be_read_is_refused_in_one_line(capsys, tmp_path):
+    """Write and search permission but no read: files can be made in it, the folder cannot be opened."""
+    (tmp_path / "s.toml").write_text(SPEC)
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o300)
+    try:
+        code, out, err = run_cli(capsys, "run", str(tmp_path / "s.toml"), "--out", str(closed / "res"),
+                                 "--executor", "serial")
+    finally:
+        closed.chmod(0o700)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+    assert f"cannot lock '{closed}' for the run (Permission denied)" in err
+    assert list(closed.iterdir()) == []

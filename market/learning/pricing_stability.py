@@ -11,23 +11,36 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from agora.market.errors import InputError
 from agora.market.learning.adaptive_play import AdaptivePlay, conventions_of
-from agora.market.learning.conventions import convention_stability
+from agora.market.learning.conventions import convention_stability, strict_equilibria
 from agora.market.single_item.simultaneous import PricingGame, grid_game
 
 EXACT_STATES = 20_000  # largest history chain solved exactly (n^(2m) histories)
 
 
+def exact_chain(points: int, memory: int | None) -> bool:
+    """Whether the chain over histories, points^(2 memory) of them, is small enough to solve exactly.
+
+    A grid has at least 2 points, so a memory above log2(EXACT_STATES) / 2 never is: the power is
+    not computed for it (a memory of 10^9 would take hours to raise to).
+    """
+    return memory is not None and 2 * memory <= math.log2(EXACT_STATES) and points ** (2 * memory) <= EXACT_STATES
+
+
 def pricing_stability(bidders: Sequence[str], points: int = 11, samples: tuple[int, int] = (30, 30),
-                      memory: int | None = None) -> dict:
-    """Conventions, resistances, potentials and the stochastically stable splits, as a dict."""
+                      memory: int | None = None, fits: Callable[[int], None] | None = None) -> dict:
+    """Conventions, resistances, potentials and the stochastically stable splits, as a dict.
+
+    ``fits``, if given, is called with the number of conventions (strict equilibria) of the
+    grid game before the tip reduction starts, so that a caller can refuse work too large.
+    """
     start = time.perf_counter()
     s_seller, s_int = samples
     grid, A, B = grid_game(PricingGame(bidders), points)
-    exact = memory is not None and points ** (2 * memory) <= EXACT_STATES
+    exact = exact_chain(points, memory)
     if exact:
         play = AdaptivePlay(A, B, memory, samples)
         res = play.stability()
@@ -37,6 +50,8 @@ def pricing_stability(bidders: Sequence[str], points: int = 11, samples: tuple[i
             raise InputError(f"memory {memory} is below 2 x the larger sample ({2 * max(samples)}) "
                              f"and the chain of {points}^{2 * memory} histories is too large to "
                              "build; give memory >= 2 x sample or fewer prices")
+        if fits is not None:
+            fits(len(strict_equilibria(A, B)))
         res = convention_stability(A, B, samples)
         conv = [tuple(int(x) for x in c) for c in res.classes]
 
