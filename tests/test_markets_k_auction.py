@@ -107,7 +107,8 @@ items = 2
 """
 
 
-def test_serial_and_two_workers_write_identical_tables(tmp_path):
+def test_serial_two_workers_and_a_resumed_run_write_identical_tables(tmp_path):
+    """A run cut short (two finished runs lost, no tables assembled) finishes to the same bytes."""
     path = tmp_path / "auction.toml"
     path.write_text(SPEC)
     spec = load_spec(path)
@@ -118,6 +119,17 @@ def test_serial_and_two_workers_write_identical_tables(tmp_path):
         assert summary.computed == 8
         tables[name] = {t: (tmp_path / name / t).read_bytes() for t in ("runs.parquet", "steps.parquet")}
     assert tables["serial"] == tables["process"]
+    cut = tmp_path / "process"
+    for name in ("run-000000", "run-000005"):
+        for f in (cut / "parts" / name).iterdir():
+            f.unlink()
+        (cut / "parts" / name).rmdir()
+    for t in tables["serial"]:
+        (cut / t).unlink()
+    with make_executor("serial", None) as pool:
+        summary = run_experiment(spec, cut, pool.executor, "serial", pool.slots)
+    assert (summary.skipped, summary.computed) == (6, 2)
+    assert {t: (cut / t).read_bytes() for t in tables["serial"]} == tables["serial"]
 
 
 BAD = [
