@@ -140,9 +140,10 @@ def mechanism_of(params: Mapping):
     """The seller's mechanism; several items get the per-item rule of Theorems 2.3.1 / 2.4.1."""
     costs = params["costs"] or [0.0]
     if len(costs) > 1:
-        rule = RandomPostedPrice if params["mechanism"] == "random-price" else DeterministicPrices
-        return rule.of([params["upper"]] * len(costs), costs) if rule is RandomPostedPrice \
-            else rule.best([params["upper"]] * len(costs), costs)
+        upper = [params["upper"]] * len(costs)
+        if params["mechanism"] == "random-price":
+            return RandomPostedPrice.of(upper, costs)
+        return DeterministicPrices.best(upper, costs)
     return choose_mechanism(knowledge_of(params), params["mechanism"], bidders_of(params))
 
 
