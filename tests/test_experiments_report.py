@@ -111,7 +111,7 @@ def test_interval_formula():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["seller-first", "intermediary-first", "simultaneous", "veto-bargaining",
-                                  "posted-menu"])
+                                  "posted-menu", "robust", "k-item-auction"])
 def test_example_spec_runs_and_reports(name, tmp_path, capsys):
     spec = Path(__file__).resolve().parents[1] / "experiments" / "specs" / f"{name}.toml"
     code, out, err = run_cli(capsys, "run", str(spec), "--out", str(tmp_path / "out"), "--workers", "2")

@@ -204,6 +204,9 @@ def controls_from_runner_spec(doc: Mapping, where: str) -> tuple[Controls, list[
     except SpecError as err:
         raise SpecFileError(f"{where}: {err}") from None
     first = points[0]
+    if first.protocol not in TRANSLATE:
+        raise SpecFileError(f"{where}: the dashboard has no view of protocol {shown(first.protocol)} (`agora run` "
+                            f"runs it); accepted: {', '.join(shown(k) for k in TRANSLATE)}")
     try:
         values, run_only = TRANSLATE[first.protocol](first.params)
         controls = Controls(**{"protocol": first.protocol, **values})

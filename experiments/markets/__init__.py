@@ -29,7 +29,8 @@ from agora.market.errors import InputError
 
 #: Modules that define ``MARKETS``; each adds kinds to the registry.
 MARKET_MODULES: tuple[str, ...] = ("agora.experiments.markets.single_item", "agora.experiments.markets.selection",
-                                   "agora.experiments.markets.group", "agora.experiments.markets.k_items")
+                                   "agora.experiments.markets.group", "agora.experiments.markets.k_items",
+                                   "agora.experiments.markets.robust")
 
 REQUIRED = object()
 
