@@ -8,6 +8,8 @@
 - one numeric swept parameter: each party's mean revenue against it, one line per party, the 95%
   Student-t band only where points have two runs or more, the exact expectation dashed where the
   runs carry ``exact_*`` columns;
+- one named swept parameter (a partition, a mechanism): each party's mean revenue per name, with
+  its 95% interval where points have two runs or more;
 - two swept parameters, both numbers or both names (not a selection study): a heat map of each
   party's mean revenue (one number and one name: a line per name);
 - three or more: each party's mean revenue against each numeric parameter, one line per value of
@@ -156,6 +158,40 @@ def line_figure(summary: pd.DataFrame, key: str, others: list[str], parties: lis
     return ReportFigure(f"revenue_vs_{key}", fig, caption)
 
 
+def named_figure(summary: pd.DataFrame, key: str, parties: list[str]) -> ReportFigure:
+    """Mean revenue of each party for each value of one named parameter (a partition, a mechanism):
+    a point per value with its 95% Student-t interval over seeds, the exact expectation as a dash."""
+    fig, (ax,) = new_figure(height=2.9)
+    what = "revenue" if all(q.endswith("_revenue") for q in parties) else "payoff"
+    runs = int(summary["runs"].min())
+    band = runs >= 2
+    names = [shown(v) for v in summary[key]]
+    x = np.arange(len(names), dtype=float)
+    width = 0.6 / max(len(parties), 1)
+    handles, exact = [], False
+    for i, (q, marker) in enumerate(zip(parties, MARKERS * len(parties))):
+        at = x + (i - (len(parties) - 1) / 2) * width
+        mean = summary[f"{q}_mean"].to_numpy(float)
+        err = (np.vstack([mean - summary[f"{q}_lo"], summary[f"{q}_hi"] - mean]) if band else None)
+        handles.append(ax.errorbar(at, mean, yerr=err, fmt=marker, ms=4, mfc="none", capsize=2,
+                                   lw=1.2, label=party(q)))
+        if f"exact_{q}_mean" in summary and summary[f"exact_{q}_mean"].notna().any():
+            ax.hlines(summary[f"exact_{q}_mean"], at - width / 2, at + width / 2, colors="0.3", lw=1,
+                      linestyles="--")
+            exact = True
+    if exact:
+        handles.append(ax.plot([], [], color="0.3", ls="--", lw=1, label="exact expectation")[0])
+    ax.set_xticks(x, names, rotation=20 if max(len(n) for n in names) > 8 else 0, ha="right")
+    ax.set_xlabel(label(key))
+    ax.set_ylabel(f"{what} per step")
+    ax.set_title(seeds_title(runs, band))
+    outside_legend(fig, handles, ncol=2)
+    caption = (f"Mean {what} per step of each party for each {label(key)}"
+               + (", 95% Student-t interval over seeds" if band else "")
+               + ("; dashed: the exact expectation" if exact else "") + ".")
+    return ReportFigure(f"revenue_by_{key}", fig, caption)
+
+
 def heat_map(runs: pd.DataFrame, summary: pd.DataFrame, keys: list[str], quantity: str,
              per: str = "per step") -> ReportFigure:
     """Mean of ``quantity`` over the grid of two swept parameters, each cell written in; ``per``
@@ -291,6 +327,8 @@ def chosen_figures(runs: pd.DataFrame, summary: pd.DataFrame, sweep_keys: list[s
         return figures
     if len(numeric) == 1:
         figures.append(line_figure(summary, numeric[0], [k for k in swept if k != numeric[0]], parties))
+    elif len(swept) == 1:  # one named parameter
+        figures.append(named_figure(summary.sort_values(swept[0], key=lambda c: c.map(shown)), swept[0], parties))
     elif len(swept) == 2 and len(numeric) != 1:  # two numbers, or two names (a partition and a model)
         per = "where play ends" if selection else "per step"
         figures.extend(heat_map(runs, summary, swept, q, per) for q in parties)

@@ -36,6 +36,8 @@ SHIPPED = sorted(p.stem for p in SPECS.glob("*.toml"))
 #: selection study -> a basin map and a heat map per party; three starts -> a basin map alone.
 EXPECTED = {
     "intermediary-first": {"revenue_vs_intermediary"},
+    "k-item-auction": {"revenue_by_partition"},  # one named sweep: a point per partition
+    "robust": {"revenue_vs_mean"},  # a mean bound and a mechanism's name: a line per mechanism
     "posted-menu": {"seller_revenue_by_partition_and_utility"},  # two named sweeps: a heat map
     "veto-bargaining": {"revenue_vs_cost"},  # a cost and a mechanism's name: a line per mechanism
     "selection-basins": {"basin_map", "seller_revenue_by_start_seller_and_start_intermediary",
