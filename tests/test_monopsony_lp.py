@@ -92,3 +92,19 @@ def test_bad_sizes_are_refused():
         monopsony_types(quantile_grid("uniform:0,1", 3), 2, 3)
     with pytest.raises(InputError, match="bounded support"):
         quantile_grid("exponential:1", 3, "upper")
+
+
+def test_report_brackets_myerson_and_catch_a_1pc_low_optimum(monkeypatch):
+    from agora.experiments.reproduce import intermediary_proof
+
+    checks, rows = intermediary_proof.posted_price_brackets((256,))
+    assert all(c.holds for c in checks)
+    assert rows[0][1] <= 0.25 ** (1 / 3) * 0.75 <= rows[0][2]  # r (1 - r^3) with r^3 = 1/4, n = 3
+    original = intermediary_proof.optimal_mechanism
+
+    def low(types):
+        opt = original(types)
+        return type(opt)(opt.mechanism, 0.99 * opt.revenue, opt.pairs, opt.rounds, opt.violation)
+
+    monkeypatch.setattr(intermediary_proof, "optimal_mechanism", low)
+    assert not any(c.holds for c in intermediary_proof.posted_price_brackets((256,))[0])

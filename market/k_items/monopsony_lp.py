@@ -195,7 +195,7 @@ def _solve(types: MonopsonyTypes, pairs: np.ndarray) -> Mechanism:
     return Mechanism(types, lotteries, res.x[T * k:])
 
 
-def optimal_mechanism(types: MonopsonyTypes, per_round: int = 4, max_rounds: int = 200) -> OptimalMechanism:
+def optimal_mechanism(types: MonopsonyTypes, per_round: int = 32, max_rounds: int = 200) -> OptimalMechanism:
     """Revenue-optimal mechanism by HiGHS, IC pairs added where violated.
 
     Starts from the IC pairs between neighbouring types in the sorted order; each round adds, per
