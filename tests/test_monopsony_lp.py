@@ -108,3 +108,42 @@ def test_report_brackets_myerson_and_catch_a_1pc_low_optimum(monkeypatch):
 
     monkeypatch.setattr(intermediary_proof, "optimal_mechanism", low)
     assert not any(c.holds for c in intermediary_proof.posted_price_brackets((256,))[0])
+
+
+def _unreduced_optimum(law, n, k):
+    """The LP over every ordered value profile (no sorting, no top-k reduction, every IC pair),
+    built densely: variables q[t, 1..k] then p[t]; value of x items = sum of the x highest values."""
+    from scipy.optimize import linprog
+
+    profiles = list(_profiles(law, n))
+    T = len(profiles)
+    V = np.array([np.cumsum(np.sort(v)[::-1])[:k] for v, _ in profiles])
+    rows, b = [], []
+    for t in range(T):
+        ir = np.zeros(T * k + T)
+        ir[t * k:(t + 1) * k], ir[T * k + t] = -V[t], 1.0
+        rows.append(ir)
+        b.append(0.0)
+        for s in range(T):
+            if s != t:
+                ic = ir.copy()
+                ic[s * k:(s + 1) * k] += V[t]
+                ic[T * k + s] -= 1.0
+                rows.append(ic)
+                b.append(0.0)
+        simplex = np.zeros(T * k + T)
+        simplex[t * k:(t + 1) * k] = 1.0
+        rows.append(simplex)
+        b.append(1.0)
+    cost = np.concatenate([np.zeros(T * k), -np.array([w for _, w in profiles])])
+    res = linprog(cost, A_ub=np.array(rows), b_ub=b, bounds=(0, None), method="highs")
+    assert res.status == 0
+    return -res.fun
+
+
+@pytest.mark.parametrize("spec,grid,n,k", [("uniform:0,1", 4, 2, 2), ("exponential:1", 3, 3, 2),
+                                           ("pareto:0,1,20", 3, 3, 3)])
+def test_reduced_lp_equals_the_lp_over_every_ordered_profile(spec, grid, n, k):
+    law = quantile_grid(spec, grid)
+    assert optimal_mechanism(monopsony_types(law, n, k)).revenue == pytest.approx(
+        _unreduced_optimum(law, n, k), rel=1e-7)
