@@ -147,3 +147,15 @@ def test_reduced_lp_equals_the_lp_over_every_ordered_profile(spec, grid, n, k):
     law = quantile_grid(spec, grid)
     assert optimal_mechanism(monopsony_types(law, n, k)).revenue == pytest.approx(
         _unreduced_optimum(law, n, k), rel=1e-7)
+
+
+def test_footnote_17_and_proposition_5_rows_fail_when_the_optimum_is_out_of_reach():
+    from agora.experiments.reproduce.intermediary_proof import footnote_17, proposition_5
+
+    types = monopsony_types(quantile_grid("uniform:0,1", 6, "upper"), 2, 2)
+    opt = optimal_mechanism(types).revenue
+    assert footnote_17("u", types, opt).holds and proposition_5("u", "uniform:0,1", types, opt).holds
+    mixed = 0.5 * (best_item_price(types).revenue + best_bundle(types).revenue)
+    assert not footnote_17("u", types, 2 * mixed + 1e-9).holds
+    factor = (1 / np.e) / 2 * (1 - 1 / np.e)  # c(0) / 2 (1 - 1/e), Definition 6
+    assert not proposition_5("u", "uniform:0,1", types, best_item_price(types).revenue / factor + 1e-6).holds

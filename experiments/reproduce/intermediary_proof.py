@@ -351,6 +351,22 @@ def footnote_17(instance: str, types, optimum: float) -> Check:
                  "bound", "linear program (HiGHS) on the grid law", ">=")
 
 
+def proposition_5(instance: str, spec: str, types, optimum: float) -> Check:
+    """Proposition 5 for the uniform item price under monopsony, k = n, surplus intermediaries:
+    beta = 1 (each buyer worth the price is served whatever the structure), tau = 1, and gamma =
+    its share of the competition optimum, which for k = n is n max_p p P[v >= p] (no buyer competes
+    for an item), so gamma = 1 for the best grid price."""
+    law = types.law
+    item = best_item_price(types).revenue
+    competition = types.n * max(p * law.probs[law.points >= p].sum() for p in law.points)
+    gamma = item / competition
+    bound = gamma * c_lambda(lambda_of(spec)) / 2 * (1 - 1 / math.e) * optimum
+    return Check("Proposition 5", instance, "item pricing >= beta gamma tau c(lambda)/2 (1 - 1/e) Rev_M",
+                 round(bound, 6), round(item, 6), item >= bound,
+                 f"exact; beta = tau = 1, gamma = {gamma:.4f}, lambda = {lambda_of(spec):g}", "bound",
+                 "linear program (HiGHS) for Rev_M on the grid law; lambda of F (the grid law is discrete)", ">=")
+
+
 def monopsony_optimum() -> Section:
     """The monopsony's optimal revenue by linear program (HiGHS) against Propositions 1-3 and Lemma 6."""
     checks, brackets = posted_price_brackets()
@@ -373,6 +389,8 @@ def monopsony_optimum() -> Section:
                             "linear program (HiGHS) on the grid law (discrete, not MHR: the claim "
                             "is evaluated beside its hypothesis)", ">="))
         checks.append(footnote_17(f"uniform 6-point upper grid, n = k = {m}, monopsony", types, opt.revenue))
+        checks.append(proposition_5(f"uniform 6-point upper grid, n = k = {m}, monopsony", "uniform:0,1", types,
+                                    opt.revenue))
     sizes, ratios = (1, 2, 3, 4, 5), []
     for m in sizes:
         types, opt = _lp("pareto:0,1,100", 6, m, m)
@@ -408,7 +426,9 @@ item pricing grows with n; the least-squares slope on ln n over n = 1..5 is {fit
 {fit.stderr:.3f}. This is a small-n measurement: on a fixed 6-point grid the ratio is 1 for n <= 2
 and bounded by E[v] / max p P[v >= p] = {ceiling:.2f} for every n, so the grid would have to grow
 with n for the ln n rate itself to show, and the LP's size (C(grid + n - 1, n) types) forbids it here.
-Footnote 17's coin between item prices and the bundle is held to half the optimum on each instance.
+Footnote 17's coin between item prices and the bundle is held to half the optimum on each instance,
+and Proposition 5's bound for the uniform item price to the optimum itself (uniform values, lambda =
+0; for the equal-revenue law lambda = 1 and c(1) = 0 leaves nothing to check).
 """
     return Section("The monopsony's optimum by linear program: Proposition 3 and Lemma 6", text, checks, extra)
 
