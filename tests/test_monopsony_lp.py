@@ -159,3 +159,12 @@ def test_footnote_17_and_proposition_5_rows_fail_when_the_optimum_is_out_of_reac
     assert not footnote_17("u", types, 2 * mixed + 1e-9).holds
     factor = (1 / np.e) / 2 * (1 - 1 / np.e)  # c(0) / 2 (1 - 1/e), Definition 6
     assert not proposition_5("u", "uniform:0,1", types, best_item_price(types).revenue / factor + 1e-6).holds
+
+
+def test_law_of_the_highest_of_many_draws_is_the_power_of_the_cdf():
+    law = quantile_grid("exponential:1", 5)
+    types = monopsony_types(law, 300, 1)
+    cdf = np.cumsum(law.probs)
+    closed = cdf ** 300 - np.concatenate([[0.0], cdf[:-1]]) ** 300  # P(max = point j) = F_j^n - F_(j-1)^n
+    assert np.allclose(types.probs, closed[types.indices[:, 0]], rtol=1e-11, atol=1e-300)
+    assert monopsony_types(law, 300, 3).probs.sum() == pytest.approx(1.0, abs=1e-12)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, vstack
+from scipy.stats import binom
 
 from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError
@@ -85,17 +86,19 @@ def top_k_probability(top: tuple[int, ...], law: GridLaw, n: int) -> float:
     """P(the k highest of n i.i.d. grid draws are the grid points ``top``, non-increasing).
 
     With j the lowest index in ``top`` (c copies) and ``c_i`` copies of each higher index, the other
-    ``r = n - sum c_i`` draws all lie at or below point j, at least c of them at j.
+    ``r = n - sum c_i`` draws all lie at or below point j (probability ``F_j^r``), at least c of them
+    at j (a binomial tail with success ``p_j / F_j``); evaluated in logarithms, so large n is exact
+    to rounding.
     """
     p = law.probs
     j = top[-1]
-    higher = [top.count(i) for i in sorted(set(top)) if i > j]
-    c = top.count(j)
-    r = n - sum(higher)
-    below = float(p[:j].sum())
-    arrangements = math.factorial(n) / math.prod(math.factorial(m) for m in higher) / math.factorial(r)
-    tail = sum(math.comb(r, m) * p[j] ** m * below ** (r - m) for m in range(c, r + 1))
-    return arrangements * math.prod(p[i] ** top.count(i) for i in set(top) if i > j) * tail
+    higher = {i: top.count(i) for i in set(top) if i > j}
+    r = n - sum(higher.values())
+    at_most_j = float(p[:j + 1].sum())
+    log = (math.lgamma(n + 1) - math.lgamma(r + 1) - sum(math.lgamma(c + 1) for c in higher.values())
+           + sum(c * math.log(p[i]) for i, c in higher.items()) + r * math.log(at_most_j)
+           + float(binom.logsf(top.count(j) - 1, r, min(1.0, p[j] / at_most_j))))
+    return math.exp(log)
 
 
 def monopsony_types(law: GridLaw, n: int, k: int) -> MonopsonyTypes:
