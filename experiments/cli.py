@@ -82,6 +82,7 @@ def _add_bidders(p: argparse.ArgumentParser) -> None:
 EXTENSIONS: tuple[str, ...] = (
     "agora.experiments.cli_experiments",
     "agora.experiments.cli_ipm",
+    "agora.experiments.cli_monopsony",
     "agora.experiments.cli_group",
     "agora.experiments.cli_robust",
     "agora.experiments.cli_viz",
