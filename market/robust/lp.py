@@ -79,6 +79,18 @@ def check_lp_size(variables: int, limit: int, what: str, fits: int, seconds: flo
                         f"the largest grid that fits has {fits} points")
 
 
+def largest_grid(size: Callable[[int], int], lower: Callable[[int], int], limit: int) -> int:
+    """The largest n with size(n) <= limit, where size(n) >= lower(n) and ``lower`` increases:
+    no n above :func:`largest_fitting` of ``lower`` fits, and from there n is lowered until one does.
+
+    ``size`` need not be monotone (a grid of n points gains the mean and breakpoints it lacks).
+    """
+    n = largest_fitting(lower, limit)
+    while n > 1 and size(n) > limit:
+        n -= 1
+    return n
+
+
 @dataclass(frozen=True)
 class WorstCase:
     """The worst case of a mechanism over a gridded ambiguity set, as solved by HiGHS.
@@ -172,12 +184,16 @@ def worst_case_revenue(mechanism, ambiguity: MarkovSet, grid: int | np.ndarray =
     f = revenue_function(mechanism)
     sym = bool(getattr(mechanism, "symmetric", False)) if symmetric is None else symmetric
     n_b, mu = ambiguity.bidders, ambiguity.mean
-    g = value_grid(grid, ambiguity.upper, extra=(mu,),
-                   breakpoints=getattr(mechanism, "breakpoints", lambda: ())())
-    added = len(g) - (int(grid) if isinstance(grid, (int, np.integer)) else len(g))
+    breakpoints = getattr(mechanism, "breakpoints", lambda: ())()
+    g = value_grid(grid, ambiguity.upper, extra=(mu,), breakpoints=breakpoints)
+
+    def size(points: int) -> int:
+        """(1.7)'s variables for ``--grid points``, counting the mean and breakpoints it gains."""
+        return lp_variables(len(value_grid(points, ambiguity.upper, extra=(mu,), breakpoints=breakpoints)),
+                            n_b, sym)
     check_lp_size(lp_variables(len(g), n_b, sym), max_variables,
                   f"the worst-case LP (1.7) for {n_b} bidders on a {len(g)}-point grid",
-                  largest_fitting(lambda n: lp_variables(n + added, n_b, sym), max_variables),
+                  largest_grid(size, lambda n: lp_variables(n, n_b, sym), max_variables),
                   SECONDS_PER_VARIABLE, BYTES_PER_VARIABLE)
     idx = sorted_profiles(len(g), n_b) if sym else all_profiles(len(g), n_b)
     values = g[idx]

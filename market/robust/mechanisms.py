@@ -245,7 +245,9 @@ def spa_extremal_distribution(reserve: float, ambiguity: MarkovSet, eps: float =
     """The worst-case distribution Q^(1), Q_ε^(2) or Q_ε^(3) of Propositions 1.5.5-1.5.7.
 
     Above the mean it is the point mass at μe. For R2 and R3 the infimum is
-    approached as ε -> 0; ``eps`` is that ε on the unit scale.
+    approached as ε -> 0 with atoms just below the reserve: at r(1 - ε) in R2
+    (relative, so a reserve far below ε keeps its atoms below it) and at r - ε
+    in R3 (where r > 1/I), ε = ``eps`` on the unit scale.
     """
     mu, n, vbar = ambiguity.mu, ambiguity.bidders, ambiguity.upper
     r = reserve / vbar
@@ -258,7 +260,7 @@ def spa_extremal_distribution(reserve: float, ambiguity: MarkovSet, eps: float =
         pts = [ones] + [eye[i] + r * (ones - eye[i]) for i in range(n)]
         probs = [1.0 - n * w] + [w] * n
     elif region == "R2":
-        x = max(r - eps, 0.0)
+        x = r * (1.0 - eps)
         w = (mu - x) / (1.0 - x)
         pts = [x * ones] + [eye[i] + x * (ones - eye[i]) for i in range(n)]
         probs = [1.0 - n * w] + [w] * n
