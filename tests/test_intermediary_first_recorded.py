@@ -1,10 +1,16 @@
-"""Intermediary-first on small mixed markets: the solver against recorded outcomes and an independent formula.
+"""Intermediary-first on small mixed markets: the solver against recorded outcomes and independent formulas.
 
 RECORDED holds the outcomes that the solver gave at commit 7439950 (before the parameter scan was
-made coarse and the seller's candidates tabulated once per law), printed with ``repr``: the search
-must find the same commitments, to 1e-9 relative. The posted-price and second-price classes are
-also checked against the auctions' revenue written directly from the value laws (no threshold
-identity, no score law), by scipy's adaptive quadrature:
+made coarse, the seller's candidates tabulated once per law and the optima sharpened by the roots
+of five-point derivatives), printed with ``repr``. The intermediary's revenue (the objective) and OPT
+must agree to 1e-9.
+Commitments and what follows from them (the seller's price and revenue, welfare) only to 1e-5: the
+intermediary's revenue is flat at its optimum, and the old search, comparing revenues with ~1e-12
+noise, pinned the optimum to ~1e-6 only; that the new ones are the sharper is checked by the
+first-order condition below.
+
+The posted-price and second-price classes are checked against the auctions' revenue written directly
+from the value laws (no threshold identity, no score law), by scipy's adaptive quadrature:
 
     second price, reserve r, seller price p:  r H1(r + p) + integral_{r+p}^inf H2(u) du,
     posted price q:                            q H1(q + p),   the seller earning p H1(a + p),
@@ -16,7 +22,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import integrate
+from scipy import integrate, optimize
 
 from agora.market.distributions import parse_spec
 from agora.market.single_item.intermediary_first import solve_intermediary_first
@@ -78,12 +84,48 @@ def test_search_finds_the_recorded_commitments(bidders):
     totals, classes = RECORDED[bidders]
     sol = solve_intermediary_first(list(bidders))
     for key, expected in zip(TOTALS, totals):
-        assert getattr(sol, key) == pytest.approx(expected, rel=1e-9, abs=1e-15), key
+        rel = 1e-9 if key in ("intermediary_revenue", "no_intermediary_optimal_revenue") else 1e-5
+        assert getattr(sol, key) == pytest.approx(expected, rel=rel, abs=1e-15), key
     for name, expected in classes.items():
         row = sol.by_class[name]
         parameter = next(v for k, v in row["commitment"].items() if k != "class")
-        got = (parameter, row["seller_price"], row["seller_revenue"], row["intermediary_revenue"])
-        assert got == pytest.approx(expected, rel=1e-9, abs=1e-15), name
+        assert (parameter, row["seller_price"]) == pytest.approx(expected[:2], rel=1e-5, abs=1e-15), name
+        assert row["intermediary_revenue"] == pytest.approx(expected[3], rel=1e-9), name
+        assert row["seller_revenue"] == pytest.approx(expected[2], rel=1e-5), name
+
+
+def _density_of_top(specs, u):
+    """h(u) = -H1'(u) = sum_j f_j(u) prod_{k != j} (1 - S_k(u))."""
+    s = _survivals(specs, u)
+    f = np.array([parse_spec(b).pdf(np.asarray(u, float)) for b in specs])
+    return sum(f[j] * np.prod(np.delete(1.0 - s, j, axis=0), axis=0) for j in range(len(specs)))
+
+
+def _seller_answer(specs, q: float) -> float:
+    """argmax_p p H1(q + p): the best of a fine grid, sharpened by the root of H1(t) - p h(t)."""
+    grid = np.linspace(1e-6, 30.0, 300001)
+    k = int(np.argmax(grid * _top(specs, q + grid)))
+    return optimize.brentq(lambda p: float(_top(specs, q + p) - p * _density_of_top(specs, q + p)),
+                           grid[k - 1], grid[k + 1], xtol=1e-15, rtol=1e-15)
+
+
+@pytest.mark.parametrize("bidders", list(RECORDED)[1:], ids="+".join)
+def test_posted_price_commitment_solves_the_first_order_condition(bidders):
+    """R(q) = q H1(q + p*(q)) with the seller's answer found by the test itself: its derivative
+    (five-point, step 1e-4) vanishes at the solver's price for the right to 1e-9, while at the
+    price recorded before the sharpening it is ~100 times larger. (In the first market the best
+    price for the right sits where the seller's answer jumps, no smooth maximum: unchanged.)"""
+    q_new = solve_intermediary_first(list(bidders), classes=["posted_price"]).intermediary_commitment["price"]
+    q_old = RECORDED[bidders][1]["posted_price"][0]
+
+    def revenue(q):
+        return q * float(_top(bidders, q + _seller_answer(bidders, q)))
+
+    def slope(q, h=1e-4):
+        return (8 * (revenue(q + h) - revenue(q - h)) - (revenue(q + 2 * h) - revenue(q - 2 * h))) / (12 * h)
+
+    assert abs(slope(q_new)) <= 1e-9
+    assert abs(slope(q_new)) < abs(slope(q_old)) / 100 or abs(q_new - q_old) <= 1e-9 * q_old
 
 
 @pytest.mark.parametrize("bidders", list(RECORDED), ids="+".join)

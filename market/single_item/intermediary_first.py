@@ -32,8 +32,14 @@ from agora.market.distributions import Pareto, ValueDistribution
 from agora.market.errors import InputError
 from agora.market.single_item.right_auctions import RIGHT_AUCTIONS, RightAuction, distinct_laws
 from agora.market.single_item.scores import MaxScoreLaw
-from agora.market.single_item.seller_first import PriceOptimum, distinct, maximize_price_revenue, probe_values
-from agora.market.single_item.units import in_units, times
+from agora.market.single_item.seller_first import (
+    PriceOptimum,
+    distinct,
+    maximize_price_revenue,
+    polish_maximum,
+    probe_values,
+)
+from agora.market.single_item.units import in_units, times, typical_value
 from agora.market.single_item.virtual_law import (
     CHECKED_QUADRATURE,
     RTOL,
@@ -48,6 +54,9 @@ from agora.market.single_item.virtual_law import (
 PARAMETER_GRID = 60
 SCAN_RTOL = 1e-9  # the parameter scan only ranks candidates (neighbours differ by far more); Brent refines exactly
 SCAN_XATOL = 1e-9  # the seller's price in the scan, relative
+SCAN_TIE = 1e-7  # scanned revenues this close (relative) are tied: the coarse seller moves them by ~1e-8
+CLASS_TIE = 1e-9  # classes whose best revenues agree to this (relative) are tied
+VALUE_TIE = 1e-12  # revenues this close (relative) are equal: far above the evaluations' ~1e-14 noise
 
 
 @dataclass(frozen=True)
@@ -162,9 +171,13 @@ def seller_best_response(bidders: Sequence[ValueDistribution], auction: RightAuc
     pts += [b.virtual_threshold(np.array([ai])) - ai for b, ai in zip(laws, a)]
     atoms = [b.hi - ai for b, ai in zip(laws, a) if b.atom > 0]
     candidates = np.concatenate(pts + [np.array(atoms + [0.0])])
+    curve = auction.sale_curve(bidders)
     if coarse:
-        return maximize_price_revenue(auction.sale_curve(bidders), candidates, SCAN_XATOL, polish=False)
-    return maximize_price_revenue(auction.sale_curve(bidders), candidates)
+        return maximize_price_revenue(curve, candidates, SCAN_XATOL, polish=False)
+    best = maximize_price_revenue(curve, candidates)
+    price = polish_maximum(lambda p: float(p * curve(np.array(p))), best.price)
+    return replace(best, price=price, revenue=float(price * curve(np.array(price))),
+                   method=f"{best.method}, then the root of the five-point derivative")
 
 
 @dataclass(frozen=True)
@@ -215,7 +228,9 @@ def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction
         raise InputError(f"no {cls.name} commitment could be evaluated for {_specs(bidders)}: its values "
                          "are beyond what floating-point quadrature integrates")
     cand, revenue = cand[~np.isnan(revenue)], revenue[~np.isnan(revenue)]
-    k = int(np.argmax(revenue))
+    # the least parameter within the scan's precision of the best: a revenue flat in the parameter
+    # (two identical exponential bidders rank the same way under every shifted Myerson) gives one answer
+    k = int(np.argmax(revenue >= revenue.max() - SCAN_TIE * abs(revenue.max())))
     best_x = float(cand[k])
     exact = _revenue_or_nan(bidders, cls, best_x, coarse=False)
     best_r = float(revenue[k]) if math.isnan(exact) else exact
@@ -225,12 +240,14 @@ def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction
             res = minimize_scalar(lambda x: -_intermediary_revenue(bidders, cls, x),
                                   bounds=(lo, hi), method="bounded",
                                   options={"xatol": 1e-10 * max(1.0, hi)})
-        if -res.fun > best_r:
+        if -res.fun > best_r + VALUE_TIE * abs(best_r):  # a scanned point (a bound, a kink) wins ties
             best_x = float(res.x)
+    best_x = polish_maximum(lambda x: _intermediary_revenue(bidders, cls, x), best_x,
+                            scale=max(typical_value(b) for b in bidders))
     commitment = cls(best_x)
     return CommitmentOptimum(commitment, outcome_of(bidders, commitment),
                              f"scan of {cand.size} parameters, each with the seller's exact best "
-                             "response, then bounded Brent"
+                             "response, then bounded Brent and the root of the five-point derivative"
                              + (f" ({skipped} parameters beyond floating-point quadrature left out)"
                                 if skipped else ""))
 
@@ -313,7 +330,9 @@ def _solve_in_units(law: VirtualMaxLaw, classes: Sequence[str], reasons: dict) -
     if all(reasons.values()):
         raise InputError(f"no requested commitment class can be priced: {next(iter(reasons.values()))}")
     optima = {c: best_commitment(law.bidders, RIGHT_AUCTIONS[c]) for c in classes if not reasons[c]}
-    best = max(optima.values(), key=lambda o: o.outcome.intermediary_revenue)
+    top = max(o.outcome.intermediary_revenue for o in optima.values())
+    # classes within the search's precision of the best are tied: the first listed is reported
+    best = next(o for o in optima.values() if o.outcome.intermediary_revenue >= top - CLASS_TIE * abs(top))
     by_class = {c: {"skipped": reasons[c]} if reasons[c] else
                 {"commitment": optima[c].commitment.describe(), "seller_price": optima[c].outcome.seller_price,
                  "seller_revenue": optima[c].outcome.seller_revenue,
