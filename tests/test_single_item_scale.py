@@ -84,23 +84,53 @@ def test_simultaneous_equilibria_scale_with_the_unit_of_value(bidders):
 
 
 INTERMEDIARY_FIRST_MARKETS = [
-    ["uniform:0,1"], ["exponential:1", "exponential:1"], ["pareto:0.5,1,100"],
-    ["uniform:0,1", "exponential:1"], ["uniform:0.5,1", "pareto:0.3,1"], ["point:1", "uniform:0,2"],
+    ["uniform:0,1"], ["exponential:1", "exponential:1"], ["uniform:0,1", "uniform:0,1"],
+    ["uniform:0,1", "exponential:1"], ["point:1", "uniform:0,2"],
+    ["uniform:0.5,1.5", "exponential:0.7", "uniform:0,2"],
 ]
+
+
+def _numbers(d: dict, prefix: str = "") -> dict:
+    """Every number in a solution's dict, by dotted key (the class of a commitment is a string)."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_numbers(v, f"{prefix}{k}."))
+        elif isinstance(v, int | float) and not isinstance(v, bool):
+            out[prefix + k] = v
+    return out
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("bidders", INTERMEDIARY_FIRST_MARKETS, ids="+".join)
 def test_intermediary_first_scales_with_the_unit_of_value(bidders):
-    """OPT to 1e-9, the intermediary's revenue to 1e-8 (the bilevel search compares revenues, which pins
-    a flat maximum to ~1e-9: pareto:0.5,1,100 moves by 5e-9 between scales). The seller's price and
-    revenue only to 1e-4: the intermediary's objective is flat at its optimum (one U[0,1] bidder: the
-    classes tie to 1e-11), so the commitment, and the seller's answer to it, move by ~1e-5 when a
-    parameter moves by one ulp."""
+    """Every number of the solution, each class's commitment, seller price and revenues included, is c
+    times the original's to 1e-9 (probabilities equal); the reported class is the same. Quadrature
+    error bounds are left out: they are bounds, not values."""
+    base = _numbers(solve_intermediary_first(bidders).to_dict())
+    for c in SCALES:
+        sol = _numbers(solve_intermediary_first([scaled(b, c) for b in bidders]).to_dict())
+        assert sol.keys() == base.keys(), c
+        for key, ref in base.items():
+            if "error" not in key:
+                assert relative(sol[key], ref if key == "sale_probability" else c * ref) <= 1e-9, (c, key)
+
+
+HARD_INTERMEDIARY_FIRST_MARKETS = [["pareto:0.5,1,100"], ["uniform:0.5,1", "pareto:0.3,1"]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bidders", HARD_INTERMEDIARY_FIRST_MARKETS, ids="+".join)
+def test_intermediary_first_scales_where_the_optimum_is_not_smooth(bidders):
+    """Two markets held to looser tolerances. pareto:0.5,1,100: the best price for the right, 1/2, is
+    where the seller's revenue has a kink meeting a flat side (p (q + p)^-2 at p = q = 1/2), so past it
+    the seller's two answers differ by ~2 (q - 1/2)^2, below rounding for q - 1/2 < 1e-8, and the
+    intermediary gains ~1e-8 from the seller's indifference. uniform:0.5,1 + pareto:0.3,1: the
+    uncapped tail's quadrature is accepted at ~1e-9. Revenues to 1e-7, the seller's price to 1e-4."""
     base = solve_intermediary_first(bidders)
     for c in SCALES:
         sol = solve_intermediary_first([scaled(b, c) for b in bidders])
-        assert relative(sol.intermediary_revenue, c * base.intermediary_revenue) <= 1e-8, c
+        assert relative(sol.intermediary_revenue, c * base.intermediary_revenue) <= 1e-7, c
         assert relative(sol.no_intermediary_optimal_revenue, c * base.no_intermediary_optimal_revenue) <= 1e-9
         assert relative(sol.seller_price, c * base.seller_price) <= 1e-4, c
         assert relative(sol.seller_revenue, c * base.seller_revenue) <= 1e-4, c

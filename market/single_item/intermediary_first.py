@@ -38,10 +38,17 @@ from agora.market.single_item.right_auctions import (
     distinct_laws,
 )
 from agora.market.single_item.scores import MaxScoreLaw
-from agora.market.single_item.seller_first import PriceOptimum, distinct, maximize_price_revenue, probe_values
-from agora.market.single_item.units import in_units, times
+from agora.market.single_item.seller_first import (
+    PriceOptimum,
+    distinct,
+    maximize_price_revenue,
+    polish_maximum,
+    probe_values,
+)
+from agora.market.single_item.units import in_units, times, typical_value
 from agora.market.single_item.virtual_law import (
     CHECKED_QUADRATURE,
+    RTOL,
     Integral,
     QuadratureError,
     VirtualMaxLaw,
@@ -51,6 +58,11 @@ from agora.market.single_item.virtual_law import (
 )
 
 PARAMETER_GRID = 60
+SCAN_RTOL = 1e-9  # the parameter scan only ranks candidates (neighbours differ by far more); Brent refines exactly
+SCAN_XATOL = 1e-9  # the seller's price in the scan, relative
+SCAN_TIE = 1e-7  # scanned revenues this close (relative) are tied: the coarse seller moves them by ~1e-8
+CLASS_TIE = 1e-9  # classes whose best revenues agree to this (relative) are tied
+VALUE_TIE = 1e-12  # revenues this close (relative) are equal: far above the evaluations' ~1e-14 noise
 
 
 @dataclass(frozen=True)
@@ -73,7 +85,7 @@ def _power_tail(b: ValueDistribution, tail_coefficient) -> tuple[float, float] |
 
 
 def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value,
-                tail_coefficient=None, checked: bool = False) -> Integral:
+                tail_coefficient=None, checked: bool = False, rtol: float = RTOL) -> Integral:
     """Sum over bidders of an integral over its values where it can win, plus its atom at hi
     (the quadrature checked by a second rule if asked).
 
@@ -100,24 +112,24 @@ def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value
         return Integral(atoms, 0.0)
 
     def f(z, owner):
-        out = np.empty(z.shape)
+        # every node's score first, so that the others' laws are evaluated once for all nodes
+        score, density = np.empty(z.shape), np.empty(z.shape)
         for i in np.unique(owner):
             sel = owner == i
-            zi = z[sel]
-            share = law.win_share(np.full(zi.size, i), law.scores[i].score(zi).ravel()).reshape(zi.shape)
-            out[sel] = share * integrand(bidders[i], zi)
-        return out
+            score[sel] = law.scores[i].score(z[sel]).reshape(-1)
+            density[sel] = integrand(bidders[i], z[sel])
+        return law.win_share(owner.reshape(-1), score.reshape(-1)).reshape(z.shape) * density
 
     tails = [_power_tail(bidders[o], tail_coefficient) if tail_coefficient and math.isinf(hi) else None
              for (_, hi), o in zip(pieces, owners)]
     plain = [k for k, t in enumerate(tails) if t is None]
-    part = integrate_pieces(f, [pieces[k] for k in plain], [owners[k] for k in plain], checked) if plain \
+    part = integrate_pieces(f, [pieces[k] for k in plain], [owners[k] for k in plain], checked, rtol) if plain \
         else Integral(0.0, 0.0)
     value, error = part.value + atoms, part.error
     for (lo, _), o, t in zip(pieces, owners, tails):
         if t is not None:
             tail = integrate_power_tail(lambda z, _, o=o: f(z, np.full(z.shape, o)), max(lo, bidders[o].lo), [t],
-                                        checked)
+                                        checked, rtol)
             value, error = value + tail.value, error + tail.error
     return Integral(value, error)
 
@@ -131,29 +143,33 @@ def _payment_density(b: ValueDistribution, z: np.ndarray, price: float) -> np.nd
 
 
 def evaluate_right_auction(bidders: Sequence[ValueDistribution], auction: RightAuction,
-                           price: float, welfare: bool = True, checked: bool = True) -> RightAuctionOutcome:
+                           price: float, welfare: bool = True, checked: bool = True,
+                           rtol: float = RTOL) -> RightAuctionOutcome:
     """Exact expected outcome of ``auction`` when the seller posts ``price`` (welfare nan if not asked).
 
     ``quadrature_error`` bounds the error by comparing two independent rules; with ``checked`` False
-    it is tanh-sinh's own estimate (parameter scans, whose best point is then evaluated checked).
+    it is tanh-sinh's own estimate (parameter scans, whose best point is then evaluated checked),
+    aiming at ``rtol``.
     """
     law = MaxScoreLaw(auction.scores(bidders, price))
     sale = float(auction.sale_probability(bidders, price))
     # leading tail terms for an uncapped Pareto (survival (s / z)^b): z f(z) ~ b s^b z^-b, and the
     # payment density (z - p) f(z) - P[V >= z] ~ (b - 1) s^b z^-b
     welfare = _per_bidder(law, bidders, auction.reserve, lambda b, z: b.value_times_pdf(z), lambda v: v,
-                          lambda b: b.b, checked) if welfare else Integral(math.nan, 0.0)
+                          lambda b: b.b, checked, rtol) if welfare else Integral(math.nan, 0.0)
     if auction.threshold_payment:
         revenue = _per_bidder(law, bidders, auction.reserve, lambda b, z: _payment_density(b, z, price),
-                              lambda v: v - price, lambda b: b.b - 1.0, checked)
+                              lambda v: v - price, lambda b: b.b - 1.0, checked, rtol)
     else:
         revenue = Integral(auction.parameter * sale, 0.0)
     return RightAuctionOutcome(float(price), sale, float(price) * sale, revenue.value,
                                welfare.value, revenue.error + welfare.error)
 
 
-def seller_best_response(bidders: Sequence[ValueDistribution], auction: RightAuction) -> PriceOptimum:
-    """Theorem 4.1: p* = argmax_p p P[the right is sold | p] (candidates once per distinct law)."""
+def seller_best_response(bidders: Sequence[ValueDistribution], auction: RightAuction,
+                         coarse: bool = False) -> PriceOptimum:
+    """Theorem 4.1: p* = argmax_p p P[the right is sold | p] (candidates once per distinct law);
+    ``coarse``: to SCAN_XATOL, unpolished (enough to rank the intermediary's candidate parameters)."""
     laws = [b for b, _ in distinct_laws(bidders)]
     a = auction.eligibility(laws)
     pts = [probe_values(b) - ai for b, ai in zip(laws, a)]
@@ -161,7 +177,13 @@ def seller_best_response(bidders: Sequence[ValueDistribution], auction: RightAuc
     pts += [b.virtual_threshold(np.array([ai])) - ai for b, ai in zip(laws, a)]
     atoms = [b.hi - ai for b, ai in zip(laws, a) if b.atom > 0]
     candidates = np.concatenate(pts + [np.array(atoms + [0.0])])
-    return maximize_price_revenue(lambda p: auction.sale_probability(bidders, p), candidates)
+    curve = auction.sale_curve(bidders)
+    if coarse:
+        return maximize_price_revenue(curve, candidates, SCAN_XATOL, polish=False)
+    best = maximize_price_revenue(curve, candidates)
+    price = polish_maximum(lambda p: float(p * curve(np.array(p))), best.price)
+    return replace(best, price=price, revenue=float(price * curve(np.array(price))),
+                   method=f"{best.method}, then the root of the five-point derivative")
 
 
 @dataclass(frozen=True)
@@ -186,22 +208,23 @@ def _parameter_candidates(bidders, cls) -> np.ndarray:
     return c
 
 
-def outcome_of(bidders, commitment: RightAuction, welfare: bool = True, checked: bool = True) -> RightAuctionOutcome:
-    """The outcome when the seller best-responds to ``commitment``."""
-    return evaluate_right_auction(bidders, commitment, seller_best_response(bidders, commitment).price,
-                                  welfare, checked)
+def outcome_of(bidders, commitment: RightAuction, welfare: bool = True, checked: bool = True,
+               coarse: bool = False) -> RightAuctionOutcome:
+    """The outcome when the seller best-responds to ``commitment`` (``coarse``: to the scan's tolerances)."""
+    price = seller_best_response(bidders, commitment, coarse).price
+    return evaluate_right_auction(bidders, commitment, price, welfare, checked, SCAN_RTOL if coarse else RTOL)
 
 
-def _intermediary_revenue(bidders, cls, x: float, seller_price: float | None = None) -> float:
+def _intermediary_revenue(bidders, cls, x: float, seller_price: float | None = None, coarse: bool = False) -> float:
     """The intermediary's revenue from cls(x): against the seller's best response, or against ``seller_price``.
 
     One quadrature rule (``checked=False``): the scan needs speed; the chosen commitment is re-evaluated
-    with both rules.
+    with both rules. ``coarse``: the scan's tolerances (:data:`SCAN_RTOL`).
     """
     if seller_price is None:
-        return outcome_of(bidders, cls(float(x)), welfare=False, checked=False).intermediary_revenue
-    return evaluate_right_auction(bidders, cls(float(x)), seller_price, welfare=False,
-                                  checked=False).intermediary_revenue
+        return outcome_of(bidders, cls(float(x)), welfare=False, checked=False, coarse=coarse).intermediary_revenue
+    return evaluate_right_auction(bidders, cls(float(x)), seller_price, welfare=False, checked=False,
+                                  rtol=SCAN_RTOL if coarse else RTOL).intermediary_revenue
 
 
 def _maximize_parameter(bidders, cls, cand: np.ndarray, seller_price: float | None) -> tuple[float, int, int]:
@@ -217,15 +240,19 @@ def _maximize_parameter(bidders, cls, cand: np.ndarray, seller_price: float | No
         raise InputError(f"no {cls.name} commitment could be evaluated for {_specs(bidders)}: its values "
                          "are beyond what floating-point quadrature integrates")
     cand, revenue = cand[~np.isnan(revenue)], revenue[~np.isnan(revenue)]
-    k = int(np.argmax(revenue))
-    best_x, best_r = float(cand[k]), float(revenue[k])
+    # the least parameter within the scan's precision of the best: a revenue flat in the parameter
+    # (two identical exponential bidders rank the same way under every shifted Myerson) gives one answer
+    k = int(np.argmax(revenue >= revenue.max() - SCAN_TIE * abs(revenue.max())))
+    best_x = float(cand[k])
+    exact = _revenue_or_nan(bidders, cls, best_x, seller_price, coarse=False)
+    best_r = float(revenue[k]) if math.isnan(exact) else exact
     lo, hi = cand[max(k - 1, 0)], cand[min(k + 1, cand.size - 1)]
     if hi > lo:
         with np.errstate(over="ignore", invalid="ignore"):  # Brent's parabola steps on huge ranges
             res = minimize_scalar(lambda x: -_intermediary_revenue(bidders, cls, x, seller_price),
                                   bounds=(lo, hi), method="bounded",
                                   options={"xatol": 1e-10 * max(1.0, hi)})
-        if -res.fun > best_r:
+        if -res.fun > best_r + VALUE_TIE * abs(best_r):  # a scanned point (a bound, a kink) wins ties
             best_x = float(res.x)
     return best_x, int(cand.size) + skipped, skipped
 
@@ -233,14 +260,17 @@ def _maximize_parameter(bidders, cls, cand: np.ndarray, seller_price: float | No
 def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction]) -> CommitmentOptimum:
     """The intermediary's revenue-maximizing commitment in ``cls`` against a best-responding seller.
 
-    Bilevel: every candidate parameter gets the seller's exact best response, and
-    :func:`_maximize_parameter` scans and refines.
+    Bilevel: every candidate parameter gets the seller's exact best response,
+    :func:`_maximize_parameter` scans and refines, and the root of the five-point
+    derivative sharpens the optimum (:func:`polish_maximum`).
     """
     best_x, scanned, skipped = _maximize_parameter(bidders, cls, _parameter_candidates(bidders, cls), None)
+    best_x = polish_maximum(lambda x: _intermediary_revenue(bidders, cls, x), best_x,
+                            scale=max(typical_value(b) for b in bidders))
     commitment = cls(best_x)
     return CommitmentOptimum(commitment, outcome_of(bidders, commitment),
                              f"scan of {scanned - skipped} parameters, each with the seller's exact best "
-                             "response, then bounded Brent"
+                             "response, then bounded Brent and the root of the five-point derivative"
                              + (f" ({skipped} parameters beyond floating-point quadrature left out)"
                                 if skipped else ""))
 
@@ -285,11 +315,11 @@ def _specs(bidders) -> str:
     return ", ".join(b.spec for b in bidders)
 
 
-def _revenue_or_nan(bidders, cls, x: float, seller_price: float | None = None) -> float:
+def _revenue_or_nan(bidders, cls, x: float, seller_price: float | None = None, coarse: bool = True) -> float:
     """The intermediary's revenue at parameter x, nan where the quadrature cannot reach its tolerance
     (parameters of order 1e300 in a tail that decays like v^-1.001)."""
     try:
-        return _intermediary_revenue(bidders, cls, x, seller_price)
+        return _intermediary_revenue(bidders, cls, x, seller_price, coarse)
     except QuadratureError:
         return math.nan
 
@@ -359,7 +389,9 @@ def _solve_in_units(law: VirtualMaxLaw, classes: Sequence[str], reasons: dict) -
     if all(reasons.values()):
         raise InputError(f"no requested commitment class can be priced: {next(iter(reasons.values()))}")
     optima = {c: best_commitment(law.bidders, RIGHT_AUCTIONS[c]) for c in classes if not reasons[c]}
-    best = max(optima.values(), key=lambda o: o.outcome.intermediary_revenue)
+    top = max(o.outcome.intermediary_revenue for o in optima.values())
+    # classes within the search's precision of the best are tied: the first listed is reported
+    best = next(o for o in optima.values() if o.outcome.intermediary_revenue >= top - CLASS_TIE * abs(top))
     by_class = {c: {"skipped": reasons[c]} if reasons[c] else
                 {"commitment": optima[c].commitment.describe(), "seller_price": optima[c].outcome.seller_price,
                  "seller_revenue": optima[c].outcome.seller_revenue,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from abc import ABC
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,18 +84,27 @@ class RightAuction(ABC):
         return np.array([float(s.threshold(self.reserve)) for s in self.scores(bidders, 0.0)])
 
     def sale_probability(self, bidders: Sequence[ValueDistribution], prices) -> np.ndarray:
-        """P[the right is sold] when the seller posts each price (Theorem 4.1's P_M(p)).
+        """P[the right is sold] when the seller posts each price (Theorem 4.1's P_M(p))."""
+        return self.sale_curve(bidders)(prices)
 
-        1 - prod_i (1 - q_i), a product over distinct laws with multiplicities
-        (:func:`distinct_laws`), in logs: accurate when every q_i is tiny.
+    def sale_curve(self, bidders: Sequence[ValueDistribution]) -> Callable[[np.ndarray], np.ndarray]:
+        """p -> P_M(p), the laws and eligibilities a_i found once (the seller's scan calls it often).
+
+        1 - prod_i (1 - P[v_i >= a_i + p]), a product over distinct laws with multiplicities
+        (:func:`distinct_laws`), in logs: accurate when every term is tiny.
         """
-        prices = np.asarray(prices, float)
         laws = distinct_laws(bidders)
-        log_none = np.zeros(prices.shape)
-        with np.errstate(divide="ignore"):
-            for (b, count), a in zip(laws, self.eligibility([b for b, _ in laws])):
-                log_none = log_none + count * np.log1p(-b.prob_at_least(a + prices))
-        return -np.expm1(log_none)
+        terms = list(zip([b for b, _ in laws], [c for _, c in laws], self.eligibility([b for b, _ in laws])))
+
+        def curve(prices) -> np.ndarray:
+            prices = np.asarray(prices, float)
+            log_none = np.zeros(prices.shape)
+            with np.errstate(divide="ignore"):
+                for b, count, a in terms:
+                    log_none = log_none + count * np.log1p(-b.prob_at_least(a + prices))
+            return -np.expm1(log_none)
+
+        return curve
 
     def run(self, bids: Sequence[float], priority: Sequence[float],
             bidders: Sequence[ValueDistribution]) -> RightSale:

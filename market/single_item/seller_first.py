@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import brentq, differential_evolution, minimize_scalar
@@ -53,12 +54,13 @@ def distinct(points: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
 
 
 def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
-                           candidates: np.ndarray) -> PriceOptimum:
+                           candidates: np.ndarray, xatol: float = 1e-13, polish: bool = True) -> PriceOptimum:
     """Maximize p * prob(p) over p >= 0.
 
     A grid of candidate prices (which must contain every point where prob
     jumps, since prob is left-continuous and the optimum can sit on a jump)
-    is scanned, then bounded Brent refines between the best point's neighbours.
+    is scanned, then bounded Brent refines between the best point's neighbours
+    to ``xatol`` (relative to the larger neighbour, at least 1), then :func:`_polish` if asked.
     """
     c = distinct(np.asarray(candidates, float))
     c = c[np.isfinite(c) & (c >= 0.0)]
@@ -71,10 +73,11 @@ def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
     if hi > lo:
         with np.errstate(over="ignore", invalid="ignore"):  # Brent's parabola steps on huge ranges
             res = minimize_scalar(lambda p: -float(p * prob(np.array(p))), bounds=(lo, hi),
-                                  method="bounded", options={"xatol": 1e-13 * max(1.0, hi)})
+                                  method="bounded", options={"xatol": xatol * max(1.0, hi)})
         if -res.fun > best_r:
             best_p, best_r = float(res.x), float(-res.fun)
-    best_p = _polish(lambda p: p * prob(p), best_p)
+    if polish:
+        best_p = _polish(lambda p: p * prob(p), best_p)
     best_r = float(best_p * prob(np.array(best_p)))
     return PriceOptimum(best_p, best_r, int(c.size),
                         f"scan of {c.size} candidate prices, bounded Brent between neighbours, "
@@ -91,7 +94,8 @@ def _polish(revenue, p: float) -> float:
     h = 1e-6 * max(1.0, abs(p))
 
     def slope(x):
-        return float(revenue(np.array(x + h)) - revenue(np.array(x - h))) / (2 * h)
+        up, down = revenue(np.array([x + h, x - h]))
+        return float(up - down) / (2 * h)
 
     a, b = max(p - 100 * h, h), p + 100 * h
     if not a < p or not slope(a) > 0 > slope(b):
@@ -101,6 +105,32 @@ def _polish(revenue, p: float) -> float:
     return root if float(revenue(np.array(root))) >= before - 1e-15 * max(1.0, abs(before)) else p
 
 
+def polish_maximum(value: Callable[[float], float], x: float, step: float = 1e-3, scale: float = 0.0) -> float:
+    """Sharpen a smooth interior maximum of ``value`` near x > 0 to ~1e-12 relative.
+
+    Comparing values pins a flat maximum only to ~sqrt(their noise); the sign change of
+    the five-point derivative with a step h = step max(x, scale) (truncation ~h^4, noise
+    ~noise / h; ``scale`` a unit of x, so that a maximum near 0 gets a step of the problem's
+    size) pins it far better, and equally in any unit of x. Kept only if the bracket
+    x +- 10 h lies above 0 with a sign change across it and the value does not drop by more
+    than 1e-12 of itself (a kink or jump nearby is left alone).
+    """
+    h = step * max(x, scale)
+    if not (math.isfinite(x) and x - 10.0 * h > 0.0):
+        return x
+
+    def slope(y):
+        up2, up, down, down2 = (value(y + k * h) for k in (2.0, 1.0, -1.0, -2.0))
+        return (8.0 * (up - down) - (up2 - down2)) / (12.0 * h)
+
+    a, b = x - 10.0 * h, x + 10.0 * h
+    if not slope(a) > 0.0 > slope(b):
+        return x
+    root = brentq(slope, a, b, xtol=1e-15 * x, rtol=4 * np.finfo(float).eps)
+    before = value(x)
+    return root if value(root) >= before - 1e-12 * abs(before) else x
+
+
 def _thin(points: np.ndarray, keep: Sequence[float]) -> np.ndarray:
     points = np.unique(points)
     if points.size > MAX_CANDIDATES:
@@ -108,14 +138,18 @@ def _thin(points: np.ndarray, keep: Sequence[float]) -> np.ndarray:
     return np.union1d(points, np.asarray(keep, float))
 
 
+@lru_cache(maxsize=1024)
 def probe_values(b: ValueDistribution, points: int = QUANTILES_PER_BIDDER) -> np.ndarray:
     """Values worth probing: quantiles on an even grid and deep into the tail (to 1e-300).
 
     The tail probes matter for heavy tails, where a best price can sit far beyond
     any even quantile (F_0.01,H: the seller's answer to a price q is about 99 q).
+    Tabulated once per law (a bilevel search asks for them at every parameter), read-only.
     """
     even = b.ppf(np.linspace(0.0, 1.0, points)[:-1] * (1.0 - b.atom))
-    return np.union1d(even, b.isf(np.geomspace(0.1, 1e-300, 600)))
+    probes = np.union1d(even, b.isf(np.geomspace(0.1, 1e-300, 600)))
+    probes.flags.writeable = False
+    return probes
 
 
 def virtual_candidates(law: VirtualMaxLaw) -> np.ndarray:

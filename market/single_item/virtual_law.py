@@ -52,9 +52,9 @@ class Integral:
     error: float
 
 
-def _tanhsinh(f, a, b, args=()) -> Integral:
-    """tanh-sinh aiming at RTOL; a result short of it is kept if its error is below ACCEPT."""
-    res = integrate.tanhsinh(f, a, b, args=args, rtol=RTOL, atol=ATOL, maxlevel=14)
+def _tanhsinh(f, a, b, args=(), rtol: float = RTOL) -> Integral:
+    """tanh-sinh aiming at ``rtol``; a result short of it is kept if its error is below ACCEPT."""
+    res = integrate.tanhsinh(f, a, b, args=args, rtol=rtol, atol=ATOL, maxlevel=14)
     value, error = float(np.sum(res.integral)), float(np.sum(res.error))
     if np.any(res.status != 0) and not error <= ACCEPT * max(1.0, abs(value)):
         raise QuadratureError(f"tanh-sinh quadrature did not converge on [{a}, {b}] "
@@ -84,10 +84,10 @@ def _gauss_kronrod(f, a, b, args=()) -> Integral:
     return Integral(float(value), float(error))
 
 
-def _integrate(f, a, b, args, checked: bool) -> Integral:
+def _integrate(f, a, b, args, checked: bool, rtol: float = RTOL) -> Integral:
     """tanh-sinh's sum of integrals; if ``checked``, its error is bounded against Gauss-Kronrod's
     as |difference| + the larger of the two own estimates."""
-    main = _tanhsinh(f, a, b, args)
+    main = _tanhsinh(f, a, b, args, rtol)
     if not checked:
         return main
     check = _gauss_kronrod(f, a, b, args)
@@ -109,8 +109,10 @@ def _log_chunks(a: float, b: float) -> list[tuple[float, float]]:
     return list(zip(cuts[:-1], cuts[1:]))
 
 
-def integrate_pieces(f, pieces: Sequence[tuple[float, float]], owners=None, checked: bool = False) -> Integral:
-    """Sum of integral_a^b f(t, owner) dt over ``pieces``, by tanh-sinh (checked by a second rule if asked).
+def integrate_pieces(f, pieces: Sequence[tuple[float, float]], owners=None, checked: bool = False,
+                     rtol: float = RTOL) -> Integral:
+    """Sum of integral_a^b f(t, owner) dt over ``pieces``, by tanh-sinh to ``rtol`` (checked by a
+    second rule if asked).
 
     Pieces with 0 < a and b / a > 100 (or b infinite) are integrated in s = log t,
     which turns power-law tails over many decades into smooth integrands, cut every
@@ -130,17 +132,19 @@ def integrate_pieces(f, pieces: Sequence[tuple[float, float]], owners=None, chec
     total = Integral(0.0, 0.0)
     if lin:
         a, b = np.array(lin, float).T
-        part = _integrate(lambda t, o: f(t, np.broadcast_to(o, t.shape)), a, b, (np.array(lin_owner),), checked)
+        part = _integrate(lambda t, o: f(t, np.broadcast_to(o, t.shape)), a, b, (np.array(lin_owner),), checked,
+                          rtol)
         total = Integral(total.value + part.value, total.error + part.error)
     if log:
         a, b = np.array(log, float).T
         part = _integrate(lambda s, o: f(np.exp(s), np.broadcast_to(o, s.shape)) * np.exp(s),
-                          a, b, (np.array(log_owner),), checked)
+                          a, b, (np.array(log_owner),), checked, rtol)
         total = Integral(total.value + part.value, total.error + part.error)
     return total
 
 
-def integrate_power_tail(f, start: float, terms: Sequence[tuple[float, float]], checked: bool = False) -> Integral:
+def integrate_power_tail(f, start: float, terms: Sequence[tuple[float, float]], checked: bool = False,
+                         rtol: float = RTOL) -> Integral:
     """integral_start^inf f(t) dt where f(t) = sum_k c_k t^(-b_k) + (a remainder that decays faster).
 
     The power terms are integrated in closed form, c_k start^(1 - b_k) / (b_k - 1) (each b_k > 1),
@@ -160,7 +164,7 @@ def integrate_power_tail(f, start: float, terms: Sequence[tuple[float, float]], 
         # within rounding of the power terms (their integral bounds what this drops: 1e-14 of it)
         return np.where(np.isfinite(t) & (np.abs(rest) > 64 * np.finfo(float).eps * power), rest, 0.0)
 
-    rest = integrate_pieces(remainder, [(start, math.inf)], checked=checked)
+    rest = integrate_pieces(remainder, [(start, math.inf)], checked=checked, rtol=rtol)
     return Integral(closed + rest.value, rest.error)
 
 
