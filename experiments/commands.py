@@ -107,6 +107,20 @@ CLASS_COLUMNS = ["intermediary's class", "parameter", "seller price", "seller re
                  "largest regret", "found by"]
 
 
+MIXED_COLUMNS = ["seller's prices (probability)", "intermediary's prices (probability)", "seller revenue",
+                 "intermediary revenue", "grid regret", "regret (any price)", "largest regret",
+                 "equilibrium of the continuous game"]
+
+
+def _mixed_row(e: dict) -> list:
+    def strategy(pairs):
+        return ", ".join(f"{p:.6g} ({q:.3g})" for p, q in pairs)
+    return [strategy(e["seller_strategy"]), strategy(e["intermediary_strategy"]), e["seller_revenue"],
+            e["intermediary_revenue"], max(e["seller_regret"], e["intermediary_regret"]),
+            max(e["seller_continuous_regret"], e["intermediary_continuous_regret"]), e["largest_regret"],
+            "yes" if e["continuous"] else "no"]
+
+
 def solve_simultaneous(args) -> int:
     from agora.market.single_item.right_auctions import RIGHT_AUCTIONS
     from agora.market.single_item.simultaneous import PricingGame, mixed_equilibria
@@ -145,8 +159,11 @@ def solve_simultaneous(args) -> int:
     if args.mixed:
         m = result["mixed"]
         print(f"\nmixed (posted prices for the right): {len(m['equilibria'])} distinct equilibria of the "
-              f"{args.mixed} x {args.mixed} game ({m['failed']} Lemke-Howson paths broke down, "
-              f"{m['rejected']} rejected by the verifier)")
+              f"{m['grid']['points']} x {m['grid']['points']} game on a grid adapted to the market "
+              f"({m['failed']} Lemke-Howson paths broke down, {m['rejected']} rejected by the verifier); "
+              "regret against every price:")
+        if m["equilibria"]:
+            print(format_table(MIXED_COLUMNS, [_mixed_row(e) for e in m["equilibria"]]))
     return 0
 
 
