@@ -614,7 +614,9 @@ def mixed_equilibria(game: PricingGame, points: int = 21, method: str = "lemke-h
     points = grid.size
     An, Bn = A / max(A.max(), 1e-300), B / max(B.max(), 1e-300)
     if method == "vertex":
-        found = list(nashpy.Game(An, Bn).vertex_enumeration())
+        with warnings.catch_warnings():  # qhull's halfspaces at zero payoffs (price 0, no sale)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            found = list(nashpy.Game(An, Bn).vertex_enumeration())
         failed = 0
     else:
         paths = [lemke_howson(An, Bn, k, max_pivots) for k in range(2 * points)]
