@@ -129,6 +129,8 @@ def solve_simultaneous(args) -> int:
     require_fits("--grid", args.grid, COSTS["grid"], limits_of(args))
     if args.mixed:
         require_fits("--mixed", args.mixed, COSTS["mixed"], limits_of(args))
+        if args.mixed < 2:
+            raise InputError(f"--mixed needs at least 2 prices, got {args.mixed}")
     classes = tuple(RIGHT_AUCTIONS) if not args.classes or "all" in args.classes else tuple(args.classes)
     game = PricingGame(args.bidder)
     solved = solve_class_game(game, classes, args.grid)

@@ -7,11 +7,13 @@ of the grid game are checked against nashpy's support enumeration on the same
 matrices, and regrets against every price against a dense search written here.
 """
 
+import json
 import warnings
 
 import nashpy
 import numpy as np
 import pytest
+from cli_run import run_cli
 
 from agora.market.single_item.simultaneous import (
     PricingGame,
@@ -118,10 +120,32 @@ def test_regret_against_every_price_matches_a_dense_search(small):
             best = dense_best_reply(opponent)
             assert regret >= grid_regret
             assert regret == pytest.approx(best - revenue, abs=1e-6 * best)
-        low = min(eq.seller_strategy) < 10.0 or min(eq.intermediary_strategy) < 10.0
+        low = min(*eq.seller_strategy, *eq.intermediary_strategy) < EPS * H * (1 - 1e-4)
         assert eq.continuous is not low
         if low:
             assert eq.largest_regret > 0.2 > 1e-3 > max(eq.seller_regret, eq.intermediary_regret)
         else:
             assert eq.largest_regret <= 1e-9
     assert any(len(e.seller_strategy) > 1 and e.continuous for e in small.equilibria)
+
+
+def test_cli_reports_each_mixed_equilibrium_with_its_regret_against_every_price(capsys):
+    """On 9 adapted prices the two splits (eps H, (1 - eps) H) are equilibria of the continuous game;
+    an equilibrium of the grid game with a price below eps H is not (Theorem 5.2: every equilibrium
+    prices both sides at eps H or more), and its regret is reported (above 0.2 of the best reply)."""
+    code, out, err = run_cli(capsys, "solve", "simultaneous", "--bidder", SPEC, "--class", "posted_price",
+                             "--grid", "201", "--mixed", "9", "--json")
+    assert code == 0, err
+    mixed = json.loads(out)["mixed"]
+    assert mixed["grid"]["kind"] == "adapted" and mixed["grid"]["points"] <= 9
+    splits = [e for e in mixed["equilibria"] if e["continuous"]]
+    assert {round(e["seller_strategy"][0][0] / H, 4) for e in splits} == {EPS, 1 - EPS}
+    for e in mixed["equilibria"]:
+        low = min(p for p, _ in e["seller_strategy"] + e["intermediary_strategy"]) < EPS * H * (1 - 1e-4)
+        assert e["continuous"] is not low
+        assert e["largest_regret"] > 0.2 if low else e["largest_regret"] <= 1e-9
+
+
+def test_cli_refuses_a_one_price_mixed_grid_before_solving(capsys):
+    code, out, err = run_cli(capsys, "solve", "simultaneous", "--bidder", SPEC, "--mixed", "1")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "--mixed" in err
