@@ -136,7 +136,7 @@ def solve_simultaneous(args) -> int:
     solved = solve_class_game(game, classes, args.grid)
     result = solved.to_dict()
     if args.mixed:
-        result["mixed"] = mixed_equilibria(game, args.mixed).to_dict()
+        result["mixed"] = mixed_equilibria(game, args.mixed, found=solved.posted).to_dict()
     if args.json:
         print(dumps(result))
         return 0
@@ -162,7 +162,7 @@ def solve_simultaneous(args) -> int:
         m = result["mixed"]
         print(f"\nmixed (posted prices for the right): {len(m['equilibria'])} distinct equilibria of the "
               f"{m['grid']['points']} x {m['grid']['points']} game on a grid adapted to the market "
-              f"({m['failed']} Lemke-Howson paths broke down, {m['rejected']} rejected by the verifier); "
+              f"({m['failed']} Lemke-Howson paths broke down or cycled, {m['rejected']} rejected by the verifier); "
               "regret against every price:")
         if m["equilibria"]:
             print(format_table(MIXED_COLUMNS, [_mixed_row(e) for e in m["equilibria"]]))

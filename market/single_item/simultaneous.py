@@ -596,10 +596,12 @@ def _verified_mixed(game: PricingGame, grid: np.ndarray, A: np.ndarray, B: np.nd
 
 
 def mixed_equilibria(game: PricingGame, points: int = 21, method: str = "lemke-howson",
-                     max_pivots: int = 2000, adapted: bool = True) -> EquilibriumSet:
+                     max_pivots: int = 2000, adapted: bool = True,
+                     found: EquilibriumSet | None = None) -> EquilibriumSet:
     """Equilibria of the ``points`` x ``points`` discretized game with nashpy, each re-checked.
 
-    The grid is :func:`adapted_price_grid` (``adapted``) or evenly spaced. ``method``:
+    The grid is :func:`adapted_price_grid` (``adapted``, seeded with the pure equilibria
+    ``found`` if given) or evenly spaced. ``method``:
     "lemke-howson" (one path per initial label, at most ``max_pivots``
     pivots each) or "vertex" (nashpy's vertex enumeration: every extreme
     equilibrium of a nondegenerate game, exponential in ``points``; for small grids).
@@ -610,7 +612,8 @@ def mixed_equilibria(game: PricingGame, points: int = 21, method: str = "lemke-h
     if method not in ("lemke-howson", "vertex"):
         raise InputError(f"unknown method {method!r}; accepted: lemke-howson, vertex")
     start = time.perf_counter()
-    grid, A, B = grid_game(game, points, adapted)
+    grid = adapted_price_grid(game, points, found) if adapted else price_grid(game, points)
+    A, B = game.payoffs(grid[:, None], grid[None, :])
     points = grid.size
     An, Bn = A / max(A.max(), 1e-300), B / max(B.max(), 1e-300)
     if method == "vertex":
