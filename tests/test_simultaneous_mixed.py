@@ -149,3 +149,13 @@ def test_cli_reports_each_mixed_equilibrium_with_its_regret_against_every_price(
 def test_cli_refuses_a_one_price_mixed_grid_before_solving(capsys):
     code, out, err = run_cli(capsys, "solve", "simultaneous", "--bidder", SPEC, "--mixed", "1")
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "--mixed" in err
+
+
+@pytest.mark.parametrize("c", [1e-6, 1e6])
+def test_adapted_grid_scales_with_the_market(game, c):
+    """Scaling every value by c scales every price that matters by c (the game is linear in the unit
+    of value), so the adapted grid of c F_eps,H is c times that of F_eps,H (to 1e-8: the segment's
+    ends come from a bisection)."""
+    grid = adapted_price_grid(game, 21)
+    scaled = adapted_price_grid(PricingGame([f"pareto:{EPS:g},{c:.17g},{H * c:.17g}"]), 21)
+    np.testing.assert_allclose(scaled, c * grid, rtol=1e-8, atol=0)

@@ -478,6 +478,21 @@ def _take(chosen: list[float], candidates, points: int, scale: float) -> None:
             chosen.append(float(c))
 
 
+def _fill_gaps(chosen: list[float], points: int, log: bool, scale: float) -> None:
+    """Split the widest gap between chosen prices (by ratio when ``log``, above 0) until ``points``."""
+    while len(chosen) < points:
+        g = np.sort(np.array(chosen))
+        lo, hi = g[:-1], g[1:]
+        with np.errstate(divide="ignore"):
+            width = np.where(log & (lo > 0), np.log(hi / np.where(lo > 0, lo, 1.0)), (hi - lo) / scale)
+        k = int(np.argmax(width))
+        mid = math.sqrt(lo[k] * hi[k]) if log and lo[k] > 0 else 0.5 * (lo[k] + hi[k])
+        before = len(chosen)
+        _take(chosen, [mid], points, scale)
+        if len(chosen) == before:
+            return
+
+
 def adapted_price_grid(game: PricingGame, points: int, found: EquilibriumSet | None = None) -> np.ndarray:
     """At most ``points`` sorted prices placed where the game's best responses lie.
 
@@ -486,7 +501,8 @@ def adapted_price_grid(game: PricingGame, points: int, found: EquilibriumSet | N
     (1 - eps) H of the continuum p_s + p_I = H (Theorem 5.2); each side's exact best response
     to a coarse grid of points // 3 prices (under F_eps,H: p (1 - eps) / eps, 1 - p and H - p,
     Lemma 3.3); points // 4 quantiles of each bidder's law; then a base grid filling what is
-    left. Coarse grid, quantiles and base are log-spaced when the upper price exceeds
+    left, and the widest gaps split until there are ``points``. Coarse grid, quantiles and base
+    are log-spaced when the upper price exceeds
     WIDE_SUPPORT times the highest median value (heavy tails, wide supports), else even.
     """
     if points < 2:
@@ -507,6 +523,7 @@ def adapted_price_grid(game: PricingGame, points: int, found: EquilibriumSet | N
         if len(trial) > points:
             break
         chosen = trial
+    _fill_gaps(chosen, points, log, upper)
     return np.sort(np.array(chosen))
 
 
