@@ -37,7 +37,7 @@ def test_mixed_equilibria_21_by_21_next_to_vertex_enumeration(benchmark):
     """Lemke-Howson paths (each verified) against nashpy's own vertex enumeration of the same game."""
     game = PricingGame(["exponential:1"])
     lh = benchmark.pedantic(mixed_equilibria, args=(game, 21), rounds=1, iterations=1)
-    _, A, B = grid_game(game, 21)
+    _, A, B = grid_game(game, 21, adapted=True)
     start = time.perf_counter()
     status, count = vertex_enumeration_count(A / A.max(), B / B.max(), 300.0)
     vertex_seconds = time.perf_counter() - start

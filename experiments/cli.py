@@ -136,13 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
                  "intermediary picks a commitment class and its parameter (Section 4's classes). Each is "
                  "verified against the seller's deviation to any price and the intermediary's best "
                  "parameter in every class; a continuum (Theorem 5.1) is described. "
-                 "With --mixed K, also the equilibria nashpy finds in the K x K discretized game.")
+                 "With --mixed K, also the equilibria nashpy finds in the discretized game on at most K "
+                 "prices placed where best responses lie (log-spaced for heavy tails), each with its "
+                 "regret against every price.")
     sim.add_argument("--class", dest="classes", action="append", choices=[*sorted(RIGHT_AUCTION_NAMES), "all"],
                      help="the intermediary's commitment class (repeatable; default: all): its equilibria are "
                           "checked against the best parameter of every class given")
     sim.add_argument("--grid", type=_positive_int, default=1001, help="prices per side (default 1001)")
     sim.add_argument("--mixed", type=_positive_int, metavar="K",
-                     help="also report mixed equilibria of the K x K game (nashpy Lemke-Howson)")
+                     help="also report mixed equilibria of the game on at most K prices adapted to the market "
+                          "(nashpy Lemke-Howson), each with its regret against every price")
     sim.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
     add_limit_options(sim)
 

@@ -107,6 +107,20 @@ CLASS_COLUMNS = ["intermediary's class", "parameter", "seller price", "seller re
                  "largest regret", "found by"]
 
 
+MIXED_COLUMNS = ["seller's prices (probability)", "intermediary's prices (probability)", "seller revenue",
+                 "intermediary revenue", "grid regret", "regret (any price)", "largest regret",
+                 "equilibrium of the continuous game"]
+
+
+def _mixed_row(e: dict) -> list:
+    def strategy(pairs):
+        return ", ".join(f"{p:.6g} ({q:.3g})" for p, q in pairs)
+    return [strategy(e["seller_strategy"]), strategy(e["intermediary_strategy"]), e["seller_revenue"],
+            e["intermediary_revenue"], max(e["seller_regret"], e["intermediary_regret"]),
+            max(e["seller_continuous_regret"], e["intermediary_continuous_regret"]), e["largest_regret"],
+            "yes" if e["continuous"] else "no"]
+
+
 def solve_simultaneous(args) -> int:
     from agora.market.single_item.right_auctions import RIGHT_AUCTIONS
     from agora.market.single_item.simultaneous import PricingGame, mixed_equilibria
@@ -115,12 +129,14 @@ def solve_simultaneous(args) -> int:
     require_fits("--grid", args.grid, COSTS["grid"], limits_of(args))
     if args.mixed:
         require_fits("--mixed", args.mixed, COSTS["mixed"], limits_of(args))
+        if args.mixed < 2:
+            raise InputError(f"--mixed needs at least 2 prices, got {args.mixed}")
     classes = tuple(RIGHT_AUCTIONS) if not args.classes or "all" in args.classes else tuple(args.classes)
     game = PricingGame(args.bidder)
     solved = solve_class_game(game, classes, args.grid)
     result = solved.to_dict()
     if args.mixed:
-        result["mixed"] = mixed_equilibria(game, args.mixed).to_dict()
+        result["mixed"] = mixed_equilibria(game, args.mixed, found=solved.posted).to_dict()
     if args.json:
         print(dumps(result))
         return 0
@@ -145,8 +161,11 @@ def solve_simultaneous(args) -> int:
     if args.mixed:
         m = result["mixed"]
         print(f"\nmixed (posted prices for the right): {len(m['equilibria'])} distinct equilibria of the "
-              f"{args.mixed} x {args.mixed} game ({m['failed']} Lemke-Howson paths broke down, "
-              f"{m['rejected']} rejected by the verifier)")
+              f"{m['grid']['points']} x {m['grid']['points']} game on a grid adapted to the market "
+              f"({m['failed']} Lemke-Howson paths broke down or cycled, {m['rejected']} rejected by the verifier); "
+              "regret against every price:")
+        if m["equilibria"]:
+            print(format_table(MIXED_COLUMNS, [_mixed_row(e) for e in m["equilibria"]]))
     return 0
 
 

@@ -99,7 +99,7 @@ def test_mixed_equilibria_pass_the_verifier():
     game = PricingGame(["pareto:0.2,1,1e6"])
     found = mixed_equilibria(game, 15)
     assert found.equilibria
-    grid = np.linspace(0.0, game.upper, 15)
+    grid = np.array(found.grid["prices"])
     A, B = game.payoffs(grid[:, None], grid[None, :])
     for m in found.equilibria:
         x = np.array([m.seller_strategy.get(float(g), 0.0) for g in grid])
@@ -110,7 +110,7 @@ def test_mixed_equilibria_pass_the_verifier():
 
 
 def test_mixed_equilibria_of_the_constant_value_game_are_the_splits():
-    found = mixed_equilibria(PricingGame(["point:1"]), 11)
+    found = mixed_equilibria(PricingGame(["point:1"]), 11, adapted=False)
     splits = {(round(next(iter(m.seller_strategy)), 9), round(next(iter(m.intermediary_strategy)), 9))
               for m in found.equilibria if len(m.seller_strategy) == len(m.intermediary_strategy) == 1}
     assert {(round(k / 10, 9), round(1 - k / 10, 9)) for k in range(11)} <= splits

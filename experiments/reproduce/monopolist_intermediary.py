@@ -217,12 +217,21 @@ grid and each is re-checked against deviations to any price. With a constant val
 every split of it is an equilibrium (Theorem 5.1); with F_eps,H, eps < 1/2, every
 equilibrium prices at H, so each side earns at most H^(-eps/(1-eps)), against about eps
 for the first mover and 1 - eps for the second in either Stackelberg order: the ratio
-goes to 0 as H grows (Theorem 5.2). Mixed equilibria of a 21 x 21 discretization come
-from nashpy's Lemke-Howson ({len(mixed.equilibria)} distinct; {mixed.failed} of the 42 paths broke
-down on this degenerate, badly scaled game; {mixed.rejected} rejected by the regret check). They are
-shown for information: no row rests on them.
+goes to 0 as H grows (Theorem 5.2). Mixed equilibria of the game discretized on
+{mixed.grid['points']} prices adapted to the market (log-spaced; holding 1, eps H, (1 - eps) H,
+H and the best responses to a coarse grid) come from nashpy's Lemke-Howson
+({len(mixed.equilibria)} distinct; {mixed.failed} of the {2 * mixed.grid['points']} paths broke
+down or cycled on this degenerate, badly scaled game; {mixed.rejected} rejected by the regret
+check). Against every price, {sum(m.continuous for m in mixed.equilibria)} of them are equilibria
+of the continuous game; the others' largest regret is {_largest_mixed_regret(mixed):.3g} of the
+best deviation's payoff. They are shown for information: no row rests on them.
 """
     return Section("Simultaneous play (Section 5)", text, checks, "\n\n".join(extra))
+
+
+def _largest_mixed_regret(found) -> float:
+    """The largest relative regret against every price among the mixed equilibria found (0 if none)."""
+    return max((m.largest_regret for m in found.equilibria), default=0.0)
 
 
 def _plot_equilibria(game: PricingGame, path: Path) -> None:

@@ -166,17 +166,23 @@ def evaluate_right_auction(bidders: Sequence[ValueDistribution], auction: RightA
                                welfare.value, revenue.error + welfare.error)
 
 
-def seller_best_response(bidders: Sequence[ValueDistribution], auction: RightAuction,
-                         coarse: bool = False) -> PriceOptimum:
-    """Theorem 4.1: p* = argmax_p p P[the right is sold | p] (candidates once per distinct law);
-    ``coarse``: to SCAN_XATOL, unpolished (enough to rank the intermediary's candidate parameters)."""
+def best_response_candidates(bidders: Sequence[ValueDistribution], auction: RightAuction) -> np.ndarray:
+    """Seller prices worth scanning against ``auction`` (once per distinct law): probe values and
+    atoms shifted by each law's eligibility a_i, and each one-bidder first-order price."""
     laws = [b for b, _ in distinct_laws(bidders)]
     a = auction.eligibility(laws)
     pts = [probe_values(b) - ai for b, ai in zip(laws, a)]
     # first-order condition for one bidder: total price phi^-1(a), so p = phi^-1(a) - a
     pts += [b.virtual_threshold(np.array([ai])) - ai for b, ai in zip(laws, a)]
     atoms = [b.hi - ai for b, ai in zip(laws, a) if b.atom > 0]
-    candidates = np.concatenate(pts + [np.array(atoms + [0.0])])
+    return np.concatenate(pts + [np.array(atoms + [0.0])])
+
+
+def seller_best_response(bidders: Sequence[ValueDistribution], auction: RightAuction,
+                         coarse: bool = False) -> PriceOptimum:
+    """Theorem 4.1: p* = argmax_p p P[the right is sold | p] (candidates once per distinct law);
+    ``coarse``: to SCAN_XATOL, unpolished (enough to rank the intermediary's candidate parameters)."""
+    candidates = best_response_candidates(bidders, auction)
     curve = auction.sale_curve(bidders)
     if coarse:
         return maximize_price_revenue(curve, candidates, SCAN_XATOL, polish=False)

@@ -32,10 +32,10 @@ from scipy.optimize import brentq
 
 from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError
-from agora.market.single_item.intermediary_first import seller_best_response
+from agora.market.single_item.intermediary_first import best_response_candidates, seller_best_response
 from agora.market.single_item.right_auctions import PostedRightPrice
 from agora.market.single_item.scores import MaxScoreLaw, ValueScore
-from agora.market.single_item.seller_first import PriceOptimum
+from agora.market.single_item.seller_first import PriceOptimum, maximize_price_revenue
 from agora.market.single_item.units import in_units
 
 PRICE_SLACK = 1e-12  # a total within this relative distance of a value reaches it (float sums)
@@ -138,7 +138,13 @@ class PureEquilibrium:
 
 @dataclass(frozen=True)
 class MixedEquilibrium:
-    """Probabilities over the grid prices (only those in the support) and expected payoffs."""
+    """Probabilities over the grid prices (only those in the support) and expected payoffs.
+
+    ``*_regret``: the gain from the best deviation to a grid price; ``*_continuous_regret``: the
+    gain from the best deviation to any price (at ``*_best_price``), never below the grid's;
+    ``largest_regret``: the larger side's continuous regret relative to that deviation's payoff;
+    ``continuous``: whether that is within the tolerance (an equilibrium of the continuous game).
+    """
 
     seller_strategy: dict[float, float]
     intermediary_strategy: dict[float, float]
@@ -146,6 +152,12 @@ class MixedEquilibrium:
     intermediary_revenue: float
     seller_regret: float
     intermediary_regret: float
+    seller_continuous_regret: float
+    intermediary_continuous_regret: float
+    seller_best_price: float
+    intermediary_best_price: float
+    largest_regret: float
+    continuous: bool
 
 
 @dataclass
@@ -413,11 +425,130 @@ def pure_equilibria(game: PricingGame, points: int = 1001, verify: bool = True) 
     return out
 
 
-def grid_game(game: PricingGame, points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The discretized game: price grid and the two payoff matrices."""
-    grid = price_grid(game, points)
+def grid_game(game: PricingGame, points: int, adapted: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The discretized game: price grid (even, or :func:`adapted_price_grid`) and the two payoff matrices."""
+    grid = adapted_price_grid(game, points) if adapted else price_grid(game, points)
     A, B = game.payoffs(grid[:, None], grid[None, :])
     return grid, A, B
+
+
+WIDE_SUPPORT = 50.0  # upper price / median value beyond which an adapted grid is log-spaced
+PURE_POINTS = 201  # grid of the pure-equilibrium search that seeds an adapted grid
+
+
+def _spread(game: PricingGame, points: int, log: bool) -> np.ndarray:
+    """0 and ``points - 1`` prices up to the upper price: log-spaced from the lowest bidder's
+    1e-3 quantile (``log``), else evenly spaced."""
+    if not log:
+        return np.linspace(0.0, game.upper, points)
+    low = min(float(b.ppf(1e-3)) for b in game.bidders)
+    low = low if 0.0 < low < game.upper else 1e-9 * game.upper
+    return np.concatenate(([0.0], np.geomspace(low, game.upper, max(points - 1, 1))))
+
+
+def _quantiles(game: PricingGame, count: int, log: bool) -> np.ndarray:
+    """Each bidder's values at ``count`` levels: survival levels geometric from 1/2 down to 1e-12
+    (``log``: heavy tails reach their cap), else evenly spaced levels."""
+    out = []
+    for b in game.bidders:
+        if log:
+            out.append(b.isf(np.geomspace(0.5, 1e-12, count)))
+        else:
+            out.append(b.ppf(np.linspace(0.0, 1.0, count + 2)[1:-1] * (1.0 - b.atom)))
+    q = np.concatenate(out)
+    return q[np.isfinite(q) & (q >= 0.0) & (q <= game.upper)]
+
+
+def _pure_prices(game: PricingGame, found: EquilibriumSet, count: int) -> list[float]:
+    """Prices of the pure equilibria found: a continuum's ends (Theorem 5.2: eps H and (1 - eps) H)
+    and total, else each isolated equilibrium's two prices (at most ``count``)."""
+    if found.continuum is not None:
+        c = found.continuum
+        return [*c["seller_price"], *c["intermediary_price"], c["total_price"]]
+    prices = [p for e in found.equilibria for p in (e.seller_price, e.intermediary_price)]
+    return prices[:count]
+
+
+def _take(chosen: list[float], candidates, points: int, scale: float) -> None:
+    """Append candidates in order, dropping near-duplicates (1e-9 relative), until ``points`` are chosen."""
+    for c in np.asarray(candidates, float).ravel():
+        if len(chosen) >= points:
+            return
+        if all(abs(c - x) > 1e-9 * max(abs(c), abs(x), 1e-12 * scale) for x in chosen):
+            chosen.append(float(c))
+
+
+def _fill_gaps(chosen: list[float], points: int, log: bool, scale: float) -> None:
+    """Split the widest gap between chosen prices (by ratio when ``log``, above 0) until ``points``."""
+    while len(chosen) < points:
+        g = np.sort(np.array(chosen))
+        lo, hi = g[:-1], g[1:]
+        with np.errstate(divide="ignore"):
+            width = np.where(log & (lo > 0), np.log(hi / np.where(lo > 0, lo, 1.0)), (hi - lo) / scale)
+        k = int(np.argmax(width))
+        mid = math.sqrt(lo[k] * hi[k]) if log and lo[k] > 0 else 0.5 * (lo[k] + hi[k])
+        before = len(chosen)
+        _take(chosen, [mid], points, scale)
+        if len(chosen) == before:
+            return
+
+
+def adapted_price_grid(game: PricingGame, points: int, found: EquilibriumSet | None = None) -> np.ndarray:
+    """At most ``points`` sorted prices placed where the game's best responses lie.
+
+    In order of priority: 0 and the upper price; the pure equilibria ``found`` (by default
+    :func:`pure_equilibria` on a PURE_POINTS grid), e.g. under F_eps,H the ends eps H and
+    (1 - eps) H of the continuum p_s + p_I = H (Theorem 5.2); each side's exact best response
+    to a coarse grid of points // 3 prices (under F_eps,H: p (1 - eps) / eps, 1 - p and H - p,
+    Lemma 3.3); points // 4 quantiles of each bidder's law; then a base grid filling what is
+    left, and the widest gaps split until there are ``points``. Coarse grid, quantiles and base
+    are log-spaced when the upper price exceeds
+    WIDE_SUPPORT times the highest median value (heavy tails, wide supports), else even.
+    """
+    if points < 2:
+        raise InputError(f"a price grid needs at least 2 points, got {points}")
+    upper = game.upper
+    log = upper > WIDE_SUPPORT * max(float(b.isf(0.5)) for b in game.bidders)
+    found = pure_equilibria(game, PURE_POINTS) if found is None else found
+    coarse = _spread(game, max(points // 3, 2), log)
+    responses = [game.best_response(float(q)).price for q in coarse]
+    chosen: list[float] = []
+    for group in ([0.0, upper], _pure_prices(game, found, points // 4), responses,
+                  _quantiles(game, max(points // 4, 1), log)):
+        _take(chosen, np.clip(np.asarray(group, float), 0.0, upper), points, upper)
+    required = list(chosen)
+    for size in range(points - len(required) + 2, 2 * points + 2):
+        trial = list(required)
+        _take(trial, _spread(game, size, log), points + 1, upper)
+        if len(trial) > points:
+            break
+        chosen = trial
+    _fill_gaps(chosen, points, log, upper)
+    return np.sort(np.array(chosen))
+
+
+def best_response_to_mixed(game: PricingGame, prices, probs) -> PriceOptimum:
+    """The best price against the other side's mixed price (q_j with probability y_j), over all prices.
+
+    argmax_p p sum_j y_j S(p + q_j), S the sale probability of :meth:`PricingGame.sale` (the game
+    is symmetric: the same for either side). The candidates are those of the exact best response
+    to each posted price q_j for the right (Theorem 4.1: probe values, atoms and first-order prices
+    shifted by q_j) and each q_j's exact best response; the best is refined by bounded Brent
+    (:func:`maximize_price_revenue`). Solved in units of the market's scale.
+    """
+    unit = game.unit
+    q = np.asarray(prices, float) / unit
+    y = np.asarray(probs, float)
+    q, y = q[y > 0], y[y > 0]
+
+    def prob(p):
+        p = np.asarray(p, float)
+        return sum(w * game.sale((p + qj) * unit) for qj, w in zip(q, y))
+
+    cands = [best_response_candidates(game.unit_bidders, PostedRightPrice(float(qj))) for qj in q]
+    cands.append(np.array([game.best_response(qj * unit).price / unit for qj in q]))
+    r = maximize_price_revenue(prob, np.concatenate(cands))
+    return replace(r, price=r.price * unit, revenue=r.revenue * unit)
 
 
 def mixed_regret(A: np.ndarray, B: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -430,14 +561,20 @@ def lemke_howson(A: np.ndarray, B: np.ndarray, label: int, max_pivots: int) -> t
 
     The same tableaux and pivoting as ``nashpy.Game.lemke_howson``, with a bound:
     on the degenerate, badly scaled games a price grid produces (F_eps,H puts payoffs
-    of 1e-8 beside payoffs of 1) a path can cycle or fail; it then returns None.
+    of 1e-8 beside payoffs of 1) a path can cycle or fail; it then returns None, as soon
+    as a pivot repeats a state (both bases and the entering label) already visited.
     """
     col, row = create_col_tableau(A, True), create_row_tableau(B, True)
     order = cycle((row, col)) if label in row.non_basic_variables else cycle((col, row))
     entering, full = label, col.labels
+    visited = set()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for _ in range(max_pivots):
+        for k in range(max_pivots):
+            state = (k % 2, entering, frozenset(col.non_basic_variables), frozenset(row.non_basic_variables))
+            if state in visited:
+                return None
+            visited.add(state)
             try:
                 entering = next(order).pivot_and_drop_label(entering)
             except ValueError:
@@ -449,31 +586,67 @@ def lemke_howson(A: np.ndarray, B: np.ndarray, label: int, max_pivots: int) -> t
     return None
 
 
+def continuous_regret(game: PricingGame, grid: np.ndarray, A: np.ndarray, B: np.ndarray,
+                      x: np.ndarray, y: np.ndarray) -> tuple[PriceOptimum, PriceOptimum]:
+    """Each side's best reply to the other's mixed strategy over all prices
+    (:func:`best_response_to_mixed`), its revenue never below the best grid reply's."""
+    rs, ri = best_response_to_mixed(game, grid, y), best_response_to_mixed(game, grid, x)
+    gs, gi = A @ y, x @ B
+    if gs.max() > rs.revenue:
+        rs = replace(rs, price=float(grid[np.argmax(gs)]), revenue=float(gs.max()))
+    if gi.max() > ri.revenue:
+        ri = replace(ri, price=float(grid[np.argmax(gi)]), revenue=float(gi.max()))
+    return rs, ri
+
+
+def _verified_mixed(game: PricingGame, grid: np.ndarray, A: np.ndarray, B: np.ndarray,
+                    x: np.ndarray, y: np.ndarray) -> MixedEquilibrium:
+    us, ui = float(x @ A @ y), float(x @ B @ y)
+    gs, gi = mixed_regret(A, B, x, y)
+    bs, bi = continuous_regret(game, grid, A, B, x, y)
+    cs, ci = max(bs.revenue - us, gs, 0.0), max(bi.revenue - ui, gi, 0.0)
+    return MixedEquilibrium(
+        {float(grid[k]): float(x[k]) for k in np.flatnonzero(x > 1e-12)},
+        {float(grid[k]): float(y[k]) for k in np.flatnonzero(y > 1e-12)},
+        us, ui, gs, gi, cs, ci, bs.price, bi.price, relative_regret(cs, ci, us, ui),
+        acceptable(cs, us + cs) and acceptable(ci, ui + ci))
+
+
 def mixed_equilibria(game: PricingGame, points: int = 21, method: str = "lemke-howson",
-                     max_pivots: int = 2000) -> EquilibriumSet:
+                     max_pivots: int = 2000, adapted: bool = True,
+                     found: EquilibriumSet | None = None) -> EquilibriumSet:
     """Equilibria of the ``points`` x ``points`` discretized game with nashpy, each re-checked.
 
-    ``method``: "lemke-howson" (one path per initial label, at most ``max_pivots``
+    The grid is :func:`adapted_price_grid` (``adapted``, seeded with the pure equilibria
+    ``found`` if given) or evenly spaced. ``method``:
+    "lemke-howson" (one path per initial label, at most ``max_pivots``
     pivots each) or "vertex" (nashpy's vertex enumeration: every extreme
     equilibrium of a nondegenerate game, exponential in ``points``; for small grids).
     Payoffs are scaled to a maximum of 1 first (equilibria do not change). Paths that
-    fail are counted in ``failed``; every equilibrium kept passes our own regret check.
+    fail are counted in ``failed``; every equilibrium kept passes our own regret check on
+    the grid, and reports its regret in the continuous game (deviations to any price).
     """
     if method not in ("lemke-howson", "vertex"):
         raise InputError(f"unknown method {method!r}; accepted: lemke-howson, vertex")
     start = time.perf_counter()
-    grid, A, B = grid_game(game, points)
+    grid = adapted_price_grid(game, points, found) if adapted else price_grid(game, points)
+    A, B = game.payoffs(grid[:, None], grid[None, :])
+    points = grid.size
     An, Bn = A / max(A.max(), 1e-300), B / max(B.max(), 1e-300)
     if method == "vertex":
-        found = list(nashpy.Game(An, Bn).vertex_enumeration())
+        with warnings.catch_warnings():  # qhull's halfspaces at zero payoffs (price 0, no sale)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            found = list(nashpy.Game(An, Bn).vertex_enumeration())
         failed = 0
     else:
         paths = [lemke_howson(An, Bn, k, max_pivots) for k in range(2 * points)]
         found = [p for p in paths if p is not None]
         failed = len(paths) - len(found)
     out = EquilibriumSet(game.specs, f"nashpy {method} on the discretized game (payoffs scaled to 1), "
-                         "each re-checked by our regret computation",
-                         {"points": points, "low": 0.0, "high": float(grid[-1])}, REGRET_RTOL)
+                         "each re-checked by our regret computation on the grid, its regret against "
+                         "every price reported",
+                         {"points": points, "low": 0.0, "high": float(grid[-1]),
+                          "kind": "adapted" if adapted else "even", "prices": grid.tolist()}, REGRET_RTOL)
     out.failed = failed
     seen = set()
     for x, y in found:
@@ -490,9 +663,6 @@ def mixed_equilibria(game: PricingGame, points: int = 21, method: str = "lemke-h
         if key in seen:
             continue
         seen.add(key)
-        out.equilibria.append(MixedEquilibrium(
-            {float(grid[k]): float(x[k]) for k in np.flatnonzero(x > 1e-12)},
-            {float(grid[k]): float(y[k]) for k in np.flatnonzero(y > 1e-12)},
-            float(x @ A @ y), float(x @ B @ y), rs, ri))
+        out.equilibria.append(_verified_mixed(game, grid, A, B, x, y))
     out.seconds = time.perf_counter() - start
     return out
