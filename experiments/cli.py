@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     fi.add_argument("--class", dest="classes", action="append", choices=sorted(RIGHT_AUCTION_NAMES),
                     help="commitment class to search (repeatable; default: all)")
     fi.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    add_limit_options(fi)
 
     sim = _model(verbs, "solve", "simultaneous",
                  "both post prices at once: Nash equilibria and continua (Section 5)",

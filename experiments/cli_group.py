@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 
 from agora.experiments.cli import _whole_number
-from agora.experiments.limits import COSTS, add_limit_options, limits_of, require_fits
+from agora.experiments.limits import COSTS, add_limit_options, group_cost, limits_of, require_fits
 from agora.experiments.output import dumps
 from agora.experiments.tables import format_table
 from agora.market.errors import InputError
@@ -117,6 +117,7 @@ def _individual(args: argparse.Namespace) -> int:
 
 
 def solve_group(args: argparse.Namespace) -> int:
+    require_fits("--member count", len(args.member), group_cost(args.member), limits_of(args))
     folder = _check_export(args)
     if args.transfers == "individual":
         return _individual(args)

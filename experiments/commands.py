@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agora.experiments.limits import COSTS, limits_of, require_fits
+from agora.experiments.limits import COSTS, intermediary_first_cost, limits_of, require_fits
 from agora.experiments.output import (
     check_out_dir,
     check_out_file,
@@ -52,6 +52,9 @@ def solve_intermediary_first(args) -> int:
     from agora.market.single_item.intermediary_first import solve_intermediary_first as solve_if
     from agora.market.single_item.right_auctions import RIGHT_AUCTIONS
 
+    for spec in args.bidder:
+        parse_spec(spec)
+    require_fits("--bidder count", len(args.bidder), intermediary_first_cost(args.bidder), limits_of(args))
     sol = solve_if(args.bidder, args.classes or tuple(RIGHT_AUCTIONS))
     if args.json:
         print(dumps(sol.to_dict()))

@@ -229,3 +229,54 @@ def k_auction_regret_cost(items: int, block: int) -> Cost:
     on the fine grid."""
     bids = min(block, items) if block >= 2 else 0
     return Cost(0.0, _utility_seconds(items) * bid_vectors(K_AUCTION_REGRET_LEVELS, bids) if bids else 0.0)
+
+
+#: ``agora solve intermediary-first`` (Theorem 4.1's bilevel search over every class of commitment),
+#: measured with 1..32 bidders of one law, 2..8 distinct uniform laws and two of each other kind,
+#: then raised by half: seconds per distinct law by its kind (a law of another kind costs the dearest),
+#: plus ``IF_BIDDER_SECONDS * bidders**2`` for the order statistics of all bidders, plus a fixed part.
+IF_LAW_SECONDS = {"uniform": 2.0, "point": 2.0, "exponential": 6.0, "pareto": 6.0, "beta": 95.0,
+                  "truncnorm": 200.0}
+IF_BIDDER_SECONDS, IF_FIXED_SECONDS, IF_BYTES = 0.05, 3.0, 150e6
+
+#: ``agora solve group`` (Theorem 1's weights over the simplex), measured with 10..40 members and
+#: raised by half: ``GROUP_MEMBER_SECONDS * members**3`` for the weight search, seconds per member by
+#: its kind (quantile tables of scipy laws), and ``GROUP_MEMBER_BYTES`` per member (874 MB for 200).
+GROUP_LAW_SECONDS = {"uniform": 0.05, "exponential": 0.05, "pareto": 0.05, "beta": 0.8, "truncnorm": 1.6}
+GROUP_MEMBER_SECONDS, GROUP_FIXED_SECONDS = 5e-4, 1.0
+GROUP_MEMBER_BYTES, GROUP_LAW_BYTES, GROUP_FIXED_BYTES = 4.5e6, 10e6, 120e6
+
+
+def spec_kind(spec: str) -> str:
+    """The family of a distribution spec (``beta`` for ``beta:2,2,0,1``)."""
+    return str(spec).split(":", 1)[0].strip().lower()
+
+
+def _cycled(specs: list[str], size: int) -> list[str]:
+    """``size`` specs taken in turn from ``specs`` (a request grown or shrunk with its laws' proportions)."""
+    return [specs[i % len(specs)] for i in range(size)] if specs else []
+
+
+def intermediary_first_cost(specs: list[str]) -> Cost:
+    """``agora solve intermediary-first`` by its bidder count (more bidders repeat the given laws in turn):
+    each distinct law's cost by its kind, the bidders' quadratic part and the fixed part."""
+    dearest = max(IF_LAW_SECONDS.values())
+
+    def seconds(n: int) -> float:
+        laws = set(_cycled(specs, n))
+        return sum(IF_LAW_SECONDS.get(spec_kind(s), dearest) for s in laws) + IF_BIDDER_SECONDS * n * n
+    return Cost(IF_BYTES, 1.0, lambda n: 1.0, fixed_seconds=IF_FIXED_SECONDS, time_growth=seconds)
+
+
+def group_cost(specs: list[str]) -> Cost:
+    """``agora solve group`` by its member count (more members repeat the given laws in turn)."""
+    dearest = max(GROUP_LAW_SECONDS.values())
+
+    def memory(n: int) -> float:
+        scipy_laws = sum(spec_kind(s) in ("beta", "truncnorm") for s in _cycled(specs, n))
+        return GROUP_FIXED_BYTES + GROUP_MEMBER_BYTES * n + GROUP_LAW_BYTES * scipy_laws
+
+    def seconds(n: int) -> float:
+        kinds = sum(GROUP_LAW_SECONDS.get(spec_kind(s), dearest) for s in _cycled(specs, n))
+        return kinds + GROUP_MEMBER_SECONDS * n ** 3
+    return Cost(1.0, 1.0, memory, fixed_seconds=GROUP_FIXED_SECONDS, time_growth=seconds)

@@ -34,6 +34,14 @@ HUGE = [
     # the exact chain over histories: 141^2 histories x 141^2 moves, about 30 GB
     (["solve", "stochastic-stability", "--bidder", "uniform:0,1", "--grid", "141", "--memory", "1", "--sample", "1"],
      "--grid"),
+    # 300 bidders of one law: the order statistics of all bidders alone, 0.05 x 300^2 s
+    (["solve", "intermediary-first", *[a for _ in range(300) for a in ("--bidder", "uniform:0,1")]],
+     "--bidder count"),
+    # 30 distinct truncated normals: about 200 s each
+    (["solve", "intermediary-first", *[a for i in range(30) for a in ("--bidder", f"truncnorm:0.5,0.{i + 10},0,1")]],
+     "--bidder count"),
+    # 300 members: the weight search grows like members^3
+    (["solve", "group", *[a for i in range(300) for a in ("--member", f"uniform:0,{i + 1}")]], "--member count"),
 ]
 
 
@@ -178,3 +186,62 @@ def test_bid_vectors_count_the_grid_searched(levels, bids):
 
     count = sum(1 for x in range(1, bids + 1) for _ in combinations_with_replacement(range(levels), x))
     assert bid_vectors(levels, bids) == pytest.approx(count, rel=1e-12)
+
+
+
+@pytest.mark.parametrize("specs, per_law", [
+    (["truncnorm:0.5,0.2,0,1", "truncnorm:0.4,0.2,0,1"], 400.0),
+    (["uniform:0,1"], 2.0),
+    (["uniform:0,1", "beta:2,2,0,1"], 97.0),
+])
+def test_intermediary_first_largest_fit_solves_the_quadratic(specs, per_law):
+    """With the given laws in turn, n bidders cost 3 + (the distinct laws' seconds) + 0.05 n^2 s:
+    the largest n within an hour is floor(sqrt((3600 - 3 - per_law) / 0.05)), by exact arithmetic."""
+    from fractions import Fraction
+    from math import isqrt
+
+    from agora.experiments.limits import intermediary_first_cost
+
+    bound = (Fraction(3600) - 3 - Fraction(per_law)) / Fraction(1, 20)
+    expected = isqrt(int(bound))
+    assert largest(intermediary_first_cost(specs), Limits(4e9, 3600.0)) == expected
+
+
+def _timed(solve, *args) -> float:
+    import time
+
+    start = time.perf_counter()
+    solve(*args)
+    return time.perf_counter() - start
+
+
+def test_intermediary_first_estimate_bounds_a_measured_run():
+    """Two bidders of one uniform law, every class: measured below the estimate, within 20x of it."""
+    from agora.experiments.limits import intermediary_first_cost
+    from agora.market.single_item.intermediary_first import solve_intermediary_first
+    from agora.market.single_item.right_auctions import RIGHT_AUCTIONS
+
+    specs = ["uniform:0,1", "uniform:0,1"]
+    measured = _timed(solve_intermediary_first, specs, tuple(RIGHT_AUCTIONS))
+    estimate = intermediary_first_cost(specs).estimate(len(specs))[1]
+    assert measured <= estimate <= 20 * measured, (measured, estimate)
+
+
+def test_group_estimate_bounds_a_measured_run():
+    """Ten members of distinct uniform laws: time measured below the estimate and within 20x of it,
+    and the peak memory numpy and Python allocate (tracemalloc) below the memory estimate."""
+    import tracemalloc
+
+    from agora.experiments.limits import group_cost
+    from agora.market.group.solver import solve_group
+
+    specs = [f"uniform:0,{i + 1}" for i in range(10)]
+    tracemalloc.start()
+    try:
+        measured = _timed(solve_group, specs, 0.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    nbytes, estimate = group_cost(specs).estimate(len(specs))
+    assert measured <= estimate <= 20 * measured, (measured, estimate)
+    assert peak <= nbytes
