@@ -8,6 +8,7 @@
     agora simulate --protocol KIND [--KEY VALUE ...] [--spec SPEC.toml] [--rounds N] [--seed S]
                    [--out FILE.csv|.parquet|.json] [--json]      (any kind of agora run)
     agora plot seller-first --bidder SPEC ... --out FIG.png
+    agora plot --protocol KIND [--KEY VALUE ...] [--spec SPEC.toml] --out FIG.png [--points N]
     agora reproduce NAME [--out DIR] [--executor serial|process|dask] [--workers N]
 
 Bad input gives one line on stderr and exit status 2; nothing is written.
@@ -95,7 +96,7 @@ EXTENSIONS: tuple[str, ...] = (
 VERBS = {
     "solve": "solve a market exactly (quadrature and closed forms)",
     "simulate": "simulate rounds of a market (agent-based or Monte Carlo); --protocol KIND: any kind of agora run",
-    "plot": "draw a figure of a market",
+    "plot": "draw a figure of a market; --protocol KIND: a kind's revenue against its main price",
 }
 
 
@@ -188,12 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
-    """``agora simulate --protocol KIND ...`` (options, not a model, after the verb) has its own parser,
+    """``agora simulate|plot --protocol KIND ...`` (options, not a model, after the verb) has its own parser,
     which imports every market kind to list their keys; every other command, :func:`build_parser`."""
-    if len(argv) > 1 and argv[0] == "simulate" and argv[1].startswith("-"):
-        from agora.experiments.cli_simulate import simulate_parser
+    if len(argv) > 1 and argv[0] in ("simulate", "plot") and argv[1].startswith("-"):
+        from agora.experiments.cli_simulate import kind_parser
 
-        return simulate_parser().parse_args(argv[1:])
+        return kind_parser(argv[0]).parse_args(argv[1:])
     return build_parser().parse_args(argv)
 
 
@@ -203,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_arguments(argv)
     from agora.experiments import commands
-    from agora.experiments.cli_simulate import simulate_kind
+    from agora.experiments.cli_simulate import HANDLERS as KIND_HANDLERS
 
     handler = {
         ("solve", "seller-first"): commands.solve_seller_first,
@@ -212,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("simulate", "seller-first"): commands.simulate_seller_first,
         ("plot", "seller-first"): commands.plot_seller_first,
         ("reproduce", None): commands.reproduce,
-        ("simulate", None): simulate_kind,
+        **KIND_HANDLERS,
     }
     for name in EXTENSIONS:
         handler.update(import_module(name).HANDLERS)

@@ -38,22 +38,25 @@ def kind_parameters() -> dict[str, list[str]]:
     return names
 
 
-def simulate_parser() -> argparse.ArgumentParser:
-    """The parser of ``agora simulate --protocol KIND ...`` (the kinds are imported to list their keys)."""
+def kind_parser(verb: str) -> argparse.ArgumentParser:
+    """The parser of ``agora simulate|plot --protocol KIND ...`` (the kinds are imported to list their keys)."""
     from agora.experiments.markets import registry
 
-    p = OneLineParser(
-        prog="agora simulate", allow_abbrev=False,
-        description="Run one market of any kind of agora run for N rounds and print its run's row "
-                    "(simulated means beside exact values). Also: agora simulate seller-first --help.")
-    p.set_defaults(command="simulate", model=None)
+    p = OneLineParser(prog=f"agora {verb}", allow_abbrev=False, description=DESCRIPTIONS[verb])
+    p.set_defaults(command=verb, model=None, rounds=None, seed=None)
     p.add_argument("--protocol", choices=list(registry()), help="the market kind (default: the spec's)")
     p.add_argument("--spec", metavar="SPEC.toml", help="take the market, steps and seeds.base of a spec")
-    p.add_argument("--rounds", type=_positive_int,
-                   help=f"rounds (default: the spec's steps, else {DEFAULT_ROUNDS})")
-    p.add_argument("--seed", type=_nonnegative_int, help="random seed (default: the spec's seeds.base, else 0)")
-    p.add_argument("--out", metavar="FILE", help="per-round table (.csv, .parquet or .json)")
-    p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    if verb == "simulate":
+        p.add_argument("--rounds", type=_positive_int,
+                       help=f"rounds (default: the spec's steps, else {DEFAULT_ROUNDS})")
+        p.add_argument("--seed", type=_nonnegative_int,
+                       help="random seed (default: the spec's seeds.base, else 0)")
+        p.add_argument("--out", metavar="FILE", help="per-round table (.csv, .parquet or .json)")
+        p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    else:
+        p.add_argument("--out", required=True, metavar="FIG.png", help="where to save the PNG")
+        p.add_argument("--curve-points", type=_positive_int, default=60, metavar="N",
+                       help="values on the curve (default 60; --points is a market parameter)")
     add_limit_options(p)
     params = p.add_argument_group("market parameters (a TOML value or text; repeat a key for a list)")
     for name, kinds in kind_parameters().items():
@@ -61,6 +64,15 @@ def simulate_parser() -> argparse.ArgumentParser:
         params.add_argument(*flags, dest=PARAM_DEST + name, action="append", metavar="VALUE",
                             help=f"of {', '.join(kinds)}")
     return p
+
+
+DESCRIPTIONS = {
+    "simulate": "Run one market of any kind of agora run for N rounds and print its run's row "
+                "(simulated means beside exact values). Also: agora simulate seller-first --help.",
+    "plot": "Draw each party's exact expectation against the kind's main price or parameter "
+            "(seller-first: the seller's price; intermediary-first: the price for the right; posted-menu: "
+            "the price per item; veto-bargaining: the seller's cost), the other parameters fixed; saved as PNG. "
+            "Also: agora plot seller-first --help."}
 
 
 def toml_value(text: str):
@@ -146,4 +158,46 @@ def simulate_kind(args) -> int:
     return 0
 
 
-HANDLERS = {("simulate", None): simulate_kind}
+def plot_kind(args) -> int:
+    """The kind's curve (:mod:`agora.experiments.kind_curves`) at the command line's market, as PNG."""
+    from pathlib import Path
+
+    from agora.experiments.kind_curves import CURVES, SELLER_PRICE, curve_figure
+    from agora.experiments.limits import COSTS, limits_of, require_fits
+    from agora.experiments.markets import ParamError, bad_value, kind_of
+    from agora.experiments.output import check_out_file, save_png
+    from agora.market.errors import InputError
+
+    plotted = (*SELLER_PRICE, *CURVES)
+    if args.protocol is not None and args.protocol not in plotted:
+        raise InputError(no_curve(args.protocol, plotted))
+    if Path(args.out).suffix.lower() != ".png":
+        raise InputError(f"--out '{args.out}' must name a .png file")
+    check_out_file(args.out)
+    limits = limits_of(args)
+    require_fits("--curve-points", args.curve_points, COSTS["points"], limits)
+    task = next(one_point_spec(args, limits).tasks())
+    if task.protocol not in plotted:
+        raise InputError(no_curve(task.protocol, plotted))
+    if task.protocol in SELLER_PRICE:
+        from agora.experiments.markets.single_item import bidders_of
+        from agora.experiments.plots import revenue_vs_price_figure
+
+        fig = revenue_vs_price_figure(bidders_of(task.params), args.curve_points)
+    else:
+        try:
+            curve = CURVES[task.protocol](task.params, args.curve_points)
+        except ParamError as err:
+            accepted = next(p.accepted for p in kind_of(task.protocol).params if p.name == err.key)
+            raise bad_value(f"market.{err.key}", task.params[err.key], accepted, str(err)) from None
+        fig = curve_figure(task.protocol, curve)
+    print(f"figure: {save_png(fig, args.out)}")
+    return 0
+
+
+def no_curve(protocol: str, plotted) -> str:
+    return (f"--protocol {protocol}: no revenue curve (its runs are dynamics or its exact revenue is known at "
+            f"isolated points; agora run and agora report sweep it); accepted: {', '.join(plotted)}")
+
+
+HANDLERS = {("simulate", None): simulate_kind, ("plot", None): plot_kind}
