@@ -272,3 +272,27 @@ def test_plot_needs_a_png(capsys, tmp_path, monkeypatch):
                            "--out", "curve.jpg")
     assert code == 2 and "curve.jpg" in err and len(err.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_checks_out_before_drawing(capsys, tmp_path, monkeypatch):
+    """A --out inside a file: one line, exit 2, and the curve is never computed."""
+    from agora.experiments.kind_curves import CURVES
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    monkeypatch.setitem(CURVES, "veto-bargaining", lambda params, points: pytest.fail("drawn before --out was checked"))
+    code, _, err = run_cli(capsys, "plot", "--protocol", "veto-bargaining", "--members", "uniform:0,1",
+                           "--members", "uniform:0,2", "--out", "afile/curve.png")
+    assert code == 2 and "afile" in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_simulate_prints_the_row_as_a_table(capsys):
+    """Without --json: a header naming the kind, rounds and seed, then one line per quantity of the row."""
+    code, out, err = run_cli(capsys, "simulate", "--protocol", "robust", "--mean", "0.5", "--evaluator", "mc",
+                             "--rounds", "10", "--seed", "4")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "robust over 10 rounds (seed 4)"
+    for key in ("seller_revenue", "exact_seller_revenue", "revenue_worst_case", "adversary_law"):
+        assert any(line.split()[:1] == [key] for line in lines[3:]), key
