@@ -4,8 +4,9 @@ A curve holds the kind's other parameters fixed and moves one: the seller's post
 (seller-first, Theorem 3.1), the intermediary's posted price for the right with the seller
 best-responding (intermediary-first, Theorem 4.1), the seller's price per item (posted-menu,
 Definition 7's rationed demand by convolution) or the seller's cost (veto-bargaining, Theorem 1
-or Proposition 2). Kinds whose runs are dynamics (learning, simultaneous play) or whose exact
-revenue is known only at isolated points (k-item-auction, robust) have none.
+or Proposition 2) or, for a robust seller, the bound on the means (its worst-case revenue in closed
+form). Kinds whose runs are dynamics (learning, simultaneous play) or whose exact revenue is known
+only at isolated points (k-item-auction) have none.
 """
 
 from __future__ import annotations
@@ -85,8 +86,26 @@ def veto_bargaining(params: Mapping, points: int) -> Curve:
     return Curve("cost", "seller's cost", x, series)
 
 
+def robust(params: Mapping, points: int) -> Curve:
+    """The mechanism's worst-case revenue over every law within the seller's knowledge as the bound on
+    the means moves through (0, upper): Theorem 1.5.3 for the highest-bidder lottery, Propositions
+    1.5.5-1.5.7 for the best second-price reserve (each re-chosen for its mean bound)."""
+    from agora.experiments.markets.robust import mechanism_of, worst_case
+    from agora.market.robust.solver import NEEDS_MEAN
+
+    if params["mechanism"] not in NEEDS_MEAN:
+        raise ParamError("mechanism", f"the curve is drawn against the mean bound; accepted: {', '.join(NEEDS_MEAN)}")
+    x = np.linspace(0.0, params["upper"], points + 2)[1:-1]
+    values = []
+    for mean in x:
+        at = {**params, "mean": float(mean)}
+        values.append(worst_case(at, mechanism_of(at))[1])
+    return Curve("mean", "bound on every bidder's mean", x, {"worst-case revenue": np.array(values)})
+
+
 CURVES: dict[str, Callable[[Mapping, int], Curve]] = {
-    "intermediary-first": intermediary_first, "posted-menu": posted_menu, "veto-bargaining": veto_bargaining}
+    "intermediary-first": intermediary_first, "posted-menu": posted_menu, "veto-bargaining": veto_bargaining,
+    "robust": robust}
 #: Kinds plotted by :func:`agora.experiments.plots.revenue_vs_price_figure` (the seller's posted price).
 SELLER_PRICE = ("seller-first",)
 
