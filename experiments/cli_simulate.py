@@ -70,9 +70,9 @@ DESCRIPTIONS = {
     "simulate": "Run one market of any kind of agora run for N rounds and print its run's row "
                 "(simulated means beside exact values). Also: agora simulate seller-first --help.",
     "plot": "Draw each party's exact expectation against the kind's main price or parameter "
-            "(seller-first: the seller's price; intermediary-first: the price for the right; posted-menu: "
-            "the price per item; veto-bargaining: the seller's cost; robust: the bound on the means), the other "
-            "parameters fixed; saved as PNG. "
+            "(seller-first, simultaneous: the seller's price; intermediary-first: the price for the right; "
+            "posted-menu: the price per item; veto-bargaining: the seller's cost; robust: the bound on the "
+            "means), the other parameters fixed; saved as PNG. "
             "Also: agora plot seller-first --help."}
 
 

@@ -1,12 +1,12 @@
 """Exact revenue curves of the market kinds: each party's expectation against the kind's main price.
 
 A curve holds the kind's other parameters fixed and moves one: the seller's posted price
-(seller-first, Theorem 3.1), the intermediary's posted price for the right with the seller
-best-responding (intermediary-first, Theorem 4.1), the seller's price per item (posted-menu,
-Definition 7's rationed demand by convolution) or the seller's cost (veto-bargaining, Theorem 1
-or Proposition 2) or, for a robust seller, the bound on the means (its worst-case revenue in closed
-form). Kinds whose runs are dynamics (learning, simultaneous play) or whose exact revenue is known
-only at isolated points (k-item-auction) have none.
+(seller-first, Theorem 3.1; simultaneous, Section 5, with the intermediary best-responding), the
+intermediary's posted price for the right with the seller best-responding (intermediary-first,
+Theorem 4.1), the seller's price per item (posted-menu, Definition 7's rationed demand by
+convolution), the seller's cost (veto-bargaining, Theorem 1 or Proposition 2) or, for a robust
+seller, the bound on the means (its worst-case revenue in closed form). Kinds whose runs are
+learning dynamics or whose exact revenue is known only at isolated points (k-item-auction) have none.
 """
 
 from __future__ import annotations
@@ -53,6 +53,21 @@ def intermediary_first(params: Mapping, points: int) -> Curve:
     return Curve("intermediary", "intermediary's posted price for the right", x,
                  {"seller": np.array([r["seller_revenue"] for r in rows]),
                   "intermediary": np.array([r["intermediary_revenue"] for r in rows])})
+
+
+def simultaneous(params: Mapping, points: int) -> Curve:
+    """Section 5's game at every seller price p with the intermediary best-responding, its posted price
+    for the right the seller's problem against p (the game is symmetric, Theorem 4.1): each side's
+    revenue price x P[max_i v_i >= p + q*(p)]."""
+    from agora.experiments.markets.single_item import bidders_of
+    from agora.market.single_item.simultaneous import PricingGame
+
+    game = PricingGame(bidders_of(params))
+    x = np.linspace(0.0, game.upper, points)
+    pairs = [game.payoffs(float(p), game.best_response(float(p)).price) for p in x]
+    return Curve("seller", "seller's posted price (the intermediary best-responding)", x,
+                 {"seller": np.array([float(a) for a, _ in pairs]),
+                  "intermediary": np.array([float(b) for _, b in pairs])})
 
 
 def posted_menu(params: Mapping, points: int) -> Curve:
@@ -105,7 +120,7 @@ def robust(params: Mapping, points: int) -> Curve:
 
 CURVES: dict[str, Callable[[Mapping, int], Curve]] = {
     "intermediary-first": intermediary_first, "posted-menu": posted_menu, "veto-bargaining": veto_bargaining,
-    "robust": robust}
+    "robust": robust, "simultaneous": simultaneous}
 #: Kinds plotted by :func:`agora.experiments.plots.revenue_vs_price_figure` (the seller's posted price).
 SELLER_PRICE = ("seller-first",)
 

@@ -228,6 +228,22 @@ def test_intermediary_first_curve_agrees_with_monte_carlo():
             assert abs(sim.mean() - curve.series[name][i]) <= 4 * se + 1e-12, (name, curve.x[i])
 
 
+def test_simultaneous_curve_by_hand():
+    """One U[0,1] bidder: against the seller's price p the intermediary posts q = (1 - p)/2 for the right,
+    so the seller earns p (1 - p)/2 and the intermediary (1 - p)^2/4; a known value 1: q = 1 - p, the
+    seller earns p and the intermediary 1 - p (Section 5's continuum), by hand."""
+    from agora.experiments.kind_curves import simultaneous
+
+    curve = simultaneous(validated("simultaneous", {"bidders": "uniform:0,1"}), 11)
+    p = curve.x
+    assert p[-1] == 1.0
+    assert curve.series["seller"] == pytest.approx(p * (1 - p) / 2, abs=1e-9)
+    assert curve.series["intermediary"] == pytest.approx((1 - p) ** 2 / 4, abs=1e-9)
+    known = simultaneous(validated("simultaneous", {"bidders": "point:1"}), 11)
+    assert known.series["seller"] == pytest.approx(known.x, abs=1e-9)
+    assert known.series["intermediary"] == pytest.approx(1 - known.x, abs=1e-9)
+
+
 @pytest.mark.parametrize("mechanism", ["lottery", "best-reserve"])
 def test_robust_curve_is_what_the_worst_case_nature_yields(mechanism):
     """At each mean bound the curve's closed-form worst case equals the revenue integrated over the
@@ -257,7 +273,8 @@ def test_robust_curve_is_what_the_worst_case_nature_yields(mechanism):
     ["--protocol", "seller-first", "--bidders", "uniform:0,1", "--bidders", "uniform:0,2"],
     ["--spec", str(SPECS / "veto-bargaining.toml")],
     ["--protocol", "robust", "--mean", "0.5", "--mechanism", "best-reserve"],
-], ids=["posted-menu", "veto-bargaining", "intermediary-first", "seller-first", "spec", "robust"])
+    ["--protocol", "simultaneous", "--bidders", "uniform:0,1", "--n", "2"],
+], ids=["posted-menu", "veto-bargaining", "intermediary-first", "seller-first", "spec", "robust", "simultaneous"])
 def test_plot_writes_a_png(capsys, tmp_path, argv):
     fig = tmp_path / "curve.png"
     code, out, err = run_cli(capsys, "plot", *argv, "--out", str(fig), "--curve-points", "8")
@@ -270,7 +287,6 @@ def test_plot_writes_a_png(capsys, tmp_path, argv):
     (["--protocol", "robust", "--mechanism", "vickrey"], "market.mechanism"),
     (["--protocol", "k-item-auction", "--distribution", "uniform:0,1", "--buyers", "2", "--items", "1"],
      "--protocol k-item-auction"),
-    (["--protocol", "simultaneous", "--bidders", "uniform:0,1"], "--protocol simultaneous"),
     (["--protocol", "learning", "--bidders", "point:1", "--seller", '{rule = "hedge", eta = 5.0}'],
      "--protocol learning"),
     (["--spec", str(SPECS / "selection-k-items.toml")], "--protocol learning-k-items"),
@@ -278,7 +294,7 @@ def test_plot_writes_a_png(capsys, tmp_path, argv):
       "--evaluator", "mc"], "market.transfers"),
     (["--protocol", "posted-menu", "--distribution", "uniform:0,1", "--buyers", "0", "--items", "1"],
      "market.buyers"),
-], ids=["robust-vickrey", "k-item-auction", "simultaneous", "learning", "learning-k-items-spec", "individual-transfers",
+], ids=["robust-vickrey", "k-item-auction", "learning", "learning-k-items-spec", "individual-transfers",
         "no-buyers"])
 def test_plot_refuses_in_one_line(capsys, tmp_path, monkeypatch, argv, names):
     """A kind without a curve (or a bad parameter): one line naming it, exit 2, no figure."""
