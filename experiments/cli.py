@@ -5,7 +5,10 @@
     agora solve simultaneous --bidder SPEC ... [--class CLASS ...] [--grid N] [--mixed K] [--json]
     agora simulate seller-first --bidder SPEC ... [--rounds N] [--seed S] [--price P]
                    [--evaluator abm|mc] [--out FILE.csv|.parquet|.json] [--messages FILE] [--json]
+    agora simulate --protocol KIND [--KEY VALUE ...] [--spec SPEC.toml] [--rounds N] [--seed S]
+                   [--out FILE.csv|.parquet|.json] [--json]      (any kind of agora run)
     agora plot seller-first --bidder SPEC ... --out FIG.png
+    agora plot --protocol KIND [--KEY VALUE ...] [--spec SPEC.toml] --out FIG.png [--points N]
     agora reproduce NAME [--out DIR] [--executor serial|process|dask] [--workers N]
 
 Bad input gives one line on stderr and exit status 2; nothing is written.
@@ -92,8 +95,8 @@ EXTENSIONS: tuple[str, ...] = (
 
 VERBS = {
     "solve": "solve a market exactly (quadrature and closed forms)",
-    "simulate": "simulate rounds of a market (agent-based or Monte Carlo)",
-    "plot": "draw a figure of a market",
+    "simulate": "simulate rounds of a market (agent-based or Monte Carlo); --protocol KIND: any kind of agora run",
+    "plot": "draw a figure of a market; --protocol KIND: a kind's revenue against its main price",
 }
 
 
@@ -189,11 +192,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    """``agora simulate|plot --protocol KIND ...`` (options, not a model, after the verb) has its own parser,
+    which imports every market kind to list their keys; every other command, :func:`build_parser`."""
+    if len(argv) > 1 and argv[0] in ("simulate", "plot") and argv[1].startswith("-"):
+        from agora.experiments.cli_simulate import kind_parser
+
+        return kind_parser(argv[0]).parse_args(argv[1:])
+    return build_parser().parse_args(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # as a command: a closed pipe (agora ... | head) ends quietly
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_arguments(argv)
     from agora.experiments import commands
+    from agora.experiments.cli_simulate import HANDLERS as KIND_HANDLERS
 
     handler = {
         ("solve", "seller-first"): commands.solve_seller_first,
@@ -202,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("simulate", "seller-first"): commands.simulate_seller_first,
         ("plot", "seller-first"): commands.plot_seller_first,
         ("reproduce", None): commands.reproduce,
+        **KIND_HANDLERS,
     }
     for name in EXTENSIONS:
         handler.update(import_module(name).HANDLERS)

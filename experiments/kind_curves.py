@@ -1,0 +1,142 @@
+"""Exact revenue curves of the market kinds: each party's expectation against the kind's main price.
+
+A curve holds the kind's other parameters fixed and moves one: the seller's posted price
+(seller-first, Theorem 3.1; simultaneous, Section 5, with the intermediary best-responding), the
+intermediary's posted price for the right with the seller best-responding (intermediary-first,
+Theorem 4.1), the seller's price per item (posted-menu, Definition 7's rationed demand by
+convolution), the seller's cost (veto-bargaining, Theorem 1 or Proposition 2) or, for a robust
+seller, the bound on the means (its worst-case revenue in closed form). Kinds whose runs are
+learning dynamics or whose exact revenue is known only at isolated points (k-item-auction) have none.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from agora.experiments.markets import ParamError
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Series of exact expectations over ``x`` (the values of ``key``, labelled ``label``)."""
+
+    key: str
+    label: str
+    x: np.ndarray
+    series: dict[str, np.ndarray]
+
+
+def top(law, tail: float = 1e-3) -> float:
+    """The top of the law's support, or its 1 - ``tail`` quantile if unbounded."""
+    high = float(law.ppf(1.0))
+    return high if math.isfinite(high) else float(law.ppf(1.0 - tail))
+
+
+def intermediary_first(params: Mapping, points: int) -> Curve:
+    """Theorem 4.1: for each posted price x for the right, the seller's best response p*(x) and every
+    party's expectation at (x, p*(x))."""
+    from agora.experiments.markets.single_item import bidders_of, exact_right_sale
+    from agora.market.distributions import parse_spec
+    from agora.market.single_item.intermediary_first import seller_best_response
+    from agora.market.single_item.right_auctions import PostedRightPrice
+
+    bidders = [parse_spec(b) for b in bidders_of(params)]
+    x = np.linspace(0.0, max(top(b) for b in bidders), points)
+    rows = []
+    for price in x:
+        auction = PostedRightPrice(float(price))
+        rows.append(exact_right_sale(bidders, auction, seller_best_response(bidders, auction).price))
+    return Curve("intermediary", "intermediary's posted price for the right", x,
+                 {"seller": np.array([r["seller_revenue"] for r in rows]),
+                  "intermediary": np.array([r["intermediary_revenue"] for r in rows])})
+
+
+def simultaneous(params: Mapping, points: int) -> Curve:
+    """Section 5's game at every seller price p with the intermediary best-responding, its posted price
+    for the right the seller's problem against p (the game is symmetric, Theorem 4.1): each side's
+    revenue price x P[max_i v_i >= p + q*(p)]."""
+    from agora.experiments.markets.single_item import bidders_of
+    from agora.market.single_item.simultaneous import PricingGame
+
+    game = PricingGame(bidders_of(params))
+    x = np.linspace(0.0, game.upper, points)
+    pairs = [game.payoffs(float(p), game.best_response(float(p)).price) for p in x]
+    return Curve("seller", "seller's posted price (the intermediary best-responding)", x,
+                 {"seller": np.array([float(a) for a, _ in pairs]),
+                  "intermediary": np.array([float(b) for _, b in pairs])})
+
+
+def posted_menu(params: Mapping, points: int) -> Curve:
+    """Definition 7's market at every price per item: revenue p E[min(D(p), k)] and realized welfare."""
+    from agora.experiments.markets.k_items import blocks_of
+    from agora.market.distributions import parse_spec
+    from agora.market.k_items.solver import evaluate_posted
+
+    blocks = blocks_of(params)
+    x = np.linspace(0.0, top(parse_spec(params["distribution"])), points)
+    rows = [evaluate_posted(params["distribution"], blocks, params["items"], float(p), params["utility"])
+            for p in x]
+    return Curve("menu", "seller's price per item", x,
+                 {"seller": np.array([r.revenue for r in rows]),
+                  "welfare": np.array([r.realized_welfare for r in rows])})
+
+
+def veto_bargaining(params: Mapping, points: int) -> Curve:
+    """The seller's expected profit and each member's expected utility as the seller's cost rises
+    (Theorem 1's optimal vote, or Proposition 2's best unanimous price), one collective transfer."""
+    from agora.experiments.markets.group import mechanism_of
+    from agora.market.group.solver import parse_members
+
+    if params["transfers"] != "pooled":
+        raise ParamError("transfers", "the curve is drawn for one collective transfer; accepted: \"pooled\"")
+    laws = parse_members(params["members"])
+    x = np.linspace(0.0, sum(top(law) for law in laws), points)
+    rows = [mechanism_of({**params, "cost": float(c)})[1] for c in x]
+    series = {"seller's profit": np.array([r["exact_seller_profit"] for r in rows])}
+    series |= {f"member {i}": np.array([r[f"exact_utility_{i}"] for r in rows]) for i in range(len(laws))}
+    return Curve("cost", "seller's cost", x, series)
+
+
+def robust(params: Mapping, points: int) -> Curve:
+    """The mechanism's worst-case revenue over every law within the seller's knowledge as the bound on
+    the means moves through (0, upper): Theorem 1.5.3 for the highest-bidder lottery, Propositions
+    1.5.5-1.5.7 for the best second-price reserve (each re-chosen for its mean bound)."""
+    from agora.experiments.markets.robust import mechanism_of, worst_case
+    from agora.market.robust.solver import NEEDS_MEAN
+
+    if params["mechanism"] not in NEEDS_MEAN:
+        raise ParamError("mechanism", f"the curve is drawn against the mean bound; accepted: {', '.join(NEEDS_MEAN)}")
+    x = np.linspace(0.0, params["upper"], points + 2)[1:-1]
+    values = []
+    for mean in x:
+        at = {**params, "mean": float(mean)}
+        values.append(worst_case(at, mechanism_of(at))[1])
+    return Curve("mean", "bound on every bidder's mean", x, {"worst-case revenue": np.array(values)})
+
+
+CURVES: dict[str, Callable[[Mapping, int], Curve]] = {
+    "intermediary-first": intermediary_first, "posted-menu": posted_menu, "veto-bargaining": veto_bargaining,
+    "robust": robust, "simultaneous": simultaneous}
+#: Kinds plotted by :func:`agora.experiments.plots.revenue_vs_price_figure` (the seller's posted price).
+SELLER_PRICE = ("seller-first",)
+
+
+def curve_figure(protocol: str, curve: Curve):
+    """The curve's series against its parameter; the legend below the axes, off the data."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=120, layout="constrained")
+    for name, y in curve.series.items():
+        ax.plot(curve.x, y, label=name)
+    ax.set_xlabel(curve.label)
+    ax.set_ylabel("expected value (exact)")
+    ax.set_title(f"{protocol}: against the {curve.label}", fontsize=10)
+    fig.legend(loc="outside lower center", ncol=min(4, len(curve.series)), fontsize=8, frameon=False)
+    return fig
