@@ -8,8 +8,6 @@ route from the library's quantile-domain order statistics.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -19,7 +17,7 @@ from scipy import integrate, stats
 from agora.market.distributions import parse_spec
 from agora.market.k_items import montecarlo
 from agora.market.k_items.mechanisms import ItemMenu, heterogeneous_prices, ipm_price, optimal_welfare
-from agora.market.k_items.montecarlo import menu_rounds, random_rationing, sequential, simulate_menu
+from agora.market.k_items.montecarlo import random_rationing, sequential, simulate_menu
 from agora.market.k_items.solver import evaluate_posted, single_buyer_menu_revenue, solve_ipm
 from agora.market.k_items.utility import utility_model
 from tests.reference_sequential import sequential_per_intermediary
@@ -148,4 +146,35 @@ def test_same_seed_same_estimate_as_the_per_intermediary_loop(monkeypatch):
     monkeypatch.setattr(montecarlo, "sequential", sequential_per_intermediary)
     old = simulate_menu(dist, blocks, menu, "surplus", 3000, np.random.default_rng(5))
     assert new == old
-    assert menu_rounds is montecarlo.menu_rounds and math.isfinite(new.mean["revenue"])
+    assert new.mean["revenue"] > 0.0 and new.stderr["revenue"] > 0.0
+
+
+@pytest.mark.parametrize("sizes,calls", [([1] * 40, 40), ([2] * 20, 20), ([1] * 10 + [3] * 10, 20 * 2)])
+def test_one_buying_step_per_arrival_position_and_block_size(monkeypatch, sizes, calls):
+    """The vectorized rounds make one choice call per arrival position and block size present
+    (m positions x G sizes: 40, 20 and 40 here), where the loop over intermediaries makes one
+    per position and intermediary arriving there (m^2 over a batch whose rounds cover every
+    arrival: 1,600, 400 and 400)."""
+    dist = parse_spec("uniform:0,1")
+    n = sum(sizes)
+    starts = np.cumsum([0, *sizes])
+    blocks = [list(range(a, b)) for a, b in zip(starts, starts[1:])]
+    menu = ItemMenu.heterogeneous(dist, n, (1.0, 0.5, 0.25))
+    rng = np.random.default_rng(3)
+    values = dist.rvs((2000, n), rng)
+    arrival = np.argsort(rng.random((2000, len(blocks))), axis=1)
+    count = {"n": 0}
+    choose = montecarlo._choices
+
+    def counted(*args):
+        count["n"] += 1
+        return choose(*args)
+
+    monkeypatch.setattr(montecarlo, "_choices", counted)
+    model = utility_model("surplus", dist)
+    sequential(values, blocks, menu, model, dist, arrival)
+    assert count["n"] == calls
+    count["n"] = 0
+    monkeypatch.setattr("tests.reference_sequential._choices", counted)
+    sequential_per_intermediary(values, blocks, menu, model, dist, arrival)
+    assert count["n"] == len(blocks) ** 2
