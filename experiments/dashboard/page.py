@@ -89,7 +89,8 @@ def shown(model: MarketDashboard) -> bool:
 def SummaryPanel(model: MarketDashboard):
     update_counter.get()
     with solara.Card("Summary"):
-        if BUILDING.value:
+        if BUILDING.value:  # in the summary's place, so the page swaps one for the other at once
+            Building()
             return
         if model.error:
             solara.Error(f"cannot build this market: {model.error}")
@@ -224,8 +225,9 @@ def prepared(parameters: dict) -> MarketDashboard:
 
 @solara.component
 def Building():
-    """What the page shows while Reset builds the market: a progress bar, and no figures."""
-    with solara.Card("Building the market", classes=["agora-building"]):
+    """What the summary shows while Reset builds the market: a progress bar (the other panels show nothing)."""
+    with solara.Column(classes=["agora-building"]):
+        solara.Text("Building the market", style={"font-weight": "bold"})
         solara.ProgressLinear(True)
         solara.Text("solving its exact values; the figures follow")
 
@@ -249,8 +251,6 @@ def make_page(controls: Controls):
                 MarketControls(values)
             with solara.Card("This market as a spec file"):
                 SpecPanel(model.value.controls)
-        if BUILDING.value:
-            Building()
         ComponentsView([(component, 0) for component in COMPONENTS], model.value)
 
     return Page
