@@ -289,6 +289,40 @@ def test_play_pause_and_reset(server, browser):
     page.close()
 
 
+def test_reset_never_shows_the_previous_market(server, browser):
+    """Two rounds of seller-first play, then intermediary-first with 200 buyers and Reset: until the new
+    market's round 0 is shown, no picture of the old market is shown, and the summary shows progress."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(url)
+    page.locator("span.round", has_text="round 0").wait_for(timeout=60_000)
+    for k in (1, 2):
+        page.get_by_role("button", name="Step").click()
+        page.locator("span.round", has_text=f"round {k}").wait_for(timeout=60_000)
+    old = set(page.locator("img").evaluate_all("imgs => imgs.map(i => i.src)"))
+    _choose(page, "protocol", "intermediary-first")
+    field = _control(page, "buyers").locator("input").last  # the number beside the slider
+    field.fill("200")
+    field.press("Enter")
+    _control(page, "buyers").locator('[role=slider][aria-valuenow="200"]').wait_for(state="attached",
+                                                                                   timeout=10_000)
+    page.get_by_role("button", name="Reset").click()
+    title, seen = VIEWS["intermediary-first"].title, []
+    for _ in range(600):
+        shown = set(page.locator("img").evaluate_all("imgs => imgs.map(i => i.src)"))
+        building = page.get_by_text("Building the market").count()
+        rounds = page.locator("span.round").all_inner_texts()
+        new = page.get_by_text(title).count() > 0
+        seen.append((len(shown & old), building, tuple(rounds), new))
+        if new and rounds == ["round 0"]:
+            break
+        time.sleep(0.05)
+    assert seen[-1][3] and seen[-1][2] == ("round 0",), seen[-1]
+    assert not [s for s in seen if s[0]], "a picture of the old market was shown after Reset"
+    assert any(s[1] for s in seen), "no progress shown while the 200-buyer market was built"
+    page.close()
+
+
 @pytest.mark.parametrize("protocol", ["seller-first", "simultaneous"])
 def test_figures_are_shown_at_their_own_size_on_a_1440_px_page(server, browser, protocol):
     """Each picture is drawn PANEL_PX wide with TEXT_PX text: shown unscaled, its text is TEXT_PX CSS px."""

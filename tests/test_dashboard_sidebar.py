@@ -3,13 +3,17 @@ market as a spec file that reads back to the same controls."""
 
 from __future__ import annotations
 
+import threading
+import time
 import tomllib
 from dataclasses import fields, replace
 
 import ipyvuetify as v
+import ipywidgets
 import pytest
 import solara
 
+from agora.experiments.dashboard import page
 from agora.experiments.dashboard.controls import ACCEPTED_KEYS, Controls, controls_from_table, read_spec
 from agora.experiments.dashboard.model import MarketDashboard
 from agora.experiments.dashboard.page import make_page
@@ -147,14 +151,84 @@ def test_hidden_controls_are_kept_in_the_sidebar_and_left_out_of_the_market():
     rc.close()
 
 
+def reset(rc) -> None:
+    """Click Reset and wait until the new market is built (Reset builds it in a thread)."""
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    built(rc)
+
+
+def built(rc) -> None:
+    """Wait until no Reset is building a market and the page has drawn the one built."""
+    for _ in range(600):
+        if not page.BUILDING.value and not rc.find(v.ProgressLinear) and figures(rc):
+            return
+        time.sleep(0.05)
+    raise AssertionError("Reset did not finish building in 30 s")
+
+
 def test_reset_builds_the_chosen_protocol_from_the_controls_it_shows():
     """Posted menus with 3 intermediaries and 2 items, then veto bargaining and Reset: the committee's
     market, whose one intermediary and one item (the defaults) it accepts, and its spec text says so."""
     rc = render(market("posted-menu", intermediaries=3, items=2, rule="fixed-price", seller_price=0.4))
     choose(rc, "protocol", "veto-bargaining")
-    rc.find(v.Btn, children=["Reset"]).widget.click()
+    reset(rc)
     text = rc.find(v.Textarea).widget.v_model
     expected = market("veto-bargaining", rule="fixed-price", seller_price=0.4)  # a rule veto bargaining has
     assert controls_from_table(tomllib.loads(text)["market"]) == expected
     assert "intermediaries" not in text and "items" not in text
+    rc.close()
+
+
+def figures(rc) -> int:
+    return len(rc.find(ipywidgets.Image))
+
+
+def summary(rc) -> str:
+    return next(w.widget.unsafe_innerHTML for w in rc.find(solara.widgets.HTML)
+                if 'class="summary"' in w.widget.unsafe_innerHTML)
+
+
+def test_while_reset_builds_the_page_shows_progress_and_no_figure_of_the_old_market(monkeypatch):
+    """Reset held before its market is built: a progress bar, no picture and no summary of the old market
+    (which had three); once built, the new market's three pictures at round 0."""
+    gate, started = threading.Event(), threading.Event()
+    build = page.prepared
+
+    def held(parameters):
+        started.set()
+        gate.wait(30)
+        return build(parameters)
+
+    monkeypatch.setattr(page, "prepared", held)
+    rc = render(market("simultaneous", rule="fictitious-play", points=11))
+    assert figures(rc) == 3
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    assert "round 1" in summary(rc)
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    assert started.wait(30)
+    assert page.BUILDING.value and len(rc.find(v.ProgressLinear)) == 1
+    assert figures(rc) == 0 and not [w for w in rc.find(solara.widgets.HTML) if "summary" in w.widget.unsafe_innerHTML]
+    assert rc.find(v.Btn, children=["Step"]).widget.disabled
+    gate.set()
+    built(rc)
+    assert figures(rc) == 3 and "round 0" in summary(rc) and not rc.find(v.ProgressLinear)
+    rc.close()
+
+
+@pytest.mark.parametrize("protocol", list(VIEWS))
+def test_the_market_after_reset_plays_the_rounds_of_a_freshly_built_one(protocol):
+    """Three rounds, Reset, three rounds on the page: the summary (this round, mean so far, exact) of a
+    market built and stepped on its own from the same controls, seed included."""
+    c = market(protocol, buyers=4, seed=11)
+    rc = render(c)
+    for _ in range(3):
+        rc.find(v.Btn, children=["Step"]).widget.click()
+    reset(rc)
+    for _ in range(3):
+        rc.find(v.Btn, children=["Step"]).widget.click()
+    fresh = MarketDashboard(**applied(c.as_page_values()))
+    for _ in range(3):
+        fresh.step()
+    assert fresh.error is None and summary(rc) == page.summary_html(fresh)
+    assert "round 3" in summary(rc)
     rc.close()

@@ -1,7 +1,7 @@
 """The model the dashboard steps: the chosen protocol's market, built from the page's controls.
 
-Mesa's ModelController rebuilds the model on Reset by calling its class with the
-controls as keywords, so :class:`MarketDashboard` takes exactly the page's
+The page's Reset rebuilds the model by calling its class with the controls as
+keywords (:func:`agora.experiments.dashboard.page.prepared`), so :class:`MarketDashboard` takes exactly the page's
 controls, asks the protocol's view to build the market, and forwards ``step()``.
 Controls that do not make a market (a bad distribution spec, say) leave the
 market empty and the one-line reason in :attr:`MarketDashboard.error`.

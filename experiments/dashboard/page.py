@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from html import escape
 
 import solara
-from mesa.visualization.solara_viz import ComponentsView, ModelController
-from mesa.visualization.utils import update_counter
+from mesa.visualization.solara_viz import ComponentsView
+from mesa.visualization.utils import force_update, update_counter
 
 from agora.experiments.dashboard import CONTROLS_ENV
 from agora.experiments.dashboard.controls import Controls, controls_from_table
@@ -40,6 +41,8 @@ from agora.experiments.dashboard.sidebar import (
 from agora.experiments.dashboard.views import money_columns, price_columns
 
 TITLE = "Agora: market dynamics"
+#: True while Reset builds a new market (one flag per browser session): the panels show none of the old one
+BUILDING = solara.reactive(False)
 
 
 def initial_controls() -> Controls:
@@ -77,10 +80,18 @@ def summary_html(model: MarketDashboard) -> str:
             f'<p style="font-size: 80%">exact values: {escape(model.view.reference(model.market).method)}</p>')
 
 
+def shown(model: MarketDashboard) -> bool:
+    """Whether the panels draw ``model``'s market: it has one, and no Reset is building the next."""
+    return model.market is not None and not BUILDING.value
+
+
 @solara.component
 def SummaryPanel(model: MarketDashboard):
     update_counter.get()
     with solara.Card("Summary"):
+        if BUILDING.value:  # in the summary's place, so the page swaps one for the other at once
+            Building()
+            return
         if model.error:
             solara.Error(f"cannot build this market: {model.error}")
             return
@@ -118,7 +129,7 @@ def hidden_html(hidden: list[tuple[tuple[str, str], str]]) -> str:
 def NetworkPanel(model: MarketDashboard):
     update_counter.get()
     with solara.Card("Demand network"):
-        if model.market is not None:
+        if shown(model):
             plot = kept_figure(model, "network", NetworkPlot, [(WIN_COLOUR, "winner (ringed) and payments")],
                                "buyers (members) coloured by this round's value (type); heavy edges carried this "
                                "round's messages")
@@ -130,7 +141,7 @@ def NetworkPanel(model: MarketDashboard):
 def SeriesPanel(model: MarketDashboard):
     update_counter.get()
     with solara.Card("Revenue, welfare and prices"):
-        if model.market is not None:
+        if shown(model):
             kept_figure(model, "series", lambda view, market: SeriesPlot(view, market, model.controls.window),
                         series_legend(model.view, model.market),
                         "top: running means; bottom: posted prices; dashed lines (bands for sets): exact values"
@@ -142,7 +153,7 @@ def SeriesPanel(model: MarketDashboard):
 def PricePlanePanel(model: MarketDashboard):
     update_counter.get()
     with solara.Card("Price plane"):
-        if model.market is None:
+        if not shown(model):
             return
         plane = model.view.price_plane(model.market)
         if plane is None:
@@ -159,17 +170,66 @@ PLAY_MS = 300  # the pause between rounds under Play, at first
 
 @solara.component
 def RunControls(model: solara.Reactive[MarketDashboard], parameters: dict):
-    """Step, Play and Reset (Mesa's ModelController, building the market from ``parameters``), the
-    pause between rounds under Play and how many rounds each redraw plays, both with their values."""
+    """Reset, Play and Step, the pause between rounds under Play and how many rounds each redraw plays.
+
+    Reset sets :data:`BUILDING` and builds the market from ``parameters`` in a thread (:func:`prepared`),
+    so that the page can show that it is at work and no figure of the old market meanwhile.
+    """
+    building = BUILDING
     play = solara.use_reactive(PLAY_MS)
     render = solara.use_reactive(1)
-    threads = solara.use_reactive(False)
-    ModelController(model, model_parameters=parameters, play_interval=play, render_interval=render,
-                    use_threads=threads)
+    playing = solara.use_reactive(False)
+
+    def advance():
+        for _ in range(render.value):
+            model.value.step()
+        force_update()
+
+    def play_loop():
+        while playing.value and not building.value:
+            time.sleep(play.value / 1000)
+            advance()
+
+    def rebuild():
+        if building.value:
+            model.set(prepared(parameters))
+            building.set(False)
+
+    solara.use_thread(play_loop, dependencies=[playing.value])
+    solara.use_thread(rebuild, dependencies=[building.value])
+
+    def reset():
+        playing.set(False)
+        building.set(True)
+
+    with solara.Row(justify="space-between"):
+        solara.Button(label="Reset", color="primary", on_click=reset, disabled=building.value)
+        solara.Button(label="\u275a\u275a" if playing.value else "\u25b6", color="primary",
+                      on_click=lambda: playing.set(not playing.value), disabled=building.value)
+        solara.Button(label="Step", color="primary", on_click=advance, disabled=playing.value or building.value)
     with labelled("play_interval", "pause between rounds under Play (ms)", ""):
         number_slider(play.value, play.set, Field("", "int", low=10, high=500, step=10))
     with labelled("render_interval", "rounds per redraw", "more rounds between redraws play faster"):
         number_slider(render.value, render.set, Field("", "int", low=1, high=100, step=1))
+
+
+def prepared(parameters: dict) -> MarketDashboard:
+    """The market of ``parameters`` with its exact values and price plane solved (the solvers keep
+    them), so that the page draws it at once."""
+    model = MarketDashboard(**parameters)
+    if model.market is not None:
+        model.view.reference(model.market)
+        model.view.price_plane(model.market)
+    return model
+
+
+@solara.component
+def Building():
+    """What the summary shows while Reset builds the market: a progress bar (the other panels show nothing)."""
+    with solara.Column(classes=["agora-building"]):
+        solara.Text("Building the market", style={"font-weight": "bold"})
+        solara.ProgressLinear(True)
+        solara.Text("solving its exact values; the figures follow")
 
 
 def make_page(controls: Controls):

@@ -155,9 +155,12 @@ def _optimal(specs: tuple[str, ...]):
 
 @lru_cache(maxsize=16)
 def _posted_reference(specs: tuple[str, ...], price: float) -> Reference:
-    """Unanimous price p: profit p prod_j P_j, member i gets (E[theta_i; theta_i >= p] - p P_i) prod_{j != i} P_j."""
+    """Unanimous price p: profit p prod_j P_j, member i gets (E[theta_i; theta_i >= p] - p P_i) prod_{j != i} P_j
+    (once per distinct law: members drawing from one law get the same)."""
     mech = PostedPriceRule(parse_members(specs), 0.0, price)
-    utilities = [mech.expected_utility(i) for i in range(len(specs))]
+    first = {spec: i for i, spec in reversed(list(enumerate(specs)))}  # members of one law get the same
+    by_law = {spec: mech.expected_utility(i) for spec, i in first.items()}
+    utilities = [by_law[spec] for spec in specs]
     probs = np.array([float(d.prob_at_least(price)) for d in mech.members])
     profit = price * float(np.prod(probs))
     return Reference(_bands(profit, utilities), f"unanimous posted price {price:.6g}: closed form "

@@ -87,20 +87,22 @@ def _power_tail(b: ValueDistribution, tail_coefficient) -> tuple[float, float] |
 def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value,
                 tail_coefficient=None, checked: bool = False, rtol: float = RTOL) -> Integral:
     """Sum over bidders of an integral over its values where it can win, plus its atom at hi
-    (the quadrature checked by a second rule if asked).
+    (the quadrature checked by a second rule if asked); once per distinct score, times its count.
 
     With ``tail_coefficient``, an uncapped Pareto bidder's last piece (past its scale and every cut),
     where the integrand is k SCALE^b z^(-b) plus terms that decay faster, k = tail_coefficient(law),
     is integrated with that term in closed form (:func:`integrate_power_tail`)."""
     pieces, owners, atoms = [], [], 0.0
     cuts = list(law.breakpoints) + list(law.atoms)
-    for i, (b, s) in enumerate(zip(bidders, law.scores)):
+    count = law.counts[law.group]  # bidders sharing each bidder's score: one of them stands for all
+    for i in np.unique(law.group, return_index=True)[1]:
+        b, s = bidders[i], law.scores[i]
         z0 = float(s.threshold(reserve))
         if not math.isfinite(z0) or z0 > b.hi:
             continue
         if b.atom > 0 and float(s.score(b.hi)) >= reserve:
             share = law.win_share(np.array([i]), np.array([float(s.score(b.hi))]))[0]
-            atoms += atom_value(b.hi) * b.atom * share
+            atoms += count[i] * atom_value(b.hi) * b.atom * share
         if b.atom == 1.0:
             continue
         inner = [float(x) for x in s.threshold(np.array(cuts))] + [b.lo]
@@ -117,7 +119,7 @@ def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value
         for i in np.unique(owner):
             sel = owner == i
             score[sel] = law.scores[i].score(z[sel]).reshape(-1)
-            density[sel] = integrand(bidders[i], z[sel])
+            density[sel] = count[i] * integrand(bidders[i], z[sel])  # one bidder stands for its score's count
         return law.win_share(owner.reshape(-1), score.reshape(-1)).reshape(z.shape) * density
 
     tails = [_power_tail(bidders[o], tail_coefficient) if tail_coefficient and math.isinf(hi) else None

@@ -31,6 +31,9 @@ from agora.market.distributions import ValueDistribution
 from agora.market.single_item.scores import Score, ShiftedVirtualScore, ValueScore
 from agora.market.single_item.seller_mechanisms import MechanismError
 
+KEPT_LAWS = 16  # bidder tuples whose distinct laws are kept
+_DISTINCT: dict[int, tuple] = {}
+
 
 def distinct_laws(bidders: Sequence[ValueDistribution]) -> list[tuple[ValueDistribution, int]]:
     """Each distinct law among ``bidders`` (by spec, first seen) with how many bidders draw from it.
@@ -38,12 +41,22 @@ def distinct_laws(bidders: Sequence[ValueDistribution]) -> list[tuple[ValueDistr
     What the seller faces depends on the bidders only through these counts, so
     formulas over bidders are evaluated once per law: a market of 200 buyers
     drawing from two laws costs two evaluations, not 200.
+    A tuple's answer is kept for the last few tuples seen (solvers ask for the same bidders
+    thousands of times while they search a price).
     """
+    kept = _DISTINCT.get(id(bidders))
+    if kept is not None and kept[0] is bidders:
+        return list(kept[1])
     counts = Counter(b.spec for b in bidders)
     first = {}
     for b in bidders:
         first.setdefault(b.spec, b)
-    return [(first[spec], count) for spec, count in counts.items()]
+    laws = [(first[spec], count) for spec, count in counts.items()]
+    if isinstance(bidders, tuple):
+        if len(_DISTINCT) >= KEPT_LAWS:
+            _DISTINCT.pop(next(iter(_DISTINCT)))
+        _DISTINCT[id(bidders)] = (bidders, laws)  # the tuple is held, so its id stays its own
+    return list(laws)
 
 
 @dataclass(frozen=True)

@@ -70,11 +70,12 @@ class PricingGame:
     def density(self, total) -> np.ndarray:
         """Density of max_i v_i at ``total``: sum_i f_i(t) prod_(j != i) P[v_j < t] (continuous parts)."""
         t = np.asarray(total, float)
-        below = [1.0 - b.prob_at_least(t) for b in self.bidders]
+        law = self.law
+        below = np.stack([1.0 - s.prob_at_least(t) for s in law.distinct])
         out = np.zeros(t.shape)
-        for i, b in enumerate(self.bidders):
-            others = np.prod(below[:i] + below[i + 1:], axis=0) if len(below) > 1 else 1.0
-            out = out + b.pdf(t) * others
+        for g, s in enumerate(law.distinct):  # once per distinct law, times how many draw from it
+            others = (law.counts - (np.arange(len(law.distinct)) == g)).reshape((-1,) + (1,) * t.ndim)
+            out = out + law.counts[g] * s.dist.pdf(t) * np.prod(below ** others, axis=0)
         return out
 
     def payoffs(self, seller_price, intermediary_price) -> tuple[np.ndarray, np.ndarray]:

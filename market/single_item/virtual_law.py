@@ -242,18 +242,23 @@ class VirtualMaxLaw(MaxScoreLaw):
                     total += value_mass * x * self.win_share(np.array([i]), np.array([t]))[0]
         cuts = [r.start for r in menu.regions] + list(self.breakpoints)
 
+        laws = [s.dist for s in self.distinct]  # once per distinct law, weighted by how many draw from it
+
         def integrand(t, _):
-            theta = [b.virtual_threshold(t) for b in self.bidders]
+            counts = self.counts.reshape((-1,) + (1,) * np.ndim(t))
+            theta = [b.virtual_threshold(t) for b in laws]
             below = np.stack([1.0 - np.where(np.isfinite(th), b.prob_at_least(th), 0.0)
-                              for b, th in zip(self.bidders, theta)])
+                              for b, th in zip(laws, theta)])
             zero = below <= 0.0
+            zeros = (counts * zero).sum(axis=0)
             logs = np.log(np.where(zero, 1.0, below))
-            others = np.where(zero.any(axis=0), 0.0, np.exp(logs.sum(axis=0) - logs))
-            others = np.where(zero.sum(axis=0) == 1, np.where(zero, np.exp(logs.sum(axis=0)), 0.0), others)
-            weighted = np.stack([b.value_density(t) for b in self.bidders])
+            total = (counts * logs).sum(axis=0)
+            others = np.where(zeros > 0, 0.0, np.exp(total - logs))
+            others = np.where(zeros == 1, np.where(zero, np.exp(total), 0.0), others)
+            weighted = np.stack([b.value_density(t) for b in laws])
             k = menu.choose(t)
             x = np.where(k >= 0, probs[np.maximum(k, 0)], 0.0)
-            return x * np.sum(weighted * others, axis=0)
+            return x * np.sum(counts * weighted * others, axis=0)
 
         if start >= self.top:
             return Integral(total, error)
