@@ -264,7 +264,7 @@ def pricing_sessions(bidders: Sequence[str], points: int, seeds: Sequence[np.ran
                      alpha: float = 0.15, beta: float = 4e-6, delta: float = 0.95, memory: int = 1,
                      periods: int = 1_000_000, window: int = 100_000, impulse: str | None = None,
                      deviator: str = "seller", impulse_periods: int = 10,
-                     tick: Callable[[int], object] | None = None) -> dict:
+                     tick: Callable[[int], object] | None = None, per_session: bool = False) -> dict:
     """Seller (rows) against intermediary (columns) in the discretized simultaneous game.
 
     Reports mean converged prices and profits and the profit gain Delta on total profits
@@ -273,10 +273,10 @@ def pricing_sessions(bidders: Sequence[str], points: int, seeds: Sequence[np.ran
     largest total profit (several when the game has a continuum, Theorems 5.1-5.2), so
     Delta > 0 means more than every pure equilibrium of the grid. With ``impulse`` ("step" or
     "lowest"), also the mean path of both prices after the ``deviator``'s forced price cut
-    (:func:`impulse_response`). Everything is checked before learning starts.
+    (:func:`impulse_response`). With ``per_session``, also each session's prices, profits, profit
+    gain, whether it converged and its periods (``per_session``, arrays). Everything is checked
+    before learning starts.
     """
-    from agora.market.single_item.simultaneous import REGRET_RTOL, PricingGame, grid_game
-
     check_parameters(alpha, beta, delta, memory, periods, window)
     if impulse is not None and impulse not in CUTS:
         raise InputError(f"impulse must be one of {', '.join(CUTS)}, got {impulse!r}")
@@ -286,18 +286,7 @@ def pricing_sessions(bidders: Sequence[str], points: int, seeds: Sequence[np.ran
         raise InputError(f"impulse periods must be an integer >= 1, got {impulse_periods!r}")
     if not seeds:
         raise InputError("need at least one session, got none")
-    game = PricingGame(bidders)
-    grid, A, B = grid_game(game, points)
-    eqs = grid_equilibria(A, B, REGRET_RTOL)
-    if not len(eqs):
-        raise InputError(f"the {points}-price game has no trading pure equilibrium: the profit gain "
-                         "needs a Nash profit")
-    totals = A[eqs[:, 0], eqs[:, 1]] + B[eqs[:, 0], eqs[:, 1]]
-    i, j, exact = _nash_point(game, grid, eqs[totals >= totals.max() * (1 - REGRET_RTOL)])
-    nash, monopoly = float(totals.max()), float((A + B).max())
-    if not monopoly > nash:
-        raise InputError(f"the {points}-price game has a pure equilibrium at the joint-monopoly profit "
-                         f"{monopoly:.6g}: the profit gain (monopoly - Nash in the denominator) is undefined")
+    grid, A, B, eqs, (i, j, exact), nash, monopoly = pricing_references(bidders, points)
     res = q_learning(A, B, seeds, alpha, beta, delta, memory, periods, window, tick)
     total = res.row_payoff + res.col_payoff
     out = {"seller_price": float(grid[res.row_action].mean()),
@@ -316,7 +305,34 @@ def pricing_sessions(bidders: Sequence[str], points: int, seeds: Sequence[np.ran
            "method": _method(points, len(eqs), window, periods)}
     if impulse is not None:
         out["impulse"] = _impulse(grid, res, SIDES.index(deviator), impulse, impulse_periods)
+    if per_session:
+        out["per_session"] = {"seller_price": grid[res.row_action], "intermediary_price": grid[res.col_action],
+                              "seller_profit": res.row_payoff, "intermediary_profit": res.col_payoff,
+                              "profit_gain": (total - nash) / (monopoly - nash), "converged": res.converged,
+                              "periods": res.periods}
     return out
+
+
+def pricing_references(bidders: Sequence[str], points: int) -> tuple:
+    """The ``points``-price grid game of ``bidders`` (grid, seller's and intermediary's payoffs), its
+    trading pure equilibria, the Nash point of :func:`pricing_sessions` (indices, whether it is an
+    equilibrium against any price), the Nash and joint-monopoly total profits; InputError (one line)
+    if the profit gain is undefined on this grid."""
+    from agora.market.single_item.simultaneous import REGRET_RTOL, PricingGame, grid_game
+
+    game = PricingGame(bidders)
+    grid, A, B = grid_game(game, points)
+    eqs = grid_equilibria(A, B, REGRET_RTOL)
+    if not len(eqs):
+        raise InputError(f"the {points}-price game has no trading pure equilibrium: the profit gain "
+                         "needs a Nash profit")
+    totals = A[eqs[:, 0], eqs[:, 1]] + B[eqs[:, 0], eqs[:, 1]]
+    point = _nash_point(game, grid, eqs[totals >= totals.max() * (1 - REGRET_RTOL)])
+    nash, monopoly = float(totals.max()), float((A + B).max())
+    if not monopoly > nash:
+        raise InputError(f"the {points}-price game has a pure equilibrium at the joint-monopoly profit "
+                         f"{monopoly:.6g}: the profit gain (monopoly - Nash in the denominator) is undefined")
+    return grid, A, B, eqs, point, nash, monopoly
 
 
 def _nash_point(game, grid: np.ndarray, best: np.ndarray) -> tuple[int, int, bool]:
