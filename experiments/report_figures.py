@@ -60,6 +60,8 @@ LABELS = {
     "start_intermediary": "intermediary's starting price",
     "start_first": "first intermediary's starting fee",
     "start_second": "second intermediary's starting fee",
+    "alpha": "learning rate alpha",
+    "beta": "exploration decay beta",
 }
 
 
@@ -302,11 +304,12 @@ def basin_map(runs: pd.DataFrame, keys: list[str]) -> ReportFigure:
 
 def revenue_parties(summary: pd.DataFrame) -> list[str]:
     """The parties' simulated payoff columns: each ``*_revenue`` (not exact or realized), else the
-    seller's ``profit`` and each member's ``utility_i``; columns with no value at all are left out."""
+    seller's ``profit``, each side's ``*_profit`` and each member's ``utility_i``; columns with no
+    value at all are left out."""
     means = [c.removesuffix("_mean") for c in summary.columns if c.endswith("_mean")
              and not c.startswith(("exact_", "realized_")) and summary[c].notna().any()]
     revenues = [q for q in means if q.endswith("_revenue")]
-    return revenues or [q for q in means if q == "profit" or q.startswith("utility_")]
+    return revenues or [q for q in means if q == "profit" or q.endswith("_profit") or q.startswith("utility_")]
 
 
 def report_figures(runs: pd.DataFrame, summary: pd.DataFrame, sweep_keys: list[str]) -> list[ReportFigure]:

@@ -39,6 +39,7 @@ EXPECTED = {
     "k-item-auction": {"revenue_by_partition"},  # one named sweep: a point per partition
     "robust": {"revenue_vs_mean"},  # a mean bound and a mechanism's name: a line per mechanism
     "posted-menu": {"seller_revenue_by_partition_and_utility"},  # two named sweeps: a heat map
+    "q-learning": {"revenue_vs_alpha"},  # the learning rate: a line per side's profit per session
     "veto-bargaining": {"revenue_vs_cost"},  # a cost and a mechanism's name: a line per mechanism
     "selection-basins": {"basin_map", "seller_revenue_by_start_seller_and_start_intermediary",
                          "intermediary_revenue_by_start_seller_and_start_intermediary"},
@@ -124,7 +125,7 @@ def test_report_writes_png_svg_pdf_per_figure_and_embeds_them(name, results, cap
         assert f"](figures/{stem}.png)" in report and f"(figures/{stem}.pdf)" in report
     # the numbers: each point's mean seller revenue over its runs (pandas, from runs.parquet), 6 digits
     runs = pd.read_parquet(folder / "runs.parquet")
-    q = "seller_revenue" if "seller_revenue" in runs else "profit"
+    q = next(c for c in ("seller_revenue", "profit", "seller_profit") if c in runs)
     for mean in runs.groupby("point")[q].mean():
         assert f"| {mean + 0.0:.6g}" in report  # + 0.0: a mean of -0.0 reads 0
     if f"exact_{q}" in runs:
