@@ -48,6 +48,9 @@ KINDS = {
                        'distribution = "uniform:0,1"\nbuyers = 4\nitems = 2\npartition = "0,1|2|3"\nevaluator = "mc"',
                        "items_sold"),
     "robust": (["--mean", "0.5", "--mechanism", "best-reserve"], 'mean = 0.5\nmechanism = "best-reserve"', "regret"),
+    "q-learning": (["--bidders", "uniform:0,1", "--points", "7", "--beta", "2e-3", "--periods", "6000",
+                    "--window", "500"],
+                   'bidders = "uniform:0,1"\npoints = 7\nbeta = 2e-3\nperiods = 6000\nwindow = 500', "profit_gain"),
 }
 
 
