@@ -5,12 +5,14 @@ What must hold: the run's row equals a direct call of the library's sessions on 
 joint-monopoly references are those of a brute-force search of the grid game written here from
 the demand 1 - F(p_s + p_I)^n; with a strictly dominant price every session learns it and its
 profit gain is 0 (closed form); serial and 2-worker runs write the same bytes; bad parameters are
-refused in one line with exit 2 before anything is written.
+refused in one line with exit 2 before anything is written; the memory the spec's steps (sessions)
+are held to bounds what a run takes.
 """
 
 from __future__ import annotations
 
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -19,7 +21,7 @@ from cli_run import run_cli
 from agora.experiments.markets import registry
 from agora.experiments.runner import make_executor, run_experiment
 from agora.experiments.spec import load_spec
-from agora.market.learning.qlearning import pricing_sessions
+from agora.market.learning.qlearning import CHUNK, pricing_sessions
 
 UNIFORMS = ["uniform:0,1", "uniform:0,1"]
 FAST = {"alpha": 0.3, "beta": 2e-3, "periods": 6000, "window": 500}
@@ -148,3 +150,22 @@ def test_too_many_sessions_are_refused_on_the_specs_steps(capsys, tmp_path):
     code, stdout, stderr = run_cli(capsys, "run", str(path), "--out", str(tmp_path / "r"), "--executor", "serial")
     assert (code, stdout) == (2, "") and stderr.count("\n") == 1, stderr
     assert "steps (sessions) = 100000000 would need about" in stderr, stderr
+
+
+@pytest.mark.parametrize("points,memory,sessions", [(21, 1, 64), (7, 2, 64), (41, 1, 32), (11, 1, 1)])
+def test_the_sessions_estimate_bounds_a_measured_run(points, memory, sessions):
+    """tracemalloc's peak over a run of one full chunk of periods (numba compiled beforehand) is below
+    the estimate the spec's steps are held to, and above half of it."""
+    kind = registry()["q-learning"]
+    params = kind.validate({"bidders": "uniform:0,1", "points": points, "memory": memory, "beta": 1e-3,
+                            "periods": CHUNK, "window": CHUNK}, steps=sessions)
+    kind.run(params, 1, np.random.default_rng(0))
+    tracemalloc.start()
+    try:
+        kind.run(params, sessions, np.random.default_rng(1))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    (steps,) = [s for s in kind.sizes(params, sessions) if s.key == "steps"]
+    estimate = steps.cost.estimate(sessions)[0]
+    assert 0.5 * estimate <= peak <= estimate, (peak, estimate)

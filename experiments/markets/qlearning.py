@@ -24,11 +24,14 @@ from agora.experiments.limits import COSTS, Q_PERIOD_OVERHEAD, Cost, q_memory_co
 from agora.experiments.markets import MarketKind, Param, ParamError, RunOutput, Size, read_int, read_number
 from agora.experiments.markets.single_item import read_bidders
 from agora.market.distributions import ACCEPTED_SPECS
-from agora.market.learning.qlearning import check_parameters, pricing_references, pricing_sessions
+from agora.market.learning.qlearning import CHUNK, check_parameters, pricing_references, pricing_sessions
 
 QUANTITIES = ("seller_price", "intermediary_price", "seller_profit", "intermediary_profit", "profit_gain",
               "converged", "periods")
 DEFAULT_WINDOW = 100_000
+#: Bytes a run holds whatever its sessions: a chunk's uniforms (4 a period) and its exploration rates
+#: (the periods and their exp(-beta t)), float64, and 64 KB of small arrays (measured by tracemalloc).
+RUN_BYTES = 6 * 8 * CHUNK + 65536
 
 
 def read_alpha(value) -> float:
@@ -71,13 +74,14 @@ def check(params: Mapping) -> None:
 
 
 def sizes(params: Mapping, steps: int) -> tuple[Size, ...]:
-    """The grid game, one session's Q-tables (by memory), the sessions' tables (the spec's steps) and
-    the periods every session runs (``agora solve q-learning``'s costs)."""
+    """The grid game, one session's Q-tables (by memory), the sessions' tables (the spec's steps, with
+    the run's uniforms) and the periods every session runs (``agora solve q-learning``'s costs)."""
     points, memory = params["points"], params["memory"]
     periods = COSTS["q_periods"]
     return (Size("points", points, COSTS["grid"], low=2),
             Size("memory", memory, q_memory_cost(points)),
-            Size("steps", steps, Cost(q_session_bytes(points, memory), 0.0), note=" (sessions)", in_market=False),
+            Size("steps", steps, Cost(1.0, 0.0, lambda n: n * q_session_bytes(points, memory) + RUN_BYTES),
+                 note=" (sessions)", in_market=False),
             Size("periods", params["periods"], Cost(0.0, periods.seconds * (steps + Q_PERIOD_OVERHEAD))))
 
 
