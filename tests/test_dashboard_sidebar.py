@@ -157,10 +157,11 @@ def reset(rc) -> None:
     built(rc)
 
 
-def built(rc) -> None:
-    """Wait until no Reset is building a market and the page has drawn the one built."""
+def built(rc, pictures: int = 1) -> None:
+    """Wait until no Reset is building a market and the page has drawn at least ``pictures`` of the one
+    built (the panels are drawn one after another once the build ends)."""
     for _ in range(600):
-        if not page.BUILDING.value and not rc.find(v.ProgressLinear) and figures(rc):
+        if not page.BUILDING.value and not rc.find(v.ProgressLinear) and figures(rc) >= pictures:
             return
         time.sleep(0.05)
     raise AssertionError("Reset did not finish building in 30 s")
@@ -210,7 +211,7 @@ def test_while_reset_builds_the_page_shows_progress_and_no_figure_of_the_old_mar
     assert figures(rc) == 0 and not [w for w in rc.find(solara.widgets.HTML) if "summary" in w.widget.unsafe_innerHTML]
     assert rc.find(v.Btn, children=["Step"]).widget.disabled
     gate.set()
-    built(rc)
+    built(rc, pictures=3)
     assert figures(rc) == 3 and "round 0" in summary(rc) and not rc.find(v.ProgressLinear)
     rc.close()
 
