@@ -112,13 +112,19 @@ def option_argvs(value: str) -> list[list[str]]:
 
 
 def class_argvs(classes: list[str], path: str) -> list[list[str]]:
-    """``--class`` choices of simultaneous and intermediary-first, and ``--export`` folders of group."""
+    """``--class`` choices of simultaneous and intermediary-first; ``--export`` folders of group, ``--out``
+    files and ``--spec`` files of simulate and plot --protocol."""
     given = [x for c in classes for x in ("--class", c)]
     return [["solve", "simultaneous", *given, "--mixed", "2", "--bidder", BAD_SPEC],
             ["solve", "intermediary-first", *given, "--bidder", BAD_SPEC],
             ["solve", "group", "--member", "uniform:0,1", "--export", path, "--member", BAD_SPEC],
             ["solve", "group", "--member", "uniform:0,1", "--export", path, "--points", "5", "--transfers",
-             "individual"]]
+             "individual"],
+            ["simulate", "--protocol", "seller-first", "--out", path, TINY],
+            ["simulate", "--protocol", "seller-first", "--out", path + ".csv", TINY],
+            ["plot", "--protocol", "robust", "--out", path + ".png", TINY],
+            ["simulate", "--spec", path, TINY],
+            ["plot", "--spec", path, "--out", "f.png", TINY]]
 
 
 TOML_VALUES = st.one_of(st.integers(-10**20, 10**20).map(str), st.floats().map(lambda x: repr(x).replace("nan", "nan")),
@@ -196,6 +202,7 @@ def test_fuzzed_option_values_are_refused_cleanly(value):
 
 @FAST
 @given(st.lists(CLASSES, min_size=1, max_size=3), PATHS)
+@example(["posted_price"], "x\x00y")  # a NUL in a path: refused before any work, not at the write
 def test_fuzzed_classes_and_export_folders_are_refused_cleanly(classes, path):
     for argv in class_argvs(classes, path):
         refuses(argv)
