@@ -124,6 +124,7 @@ def class_argvs(classes: list[str], path: str) -> list[list[str]]:
             ["simulate", "--protocol", "seller-first", "--out", path + ".csv", TINY],
             ["plot", "--protocol", "robust", "--out", path + ".png", TINY],
             ["simulate", "--spec", path, TINY],
+            ["viz", "--host", "256.1.1.1", path],
             ["plot", "--spec", path, "--out", "f.png", TINY]]
 
 
