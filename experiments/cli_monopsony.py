@@ -15,6 +15,8 @@ from agora.experiments.tables import format_table
 from agora.market.errors import InputError
 
 POINTS = ("mid", "lower", "upper")
+
+
 class LPCost:
     """The LP of ``--grid G``: T = C(G + k - 1, k) types; time T^3 (measured on 2 cores under load:
     126 types in 2.6 s, 252 in 16.5 s, about T^2.7), memory the T x T utility and gain tables and up
@@ -24,7 +26,9 @@ class LPCost:
         self.items = items
 
     def estimate(self, grid: int) -> tuple[float, float]:
-        types = float(min(comb(grid + self.items - 1, self.items), 10 ** 100))
+        # past 1000 of both, C(G + k - 1, k) >= C(2000, 1000) > 10^100 (and exact comb would not finish)
+        small = min(self.items, grid - 1) <= 1000
+        types = float(min(comb(grid + self.items - 1, self.items), 10 ** 100) if small else 10 ** 100)
         return (32.0 + 16.0 * (2 * self.items + 2)) * types ** 2, 1.05e-6 * types ** 3
 
 

@@ -176,8 +176,8 @@ def plot_kind(args) -> int:
         raise InputError(f"--out '{args.out}' must name a .png file")
     check_out_file(args.out)
     limits = limits_of(args)
-    require_fits("--curve-points", args.curve_points, COSTS["points"], limits)
     task = next(one_point_spec(args, limits).tasks())
+    require_fits("--curve-points", args.curve_points, COSTS["points"], limits)
     if task.protocol not in plotted:
         raise InputError(no_curve(task.protocol, plotted))
     if task.protocol in SELLER_PRICE:

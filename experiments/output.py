@@ -62,6 +62,13 @@ def save_figure(fig, stem: str | Path, dpi: int = 300) -> list[Path]:
     return paths
 
 
+def _checked_path(path: str | Path, option: str) -> Path:
+    """``path`` as a Path; InputError if it holds a NUL character, which no file name can."""
+    if "\0" in str(path):
+        raise InputError(f"{option} '{path}' holds a NUL character; accepted: a path without one")
+    return Path(path)
+
+
 def _nearest_existing(path: Path, option: str) -> Path:
     """The deepest existing ancestor of ``path``; InputError if that ancestor is not a folder."""
     for parent in path.absolute().parents:
@@ -89,7 +96,7 @@ def check_out_file(path: str | Path, option: str = "--out") -> Path:
 
     Refused in one line: a path inside a file, in a folder that cannot be written, or naming a folder.
     """
-    path = Path(path)
+    path = _checked_path(path, option)
     if path.is_dir():
         raise InputError(f"{option} '{path}' is a folder; accepted: a file name")
     if path.exists():
@@ -103,7 +110,7 @@ def check_out_file(path: str | Path, option: str = "--out") -> Path:
 
 def check_out_dir(path: str | Path, option: str = "--out") -> Path:
     """Check, before any work, that ``path`` is (or can be made) a folder this process can write in."""
-    path = Path(path)
+    path = _checked_path(path, option)
     if path.exists():
         if not path.is_dir():
             raise InputError(f"{option} '{path}' is a file; accepted: a folder (new or existing)")

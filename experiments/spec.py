@@ -152,6 +152,8 @@ def load_spec(path: str | Path, limits: Limits | None = None) -> ExperimentSpec:
         raise SpecError(f"cannot read spec '{path}': {err.strerror}") from None
     except UnicodeDecodeError as err:
         raise SpecError(f"cannot read spec '{path}': not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except ValueError:  # a NUL character, which no file name can hold
+        raise SpecError(f"cannot read spec '{path}': it holds a NUL character; accepted: a path without one") from None
     try:
         data = tomllib.loads(text)
         return parse_spec_table(data, default_name=path.stem, source=text, limits=limits)

@@ -1,10 +1,11 @@
-"""Fuzzing the command line in-process (issue 20, item 5): malformed specs, numbers, partitions,
-TOML documents and option values for every subcommand.
+"""Fuzzing the command line in-process: malformed specs, numbers, partitions, TOML documents,
+option values and market parameters for every subcommand.
 
 Each generated command line ends with one argument that is always wrong and is checked last, so
 whatever the fuzzed part holds, the command must refuse: exit status 2, one line on stderr, no
-traceback, nothing written. ``make test`` runs a few hundred examples; the slow copies (``make
-test-slow``) run thousands.
+traceback, nothing written. Where the last check is a size held to the limits, that argument is
+``--max-seconds`` of a picosecond (``TINY``): every size's estimate exceeds it. ``make test`` runs a
+few hundred examples; the slow copies (``make test-slow``) run thousands.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import tempfile
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agora.experiments.cli import main
@@ -37,6 +38,11 @@ SPECS = st.one_of(
     st.text(max_size=20),
 )
 BAD_SPEC = "uniform:1,0"  # always refused, and parsed after the fuzzed ones
+TINY = "--max-seconds=1e-12"  # refuses any size held to the limits, checked after the values it sizes
+CLASSES = st.one_of(st.sampled_from(["posted_price", "second_price_auction", "shifted_myerson", "all", "",
+                                     "ALL", "posted-price", "best"]), st.text(max_size=8))
+PATHS = st.one_of(st.sampled_from(["", ".", "..", "/", "a/b/c", "f.png", "/dev/null/x", "/proc/1/x",
+                                   "/nonexistent/x", "x\x00y", "-", "~"]), st.text(max_size=8))
 
 
 def refuses(argv: list[str]) -> None:
@@ -70,7 +76,9 @@ def spec_argvs(spec: str) -> list[list[str]]:
             ["solve", "ipm", "--buyers", "2", "--items", "1", "--dist", spec, "--partition", "0,0"],
             ["solve", "stochastic-stability", "--bidder", spec, "--bidder", BAD_SPEC],
             ["solve", "k-auction", "--buyers", "2", "--items", "1", "--dist", spec, "--utility", "surplus",
-             "--partition", "0|1", "--rounds", "1"]]
+             "--partition", "0|1", "--rounds", "1"],
+            ["solve", "q-learning", "--bidder", spec, "--bidder", BAD_SPEC],
+            ["solve", "monopsony", "--buyers", "2", "--items", "1", "--grid", "3", "--dist", spec, TINY]]
 
 
 def option_argvs(value: str) -> list[list[str]]:
@@ -88,7 +96,36 @@ def option_argvs(value: str) -> list[list[str]]:
             ["viz", f"--port{v}", "--host", "127.0.0.1", "missing.toml"],
             ["solve", "stochastic-stability", f"--grid{v}", f"--sample{v}", f"--memory{v}", "--bidder", BAD_SPEC],
             ["solve", "k-auction", f"--buyers{v}", f"--items{v}", f"--rounds{v}", f"--regret-profiles{v}",
-             "--dist", BAD_SPEC, "--utility", "surplus", "--partition", "0"]]
+             "--dist", BAD_SPEC, "--utility", "surplus", "--partition", "0"],
+            ["solve", "q-learning", f"--grid{v}", f"--sessions{v}", f"--memory{v}", f"--periods{v}", f"--window{v}",
+             "--bidder", BAD_SPEC],
+            ["solve", "q-learning", f"--alpha{v}", f"--beta{v}", f"--delta{v}", f"--seed{v}",
+             f"--impulse-periods{v}", "--impulse", "step", "--bidder", BAD_SPEC],
+            ["solve", "monopsony", f"--buyers{v}", f"--items{v}", f"--grid{v}", "--dist", "uniform:0,1", TINY],
+            ["solve", "monopsony", "--buyers", "3", "--items", "2", f"--grid{v}", "--dist", "uniform:0,1", TINY],
+            ["solve", "robust", f"--costs{v}", f"--upper{v}", f"--design-grid{v}", "--bidders", "2"],
+            ["solve", "robust", f"--costs={value},0.5", f"--upper=1,{value}", "--design-grid", "3", "--grid", "3"],
+            ["solve", "robust", "--bidders", "2", "--mean", "0.5", f"--design-grid{v}", "--grid=0"],
+            ["solve", "group", "--member", "uniform:0,1", f"--points{v}", f"--export{v}", "--member", BAD_SPEC],
+            ["solve", "group", "--member", BAD_SPEC, f"--points{v}"],
+            ["solve", "simultaneous", f"--mixed{v}", "--class", "posted_price", f"--grid{v}", "--bidder", BAD_SPEC]]
+
+
+def class_argvs(classes: list[str], path: str) -> list[list[str]]:
+    """``--class`` choices of simultaneous and intermediary-first; ``--export`` folders of group, ``--out``
+    files and ``--spec`` files of simulate and plot --protocol."""
+    given = [x for c in classes for x in ("--class", c)]
+    return [["solve", "simultaneous", *given, "--mixed", "2", "--bidder", BAD_SPEC],
+            ["solve", "intermediary-first", *given, "--bidder", BAD_SPEC],
+            ["solve", "group", "--member", "uniform:0,1", "--export", path, "--member", BAD_SPEC],
+            ["solve", "group", "--member", "uniform:0,1", "--export", path, "--points", "5", "--transfers",
+             "individual"],
+            ["simulate", "--protocol", "seller-first", "--out", path, TINY],
+            ["simulate", "--protocol", "seller-first", "--out", path + ".csv", TINY],
+            ["plot", "--protocol", "robust", "--out", path + ".png", TINY],
+            ["simulate", "--spec", path, TINY],
+            ["viz", "--host", "256.1.1.1", path],
+            ["plot", "--spec", path, "--out", "f.png", TINY]]
 
 
 TOML_VALUES = st.one_of(st.integers(-10**20, 10**20).map(str), st.floats().map(lambda x: repr(x).replace("nan", "nan")),
@@ -121,6 +158,34 @@ VIZ_DOCS = st.builds(lambda protocol, bidders, buyers, junk: (
     TOML_VALUES, TOML_VALUES, TOML_VALUES, st.text(max_size=20))
 
 
+def kind_names() -> dict[str, list[str]]:
+    """Each market kind of ``agora simulate --protocol`` with its parameters' names."""
+    from agora.experiments.markets import registry
+
+    return {kind.name: [p.name for p in kind.params] for kind in registry().values()}
+
+
+KINDS = kind_names()
+ALL_PARAMS = sorted({p for params in KINDS.values() for p in params})
+PARAM_VALUES = st.one_of(NUMBERS, SPECS, st.sampled_from(
+    ["true", "[]", "{}", "[1, 2]", '["uniform:0,1", "uniform:1,0"]', '"0,1|2"', '"even:0"', '"monopsony"',
+     '{rule = "hedge", eta = -1}', '{class = "posted_price", parameter = -1}', '"best"', '"learn"', "[[1]]"]))
+KIND_MARKETS = st.sampled_from(sorted(KINDS)).flatmap(lambda kind: st.tuples(
+    st.just(kind),
+    st.dictionaries(st.sampled_from(KINDS[kind] + ALL_PARAMS[:3]), st.lists(PARAM_VALUES, min_size=1, max_size=2),
+                    max_size=4)))
+
+
+def kind_argvs(market: tuple[str, dict]) -> list[list[str]]:
+    """``agora simulate|plot --protocol KIND --KEY VALUE ...``: the kind's readers see every fuzzed key
+    before the last check, the run's (or the curve's) size against ``TINY``."""
+    kind, params = market
+    given = [f"--{key.replace('_', '-') if i % 2 else key}={v}" for key, values in params.items()
+             for i, v in enumerate(values)]
+    return [["simulate", "--protocol", kind, *given, "--out", "rounds.csv", TINY],
+            ["plot", "--protocol", kind, *given, "--out", "f.png", TINY]]
+
+
 @FAST
 @given(SPECS)
 def test_fuzzed_specs_are_refused_cleanly(spec):
@@ -130,8 +195,24 @@ def test_fuzzed_specs_are_refused_cleanly(spec):
 
 @FAST
 @given(NUMBERS)
+@example("1" + "0" * 21)  # monopsony: C(G + k - 1, k) of 10^21 is estimated, not computed
 def test_fuzzed_option_values_are_refused_cleanly(value):
     for argv in option_argvs(value):
+        refuses(argv)
+
+
+@FAST
+@given(st.lists(CLASSES, min_size=1, max_size=3), PATHS)
+@example(["posted_price"], "x\x00y")  # a NUL in a path: refused before any work, not at the write
+def test_fuzzed_classes_and_export_folders_are_refused_cleanly(classes, path):
+    for argv in class_argvs(classes, path):
+        refuses(argv)
+
+
+@FAST
+@given(KIND_MARKETS)
+def test_fuzzed_market_parameters_are_refused_cleanly(market):
+    for argv in kind_argvs(market):
         refuses(argv)
 
 
@@ -149,9 +230,9 @@ def test_fuzzed_viz_specs_are_refused_cleanly(doc):
 
 @pytest.mark.slow
 @SLOW
-@given(SPECS, NUMBERS, TOML_DOCS, VIZ_DOCS)
-def test_fuzz_thousands(spec, value, doc, viz_doc):
-    for argv in spec_argvs(spec) + option_argvs(value):
+@given(SPECS, NUMBERS, TOML_DOCS, VIZ_DOCS, st.lists(CLASSES, min_size=1, max_size=3), PATHS, KIND_MARKETS)
+def test_fuzz_thousands(spec, value, doc, viz_doc, classes, path, market):
+    for argv in spec_argvs(spec) + option_argvs(value) + class_argvs(classes, path) + kind_argvs(market):
         refuses(argv)
     refuses_spec_file(RUN, doc)
     refuses_spec_file(VIZ, viz_doc)

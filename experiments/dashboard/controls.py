@@ -223,6 +223,9 @@ def read_spec(path: str | Path) -> tuple[Controls, list[str]]:
     except UnicodeDecodeError as err:
         raise SpecFileError(f"cannot read spec file {str(path)!r}: not UTF-8 text ({err.reason} at byte "
                             f"{err.start})") from None
+    except ValueError:  # a NUL character, which no file name can hold
+        raise SpecFileError(f"cannot read spec file {str(path)!r}: it holds a NUL character; accepted: a path "
+                            "without one") from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
