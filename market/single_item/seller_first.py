@@ -113,10 +113,11 @@ def polish_maximum(value: Callable[[float], float], x: float, step: float = 1e-3
     ~noise / h; ``scale`` a unit of x, so that a maximum near 0 gets a step of the problem's
     size) pins it far better, and equally in any unit of x. Kept only if the bracket
     x +- 10 h lies above 0 with a sign change across it and the value does not drop by more
-    than 1e-12 of itself (a kink or jump nearby is left alone).
+    than 1e-12 of itself (a kink or jump nearby is left alone); the stencil's lowest point,
+    x - 12 h, must lie above 0 too (a parameter of a commitment is never negative).
     """
     h = step * max(x, scale)
-    if not (math.isfinite(x) and x - 10.0 * h > 0.0):
+    if not (math.isfinite(x) and x - 12.0 * h > 0.0):
         return x
 
     def slope(y):
