@@ -15,12 +15,10 @@ import math
 
 import numpy as np
 import pytest
-from cli_run import run_cli
+from kind_checks import assert_executors_and_resume_agree, assert_refused
 from scipy import integrate, stats
 
 from agora.experiments.markets import registry
-from agora.experiments.runner import make_executor, run_experiment
-from agora.experiments.spec import load_spec
 
 SIGMAS = 4.0
 N, K = 6, 2
@@ -109,27 +107,7 @@ items = 2
 
 def test_serial_two_workers_and_a_resumed_run_write_identical_tables(tmp_path):
     """A run cut short (two finished runs lost, no tables assembled) finishes to the same bytes."""
-    path = tmp_path / "auction.toml"
-    path.write_text(SPEC)
-    spec = load_spec(path)
-    tables = {}
-    for name, workers in (("serial", None), ("process", 2)):
-        with make_executor(name, workers) as pool:
-            summary = run_experiment(spec, tmp_path / name, pool.executor, name, pool.slots)
-        assert summary.computed == 8
-        tables[name] = {t: (tmp_path / name / t).read_bytes() for t in ("runs.parquet", "steps.parquet")}
-    assert tables["serial"] == tables["process"]
-    cut = tmp_path / "process"
-    for name in ("run-000000", "run-000005"):
-        for f in (cut / "parts" / name).iterdir():
-            f.unlink()
-        (cut / "parts" / name).rmdir()
-    for t in tables["serial"]:
-        (cut / t).unlink()
-    with make_executor("serial", None) as pool:
-        summary = run_experiment(spec, cut, pool.executor, "serial", pool.slots)
-    assert (summary.skipped, summary.computed) == (6, 2)
-    assert {t: (cut / t).read_bytes() for t in tables["serial"]} == tables["serial"]
+    assert_executors_and_resume_agree(SPEC, tmp_path, 8, ("run-000000", "run-000005"))
 
 
 BAD = [
@@ -144,15 +122,5 @@ BAD = [
 
 @pytest.mark.parametrize("line,says", BAD, ids=[b[0].split(" =")[0] + str(i) for i, b in enumerate(BAD)])
 def test_bad_parameters_are_one_line_exit_2_nothing_written(capsys, tmp_path, line, says):
-    market = {"distribution": 'distribution = "uniform:0,1"', "buyers": "buyers = 6", "items": "items = 2",
-              **{line.split(" =")[0]: line}}
-    path = tmp_path / "bad.toml"
-    head = ['name = "bad"', "steps = 10", "[seeds]", "count = 1", "base = 1", "[market]",
-            'protocol = "k-item-auction"']
-    path.write_text("\n".join([*head, *market.values()]) + "\n")
-    out = tmp_path / "results"
-    code, stdout, stderr = run_cli(capsys, "run", str(path), "--out", str(out), "--executor", "serial")
-    assert (code, stdout) == (2, "")
-    assert stderr.startswith("agora: error: ") and stderr.count("\n") == 1, stderr
-    assert says in stderr, stderr
-    assert not out.exists()
+    assert_refused(capsys, tmp_path, "k-item-auction", {"distribution": 'distribution = "uniform:0,1"',
+                                                         "buyers": "buyers = 6", "items": "items = 2"}, line, says)

@@ -17,10 +17,9 @@ import tracemalloc
 import numpy as np
 import pytest
 from cli_run import run_cli
+from kind_checks import assert_executors_and_resume_agree, assert_refused
 
 from agora.experiments.markets import registry
-from agora.experiments.runner import make_executor, run_experiment
-from agora.experiments.spec import load_spec
 from agora.market.learning.qlearning import CHUNK, pricing_sessions
 
 UNIFORMS = ["uniform:0,1", "uniform:0,1"]
@@ -101,16 +100,7 @@ window = 500
 
 
 def test_serial_and_two_workers_write_identical_tables(tmp_path):
-    path = tmp_path / "q.toml"
-    path.write_text(SPEC)
-    spec = load_spec(path)
-    tables = {}
-    for name, workers in (("serial", None), ("process", 2)):
-        with make_executor(name, workers) as pool:
-            summary = run_experiment(spec, tmp_path / name, pool.executor, name, pool.slots)
-        assert summary.computed == 4
-        tables[name] = {t: (tmp_path / name / t).read_bytes() for t in ("runs.parquet", "steps.parquet")}
-    assert tables["serial"] == tables["process"]
+    assert_executors_and_resume_agree(SPEC, tmp_path, 4)
 
 
 BAD = [
@@ -131,16 +121,7 @@ BAD = [
 
 @pytest.mark.parametrize("line,says", BAD, ids=[b[0].split(" =")[0] + str(i) for i, b in enumerate(BAD)])
 def test_bad_parameters_are_one_line_exit_2_nothing_written(capsys, tmp_path, line, says):
-    market = {"bidders": 'bidders = "uniform:0,1"', **{line.split(" =")[0]: line}}
-    path = tmp_path / "bad.toml"
-    head = ['name = "bad"', "steps = 2", "[seeds]", "count = 1", "base = 1", "[market]", 'protocol = "q-learning"']
-    path.write_text("\n".join([*head, *market.values()]) + "\n")
-    out = tmp_path / "results"
-    code, stdout, stderr = run_cli(capsys, "run", str(path), "--out", str(out), "--executor", "serial")
-    assert (code, stdout) == (2, "")
-    assert stderr.startswith("agora: error: ") and stderr.count("\n") == 1, stderr
-    assert says in stderr, stderr
-    assert not out.exists()
+    assert_refused(capsys, tmp_path, "q-learning", {"bidders": 'bidders = "uniform:0,1"'}, line, says, steps=2)
 
 
 def test_too_many_sessions_are_refused_on_the_specs_steps(capsys, tmp_path):
