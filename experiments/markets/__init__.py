@@ -221,6 +221,14 @@ def read_number(value, low: float = 0.0) -> float:
     return float(value)
 
 
+def read_positive(value) -> float:
+    """A finite number > 0."""
+    x = read_number(value)
+    if not x > 0:
+        raise ValueError("not > 0")
+    return x
+
+
 def read_choice(*choices: str) -> Callable[[Any], str]:
     def read(value) -> str:
         if value not in choices:

@@ -21,7 +21,16 @@ from collections.abc import Mapping
 import numpy as np
 
 from agora.experiments.limits import COSTS, Q_PERIOD_OVERHEAD, Cost, q_memory_cost, q_session_bytes
-from agora.experiments.markets import MarketKind, Param, ParamError, RunOutput, Size, read_int, read_number
+from agora.experiments.markets import (
+    MarketKind,
+    Param,
+    ParamError,
+    RunOutput,
+    Size,
+    read_int,
+    read_number,
+    read_positive,
+)
 from agora.experiments.markets.single_item import read_bidders
 from agora.market.distributions import ACCEPTED_SPECS
 from agora.market.learning.qlearning import CHUNK, check_parameters, pricing_references, pricing_sessions
@@ -38,13 +47,6 @@ def read_alpha(value) -> float:
     x = read_number(value)
     if not 0 < x <= 1:
         raise ValueError("not in (0, 1]")
-    return x
-
-
-def read_beta(value) -> float:
-    x = read_number(value)
-    if not x > 0:
-        raise ValueError("not > 0")
     return x
 
 
@@ -106,7 +108,7 @@ MARKETS = {
         (Param("bidders", f"a regular law's spec string or a list of them ({ACCEPTED_SPECS})", read_bidders),
          Param("points", "a whole number >= 2 of prices on the grid", read_int(2), 15),
          Param("alpha", "the learning rate, a number in (0, 1]", read_alpha, 0.15),
-         Param("beta", "the exploration decay, a finite number > 0", read_beta, 4e-6),
+         Param("beta", "the exploration decay, a finite number > 0", read_positive, 4e-6),
          Param("delta", "the discount, a number in [0, 1)", read_delta, 0.95),
          Param("memory", "a whole number >= 1 of past price pairs remembered", read_int(1), 1),
          Param("periods", "a whole number >= 1: the most periods a session runs", read_int(1), 1_000_000),

@@ -22,7 +22,17 @@ from dataclasses import asdict, fields
 import numpy as np
 
 from agora.experiments.limits import Cost
-from agora.experiments.markets import MarketKind, Param, ParamError, RunOutput, Size, read_choice, read_int, read_number
+from agora.experiments.markets import (
+    MarketKind,
+    Param,
+    ParamError,
+    RunOutput,
+    Size,
+    read_choice,
+    read_int,
+    read_number,
+    read_positive,
+)
 from agora.experiments.markets.single_item import read_bidders
 from agora.market.distributions import ACCEPTED_SPECS, parse_spec
 from agora.market.learning.dynamics import Joint, Play
@@ -79,13 +89,6 @@ def read_spec(value) -> str:
 
 def read_optional_price(value):
     return None if value == "learn" else read_number(value)
-
-
-def read_positive(value) -> float:
-    x = read_number(value)
-    if not x > 0:
-        raise ValueError("not > 0")
-    return x
 
 
 def read_fraction(value) -> float:
