@@ -77,6 +77,15 @@ def test_two_runs_racing_for_one_stale_lock_exactly_one_wins(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # the lock released, no staged lock left
 
 
+def free_port() -> int:
+    """A port nobody listens on now (the system's choice)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def serving_viz(port: int) -> subprocess.Popen:
     """`agora viz --port PORT`, once its server listens."""
     import socket
@@ -104,9 +113,7 @@ def test_kill_9_of_viz_ends_its_server():
     import socket
     import time
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = serving_viz(port)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -128,19 +135,8 @@ def test_sigterm_stops_viz_and_its_server():
     import socket
     import time
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    agora = Path(sys.executable).with_name("agora")
-    proc = subprocess.Popen([str(agora), "viz", "--port", str(port)], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
-    assert "serving the dashboard" in proc.stdout.readline()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # until the server listens
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.5)
+    port = free_port()
+    proc = serving_viz(port)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0  # asked to stop: a clean exit, as on Ctrl-C
     time.sleep(1)
