@@ -212,6 +212,15 @@ def read_int(low: int = 0) -> Callable[[Any], int]:
     return read
 
 
+def means_and_errors(cols: Mapping[str, np.ndarray], names: Sequence[str] | None = None) -> dict[str, float]:
+    """Each quantity's mean over the steps, then each one's standard error (``q_stderr``; nan for one step)."""
+    names = list(cols) if names is None else names
+    steps = len(cols[names[0]])
+    return {**{q: float(np.mean(cols[q])) for q in names},
+            **{f"{q}_stderr": float(np.std(cols[q], ddof=1) / math.sqrt(steps)) if steps > 1 else math.nan
+               for q in names}}
+
+
 def read_number(value, low: float = 0.0) -> float:
     """A finite number >= low (TOML integers count)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

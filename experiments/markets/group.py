@@ -29,7 +29,15 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from agora.experiments.markets import MarketKind, Param, ParamError, RunOutput, read_choice, read_number
+from agora.experiments.markets import (
+    MarketKind,
+    Param,
+    ParamError,
+    RunOutput,
+    means_and_errors,
+    read_choice,
+    read_number,
+)
 from agora.market.group.individual import individual_rounds, solve_individual
 from agora.market.group.mechanisms import CollectiveMechanism, PostedPriceRule
 from agora.market.group.montecarlo import draw_types, group_rounds
@@ -121,10 +129,7 @@ def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
     else:
         mech, row = mechanism_of(params)
         cols = abm_steps(params, mech, steps, rng) if params["evaluator"] == "abm" else mc_steps(mech, steps, rng)
-    means = {q: float(np.mean(v)) for q, v in cols.items()}
-    errors = {f"{q}_stderr": float(np.std(v, ddof=1) / math.sqrt(steps)) if steps > 1 else math.nan
-              for q, v in cols.items()}
-    return RunOutput(cols, {"steps": steps, **means, **errors, **row})
+    return RunOutput(cols, {"steps": steps, **means_and_errors(cols), **row})
 
 
 MARKETS = {

@@ -36,6 +36,7 @@ from agora.experiments.markets import (
     Param,
     ParamError,
     RunOutput,
+    means_and_errors,
     read_choice,
     read_int,
     read_number,
@@ -146,9 +147,7 @@ def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
     cols = play(params, blocks, price, steps, rng)
     exact = evaluate_posted(params["distribution"], blocks, params["items"], price, params["utility"])
     row = {"steps": steps, "seller_price": price, "intermediaries": len(blocks),
-           **{q: float(np.mean(cols[q])) for q in AVERAGED},
-           **{f"{q}_stderr": float(np.std(cols[q], ddof=1) / math.sqrt(steps)) if steps > 1 else math.nan
-              for q in AVERAGED},
+           **means_and_errors(cols, AVERAGED),
            "exact_seller_revenue": exact.revenue, "exact_items_sold": exact.items_sold,
            "exact_welfare": exact.realized_welfare}
     if params["menu"] == "intermediary-proof":
@@ -222,9 +221,7 @@ def auction_run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOut
     cols = play(params, blocks, auction, steps, rng)
     averaged = ("seller_revenue", "items_sold")
     row = {"steps": steps, "reserve": auction.reserve, "intermediaries": len(blocks),
-           **{q: float(np.mean(cols[q])) for q in averaged},
-           **{f"{q}_stderr": float(np.std(cols[q], ddof=1) / math.sqrt(steps)) if steps > 1 else math.nan
-              for q in averaged},
+           **means_and_errors(cols, averaged),
            "exact_seller_revenue": auction_exact(params, blocks),
            "revenue_under_competition": myerson_auction_revenue(params["distribution"], params["buyers"],
                                                                 params["items"])}

@@ -28,7 +28,16 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from agora.experiments.markets import MarketKind, Param, ParamError, RunOutput, read_choice, read_int, read_number
+from agora.experiments.markets import (
+    MarketKind,
+    Param,
+    ParamError,
+    RunOutput,
+    means_and_errors,
+    read_choice,
+    read_int,
+    read_number,
+)
 from agora.market.distributions import parse_spec
 from agora.market.names import ACCEPTED_SPECS
 from agora.market.robust.adversaries import Independent
@@ -207,14 +216,12 @@ def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
     known = exact(mechanism, nature) if params["adversary"] == WORST_CASE else {}
     cols = (abm_steps(params, nature, steps, rng) if params["evaluator"] == "abm"
             else mc_steps(mechanism, nature, steps, rng))
-    means = {q: float(np.mean(v)) for q, v in cols.items()}
-    errors = {f"{q}_stderr": float(np.std(v, ddof=1) / math.sqrt(steps)) if steps > 1 else math.nan
-              for q, v in cols.items()}
+
     row = {"objective": objective, "revenue_worst_case": value if objective == "revenue" else math.nan,
            "regret_worst_case": value if objective == "regret" else math.nan,
            "exact_seller_revenue": float(known.get("revenue", math.nan)),
            "exact_regret": float(known.get("regret", math.nan)), "adversary_law": nature.name}
-    return RunOutput(cols, {"steps": steps, **means, **errors, **row})
+    return RunOutput(cols, {"steps": steps, **means_and_errors(cols), **row})
 
 
 MARKETS = {
