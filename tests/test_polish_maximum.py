@@ -1,4 +1,4 @@
-"""``polish_maximum`` (market/single_item/seller_first.py): the five-point derivative's root sharpens a
+"""``polish_maximum`` (market/single_item/polish.py): the five-point derivative's root sharpens a
 smooth maximum, and its stencil never leaves the parameter's domain (a commitment's parameter is >= 0).
 """
 
@@ -7,8 +7,9 @@ import pytest
 
 from agora.market.distributions import parse_spec
 from agora.market.single_item.intermediary_first import best_commitment
+from agora.market.single_item.polish import polish_maximum
 from agora.market.single_item.right_auctions import PostedRightPrice
-from agora.market.single_item.seller_first import polish_maximum
+from agora.market.single_item.seller_first import best_anonymous_price, solve_seller_first
 
 
 def test_a_smooth_maximum_is_found_to_1e_12():
@@ -35,3 +36,22 @@ def test_a_heavy_tailed_bidder_posted_right_price_solves():
     for eps in (0.01, 0.1, 0.3):
         best = best_commitment([parse_spec(f"pareto:{eps:g},1,1e12")], PostedRightPrice)
         assert best.commitment.parameter >= 0.0 and best.outcome.intermediary_revenue > 0.0
+
+
+@pytest.mark.parametrize("c", [1e-9, 1e-3, 1.0, 1e9])
+def test_the_anonymous_price_is_sharpened_in_any_unit(c):
+    """One exponential bidder of mean c: p e^(-p/c) peaks at p = c, revenue c/e (by hand). The polish's
+    step follows the price, so a market in units of 1e-9 is sharpened as well as one in units of 1
+    (its former twin used an absolute step of at least 1e-6 and left the 1e-9 market 1e-6 off)."""
+    best = best_anonymous_price([parse_spec(f"exponential:{c!r}")])
+    assert best.price == pytest.approx(c, rel=1e-9)
+    assert best.revenue == pytest.approx(c / np.e, rel=1e-12)
+
+
+@pytest.mark.parametrize("c", [1e-9, 1.0, 1e9])
+def test_the_seller_first_price_is_sharpened_in_any_unit(c):
+    """One U[0, c] bidder: phi(v) = 2v - c, so S(p) = p P[2v - c >= p] = p (c - p) / (2c), peaking at
+    p = c/2 with S = c/8 (by hand)."""
+    sol = solve_seller_first([f"uniform:0,{c!r}"])
+    assert sol.seller_price == pytest.approx(c / 2, rel=1e-12)
+    assert sol.seller_revenue == pytest.approx(c / 8, rel=1e-14)

@@ -30,6 +30,7 @@ from scipy.optimize import minimize_scalar
 
 from agora.market.distributions import Pareto, ValueDistribution
 from agora.market.errors import InputError
+from agora.market.single_item.polish import polish_maximum
 from agora.market.single_item.right_auctions import (
     RIGHT_AUCTIONS,
     PostedRightPrice,
@@ -42,7 +43,6 @@ from agora.market.single_item.seller_first import (
     PriceOptimum,
     distinct,
     maximize_price_revenue,
-    polish_maximum,
     probe_values,
 )
 from agora.market.single_item.units import in_units, times, typical_value

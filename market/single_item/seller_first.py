@@ -15,11 +15,12 @@ from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
 import numpy as np
-from scipy.optimize import brentq, differential_evolution, minimize_scalar
+from scipy.optimize import differential_evolution, minimize_scalar
 
 from agora.market.distributions import ValueDistribution
 from agora.market.errors import InputError
 from agora.market.single_item.intermediary_mechanisms import ShiftedMyerson
+from agora.market.single_item.polish import polish_maximum
 from agora.market.single_item.seller_mechanisms import DeterministicMechanism, Menu
 from agora.market.single_item.units import in_units
 from agora.market.single_item.virtual_law import (
@@ -60,7 +61,7 @@ def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
     A grid of candidate prices (which must contain every point where prob
     jumps, since prob is left-continuous and the optimum can sit on a jump)
     is scanned, then bounded Brent refines between the best point's neighbours
-    to ``xatol`` (relative to the larger neighbour, at least 1), then :func:`_polish` if asked.
+    to ``xatol`` (relative to the larger neighbour, at least 1), then :func:`polish_maximum` if asked.
     """
     c = distinct(np.asarray(candidates, float))
     c = c[np.isfinite(c) & (c >= 0.0)]
@@ -77,59 +78,11 @@ def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
         if -res.fun > best_r:
             best_p, best_r = float(res.x), float(-res.fun)
     if polish:
-        best_p = _polish(lambda p: p * prob(p), best_p)
+        best_p = polish_maximum(lambda p: float(p * prob(np.array(p))), best_p)
     best_r = float(best_p * prob(np.array(best_p)))
     return PriceOptimum(best_p, best_r, int(c.size),
                         f"scan of {c.size} candidate prices, bounded Brent between neighbours, "
-                        "then the root of the central-difference derivative")
-
-
-def _polish(revenue, p: float) -> float:
-    """Sharpen a smooth interior maximum: solve revenue'(p) = 0 with central differences.
-
-    Comparing revenues pins a smooth maximum only to ~sqrt(machine eps); the
-    derivative's sign change pins it to ~1e-10. Kept only if a sign change
-    brackets p and the revenue does not drop (a kink or jump nearby is left alone).
-    """
-    h = 1e-6 * max(1.0, abs(p))
-
-    def slope(x):
-        up, down = revenue(np.array([x + h, x - h]))
-        return float(up - down) / (2 * h)
-
-    a, b = max(p - 100 * h, h), p + 100 * h
-    if not a < p or not slope(a) > 0 > slope(b):
-        return p
-    root = brentq(slope, a, b, xtol=1e-15, rtol=4 * np.finfo(float).eps)
-    before = float(revenue(np.array(p)))
-    return root if float(revenue(np.array(root))) >= before - 1e-15 * max(1.0, abs(before)) else p
-
-
-def polish_maximum(value: Callable[[float], float], x: float, step: float = 1e-3, scale: float = 0.0) -> float:
-    """Sharpen a smooth interior maximum of ``value`` near x > 0 to ~1e-12 relative.
-
-    Comparing values pins a flat maximum only to ~sqrt(their noise); the sign change of
-    the five-point derivative with a step h = step max(x, scale) (truncation ~h^4, noise
-    ~noise / h; ``scale`` a unit of x, so that a maximum near 0 gets a step of the problem's
-    size) pins it far better, and equally in any unit of x. Kept only if the bracket
-    x +- 10 h lies above 0 with a sign change across it and the value does not drop by more
-    than 1e-12 of itself (a kink or jump nearby is left alone); the stencil's lowest point,
-    x - 12 h, must lie above 0 too (a parameter of a commitment is never negative).
-    """
-    h = step * max(x, scale)
-    if not (math.isfinite(x) and x - 12.0 * h > 0.0):
-        return x
-
-    def slope(y):
-        up2, up, down, down2 = (value(y + k * h) for k in (2.0, 1.0, -1.0, -2.0))
-        return (8.0 * (up - down) - (up2 - down2)) / (12.0 * h)
-
-    a, b = x - 10.0 * h, x + 10.0 * h
-    if not slope(a) > 0.0 > slope(b):
-        return x
-    root = brentq(slope, a, b, xtol=1e-15 * x, rtol=4 * np.finfo(float).eps)
-    before = value(x)
-    return root if value(root) >= before - 1e-12 * abs(before) else x
+                        "then the root of the five-point derivative")
 
 
 def _thin(points: np.ndarray, keep: Sequence[float]) -> np.ndarray:
