@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import integrate
 
 from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
@@ -37,14 +38,20 @@ def test_reserve_bid_for_lower_unit_gains_closed_form(m):
     """Two buyers valued 0.9 and 0.8 against m truthful single-buyer rivals, k = 2, r = 1/2 (m = 1:
     two intermediaries; m = 3: the gain r^3 (v2 - r)). The bid vector (v1, r) earns exactly
     r^m (v2 - r) more than (v1); the best response over all bid vectors earns at least that
-    (1e-12), bids the reserve for the second unit, and no bid vector on a 61-level grid beats it."""
+    (1e-12), bids the reserve for the second unit, and no bid vector on a 61-level grid beats it.
+
+    The baseline is independent of the code: bidding v1 alone wins iff the second-highest rival
+    score R(2) is below v1 and pays max(r, R(2)), so it earns int_r^{v1} P[R(2) <= t] dt with
+    P[R(2) <= t] = t^m + m t^(m-1) (1 - t) for uniform rivals (scipy quad)."""
     r, v1, v2 = 0.5, 0.9, 0.8
     riv = rivals(m, 2, r)
     gain = r ** m * (v2 - r)
-    alone = expected_utility(riv, (v1, v2), (v1,))
+    alone = integrate.quad(lambda t: t ** m + m * t ** (m - 1) * (1 - t), r, v1)[0]
+    assert expected_utility(riv, (v1, v2), (v1,)) == pytest.approx(alone, abs=1e-12)
     assert expected_utility(riv, (v1, v2), (v1, r)) - alone == pytest.approx(gain, abs=1e-12)
     br = best_response(riv, (v1, v2))
     assert br.utility >= alone + gain - 1e-12
+    assert br.utility == pytest.approx(alone + gain, abs=1e-9)  # (v1, r) is a best response
     assert br.regret <= 1e-9
     # m = 1: the first unit always wins (only one rival bid), so any first bid >= r is as good and
     # the lowest, r, is reported; m = 3: the first unit is bid truthfully
