@@ -145,6 +145,8 @@ class ExperimentSpec:
 def load_spec(path: str | Path, limits: Limits | None = None) -> ExperimentSpec:
     """Read and validate a spec file; :class:`SpecError` (one line, naming the file) if it is wrong
     or a point's run would exceed ``limits`` (default: this machine's)."""
+    if not str(path).strip():  # Path("") is ".", which would name the wrong file
+        raise SpecError(f"cannot read spec {str(path)!r}: an empty path; accepted: the path of a TOML spec file")
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -111,6 +111,16 @@ def test_missing_spec_file(capsys, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("argv", [("run", "", "--out", "r"), ("simulate", "--spec", ""), ("simulate", "--spec", " ")])
+def test_empty_spec_path_names_the_empty_value(capsys, tmp_path, monkeypatch, argv):
+    """An empty --spec / spec argument is refused naming '' (not '.', what Path('') becomes)."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert f"cannot read spec {argv[-1] if argv[0] == 'simulate' else ''!r}: an empty path" in err, err
+    assert "'.'" not in err and list(tmp_path.iterdir()) == []
+
+
 def test_scheduler_with_another_executor_is_refused(capsys, tmp_path):
     spec = write_spec(tmp_path, GOOD)
     code, _, err = run_cli(capsys, "run", str(spec), "--out", str(tmp_path / "r"), "--executor", "serial",
