@@ -182,6 +182,12 @@ class ValueDistribution(ABC):
         return self.hi - 1e-12 * max(1.0, abs(self.hi))
 
     @cached_property
+    def _spread(self) -> float:
+        """The interquartile range (the continuous part's scale), inf for a point mass."""
+        spread = float(self.ppf(0.75) - self.ppf(0.25))
+        return spread if spread > 0 else math.inf
+
+    @cached_property
     def phi_lo(self) -> float:
         """phi at the bottom of the support."""
         return float(self._phi_cont(np.array(self.lo)))
@@ -253,11 +259,21 @@ class ValueDistribution(ABC):
         return np.where((t == self.hi) & (self.atom > 0), self.atom, 0.0)
 
     def virtual_slope(self, v) -> np.ndarray:
-        """phi'(v) on the continuous part, by central differences (closed forms override)."""
+        """phi'(v) on the continuous part, by central differences (closed forms override).
+
+        Within a hair of an end of the support, where a central step would vanish, the difference is
+        one-sided, a step of 1e-5 of the support (of its interquartile range if unbounded) inward.
+        """
         v = _as_array(v)
-        h = np.minimum(1e-5 * np.maximum(1.0, np.abs(v)),
-                       np.maximum(np.minimum(v - self.lo, self._hi_minus - v) / 2, 1e-300))
-        return (self._phi_cont(v + h) - self._phi_cont(v - h)) / (2 * h)
+        room = np.minimum(v - self.lo, self._hi_minus - v)
+        h = np.minimum(1e-5 * np.maximum(1.0, np.abs(v)), np.maximum(room / 2, 0.0))
+        step = 1e-5 * min(self._hi_minus - self.lo, self._spread)
+        edge = h < 1e-3 * step
+        with np.errstate(divide="ignore", invalid="ignore"):
+            central = (self._phi_cont(v + h) - self._phi_cont(v - h)) / (2 * h)
+        inward = np.where(v - self.lo < self._hi_minus - v, step, -step)
+        one_sided = (self._phi_cont(v + inward) - self._phi_cont(v)) / inward
+        return np.where(edge, one_sided, central)
 
     def virtual_density(self, t) -> np.ndarray:
         """Density of phi(V) at t on its continuous part: f(phi^-1(t)) / phi'(phi^-1(t))."""
@@ -271,7 +287,8 @@ class ValueDistribution(ABC):
 
     def value_density(self, t) -> np.ndarray:
         """phi^-1(t) times the density of phi(V) at t: what welfare integrates over t."""
-        return np.where(self.virtual_density(t) > 0, self.virtual_threshold(t), 0.0) * self.virtual_density(t)
+        density = self.virtual_density(t)
+        return np.where(density > 0, self.virtual_threshold(t), 0.0) * density
 
     def virtual_point_masses(self) -> list[tuple[float, float, float]]:
         """Atoms of phi(V) as (t, P[phi(V) = t], E[V; phi(V) = t])."""

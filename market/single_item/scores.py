@@ -199,13 +199,20 @@ class MaxScoreLaw:
     def n(self) -> int:
         return len(self.scores)
 
+    def each_prob_at_least(self, c) -> np.ndarray:
+        """P[g_d >= c] for each distinct score d, shape (len(distinct), *c.shape)."""
+        c = _as_array(c)
+        out = np.empty((len(self.distinct),) + c.shape)
+        for g, s in enumerate(self.distinct):
+            out[g] = s.prob_at_least(c)
+        return out
+
     def prob_at_least(self, c) -> np.ndarray:
         """P[max_i g_i >= c] = 1 - prod_i (1 - P[g_i >= c]), accurate when small."""
         c = _as_array(c)
-        log_none = np.zeros(c.shape)
+        counts = self.counts.reshape((-1,) + (1,) * c.ndim)
         with np.errstate(divide="ignore"):
-            for s, count in zip(self.distinct, self.counts):
-                log_none = log_none + count * np.log1p(-s.prob_at_least(c))
+            log_none = np.sum(counts * np.log1p(-self.each_prob_at_least(c)), axis=0)
         return -np.expm1(log_none)
 
     def prob_between(self, c: float, d: float) -> float:
@@ -233,7 +240,7 @@ class MaxScoreLaw:
         The product runs over distinct scores, each raised to how many others hold it.
         """
         cols = np.arange(c.size)
-        below = np.stack([1.0 - s.prob_at_least(c) for s in self.distinct])
+        below = 1.0 - self.each_prob_at_least(c)
         others = np.repeat(self.counts[:, None], c.size, axis=1)
         others[self.group[owner], cols] -= 1.0
         share = np.prod(below ** others, axis=0)

@@ -12,7 +12,7 @@ Theorem 3.4). Integrals are taken by tanh-sinh quadrature
 (``scipy.integrate.tanhsinh``) piece by piece between the points where the
 integrand is not smooth, in log scale over pieces spanning many decades.
 A reported result is checked by a second, independent rule (adaptive
-Gauss-Kronrod, ``scipy.integrate.quad``) on the same pieces: its error bound is
+Gauss-Kronrod, ``scipy.integrate.cubature``) on the same pieces: its error bound is
 the two rules' difference plus the larger of their own estimates, since one
 rule's estimate alone can be far below its true error.
 """
@@ -31,6 +31,7 @@ from agora.market.distributions import Pareto, ValueDistribution, parse_spec
 from agora.market.errors import InputError
 from agora.market.single_item.scores import MaxScoreLaw, VirtualScore
 from agora.market.single_item.seller_mechanisms import Menu
+from agora.market.single_item.virtual_stacks import VirtualTable
 
 RTOL = 1e-12
 ATOL = 1e-15
@@ -63,25 +64,27 @@ def _tanhsinh(f, a, b, args=(), rtol: float = RTOL) -> Integral:
 
 
 def _gauss_kronrod(f, a, b, args=()) -> Integral:
-    """The sum of the same integrals by adaptive Gauss-Kronrod (QUADPACK via ``scipy.integrate.quad``).
+    """The sum of the same integrals by adaptive Gauss-Kronrod (21 nodes, ``scipy.integrate.cubature``).
 
     Piece k is mapped onto u in [0, 1]: t = a_k + u (b_k - a_k), or t = a_k + u / (1 - u)
-    when b_k is infinite; quad integrates the sum over pieces, one vectorized call of f per node.
-    Values that overflow to non-finite far in a tail count as 0 (tanh-sinh drops them too).
+    when b_k is infinite; the rule integrates the sum over pieces, one call of f for every node of
+    every subinterval it refines. Values that overflow to non-finite far in a tail count as 0
+    (tanh-sinh drops them too).
     """
     a, b = np.asarray(a, float), np.asarray(b, float)
     infinite = np.isinf(b)
     width = np.where(infinite, 1.0, b - a)
 
     def mapped(u):
+        u = u[:, :1]  # the nodes, (npoints, 1), against the pieces' axis
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             t = np.where(infinite, a + u / (1.0 - u), a + u * width)
             y = f(t, *args) * np.where(infinite, 1.0 / (1.0 - u) ** 2, width)
-        return float(np.sum(np.where(np.isfinite(y), y, 0.0)))
+        return np.sum(np.where(np.isfinite(y), y, 0.0), axis=1)
 
-    value, error, *_ = integrate.quad(mapped, 0.0, 1.0, epsabs=ATOL, epsrel=RTOL, limit=KRONROD_LIMIT,
-                                      full_output=1)
-    return Integral(float(value), float(error))
+    res = integrate.cubature(mapped, [0.0], [1.0], rule="gk21", rtol=RTOL, atol=ATOL,
+                             max_subdivisions=KRONROD_LIMIT)
+    return Integral(float(res.estimate), float(res.error))
 
 
 def _integrate(f, a, b, args, checked: bool, rtol: float = RTOL) -> Integral:
@@ -179,6 +182,11 @@ class VirtualMaxLaw(MaxScoreLaw):
         self.bidders = tuple(bidders)
         self.specs = tuple(b.spec for b in self.bidders)
         super().__init__([VirtualScore(b) for b in self.bidders])
+        self.table = VirtualTable([s.dist for s in self.distinct])
+
+    def each_prob_at_least(self, c) -> np.ndarray:
+        """P[phi_d(V_d) >= c] for each distinct law d, affine families in one pass each."""
+        return self.table.prob_virtual_at_least(c)
 
     @classmethod
     def of(cls, bidders: Sequence[ValueDistribution | str]) -> VirtualMaxLaw:
@@ -242,20 +250,16 @@ class VirtualMaxLaw(MaxScoreLaw):
                     total += value_mass * x * self.win_share(np.array([i]), np.array([t]))[0]
         cuts = [r.start for r in menu.regions] + list(self.breakpoints)
 
-        laws = [s.dist for s in self.distinct]  # once per distinct law, weighted by how many draw from it
-
-        def integrand(t, _):
+        def integrand(t, _):  # once per distinct law, weighted by how many draw from it
             counts = self.counts.reshape((-1,) + (1,) * np.ndim(t))
-            theta = [b.virtual_threshold(t) for b in laws]
-            below = np.stack([1.0 - np.where(np.isfinite(th), b.prob_at_least(th), 0.0)
-                              for b, th in zip(laws, theta)])
+            below = 1.0 - self.table.prob_virtual_at_least(t)
             zero = below <= 0.0
             zeros = (counts * zero).sum(axis=0)
             logs = np.log(np.where(zero, 1.0, below))
             total = (counts * logs).sum(axis=0)
             others = np.where(zeros > 0, 0.0, np.exp(total - logs))
             others = np.where(zeros == 1, np.where(zero, np.exp(total), 0.0), others)
-            weighted = np.stack([b.value_density(t) for b in laws])
+            weighted = self.table.value_density(t)
             k = menu.choose(t)
             x = np.where(k >= 0, probs[np.maximum(k, 0)], 0.0)
             return x * np.sum(counts * weighted * others, axis=0)
