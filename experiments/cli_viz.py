@@ -3,7 +3,8 @@
 The spec file's ``[market]`` table sets the initial controls
 (:mod:`agora.experiments.dashboard.controls`, or a runner's spec through
 :mod:`agora.experiments.dashboard.runner_spec`, notices on stderr); it is validated before the server
-starts, so a bad value is one line and exit status 2.
+starts, so a bad value (or an empty path) is one line and exit status 2, in the words of
+``agora run`` for a file it cannot read (:func:`agora.experiments.spec.read_spec_document`).
 The page is served by ``solara run experiments/app.py`` in production mode; its
 front-end comes from installed packages (``solara-assets``), so it needs no network.
 """
@@ -104,7 +105,8 @@ def check_address(host: str, port: int) -> None:
 def viz(args) -> int:
     from agora.experiments.dashboard.controls import Controls, read_spec
 
-    controls, notices = read_spec(args.spec) if args.spec else (Controls(), [])  # every value checked, in one line
+    # every value checked, in one line; an empty path is refused (by the reader of `agora run`), not the default
+    controls, notices = read_spec(args.spec) if args.spec is not None else (Controls(), [])
     for notice in notices:
         print(f"agora viz: {notice}", file=sys.stderr)
     check_address(args.host, args.port)

@@ -35,6 +35,7 @@ from agora.experiments.limits import Limits, human_bytes, limits_of
 from agora.experiments.markets import SpecError, bad_value, kind_of, read_bool, read_int, registry, shown
 
 TOP_KEYS = ("name", "description", "steps", "seeds", "market", "sweep", "record")
+TABLE_KEYS = ("seeds", "market", "sweep", "record")
 SEED_KEYS = ("count", "base", "common")
 RECORD_KEYS = ("steps", "every", "quantities")
 ID_COLUMNS = ("run", "point", "seed")
@@ -145,46 +146,84 @@ class ExperimentSpec:
 def load_spec(path: str | Path, limits: Limits | None = None) -> ExperimentSpec:
     """Read and validate a spec file; :class:`SpecError` (one line, naming the file) if it is wrong
     or a point's run would exceed ``limits`` (default: this machine's)."""
-    if not str(path).strip():  # Path("") is ".", which would name the wrong file
-        raise SpecError(f"cannot read spec {str(path)!r}: an empty path; accepted: the path of a TOML spec file")
+    text, data = read_spec_document(path)
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise SpecError(f"cannot read spec '{path}': {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise SpecError(f"cannot read spec '{path}': not UTF-8 text ({err.reason} at byte {err.start})") from None
-    except ValueError:  # a NUL character, which no file name can hold
-        raise SpecError(f"cannot read spec '{path}': it holds a NUL character; accepted: a path without one") from None
-    try:
-        data = tomllib.loads(text)
         return parse_spec_table(data, default_name=path.stem, source=text, limits=limits)
-    except tomllib.TOMLDecodeError as err:
-        raise SpecError(f"{path}: not valid TOML: {err}") from None
     except RecursionError:
         raise SpecError(f"{path}: tables or arrays nested too deeply to read") from None
     except SpecError as err:
         raise SpecError(f"{path}: {err}") from None
 
 
+def read_spec_document(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """The text of the spec file at ``path`` and its TOML table, the top level checked
+    (:func:`check_top_level`): the one reader of ``agora run``, ``agora simulate --spec`` and
+    ``agora viz``, so that each refuses a file it cannot read in the same line (a :class:`SpecError`
+    naming the file)."""
+    text = read_spec_text(path)
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
+        check_top_level(data)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise SpecError(f"{path}: tables or arrays nested too deeply to read") from None
+    except SpecError as err:
+        raise SpecError(f"{path}: {err}") from None
+    return text, data
+
+
+def read_spec_text(path: str | Path) -> str:
+    """The UTF-8 text of the file at ``path``; :class:`SpecError` in one line naming the path if it
+    is empty or cannot be read."""
+    if not str(path).strip():  # Path("") is ".", which would name the wrong file
+        raise SpecError(f"cannot read spec {str(path)!r}: an empty path; accepted: the path of a TOML spec file")
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SpecError(f"cannot read spec '{path}': {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise SpecError(f"cannot read spec '{path}': not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except ValueError:  # a NUL character, which no file name can hold
+        raise SpecError(f"cannot read spec '{path}': it holds a NUL character; accepted: a path without one") from None
+
+
+def check_top_level(data: Mapping[str, Any]) -> None:
+    """A spec's top level as every reader holds it: known keys only, a ``[market]`` table, the other
+    tables tables, and a name and description (when given) of the right kind."""
+    for key, value in data.items():
+        if key not in TOP_KEYS:
+            raise bad_value(key, value, f"top-level keys {', '.join(TOP_KEYS)}", "unknown key")
+    if "name" in data:
+        read_name(data["name"])
+    if not isinstance(data.get("description", ""), str):
+        raise bad_value("description", data["description"], "a string")
+    for key in TABLE_KEYS:
+        table(key, data.get(key), required=key == "market")
+
+
+def read_name(name) -> str:
+    """A run's name: letters, digits, '.', '_' and '-', starting with a letter or digit."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise bad_value("name", name, "letters, digits, '.', '_' and '-', starting with a letter or digit")
+    return name
+
+
 def parse_spec_table(data: Mapping[str, Any], default_name: str = "experiment", source: str = "",
                      limits: Limits | None = None) -> ExperimentSpec:
     """Validate a spec already read from TOML; each point's sizes are held to ``limits`` before its
     market is built (:meth:`MarketKind.validate`)."""
-    for key, value in data.items():
-        if key not in TOP_KEYS:
-            raise bad_value(key, value, f"top-level keys {', '.join(TOP_KEYS)}", "unknown key")
-    name = data.get("name", default_name)
-    if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise bad_value("name", name, "letters, digits, '.', '_' and '-', starting with a letter or digit")
+    check_top_level(data)
+    name = read_name(data.get("name", default_name))
     description = data.get("description", "")
-    if not isinstance(description, str):
-        raise bad_value("description", description, "a string")
     if "steps" not in data:
         raise SpecError("steps is missing; accepted: a whole number >= 1 of steps per run")
     steps = read_key("steps", data["steps"], read_int(1), "a whole number >= 1 of steps per run")
     seeds = parse_seeds(data.get("seeds"))
-    market = table("market", data.get("market"), required=True)
+    market = data["market"]
     points = expand_sweep(market, data.get("sweep"), limits, steps)
     require_markets_fit(points, steps, limits or limits_of(None))
     record = parse_record(data.get("record"), points)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -38,8 +40,10 @@ from tests.dashboard_checks import means_within_monte_carlo
 
 BAD_SPECS = {
     "not toml": ("[market\nprotocol = 1", "not valid TOML"),
-    "no table": ('[run]\nrounds = 3\n', "needs a [market] table"),
-    "unknown key": ('[market]\nbuyer = 3\n', "unknown key 'buyer'"),
+    "no table": ('name = "run"\n', "[market] is missing; accepted: a table"),
+    "unknown top-level table": ('[run]\nrounds = 3\n[market]\n', "run = {\"rounds\": 3}: unknown key; accepted: "
+                                "top-level keys"),
+    "unknown key": ('[market]\nbuyer = 3\n', "market.buyer = 3: unknown key; accepted: the dashboard's keys"),
     "bad distribution": ('[market]\nbidders = ["uniform:1"]\n', "uniform:1"),
     "bad protocol": ('[market]\nprotocol = "auction"\n', "unknown protocol 'auction'"),
     "bad rate": ('[market]\nrate = 1.5\n', "rate must be a number in (0, 1]"),
@@ -64,7 +68,8 @@ BAD_SPECS = {
     "bad window": ('[market]\nwindow = 0\n', "window must be a whole number of rounds >= 1, got 0"),
     "veto, a member with an atom": ('[market]\nprotocol = "veto-bargaining"\nbidders = ["point:1"]\n',
                                     "has an atom"),
-    "runner keys, a typo": ('[market]\nbidders = "uniform:0,1"\nevaluatr = "mc"\n', "unknown key 'evaluatr'"),
+    "runner keys, a typo": ('[market]\nbidders = "uniform:0,1"\nevaluatr = "mc"\n',
+                            'market.evaluatr = "mc": unknown key'),
     "runner keys, another demand": ('[market]\nbidders = "uniform:0,1"\nn = 2\ndemand = "competition"\n',
                                     'market.demand = "competition"'),
     "runner keys, a bad sweep value": ('steps = 5\n[seeds]\ncount = 1\nbase = 1\n[market]\nbidders = '
@@ -102,7 +107,8 @@ def test_a_bad_spec_file_is_one_line_and_exit_2(tmp_path, capsys, name):
 
 def test_missing_spec_file_and_bad_port(tmp_path, capsys):
     assert main(["viz", str(tmp_path / "nowhere.toml")]) == 2
-    assert "cannot read spec file" in capsys.readouterr().err
+    # the reader's words for a missing file: the OS's own message for ENOENT
+    assert f"cannot read spec '{tmp_path / 'nowhere.toml'}': {os.strerror(errno.ENOENT)}" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         main(["viz", "--port", "70000"])
     assert exit_.value.code == 2
@@ -113,7 +119,7 @@ def test_spec_file_sets_every_control(tmp_path):
     spec = tmp_path / "market.toml"
     spec.write_text('[market]\nprotocol = "simultaneous"\nbidders = ["uniform:0,1", "exponential:1"]\n'
                     'rule = "fixed-price"\nrate = 0.25\nseller_price = 0.3\nintermediary_price = 0.4\n'
-                    'seed = 9\n[other]\nignored = true\n')
+                    'seed = 9\n')
     c = load_spec(spec)
     assert c == Controls("simultaneous", ("uniform:0,1", "exponential:1"), 2, "fixed-price", 0.25, 0.3, 0.4, 9)
 

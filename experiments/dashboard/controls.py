@@ -27,10 +27,11 @@ naming the key, the value and what is accepted (an :class:`~agora.market.errors.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from agora.experiments.markets import SpecError, bad_value, shown
+from agora.experiments.spec import read_spec_document
 from agora.market.distributions import ACCEPTED_SPECS, parse_spec
 from agora.market.errors import InputError
 from agora.market.k_items.utility import MODELS as UTILITY_MODELS
@@ -40,8 +41,8 @@ MAX_POINTS = 1001
 WINDOW = 200  # rounds the series show by default: the last ones
 
 
-class SpecFileError(InputError):
-    """A dashboard spec file that cannot be read or holds a bad value."""
+class SpecFileError(SpecError):
+    """A dashboard spec file that holds a value the dashboard cannot show."""
 
 
 @dataclass(frozen=True)
@@ -188,19 +189,23 @@ def controls_from_table(table: dict, where: str = "[market]") -> Controls:
         raise SpecFileError(f"{where}: {err}") from None
 
 
-def runner_format(doc: dict, market: dict, where: str) -> bool:
+def runner_format(doc: dict, path: str | Path) -> bool:
     """Whether a spec is written in the runner's keys (:mod:`agora.experiments.spec`) rather than the
     controls' own: a protocol only the runner has, run settings or a sweep, or a key of the runner's
-    kind that is not a control. A key that is neither is refused here, in one line."""
+    kind that is not a control. A key that is neither is refused here, in one line worded as the
+    runner words it."""
     from agora.experiments.dashboard import views  # before runner_spec: the views' modules import each other
     from agora.experiments.dashboard.runner_spec import RUN_SETTINGS, runner_keys
 
+    market = doc["market"]
     protocol = market.get("protocol", Controls.protocol)
     runner = runner_keys(protocol) if isinstance(protocol, str) else ()
     unknown = sorted(set(market) - set(ACCEPTED_KEYS) - set(runner))
     if unknown:
-        theirs = f"; or the runner's for {protocol}: {', '.join(runner)}" if runner else ""
-        raise SpecFileError(f"{where}: unknown key {unknown[0]!r}; accepted: {', '.join(ACCEPTED_KEYS)}{theirs}")
+        theirs = f"; or the runner's keys of protocol {shown(protocol)}: {', '.join(runner)}" if runner else ""
+        err = bad_value(f"market.{unknown[0]}", market[unknown[0]],
+                        f"the dashboard's keys {', '.join(ACCEPTED_KEYS)}{theirs}", "unknown key")
+        raise SpecFileError(f"{path}: {err}")
     if not runner:
         return False
     return (protocol not in views.VIEWS or any(k in doc for k in (*RUN_SETTINGS, "sweep"))
@@ -214,29 +219,14 @@ def load_spec(path: str | Path) -> Controls:
 
 def read_spec(path: str | Path) -> tuple[Controls, list[str]]:
     """Controls from the ``[market]`` table of a TOML file, in the controls' keys or the runner's
-    (:mod:`agora.experiments.dashboard.runner_spec`), and notices of what the dashboard sets aside."""
+    (:mod:`agora.experiments.dashboard.runner_spec`), and notices of what the dashboard sets aside.
+    The file is read by the runner's reader (:func:`agora.experiments.spec.read_spec_document`): a
+    file that cannot be read, is not TOML or has a bad top level is refused in the line ``agora run``
+    gives."""
+    _, doc = read_spec_document(path)
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise SpecFileError(f"cannot read spec file {str(path)!r}: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise SpecFileError(f"cannot read spec file {str(path)!r}: not UTF-8 text ({err.reason} at byte "
-                            f"{err.start})") from None
-    except ValueError:  # a NUL character, which no file name can hold
-        raise SpecFileError(f"cannot read spec file {str(path)!r}: it holds a NUL character; accepted: a path "
-                            "without one") from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise SpecFileError(f"{path}: not valid TOML: {err}") from None
-    except RecursionError:
-        raise SpecFileError(f"{path}: tables or arrays nested too deeply to read") from None
-    market = doc.get("market")
-    if not isinstance(market, dict):
-        raise SpecFileError(f"{path}: needs a [market] table with keys among: {', '.join(ACCEPTED_KEYS)}")
-    if runner_format(doc, market, f"{path} [market]"):
+    if runner_format(doc, path):
         from agora.experiments.dashboard.runner_spec import controls_from_runner_spec
 
         return controls_from_runner_spec(doc, str(path))
-    return controls_from_table(market, f"{path} [market]"), []
+    return controls_from_table(doc["market"], f"{path} [market]"), []

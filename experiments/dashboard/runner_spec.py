@@ -36,11 +36,11 @@ from collections.abc import Mapping
 from agora.agents.adjustment import rate_of
 from agora.experiments.dashboard.controls import MAX_BUYERS, Controls, SpecFileError
 from agora.experiments.dashboard.posted_menu_view import blocks
-from agora.experiments.markets import SpecError, bad_value, registry, shown
+from agora.experiments.markets import SpecError, registry, shown
 from agora.experiments.markets.k_items import blocks_of
 from agora.experiments.markets.selection import k_market, make_rule, single_market
 from agora.experiments.markets.single_item import bidders_of, right_auction
-from agora.experiments.spec import TOP_KEYS, expand_sweep, parse_spec_table
+from agora.experiments.spec import expand_sweep, parse_spec_table
 from agora.market.demand import validate_partition
 from agora.market.errors import InputError
 from agora.market.single_item.right_auctions import PostedRightPrice
@@ -52,13 +52,6 @@ def runner_keys(protocol: str) -> tuple[str, ...]:
     """The ``[market]`` keys the runner's kind ``protocol`` reads (empty for a dashboard-only protocol)."""
     kind = registry().get(protocol)
     return ("protocol", *(p.name for p in kind.params)) if kind else ()
-
-
-def check_top_keys(doc: Mapping) -> None:
-    """The runner's top-level keys only (its own check, for a file without run settings)."""
-    for key, value in doc.items():
-        if key not in TOP_KEYS:
-            raise bad_value(key, value, f"top-level keys {', '.join(TOP_KEYS)}", "unknown key")
 
 
 def _refuse(key: str, value, why: str, accepted: str) -> SpecError:
@@ -200,7 +193,7 @@ def controls_from_runner_spec(doc: Mapping, where: str) -> tuple[Controls, list[
     try:
         # a file with run settings is checked whole, as `agora run` would; a bare [market] by its kind
         points = (parse_spec_table({**doc, "market": market}).points if "steps" in doc or "seeds" in doc
-                  else check_top_keys(doc) or expand_sweep(market, doc.get("sweep")))
+                  else expand_sweep(market, doc.get("sweep")))
     except SpecError as err:
         raise SpecFileError(f"{where}: {err}") from None
     first = points[0]
