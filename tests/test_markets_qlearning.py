@@ -22,8 +22,9 @@ import pytest
 from cli_run import run_cli
 from kind_checks import assert_executors_and_resume_agree, assert_refused
 
+from agora.experiments.limits import q_impulse_cost
 from agora.experiments.markets import registry
-from agora.market.learning.qlearning import CHUNK, pricing_sessions, q_learning
+from agora.market.learning.qlearning import CHUNK, _impulse, pricing_sessions, q_learning
 from agora.market.single_item.simultaneous import PricingGame, grid_game
 
 UNIFORMS = ["uniform:0,1", "uniform:0,1"]
@@ -281,3 +282,20 @@ def test_impulse_none_leaves_the_row_as_it_was():
     assert set(plain.run) == ROW_KEYS
     assert named.run == plain.run
     assert all(np.array_equal(named.steps[q], plain.steps[q]) for q in plain.steps)
+
+
+@pytest.mark.parametrize("sessions,points", [(2, 11), (64, 15)])
+def test_the_impulse_estimate_bounds_a_measured_response(sessions, points):
+    """tracemalloc's peak over the impulse responses of 3000 periods (both paths and the mean paths) is
+    below the estimate impulse_periods is held to, and above half of it."""
+    _, A, B = grid_game(PricingGame(UNIFORMS), points)
+    res = q_learning(A, B, np.random.SeedSequence(1).spawn(sessions), alpha=0.3, beta=2e-2, periods=200, window=100)
+    grid = np.linspace(0.0, 1.0, points)
+    tracemalloc.start()
+    try:
+        _impulse(grid, A, B, res, 0, "step", 3000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    estimate = q_impulse_cost(sessions, points).estimate(3000)[0]
+    assert 0.5 * estimate <= peak <= estimate, (peak, estimate)
