@@ -35,7 +35,8 @@ def test_strictly_dominant_price_is_learned(capsys):
     a side's payoff p e^(-p) e^(-p_other) is maximized at p = h whatever the other posts (h > ln 2,
     so h e^-h > 2h e^-2h), a strictly dominant price; both learn it, so the learned profit is the
     Nash profit h e^(-2h) each and Delta = 0; the joint optimum is a total of h, profit h e^(-h).
-    After a one-step cut the seller returns to h at once and the intermediary never moves."""
+    After a one-step cut the seller returns to h at once and the intermediary never moves: profits
+    h e^(-2h) each but in period 1, where the seller's (price 0) is 0 and the intermediary's h e^(-h)."""
     code, out, err = run_cli(capsys, "solve", "q-learning", "--bidder", "exponential:1", "--grid", "8",
                              "--sessions", "4", "--alpha", "0.3", "--beta", "2e-3", "--delta", "0",
                              "--periods", "20000", "--window", "1000", "--impulse", "step", "--json")
@@ -54,6 +55,11 @@ def test_strictly_dominant_price_is_learned(capsys):
     assert path["seller_price"] == pytest.approx([h, 0.0] + [h] * 9, rel=1e-9)
     assert path["intermediary_price"] == pytest.approx([h] * 11, rel=1e-9)
     assert path["uncut_seller_price"] == pytest.approx([h] * 11, rel=1e-9)
+    nash, cut = h * math.exp(-2 * h), h * math.exp(-h)  # at (h, h); the intermediary's at (0, h)
+    assert path["seller_profit"] == pytest.approx([nash, 0.0] + [nash] * 9, rel=1e-9, abs=1e-15)
+    assert path["intermediary_profit"] == pytest.approx([nash, cut] + [nash] * 9, rel=1e-9)
+    assert path["uncut_seller_profit"] == pytest.approx([nash] * 11, rel=1e-9)
+    assert path["uncut_intermediary_profit"] == pytest.approx([nash] * 11, rel=1e-9)
 
 
 def test_table_output(capsys):

@@ -12,28 +12,51 @@ over that cycle), its profit gain Delta = (total profit - Nash) / (joint monopol
 it converged and the periods it ran; the run's row holds their means beside the references: the
 Nash total profit (the grid game's trading pure equilibrium of largest total profit) and the
 joint-monopoly one (the integrated monopolist's best total price on the grid).
+
+With ``impulse`` = "step" or "lowest" (Calvano et al. 2020, Section V.B), from every session's converged
+play the ``deviator``'s price is forced one grid step down, or to the lowest price, for period 1, and both
+then play greedily for ``impulse_periods`` periods (the engine's mean price and profit paths over the
+sessions, beside the same greedy play without the cut); the row then also holds their summary
+(:func:`impulse_summary`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
 
-from agora.experiments.limits import COSTS, Q_PERIOD_OVERHEAD, Cost, q_memory_cost, q_session_bytes
+from agora.experiments.limits import (
+    COSTS,
+    Q_PERIOD_OVERHEAD,
+    Cost,
+    q_impulse_cost,
+    q_memory_cost,
+    q_session_bytes,
+)
 from agora.experiments.markets import (
     MarketKind,
     Param,
     ParamError,
     RunOutput,
     Size,
+    read_choice,
     read_int,
     read_number,
     read_positive,
+    shown,
 )
 from agora.experiments.markets.single_item import read_bidders
 from agora.market.distributions import ACCEPTED_SPECS
-from agora.market.learning.qlearning import CHUNK, check_parameters, pricing_references, pricing_sessions
+from agora.market.learning.qlearning import (
+    CHUNK,
+    CUTS,
+    SIDES,
+    check_parameters,
+    pricing_references,
+    pricing_sessions,
+)
 
 QUANTITIES = ("seller_price", "intermediary_price", "seller_profit", "intermediary_profit", "profit_gain",
               "converged", "periods")
@@ -41,6 +64,9 @@ DEFAULT_WINDOW = 100_000
 #: Bytes a run holds whatever its sessions: a chunk's uniforms (4 a period) and its exploration rates
 #: (the periods and their exp(-beta t)), float64, and 64 KB of small arrays (measured by tracemalloc).
 RUN_BYTES = 6 * 8 * CHUNK + 65536
+#: Mean prices this close to the uncut path's (times the grid's top price) are back on it: the means of
+#: grid prices over sessions differ by at least a grid step / sessions once one session differs.
+RETURN_RTOL = 1e-9
 
 
 def read_alpha(value) -> float:
@@ -77,34 +103,66 @@ def check(params: Mapping) -> None:
 
 def sizes(params: Mapping, steps: int) -> tuple[Size, ...]:
     """The grid game, one session's Q-tables (by memory), the sessions' tables (the spec's steps, with
-    the run's uniforms) and the periods every session runs (``agora solve q-learning``'s costs)."""
+    the run's uniforms), the periods every session runs (``agora solve q-learning``'s costs) and, with
+    an impulse, the periods of its responses."""
     points, memory = params["points"], params["memory"]
     periods = COSTS["q_periods"]
-    return (Size("points", points, COSTS["grid"], low=2),
-            Size("memory", memory, q_memory_cost(points)),
-            Size("steps", steps, Cost(1.0, 0.0, lambda n: n * q_session_bytes(points, memory) + RUN_BYTES),
-                 note=" (sessions)", in_market=False),
-            Size("periods", params["periods"], Cost(0.0, periods.seconds * (steps + Q_PERIOD_OVERHEAD))))
+    out = (Size("points", points, COSTS["grid"], low=2),
+           Size("memory", memory, q_memory_cost(points)),
+           Size("steps", steps, Cost(1.0, 0.0, lambda n: n * q_session_bytes(points, memory) + RUN_BYTES),
+                note=" (sessions)", in_market=False),
+           Size("periods", params["periods"], Cost(0.0, periods.seconds * (steps + Q_PERIOD_OVERHEAD))))
+    if params["impulse"] == "none":
+        return out
+    return (*out, Size("impulse_periods", params["impulse_periods"], q_impulse_cost(steps, points)))
 
 
 def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
     """``steps`` sessions, session k on the k-th child of the run's SeedSequence."""
     seeds = rng.bit_generator.seed_seq.spawn(steps)
+    impulse = None if params["impulse"] == "none" else params["impulse"]
     d = pricing_sessions(params["bidders"], params["points"], seeds, params["alpha"], params["beta"],
-                         params["delta"], params["memory"], params["periods"], window_of(params), per_session=True)
+                         params["delta"], params["memory"], params["periods"], window_of(params), impulse,
+                         params["deviator"], params["impulse_periods"], per_session=True)
     cols = {q: np.asarray(d["per_session"][q], float) for q in QUANTITIES}
     row = {"steps": steps, **{q: float(np.mean(v)) for q, v in cols.items()},
            "profit_nash": d["nash_profit"], "profit_monopoly": d["monopoly_profit"],
            "nash_seller_price": d["nash"]["seller_price"], "nash_intermediary_price": d["nash"]["intermediary_price"],
            "grid_equilibria": d["nash"]["grid_equilibria"]}
+    if impulse is not None:
+        row.update(impulse_summary(d["impulse"], d["parameters"]["high"]))
     return RunOutput(cols, row)
+
+
+def impulse_summary(im: Mapping, high: float) -> dict:
+    """The row's figures of the engine's mean impulse paths ``im`` (period 0 before the cut, 1 the cut;
+    Calvano et al. 2020, Section V.B) on a grid up to ``high``: ``impulse_sessions_cut`` (sessions whose
+    deviator was not already at the lowest price), ``impulse_deviator_price`` and
+    ``impulse_deviator_profit`` (the deviator's in period 1), ``impulse_deviation_gain`` (that profit
+    less the deviator's period-1 profit without the cut), ``impulse_punishment`` (the largest fall of
+    the other side's price below its uncut path from period 2 on, 0 if it never falls; NaN with one
+    period), ``impulse_return_period`` (the first period from which both prices stay on the uncut path
+    to the last period; NaN if still off it then)."""
+    dev, other = im["deviator"], SIDES[1 - SIDES.index(im["deviator"])]
+    cut = np.array([im["seller_price"], im["intermediary_price"]])
+    uncut = np.array([im["uncut_seller_price"], im["uncut_intermediary_price"]])
+    off = np.flatnonzero((np.abs(cut - uncut) > RETURN_RTOL * high).any(axis=0))
+    back = off[-1] + 1 if len(off) else 0
+    fall = np.subtract(im[f"uncut_{other}_price"][2:], im[f"{other}_price"][2:])
+    return {"impulse_sessions_cut": im["sessions_cut"],
+            "impulse_deviator_price": im[f"{dev}_price"][1],
+            "impulse_deviator_profit": im[f"{dev}_profit"][1],
+            "impulse_deviation_gain": im[f"{dev}_profit"][1] - im[f"uncut_{dev}_profit"][1],
+            "impulse_punishment": max(0.0, float(fall.max())) if len(fall) else math.nan,
+            "impulse_return_period": float(back) if back < cut.shape[1] else math.nan}
 
 
 MARKETS = {
     "q-learning": MarketKind(
         "q-learning",
         "the seller and the intermediary as tabular Q-learners in the simultaneous pricing game, one "
-        "session per step: converged prices, profits and the profit gain (Calvano et al. 2020)",
+        "session per step: converged prices, profits and the profit gain, and with impulse the response "
+        "to a forced price cut (Calvano et al. 2020)",
         (Param("bidders", f"a regular law's spec string or a list of them ({ACCEPTED_SPECS})", read_bidders),
          Param("points", "a whole number >= 2 of prices on the grid", read_int(2), 15),
          Param("alpha", "the learning rate, a number in (0, 1]", read_alpha, 0.15),
@@ -113,6 +171,12 @@ MARKETS = {
          Param("memory", "a whole number >= 1 of past price pairs remembered", read_int(1), 1),
          Param("periods", "a whole number >= 1: the most periods a session runs", read_int(1), 1_000_000),
          Param("window", "a whole number >= 1, at most periods: converged once no greedy strategy changed "
-               "for so many periods (default min(100000, periods))", read_window, None)),
+               "for so many periods (default min(100000, periods))", read_window, None),
+         Param("impulse", f"\"none\", or a one-period price cut after convergence: "
+               f"{', '.join(f'{shown(k)} ({v})' for k, v in CUTS.items())}", read_choice("none", *CUTS), "none"),
+         Param("deviator", "whose price the impulse cuts: \"seller\" or \"intermediary\"", read_choice(*SIDES),
+               "seller"),
+         Param("impulse_periods", "a whole number >= 1 of periods the impulse response follows after the cut",
+               read_int(1), 10)),
         QUANTITIES, run, check, sizes),
 }

@@ -272,7 +272,7 @@ def pricing_sessions(bidders: Sequence[str], points: int, seeds: Sequence[np.ran
     on the grid; the Nash profit that of the trading pure equilibrium of the grid game with the
     largest total profit (several when the game has a continuum, Theorems 5.1-5.2), so
     Delta > 0 means more than every pure equilibrium of the grid. With ``impulse`` ("step" or
-    "lowest"), also the mean path of both prices after the ``deviator``'s forced price cut
+    "lowest"), also the mean paths of both prices and profits after the ``deviator``'s forced price cut
     (:func:`impulse_response`). With ``per_session``, also each session's prices, profits, profit
     gain, whether it converged and its periods (``per_session``, arrays). Everything is checked
     before learning starts.
@@ -304,7 +304,7 @@ def pricing_sessions(bidders: Sequence[str], points: int, seeds: Sequence[np.ran
                           "window": window},
            "method": _method(points, len(eqs), window, periods)}
     if impulse is not None:
-        out["impulse"] = _impulse(grid, res, SIDES.index(deviator), impulse, impulse_periods)
+        out["impulse"] = _impulse(grid, A, B, res, SIDES.index(deviator), impulse, impulse_periods)
     if per_session:
         out["per_session"] = {"seller_price": grid[res.row_action], "intermediary_price": grid[res.col_action],
                               "seller_profit": res.row_payoff, "intermediary_profit": res.col_payoff,
@@ -356,18 +356,25 @@ def _method(points: int, nash_points: int, window: int, periods: int) -> str:
             f"against_any_price), then the most equal split)")
 
 
-def _impulse(grid: np.ndarray, res: QSessions, deviator: int, cut: str, periods: int) -> dict:
-    """Mean price paths over all sessions after a forced cut (period 0: before it, 1: the cut)."""
+def _impulse(grid: np.ndarray, A: np.ndarray, B: np.ndarray, res: QSessions, deviator: int, cut: str,
+             periods: int) -> dict:
+    """Mean price and profit paths over all sessions after a forced cut (period 0: before it, 1: the
+    cut); a period's profits are the grid game's payoffs (``A``, ``B``) of its joint action."""
     rows, cols, changed = impulse_response(res.row_q, res.col_q, res.cycle_state, deviator, cut == "lowest",
                                            periods)
     still_rows, still_cols, _ = impulse_response(res.row_q, res.col_q, res.cycle_state, None, periods=periods)
     return {"deviator": SIDES[deviator], "cut": CUTS[cut],
             "seller_price": grid[rows].mean(axis=0).tolist(),
             "intermediary_price": grid[cols].mean(axis=0).tolist(),
+            "seller_profit": A[rows, cols].mean(axis=0).tolist(),
+            "intermediary_profit": B[rows, cols].mean(axis=0).tolist(),
             "uncut_seller_price": grid[still_rows].mean(axis=0).tolist(),
             "uncut_intermediary_price": grid[still_cols].mean(axis=0).tolist(),
+            "uncut_seller_profit": A[still_rows, still_cols].mean(axis=0).tolist(),
+            "uncut_intermediary_profit": B[still_rows, still_cols].mean(axis=0).tolist(),
             "sessions_cut": int(changed.sum()),
             "method": "from each session's converged play (the limit cycle's opening state; period 0), "
                       f"the {SIDES[deviator]}'s price forced {CUTS[cut]} for period 1, the other side "
-                      "greedy; from period 2 both greedy; mean over all sessions; uncut_*: the same "
+                      "greedy; from period 2 both greedy; mean over all sessions of each period's prices "
+                      "and profits (the grid game's payoffs of that period's prices); uncut_*: the same "
                       "greedy play without the cut (the limit cycle continued)"}
