@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agora.market.distributions import ValueDistribution
+from agora.market.single_item.law_stacks import SurvivalTable
 from agora.market.single_item.scores import Score, ShiftedVirtualScore, ValueScore
 from agora.market.single_item.seller_mechanisms import MechanismError
 
@@ -107,14 +108,14 @@ class RightAuction(ABC):
         (:func:`distinct_laws`), in logs: accurate when every term is tiny.
         """
         laws = distinct_laws(bidders)
-        terms = list(zip([b for b, _ in laws], [c for _, c in laws], self.eligibility([b for b, _ in laws])))
+        table = SurvivalTable([b for b, _ in laws], -self.eligibility([b for b, _ in laws]))
+        counts = np.array([c for _, c in laws], float)
 
         def curve(prices) -> np.ndarray:
             prices = np.asarray(prices, float)
-            log_none = np.zeros(prices.shape)
             with np.errstate(divide="ignore"):
-                for b, count, a in terms:
-                    log_none = log_none + count * np.log1p(-b.prob_at_least(a + prices))
+                log_none = np.sum(counts.reshape((-1,) + (1,) * prices.ndim) * np.log1p(-table.prob_at_least(prices)),
+                                  axis=0)
             return -np.expm1(log_none)
 
         return curve

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 
 import numpy as np
 
 from agora.market.distributions import ValueDistribution
 from agora.market.errors import InputError
+from agora.market.single_item.law_stacks import SurvivalTable, VirtualTable
 
 
 def _as_array(c) -> np.ndarray:
@@ -194,6 +195,28 @@ class MaxScoreLaw:
         self.group = np.array([index[score_key(s)] for s in self.scores], int)
         self.distinct = tuple(self.scores[i] for i in first.values())
         self.counts = np.bincount(self.group, minlength=len(self.distinct)).astype(float)
+        self._tables = self._stack_tables()
+
+    def _stack_tables(self) -> list[tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]]:
+        """(rows, rows' P[g >= c]) for the distinct virtual scores and bids whose laws stack by family
+        (:mod:`agora.market.single_item.law_stacks`); the other scores keep their own methods."""
+        virtual = [g for g, s in enumerate(self.distinct) if type(s) is VirtualScore]
+        value = [g for g, s in enumerate(self.distinct) if type(s) is ValueScore]
+        tables = []
+        if virtual:
+            tables.append((np.array(virtual), VirtualTable([self.distinct[g].dist for g in virtual])
+                           .prob_virtual_at_least))
+        if value:
+            table = SurvivalTable([self.distinct[g].dist for g in value], [self.distinct[g].shift for g in value])
+
+            def bids(c, table=table):  # Score.prob_at_least: no chance where the threshold is not finite
+                return np.where(np.isfinite(c - table.shifts.reshape((-1,) + (1,) * c.ndim)),
+                                table.prob_at_least(c), 0.0)
+
+            tables.append((np.array(value), bids))
+        others = [g for g in range(len(self.distinct)) if g not in set(virtual) | set(value)]
+        tables += [(np.array([g]), lambda c, s=self.distinct[g]: s.prob_at_least(c)[None]) for g in others]
+        return tables
 
     @property
     def n(self) -> int:
@@ -203,8 +226,8 @@ class MaxScoreLaw:
         """P[g_d >= c] for each distinct score d, shape (len(distinct), *c.shape)."""
         c = _as_array(c)
         out = np.empty((len(self.distinct),) + c.shape)
-        for g, s in enumerate(self.distinct):
-            out[g] = s.prob_at_least(c)
+        for rows, prob in self._tables:
+            out[rows] = prob(c)
         return out
 
     def prob_at_least(self, c) -> np.ndarray:

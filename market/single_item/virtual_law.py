@@ -29,9 +29,9 @@ from scipy import integrate
 
 from agora.market.distributions import Pareto, ValueDistribution, parse_spec
 from agora.market.errors import InputError
+from agora.market.single_item.law_stacks import VirtualTable
 from agora.market.single_item.scores import MaxScoreLaw, VirtualScore
 from agora.market.single_item.seller_mechanisms import Menu
-from agora.market.single_item.virtual_stacks import VirtualTable
 
 RTOL = 1e-12
 ATOL = 1e-15

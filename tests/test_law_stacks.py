@@ -1,4 +1,4 @@
-"""Affine families evaluated together (market/single_item/virtual_stacks.py) against each law's own methods.
+"""Affine families evaluated together (market/single_item/law_stacks.py) against each law's own methods.
 
 The expected values are each distribution's own ``prob_virtual_at_least`` and ``value_density``
 (bidder by bidder, the code path the stacks replace), at points that include every breakpoint,
@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from agora.market.distributions import parse_spec
-from agora.market.single_item.scores import MaxScoreLaw, VirtualScore
+from agora.market.single_item.law_stacks import SurvivalTable, VirtualTable
+from agora.market.single_item.right_auctions import PostedRightPrice
+from agora.market.single_item.scores import MaxScoreLaw, ShiftedVirtualScore, ValueScore, VirtualScore
 from agora.market.single_item.virtual_law import VirtualMaxLaw
-from agora.market.single_item.virtual_stacks import VirtualTable
 
 MIXED = ["uniform:0,1", "uniform:0.5,3", "uniform:2,2.5", "exponential:1", "exponential:0.3",
          "pareto:0.5,1", "pareto:0.3,0.7,20", "pareto:0.9,1.2,5", "pareto:0,1,10",
@@ -88,3 +89,37 @@ def test_numerical_slope_at_the_ends_of_the_support(c):
     np.testing.assert_allclose(d.virtual_slope(v), 2.0, rtol=1e-6)
     t = np.array([d.phi_lo * (1 - 1e-15), d.phi_top * (1 - 1e-15)])
     assert np.all(np.isfinite(d.value_density(t)))
+
+
+@pytest.mark.parametrize("c", [1.0, 1e-9, 1e9])
+def test_survival_table_matches_each_law(c):
+    """P[V_i >= x - shift_i] stacked, against each law's own prob_at_least (the equal-revenue Pareto stacks here)."""
+    laws = [parse_spec(scaled(s, c)) for s in MIXED]
+    shifts = np.linspace(-2 * c, 3 * c, len(laws))
+    table = SurvivalTable(laws, shifts)
+    assert [laws[i].spec.split(":")[0] for i in table.single] == ["beta", "point"]
+    x = probe_points(laws, c)
+    rows = table.prob_at_least(x)
+    for i, d in enumerate(laws):
+        if i not in table.single:
+            np.testing.assert_allclose(rows[i], d.prob_at_least(x - shifts[i]), rtol=1e-14, atol=0, err_msg=d.spec)
+
+
+def test_bids_law_matches_score_by_score():
+    """MaxScoreLaw over bids v - p (ValueScore) and shifted virtual values, stacked, against the product over
+    scores written out here from each score's own prob_at_least."""
+    bidders = [parse_spec(s) for s in MIXED]
+    scores = [ValueScore(b, -0.3) for b in bidders] + [ShiftedVirtualScore(bidders[0], 0.1)]
+    law = MaxScoreLaw(scores)
+    x = probe_points(bidders)
+    expected = 1.0 - np.prod([1.0 - s.prob_at_least(x) for s in scores], axis=0)
+    np.testing.assert_allclose(law.prob_at_least(x), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_sale_curve_of_a_posted_price_for_the_right():
+    """P_M(p) of Theorem 4.1 for a posted price q: 1 - prod_i P[v_i < q + p], written out per bidder."""
+    bidders = [parse_spec(s) for s in ["uniform:0,1", "uniform:0,1", "exponential:0.5", "pareto:0.5,0.2,4", "beta:2,2,0,1"]]
+    q, prices = 0.15, np.linspace(-0.5, 1.5, 41)
+    curve = PostedRightPrice(q).sale_curve(bidders)
+    expected = 1.0 - np.prod([[float(b.cdf(q + p)) if q + p > b.lo else 0.0 for p in prices] for b in bidders], axis=0)
+    np.testing.assert_allclose(curve(prices), expected, rtol=1e-12, atol=1e-15)

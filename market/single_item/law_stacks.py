@@ -1,16 +1,19 @@
-"""Virtual-value laws of many bidders at once, family by family.
+"""Laws of many bidders at once, family by family.
 
 For ``uniform:LO,HI`` (phi = 2v - HI), ``exponential:MEAN`` (phi = v - MEAN) and
-``pareto:ALPHA,SCALE[,CAP]`` with ALPHA > 0 (phi = ALPHA v) the virtual value is affine,
-a v + c, on the continuous part [lo, hi), so the reserve the intermediary sets at a seller
-price t (Theorem 3.1) is
+``pareto:ALPHA,SCALE[,CAP]`` (phi = ALPHA v) the survival P[V >= v] has a closed form and the
+virtual value is affine, a v + c, on the continuous part [lo, hi), so the reserve the
+intermediary sets at a seller price t (Theorem 3.1) is
 
     phi^-1(t) = lo on t <= phi_lo,  (t - c) / a on (phi_lo, phi_top],  hi on (phi_top, hi],  +inf above,
 
-and P[phi(V) >= t] is the family's survival at phi^-1(t). A :class:`VirtualTable` evaluates
-every bidder of one family in one array expression (a row per distinct law), where evaluating
-bidder by bidder costs a Python call per law: 100 different bidders cost three passes, not 100.
-Other laws (beta, truncated normal, the equal-revenue Pareto, ...) keep their own methods.
+and P[phi(V) >= t] is the family's survival at phi^-1(t). The tables here evaluate every bidder
+of one family in one array expression (a row per distinct law), where evaluating bidder by bidder
+costs a Python call per law: 100 different bidders cost three passes, not 100.
+:class:`VirtualTable` holds P[phi_i(V_i) >= t] (the law of the highest virtual value, FORMULAS.md
+1 - G(t)), :class:`SurvivalTable` P[V_i >= c - s_i] (bids for the right, v - p, Section 4).
+Other laws (beta, truncated normal, point masses, ...) keep their own methods; the equal-revenue
+Pareto (ALPHA = 0, a flat virtual value) joins only the survival table.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ class AffineStack(ABC):
         """A parameter column shaped to broadcast against t: (m, 1, ..., 1)."""
         return param.reshape((-1,) + (1,) * t.ndim)
 
+    def _rows_of(self, param: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """A parameter column shaped to broadcast against rows v of shape (m, ...)."""
+        return param.reshape((-1,) + (1,) * (v.ndim - 1))
+
     def virtual_threshold(self, t: np.ndarray) -> np.ndarray:
         """phi_i^-1(t) for every law i, shape (m, *t.shape)."""
         lo, hi, phi_lo, phi_top = (self._rows(p, t) for p in (self.lo, self.hi, self.phi_lo, self.phi_top))
@@ -49,8 +56,8 @@ class AffineStack(ABC):
         return np.where(t <= phi_lo, lo, np.where(t <= phi_top, inner, np.where(t <= hi, hi, math.inf)))
 
     @abstractmethod
-    def survival(self, v: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """P[V_i >= v_i] for rows v (finite entries), the family's own closed form."""
+    def survival(self, v: np.ndarray) -> np.ndarray:
+        """P[V_i >= v[i]] for rows v of shape (m, ...), the family's own closed form."""
 
     @abstractmethod
     def value_density(self, t: np.ndarray) -> np.ndarray:
@@ -60,7 +67,7 @@ class AffineStack(ABC):
         """P[phi_i(V_i) >= t] for every law i, shape (m, *t.shape)."""
         theta = self.virtual_threshold(t)
         finite = np.isfinite(theta)
-        return np.where(finite, self.survival(np.where(finite, theta, self._rows(self.lo, t)), t), 0.0)
+        return np.where(finite, self.survival(np.where(finite, theta, self._rows(self.lo, t))), 0.0)
 
     def _inside(self, t: np.ndarray) -> np.ndarray:
         return (t > self._rows(self.phi_lo, t)) & (t < self._rows(self.phi_top, t))
@@ -72,8 +79,8 @@ class UniformStack(AffineStack):
     def __init__(self, laws):
         super().__init__(laws, [2.0] * len(laws), [-d.hi for d in laws])
 
-    def survival(self, v, t):
-        lo, hi = self._rows(self.lo, t), self._rows(self.hi, t)
+    def survival(self, v):
+        lo, hi = self._rows_of(self.lo, v), self._rows_of(self.hi, v)
         return np.clip((hi - v) / (hi - lo), 0.0, 1.0)
 
     def value_density(self, t):
@@ -88,8 +95,8 @@ class ExponentialStack(AffineStack):
         super().__init__(laws, [1.0] * len(laws), [-d.scale for d in laws])
         self.mean = self._column(d.scale for d in laws)
 
-    def survival(self, v, t):
-        return np.exp(-np.maximum(v, 0.0) / self._rows(self.mean, t))
+    def survival(self, v):
+        return np.exp(-np.maximum(v, 0.0) / self._rows_of(self.mean, v))
 
     def value_density(self, t):
         mean = self._rows(self.mean, t)
@@ -99,15 +106,18 @@ class ExponentialStack(AffineStack):
 
 
 class ParetoStack(AffineStack):
-    """pareto:ALPHA,SCALE[,CAP], ALPHA > 0: phi = ALPHA v; P[V >= v] = (SCALE / v)^b on [SCALE, CAP]."""
+    """pareto:ALPHA,SCALE[,CAP]: phi = ALPHA v; P[V >= v] = (SCALE / v)^b on [SCALE, CAP].
+
+    Its virtual rows need ALPHA > 0 (:func:`_family`); its survival rows take ALPHA = 0 too."""
 
     def __init__(self, laws):
         super().__init__(laws, [d.alpha for d in laws], [0.0] * len(laws))
         self.b = self._column(d.b for d in laws)
 
-    def survival(self, v, t):
-        lo, hi, b = self._rows(self.lo, t), self._rows(self.hi, t), self._rows(self.b, t)
-        return np.where(v > hi, 0.0, (lo / np.maximum(v, lo)) ** b)
+    def survival(self, v):
+        lo, hi, b = self._rows_of(self.lo, v), self._rows_of(self.hi, v), self._rows_of(self.b, v)
+        with np.errstate(divide="ignore"):
+            return np.where(v > hi, 0.0, (lo / np.maximum(v, lo)) ** b)
 
     def value_density(self, t):
         """b (SCALE / v)^b / ALPHA at v = t / ALPHA, as :meth:`Pareto.value_density`."""
@@ -117,29 +127,26 @@ class ParetoStack(AffineStack):
         return np.where(inside, b * (lo / v) ** b / alpha, 0.0)
 
 
-def _family(d: ValueDistribution):
-    """The stack a law joins, or None (its own methods) if its virtual value is not affine."""
+def _family(d: ValueDistribution, virtual: bool):
+    """The stack a law joins, or None (its own methods): the virtual rows need an affine, increasing phi."""
     if type(d) is Uniform:
         return UniformStack
     if type(d) is Exponential:
         return ExponentialStack
-    if type(d) is Pareto and d.alpha > 0.0:
+    if type(d) is Pareto and (d.alpha > 0.0 or not virtual):
         return ParetoStack
     return None
 
 
-class VirtualTable:
-    """P[phi_i(V_i) >= t] and phi_i^-1(t) f_phi_i(t) for a list of laws, one row per law.
+class _Table:
+    """Rows for a list of laws: stacked by family where one exists, the rest law by law."""
 
-    Laws of an affine family are evaluated together (:class:`AffineStack`); the rest one by one.
-    """
-
-    def __init__(self, laws: Sequence[ValueDistribution]):
+    def __init__(self, laws: Sequence[ValueDistribution], virtual: bool):
         self.laws = tuple(laws)
         members: dict[type, list[int]] = {}
         self.single: list[int] = []
         for i, d in enumerate(self.laws):
-            kind = _family(d)
+            kind = _family(d, virtual)
             if kind is None:
                 self.single.append(i)
             else:
@@ -150,15 +157,38 @@ class VirtualTable:
         t = np.asarray(t, float)
         out = np.empty((len(self.laws),) + t.shape)
         for rows, stack in self.stacks:
-            out[rows] = stacked(stack, t)
+            out[rows] = stacked(stack, rows, t)
         for i in self.single:
-            out[i] = single(self.laws[i], t)
+            out[i] = single(self.laws[i], i, t)
         return out
+
+
+class VirtualTable(_Table):
+    """P[phi_i(V_i) >= t] and phi_i^-1(t) f_phi_i(t) for a list of laws, one row per law."""
+
+    def __init__(self, laws: Sequence[ValueDistribution]):
+        super().__init__(laws, virtual=True)
 
     def prob_virtual_at_least(self, t) -> np.ndarray:
         """Shape (number of laws, *t.shape)."""
-        return self._gather(t, lambda s, tt: s.prob_virtual_at_least(tt), lambda d, tt: d.prob_virtual_at_least(tt))
+        return self._gather(t, lambda s, _, tt: s.prob_virtual_at_least(tt),
+                            lambda d, _, tt: d.prob_virtual_at_least(tt))
 
     def value_density(self, t) -> np.ndarray:
         """Shape (number of laws, *t.shape)."""
-        return self._gather(t, lambda s, tt: s.value_density(tt), lambda d, tt: d.value_density(tt))
+        return self._gather(t, lambda s, _, tt: s.value_density(tt), lambda d, _, tt: d.value_density(tt))
+
+
+class SurvivalTable(_Table):
+    """P[V_i >= c - shift_i] for a list of laws and shifts, one row per law (a bid v - p has shift -p)."""
+
+    def __init__(self, laws: Sequence[ValueDistribution], shifts: Sequence[float]):
+        super().__init__(laws, virtual=False)
+        self.shifts = np.asarray(shifts, float)
+
+    def prob_at_least(self, c) -> np.ndarray:
+        """Shape (number of laws, *c.shape)."""
+        def stacked(stack, rows, cc):
+            return stack.survival(cc[None] - stack._rows(self.shifts[rows], cc))
+
+        return self._gather(c, stacked, lambda d, i, cc: d.prob_at_least(cc - self.shifts[i]))
