@@ -118,7 +118,8 @@ def test_bids_law_matches_score_by_score():
 
 def test_sale_curve_of_a_posted_price_for_the_right():
     """P_M(p) of Theorem 4.1 for a posted price q: 1 - prod_i P[v_i < q + p], written out per bidder."""
-    bidders = [parse_spec(s) for s in ["uniform:0,1", "uniform:0,1", "exponential:0.5", "pareto:0.5,0.2,4", "beta:2,2,0,1"]]
+    specs = ["uniform:0,1", "uniform:0,1", "exponential:0.5", "pareto:0.5,0.2,4", "beta:2,2,0,1"]
+    bidders = [parse_spec(s) for s in specs]
     q, prices = 0.15, np.linspace(-0.5, 1.5, 41)
     curve = PostedRightPrice(q).sale_curve(bidders)
     expected = 1.0 - np.prod([[float(b.cdf(q + p)) if q + p > b.lo else 0.0 for p in prices] for b in bidders], axis=0)
