@@ -28,20 +28,46 @@ from benchmarks.conftest import mixed_market
 TARGETS = {2: ">= 25 M values/s", 10: ">= 50 M values/s", 100: ">= 50 M values/s"}
 
 
-def test_solve_100_nonidentical_bidders(benchmark, market100):
-    """The exact solver (Stackelberg price, every revenue, welfare) for 100 different bidders."""
+def _cpu_seconds(fn, *args) -> float:
+    start = time.process_time()
+    fn(*args)
+    return time.process_time() - start
+
+
+def _wall_seconds(cmd) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def test_solve_100_nonidentical_bidders(benchmark, market100, performance):
+    """The exact solver (Stackelberg price, every revenue, welfare) for 100 different bidders, beside
+    numpy's generator drawing 10^7 normals, interleaved (CPU seconds, median of three)."""
     sol = benchmark.pedantic(solve_seller_first, args=(market100,), rounds=5, iterations=1,
                              warmup_rounds=1)
+    seconds, base = [], []
+    for _ in range(3):
+        base.append(_cpu_seconds(np.random.default_rng(0).standard_normal, 10_000_000))
+        seconds.append(_cpu_seconds(solve_seller_first, market100))
+    performance.add("exact seller-first solve, 100 non-identical bidders", sorted(seconds)[1], "s",
+                    sorted(base)[1], "numpy generator, 10^7 normals", "< 0.1 s")
     assert sol.seller_revenue > 0
 
 
-def test_cli_solve_100_bidders_end_to_end(benchmark, market100):
-    """`agora solve seller-first` with 100 bidders, including interpreter start-up and imports."""
+def test_cli_solve_100_bidders_end_to_end(benchmark, market100, performance):
+    """`agora solve seller-first` with 100 bidders, including interpreter start-up and imports, beside
+    Python's own start-up (`python -c pass`), interleaved (wall seconds, median of three)."""
     cmd = [sys.executable, "-m", "agora.experiments.cli", "solve", "seller-first", "--json"]
     for spec in market100:
         cmd += ["--bidder", spec]
     benchmark.pedantic(subprocess.run, args=(cmd,), kwargs={"check": True, "capture_output": True},
                        rounds=3, iterations=1)
+    seconds, base = [], []
+    for _ in range(3):
+        base.append(_wall_seconds([sys.executable, "-c", "pass"]))
+        seconds.append(_wall_seconds(cmd))
+    performance.add("`agora solve seller-first`, 100 bidders, end to end", sorted(seconds)[1], "s",
+                    sorted(base)[1], "Python start-up alone", "< 1 s")
 
 
 def _unfused(specs, menu, rounds, rng):
