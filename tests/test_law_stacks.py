@@ -106,10 +106,12 @@ def test_survival_table_matches_each_law(c):
 
 
 def test_bids_law_matches_score_by_score():
-    """MaxScoreLaw over bids v - p (ValueScore) and shifted virtual values, stacked, against the product over
-    scores written out here from each score's own prob_at_least."""
+    """MaxScoreLaw over bids v - p (ValueScore) and shifted virtual values phi^(v + delta), stacked, against the
+    product over scores written out here from each score's own prob_at_least (the bidder-by-bidder path)."""
     bidders = [parse_spec(s) for s in MIXED]
-    scores = [ValueScore(b, -0.3) for b in bidders] + [ShiftedVirtualScore(bidders[0], 0.1)]
+    flat = {i for i, b in enumerate(bidders) if getattr(b, "alpha", None) == 0.0}  # no Myerson ranking for these
+    scores = [ValueScore(b, -0.3) for b in bidders] + \
+        [ShiftedVirtualScore(b, delta) for i, b in enumerate(bidders) if i not in flat for delta in (-0.4, 0.0, 0.25)]
     law = MaxScoreLaw(scores)
     x = probe_points(bidders)
     expected = 1.0 - np.prod([1.0 - s.prob_at_least(x) for s in scores], axis=0)

@@ -51,9 +51,23 @@ class AffineStack(ABC):
 
     def virtual_threshold(self, t: np.ndarray) -> np.ndarray:
         """phi_i^-1(t) for every law i, shape (m, *t.shape)."""
-        lo, hi, phi_lo, phi_top = (self._rows(p, t) for p in (self.lo, self.hi, self.phi_lo, self.phi_top))
-        inner = (t - self._rows(self.intercept, t)) / self._rows(self.slope, t)
+        return self.threshold_rows(t[None])
+
+    def threshold_rows(self, t: np.ndarray) -> np.ndarray:
+        """phi_i^-1(t[i]) for rows t of shape (m, ...) (or (1, ...), the same t for every law)."""
+        lo, hi, phi_lo, phi_top = (self._rows_of(p, t) for p in (self.lo, self.hi, self.phi_lo, self.phi_top))
+        inner = (t - self._rows_of(self.intercept, t)) / self._rows_of(self.slope, t)
         return np.where(t <= phi_lo, lo, np.where(t <= phi_top, inner, np.where(t <= hi, hi, math.inf)))
+
+    def shifted_prob_at_least(self, c: np.ndarray, delta: np.ndarray) -> np.ndarray:
+        """P[phi^_i(V_i + delta_i) >= c] for every law i, shape (m, *c.shape): Myerson's ranking for an
+        anticipated price, phi extended with slope 1 beyond the support (scores.ShiftedVirtualScore)."""
+        c = c[None]
+        lo, hi, phi_lo = (self._rows_of(p, c) for p in (self.lo, self.hi, self.phi_lo))
+        u = np.where(c > hi, c, self.threshold_rows(np.minimum(c, hi)))
+        tau = np.where(c < phi_lo, lo - (phi_lo - c), u) - self._rows_of(delta, c)
+        finite = np.isfinite(tau)
+        return np.where(finite, self.survival(np.where(finite, tau, lo)), 0.0)
 
     @abstractmethod
     def survival(self, v: np.ndarray) -> np.ndarray:
@@ -177,6 +191,19 @@ class VirtualTable(_Table):
     def value_density(self, t) -> np.ndarray:
         """Shape (number of laws, *t.shape)."""
         return self._gather(t, lambda s, _, tt: s.value_density(tt), lambda d, _, tt: d.value_density(tt))
+
+
+class ShiftedVirtualTable(_Table):
+    """P[phi^_i(V_i + delta_i) >= c] for a list of laws and shifts delta_i = s - p, one row per law."""
+
+    def __init__(self, laws: Sequence[ValueDistribution], deltas: Sequence[float], scores: Sequence):
+        super().__init__(laws, virtual=True)
+        self.deltas, self.scores = np.asarray(deltas, float), tuple(scores)
+
+    def prob_at_least(self, c) -> np.ndarray:
+        """Shape (number of laws, *c.shape); laws that do not stack use their score's own method."""
+        return self._gather(c, lambda stack, rows, cc: stack.shifted_prob_at_least(cc, self.deltas[rows]),
+                            lambda _, i, cc: self.scores[i].prob_at_least(cc))
 
 
 class SurvivalTable(_Table):

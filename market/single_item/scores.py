@@ -27,7 +27,7 @@ import numpy as np
 
 from agora.market.distributions import ValueDistribution
 from agora.market.errors import InputError
-from agora.market.single_item.law_stacks import SurvivalTable, VirtualTable
+from agora.market.single_item.law_stacks import ShiftedVirtualTable, SurvivalTable, VirtualTable
 
 
 def _as_array(c) -> np.ndarray:
@@ -198,7 +198,7 @@ class MaxScoreLaw:
         self._tables = self._stack_tables()
 
     def _stack_tables(self) -> list[tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]]:
-        """(rows, rows' P[g >= c]) for the distinct virtual scores and bids whose laws stack by family
+        """(rows, rows' P[g >= c]) for the distinct virtual, shifted virtual and bid scores, stacked by family
         (:mod:`agora.market.single_item.law_stacks`); the other scores keep their own methods."""
         virtual = [g for g, s in enumerate(self.distinct) if type(s) is VirtualScore]
         value = [g for g, s in enumerate(self.distinct) if type(s) is ValueScore]
@@ -214,7 +214,12 @@ class MaxScoreLaw:
                                 table.prob_at_least(c), 0.0)
 
             tables.append((np.array(value), bids))
-        others = [g for g in range(len(self.distinct)) if g not in set(virtual) | set(value)]
+        shifted = [g for g, s in enumerate(self.distinct) if type(s) is ShiftedVirtualScore]
+        if shifted:
+            scores = [self.distinct[g] for g in shifted]
+            tables.append((np.array(shifted), ShiftedVirtualTable([s.dist for s in scores], [s.delta for s in scores],
+                                                                  scores).prob_at_least))
+        others = [g for g in range(len(self.distinct)) if g not in set(virtual) | set(value) | set(shifted)]
         tables += [(np.array([g]), lambda c, s=self.distinct[g]: s.prob_at_least(c)[None]) for g in others]
         return tables
 
