@@ -111,3 +111,12 @@ def test_bad_input_is_refused():
     with pytest.raises(InputError, match="points"):
         voting_dsic_lp(parse_members(["uniform:0,1"]), 0.0, (1.0,), 1)
     assert voting_allocation(grids, [2 * grids[0] - 1], (1.0,), 0.0).tolist() == [0.0, 1.0, 1.0]
+
+
+def test_report_rows_hold_and_name_the_lp():
+    """The reproduction's Proposition 4 rows: committees have no DIC transfer, the dictatorship has one."""
+    from agora.experiments.reproduce.selling_to_a_group import dsic_lp_checks
+
+    rows = dsic_lp_checks((0.6, 0.4))
+    assert all(r.holds for r in rows) and all("linear program (HiGHS)" in r.source for r in rows)
+    assert [r.paper for r in rows] == ["no", "no", "no", "yes"]
