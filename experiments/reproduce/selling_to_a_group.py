@@ -23,6 +23,7 @@ from agora.experiments.output import progress, save_png, staging_dir  # noqa: E4
 from agora.experiments.reproduce.references import SELLING_TO_A_GROUP  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
 from agora.experiments.tables import markdown_table  # noqa: E402
+from agora.market.group.dsic_lp import voting_dsic_lp  # noqa: E402
 from agora.market.group.ic_check import ex_post_deviation, verify_ic_ir  # noqa: E402
 from agora.market.group.individual import solve_individual  # noqa: E402
 from agora.market.group.mechanisms import ConsultedMechanism, PostedPriceRule, VotingMechanism  # noqa: E402
@@ -210,13 +211,38 @@ def proposition_4() -> Section:
                         f"1e-9; tolerance {taxed_verdict.tolerance:.1e} (1% of profit)", provenance="independent",
                         source="the lump-sum tax added to every ex-post transfer; the binding member's lowest "
                                "type loses exactly the tax"))
+    checks += dsic_lp_checks(w)
     text = f"""
 With the optimal mechanism and the nonnegative transfers of Lemma 1, member 1 with
 type 1 who learns theta_2 = 1.8 gains {gain:.6f} by reporting {report:.6f}: the optimal
 mechanism is not dominant-strategy IC, although it is interim IC and IR. A dictatorship
 (the only case where a DIC mechanism is optimal) has no such deviation.
+Over every common transfer rule at once, a linear program on type grids (DIC for every
+member, profile and report, the allocation fixed to the optimal rule) has no solution
+for committees and has one for a dictatorship.
 """
     return Section("Proposition 4: dominance binds", text, checks)
+
+
+def dsic_lp_checks(example_weights) -> list[Check]:
+    """Proposition 4 over all common transfers: DIC feasibility of the optimal rule on type grids."""
+    grids = [(EXAMPLE_1, 0.0, tuple(example_weights), 5, False, "Example 1, optimal weights"),
+             (["uniform:0,1"] * 3, 0.0, (1 / 3, 1 / 3, 1 / 3), 4, False, "3 x U[0,1], uniform weights"),
+             (["uniform:0,1", "uniform:0,2", "uniform:0,3"], 0.2, (0.5, 0.3, 0.2), 3, False,
+              "U[0,1], U[0,2], U[0,3], c = 0.2, weights (0.5, 0.3, 0.2)"),
+             (["uniform:0.5,1", "uniform:1,2"], 0.0, (1.0, 0.0), 6, True, "dictatorship of U[0.5,1] over U[1,2]")]
+    rows = []
+    for specs, cost, weights, points, ir, label in grids:
+        res = voting_dsic_lp(parse_members(specs), cost, weights, points, ex_post_ir=ir)
+        dictator = max(weights) == 1.0
+        found = "a DIC transfer exists" if res.feasible else f"none (Farkas b'y = {res.certificate_value:.3g})"
+        rows.append(Check("Proposition 4", f"{label}, {points} types each",
+                          "some common transfer makes the optimal rule DIC" + (" and epIR" if ir else ""),
+                          "yes" if dictator else "no", found, res.feasible == dictator, "exact (LP status)",
+                          provenance="independent",
+                          source=f"linear program (HiGHS) over every transfer m(theta), {res.constraints} "
+                                 f"constraints: {res.status.split(' (')[0]}"))
+    return rows
 
 
 def _exponential_tax_verdict(tax: float):
