@@ -78,13 +78,14 @@ def _add_k_auction(verbs: dict) -> None:
         "k-auction", help="k items in the (k+1)-th-price auction: intermediaries' equilibrium bids",
         description="The (k+1)-th-price auction with a reserve (default phi^-1(0), Proposition 1) on one demand "
                     "structure. Single-buyer intermediaries bid their buyer's score (dominant); an intermediary "
-                    "holding several buyers best-responds over full bid vectors, exactly against the rivals' laws. "
+                    "holding several buyers best-responds over full bid vectors: exactly against truthful rivals when "
+                    "it is the only one; several play iterated best responses against a sample of each other's bids. "
                     "Prints the equilibrium bids' shape, the seller's revenue, welfare and the largest regret.")
     p.add_argument("--buyers", type=_positive_int, required=True, metavar="N", help="number of buyers n")
     p.add_argument("--items", type=_positive_int, required=True, metavar="K", help="number of items k")
     p.add_argument("--dist", required=True, metavar="SPEC", help=SPEC_HELP.replace(", one per bidder", ""))
     p.add_argument("--partition", required=True, metavar="0,1|2|3,4",
-                   help="which buyers each intermediary holds (at most one holding several)")
+                   help="which buyers each intermediary holds")
     p.add_argument("--utility", choices=MODELS, required=True, help="what intermediaries maximize")
     p.add_argument("--reserve", type=_price, metavar="R", help="reserve price (default phi^-1(0))")
     p.add_argument("--rounds", type=_positive_int, default=200, help="Monte Carlo rounds (default 200)")

@@ -17,7 +17,6 @@ import pytest
 from scipy import integrate
 
 from agora.market.distributions import parse_spec
-from agora.market.errors import InputError
 from agora.market.k_items.bidding import TruthfulRivals, best_response, expected_utility
 from agora.market.k_items.k_auction import solve_k_auction
 from agora.market.k_items.mechanisms import UniformPriceAuction
@@ -127,11 +126,6 @@ def test_competition_revenue_is_myersons():
     assert sol.max_regret == 0.0 and sol.bid_shapes == {}
 
 
-def test_two_strategic_blocks_rejected():
-    with pytest.raises(InputError, match="at most one"):
-        solve_k_auction(6, 2, U, [[0, 1, 2], [3, 4, 5]], "surplus", rounds=10)
-
-
 def test_cli_k_auction_json(capsys):
     code, out, _ = run_cli(capsys, "solve", "k-auction", "--buyers", "4", "--items", "2", "--dist", U,
                            "--partition", "0,1|2|3", "--utility", "surplus", "--rounds", "4",
@@ -144,7 +138,6 @@ def test_cli_k_auction_json(capsys):
 
 
 @pytest.mark.parametrize("argv,needle", [
-    (["--partition", "0,1|2,3", "--utility", "surplus"], "at most one"),
     (["--partition", "0,1|2|3", "--utility", "surplus", "--reserve", "-1"], "reserve"),
     (["--partition", "0,1|2|3", "--utility", "altruist"], "invalid choice"),
 ])
