@@ -393,8 +393,10 @@ theorem says.
 
 
 def proposition_5(figures: Path) -> Section:
+    from agora.market.group import irwin_hall as ih
+
     sizes = list(range(1, 51))
-    rows, optimal, posted = [], [], []
+    rows, optimal, errors, posted = [], [], [], []
     for n in progress(sizes, len(sizes), "group sizes"):
         members = parse_members(["uniform:0,1"] * n)
         # identical members: the uniform weights are optimal (proof of Proposition 5)
@@ -403,10 +405,24 @@ def proposition_5(figures: Path) -> Section:
         p = 1.0 / (n + 1)
         post = p * (1 - p) ** n
         optimal.append(ev.excess)  # = the optimal profit at optimal weights (Theorem 1)
+        errors.append(ev.stderr)  # None where the integrator uses quadrature
         posted.append(post)
-        rows.append((n, optimal[-1], post, optimal[-1] / post))
+    exact = [float(ih.optimal_profit(n)) for n in sizes]
+    exact_ratio = [float(ih.optimal_profit(n) / ih.posted_profit(n)) for n in sizes]
+    rows = [(n, o, e, q, o / q) for n, o, e, q in zip(sizes, optimal, exact, posted)]
     check_n = solve_group(["uniform:0,1"] * 6)
     plain = {n: _plain_monte_carlo(n, seed=n) for n in (50, 200)}
+    qmc_se = math.sqrt(np.mean([e ** 2 for e in errors if e is not None]))
+    worst = max(abs(o - e) for o, e in zip(optimal, exact))
+    fit_sizes = sizes[9:]
+    rate = ih.fit_rate(fit_sizes, exact[9:])
+    rate_expected = -0.5 + ih.rate_bias(fit_sizes)
+    sobol_rate = ih.fit_rate(fit_sizes, optimal[9:])
+    limit = ih.fit_limit(fit_sizes, exact[9:])
+    ratio_limit = ih.fit_limit(fit_sizes, exact_ratio[9:], power=-0.5)
+    clt_50 = ih.CLT_CONSTANT / math.sqrt(50) * ih.edgeworth_factor(50)
+    ratio_50 = exact_ratio[-1] / math.sqrt(50)
+    ratio_50_expected = ih.RATIO_CONSTANT * ih.ratio_factor(50)
     checks = [
         Check("Proposition 5", "6 identical U[0,1], c = 0", "optimal weights are uniform", 1 / 6,
               f"{min(check_n.weights):.6f}..{max(check_n.weights):.6f}",
@@ -429,6 +445,32 @@ def proposition_5(figures: Path) -> Section:
               "optimal profit (Sobol) vs plain Monte Carlo of E[(sum phi)+]/N", round(plain[50][0], 6), optimal[-1],
               abs(optimal[-1] - plain[50][0]) <= SIGMAS * plain[50][1] + 1e-4, "4 s.e. + 1e-4 (Sobol)",
               "cross-evaluator", "plain Monte Carlo, numpy generator"),
+        Check("Proposition 5", "N = 1..50", "optimal profit: Sobol vs exact E[(S_N)+]/N, max |difference|",
+              0.0, worst, worst <= SIGMAS * qmc_se + QUAD, f"4 x r.m.s. Sobol s.e. ({qmc_se:.1e}) + {QUAD:g}",
+              "cross-evaluator", "exact: Irwin-Hall CDF integrated in Fractions (market.group.irwin_hall)"),
+        Check("Proposition 5 (independent)", "N = 50, exact", "optimal profit vs CLT x Edgeworth 1 + 1/(20N)",
+              clt_50, f"{exact[-1]:.12f}", abs(exact[-1] / clt_50 - 1) <= 1 / 50 ** 2, "1/N^2 rel.", "independent",
+              "CLT sd(phi)/sqrt(2 pi N); Edgeworth term of U[-1,1] (kurtosis -6/5)"),
+        Check("Proposition 5 (independent)", "N = 10..50, exact", "slope of log profit on log N",
+              rate_expected, f"{rate.slope:.6f} +- {rate.stderr:.1e}",
+              abs(rate.slope - rate_expected) <= rate.stderr, "1 s.e.", "independent",
+              "CLT slope -1/2 plus the Edgeworth 1/(20N) term's slope over N = 10..50 (linregress)"),
+        Check("Proposition 5 (independent)", "N = 10..50, exact", "exp(a), log(profit sqrt N) = a + b/N",
+              ih.CLT_CONSTANT, f"{limit.limit:.7f} (b = {limit.slope:.4f})",
+              abs(limit.limit - ih.CLT_CONSTANT) <= limit.tolerance,
+              f"s.e. + 2 x curvature = {limit.tolerance:.1e}", "independent", "CLT: sd(phi)/sqrt(2 pi), sd = 1/sqrt 3"),
+        Check("Proposition 5", "N = 10..50, Sobol", "slope of log profit on log N (Sobol vs exact)",
+              round(rate.slope, 6), f"{sobol_rate.slope:.4f} +- {sobol_rate.stderr:.1e}",
+              abs(sobol_rate.slope - rate.slope) <= SIGMAS * sobol_rate.stderr, "4 s.e. of the Sobol fit",
+              "cross-evaluator", "linregress on the exact values"),
+        Check("Proposition 5 (independent)", "N = 50, exact optimal / exact posted",
+              "ratio / sqrt(N) vs e sd/sqrt(2 pi) x (1 + 11/(20N))", ratio_50_expected, ratio_50,
+              abs(ratio_50 / ratio_50_expected - 1) <= 1 / 50 ** 2, "1/N^2 rel.", "independent",
+              f"CLT and posted ~ (1/(eN))(1 - 1/(2N)); limit {ih.RATIO_CONSTANT:.4f}"),
+        Check("Proposition 5 (independent)", "N = 10..50, exact", "exp(a), log(ratio / sqrt N) = a + b/N",
+              ih.RATIO_CONSTANT, f"{ratio_limit.limit:.6f} (b = {ratio_limit.slope:.3f})",
+              abs(ratio_limit.limit - ih.RATIO_CONSTANT) <= ratio_limit.tolerance,
+              f"s.e. + 2 x curvature = {ratio_limit.tolerance:.1e}", "independent", "e sd(phi)/sqrt(2 pi)"),
         Check("Proposition 5", "N = 50, c = theta_low = 0", "posted profit -> 0: (1/(N+1))(N/(N+1))^N",
               0.0, posted[-1], posted[-1] < 0.008 and all(np.diff(posted) < 0), "< 0.008, decreasing",
               "paper-formula", "Proposition 5 (1)"),
@@ -436,20 +478,11 @@ def proposition_5(figures: Path) -> Section:
               optimal[-1] / posted[-1], all(np.diff(np.array(optimal) / np.array(posted)) > 0), "increasing",
               "paper-formula", "Proposition 5"),
     ]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    a.plot(sizes, optimal, label="optimal (Theorem 1)")
-    a.plot(sizes, posted, label="unanimous posted price")
-    a.plot(sizes, SD_PHI / np.sqrt(2 * np.pi * np.array(sizes)), ":", label="sd(phi)/sqrt(2 pi N)")
-    a.axhline(0.25, ls=":", c="gray", label="limit claimed by Prop. 5 (1/4)")
-    a.set(xlabel="members N", ylabel="profit", title="U[0,1] members, c = theta_low = 0")
-    a.legend()
-    b.plot(sizes, np.array(optimal) / np.array(posted))
-    b.set(xlabel="members N", ylabel="optimal / posted", title="price of simplicity")
-    fig.tight_layout()
-    save_png(fig, figures / "price_of_simplicity.png", dpi=120)
+    _plot_price_of_simplicity(sizes, optimal, exact, posted, exact_ratio, figures / "price_of_simplicity.png")
     shown = [r for r in rows if r[0] in (1, 2, 3, 5, 10, 20, 30, 40, 50)]
-    extra = markdown_table(["N", "optimal profit", "posted-price profit", "ratio"], shown) + \
-        "\n\n![price of simplicity](price_of_simplicity.png)"
+    extra = markdown_table(["N", "optimal profit (Sobol)", "optimal profit (exact)", "posted-price profit",
+                            "ratio"], shown) + "\n\n![price of simplicity](price_of_simplicity.png)"
+    exact_10 = ih.optimal_profit(10)
     text = f"""
 Identical U[0,1] members with c = theta_low = 0. The optimal profit uses the uniform
 weights (optimal by symmetry and convexity, as in the proof; the solver confirms it for
@@ -457,18 +490,58 @@ N = 6), and equals E[(omega . phi)+] there (Theorem 1), evaluated with the close
 one member and 4 x 2^13 scrambled Sobol points for the rest. The best unanimous price is
 1/(N+1), earning (1/(N+1))(N/(N+1))^N, about 1/(eN).
 
-**Not reproduced: the limit of the optimal profit.** Proposition 5(2) says the optimal
-profit tends to the one-member monopoly profit (1/4 here). By symmetry, with uniform
-weights E[phi_1 x] = E[(phi_1 + ... + phi_N)+] / N <= sd(phi) / sqrt(N), so the optimal
-profit tends to 0, like sd(phi)/sqrt(2 pi N) by the central limit theorem; plain Monte
-Carlo ({MC_BATCHES} x {MC_SIZE} profiles) gives {plain[50][0]:.4f} +- {plain[50][1]:.4f} at N = 50 and
-{plain[200][0]:.4f} +- {plain[200][1]:.4f} at N = 200. In
-the proof, the Hoeffding bound gamma_N = 2 exp(-2 delta^2 / ((N - 1) range^2)) tends to 2,
-not 0, so it does not deliver the claimed concentration. The paper's conclusion that the
-price of simplicity is unbounded still holds: the ratio grows like sqrt(N)
-(optimal ~ 1/sqrt(N), posted ~ 1/N).
+With phi = 2 theta - 1 ~ U[-1, 1] the optimal profit is E[(S_N)+]/N, S_N = 2 X - N with X
+the Irwin-Hall sum of N uniforms; integrating its CDF term by term gives E[(S_N)+] as a
+fraction (`agora.market.group.irwin_hall`), which the Sobol values match for N = 1..50 within
+{worst:.1e}.
+
+**Not reproduced: the limit of the optimal profit.** Proposition 5(2) is false: at
+c = theta_low = 0 the optimal profit is E[(S_N)+]/N, exactly {exact_10} = {float(exact_10):.10f} at
+N = 10 and {exact[-1]:.10f} at N = 50, decreasing to 0 like {ih.CLT_CONSTANT:.4f}/sqrt(N)
+(sd(phi)/sqrt(2 pi), the central limit theorem), not to the one-member monopoly profit 1/4.
+By symmetry, with uniform weights E[phi_1 x] = E[(phi_1 + ... + phi_N)+] / N <= sd(phi) / sqrt(N);
+plain Monte Carlo ({MC_BATCHES} x {MC_SIZE} profiles) gives {plain[50][0]:.5f} +- {plain[50][1]:.1e}
+at N = 50 and {plain[200][0]:.5f} +- {plain[200][1]:.1e} at N = 200. In the proof, the Hoeffding
+bound gamma_N = 2 exp(-2 delta^2 / ((N - 1) range^2)) tends to 2, not 0, so it does not deliver
+the claimed concentration.
+
+The rate, fitted on the exact values for N = 10..50: the slope of log profit on log N is
+{rate.slope:.5f} +- {rate.stderr:.1e} (-1/2 and the Edgeworth correction 1/(20N), kurtosis -6/5,
+give {rate_expected:.5f}); on the Sobol values it is {sobol_rate.slope:.4f} +- {sobol_rate.stderr:.1e}.
+Fitting log(profit sqrt N) = a + b/N gives exp(a) = {limit.limit:.6f} (limit {ih.CLT_CONSTANT:.6f})
+and b = {limit.slope:.4f} (Edgeworth: 0.05). The tolerance of such a fit is its standard error plus
+twice the shift of exp(a) when a 1/N^2 term is added: exact values have no noise, so the
+residuals measure only the curvature the straight fit leaves out.
+
+The paper's conclusion that the price of simplicity is unbounded still holds: the ratio of
+optimal to posted-price profit grows like e sd(phi) sqrt(N)/sqrt(2 pi) = {ih.RATIO_CONSTANT:.4f} sqrt(N)
+(optimal ~ sd(phi)/sqrt(2 pi N), posted ~ 1/(eN)), with the factor 1 + 11/(20N) at first order;
+at N = 50 the exact ratio over sqrt(N) is {ratio_50:.6f}, and the fit a + b/N of its log gives
+exp(a) = {ratio_limit.limit:.5f} (panel b).
 """
     return Section("Proposition 5: the price of simplicity", text, checks, extra)
+
+
+def _plot_price_of_simplicity(sizes, optimal, exact, posted, exact_ratio, path: Path) -> None:
+    """Panel a: the profits against N; panel b: (optimal / posted) / sqrt(N) and its limit."""
+    from agora.market.group.irwin_hall import RATIO_CONSTANT, ratio_factor
+
+    n_arr = np.array(sizes, float)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.plot(sizes, optimal, label="optimal (Theorem 1, Sobol)")
+    a.plot(sizes, exact, ".", ms=3, label="optimal, exact")
+    a.plot(sizes, posted, label="unanimous posted price")
+    a.plot(sizes, SD_PHI / np.sqrt(2 * np.pi * n_arr), ":", label="sd(phi)/sqrt(2 pi N)")
+    a.axhline(0.25, ls=":", c="gray", label="limit claimed by Prop. 5 (1/4)")
+    a.set(xlabel="members N", ylabel="profit", title="U[0,1] members, c = theta_low = 0")
+    a.legend()
+    b.plot(sizes, np.array(exact_ratio) / np.sqrt(n_arr), ".", ms=3, label="exact")
+    b.plot(sizes, [RATIO_CONSTANT * ratio_factor(n) for n in sizes], ":", label="limit x (1 + 11/(20N))")
+    b.axhline(RATIO_CONSTANT, c="gray", label=f"limit e sd/sqrt(2 pi) = {RATIO_CONSTANT:.4f}")
+    b.set(xlabel="members N", ylabel="(optimal / posted) / sqrt(N)", title="price of simplicity / sqrt(N)")
+    b.legend()
+    fig.tight_layout()
+    save_png(fig, path, dpi=120)
 
 
 MC_BATCHES, MC_SIZE = 20, 50_000
