@@ -209,9 +209,10 @@ class MaxScoreLaw:
         if value:
             table = SurvivalTable([self.distinct[g].dist for g in value], [self.distinct[g].shift for g in value])
 
-            def bids(c, table=table):  # Score.prob_at_least: no chance where the threshold is not finite
-                return np.where(np.isfinite(c - table.shifts.reshape((-1,) + (1,) * c.ndim)),
-                                table.prob_at_least(c), 0.0)
+            def bids(c, table=table):  # Score.prob_at_least: no chance where the threshold c - shift is not finite
+                rows = table.prob_at_least(c)
+                rows[:, ~np.isfinite(c)] = 0.0  # shifts are finite prices
+                return rows
 
             tables.append((np.array(value), bids))
         shifted = [g for g, s in enumerate(self.distinct) if type(s) is ShiftedVirtualScore]
@@ -230,6 +231,8 @@ class MaxScoreLaw:
     def each_prob_at_least(self, c) -> np.ndarray:
         """P[g_d >= c] for each distinct score d, shape (len(distinct), *c.shape)."""
         c = _as_array(c)
+        if len(self._tables) == 1:  # one table holds every distinct score, in order
+            return self._tables[0][1](c)
         out = np.empty((len(self.distinct),) + c.shape)
         for rows, prob in self._tables:
             out[rows] = prob(c)
