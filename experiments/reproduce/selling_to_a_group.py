@@ -396,7 +396,7 @@ def proposition_5(figures: Path) -> Section:
     from agora.market.group import irwin_hall as ih
 
     sizes = list(range(1, 51))
-    rows, optimal, errors, posted = [], [], [], []
+    optimal, errors, posted = [], [], []
     for n in progress(sizes, len(sizes), "group sizes"):
         members = parse_members(["uniform:0,1"] * n)
         # identical members: the uniform weights are optimal (proof of Proposition 5)

@@ -17,7 +17,7 @@ The best unanimous posted price 1/(N+1) earns N^N / (N+1)^(N+1), also rational.
 Against part 2 of the proposition (a positive limit), the central limit theorem gives
 E[(S_N)+] ~ sd(phi) sqrt(N / (2 pi)), sd(phi) = 1/sqrt(3), so the optimal profit falls like
 0.2303 / sqrt(N) and the ratio to the posted-price profit (about 1/(e N)) grows like
-0.6262 sqrt(N); the 1/N corrections come from the Edgeworth expansion. The fits below
+0.6261 sqrt(N); the 1/N corrections come from the Edgeworth expansion. The fits below
 estimate these constants from the exact values.
 """
 

@@ -141,6 +141,14 @@ class ParetoStack(AffineStack):
         return np.where(inside, b * (lo / v) ** b / alpha, 0.0)
 
 
+def prob_any(counts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """1 - prod_d (1 - rows[d])^counts[d] over the first axis, in logs: accurate when every term is tiny
+    (the chance that some bidder clears, each distinct law d held by counts[d] bidders)."""
+    counts = np.asarray(counts, float).reshape((-1,) + (1,) * (rows.ndim - 1))
+    with np.errstate(divide="ignore"):
+        return -np.expm1(np.sum(counts * np.log1p(-rows), axis=0))
+
+
 def _family(d: ValueDistribution, virtual: bool):
     """The stack a law joins, or None (its own methods): the virtual rows need an affine, increasing phi."""
     if type(d) is Uniform:
@@ -196,9 +204,11 @@ class VirtualTable(_Table):
 class ShiftedVirtualTable(_Table):
     """P[phi^_i(V_i + delta_i) >= c] for a list of laws and shifts delta_i = s - p, one row per law."""
 
-    def __init__(self, laws: Sequence[ValueDistribution], deltas: Sequence[float], scores: Sequence):
-        super().__init__(laws, virtual=True)
-        self.deltas, self.scores = np.asarray(deltas, float), tuple(scores)
+    def __init__(self, scores: Sequence):
+        """``scores``: :class:`~agora.market.single_item.scores.ShiftedVirtualScore` (a law and its delta each)."""
+        self.scores = tuple(scores)
+        super().__init__([s.dist for s in self.scores], virtual=True)
+        self.deltas = np.array([s.delta for s in self.scores], float)
 
     def prob_at_least(self, c) -> np.ndarray:
         """Shape (number of laws, *c.shape); laws that do not stack use their score's own method."""

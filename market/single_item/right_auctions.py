@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agora.market.distributions import ValueDistribution
-from agora.market.single_item.law_stacks import SurvivalTable
+from agora.market.single_item.law_stacks import SurvivalTable, prob_any
 from agora.market.single_item.scores import Score, ShiftedVirtualScore, ValueScore
 from agora.market.single_item.seller_mechanisms import MechanismError
 
@@ -112,11 +112,7 @@ class RightAuction(ABC):
         counts = np.array([c for _, c in laws], float)
 
         def curve(prices) -> np.ndarray:
-            prices = np.asarray(prices, float)
-            with np.errstate(divide="ignore"):
-                log_none = np.sum(counts.reshape((-1,) + (1,) * prices.ndim) * np.log1p(-table.prob_at_least(prices)),
-                                  axis=0)
-            return -np.expm1(log_none)
+            return prob_any(counts, table.prob_at_least(prices))
 
         return curve
 

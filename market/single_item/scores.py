@@ -27,7 +27,7 @@ import numpy as np
 
 from agora.market.distributions import ValueDistribution
 from agora.market.errors import InputError
-from agora.market.single_item.law_stacks import ShiftedVirtualTable, SurvivalTable, VirtualTable
+from agora.market.single_item.law_stacks import ShiftedVirtualTable, SurvivalTable, VirtualTable, prob_any
 
 
 def _as_array(c) -> np.ndarray:
@@ -203,9 +203,10 @@ class MaxScoreLaw:
         virtual = [g for g, s in enumerate(self.distinct) if type(s) is VirtualScore]
         value = [g for g, s in enumerate(self.distinct) if type(s) is ValueScore]
         tables = []
+        #: the distinct virtual scores' table (welfare reads its value densities too), or None
+        self.virtual_table = VirtualTable([self.distinct[g].dist for g in virtual]) if virtual else None
         if virtual:
-            tables.append((np.array(virtual), VirtualTable([self.distinct[g].dist for g in virtual])
-                           .prob_virtual_at_least))
+            tables.append((np.array(virtual), self.virtual_table.prob_virtual_at_least))
         if value:
             table = SurvivalTable([self.distinct[g].dist for g in value], [self.distinct[g].shift for g in value])
 
@@ -217,9 +218,7 @@ class MaxScoreLaw:
             tables.append((np.array(value), bids))
         shifted = [g for g, s in enumerate(self.distinct) if type(s) is ShiftedVirtualScore]
         if shifted:
-            scores = [self.distinct[g] for g in shifted]
-            tables.append((np.array(shifted), ShiftedVirtualTable([s.dist for s in scores], [s.delta for s in scores],
-                                                                  scores).prob_at_least))
+            tables.append((np.array(shifted), ShiftedVirtualTable([self.distinct[g] for g in shifted]).prob_at_least))
         others = [g for g in range(len(self.distinct)) if g not in set(virtual) | set(value) | set(shifted)]
         tables += [(np.array([g]), lambda c, s=self.distinct[g]: s.prob_at_least(c)[None]) for g in others]
         return tables
@@ -240,11 +239,7 @@ class MaxScoreLaw:
 
     def prob_at_least(self, c) -> np.ndarray:
         """P[max_i g_i >= c] = 1 - prod_i (1 - P[g_i >= c]), accurate when small."""
-        c = _as_array(c)
-        counts = self.counts.reshape((-1,) + (1,) * c.ndim)
-        with np.errstate(divide="ignore"):
-            log_none = np.sum(counts * np.log1p(-self.each_prob_at_least(c)), axis=0)
-        return -np.expm1(log_none)
+        return prob_any(self.counts, self.each_prob_at_least(c))
 
     def prob_between(self, c: float, d: float) -> float:
         """P[c <= max score < d]."""

@@ -29,7 +29,6 @@ from scipy import integrate
 
 from agora.market.distributions import Pareto, ValueDistribution, parse_spec
 from agora.market.errors import InputError
-from agora.market.single_item.law_stacks import VirtualTable
 from agora.market.single_item.scores import MaxScoreLaw, VirtualScore
 from agora.market.single_item.seller_mechanisms import Menu
 
@@ -182,11 +181,6 @@ class VirtualMaxLaw(MaxScoreLaw):
         self.bidders = tuple(bidders)
         self.specs = tuple(b.spec for b in self.bidders)
         super().__init__([VirtualScore(b) for b in self.bidders])
-        self.table = VirtualTable([s.dist for s in self.distinct])
-
-    def each_prob_at_least(self, c) -> np.ndarray:
-        """P[phi_d(V_d) >= c] for each distinct law d, affine families in one pass each."""
-        return self.table.prob_virtual_at_least(c)
 
     @classmethod
     def of(cls, bidders: Sequence[ValueDistribution | str]) -> VirtualMaxLaw:
@@ -252,14 +246,14 @@ class VirtualMaxLaw(MaxScoreLaw):
 
         def integrand(t, _):  # once per distinct law, weighted by how many draw from it
             counts = self.counts.reshape((-1,) + (1,) * np.ndim(t))
-            below = 1.0 - self.table.prob_virtual_at_least(t)
+            below = 1.0 - self.virtual_table.prob_virtual_at_least(t)
             zero = below <= 0.0
             zeros = (counts * zero).sum(axis=0)
             logs = np.log(np.where(zero, 1.0, below))
             total = (counts * logs).sum(axis=0)
             others = np.where(zeros > 0, 0.0, np.exp(total - logs))
             others = np.where(zeros == 1, np.where(zero, np.exp(total), 0.0), others)
-            weighted = self.table.value_density(t)
+            weighted = self.virtual_table.value_density(t)
             k = menu.choose(t)
             x = np.where(k >= 0, probs[np.maximum(k, 0)], 0.0)
             return x * np.sum(counts * weighted * others, axis=0)
