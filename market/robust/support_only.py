@@ -76,7 +76,10 @@ def support_constraints(points: int, bidders: int) -> int:
 
 @dataclass(frozen=True)
 class SupportProblem:
-    """The profiles V^I of a finite support and ex-post IC/IR/inventory as ``a_ub x <= 0 or 1``.
+    """The profiles V^I of a finite support and linear constraints ``a_ub x <= b_ub`` on mechanisms.
+
+    :func:`support_problem` fills them with ex-post IC/IR and the inventory;
+    :mod:`agora.market.robust.independent_design` with (IC-D)/(IR-D) per law.
 
     x = (q_1, ..., q_I, m_1, ..., m_I), each a block over the profiles (rows
     of ``values``, row-major in the support indices).
