@@ -118,7 +118,7 @@ def test_theorem_1_4_1_on_nested_grids():
     continuum = min(reserve_auction_revenue(s, 2) for s in SPECS)  # 1/3: U[0,1] is the worst law
     assert continuum == pytest.approx(1 / 3, abs=1e-12)
     ext = extrapolate(values, rate=1.0)
-    assert abs(ext.limit - continuum) <= max(ext.error, 1e-3)
+    assert abs(ext.limit - continuum) <= 2e-3  # the last step's O(h^2) remainder; a 1% error moves it 3.4e-3
 
 
 def test_asymmetric_independent_laws_and_three_bidders():
