@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pytest
 from cli_run import run_cli
+from scipy.optimize import brentq
 
 from agora.market.errors import InputError
 from agora.market.robust.design import (
@@ -34,7 +35,18 @@ from agora.market.robust.lp import (
 from agora.market.robust.mechanisms import HighestBidderLottery, MarkovSet, RandomPostedPrice
 
 AMBIGUITY = MarkovSet(2, 0.3)
-R = 0.155359  # Theorem 1.5.3 for I = 2, mu = 0.3: r = e^{I - 1 - 1/sigma*}
+
+
+def _lottery_ratio(bidders: int, mu: float) -> float:
+    """Theorem 1.5.3's r = e^(I - 1 - 1/sigma*), sigma* the root of (1.30) in (0, 1/(I - 1)) by brentq
+    (the library takes it from the Lambert W function instead)."""
+    def equation(s):
+        return math.log((1 + s) / (bidders * s)) + bidders - 1 - 1 / s - math.log(mu)
+    sigma = brentq(equation, 1e-3, (1 - 1e-12) / (bidders - 1), xtol=1e-15, rtol=1e-15)
+    return math.exp(bidders - 1 - 1 / sigma)
+
+
+R = _lottery_ratio(2, 0.3)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +55,8 @@ def lottery_values():
 
 
 def test_closed_form_r_for_the_test_case():
-    assert HighestBidderLottery.optimal(AMBIGUITY).threshold == pytest.approx(R, abs=5e-7)
+    assert R == pytest.approx(0.155359, abs=5e-7)  # the value the LPs below approach
+    assert HighestBidderLottery.optimal(AMBIGUITY).threshold == pytest.approx(R, rel=1e-12)
 
 
 def test_lottery_lp_decreases_toward_r_and_extrapolates_to_it(lottery_values):
