@@ -106,6 +106,18 @@ def _constraint_guard(rows: int, size, what: str, limit: int) -> None:
                   DESIGN_BYTES_PER_CONSTRAINT, unit="LP constraints")
 
 
+def require_revenue_design_size(points: int, bidders: int, max_variables: int = MAX_DESIGN_VARIABLES) -> None:
+    """Refuse (1.11) on ``points`` values for ``bidders`` above ``max_variables``, naming the largest grid."""
+    _design_guard(revenue_design_variables(points, bidders), lambda n: revenue_design_variables(n, bidders),
+                  f"the design LP (1.11) for {bidders} bidders on a {points}-point grid", max_variables)
+
+
+def require_pricing_design_size(points: int, items: int, max_constraints: int = MAX_DESIGN_CONSTRAINTS) -> None:
+    """Refuse (2.6) on ``points`` values per item above ``max_constraints``, naming the largest grid."""
+    _constraint_guard(pricing_design_constraints(points, items), lambda n: pricing_design_constraints(n, items),
+                      f"the design LP (2.6) for {items} items on a {points}-point grid", max_constraints)
+
+
 def revenue_design_lp(ambiguity: MarkovSet, points: int, lottery: bool = False,
                       max_variables: int = MAX_DESIGN_VARIABLES) -> DesignLP:
     """(1.11) on the grid of ``points`` equally spaced values in [0, v̄], all n^I profiles.
@@ -119,8 +131,7 @@ def revenue_design_lp(ambiguity: MarkovSet, points: int, lottery: bool = False,
     """
     n_b, mu = ambiguity.bidders, ambiguity.mean
     points = _grid_points(points)
-    _design_guard(revenue_design_variables(points, n_b), lambda n: revenue_design_variables(n, n_b),
-                  f"the design LP (1.11) for {n_b} bidders on a {points}-point grid", max_variables)
+    require_revenue_design_size(points, n_b, max_variables)
     started = time.perf_counter()
     g = np.linspace(0.0, ambiguity.upper, points)
     idx = _profiles(points, n_b)
@@ -204,8 +215,7 @@ def pricing_design_lp(upper, cost=None, points: int = 33,
     vbar, c = _items(upper, cost, costs_above=True)
     n_j = len(vbar)
     points = _grid_points(points)
-    _constraint_guard(pricing_design_constraints(points, n_j), lambda n: pricing_design_constraints(n, n_j),
-                      f"the design LP (2.6) for {n_j} items on a {points}-point grid", max_constraints)
+    require_pricing_design_size(points, n_j, max_constraints)
     started = time.perf_counter()
     steps = np.linspace(0.0, 1.0, points)
     low = np.where(c < vbar, c, 0.0)  # each item's grid starts at its cost, or at 0 off sale
