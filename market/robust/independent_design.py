@@ -163,10 +163,13 @@ def independent_design_lp(support, laws, bidders: int = 2, efficient: bool = Tru
     c = np.zeros(pb.variables + 1)
     c[-1] = -1.0
     what = "the independent-values LP" + (" over efficient mechanisms" if efficient else "")
-    res = _solve(c, a_ub, b_ub, a_eq, b_eq, bounds, what)
+    # over all mechanisms interior point (with crossover) is twice as fast as the simplex (33 points, two laws)
+    method = "highs" if efficient else "highs-ipm"
+    res = _solve(c, a_ub, b_ub, a_eq, b_eq, bounds, what, method)
     q, m = pb.mechanism(res.x)
     return DesignLP(value=float(-res.fun), grid=pb.support, profiles=pb.values, allocation=q, payments=m,
-                    variables=pb.variables + 1, status=res.message, seconds=time.perf_counter() - started)
+                    variables=pb.variables + 1, status=res.message, seconds=time.perf_counter() - started,
+                    method=f"scipy.optimize.linprog {method}")
 
 
 def _cdfs(support, laws, bidders: int) -> np.ndarray:
