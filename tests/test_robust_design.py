@@ -32,7 +32,13 @@ from agora.market.robust.lp import (
     worst_case_regret,
     worst_case_revenue,
 )
-from agora.market.robust.mechanisms import HighestBidderLottery, MarkovSet, RandomPostedPrice
+from agora.market.robust.mechanisms import (
+    HighestBidderLottery,
+    MarkovSet,
+    RandomPostedPrice,
+    SecondPriceReserve,
+    spa_worst_case_revenue,
+)
 
 AMBIGUITY = MarkovSet(2, 0.3)
 
@@ -205,3 +211,26 @@ def test_regret_lp_of_a_fixed_mechanism_is_not_below_the_design_lp():
     w = worst_case_regret(lambda v: np.clip(v[:, 0] - 0.2, 0, None) - np.where(v[:, 0] >= 0.6, 0.4, 0.0),
                           grid[:, None])
     assert w.value >= pricing_design_lp([1.0], [0.2], 9).value
+
+
+@pytest.mark.parametrize("bidders,mu,coarsest,grids", [(2, 0.625, 5, 4), (3, 0.5, 3, 3)])
+def test_theorem_1_5_1_efficient_lp_falls_to_vickrey(bidders, mu, coarsest, grids):
+    """(1.11) over efficient mechanisms bounds their optimum from above and falls, first order in the
+    step, to the Vickrey mechanism's worst case (Theorem 1.5.1), here from the worst-case LP (1.7)."""
+    a = MarkovSet(bidders, mu)
+    vickrey = worst_case_revenue(SecondPriceReserve(0.0), a, 201 if bidders == 2 else 61).value
+    assert vickrey == pytest.approx(spa_worst_case_revenue(0.0, a), abs=1e-9)  # Propositions 1.5.5-1.5.7
+    designs = [revenue_design_lp(a, n, efficient=True) for n in nested_points(coarsest, grids)]
+    values = [d.value for d in designs]
+    assert all(x > y >= vickrey - 1e-9 for x, y in zip(values, values[1:]))
+    assert extrapolate(values, rate=1.0).limit == pytest.approx(vickrey, abs=1e-6)
+    d = designs[-1]
+    top = d.profiles == d.profiles.max(axis=1, keepdims=True)
+    assert np.all(d.allocation[~top.T] <= 1e-12) and np.allclose(d.allocation.sum(axis=0), 1.0)
+    # efficiency costs revenue: the (inefficient) optimal lottery earns more than any efficient mechanism
+    assert HighestBidderLottery.optimal(a).threshold > values[-1] + 0.05
+
+
+def test_design_lp_is_lottery_or_efficient_not_both():
+    with pytest.raises(GridError, match="not both"):
+        revenue_design_lp(AMBIGUITY, 5, lottery=True, efficient=True)

@@ -542,6 +542,23 @@ def _plot_design(path: Path, lottery, closed: HighestBidderLottery, points, valu
     save_png(fig, path, dpi=110)
 
 
+def _theorem_1_5_1_checks() -> list[Check]:
+    """(1.11) over efficient mechanisms on nested grids against the Vickrey mechanism's worst case."""
+    a = MarkovSet(2, 0.625)
+    vickrey = _lp(SecondPriceReserve(0.0), a)
+    values = [revenue_design_lp(a, n, efficient=True).value for n in nested_points(5, 4)]
+    ext = extrapolate(values, rate=1.0)
+    inst = "I=2, mu=0.625, grids 5..33"
+    src = f"worst-case LP (1.7) of the Vickrey mechanism, HiGHS, {GRID[2]}-point grid"
+    return [
+        Check("Theorem 1.5.1", inst, "efficient LP (1.11) decreases, >= Vickrey's worst case", f">= {vickrey:.6f}",
+              " > ".join(f"{v:.5f}" for v in values), all(x > y >= vickrey - 1e-9 for x, y in zip(values, values[1:])),
+              "1e-9", "bound", src + "; the grid LP bounds the efficient optimum from above"),
+        Check("Theorem 1.5.1", inst, "efficient LP (1.11) extrapolated (rate h) = Vickrey's worst case", vickrey,
+              ext.limit, _close(ext.limit, vickrey, 1e-6), f"1e-6 (estimate {ext.error:.1e})", "independent", src),
+    ]
+
+
 def design_lps(figures: Path) -> Section:
     """The mechanism-design LPs (1.11), (2.6), (3.1) on nested grids against the optimal values."""
     a = MarkovSet(2, 0.3)
@@ -568,6 +585,7 @@ def design_lps(figures: Path) -> Section:
         Check("Theorem 1.5.4", "I=2, mu=0.3, grid 33", "lottery / LP upper bound on the optimum >= 1/2",
               ">= 0.5", r / every[-1], r / every[-1] >= 0.5, "", "bound", "design LP (1.11) on a 33-point grid"),
     ]
+    checks += _theorem_1_5_1_checks()
     z_star = 0.8 / math.e
     ch2_points = nested_points(5, 6)
     ch2 = [pricing_design_lp([1.0], [0.2], n).value for n in ch2_points]
@@ -606,7 +624,8 @@ lambda + sigma.v with monotone allocations and the grid's payment identity; on n
 its value falls toward the continuum optimum (a grid mechanism may charge more than a
 continuum one, and nature has fewer profiles). Restricted to highest-bidder lotteries it
 approaches r = {r:.6f}; over all mechanisms it stays below r(2 - r) = {r * (2 - r):.6f}, so the
-lottery's share of the unknown optimum is at least the last column. (2.6) and (3.1) keep
+lottery's share of the unknown optimum is at least the last column. Over efficient
+mechanisms it falls to the Vickrey mechanism's worst case (Theorem 1.5.1). (2.6) and (3.1) keep
 the mechanism free but confine nature to the grid: their values rise toward z*.
 """
     extra = markdown_table(["grid points", "LP (1.11), lotteries", "LP (1.11), all mechanisms",
