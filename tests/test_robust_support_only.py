@@ -250,5 +250,7 @@ def test_corollary_1_3_1_needs_a_positive_lowest_value():
 
 
 def test_reference_revenue_of_the_wrong_shape_refused():
-    with pytest.raises(InputError, match="one value per profile"):
+    with pytest.raises(InputError, match="one finite value per profile"):
         dominance_lp([1.0, 2.0], reference=[1.0, 2.0])
+    with pytest.raises(InputError, match="one finite value per profile"):
+        efficient_mechanism_spread([1.0, 2.0], [1.0, 1.0, 1.0, np.nan])

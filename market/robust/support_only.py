@@ -31,10 +31,11 @@ tops. It is not unique: each tie-breaking rule has its critical prices (a
 bidder who loses a tie at v_(2) pays the next support point when he wins just
 above it), with other revenues; all of them lie between v_(2) and the
 per-scenario maximum, at most a spacing apart, so on the interval only the
-Vickrey revenues remain. Mechanisms that also randomize the allocation gain more over Vickrey
-in some scenarios (and earn less than the critical prices in others); the largest such
-gain, :func:`scenario_revenue_lp` with ``efficient=False``, falls as the
-support is refined, towards the propositions' statement on the interval.
+Vickrey revenues remain. Mechanisms that also randomize the allocation gain
+more over Vickrey in some scenarios (and earn less than the critical prices in
+others); the largest such gain, :func:`scenario_revenue_lp` with
+``efficient=False``, falls as the support is refined, towards the
+propositions' statement on the interval.
 Proposition 1.3.2 also needs v_low > 0: with v_low = 0, selling to bidder 2 at
 v̄ when v_1 = 0 (and Vickrey otherwise) is ex-post IC/IR on [0, v̄] too and
 beats Vickrey by v̄ at (0, v̄), on every support (the proof's δ of (1.18) is 0
@@ -229,10 +230,7 @@ def dominance_lp(support, bidders: int = 2, reference=None) -> Dominance:
     started = time.perf_counter()
     pb = support_problem(support, bidders)
     rev = pb.revenue_rows()
-    floor = pb.vickrey_revenue() if reference is None else np.asarray(reference, dtype=float)
-    if floor.shape != (pb.profiles,):
-        raise RobustInputError(f"the reference revenue needs one value per profile ({pb.profiles}), "
-                               f"got shape {floor.shape}")
+    floor = pb.vickrey_revenue() if reference is None else _per_profile(pb, reference)
     a_ub = sparse.vstack([pb.a_ub, -rev]).tocsr()
     res = _solve(-np.asarray(rev.sum(axis=0)).ravel(), a_ub, np.concatenate([pb.b_ub, -floor]), None, None,
                  _free_bounds(pb), "the dominance LP of Definition 1.3.1")
@@ -241,6 +239,15 @@ def dominance_lp(support, bidders: int = 2, reference=None) -> Dominance:
     lp = DesignLP(value=float(gains.sum()), grid=pb.support, profiles=pb.values, allocation=q, payments=m,
                   variables=pb.variables, status=res.message, seconds=time.perf_counter() - started)
     return Dominance(float(gains.sum()), gains, lp)
+
+
+def _per_profile(pb: SupportProblem, revenue) -> np.ndarray:
+    """A revenue per profile of ``pb`` (finite, in the profiles' order)."""
+    r = np.asarray(revenue, dtype=float)
+    if r.shape != (pb.profiles,) or not np.all(np.isfinite(r)):
+        raise RobustInputError(f"the reference revenue needs one finite value per profile ({pb.profiles}), "
+                               f"got shape {r.shape}")
+    return r
 
 
 def efficient_mechanism_spread(support, revenue, bidders: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -253,7 +260,7 @@ def efficient_mechanism_spread(support, revenue, bidders: int = 2) -> tuple[np.n
     """
     pb = support_problem(support, bidders)
     a_eq = sparse.vstack([pb.sale_rows(), pb.revenue_rows()]).tocsr()
-    b_eq = np.concatenate([np.ones(pb.profiles), np.asarray(revenue, dtype=float)])
+    b_eq = np.concatenate([np.ones(pb.profiles), _per_profile(pb, revenue)])
     bounds = pb.efficient_bounds()
     spread = np.empty(pb.variables)
     for j in range(pb.variables):
