@@ -115,8 +115,9 @@ def add_parsers(verbs: dict, sub) -> None:
     p.add_argument("--grid", type=_positive_int, metavar="N",
                    help="also solve the worst-case LPs (1.7)/(1.8) on an N-point grid")
     p.add_argument("--design-grid", type=_design_points, metavar="N",
-                   help="also solve the mechanism-design LP (1.11) on an N-point grid, over all mechanisms "
-                        "and over highest-bidder lotteries (an upper bound on the best worst-case revenue); "
+                   help="also solve the mechanism-design LP (1.11) on an N-point grid, over all mechanisms, "
+                        "highest-bidder lotteries and efficient mechanisms (upper bounds on their best "
+                        "worst-case revenues); "
                         "with --costs, the LP (2.6) on N points per item (a lower bound on the regret)")
     p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
     add_limit_options(p)

@@ -201,6 +201,9 @@ def test_cli_design_grid(capsys):
     assert d["grid"] == 9 and "Optimal" in d["status"]
     assert R <= d["lottery_value"] <= d["value"] <= R * (2 - R)
     assert d["lottery_share"] == pytest.approx(json.loads(out)["hbl_revenue"] / d["value"], rel=1e-12)
+    vickrey = spa_worst_case_revenue(0.0, AMBIGUITY)  # Theorem 1.5.1: the efficient optimum
+    assert vickrey - 1e-9 <= d["efficient_value"] <= d["value"] and "Optimal" in d["efficient_status"]
+    assert d["efficient_value"] == pytest.approx(revenue_design_lp(AMBIGUITY, 9, efficient=True).value, abs=1e-12)
     code, out, err = run_cli(capsys, "solve", "robust", "--bidders", "3", "--mean", "0.3", "--design-grid", "40")
     assert code == 2 and out == "" and err.count("\n") == 1 and "largest grid that fits" in err
 
