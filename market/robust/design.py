@@ -116,7 +116,8 @@ def require_revenue_design_size(points: int, bidders: int, max_variables: int = 
 def require_pricing_design_size(points: int, items: int, max_constraints: int = MAX_DESIGN_CONSTRAINTS) -> None:
     """Refuse (2.6) on ``points`` values per item above ``max_constraints``, naming the largest grid."""
     _constraint_guard(pricing_design_constraints(points, items), lambda n: pricing_design_constraints(n, items),
-                      f"the design LP (2.6) for {items} items on a {points}-point grid", max_constraints)
+                      f"the design LP (2.6) for {items} item{'s' * (items != 1)} on a {points}-point grid",
+                      max_constraints)
 
 
 def revenue_design_lp(ambiguity: MarkovSet, points: int, lottery: bool = False,
