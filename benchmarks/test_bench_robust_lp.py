@@ -101,3 +101,30 @@ def test_design_lp_regret_129(benchmark):
     d = benchmark.pedantic(pricing_design_lp, args=([1.0], [0.2], 129), rounds=3, iterations=1)
     benchmark.extra_info.update({"variables": d.variables, "value": d.value})
     assert d.value <= 0.8 / 2.718281828459045
+
+
+def _independent_grid(points: int):
+    import numpy as np
+
+    from agora.market.robust.independent_design import discretized_law
+    grid = np.linspace(0.0, 1.0, points)
+    return grid, [discretized_law(s, grid) for s in ("uniform:0,1", "beta:2,2,0,1")]
+
+
+def test_independent_lp_efficient_33(benchmark):
+    """The independent-values LP over efficient mechanisms, I = 2, two laws, 33 points (Theorem 1.4.1)."""
+    from agora.market.robust.independent_design import independent_design_lp, vickrey_revenues
+    grid, laws = _independent_grid(33)
+    d = benchmark.pedantic(independent_design_lp, args=(grid, laws), rounds=2, iterations=1)
+    benchmark.extra_info.update({"variables": d.variables, "value": d.value})
+    assert vickrey_revenues(grid, laws).min() <= d.value + 1e-9
+
+
+def test_independent_lp_all_mechanisms_33(benchmark):
+    """The same LP over all mechanisms (no efficiency), beside the efficient one in one run."""
+    from agora.market.robust.independent_design import independent_design_lp, vickrey_revenues
+    grid, laws = _independent_grid(33)
+    d = benchmark.pedantic(independent_design_lp, args=(grid, laws), kwargs={"efficient": False}, rounds=2,
+                           iterations=1)
+    benchmark.extra_info.update({"variables": d.variables, "value": d.value})
+    assert d.value > vickrey_revenues(grid, laws).min()

@@ -12,8 +12,16 @@ from __future__ import annotations
 import argparse
 import math
 
-from agora.experiments.cli import _positive_int
-from agora.experiments.limits import add_limit_options, limits_of, require_fits, robust_cost
+from agora.experiments.cli import _positive_int, _whole_number
+from agora.experiments.limits import (
+    Cost,
+    add_limit_options,
+    human_bytes,
+    largest,
+    limits_of,
+    require_fits,
+    robust_cost,
+)
 from agora.experiments.output import dumps
 from agora.experiments.tables import format_table
 from agora.market.errors import InputError
@@ -52,6 +60,38 @@ def _costs(text: str) -> tuple[float, ...]:
     return costs
 
 
+def _design_points(text: str) -> int:
+    """--design-grid N: a grid of N >= 2 values per bidder or item."""
+    return _whole_number(text, 2)
+
+
+def _require_design_fits(args) -> None:
+    """--design-grid within the library's LP size and within --max-memory and --max-seconds (estimated from
+    that size), before work."""
+    from agora.market.robust import design
+
+    def bounded(size: int) -> float:  # n^I grows past a float's range for many bidders
+        return size if size < 1e300 else math.inf
+
+    if args.costs is None:
+        bidders = args.bidders
+        design.require_revenue_design_size(args.design_grid, bidders)
+        cost = Cost(design.DESIGN_BYTES_PER_VARIABLE, design.DESIGN_SECONDS_PER_VARIABLE,
+                    lambda n: bounded(design.revenue_design_variables(n, bidders)))
+    else:
+        items = len(args.costs)
+        design.require_pricing_design_size(args.design_grid, items)
+        cost = Cost(design.DESIGN_BYTES_PER_CONSTRAINT, design.DESIGN_SECONDS_PER_CONSTRAINT,
+                    lambda n: bounded(design.pricing_design_constraints(n, items)))
+    limits = limits_of(args)
+    if largest(cost, limits) < 2:
+        who = f"{args.bidders} bidders" if args.costs is None else f"{len(args.costs)} items"
+        raise InputError(f"--design-grid = {args.design_grid}: not even the smallest grid (2 points) fits "
+                         f"--max-memory {human_bytes(limits.memory)} and --max-seconds {limits.seconds:g} "
+                         f"with {who}; accepted: fewer {who.split()[1]} or no --design-grid")
+    require_fits("--design-grid", args.design_grid, cost, limits)
+
+
 def add_parsers(verbs: dict, sub) -> None:
     p = verbs["solve"].add_parser(
         "robust", help="best mechanisms when only the range and a mean bound of values are known",
@@ -74,9 +114,10 @@ def add_parsers(verbs: dict, sub) -> None:
                         "or one per item, VBAR1,...,VBARJ")
     p.add_argument("--grid", type=_positive_int, metavar="N",
                    help="also solve the worst-case LPs (1.7)/(1.8) on an N-point grid")
-    p.add_argument("--design-grid", type=_positive_int, metavar="N",
-                   help="also solve the mechanism-design LP (1.11) on an N-point grid, over all mechanisms "
-                        "and over highest-bidder lotteries (an upper bound on the best worst-case revenue); "
+    p.add_argument("--design-grid", type=_design_points, metavar="N",
+                   help="also solve the mechanism-design LP (1.11) on an N-point grid, over all mechanisms, "
+                        "highest-bidder lotteries and efficient mechanisms (upper bounds on their best "
+                        "worst-case revenues); "
                         "with --costs, the LP (2.6) on N points per item (a lower bound on the regret)")
     p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
     add_limit_options(p)
@@ -127,6 +168,8 @@ def solve_robust(args) -> int:
     from agora.market.robust.solver import solve_robust as solve
 
     _check_form(args)
+    if args.design_grid is not None:
+        _require_design_fits(args)
     if args.costs is not None:
         return solve_pricing(args)
     if args.grid is not None:

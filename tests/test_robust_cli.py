@@ -101,3 +101,21 @@ def test_bad_costs_are_one_line_and_exit_2(capsys, argv, needle):
     code, out, err = run_cli(capsys, "solve", "robust", *argv)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and needle in err
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--bidders", "2", "--mean", "0.3", "--design-grid", "1"], "--design-grid: expected a number >= 2, got 1"),
+    (["--bidders", "2", "--mean", "0.3", "--design-grid", "70", "--max-seconds", "5"],
+     "--design-grid = 70 would need about"),
+    (["--bidders", "2", "--mean", "0.3", "--design-grid", "40", "--max-memory", "10MB"],
+     "the largest that fits --max-memory 10 MB"),
+    (["--costs", "0.2,0.5", "--design-grid", "20", "--max-seconds", "1"], "--design-grid = 20 would need"),
+    (["--bidders", "1000", "--mean", "0.3", "--design-grid", "5"], "about 10^702 LP variables"),
+    (["--bidders", "8", "--mean", "0.3", "--design-grid", "2", "--max-seconds", "1"], "not even the smallest grid"),
+])
+def test_design_grid_within_the_limits_before_work(capsys, argv, needle):
+    """The design LP's estimate (the library's cost per variable or constraint) against --max-memory and
+    --max-seconds: refused in one line, exit 2, before any LP is built."""
+    code, out, err = run_cli(capsys, "solve", "robust", *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and needle in err

@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pytest
 from cli_run import run_cli
+from scipy.optimize import brentq
 
 from agora.market.errors import InputError
 from agora.market.robust.design import (
@@ -31,10 +32,27 @@ from agora.market.robust.lp import (
     worst_case_regret,
     worst_case_revenue,
 )
-from agora.market.robust.mechanisms import HighestBidderLottery, MarkovSet, RandomPostedPrice
+from agora.market.robust.mechanisms import (
+    HighestBidderLottery,
+    MarkovSet,
+    RandomPostedPrice,
+    SecondPriceReserve,
+    spa_worst_case_revenue,
+)
 
 AMBIGUITY = MarkovSet(2, 0.3)
-R = 0.155359  # Theorem 1.5.3 for I = 2, mu = 0.3: r = e^{I - 1 - 1/sigma*}
+
+
+def _lottery_ratio(bidders: int, mu: float) -> float:
+    """Theorem 1.5.3's r = e^(I - 1 - 1/sigma*), sigma* the root of (1.30) in (0, 1/(I - 1)) by brentq
+    (the library takes it from the Lambert W function instead)."""
+    def equation(s):
+        return math.log((1 + s) / (bidders * s)) + bidders - 1 - 1 / s - math.log(mu)
+    sigma = brentq(equation, 1e-3, (1 - 1e-12) / (bidders - 1), xtol=1e-15, rtol=1e-15)
+    return math.exp(bidders - 1 - 1 / sigma)
+
+
+R = _lottery_ratio(2, 0.3)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +61,8 @@ def lottery_values():
 
 
 def test_closed_form_r_for_the_test_case():
-    assert HighestBidderLottery.optimal(AMBIGUITY).threshold == pytest.approx(R, abs=5e-7)
+    assert R == pytest.approx(0.155359, abs=5e-7)  # the value the LPs below approach
+    assert HighestBidderLottery.optimal(AMBIGUITY).threshold == pytest.approx(R, rel=1e-12)
 
 
 def test_lottery_lp_decreases_toward_r_and_extrapolates_to_it(lottery_values):
@@ -182,6 +201,9 @@ def test_cli_design_grid(capsys):
     assert d["grid"] == 9 and "Optimal" in d["status"]
     assert R <= d["lottery_value"] <= d["value"] <= R * (2 - R)
     assert d["lottery_share"] == pytest.approx(json.loads(out)["hbl_revenue"] / d["value"], rel=1e-12)
+    vickrey = spa_worst_case_revenue(0.0, AMBIGUITY)  # Theorem 1.5.1: the efficient optimum
+    assert vickrey - 1e-9 <= d["efficient_value"] <= d["value"] and "Optimal" in d["efficient_status"]
+    assert d["efficient_value"] == pytest.approx(revenue_design_lp(AMBIGUITY, 9, efficient=True).value, abs=1e-12)
     code, out, err = run_cli(capsys, "solve", "robust", "--bidders", "3", "--mean", "0.3", "--design-grid", "40")
     assert code == 2 and out == "" and err.count("\n") == 1 and "largest grid that fits" in err
 
@@ -192,3 +214,26 @@ def test_regret_lp_of_a_fixed_mechanism_is_not_below_the_design_lp():
     w = worst_case_regret(lambda v: np.clip(v[:, 0] - 0.2, 0, None) - np.where(v[:, 0] >= 0.6, 0.4, 0.0),
                           grid[:, None])
     assert w.value >= pricing_design_lp([1.0], [0.2], 9).value
+
+
+@pytest.mark.parametrize("bidders,mu,coarsest,grids", [(2, 0.625, 5, 4), (3, 0.5, 3, 3)])
+def test_theorem_1_5_1_efficient_lp_falls_to_vickrey(bidders, mu, coarsest, grids):
+    """(1.11) over efficient mechanisms bounds their optimum from above and falls, first order in the
+    step, to the Vickrey mechanism's worst case (Theorem 1.5.1), here from the worst-case LP (1.7)."""
+    a = MarkovSet(bidders, mu)
+    vickrey = worst_case_revenue(SecondPriceReserve(0.0), a, 201 if bidders == 2 else 61).value
+    assert vickrey == pytest.approx(spa_worst_case_revenue(0.0, a), abs=1e-9)  # Propositions 1.5.5-1.5.7
+    designs = [revenue_design_lp(a, n, efficient=True) for n in nested_points(coarsest, grids)]
+    values = [d.value for d in designs]
+    assert all(x > y >= vickrey - 1e-9 for x, y in zip(values, values[1:]))
+    assert extrapolate(values, rate=1.0).limit == pytest.approx(vickrey, abs=1e-6)
+    d = designs[-1]
+    top = d.profiles == d.profiles.max(axis=1, keepdims=True)
+    assert np.all(d.allocation[~top.T] <= 1e-12) and np.allclose(d.allocation.sum(axis=0), 1.0)
+    # efficiency costs revenue: the (inefficient) optimal lottery earns more than any efficient mechanism
+    assert HighestBidderLottery.optimal(a).threshold > values[-1] + 0.05
+
+
+def test_design_lp_is_lottery_or_efficient_not_both():
+    with pytest.raises(GridError, match="not both"):
+        revenue_design_lp(AMBIGUITY, 5, lottery=True, efficient=True)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from agora.experiments.reproduce.robust_independent import independent_values
 from agora.experiments.reproduce.robust_mechanisms import (
     _bundle_menu_checks,
     design_lps,
@@ -35,9 +36,18 @@ def test_dual_certificate_section_holds_with_provenance():
 
 def test_support_only_section_holds_with_lp_provenance():
     section = support_only()
-    assert len(section.checks) == 19 and all(c.holds for c in section.checks)
+    assert len(section.checks) == 24 and all(c.holds for c in section.checks)
     assert all(c.provenance in ("independent", "bound") and c.source for c in section.checks)
     assert sum("linear program (HiGHS) vs brute force" in c.source for c in section.checks) == 5
+    assert sum(c.result == "Corollary 1.3.1" for c in section.checks) == 5
+
+
+@pytest.mark.slow
+def test_independent_values_section_holds_with_provenance():
+    section = independent_values()
+    assert section.checks and all(c.holds for c in section.checks)
+    assert all(c.provenance and c.source for c in section.checks)
+    assert {c.result for c in section.checks} == {"Theorem 1.4.1", "Theorem 1.4.2", "Theorem 1.4.3"}
 
 
 def test_bundle_menu_rows_hold_against_theorem_2_4_1():

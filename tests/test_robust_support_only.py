@@ -7,7 +7,10 @@ Propositions 1.3.2 and 1.3.3 are proved on the interval; on a finite support
 the largest efficient revenue per scenario is the winner's critical value (the
 least support point above v_(2), or v_(2) at a tied top), which the per-scenario
 LP must reproduce, and mechanisms dominating Vickrey exist, their gains falling
-as the support is refined.
+as the support is refined. Corollary 1.3.1 takes on a finite support the form
+of the critical-price mechanism: optimal, efficient, the most revenue among
+efficient mechanisms in every scenario, dominated by no ex-post IC/IR mechanism,
+and the only such mechanism up to its tie-breaking.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from agora.market.errors import InputError
 from agora.market.robust.support_only import (
     critical_price_mechanism,
     dominance_lp,
+    efficient_mechanism_spread,
     efficient_scenario_revenue,
     ex_post_violation,
     robust_design_lp,
@@ -179,3 +183,74 @@ def test_lowest_value_zero_lets_a_mechanism_gain_vbar_over_vickrey(points):
     assert scenario_revenue_lp(support, (0.0, 1.0), efficient=False) == pytest.approx(1.0, abs=TOL)
     values, q, m = _offer_top_when_first_is_lowest(support + 1.0)
     assert (m.sum(axis=0) - np.sort(values, axis=1)[:, -2]).min() == pytest.approx(-1.0, abs=TOL)
+
+
+POSITIVE = [(s, i) for s, i in zip(SUPPORTS, IDS) if s[0] > 0]
+
+
+@pytest.mark.parametrize("support", [s for s, _ in POSITIVE], ids=[i for _, i in POSITIVE])
+def test_corollary_1_3_1_on_a_finite_support(support):
+    """The critical-price mechanism is optimal in (RMDP), efficient, Pareto robustly optimal (the dominance
+    LP against its revenues gains nothing). With the ties broken
+    the other way it is all that again with other revenues: on a finite support the corollary's mechanism
+    is not unique, but every such revenue lies between v_(2) and the per-scenario efficient maximum."""
+    values, q, m = critical_price_mechanism(support)
+    second = np.sort(values, axis=1)[:, -2]
+    most = np.array([scenario_revenue_lp(support, v) for v in values])  # Proposition 1.3.3's LP
+    assert np.all(most - second <= np.diff(support).max() + TOL)
+    swapped = {tuple(v[::-1]): r for v, r in zip(values, m.sum(axis=0))}  # ties to the highest index
+    revenues = [m.sum(axis=0), np.array([swapped[tuple(v)] for v in values])]
+    assert np.abs(revenues[0] - revenues[1]).max() > 0.05  # two revenue vectors
+    top = values == values.max(axis=1, keepdims=True)
+    assert np.all(q[~top.T] == 0.0) and np.all(q.sum(axis=0) == 1.0)  # efficient (Definition 1.2.5)
+    for revenue in revenues:
+        assert revenue.min() == pytest.approx(robust_design_lp(support).value, abs=TOL)  # optimal
+        assert revenue.min() == pytest.approx(_brute_vickrey_worst(support, 2), abs=TOL)
+        assert abs(dominance_lp(support, reference=revenue).total_gain) <= 1e-8  # Pareto robustly optimal
+        assert np.all(second - TOL <= revenue) and np.all(revenue <= most + TOL)
+
+
+@pytest.mark.parametrize("support", [np.linspace(1.0, 2.0, 3), np.array([1.0, 1.1, 1.5, 2.0])],
+                         ids=["uniform3", "uneven4"])
+def test_critical_prices_are_pinned_by_their_revenues_away_from_ties(support):
+    """Range LPs (two per variable) over efficient ex-post IC/IR mechanisms with the critical prices'
+    revenue in every scenario: one allocation and payment at every untied profile, a free split at ties."""
+    values, _, m = critical_price_mechanism(support)
+    q_spread, m_spread = efficient_mechanism_spread(support, m.sum(axis=0))
+    ordered = np.sort(values, axis=1)
+    tied = ordered[:, -1] == ordered[:, -2]
+    assert np.abs(q_spread[:, ~tied]).max() <= 1e-8 and np.abs(m_spread[:, ~tied]).max() <= 1e-8
+    assert q_spread[:, tied].max() == pytest.approx(1.0, abs=TOL)  # at a tie the good may go to either
+
+
+def test_corollary_1_3_1_revenues_meet_vickrey_on_nested_supports():
+    """Every efficient mechanism's revenue lies below the per-scenario maximum, whose excess over v_(2)
+    is the spacing h = 1/(n - 1) on a uniform support of [1, 2]: the corollary's uniqueness in the limit."""
+    for n in (3, 5, 9):
+        support = np.linspace(1.0, 2.0, n)
+        values = second_price(support)[0]
+        excess = max(scenario_revenue_lp(support, v) - sorted(v)[-2] for v in values)
+        assert excess == pytest.approx(1.0 / (n - 1), abs=TOL)
+
+
+def test_corollary_1_3_1_three_bidders():
+    support = np.linspace(1.0, 2.0, 3)
+    values, q, m = critical_price_mechanism(support, 3)
+    assert abs(dominance_lp(support, 3, reference=m.sum(axis=0)).total_gain) <= 1e-8
+    assert m.sum(axis=0).min() == pytest.approx(robust_design_lp(support, 3).value, abs=TOL)
+
+
+def test_corollary_1_3_1_needs_a_positive_lowest_value():
+    """With v_low = 0 (Proposition 1.3.2's proof needs v_low > 0) even the critical prices are dominated."""
+    for support in (np.array([0.0, 0.5, 1.0]), np.linspace(0.0, 1.0, 5)):
+        values, _, m = critical_price_mechanism(support)
+        dom = dominance_lp(support, reference=m.sum(axis=0))
+        assert dom.total_gain > 0.5 and dom.gains.min() >= -1e-8
+        assert ex_post_violation(dom.mechanism.profiles, dom.mechanism.allocation, dom.mechanism.payments) <= 1e-8
+
+
+def test_reference_revenue_of_the_wrong_shape_refused():
+    with pytest.raises(InputError, match="one finite value per profile"):
+        dominance_lp([1.0, 2.0], reference=[1.0, 2.0])
+    with pytest.raises(InputError, match="one finite value per profile"):
+        efficient_mechanism_spread([1.0, 2.0], [1.0, 1.0, 1.0, np.nan])

@@ -20,6 +20,7 @@ from scipy.optimize import brentq, minimize_scalar  # noqa: E402
 from agora.experiments.output import progress, save_png, staging_dir  # noqa: E402
 from agora.experiments.reproduce.references import ROBUST_THESIS  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
+from agora.experiments.reproduce.robust_independent import independent_values  # noqa: E402
 from agora.experiments.tables import markdown_table  # noqa: E402
 from agora.market.robust.adversaries import EqualRevenueLimit, OneRandomHigh  # noqa: E402
 from agora.market.robust.bundles import BundleMenu, search_menus  # noqa: E402
@@ -62,6 +63,7 @@ from agora.market.robust.solver import Knowledge  # noqa: E402
 from agora.market.robust.support_only import (  # noqa: E402
     critical_price_mechanism,
     dominance_lp,
+    efficient_mechanism_spread,
     efficient_scenario_revenue,
     ex_post_violation,
     robust_design_lp,
@@ -540,17 +542,34 @@ def _plot_design(path: Path, lottery, closed: HighestBidderLottery, points, valu
     save_png(fig, path, dpi=110)
 
 
+def _theorem_1_5_1_checks() -> list[Check]:
+    """(1.11) over efficient mechanisms on nested grids against the Vickrey mechanism's worst case."""
+    a = MarkovSet(2, 0.625)
+    vickrey = _lp(SecondPriceReserve(0.0), a)
+    values = [revenue_design_lp(a, n, efficient=True).value for n in nested_points(5, 4)]
+    ext = extrapolate(values, rate=1.0)
+    inst = "I=2, mu=0.625, grids 5..33"
+    src = f"worst-case LP (1.7) of the Vickrey mechanism, HiGHS, {GRID[2]}-point grid"
+    return [
+        Check("Theorem 1.5.1", inst, "efficient LP (1.11) decreases, >= Vickrey's worst case", f">= {vickrey:.6f}",
+              " > ".join(f"{v:.5f}" for v in values), all(x > y >= vickrey - 1e-9 for x, y in zip(values, values[1:])),
+              "1e-9", "bound", src + "; the grid LP bounds the efficient optimum from above"),
+        Check("Theorem 1.5.1", inst, "efficient LP (1.11) extrapolated (rate h) = Vickrey's worst case", vickrey,
+              ext.limit, _close(ext.limit, vickrey, 1e-6), f"1e-6 (estimate {ext.error:.1e})", "independent", src),
+    ]
+
+
 def design_lps(figures: Path) -> Section:
     """The mechanism-design LPs (1.11), (2.6), (3.1) on nested grids against the optimal values."""
     a = MarkovSet(2, 0.3)
     closed = HighestBidderLottery.optimal(a)
-    r = closed.threshold
+    r = _lottery_by_root(2, 0.3)[1]  # Theorem 1.5.3 apart from the library's Lambert W
     points = nested_points(5, 5)
     lotteries = [revenue_design_lp(a, n, lottery=True) for n in points]
     lot = [d.value for d in lotteries]
     every = [revenue_design_lp(a, n).value for n in points[:4]]
     fit, first = extrapolate(lot), extrapolate(lot, rate=1.0)
-    src = "Theorem 1.5.3: r = e^(I - 1 - 1/sigma*), sigma* by Lambert W"
+    src = "Theorem 1.5.3: r = e^(I - 1 - 1/sigma*), sigma* the root of (1.30) by brentq"
     checks = [
         Check("Theorem 1.5.3", "I=2, mu=0.3, grids 5..65", "lottery LP (1.11c) decreases on nested grids",
               "decreasing", " > ".join(f"{v:.5f}" for v in lot),
@@ -566,6 +585,7 @@ def design_lps(figures: Path) -> Section:
         Check("Theorem 1.5.4", "I=2, mu=0.3, grid 33", "lottery / LP upper bound on the optimum >= 1/2",
               ">= 0.5", r / every[-1], r / every[-1] >= 0.5, "", "bound", "design LP (1.11) on a 33-point grid"),
     ]
+    checks += _theorem_1_5_1_checks()
     z_star = 0.8 / math.e
     ch2_points = nested_points(5, 6)
     ch2 = [pricing_design_lp([1.0], [0.2], n).value for n in ch2_points]
@@ -604,7 +624,8 @@ lambda + sigma.v with monotone allocations and the grid's payment identity; on n
 its value falls toward the continuum optimum (a grid mechanism may charge more than a
 continuum one, and nature has fewer profiles). Restricted to highest-bidder lotteries it
 approaches r = {r:.6f}; over all mechanisms it stays below r(2 - r) = {r * (2 - r):.6f}, so the
-lottery's share of the unknown optimum is at least the last column. (2.6) and (3.1) keep
+lottery's share of the unknown optimum is at least the last column. Over efficient
+mechanisms it falls to the Vickrey mechanism's worst case (Theorem 1.5.1). (2.6) and (3.1) keep
 the mechanism free but confine nature to the grid: their values rise toward z*.
 """
     extra = markdown_table(["grid points", "LP (1.11), lotteries", "LP (1.11), all mechanisms",
@@ -650,9 +671,38 @@ def _support_checks(name: str, support: np.ndarray) -> list[Check]:
     ]
 
 
+def _corollary_checks(name: str, support: np.ndarray) -> list[Check]:
+    """Corollary 1.3.1 on a finite support: the critical prices, with either tie-breaking."""
+    inst = f"I=2, support {name}"
+    values, q, m = critical_price_mechanism(support)
+    swapped = {tuple(v[::-1]): r for v, r in zip(values, m.sum(axis=0))}
+    revenues = (m.sum(axis=0), np.array([swapped[tuple(v)] for v in values]))
+    gain = max(abs(dominance_lp(support, reference=r).total_gain) for r in revenues)
+    ordered = np.sort(values, axis=1)
+    untied = ordered[:, -1] > ordered[:, -2]
+    spread = max(float(np.abs(x[:, untied]).max()) for x in efficient_mechanism_spread(support, revenues[0]))
+    return [
+        Check("Corollary 1.3.1", inst, "dominance LP gain over the critical prices (ties either way)", 0.0, gain,
+              gain <= 1e-8 and ex_post_violation(values, q, m) <= 1e-9, "1e-8", "independent",
+              "dominance LP (HiGHS) against the critical-price revenues, their IC/IR by brute force"),
+        Check("Corollary 1.3.1", inst, "range of q, m at untied profiles given the critical prices' revenues",
+              0.0, spread, spread <= 1e-8, "1e-8", "independent",
+              "two range LPs (HiGHS) per variable over efficient ex-post IC/IR mechanisms"),
+    ]
+
+
 def support_only() -> Section:
     """Section 1.3 (support-only knowledge) by LP over finite supports."""
     checks = [c for name, support in SUPPORTS.items() for c in _support_checks(name, support)]
+    for name in ("uniform 3 in [1, 2]", "uneven {1, 1.1, 1.5, 2}"):
+        checks += _corollary_checks(name, SUPPORTS[name])
+    excess = {n: max(scenario_revenue_lp(np.linspace(1.0, 2.0, n), v) - sorted(v)[-2]
+                     for v in second_price(np.linspace(1.0, 2.0, n))[0]) for n in (3, 5, 9)}
+    checks.append(Check("Corollary 1.3.1", "I=2, uniform supports of [1, 2] with 3, 5, 9 points",
+                        "most an efficient mechanism earns above v_(2) in a scenario = spacing h",
+                        " = ".join(f"{1 / (n - 1):g}" for n in excess), " = ".join(f"{e:.6f}" for e in excess.values()),
+                        all(_close(e, 1 / (n - 1), 1e-9) for n, e in excess.items()), "1e-9", "independent",
+                        "per-scenario LP (HiGHS) over efficient mechanisms vs the support's spacing"))
     tri = np.array([1.0, 1.3, 2.0])
     three = robust_design_lp(tri, 3).value
     brute = min(sorted(p)[-2] for p in itertools.product(tri, repeat=3))
@@ -685,6 +735,11 @@ exactly), so Vickrey is dominated by at most the support's spacing; the gain of 
 mechanisms falls as the support is refined. The proposition also needs v_low > 0: with
 v_low = 0, selling to bidder 2 at vbar when v_1 = 0 (Vickrey otherwise) is IC/IR on the
 interval and beats Vickrey by vbar at (0, vbar); the proof's delta (1.18) is 0 there.
+Corollary 1.3.1 on a finite support: the critical-price mechanism is optimal, efficient and
+dominated by no ex-post IC/IR mechanism, and its revenues pin its allocation and payments
+wherever the top is not tied; breaking ties the other way gives a second such mechanism with
+other revenues. All earn between v_(2) and the per-scenario maximum, which exceeds v_(2) by the
+spacing, so on the interval the corollary's Vickrey mechanism is the only one left.
 """
     return Section("Support-only knowledge (Theorem 1.3.1, Propositions 1.3.2-1.3.3)", text, checks)
 
@@ -746,7 +801,7 @@ def reproduce_robust_mechanisms(out: Path) -> Report:
     with staging_dir(out) as stage:
         steps = [example_1_2_2, lambda: figure_1_2(stage), lambda: figure_1_4(stage),
                  lambda: figure_1_5(stage), theorem_1_5_5, lambda: chapter_2(stage), chapter_3, evaluators,
-                 lambda: design_lps(stage), dual_certificates, support_only]
+                 lambda: design_lps(stage), dual_certificates, support_only, independent_values]
         for build in progress(steps, len(steps), "sections"):
             report.sections.append(build())
         report.write(stage)

@@ -6,7 +6,8 @@ value profiles), not over nature's distributions for one fixed mechanism as
 
 * :func:`revenue_design_lp` - (1.11): max λ + μ Σσ_i over allocations q and
   (λ, σ) with Σ_i m_i(v) >= λ + σ·v at every grid profile, over all
-  mechanisms or restricted to highest-bidder lotteries (1.11c);
+  mechanisms, restricted to highest-bidder lotteries (1.11c) or to efficient
+  mechanisms (Theorem 1.5.1);
 * :func:`pricing_design_lp` - (2.6): Chapter 2's minimax regret for one buyer
   and J items on the grid V_n of Lemma 2.3.2, with IR and every pairwise IC
   constraint;
@@ -106,8 +107,21 @@ def _constraint_guard(rows: int, size, what: str, limit: int) -> None:
                   DESIGN_BYTES_PER_CONSTRAINT, unit="LP constraints")
 
 
+def require_revenue_design_size(points: int, bidders: int, max_variables: int = MAX_DESIGN_VARIABLES) -> None:
+    """Refuse (1.11) on ``points`` values for ``bidders`` above ``max_variables``, naming the largest grid."""
+    _design_guard(revenue_design_variables(points, bidders), lambda n: revenue_design_variables(n, bidders),
+                  f"the design LP (1.11) for {bidders} bidders on a {points}-point grid", max_variables)
+
+
+def require_pricing_design_size(points: int, items: int, max_constraints: int = MAX_DESIGN_CONSTRAINTS) -> None:
+    """Refuse (2.6) on ``points`` values per item above ``max_constraints``, naming the largest grid."""
+    _constraint_guard(pricing_design_constraints(points, items), lambda n: pricing_design_constraints(n, items),
+                      f"the design LP (2.6) for {items} item{'s' * (items != 1)} on a {points}-point grid",
+                      max_constraints)
+
+
 def revenue_design_lp(ambiguity: MarkovSet, points: int, lottery: bool = False,
-                      max_variables: int = MAX_DESIGN_VARIABLES) -> DesignLP:
+                      max_variables: int = MAX_DESIGN_VARIABLES, efficient: bool = False) -> DesignLP:
     """(1.11) on the grid of ``points`` equally spaced values in [0, v̄], all n^I profiles.
 
     Variables: q_i(v) >= 0 with Σ_i q_i(v) <= 1, increasing in v_i (ex-post
@@ -115,12 +129,16 @@ def revenue_design_lp(ambiguity: MarkovSet, points: int, lottery: bool = False,
     (v_i = g_k), kept by the recursion U_i(g_{k+1}) = U_i(g_k) + Δ_k q_i(g_k);
     λ free, σ >= 0. Revenue Σ_i (q_i v_i - U_i) >= λ + σ·v at every profile
     (1.11b); ``lottery=True`` adds (1.11c): q_i = 0 unless i is the highest
-    bidder (lowest index among ties). The value is max λ + μ Σσ_i.
+    bidder (lowest index among ties); ``efficient=True`` restricts to Q^eff
+    (Definition 1.2.5): the good always sold, only to highest bidders, ties
+    split freely (Theorem 1.5.1: then the Vickrey mechanism is optimal). The
+    value is max λ + μ Σσ_i.
     """
+    if lottery and efficient:
+        raise GridError("the design LP (1.11) takes lottery=True or efficient=True, not both")
     n_b, mu = ambiguity.bidders, ambiguity.mean
     points = _grid_points(points)
-    _design_guard(revenue_design_variables(points, n_b), lambda n: revenue_design_variables(n, n_b),
-                  f"the design LP (1.11) for {n_b} bidders on a {points}-point grid", max_variables)
+    require_revenue_design_size(points, n_b, max_variables)
     started = time.perf_counter()
     g = np.linspace(0.0, ambiguity.upper, points)
     idx = _profiles(points, n_b)
@@ -161,20 +179,28 @@ def revenue_design_lp(ambiguity: MarkovSet, points: int, lottery: bool = False,
             shape=(k + len(low), n_var)))
     a_ub = sparse.vstack(ub_parts).tocsr()
     b_ub = np.concatenate([np.zeros(n_p), np.ones(n_p), np.zeros(a_ub.shape[0] - 2 * n_p)])
+    if efficient:  # Σ_i q_i = 1 at every profile
+        eq_parts.append(ub_parts[1])
     a_eq = sparse.vstack(eq_parts).tocsr()
+    b_eq = np.zeros(a_eq.shape[0])
+    if efficient:
+        b_eq[-n_p:] = 1.0
     winner = np.argmax(values, axis=1)
+    low_bidder = values < values.max(axis=1, keepdims=True)
     bounds = np.array([(0.0, None)] * n_var, dtype=object)
     for i in range(n_b):
-        if lottery:
-            bounds[q_col(i)[winner != i]] = [(0.0, 0.0)] * int(np.sum(winner != i))
+        if lottery or efficient:
+            off = winner != i if lottery else low_bidder[:, i]
+            bounds[q_col(i)[off]] = [(0.0, 0.0)] * int(np.sum(off))
         bounds[u_col(i)] = [(None, None)] * n_p
     bounds[lam] = (None, None)
     c = np.zeros(n_var)
     c[lam], c[sig0:] = -1.0, -mu
-    what = "the design LP (1.11)" + (" over highest-bidder lotteries" if lottery else "")
+    what = "the design LP (1.11)" + (" over highest-bidder lotteries" if lottery else
+                                     " over efficient mechanisms" if efficient else "")
     # over all mechanisms the LP is degenerate: interior point (with crossover) is several times faster
-    method = "highs" if lottery else "highs-ipm"
-    res = _solve(c, a_ub, b_ub, a_eq, np.zeros(a_eq.shape[0]), [tuple(b) for b in bounds], what, method)
+    method = "highs" if lottery or efficient else "highs-ipm"
+    res = _solve(c, a_ub, b_ub, a_eq, b_eq, [tuple(b) for b in bounds], what, method)
     q = res.x[:n_b * n_p].reshape(n_b, n_p)
     rent = res.x[n_b * n_p:2 * n_b * n_p].reshape(n_b, n_p)
     return DesignLP(value=float(-res.fun), grid=g, profiles=values, allocation=q, payments=q * values.T - rent,
@@ -204,8 +230,7 @@ def pricing_design_lp(upper, cost=None, points: int = 33,
     vbar, c = _items(upper, cost, costs_above=True)
     n_j = len(vbar)
     points = _grid_points(points)
-    _constraint_guard(pricing_design_constraints(points, n_j), lambda n: pricing_design_constraints(n, n_j),
-                      f"the design LP (2.6) for {n_j} items on a {points}-point grid", max_constraints)
+    require_pricing_design_size(points, n_j, max_constraints)
     started = time.perf_counter()
     steps = np.linspace(0.0, 1.0, points)
     low = np.where(c < vbar, c, 0.0)  # each item's grid starts at its cost, or at 0 off sale

@@ -74,9 +74,12 @@ def check_lp_size(variables: int, limit: int, what: str, fits: int, seconds: flo
     """Refuse an LP above ``limit`` (variables, or another size ``unit``) in one line: its
     estimated time and memory and the largest grid that fits."""
     if variables > limit:
-        raise GridError(f"{what} has {variables:,} {unit} (estimated {seconds * variables:,.0f} s and "
-                        f"{nbytes * variables / 1e9:,.1f} GB); the limit is {limit:,}: "
-                        f"the largest grid that fits has {fits} points")
+        size = f"{variables:,}" if variables < 1e15 else f"about 10^{math.log10(variables):.0f}"
+        guess = (f"estimated {seconds * variables:,.0f} s and {nbytes * variables / 1e9:,.1f} GB"
+                 if variables < 1e15 else "far beyond any machine")
+        room = (f"the largest grid that fits has {fits} points" if fits >= 2
+                else "not even a 2-point grid fits")
+        raise GridError(f"{what} has {size} {unit} ({guess}); the limit is {limit:,}: {room}")
 
 
 def largest_grid(size: Callable[[int], int], lower: Callable[[int], int], limit: int) -> int:

@@ -60,18 +60,22 @@ class RobustSolution:
 
 
 def design_lp_summary(ambiguity: MarkovSet, points: int, lottery_revenue: float) -> dict:
-    """The design LP (1.11) on an n-point grid over all mechanisms and over highest-bidder lotteries.
+    """The design LP (1.11) on an n-point grid over all mechanisms, highest-bidder lotteries and
+    efficient mechanisms.
 
-    Both values bound their continuum optima from above, so ``lottery_share``
+    The values bound their continuum optima from above, so ``lottery_share``
     (the closed-form lottery's r over the all-mechanism LP value) is a lower
-    bound on the lottery's share of the unknown optimum (Theorem 1.5.4: >= 1/2).
+    bound on the lottery's share of the unknown optimum (Theorem 1.5.4: >= 1/2),
+    and ``efficient_value`` falls to the Vickrey worst case on finer grids (Theorem 1.5.1).
     """
     from agora.market.robust.design import revenue_design_lp
     every = revenue_design_lp(ambiguity, points)
     lottery = revenue_design_lp(ambiguity, points, lottery=True)
+    efficient = revenue_design_lp(ambiguity, points, efficient=True)
     return {"grid": points, "value": every.value, "lottery_value": lottery.value,
-            "lottery_share": lottery_revenue / every.value, "status": every.status,
-            "lottery_status": lottery.status, "variables": every.variables, "method": every.method}
+            "lottery_share": lottery_revenue / every.value, "efficient_value": efficient.value,
+            "status": every.status, "lottery_status": lottery.status, "efficient_status": efficient.status,
+            "variables": every.variables, "method": every.method}
 
 
 def solve_robust(bidders: int, mean: float, upper: float = 1.0, grid: int | None = None,

@@ -12,7 +12,9 @@ and the statements around it are LPs (HiGHS through scipy.optimize.linprog):
   m_i(v) - v_(2)) over mechanisms earning at least the Vickrey revenue v_(2)
   in every scenario (so also its worst case: they are optimal in (RMDP));
 * :func:`scenario_revenue_lp` - the largest revenue in one scenario over
-  efficient mechanisms (Proposition 1.3.3), or over those dominating Vickrey.
+  efficient mechanisms (Proposition 1.3.3), or over those dominating Vickrey;
+* :func:`efficient_mechanism_spread` - how much efficient mechanisms with one
+  revenue per scenario can differ (the uniqueness in Corollary 1.3.1).
 
 Finite supports against the interval. Propositions 1.3.2 and 1.3.3 are proved
 for V = [v_low, v̄]: both proofs lower the winner's value to just above the
@@ -22,10 +24,18 @@ among efficient mechanisms the largest revenue in scenario v is v_(2) if the
 highest value is shared and the least support point above v_(2) otherwise
 (:func:`efficient_scenario_revenue`), and :func:`critical_price_mechanism`
 (the winner pays the least support value at which he still wins) dominates
-Vickrey by that gap, at most the support's largest spacing. Mechanisms that
-also randomize the allocation gain more in some scenarios; the largest such
-gain, :func:`scenario_revenue_lp` with ``efficient=False``, falls as the
-support is refined, towards the propositions' statement on the interval.
+Vickrey by that gap, at most the support's largest spacing. It is the
+finite support's form of Corollary 1.3.1: optimal, efficient and dominated
+by no ex-post IC/IR mechanism, and pinned down by its revenues away from tied
+tops. It is not unique: each tie-breaking rule has its critical prices (a
+bidder who loses a tie at v_(2) pays the next support point when he wins just
+above it), with other revenues; all of them lie between v_(2) and the
+per-scenario maximum, at most a spacing apart, so on the interval only the
+Vickrey revenues remain. Mechanisms that also randomize the allocation gain
+more over Vickrey in some scenarios (and earn less than the critical prices in
+others); the largest such gain, :func:`scenario_revenue_lp` with
+``efficient=False``, falls as the support is refined, towards the
+propositions' statement on the interval.
 Proposition 1.3.2 also needs v_low > 0: with v_low = 0, selling to bidder 2 at
 v̄ when v_1 = 0 (and Vickrey otherwise) is ex-post IC/IR on [0, v̄] too and
 beats Vickrey by v̄ at (0, v̄), on every support (the proof's δ of (1.18) is 0
@@ -76,7 +86,10 @@ def support_constraints(points: int, bidders: int) -> int:
 
 @dataclass(frozen=True)
 class SupportProblem:
-    """The profiles V^I of a finite support and ex-post IC/IR/inventory as ``a_ub x <= 0 or 1``.
+    """The profiles V^I of a finite support and linear constraints ``a_ub x <= b_ub`` on mechanisms.
+
+    :func:`support_problem` fills them with ex-post IC/IR and the inventory;
+    :mod:`agora.market.robust.independent_design` with (IC-D)/(IR-D) per law.
 
     x = (q_1, ..., q_I, m_1, ..., m_I), each a block over the profiles (rows
     of ``values``, row-major in the support indices).
@@ -204,25 +217,59 @@ class Dominance:
     mechanism: DesignLP
 
 
-def dominance_lp(support, bidders: int = 2) -> Dominance:
-    """max Σ_v (Σ_i m_i(v) - v_(2)) subject to Σ_i m_i(v) >= v_(2) for every v and ex-post IC/IR.
+def dominance_lp(support, bidders: int = 2, reference=None) -> Dominance:
+    """max Σ_v (Σ_i m_i(v) - R(v)) subject to Σ_i m_i(v) >= R(v) for every v and ex-post IC/IR.
 
-    Revenue at least the Vickrey revenue in every scenario implies the Vickrey
-    worst case, so the feasible mechanisms are optimal in (RMDP). On the
-    interval Proposition 1.3.2 makes the value 0; on a finite support it is
-    positive (see the module docstring).
+    R is ``reference`` (revenue per profile, in the order of the profiles), by
+    default the Vickrey revenue v_(2). The value is 0 exactly when the mechanism
+    earning R is Pareto robustly optimal (Definition 1.3.1). Against Vickrey the
+    feasible mechanisms also reach its worst case, so they are optimal in (RMDP);
+    on the interval Proposition 1.3.2 makes the value 0, on a finite support it
+    is positive (see the module docstring).
     """
     started = time.perf_counter()
     pb = support_problem(support, bidders)
-    rev, vick = pb.revenue_rows(), pb.vickrey_revenue()
+    rev = pb.revenue_rows()
+    floor = pb.vickrey_revenue() if reference is None else _per_profile(pb, reference)
     a_ub = sparse.vstack([pb.a_ub, -rev]).tocsr()
-    res = _solve(-np.asarray(rev.sum(axis=0)).ravel(), a_ub, np.concatenate([pb.b_ub, -vick]), None, None,
+    res = _solve(-np.asarray(rev.sum(axis=0)).ravel(), a_ub, np.concatenate([pb.b_ub, -floor]), None, None,
                  _free_bounds(pb), "the dominance LP of Definition 1.3.1")
     q, m = pb.mechanism(res.x)
-    gains = rev @ res.x - vick
+    gains = rev @ res.x - floor
     lp = DesignLP(value=float(gains.sum()), grid=pb.support, profiles=pb.values, allocation=q, payments=m,
                   variables=pb.variables, status=res.message, seconds=time.perf_counter() - started)
     return Dominance(float(gains.sum()), gains, lp)
+
+
+def _per_profile(pb: SupportProblem, revenue) -> np.ndarray:
+    """A revenue per profile of ``pb`` (finite, in the profiles' order)."""
+    r = np.asarray(revenue, dtype=float)
+    if r.shape != (pb.profiles,) or not np.all(np.isfinite(r)):
+        raise RobustInputError(f"the reference revenue needs one finite value per profile ({pb.profiles}), "
+                               f"got shape {r.shape}")
+    return r
+
+
+def efficient_mechanism_spread(support, revenue, bidders: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """How far efficient ex-post IC/IR mechanisms earning ``revenue`` in every scenario can differ.
+
+    For every allocation q_i(v) and payment m_i(v): its largest minus its
+    smallest value over those mechanisms (two LPs each), shape (bidders,
+    profiles). Zero everywhere means one mechanism; Corollary 1.3.1 on the
+    interval: the Vickrey mechanism, unique up to the tie-breaking rule.
+    """
+    pb = support_problem(support, bidders)
+    a_eq = sparse.vstack([pb.sale_rows(), pb.revenue_rows()]).tocsr()
+    b_eq = np.concatenate([np.ones(pb.profiles), _per_profile(pb, revenue)])
+    bounds = pb.efficient_bounds()
+    spread = np.empty(pb.variables)
+    for j in range(pb.variables):
+        c = np.zeros(pb.variables)
+        c[j] = 1.0
+        low = _solve(c, pb.a_ub, pb.b_ub, a_eq, b_eq, bounds, "the efficient-mechanism range LP").fun
+        high = -_solve(-c, pb.a_ub, pb.b_ub, a_eq, b_eq, bounds, "the efficient-mechanism range LP").fun
+        spread[j] = high - low
+    return pb.mechanism(spread)
 
 
 def _profile_index(pb: SupportProblem, profile) -> int:
