@@ -122,3 +122,18 @@ def test_three_members_solve_as_through_the_root_finder(monkeypatch):
     assert fast.trivial is None and 0 < fast.profit
     assert abs(fast.profit - slow.profit) <= 1e-8
     assert np.max(np.abs(np.array(fast.weights) - slow.weights)) <= 1e-6
+
+
+def test_one_table_per_law_whichever_object_carries_it():
+    """Two parses of one law share a table; laws whose specs print alike (6 digits) but differ do not,
+    and each answers as its own root finder does."""
+    first, again = parse_spec("beta:2,3,0,2"), parse_spec("beta:2, 3, 0, 2.0")
+    assert first is not again and virtual_inverse(first) is virtual_inverse(again)
+    close = parse_spec("beta:2,3,0,2.0000001")
+    assert close.spec == first.spec and virtual_inverse(close) is not virtual_inverse(first)
+    s = np.linspace(-1.0, 1.9, 7)
+    for law in (first, close):
+        a, _ = virtual_inverse(law)(s)
+        assert np.allclose(a, law.virtual_threshold(s), rtol=0, atol=1e-9 * (law.hi - law.lo))
+    scaled = [ScaledDistribution(first, f) for f in (1 / 0.3, 1 / 0.3 + 1e-7)]
+    assert scaled[0].spec == scaled[1].spec and virtual_inverse(scaled[0]) is not virtual_inverse(scaled[1])

@@ -25,8 +25,12 @@ so the far tail is exact where a quantile function near 1 is not.
 
 from __future__ import annotations
 
+import math
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import wraps
+from weakref import WeakKeyDictionary
 
 import numpy as np
 from scipy.interpolate import CubicHermiteSpline
@@ -90,6 +94,41 @@ class VirtualInverse:
         return out
 
 
+_KEYS: WeakKeyDictionary = WeakKeyDictionary()  # law_key of each live law object, computed once
+
+
+def law_key(dist: ValueDistribution) -> tuple:
+    """What identifies a law across parsed objects: its class, spec, support and its cdf at three
+    points inside the support (a spec prints parameters to 6 digits, so the spec alone does not)."""
+    if dist not in _KEYS:
+        lo, hi = float(dist.lo), float(dist.hi)
+        width = hi - lo if math.isfinite(hi) else 1.0
+        probes = np.asarray(dist.cdf(lo + width * np.array([0.25, 0.5, 0.75])), float)
+        _KEYS[dist] = (type(dist).__name__, dist.spec, lo, hi, *probes.tolist())
+    return _KEYS[dist]
+
+
+def per_law(build: Callable) -> Callable:
+    """Cache ``build(dist)`` by :func:`law_key`, so members with one law share one table, whichever
+    parsed object carries it (the solver and the mechanism parse the members apart); the 64 laws
+    used last are kept."""
+    tables: OrderedDict = OrderedDict()
+
+    @wraps(build)
+    def cached(dist: ValueDistribution):
+        key = law_key(dist)
+        if key in tables:
+            tables.move_to_end(key)
+        else:
+            tables[key] = build(dist)
+            if len(tables) > 64:
+                tables.popitem(last=False)
+        return tables[key]
+
+    cached.cache_clear = tables.clear
+    return cached
+
+
 def survival_at(dist: ValueDistribution, a: np.ndarray) -> np.ndarray:
     """P[theta >= a], 0 where no value reaches the threshold (a = +inf)."""
     finite = np.isfinite(a)
@@ -145,9 +184,9 @@ def _spline(t, v, q, dvdt) -> CubicHermiteSpline:
     return CubicHermiteSpline(t, np.column_stack([v, q]), np.column_stack([dvdt, -(q / (v - t)) * dvdt]))
 
 
-@lru_cache(maxsize=64)
+@per_law
 def virtual_inverse(dist: ValueDistribution) -> VirtualInverse:
-    """The tabulated inverse of ``dist``'s virtual value with its per-cell error (built once per law).
+    """The tabulated inverse of ``dist``'s virtual value with its per-cell error (built once per law spec).
 
     With exact slopes a cubic Hermite interpolant errs by at most h^4 max|v^(4)| / 384 on a cell
     of width h, at its middle. The interpolant through every other node, evaluated at the nodes
