@@ -287,3 +287,19 @@ def test_example_1_ex_post_table_is_lemma_1_in_closed_form(tmp_path):
         pd.testing.assert_frame_equal(other, table, check_exact=False, rtol=0, atol=1e-14, check_dtype=False)
     saved = json.loads((tmp_path / "ex1" / "solution.json").read_text())
     assert saved["profile_points"] == 7
+
+
+def test_a_group_too_large_for_the_default_profile_grid_says_so(capsys, tmp_path, monkeypatch):
+    """With no default grid (17 or more members; here forced for two) and no --profile-points, the
+    ex-post table is not written and both the solution and the printed summary say why."""
+    import agora.experiments.cli_group as cli_group
+
+    monkeypatch.setattr(cli_group, "default_profile_points", lambda members: None)
+    code, out, err = run_cli(capsys, "solve", "group", "--member", "uniform:0,2", "--member", "uniform:0,3",
+                             "--export", str(tmp_path / "out"), "--points", "65")
+    assert code == 0 and err == ""
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["interim.csv", "interim.json",
+                                                                   "interim.parquet", "solution.json"]
+    saved = json.loads((tmp_path / "out" / "solution.json").read_text())
+    assert saved["profile_points"] is None and saved["ex_post_table"].startswith("not written: 2^2 profiles")
+    assert "no ex-post table: 2^2 profiles exceed 100,000; give --profile-points" in out
