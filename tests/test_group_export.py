@@ -36,10 +36,10 @@ CASES = [(EXAMPLE_1, 0.0, 1025, 1e-5),
 GAUSS = np.polynomial.legendre.leggauss(8)
 
 
-def export(folder, members, cost, points):
+def export(folder, members, cost, points, *extra):
     """(solution, interim table) of ``agora solve group ... --export folder --json``, run in-process."""
     argv = ["solve", "group", *[a for m in members for a in ("--member", m)], f"--cost={cost}",
-            "--export", str(folder), "--points", str(points), "--json"]
+            "--export", str(folder), "--points", str(points), "--json", *extra]
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(argv)
@@ -79,7 +79,8 @@ def exported(request, tmp_path_factory):
 def test_tables_have_every_member_and_the_same_rows_in_each_format(exported):
     members, _, _, sol, table, folder = exported
     assert list(table.columns) == COLUMNS
-    assert sorted(p.name for p in folder.iterdir()) == ["interim.csv", "interim.json", "interim.parquet",
+    assert sorted(p.name for p in folder.iterdir()) == ["expost.csv", "expost.json", "expost.parquet",
+                                                        "interim.csv", "interim.json", "interim.parquet",
                                                         "solution.json"]
     assert table["distribution"].unique().tolist() == [parse_spec(m).spec for m in members]
     assert np.allclose(table.groupby("member")["weight"].first(), sol["weights"], rtol=0, atol=0)
@@ -218,3 +219,87 @@ def test_points_without_export_or_below_three_are_refused(capsys, tmp_path, no_s
     assert "argument --points: expected a number >= 3, got 2" in refused(
         capsys, "--export", str(tmp_path / "out"), "--points", "2")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_profile_points_without_export_below_two_or_too_many_are_refused(capsys, tmp_path, no_solving):
+    assert "--profile-points 9 sets the size of the --export tables; give --export DIR" in refused(
+        capsys, "--profile-points", "9")
+    out = str(tmp_path / "out")
+    assert "argument --profile-points: expected a number >= 2, got 1" in refused(
+        capsys, "--export", out, "--profile-points", "1")
+    assert "--profile-points = 100000 would need about" in refused(
+        capsys, "--export", out, "--profile-points", "100000", "--max-seconds", "10")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_default_profile_grid_has_at_most_100000_profiles():
+    """21 types each while 21^N <= 10^5 (N <= 3), then floor(10^(5/N)): 17 for 4 members, 10 for 5; none
+    from 17 members on (2^17 > 10^5)."""
+    from agora.experiments.cli_group import default_profile_points
+
+    assert [default_profile_points(n) for n in (1, 2, 3, 4, 5, 16, 17)] == [21, 21, 21, 17, 10, 2, None]
+
+
+def example_1_interim(w1: float, w2: float):
+    """Example 1's interim rules in closed form (Lemma 2 with U_i = 0, both members weighted):
+    X_1 = clip(1/2 + r (t - 1)/3), X_2 = clip(1/2 + (t - 3/2)/(2 r)), r = w1/w2, M_i(t) = t X_i(t) - int_0^t X_i;
+    and mbar = E[M_1] = int M_1 dF_1 by quadrature."""
+    from scipy import integrate
+
+    r = w1 / w2
+    x = [lambda t: float(np.clip(0.5 + r * (t - 1) / 3, 0, 1)),
+         lambda t: float(np.clip(0.5 + (t - 1.5) / (2 * r), 0, 1))]
+    kinks = [[1 - 1.5 / r, 1 + 1.5 / r], [1.5 - r, 1.5 + r]]
+
+    def interim_transfer(i: int, t: float) -> float:
+        pts = [k for k in kinks[i] if 0 < k < t]
+        return t * x[i](t) - integrate.quad(x[i], 0, t, points=pts or None, epsabs=1e-13)[0]
+
+    mbar = integrate.quad(lambda t: interim_transfer(0, t) / 2, 0, 2, points=[k for k in kinks[0] if 0 < k < 2],
+                          epsabs=1e-12)[0]
+    return x, interim_transfer, mbar
+
+
+def test_example_1_ex_post_table_is_lemma_1_in_closed_form(tmp_path):
+    """m = M_1(t_1) M_2(t_2) / mbar (Lemma 1, N = 2, mbar > 0), x = 1{w1 (2 t1 - 2) + w2 (2 t2 - 3) >= 0},
+    utilities t_i x - m and the seller's m (c = 0), on 7 x 7 evenly spaced profiles; the same rows in
+    the three formats. Tolerance 1e-5: the trapezoid rule across a kink of X_i on the 1025-type table
+    errs by h^2 |jump of X_i'| / 8 <= (3/512)^2 0.64 / 8 = 2.7e-6 in M_i, and m multiplies it by
+    M_j / mbar <= 3."""
+    sol, _ = export(tmp_path / "ex1", EXAMPLE_1, 0.0, 1025, "--profile-points", "7")
+    table = pd.read_parquet(tmp_path / "ex1" / "expost.parquet")
+    w1, w2 = sol["weights"]
+    assert list(table.columns) == ["theta_1", "theta_2", "allocation", "transfer", "utility_1", "utility_2",
+                                   "seller_profit"]
+    t1, t2 = np.meshgrid(np.linspace(0, 2, 7), np.linspace(0, 3, 7), indexing="ij")
+    assert np.array_equal(table["theta_1"], t1.ravel()) and np.array_equal(table["theta_2"], t2.ravel())
+    score = w1 * (2 * t1.ravel() - 2) + w2 * (2 * t2.ravel() - 3)
+    clear = np.abs(score) > 1e-9
+    assert np.array_equal(table["allocation"][clear], (score[clear] >= 0).astype(float))
+    _, interim_transfer, mbar = example_1_interim(w1, w2)
+    assert mbar == pytest.approx(sol["profit"], abs=1e-6)  # E[M_i] = revenue = profit at c = 0
+    expected = [interim_transfer(0, a) * interim_transfer(1, b) / mbar for a, b in zip(t1.ravel(), t2.ravel())]
+    assert np.allclose(table["transfer"], expected, rtol=0, atol=1e-5)
+    x, m = table["allocation"].to_numpy(), table["transfer"].to_numpy()
+    assert np.allclose(table["utility_1"], t1.ravel() * x - m, rtol=0, atol=1e-15)
+    assert np.allclose(table["seller_profit"], m, rtol=0, atol=1e-15)
+    for other in (pd.read_csv(tmp_path / "ex1" / "expost.csv"), pd.read_json(tmp_path / "ex1" / "expost.json")):
+        pd.testing.assert_frame_equal(other, table, check_exact=False, rtol=0, atol=1e-14, check_dtype=False)
+    saved = json.loads((tmp_path / "ex1" / "solution.json").read_text())
+    assert saved["profile_points"] == 7
+
+
+def test_a_group_too_large_for_the_default_profile_grid_says_so(capsys, tmp_path, monkeypatch):
+    """With no default grid (17 or more members; here forced for two) and no --profile-points, the
+    ex-post table is not written and both the solution and the printed summary say why."""
+    import agora.experiments.cli_group as cli_group
+
+    monkeypatch.setattr(cli_group, "default_profile_points", lambda members: None)
+    code, out, err = run_cli(capsys, "solve", "group", "--member", "uniform:0,2", "--member", "uniform:0,3",
+                             "--export", str(tmp_path / "out"), "--points", "65")
+    assert code == 0 and err == ""
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["interim.csv", "interim.json",
+                                                                   "interim.parquet", "solution.json"]
+    saved = json.loads((tmp_path / "out" / "solution.json").read_text())
+    assert saved["profile_points"] is None and saved["ex_post_table"].startswith("not written: 2^2 profiles")
+    assert "no ex-post table: 2^2 profiles exceed 100,000; give --profile-points" in out

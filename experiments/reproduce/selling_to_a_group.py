@@ -1,5 +1,5 @@
-"""Reproduce selling-to-a-group: Example 1, Theorem 2 (Examples 2-3), Corollaries 2-3,
-Propositions 1, 4 and 5, the Pareto frontier of Theorem 3, the agents at work, fixed
+"""Reproduce selling-to-a-group: Example 1, Theorem 2 (Examples 2-3), Corollaries 1-3,
+Propositions 1-5, Lemmas 3-4, the Pareto frontier of Theorem 3, the agents at work, fixed
 cost shares ranked by Theorem 2 (Section 6.3) and agent-specific transfers (Section 6.4).
 
 Exact values come from quadrature (two or three members, error near 1e-12) or
@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 
 from agora.agents.group import GroupMember  # noqa: E402
 from agora.experiments.output import progress, save_png, staging_dir  # noqa: E402
+from agora.experiments.reproduce.group_claims import audit_section  # noqa: E402
 from agora.experiments.reproduce.references import SELLING_TO_A_GROUP  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
 from agora.experiments.tables import markdown_table  # noqa: E402
@@ -678,7 +679,7 @@ def reproduce_selling_to_a_group(out: Path) -> Report:
     report = Report("Selling to a group: optimal collective mechanisms, simple ones, and vetoes", SOURCE)
     with staging_dir(out) as stage:
         steps = [lambda: example_1(stage), theorem_2, corollaries, proposition_4,
-                 lambda: proposition_5(stage), lambda: pareto(stage), agents, section_6_3, section_6_4]
+                 lambda: proposition_5(stage), lambda: pareto(stage), agents, section_6_3, section_6_4, audit_section]
         for build in progress(steps, len(steps), "sections"):
             report.sections.append(build())
         report.write(stage)

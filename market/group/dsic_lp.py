@@ -124,3 +124,58 @@ def voting_dsic_lp(members: Sequence[ValueDistribution], cost: float, weights, p
     grids = [type_grid(d, int(k)) for d, k in zip(members, counts)]
     virtual = [d.virtual_value(g) for d, g in zip(members, grids)]
     return dsic_lp(grids, voting_allocation(grids, virtual, weights, cost), ex_post_ir)
+
+
+@dataclass(frozen=True)
+class DsicTransferRange:
+    """What every DIC transfer of a bang-bang rule shares on a grid (Lemmas 3 and 4).
+
+    ``spread``: the largest difference ``m(theta) - m(theta')`` any DIC transfer allows between two
+    profiles with the same trade decision (Lemma 3: 0). ``price_low`` / ``price_high``: the range of
+    ``m^H - m^L``, the price collected on trade (Lemma 4 (1)); nan without both kinds of profile.
+    """
+
+    spread: float
+    price_low: float
+    price_high: float
+
+
+def _extreme_transfers(a: sparse.csr_matrix, b: np.ndarray, ref: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(max, min) of ``m(theta) - m(ref)`` over ``A m <= b`` for every profile at once.
+
+    The constraints are differences ``m(u) - m(v) <= b``, so with ``m(ref) = 0`` the coordinatewise
+    largest (smallest) solution is itself feasible: one program maximizing (minimizing) the sum finds it.
+    """
+    bounds = [(None, None)] * size
+    bounds[ref] = (0.0, 0.0)
+    out = []
+    for sign in (-1.0, 1.0):
+        res = linprog(np.full(size, sign), A_ub=a, b_ub=b, bounds=bounds, method="highs")
+        if res.status != 0:
+            raise InputError(f"the DIC transfers of this rule are not bounded on the grid: {res.message}")
+        out.append(res.x)
+    return out[0], out[1]
+
+
+def dsic_transfer_range(grids: Sequence[np.ndarray], allocation: np.ndarray) -> DsicTransferRange:
+    """Lemmas 3-4 on a grid: how much every DIC transfer of ``allocation`` can vary (see DsicTransferRange).
+
+    Raises InputError when no DIC transfer exists (see :func:`dsic_lp` for a certificate).
+    """
+    grids = [np.asarray(g, float) for g in grids]
+    x = np.asarray(allocation, float)
+    if not dsic_lp(grids, x).feasible:
+        raise InputError("this allocation has no DIC transfer on the grid, so it has no transfer range")
+    a, b = _constraints(grids, x, False)
+    flat = x.ravel()
+    spread, price = 0.0, (np.nan, np.nan)
+    for value in (0.0, 1.0):
+        same = np.flatnonzero(flat == value)
+        if same.size == 0:
+            continue
+        high, low = _extreme_transfers(a, b, int(same[0]), flat.size)
+        spread = max(spread, float(np.max(high[same] - low[same])))
+        other = np.flatnonzero(flat != value)
+        if value == 0.0 and other.size:
+            price = (float(low[other[0]]), float(high[other[0]]))
+    return DsicTransferRange(spread, *price)

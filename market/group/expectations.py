@@ -32,13 +32,12 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from scipy.stats import qmc
 
 from agora.market.distributions import Exponential, Uniform, ValueDistribution
-from agora.market.group.inverse import threshold_and_survival, virtual_at_quantile
+from agora.market.group.inverse import per_law, threshold_and_survival, virtual_at_quantile
 
 TANH_SINH_STEP = 0.1
 TANH_SINH_REACH = 3.0  # nodes with |t| <= 3: the dropped tails weigh about 1e-12
@@ -59,7 +58,7 @@ def _tanh_sinh_rule() -> tuple[np.ndarray, np.ndarray]:
 _TS_NODES, _TS_WEIGHTS = _tanh_sinh_rule()
 
 
-@lru_cache(maxsize=64)
+@per_law
 def survival_nodes(dist: ValueDistribution) -> tuple[np.ndarray, np.ndarray]:
     """(phi(F^-1(u)), 1 - u) at SURVIVAL_NODES quantiles u in [0, 1 - 1e-12]: P[phi >= s] at nodes s.
 
@@ -274,13 +273,13 @@ class GroupIntegrator:
         """(scramblings, points, len(rest)) virtual values at scrambled Sobol quantiles (cached)."""
         if rest not in self._qmc_cache:
             seeds = np.random.SeedSequence(self.seed).spawn(self.qmc_scramblings)
-            sets = []
-            for ss in seeds:
-                u = qmc.Sobol(d=len(rest), scramble=True, seed=np.random.default_rng(ss)).random(self.qmc_points)
-                u = np.clip(u, 1e-16, 1.0 - 1e-16)
-                sets.append(np.column_stack([virtual_at_quantile(self.members[j], u[:, c])
-                                             for c, j in enumerate(rest)]))
-            self._qmc_cache[rest] = np.stack(sets)
+            u = np.stack([qmc.Sobol(d=len(rest), scramble=True, seed=np.random.default_rng(ss)).random(self.qmc_points)
+                          for ss in seeds])
+            u = np.clip(u, 1e-16, 1.0 - 1e-16)
+            # one call per member over every scrambling: the laws' own phi(F^-1) for the table's few
+            # untrusted points costs the same per call whatever their number
+            self._qmc_cache[rest] = np.stack([virtual_at_quantile(self.members[j], u[..., c])
+                                              for c, j in enumerate(rest)], axis=-1)
         return self._qmc_cache[rest]
 
     def _qmc(self, weights, offset, rest, k):

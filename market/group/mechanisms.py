@@ -55,6 +55,25 @@ class CollectiveMechanism(ABC):
     def describe(self) -> dict:
         """A JSON-ready description."""
 
+    def ex_post_table(self, points: int) -> dict[str, np.ndarray]:
+        """The ex-post rules on the profile grid of ``points`` evenly spaced types per member (:func:`type_grid`).
+
+        One row per profile (the last member's type varying fastest): ``theta_1 .. theta_N``,
+        ``allocation`` x(theta), ``transfer`` m(theta) (the group's payment; Lemma 1 for the
+        voting rule), ``utility_1 .. utility_N`` theta_i x - m (ex post; Proposition 4 is about
+        their signs and best replies) and ``seller_profit`` m - c x.
+        """
+        grids = [type_grid(d, points) for d in self.members]
+        mesh = np.meshgrid(*grids, indexing="ij")
+        theta = np.column_stack([m.ravel() for m in mesh])
+        x, m = self.allocation(theta), self.transfer(theta)
+        n = len(self.members)
+        table = {f"theta_{i + 1}": theta[:, i] for i in range(n)}
+        table |= {"allocation": x, "transfer": m}
+        table |= {f"utility_{i + 1}": theta[:, i] * x - m for i in range(n)}
+        table["seller_profit"] = m - self.cost * x
+        return table
+
     def interim_utility(self, i: int, types) -> np.ndarray:
         """theta_i X_i(theta_i) - M_i(theta_i): what member i expects from taking part truthfully."""
         types = np.atleast_1d(np.asarray(types, float))

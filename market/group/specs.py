@@ -9,3 +9,5 @@ GROUP_SPEC_HELP = ("a member's value distribution, one per member (atomless, wit
 TRANSFERS = ("pooled", "individual")  # one collective transfer (the paper's model) or one per member (6.4)
 
 TABLE_POINTS = 1025  # types per member on which interim rules are tabulated (and exported)
+PROFILE_ROWS = 100_000  # the default ex-post table has at most this many type profiles
+PROFILE_POINTS = 21  # and at most this many types per member
