@@ -188,10 +188,7 @@ def seller_best_response(bidders: Sequence[ValueDistribution], auction: RightAuc
     curve = auction.sale_curve(bidders)
     if coarse:
         return maximize_price_revenue(curve, candidates, SCAN_XATOL, polish=False)
-    best = maximize_price_revenue(curve, candidates)
-    price = polish_maximum(lambda p: float(p * curve(np.array(p))), best.price)
-    return replace(best, price=price, revenue=float(price * curve(np.array(price))),
-                   method=f"{best.method}, then the root of the five-point derivative")
+    return maximize_price_revenue(curve, candidates)
 
 
 @dataclass(frozen=True)
@@ -269,8 +266,8 @@ def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction
     """The intermediary's revenue-maximizing commitment in ``cls`` against a best-responding seller.
 
     Bilevel: every candidate parameter gets the seller's exact best response,
-    :func:`_maximize_parameter` scans and refines, and the root of the five-point
-    derivative sharpens the optimum (:func:`polish_maximum`).
+    :func:`_maximize_parameter` scans and refines, and Newton steps on the five-point
+    stencil sharpen the optimum (:func:`polish_maximum`).
     """
     best_x, scanned, skipped = _maximize_parameter(bidders, cls, _parameter_candidates(bidders, cls), None)
     best_x = polish_maximum(lambda x: _intermediary_revenue(bidders, cls, x), best_x,
@@ -278,7 +275,7 @@ def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction
     commitment = cls(best_x)
     return CommitmentOptimum(commitment, outcome_of(bidders, commitment),
                              f"scan of {scanned - skipped} parameters, each with the seller's exact best "
-                             "response, then bounded Brent and the root of the five-point derivative"
+                             "response, then bounded Brent and Newton steps on the five-point stencil"
                              + (f" ({skipped} parameters beyond floating-point quadrature left out)"
                                 if skipped else ""))
 
