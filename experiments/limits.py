@@ -242,10 +242,11 @@ def k_auction_regret_cost(items: int, block: int) -> Cost:
 #: ``agora solve intermediary-first`` (Theorem 4.1's bilevel search over every class of commitment),
 #: measured with 1..32 bidders of one law, 2..8 distinct uniform laws and two of each other kind,
 #: then raised by half: seconds per distinct law by its kind (a law of another kind costs the dearest),
-#: plus ``IF_BIDDER_SECONDS * bidders**2`` for the order statistics of all bidders, plus a fixed part.
+#: plus ``IF_BIDDER_SECONDS * bidders**2`` for the order statistics of all bidders, plus a fixed part
+#: (3 s until the scan's Gauss-Legendre pairs and Newton steps cut two uniform bidders from ~1 s to ~0.3 s).
 IF_LAW_SECONDS = {"uniform": 2.0, "point": 2.0, "exponential": 6.0, "pareto": 6.0, "beta": 95.0,
                   "truncnorm": 200.0}
-IF_BIDDER_SECONDS, IF_FIXED_SECONDS, IF_BYTES = 0.05, 3.0, 150e6
+IF_BIDDER_SECONDS, IF_FIXED_SECONDS, IF_BYTES = 0.05, 1.0, 150e6
 
 #: ``agora solve group`` (Theorem 1's weights over the simplex), measured with 10..40 members and
 #: raised by half: ``GROUP_MEMBER_SECONDS * members**3`` for the weight search, seconds per member by

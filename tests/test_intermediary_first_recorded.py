@@ -49,6 +49,9 @@ RECORDED = {
                                   0.43735338172935334),
          "shifted_myerson": (2.7933140663833114, 0.756049782373285, 0.4304461727985316, 0.8291777688492727)}),
 }
+# rows whose best parameter sits where the seller's answer jumps: the revenue is a supremum approached
+# from one side (no smooth maximum), so a search that gets closer finds a little more (3e-9 here)
+ON_A_JUMP = {(("uniform:0,1", "exponential:1"), "second_price_auction")}
 TOTALS = ("seller_price", "seller_revenue", "intermediary_revenue", "welfare", "no_intermediary_optimal_revenue")
 
 
@@ -90,7 +93,10 @@ def test_search_finds_the_recorded_commitments(bidders):
         row = sol.by_class[name]
         parameter = next(v for k, v in row["commitment"].items() if k != "class")
         assert (parameter, row["seller_price"]) == pytest.approx(expected[:2], rel=1e-5, abs=1e-15), name
-        assert row["intermediary_revenue"] == pytest.approx(expected[3], rel=1e-9), name
+        if (bidders, name) in ON_A_JUMP:  # a supremum approached from one side: closer is higher
+            assert expected[3] * (1 - 1e-9) <= row["intermediary_revenue"] <= expected[3] * (1 + 1e-8), name
+        else:
+            assert row["intermediary_revenue"] == pytest.approx(expected[3], rel=1e-9), name
         assert row["seller_revenue"] == pytest.approx(expected[2], rel=1e-5), name
 
 

@@ -195,14 +195,14 @@ def test_bid_vectors_count_the_grid_searched(levels, bids):
     (["uniform:0,1", "beta:2,2,0,1"], 97.0),
 ])
 def test_intermediary_first_largest_fit_solves_the_quadratic(specs, per_law):
-    """With the given laws in turn, n bidders cost 3 + (the distinct laws' seconds) + 0.05 n^2 s:
-    the largest n within an hour is floor(sqrt((3600 - 3 - per_law) / 0.05)), by exact arithmetic."""
+    """With the given laws in turn, n bidders cost 1 + (the distinct laws' seconds) + 0.05 n^2 s:
+    the largest n within an hour is floor(sqrt((3600 - 1 - per_law) / 0.05)), by exact arithmetic."""
     from fractions import Fraction
     from math import isqrt
 
     from agora.experiments.limits import intermediary_first_cost
 
-    bound = (Fraction(3600) - 3 - Fraction(per_law)) / Fraction(1, 20)
+    bound = (Fraction(3600) - 1 - Fraction(per_law)) / Fraction(1, 20)
     expected = isqrt(int(bound))
     assert largest(intermediary_first_cost(specs), Limits(4e9, 3600.0)) == expected
 

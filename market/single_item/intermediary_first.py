@@ -85,7 +85,7 @@ def _power_tail(b: ValueDistribution, tail_coefficient) -> tuple[float, float] |
 
 
 def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value,
-                tail_coefficient=None, checked: bool = False, rtol: float = RTOL) -> Integral:
+                tail_coefficient=None, checked: bool = False, rtol: float = RTOL, quick: bool = False) -> Integral:
     """Sum over bidders of an integral over its values where it can win, plus its atom at hi
     (the quadrature checked by a second rule if asked); once per distinct score, times its count.
 
@@ -125,13 +125,14 @@ def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value
     tails = [_power_tail(bidders[o], tail_coefficient) if tail_coefficient and math.isinf(hi) else None
              for (_, hi), o in zip(pieces, owners)]
     plain = [k for k, t in enumerate(tails) if t is None]
-    part = integrate_pieces(f, [pieces[k] for k in plain], [owners[k] for k in plain], checked, rtol) if plain \
+    part = integrate_pieces(f, [pieces[k] for k in plain], [owners[k] for k in plain], checked, rtol, quick) \
+        if plain \
         else Integral(0.0, 0.0)
     value, error = part.value + atoms, part.error
     for (lo, _), o, t in zip(pieces, owners, tails):
         if t is not None:
             tail = integrate_power_tail(lambda z, _, o=o: f(z, np.full(z.shape, o)), max(lo, bidders[o].lo), [t],
-                                        checked, rtol)
+                                        checked, rtol, quick)
             value, error = value + tail.value, error + tail.error
     return Integral(value, error)
 
@@ -146,22 +147,23 @@ def _payment_density(b: ValueDistribution, z: np.ndarray, price: float) -> np.nd
 
 def evaluate_right_auction(bidders: Sequence[ValueDistribution], auction: RightAuction,
                            price: float, welfare: bool = True, checked: bool = True,
-                           rtol: float = RTOL) -> RightAuctionOutcome:
+                           rtol: float = RTOL, quick: bool = False) -> RightAuctionOutcome:
     """Exact expected outcome of ``auction`` when the seller posts ``price`` (welfare nan if not asked).
 
     ``quadrature_error`` bounds the error by comparing two independent rules; with ``checked`` False
     it is tanh-sinh's own estimate (parameter scans, whose best point is then evaluated checked),
-    aiming at ``rtol``.
+    aiming at ``rtol``; ``quick`` (a scan, not checked): pairs of Gauss-Legendre rules where they agree
+    to ``rtol`` (:func:`virtual_law.integrate_pieces`).
     """
     law = MaxScoreLaw(auction.scores(bidders, price))
     sale = float(auction.sale_probability(bidders, price))
     # leading tail terms for an uncapped Pareto (survival (s / z)^b): z f(z) ~ b s^b z^-b, and the
     # payment density (z - p) f(z) - P[V >= z] ~ (b - 1) s^b z^-b
     welfare = _per_bidder(law, bidders, auction.reserve, lambda b, z: b.value_times_pdf(z), lambda v: v,
-                          lambda b: b.b, checked, rtol) if welfare else Integral(math.nan, 0.0)
+                          lambda b: b.b, checked, rtol, quick) if welfare else Integral(math.nan, 0.0)
     if auction.threshold_payment:
         revenue = _per_bidder(law, bidders, auction.reserve, lambda b, z: _payment_density(b, z, price),
-                              lambda v: v - price, lambda b: b.b - 1.0, checked, rtol)
+                              lambda v: v - price, lambda b: b.b - 1.0, checked, rtol, quick)
     else:
         revenue = Integral(auction.parameter * sale, 0.0)
     return RightAuctionOutcome(float(price), sale, float(price) * sale, revenue.value,
@@ -188,10 +190,7 @@ def seller_best_response(bidders: Sequence[ValueDistribution], auction: RightAuc
     curve = auction.sale_curve(bidders)
     if coarse:
         return maximize_price_revenue(curve, candidates, SCAN_XATOL, polish=False)
-    best = maximize_price_revenue(curve, candidates)
-    price = polish_maximum(lambda p: float(p * curve(np.array(p))), best.price)
-    return replace(best, price=price, revenue=float(price * curve(np.array(price))),
-                   method=f"{best.method}, then the root of the five-point derivative")
+    return maximize_price_revenue(curve, candidates)
 
 
 @dataclass(frozen=True)
@@ -220,7 +219,8 @@ def outcome_of(bidders, commitment: RightAuction, welfare: bool = True, checked:
                coarse: bool = False) -> RightAuctionOutcome:
     """The outcome when the seller best-responds to ``commitment`` (``coarse``: to the scan's tolerances)."""
     price = seller_best_response(bidders, commitment, coarse).price
-    return evaluate_right_auction(bidders, commitment, price, welfare, checked, SCAN_RTOL if coarse else RTOL)
+    return evaluate_right_auction(bidders, commitment, price, welfare, checked, SCAN_RTOL if coarse else RTOL,
+                                  quick=coarse)
 
 
 def _intermediary_revenue(bidders, cls, x: float, seller_price: float | None = None, coarse: bool = False) -> float:
@@ -232,15 +232,19 @@ def _intermediary_revenue(bidders, cls, x: float, seller_price: float | None = N
     if seller_price is None:
         return outcome_of(bidders, cls(float(x)), welfare=False, checked=False, coarse=coarse).intermediary_revenue
     return evaluate_right_auction(bidders, cls(float(x)), seller_price, welfare=False, checked=False,
-                                  rtol=SCAN_RTOL if coarse else RTOL).intermediary_revenue
+                                  rtol=SCAN_RTOL if coarse else RTOL, quick=coarse).intermediary_revenue
 
 
-def _maximize_parameter(bidders, cls, cand: np.ndarray, seller_price: float | None) -> tuple[float, int, int]:
+def _maximize_parameter(bidders, cls, cand: np.ndarray, seller_price: float | None,
+                        polished: bool = False) -> tuple[float, int, int]:
     """Scan ``cand`` for the best parameter of ``cls``, then bounded Brent between the best one's neighbours.
 
     The intermediary's revenue can jump where the seller's response jumps, so the
-    scan, not the refinement, is relied on for the global optimum. Returns the best
-    parameter, how many candidates were scanned and how many could not be evaluated.
+    scan, not the refinement, is relied on for the global optimum. ``polished``: Newton
+    steps follow (:func:`polish_maximum`), so Brent compares the scan's coarse revenues
+    (its stop still tight, as an optimum on a jump of the seller's answer is not polished)
+    and only its end is evaluated exactly. Returns the best parameter, how many candidates
+    were scanned and how many could not be evaluated.
     """
     revenue = np.array([_revenue_or_nan(bidders, cls, x, seller_price) for x in cand])
     skipped = int(np.count_nonzero(np.isnan(revenue)))
@@ -257,10 +261,11 @@ def _maximize_parameter(bidders, cls, cand: np.ndarray, seller_price: float | No
     lo, hi = cand[max(k - 1, 0)], cand[min(k + 1, cand.size - 1)]
     if hi > lo:
         with np.errstate(over="ignore", invalid="ignore"):  # Brent's parabola steps on huge ranges
-            res = minimize_scalar(lambda x: -_intermediary_revenue(bidders, cls, x, seller_price),
+            res = minimize_scalar(lambda x: -_intermediary_revenue(bidders, cls, x, seller_price, coarse=polished),
                                   bounds=(lo, hi), method="bounded",
                                   options={"xatol": 1e-10 * max(1.0, hi)})
-        if -res.fun > best_r + VALUE_TIE * abs(best_r):  # a scanned point (a bound, a kink) wins ties
+        found = _intermediary_revenue(bidders, cls, res.x, seller_price) if polished else -res.fun
+        if found > best_r + VALUE_TIE * abs(best_r):  # a scanned point (a bound, a kink) wins ties
             best_x = float(res.x)
     return best_x, int(cand.size) + skipped, skipped
 
@@ -269,16 +274,17 @@ def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction
     """The intermediary's revenue-maximizing commitment in ``cls`` against a best-responding seller.
 
     Bilevel: every candidate parameter gets the seller's exact best response,
-    :func:`_maximize_parameter` scans and refines, and the root of the five-point
-    derivative sharpens the optimum (:func:`polish_maximum`).
+    :func:`_maximize_parameter` scans and refines, and Newton steps on the five-point
+    stencil sharpen the optimum (:func:`polish_maximum`).
     """
-    best_x, scanned, skipped = _maximize_parameter(bidders, cls, _parameter_candidates(bidders, cls), None)
+    best_x, scanned, skipped = _maximize_parameter(bidders, cls, _parameter_candidates(bidders, cls), None,
+                                                   polished=True)
     best_x = polish_maximum(lambda x: _intermediary_revenue(bidders, cls, x), best_x,
                             scale=max(typical_value(b) for b in bidders))
     commitment = cls(best_x)
     return CommitmentOptimum(commitment, outcome_of(bidders, commitment),
                              f"scan of {scanned - skipped} parameters, each with the seller's exact best "
-                             "response, then bounded Brent and the root of the five-point derivative"
+                             "response, then bounded Brent and Newton steps on the five-point stencil"
                              + (f" ({skipped} parameters beyond floating-point quadrature left out)"
                                 if skipped else ""))
 

@@ -82,7 +82,7 @@ def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
     best_r = float(best_p * prob(np.array(best_p)))
     return PriceOptimum(best_p, best_r, int(c.size),
                         f"scan of {c.size} candidate prices, bounded Brent between neighbours, "
-                        "then the root of the five-point derivative")
+                        "then Newton steps on the five-point stencil")
 
 
 def _thin(points: np.ndarray, keep: Sequence[float]) -> np.ndarray:
