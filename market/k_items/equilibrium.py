@@ -11,11 +11,13 @@ utility on a cell is U(beta; m) at the cell's conditional mean scores m: the bes
 cell maximizes m . P[w >= .] - E[w price] over every vector on the grid.
 
 Play: iterated best responses (one intermediary after another, from truthful-on-the-grid bids);
-if a sweep still changes a bid after ``sweeps`` sweeps, fictitious play follows, each in turn
+if they return to an earlier profile (a cycle) or still change a bid after ``sweeps`` sweeps,
+fictitious play follows, each in turn
 best-responding to the average of the others' past strategies, for ``fictitious`` rounds; the
 strategies are then those averages (mixed). Regret, exact: on every cell, the best utility over
-every vector on a ``refine``-times finer grid minus the strategy's utility, against the others'
-final strategies. Revenue and welfare are exact under the same strategies.
+every vector on a ``refine``-times finer grid (or on the grid played, the equilibrium's own error)
+minus the strategy's utility, against the others' final strategies. Revenue and welfare are exact
+under the same strategies.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class Equilibrium:
     sweeps: int = 0
     fictitious: int = 0
     converged: bool = False
+    cycled: bool = False
 
     def __post_init__(self):
         self.cands = {x: candidates(self.levels, x) for x in {p.means.shape[1] for p in self.players}}
@@ -128,8 +131,9 @@ class Equilibrium:
             lookup = {tuple(row): idx for idx, row in enumerate(c)}
             p.history = [np.array([lookup[tuple(row)] for row in down])]
 
-    def solve(self, sweeps: int = 20, fictitious: int = 40) -> Equilibrium:
+    def solve(self, sweeps: int = 20, fictitious: int = 20) -> Equilibrium:
         self.start()
+        seen = set()
         for self.sweeps in range(1, sweeps + 1):
             changed = False
             for i, p in enumerate(self.players):
@@ -139,20 +143,27 @@ class Equilibrium:
             if not changed:
                 self.converged = True
                 return self
+            state = b"".join(p.history[-1].tobytes() for p in self.players)
+            if state in seen:  # a cycle: best responses will not settle
+                self.cycled = True
+                break
+            seen.add(state)
         for self.fictitious in range(1, fictitious + 1):
             for i, p in enumerate(self.players):
                 p.history.append(self.respond(i, last=False))
         return self
 
-    def regret(self, i: int, scores: np.ndarray | None = None, cells: np.ndarray | None = None) -> np.ndarray:
-        """Player i's regret, exact: the best utility over every vector on the fine grid minus its
-        strategy's, at each cell's mean scores, or at rows of sorted ``scores`` lying in ``cells``
-        (what knowing the scores themselves would gain)."""
+    def regret(self, i: int, scores: np.ndarray | None = None, cells: np.ndarray | None = None,
+               grid: np.ndarray | None = None) -> np.ndarray:
+        """Player i's regret, exact: the best utility over every vector on ``grid`` (default the fine
+        grid) minus its strategy's, at each cell's mean scores, or at rows of sorted ``scores`` lying
+        in ``cells`` (what knowing the scores themselves would gain)."""
         p = self.players[i]
         law = self.facing(i)
         m, cell = (p.means, np.arange(len(p.means))) if scores is None else \
             (np.atleast_2d(scores)[:, :p.means.shape[1]], np.asarray(cells))
-        _, best = best_values(m, *unit_terms(candidates(self.fine, m.shape[1]), law, self.k, self.reserve))
+        grid = self.fine if grid is None else grid
+        _, best = best_values(m, *unit_terms(candidates(grid, m.shape[1]), law, self.k, self.reserve))
         win, pay = unit_terms(self._cands(p), law, self.k, self.reserve)
         played = np.mean([(m * win[h[cell]]).sum(axis=1) - pay[h[cell]] for h in p.history], axis=0)
         return np.maximum(0.0, best - played)
@@ -202,7 +213,7 @@ def singles_law(m: int, k: int, dist, model, fine: np.ndarray) -> Law:
 
 def equilibrium(k: int, reserve: float, top: float, blocks: list[list[int]], n: int, dist, model,
                 levels: int = 21, bins: int = 20, refine: int = 2, sweeps: int = 20,
-                fictitious: int = 40) -> Equilibrium:
+                fictitious: int = 20) -> Equilibrium:
     """Solve the structure's strategic ``blocks`` (lists of buyers) among ``n`` buyers (module doc)."""
     grid = np.linspace(reserve, top, levels)
     fine = np.linspace(reserve, top, (levels - 1) * refine + 1)

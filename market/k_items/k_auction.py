@@ -153,7 +153,7 @@ def _solve_several(n, k, dist, model, blocks, auction, rounds, seed, regret_prof
     bids = np.where(scores >= r, scores, -np.inf)
     priority = rng.random((rounds, n))
     shapes: Counter = Counter()
-    cell_regret = profile_regret = 0.0
+    cell_regret = profile_regret = own_grid = 0.0
     step = eq.levels[1] - eq.levels[0]
     for i, blk in enumerate(strategic):
         own = -np.sort(-scores[:, blk], axis=1)
@@ -166,6 +166,7 @@ def _solve_several(n, k, dist, model, blocks, auction, rounds, seed, regret_prof
             shapes[f"{','.join(map(str, blk))}: " + ",".join(
                 _unit_shape(b, s, r, step) for b, s in zip(resp[row], own[row]))] += 1
         cell_regret = max(cell_regret, float(eq.regret(i).max()))
+        own_grid = max(own_grid, float(eq.regret(i, grid=eq.levels).max()))
         if regret_profiles:
             cells = eq.players[i].cells.locate(quantiles[:regret_profiles, blk])
             profile_regret = max(profile_regret, float(eq.regret(i, own[:regret_profiles], cells).max()))
@@ -179,8 +180,8 @@ def _solve_several(n, k, dist, model, blocks, auction, rounds, seed, regret_prof
     exact_revenue, exact_welfare = (float(v) for v in eq.seller())
     se = lambda a: float(a.std(ddof=1) / math.sqrt(rounds))  # noqa: E731
     play = (f"iterated best responses converged in {eq.sweeps} sweeps" if eq.converged else
-            f"iterated best responses did not settle in {eq.sweeps} sweeps; then {eq.fictitious} rounds of "
-            "fictitious play, whose average strategies are played")
+            f"iterated best responses {'cycled' if eq.cycled else 'did not settle'} in {eq.sweeps} sweeps; then "
+            f"{eq.fictitious} rounds of fictitious play, whose average strategies are played")
     return KAuctionSolution(
         buyers=n, items=k, distribution=dist.spec, utility=model.describe(), partition=[list(b) for b in blocks],
         reserve=r, strategic_block=None, bid_shapes=dict(shapes.most_common()),
@@ -190,6 +191,7 @@ def _solve_several(n, k, dist, model, blocks, auction, rounds, seed, regret_prof
         method=(f"the {len(strategic)} intermediaries holding several buyers bid on a {levels}-level grid of "
                 f"[r, {top:.4g}] knowing the cell of their buyers' quantiles ({bins} bins); payoffs exact (cell "
                 f"masses, single buyers' scores between levels, ties by a uniform priority order); {play}. "
-                f"Regret exact on a {len(eq.fine)}-level grid: {cell_regret:.3g} on the cells, {profile_regret:.3g} "
-                f"knowing the scores of the first {regret_profiles} rounds. Exact revenue {exact_revenue:.6g} and "
+                f"Regret exact: {own_grid:.3g} on the grid played, {cell_regret:.3g} on a {len(eq.fine)}-level grid "
+                f"on the cells, {profile_regret:.3g} knowing the scores of the first {regret_profiles} rounds. "
+                f"Exact revenue {exact_revenue:.6g} and "
                 f"welfare {exact_welfare:.6g}; Monte Carlo over {rounds} rounds (seed {seed}) beside them"))
