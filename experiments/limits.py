@@ -265,12 +265,13 @@ def k_equilibrium_seconds(blocks: list[int], singles: int, items: int) -> float:
     finer = [bid_vectors(fine, x) + 1.0 for x in bids]
     cells = [_cells(K_EQ_BINS, b) for b in blocks]
     played = [min(c, n, K_EQ_LEVELS * x) for c, n, x in zip(cands, cells, bids)]
-    single_atoms = _cells(fine + 1, singles) if singles else 1.0
     total = 0.0
     for i in range(len(blocks)):
-        atoms = single_atoms * math.prod(2.0 * d for j, d in enumerate(played) if j != i)
+        rivals = math.prod(2.0 * d for j, d in enumerate(played) if j != i)
+        atoms, fine_atoms = ((_cells(g + 1, singles) if singles else 1.0) * rivals for g in (K_EQ_LEVELS, fine))
         respond = K_EQ_ATOM_SECONDS * cands[i] * atoms + K_EQ_CELL_SECONDS * cells[i] * cands[i]
-        regret = 3.0 * (K_EQ_ATOM_SECONDS * (finer[i] + cands[i]) * atoms + K_EQ_CELL_SECONDS * cells[i] * finer[i])
+        regret = 3.0 * (K_EQ_ATOM_SECONDS * (finer[i] + cands[i]) * fine_atoms
+                        + K_EQ_CELL_SECONDS * cells[i] * finer[i])
         total += K_EQ_ROUNDS * respond + regret
     return total
 

@@ -38,6 +38,7 @@ from agora.market.k_items.bid_laws import (
     unit_terms,
 )
 from agora.market.k_items.cells import Cells
+from agora.market.k_items.mechanisms import UniformPriceAuction
 
 CELL_CHUNK = 1 << 22  # cells x candidates per block
 
@@ -84,7 +85,8 @@ class Equilibrium:
     levels: np.ndarray
     fine: np.ndarray
     players: list[Player]
-    singles: Law
+    singles: Law        # the single buyers' law between the levels played
+    singles_fine: Law   # and between the fine grid's levels, for the regret
     sweeps: int = 0
     fictitious: int = 0
     converged: bool = False
@@ -96,12 +98,13 @@ class Equilibrium:
     def _cands(self, p: Player) -> np.ndarray:
         return self.cands[p.means.shape[1]]
 
-    def facing(self, i: int, last: bool = False) -> Law:
-        """The exact law of the bids facing player i (the others' strategies, the singles, priorities)."""
+    def facing(self, i: int, last: bool = False, fine: bool = False) -> Law:
+        """The exact law of the bids facing player i (the others' strategies, the singles, priorities),
+        exact for own bids on the grid played or, with ``fine``, on the fine grid."""
         rivals = [j for j in range(len(self.players)) if j != i]
         laws, probs = [], []
         for flags, prob in ahead_probabilities(len(rivals)).items():
-            law = self.singles
+            law = self.singles_fine if fine else self.singles
             for j, ahead in zip(rivals, flags):
                 c = self._cands(self.players[j])
                 law = combine(law, bid_law(c, self.players[j].weights(len(c), last), self.k, EPS if ahead else -EPS))
@@ -159,7 +162,7 @@ class Equilibrium:
         grid) minus its strategy's, at each cell's mean scores, or at rows of sorted ``scores`` lying
         in ``cells`` (what knowing the scores themselves would gain)."""
         p = self.players[i]
-        law = self.facing(i)
+        law = self.facing(i, fine=True)
         m, cell = (p.means, np.arange(len(p.means))) if scores is None else \
             (np.atleast_2d(scores)[:, :p.means.shape[1]], np.asarray(cells))
         grid = self.fine if grid is None else grid
@@ -223,5 +226,47 @@ def equilibrium(k: int, reserve: float, top: float, blocks: list[list[int]], n: 
         cells = Cells(np.linspace(0.0, 1.0, bins + 1), len(blk))
         x = min(len(blk), k)
         players.append(Player(list(blk), cells, cells.means(score)[:, :x], cells.means(dist.ppf)[:, :x]))
-    singles = singles_law(n - sum(len(b) for b in blocks), k, dist, model, fine)
-    return Equilibrium(k, reserve, grid, fine, players, singles).solve(sweeps, fictitious)
+    m = n - sum(len(b) for b in blocks)
+    coarse = singles_law(m, k, dist, model, grid)  # the fine one serves the players' regret only
+    singles = coarse, singles_law(m, k, dist, model, fine) if players else coarse
+    return Equilibrium(k, reserve, grid, fine, players, *singles).solve(sweeps, fictitious)
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """Rounds of the auction played on the strategies: fresh values, each strategic player's bid vectors
+    (sorted, for its buyers highest first) and the seller's revenue and the welfare per round."""
+
+    quantiles: np.ndarray
+    scores: np.ndarray
+    responses: list[np.ndarray]
+    revenue: np.ndarray
+    welfare: np.ndarray
+
+
+def play(eq: Equilibrium, blocks: list[list[int]], n: int, dist, model, rounds: int,
+         rng: np.random.Generator) -> Rounds:
+    """Monte Carlo of ``eq`` on fresh draws through ``UniformPriceAuction.run``: single buyers bid their
+    scores from the reserve up, players bid their strategies (a past choice drawn when mixed), one
+    priority per intermediary; each intermediary hands the units it wins to its best buyers."""
+    quantiles = rng.random((rounds, n))
+    values = dist.ppf(quantiles)
+    scores = model.scores(values, dist)
+    bids = np.where(scores >= eq.reserve, scores, -np.inf)
+    priority = rng.random((rounds, n))
+    responses = []
+    for i, p in enumerate(eq.players):
+        blk = p.block
+        resp = eq.bids(i, quantiles[:, blk], rng)
+        ranked = np.asarray(blk)[np.argsort(-scores[:, blk], axis=1, kind="stable")]
+        bids[:, blk] = -np.inf
+        np.put_along_axis(bids, ranked[:, :resp.shape[1]], resp, axis=1)
+        priority[:, blk] = priority[:, [blk[0]]]
+        responses.append(resp)
+    win, price = UniformPriceAuction(eq.k, eq.reserve).run(bids, priority)
+    welfare = np.zeros(rounds)
+    for blk in blocks:
+        won = win[:, blk].sum(axis=1)
+        welfare += np.where(np.arange(len(blk))[None, :] < won[:, None], -np.sort(-values[:, blk], axis=1),
+                            0.0).sum(axis=1)
+    return Rounds(quantiles, scores, responses, price * win.sum(axis=1), welfare)

@@ -139,44 +139,29 @@ def _unit_shape(bid: float, score: float, reserve: float, step: float) -> str:
 def _solve_several(n, k, dist, model, blocks, auction, rounds, seed, regret_profiles, regret_grid,
                    levels: int = 21, bins: int = 20) -> KAuctionSolution:
     """The equilibrium among the intermediaries holding several buyers, exact payoffs (module doc)."""
-    from agora.market.k_items.equilibrium import equilibrium
+    from agora.market.k_items.equilibrium import equilibrium, play
 
     strategic = [list(b) for b in blocks if len(b) > 1]
     r = auction.reserve
     top = float(model.scores(np.array([[float(dist.ppf(1.0 - 1e-9))]]), dist)[0, 0])
     refine = max(1, (regret_grid - 1) // (levels - 1))
     eq = equilibrium(k, r, top, strategic, n, dist, model, levels=levels, bins=bins, refine=refine)
-    rng = np.random.default_rng(seed)
-    quantiles = rng.random((rounds, n))
-    values = dist.ppf(quantiles)
-    scores = model.scores(values, dist)
-    bids = np.where(scores >= r, scores, -np.inf)
-    priority = rng.random((rounds, n))
+    mc = play(eq, [list(b) for b in blocks], n, dist, model, rounds, np.random.default_rng(seed))
+    revenue, welfare = mc.revenue, mc.welfare
     shapes: Counter = Counter()
     cell_regret = profile_regret = own_grid = 0.0
     step = eq.levels[1] - eq.levels[0]
     for i, blk in enumerate(strategic):
-        own = -np.sort(-scores[:, blk], axis=1)
-        resp = eq.bids(i, quantiles[:, blk], rng)
-        ranked = np.asarray(blk)[np.argsort(-scores[:, blk], axis=1, kind="stable")]
-        bids[:, blk] = -np.inf
-        np.put_along_axis(bids, ranked[:, :resp.shape[1]], resp, axis=1)
-        priority[:, blk] = priority[:, [blk[0]]]  # one priority per intermediary
+        own = -np.sort(-mc.scores[:, blk], axis=1)
+        resp = mc.responses[i]
         for row in range(rounds):
             shapes[f"{','.join(map(str, blk))}: " + ",".join(
                 _unit_shape(b, s, r, step) for b, s in zip(resp[row], own[row]))] += 1
         cell_regret = max(cell_regret, float(eq.regret(i).max()))
         own_grid = max(own_grid, float(eq.regret(i, grid=eq.levels).max()))
         if regret_profiles:
-            cells = eq.players[i].cells.locate(quantiles[:regret_profiles, blk])
+            cells = eq.players[i].cells.locate(mc.quantiles[:regret_profiles, blk])
             profile_regret = max(profile_regret, float(eq.regret(i, own[:regret_profiles], cells).max()))
-    win, price = auction.run(bids, priority)
-    revenue = price * win.sum(axis=1)
-    welfare = np.zeros(rounds)
-    for blk in blocks:  # each intermediary hands the units it wins to its best buyers
-        won = win[:, blk].sum(axis=1)
-        top_v = -np.sort(-values[:, blk], axis=1)
-        welfare += np.where(np.arange(len(blk))[None, :] < won[:, None], top_v, 0.0).sum(axis=1)
     exact_revenue, exact_welfare = (float(v) for v in eq.seller())
     se = lambda a: float(a.std(ddof=1) / math.sqrt(rounds))  # noqa: E731
     play = (f"iterated best responses converged in {eq.sweeps} sweeps" if eq.converged else
