@@ -25,3 +25,22 @@ def test_intermediary_proof_reproduction_all_claims_hold(tmp_path):
     files = {p.name for p in (tmp_path / "out").iterdir()}
     assert {"report.md", "results.json", "theorem1_ratio_vs_lambda.png", "robustness_by_structure.png",
             "proposition2_collapse.png", "lemma6_bundle_gap.png"} <= files
+
+
+def test_section_3_counts_every_demand_structure():
+    """The structures of n buyers are the integer partitions of n: p(4) = 5, p(6) = 11, p(10) = 42
+    (Euler's pentagonal recurrence, computed here), each summing to n, none repeated."""
+    from agora.experiments.reproduce.intermediary_proof import _size_partitions
+
+    p = [1]
+    for m in range(1, 11):
+        total, j = 0, 1
+        while (g := j * (3 * j - 1) // 2) <= m:
+            sign = 1 if j % 2 else -1
+            total += sign * p[m - g] + (sign * p[m - g - j] if m - g - j >= 0 else 0)
+            j += 1
+        p.append(total)
+    for n in (4, 6, 10):
+        sizes = _size_partitions(n)
+        assert len(sizes) == len(set(sizes)) == p[n] and all(sum(s) == n for s in sizes)
+    assert (p[4], p[6], p[10]) == (5, 11, 42)
