@@ -121,8 +121,9 @@ def solve_k_auction(args) -> int:
     if args.json:
         print(dumps(d))
         return 0
-    keys = ("reserve", "revenue", "revenue_stderr", "welfare", "welfare_stderr", "max_regret")
-    print(format_table(["quantity", "value"], [(k, d[k]) for k in keys]))
+    keys = ("reserve", "revenue", "revenue_stderr", "welfare", "welfare_stderr", "exact_revenue", "exact_welfare",
+            "max_regret")
+    print(format_table(["quantity", "value"], [(k, d[k]) for k in keys if d[k] is not None]))
     shapes = list(sol.bid_shapes.items()) or [("(every intermediary holds one buyer: truthful)", sol.rounds)]
     print(format_table(["bids of the intermediary holding several buyers (per unit)", "rounds"], shapes))
     print(f"\n{sol.buyers} buyers, {sol.items} items, {sol.distribution}, {sol.utility} intermediaries, "
