@@ -44,3 +44,27 @@ def test_section_3_counts_every_demand_structure():
         sizes = _size_partitions(n)
         assert len(sizes) == len(set(sizes)) == p[n] and all(sum(s) == n for s in sizes)
     assert (p[4], p[6], p[10]) == (5, 11, 42)
+
+
+def test_lemma_6_exponent_row_tells_ln_n_from_other_rates():
+    """The exponent of ln n fitted to exact Theta(ln n) gaps (0.8 ln n) on n = 64..1024 is 1; a power
+    of n (n^0.25) or ln^2 n fails the row, and so does ln^1.15 n."""
+    import numpy as np
+
+    from agora.experiments.reproduce.intermediary_proof import ln_rate_check
+
+    sizes = np.array([64, 256, 1024])
+    ln = np.log(sizes)
+    assert ln_rate_check(sizes, 0.8 * ln).measured == pytest.approx(1.0, abs=1e-9)
+    assert ln_rate_check(sizes, 0.8 * ln).holds
+    for other in (sizes ** 0.25, ln ** 2, ln ** 1.15):
+        assert not ln_rate_check(sizes, other).holds
+
+
+@pytest.mark.slow
+def test_lemma_6_section_holds(tmp_path):
+    from agora.experiments.reproduce.intermediary_proof import lemma_6
+
+    section = lemma_6(tmp_path)
+    assert all(c.holds for c in section.checks)
+    assert any("exponent e of ln n" in c.quantity for c in section.checks)
