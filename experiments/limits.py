@@ -242,9 +242,9 @@ def k_auction_regret_cost(items: int, block: int) -> Cost:
 #: The equilibrium among several intermediaries holding several buyers (``agora solve k-auction``):
 #: its grid of levels, quantile bins, fine-grid refinement and rounds of play (sweeps + fictitious play);
 #: seconds per candidate x atom of a payoff evaluation and per cell x candidate of a best response
-#: (perf_counter on (2,2), (2,2,1), (2,2,2), (3,3) and (4,2) with k = 2, 3, rounded up).
+#: (perf_counter on (2,2), (2,2,1), (2,2,2), (3,3), (4,2), (3,2,1) and (2,2,1,1) with k = 2, 3 under load).
 K_EQ_LEVELS, K_EQ_BINS, K_EQ_REFINE, K_EQ_ROUNDS = 21, 20, 2, 40
-K_EQ_ATOM_SECONDS, K_EQ_CELL_SECONDS = 3.5e-7, 7e-8
+K_EQ_ATOM_SECONDS, K_EQ_CELL_SECONDS = 5e-7, 7e-8
 
 
 def _cells(bins: int, size: int) -> float:
@@ -264,7 +264,7 @@ def k_equilibrium_seconds(blocks: list[int], singles: int, items: int) -> float:
     cands = [bid_vectors(K_EQ_LEVELS, x) + 1.0 for x in bids]
     finer = [bid_vectors(fine, x) + 1.0 for x in bids]
     cells = [_cells(K_EQ_BINS, b) for b in blocks]
-    played = [min(c, n, K_EQ_LEVELS * x) for c, n, x in zip(cands, cells, bids)]
+    played = [min(c, n, K_EQ_LEVELS * (x - 1) + 1) for c, n, x in zip(cands, cells, bids)]
     total = 0.0
     for i in range(len(blocks)):
         rivals = math.prod(2.0 * d for j, d in enumerate(played) if j != i)
