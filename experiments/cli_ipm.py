@@ -14,9 +14,11 @@ import math
 from agora.experiments.cli import SPEC_HELP, _nonnegative_int, _positive_int, _price
 from agora.experiments.limits import (
     COSTS,
+    Cost,
     add_limit_options,
     k_auction_cost,
     k_auction_regret_cost,
+    k_equilibrium_seconds,
     limits_of,
     require_fits,
 )
@@ -79,7 +81,8 @@ def _add_k_auction(verbs: dict) -> None:
         description="The (k+1)-th-price auction with a reserve (default phi^-1(0), Proposition 1) on one demand "
                     "structure. Single-buyer intermediaries bid their buyer's score (dominant); an intermediary "
                     "holding several buyers best-responds over full bid vectors: exactly against truthful rivals when "
-                    "it is the only one; several play iterated best responses against a sample of each other's bids. "
+                    "it is the only one; several bid on a grid knowing the cell of their buyers' quantiles, with exact "
+                    "payoffs (iterated best responses, fictitious play if those cycle). "
                     "Prints the equilibrium bids' shape, the seller's revenue, welfare and the largest regret.")
     p.add_argument("--buyers", type=_positive_int, required=True, metavar="N", help="number of buyers n")
     p.add_argument("--items", type=_positive_int, required=True, metavar="K", help="number of items k")
@@ -104,16 +107,23 @@ def solve_k_auction(args) -> int:
     partition = partition_of_buyers(args.partition, args.buyers)
     block = max(len(b) for b in partition)
     limits = limits_of(args)
-    require_fits("--regret-profiles", args.regret_profiles, k_auction_regret_cost(args.items, block), limits)
-    require_fits("--rounds", args.rounds, k_auction_cost(args.buyers, args.items, block), limits)
+    several = [len(b) for b in partition if len(b) > 1]
+    if len(several) > 1:  # the equilibrium's cost is fixed; each round only draws values and runs the auction
+        per = k_auction_cost(args.buyers, args.items, 1)
+        fixed = k_equilibrium_seconds(several, args.buyers - sum(several), args.items)
+        require_fits("--rounds", args.rounds, Cost(per.bytes, per.seconds, fixed_seconds=fixed), limits)
+    else:
+        require_fits("--regret-profiles", args.regret_profiles, k_auction_regret_cost(args.items, block), limits)
+        require_fits("--rounds", args.rounds, k_auction_cost(args.buyers, args.items, block), limits)
     sol = solve(args.buyers, args.items, args.dist, partition, args.utility,
                 args.reserve, rounds=args.rounds, seed=args.seed, regret_profiles=args.regret_profiles)
     d = sol.to_dict()
     if args.json:
         print(dumps(d))
         return 0
-    keys = ("reserve", "revenue", "revenue_stderr", "welfare", "welfare_stderr", "max_regret")
-    print(format_table(["quantity", "value"], [(k, d[k]) for k in keys]))
+    keys = ("reserve", "revenue", "revenue_stderr", "welfare", "welfare_stderr", "exact_revenue", "exact_welfare",
+            "max_regret")
+    print(format_table(["quantity", "value"], [(k, d[k]) for k in keys if d[k] is not None]))
     shapes = list(sol.bid_shapes.items()) or [("(every intermediary holds one buyer: truthful)", sol.rounds)]
     print(format_table(["bids of the intermediary holding several buyers (per unit)", "rounds"], shapes))
     print(f"\n{sol.buyers} buyers, {sol.items} items, {sol.distribution}, {sol.utility} intermediaries, "

@@ -239,6 +239,43 @@ def k_auction_regret_cost(items: int, block: int) -> Cost:
     return Cost(0.0, _utility_seconds(items) * bid_vectors(K_AUCTION_REGRET_LEVELS, bids) if bids else 0.0)
 
 
+#: The equilibrium among several intermediaries holding several buyers (``agora solve k-auction``):
+#: its grid of levels, quantile bins, fine-grid refinement and rounds of play (sweeps + fictitious play);
+#: seconds per candidate x atom of a payoff evaluation and per cell x candidate of a best response
+#: (perf_counter on (2,2), (2,2,1), (2,2,2), (3,3), (4,2), (3,2,1) and (2,2,1,1) with k = 2, 3 under load).
+K_EQ_LEVELS, K_EQ_BINS, K_EQ_REFINE, K_EQ_ROUNDS = 21, 20, 2, 40
+K_EQ_ATOM_SECONDS, K_EQ_CELL_SECONDS = 5e-7, 7e-8
+
+
+def _cells(bins: int, size: int) -> float:
+    """Cells of ``size`` sorted quantiles on ``bins`` bins: C(bins + size - 1, size)."""
+    return float(comb(bins + size - 1, size))
+
+
+def k_equilibrium_seconds(blocks: list[int], singles: int, items: int) -> float:
+    """Seconds of the equilibrium among the intermediaries holding ``blocks`` buyers (each >= 2) beside
+    ``singles`` single buyers: K_EQ_ROUNDS best responses of each (every candidate on the grid against
+    the atoms of the law it faces, then every cell against every candidate), and the exact regret on the
+    fine grid and on the grid played (the regret of the checked rounds costs as much again). The law
+    facing i has (singles' cells) x prod over the others j of 2 D_j atoms (ahead of i or behind),
+    D_j = min(candidates, cells, levels x bids) the bid vectors j plays."""
+    fine = (K_EQ_LEVELS - 1) * K_EQ_REFINE + 1
+    bids = [min(b, items) for b in blocks]
+    cands = [bid_vectors(K_EQ_LEVELS, x) + 1.0 for x in bids]
+    finer = [bid_vectors(fine, x) + 1.0 for x in bids]
+    cells = [_cells(K_EQ_BINS, b) for b in blocks]
+    played = [min(c, n, K_EQ_LEVELS * (x - 1) + 1) for c, n, x in zip(cands, cells, bids)]
+    total = 0.0
+    for i in range(len(blocks)):
+        rivals = math.prod(2.0 * d for j, d in enumerate(played) if j != i)
+        atoms, fine_atoms = ((_cells(g + 1, singles) if singles else 1.0) * rivals for g in (K_EQ_LEVELS, fine))
+        respond = K_EQ_ATOM_SECONDS * cands[i] * atoms + K_EQ_CELL_SECONDS * cells[i] * cands[i]
+        regret = 3.0 * (K_EQ_ATOM_SECONDS * (finer[i] + cands[i]) * fine_atoms
+                        + K_EQ_CELL_SECONDS * cells[i] * finer[i])
+        total += K_EQ_ROUNDS * respond + regret
+    return total
+
+
 #: ``agora solve intermediary-first`` (Theorem 4.1's bilevel search over every class of commitment),
 #: measured with 1..32 bidders of one law, 2..8 distinct uniform laws and two of each other kind,
 #: then raised by half: seconds per distinct law by its kind (a law of another kind costs the dearest),

@@ -29,6 +29,9 @@ HUGE = [
     # ten bids on a 41-level grid: C(51, 10) bid vectors for the regret of each checked round
     (["solve", "k-auction", "--buyers", "11", "--items", "10", "--dist", "uniform:0,1", "--utility", "surplus",
       "--partition", "0,1,2,3,4,5,6,7,8,9|10"], "--regret-profiles"),
+    # six intermediaries of two buyers: the law facing each has (2 x 42)^5 atoms
+    (["solve", "k-auction", "--buyers", "12", "--items", "6", "--dist", "uniform:0,1", "--utility", "surplus",
+      "--partition", "0,1|2,3|4,5|6,7|8,9|10,11"], "--rounds"),
     (["solve", "stochastic-stability", "--bidder", "uniform:0,1", "--grid", "1000000000"], "--grid"),
     (["solve", "stochastic-stability", "--bidder", "uniform:0,1", "--sample", "1000000000"], "--sample"),
     # the exact chain over histories: 141^2 histories x 141^2 moves, about 30 GB
@@ -245,3 +248,16 @@ def test_group_estimate_bounds_a_measured_run():
     nbytes, estimate = group_cost(specs).estimate(len(specs))
     assert measured <= estimate <= 20 * measured, (measured, estimate)
     assert peak <= nbytes
+
+
+@pytest.mark.parametrize("k, low, high", [(3, 3.0, 10.0), (2, 3.0, 40.0)])
+def test_k_equilibrium_estimate_bounds_a_measured_run(k, low, high):
+    """Two intermediaries holding two buyers each: with k = 3 best responses cycle and fictitious play
+    runs, the 40 rounds the estimate counts, which is within measured / 3 (a loaded machine) and 10 x
+    measured; with k = 2 they settle in 2 sweeps, so the estimate is an upper bound, within 40x."""
+    from agora.experiments.limits import k_equilibrium_seconds
+    from agora.market.k_items.k_auction import solve_k_auction
+
+    measured = _timed(solve_k_auction, 4, k, "uniform:0,1", [[0, 1], [2, 3]], "surplus", None, 50, 0, 5)
+    estimate = k_equilibrium_seconds([2, 2], 0, k)
+    assert measured / low <= estimate <= high * measured, (measured, estimate)

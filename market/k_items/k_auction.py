@@ -8,9 +8,10 @@ regret 0. An intermediary holding several buyers best-responds to them over full
 equilibrium of the structure. Its regret is measured on a fine grid of bid vectors for the
 first ``regret_profiles`` rounds. Revenue and welfare are Monte Carlo means over ``rounds``
 rounds of values, the auction run on the equilibrium bids (ties by a uniform priority).
-With two or more intermediaries holding several buyers, the equilibrium is found by iterated best
-responses against a seeded sample of the rivals' bid vectors (:mod:`agora.market.k_items.equilibrium`),
-and each one's regret is measured on the fine grid against that sample.
+With two or more intermediaries holding several buyers, they bid on a grid knowing the cell of their
+buyers' quantiles, with exact payoffs (:mod:`agora.market.k_items.equilibrium`): iterated best
+responses, then fictitious play if those cycle; the regret is exact on a finer grid, and so are the
+seller's revenue and the welfare (reported beside the Monte Carlo means).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class KAuctionSolution:
     rounds: int
     seed: int
     method: str
+    exact_revenue: float | None = None
+    exact_welfare: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -122,49 +125,58 @@ def solve_k_auction(n: int, k: int, dist: ValueDistribution | str, partition: Pa
                 f"refined by Brent; regret on a {regret_grid}-level grid over its first {regret_profiles} rounds"))
 
 
+def _unit_shape(bid: float, score: float, reserve: float, step: float) -> str:
+    """One unit's bid: 'none', 'reserve', 'score' (the level at or below its score), 'shaded' or 'above score'."""
+    if not np.isfinite(bid):
+        return "none"
+    if bid == reserve:
+        return "reserve"
+    if bid <= score < bid + step:
+        return "score"
+    return "shaded" if bid < score else "above score"
+
+
 def _solve_several(n, k, dist, model, blocks, auction, rounds, seed, regret_profiles, regret_grid,
-                   samples: int = 400) -> KAuctionSolution:
-    """Iterated best responses among the intermediaries holding several buyers (module doc)."""
-    from agora.market.k_items.equilibrium import equilibrium
+                   levels: int = 21, bins: int = 20) -> KAuctionSolution:
+    """The equilibrium among the intermediaries holding several buyers, exact payoffs (module doc)."""
+    from agora.market.k_items.equilibrium import equilibrium, play
 
     strategic = [list(b) for b in blocks if len(b) > 1]
-    rng = np.random.default_rng([seed, 17])
+    r = auction.reserve
     top = float(model.scores(np.array([[float(dist.ppf(1.0 - 1e-9))]]), dist)[0, 0])
-    eq = equilibrium(k, auction.reserve, top, strategic, model.scores(dist.rvs((samples, n), rng), dist), rng)
-    values = dist.rvs((rounds, n), rng)
-    scores = model.scores(values, dist)
-    bids = np.where(scores >= auction.reserve, scores, -np.inf)
+    refine = max(1, (regret_grid - 1) // (levels - 1))
+    eq = equilibrium(k, r, top, strategic, n, dist, model, levels=levels, bins=bins, refine=refine)
+    mc = play(eq, [list(b) for b in blocks], n, dist, model, rounds, np.random.default_rng(seed))
+    revenue, welfare = mc.revenue, mc.welfare
     shapes: Counter = Counter()
-    regret = 0.0
+    cell_regret = profile_regret = own_grid = 0.0
+    step = eq.levels[1] - eq.levels[0]
     for i, blk in enumerate(strategic):
-        own = -np.sort(-scores[:, blk], axis=1)
-        resp = eq.respond(i, own)
-        ranked = np.asarray(blk)[np.argsort(-scores[:, blk], axis=1, kind="stable")]
-        bids[:, blk] = -np.inf
-        np.put_along_axis(bids, ranked[:, :resp.shape[1]], resp, axis=1)
+        own = -np.sort(-mc.scores[:, blk], axis=1)
+        resp = mc.responses[i]
         for row in range(rounds):
             shapes[f"{','.join(map(str, blk))}: " + ",".join(
-                "none" if not np.isfinite(b) else "truthful" if b == s else "reserve" if b == auction.reserve
-                else "shaded" for b, s in zip(resp[row], own[row]))] += 1
-        for row in range(regret_profiles):
-            regret = max(regret, eq.regret(i, own[row], regret_grid))
-    win, price = auction.run(bids, rng.random(bids.shape))
-    revenue = price * win.sum(axis=1)
-    welfare = np.zeros(rounds)
-    for blk in blocks:  # each intermediary hands the units it wins to its best buyers
-        won = win[:, blk].sum(axis=1)
-        top_v = -np.sort(-values[:, blk], axis=1)
-        welfare += np.where(np.arange(len(blk))[None, :] < won[:, None], top_v, 0.0).sum(axis=1)
+                _unit_shape(b, s, r, step) for b, s in zip(resp[row], own[row]))] += 1
+        cell_regret = max(cell_regret, float(eq.regret(i).max()))
+        own_grid = max(own_grid, float(eq.regret(i, grid=eq.levels).max()))
+        if regret_profiles:
+            cells = eq.players[i].cells.locate(mc.quantiles[:regret_profiles, blk])
+            profile_regret = max(profile_regret, float(eq.regret(i, own[:regret_profiles], cells).max()))
+    exact_revenue, exact_welfare = (float(v) for v in eq.seller())
     se = lambda a: float(a.std(ddof=1) / math.sqrt(rounds))  # noqa: E731
+    play = (f"iterated best responses converged in {eq.sweeps} sweeps" if eq.converged else
+            f"iterated best responses {'cycled' if eq.cycled else 'did not settle'} in {eq.sweeps} sweeps; then "
+            f"{eq.fictitious} rounds of fictitious play, whose average strategies are played")
     return KAuctionSolution(
         buyers=n, items=k, distribution=dist.spec, utility=model.describe(), partition=[list(b) for b in blocks],
-        reserve=auction.reserve, strategic_block=None, bid_shapes=dict(shapes.most_common()),
+        reserve=r, strategic_block=None, bid_shapes=dict(shapes.most_common()),
         revenue=float(revenue.mean()), revenue_stderr=se(revenue), welfare=float(welfare.mean()),
-        welfare_stderr=se(welfare), max_regret=regret, regret_profiles=regret_profiles,
-        regret_grid=regret_grid, rounds=rounds, seed=seed,
-        method=(f"Monte Carlo over {rounds} rounds (seed {seed}); single-buyer intermediaries bid their scores "
-                f"(dominant, Proposition 1); the {len(strategic)} intermediaries holding several buyers play "
-                f"iterated best responses ({eq.sweeps} sweeps, {'converged' if eq.converged else 'not converged'}) "
-                f"against {samples} seeded samples of the rivals' bids, top bid truthful, lower bids on a "
-                f"{eq.levels}-level grid; regret against that sample on a {regret_grid}-level grid over the "
-                f"first {regret_profiles} rounds of each"))
+        welfare_stderr=se(welfare), max_regret=max(cell_regret, profile_regret), regret_profiles=regret_profiles,
+        regret_grid=len(eq.fine), rounds=rounds, seed=seed, exact_revenue=exact_revenue, exact_welfare=exact_welfare,
+        method=(f"the {len(strategic)} intermediaries holding several buyers bid on a {levels}-level grid of "
+                f"[r, {top:.4g}] knowing the cell of their buyers' quantiles ({bins} bins); payoffs exact (cell "
+                f"masses, single buyers' scores between levels, ties by a uniform priority order); {play}. "
+                f"Regret exact: {own_grid:.3g} on the grid played, {cell_regret:.3g} on a {len(eq.fine)}-level grid "
+                f"on the cells, {profile_regret:.3g} knowing the scores of the first {regret_profiles} rounds. "
+                f"Exact revenue {exact_revenue:.6g} and "
+                f"welfare {exact_welfare:.6g}; Monte Carlo over {rounds} rounds (seed {seed}) beside them"))
