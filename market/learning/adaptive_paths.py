@@ -19,7 +19,7 @@ import numpy as np
 
 from agora.market.learning.adaptive_play import TIE_RTOL
 
-BLOCK = 4096  # periods whose draws are taken at once
+BLOCK = 1 << 18  # draws taken at once: a block of periods holds about this many per player
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,9 @@ def simulate(A, B, memory: int, samples: tuple[int, int], eps: tuple[float, floa
     sizes = (n2, n1)
     rows, cols, run = (np.empty(steps, np.int64) for _ in range(3))
     last, length, slot = tuple(start), memory, 0
-    for begin in range(0, steps, BLOCK):
-        n = min(BLOCK, steps - begin)
+    block = max(1, BLOCK // memory)
+    for begin in range(0, steps, block):
+        n = min(block, steps - begin)
         draws = [(rng.random(n) < eps[i], rng.integers(0, A.shape[i], n), rng.random(n),
                   np.argsort(rng.random((n, memory)), axis=1)[:, :samples[i]]) for i in range(2)]
         for t in range(n):

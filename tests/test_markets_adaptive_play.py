@@ -1,0 +1,144 @@
+"""The adaptive-play experiment kind (experiments/markets/adaptive_play.py).
+
+What must hold: on the constant-value game of Theorem 5.1 (11 prices, memory 2 max(s)) the row's stable
+split is Young's (JET 1993): the equal split for s = 30 on both sides, and within one grid step of the
+asymmetric Nash bargaining split s_S / (s_S + s_I) when the samples differ, the larger sample taking more;
+in the stag hunt the risk-dominant convention is the stable one (Kandori-Mailath-Rob, Young) and the
+simulated play spends most periods there; on a small game the row's exact masses are the stationary
+distribution of the perturbed chain found here by a dense eigen-solve, and its simulated shares lie within
+the chain's sampling error of them; serial and 2-worker runs write the same bytes; bad parameters are
+refused in one line with exit 2 before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from kind_checks import assert_executors_and_resume_agree, assert_refused
+from test_adaptive_paths import Z_BOUND, asymptotic_sd
+
+from agora.experiments.markets import registry
+from agora.market.learning.adaptive_play import AdaptivePlay
+from agora.market.single_item.simultaneous import PricingGame, grid_game
+
+STAG = {"game": "matrix", "row_payoffs": [[4, 0], [3, 2]], "column_payoffs": [[4, 3], [0, 2]]}
+
+
+def run(steps: int, seed: int = 0, **market):
+    kind = registry()["adaptive-play"]
+    out = kind.run(kind.validate(market, steps=steps), steps, np.random.default_rng(np.random.SeedSequence(seed)))
+    assert all(len(col) == steps for col in out.steps.values())
+    return out
+
+
+@pytest.mark.parametrize("s_seller,expected", [(30, 0.5), (45, 0.6), (60, 2 / 3), (90, 0.75)])
+def test_stable_split_is_youngs_asymmetric_nash_bargaining_split(s_seller, expected):
+    """Young (1993, JET): the stable share of the seller tends to s_S / (s_S + s_I) as the grid refines;
+    on 11 prices within one step (0.1) of it, exactly the equal split with equal samples."""
+    row = run(20, points=11, memory=2 * s_seller, sample_row=s_seller, sample_column=30).run
+    prices = json.loads(row["stable_prices"])
+    assert not row["exact_chain"] and len(prices) == 1
+    (seller, intermediary), = prices
+    assert seller + intermediary == pytest.approx(1.0, abs=1e-12)
+    assert abs(seller - expected) <= 0.1 + 1e-12
+    if s_seller == 30:
+        assert seller == pytest.approx(0.5, abs=1e-12) and json.loads(row["stable"]) == [[5, 5]]
+    else:
+        assert seller > 0.5  # the side with the larger sample gains
+
+
+def test_stag_hunt_risk_dominant_convention_is_stable_and_visited_most():
+    """(1, 1) risk-dominates (0, 0) (3 + 2 > 4 + 0); with samples of 6 from a memory of 12 (4^12 histories:
+    the tip reduction) it is left after ceil(2 x 6 / 3) = 4 mistakes, (0, 0) after ceil(6 / 3) = 2, so its
+    potential is 2 and play started at (0, 0) spends most of its time at (1, 1)."""
+    out = run(20_000, seed=5, **STAG, memory=12, sample_row=6, sample_column=6)
+    row, steps = out.run, out.steps
+    assert not row["exact_chain"] and json.loads(row["stable"]) == [[1, 1]] and row["potential"] == 2.0
+    assert (row["modal_row_action"], row["modal_column_action"]) == (1, 1)
+    at_start = np.mean(steps["at_convention"] & (steps["row_action"] == 0) & (steps["column_action"] == 0))
+    assert row["stable_share_simulated"] == row["modal_share_simulated"] > 0.3 > 0.1 > at_start
+
+
+def test_exact_masses_are_the_chains_stationary_law_and_the_shares_lie_within_sampling_error():
+    market = {"points": 5, "memory": 2, "sample_row": 1, "sample_column": 2, "eps_row": 0.1, "eps_column": 0.05}
+    steps = 30_000
+    out = run(steps, seed=2, **market)
+    row = out.run
+    A, B = grid_game(PricingGame(["point:1"]), 5)[1:]
+    play = AdaptivePlay(A, B, 2, (1, 2))
+    p = play.chain((0.1, 0.05)).toarray()
+    w, v = np.linalg.eig(p.T)
+    pi = np.real(v[:, np.argmin(np.abs(w - 1))])
+    pi /= pi.sum()
+    conventions = [play.convention(i, 4 - i) for i in (1, 2, 3)]  # the strict splits of 1 on 5 prices
+    stable = [play.convention(a, b) for a, b in json.loads(row["stable"])]
+    for sim, exact, states in (("stable_share_simulated", "stable_share_exact", stable),
+                               ("convention_share_simulated", "convention_share_exact", conventions)):
+        assert row[exact] == pytest.approx(pi[states].sum(), rel=1e-9)
+        f = np.isin(np.arange(play.states), states).astype(float)
+        assert abs(row[sim] - row[exact]) <= Z_BOUND * asymptotic_sd(p, pi, f) / np.sqrt(steps)
+    modal = play.convention(row["modal_row_action"], row["modal_column_action"])
+    assert row["modal_share_exact"] == pytest.approx(pi[modal], rel=1e-9)
+    steps_at = out.steps["at_convention"] & (out.steps["row_action"] == row["modal_row_action"]) \
+        & (out.steps["column_action"] == row["modal_column_action"])
+    assert row["modal_share_simulated"] == pytest.approx(steps_at.mean(), abs=1e-15)
+
+
+SPEC = """name = "adaptive"
+steps = 1000
+[seeds]
+count = 2
+base = 17
+[market]
+protocol = "adaptive-play"
+points = 5
+memory = 2
+sample_row = 1
+sample_column = 1
+[sweep.grid]
+"market.eps_row" = [0.05, 0.2]
+"""
+
+
+def test_serial_and_two_workers_write_the_same_bytes_and_a_resume_finishes_them(tmp_path):
+    assert_executors_and_resume_agree(SPEC, tmp_path, 4, lost=("run-000001",))
+
+
+BAD = [
+    ("sample_row = 5", "market.sample_row = 5: more than memory = 4"),
+    ("eps_row = 0", "market.eps_row = 0: not in (0, 1]"),
+    ("eps_column = 1.5", "market.eps_column = 1.5: not in (0, 1]"),
+    ('game = "matrix"', "market.row_payoffs = null: game = \"matrix\" needs row_payoffs and column_payoffs"),
+    ("row_payoffs = [[1, 2], [3]]", "market.row_payoffs = [[1, 2], [3]]: rows of different lengths"),
+    ("row_payoffs = [[1, 0], [0, 1]]", "payoff matrices are for game = \"matrix\""),
+    ("start_column = 11", "market.start_column = 11: an action index must be below 11"),
+    ("memory = 3", "market.memory = 3: below 2 x the larger sample (4)"),
+    ("points = 1", "market.points = 1: less than 2"),
+]
+
+
+@pytest.mark.parametrize("line,says", BAD)
+def test_bad_values_are_refused_in_one_line(capsys, tmp_path, line, says):
+    market = {"memory": "memory = 4", "sample_row": "sample_row = 2"}
+    assert_refused(capsys, tmp_path, "adaptive-play", market, line, says)
+
+
+def test_a_matrix_game_without_a_strict_equilibrium_is_refused_off_the_exact_chain(capsys, tmp_path):
+    market = {"game": 'game = "matrix"', "row_payoffs": "row_payoffs = [[1, 0], [0, 1]]",
+              "column_payoffs": "column_payoffs = [[0, 1], [1, 0]]", "memory": "memory = 20",
+              "sample_row": "sample_row = 10"}
+    assert_refused(capsys, tmp_path, "adaptive-play", market, "sample_column = 10", "no strict pure equilibrium")
+
+
+@pytest.mark.parametrize("line,says", [("memory = 1000000000", "market.memory = 1000000000 would need about"),
+                                       ("points = 100000", "market.points = 100000 would need about")])
+def test_runs_too_large_are_refused_before_they_start(capsys, tmp_path, line, says):
+    market = {"memory": "memory = 60", "sample_row": "sample_row = 30", "sample_column": "sample_column = 30"}
+    assert_refused(capsys, tmp_path, "adaptive-play", market, line, says)
+
+
+def test_too_many_periods_are_refused_on_the_specs_steps(capsys, tmp_path):
+    assert_refused(capsys, tmp_path, "adaptive-play", {}, "memory = 4", "steps = 10000000000 would need about",
+                   steps=10 ** 10)
