@@ -18,6 +18,10 @@ play the ``deviator``'s price is forced one grid step down, or to the lowest pri
 then play greedily for ``impulse_periods`` periods (the engine's mean price and profit paths over the
 sessions, beside the same greedy play without the cut); the row then also holds their summary
 (:func:`impulse_summary`).
+
+``q-learning-fees``: the same learners in the k-item posted-fees market of ``buyers`` (all the
+intermediary's) and ``items`` (:mod:`agora.market.learning.fee_game`): the seller's price per item and
+the intermediary's fee on one grid up to ``upper``; steps and row as above.
 """
 
 from __future__ import annotations
@@ -47,15 +51,18 @@ from agora.experiments.markets import (
     read_positive,
     shown,
 )
+from agora.experiments.markets.selection import read_spec
 from agora.experiments.markets.single_item import read_bidders
 from agora.market.distributions import ACCEPTED_SPECS
+from agora.market.learning.fee_game import fee_references
 from agora.market.learning.qlearning import (
     CHUNK,
     CUTS,
     SIDES,
     check_parameters,
+    check_sessions,
+    grid_sessions,
     pricing_references,
-    pricing_sessions,
 )
 
 QUANTITIES = ("seller_price", "intermediary_price", "seller_profit", "intermediary_profit", "profit_gain",
@@ -67,6 +74,9 @@ RUN_BYTES = 6 * 8 * CHUNK + 65536
 #: Mean prices this close to the uncut path's (times the grid's top price) are back on it: the means of
 #: grid prices over sessions differ by at least a grid step / sessions once one session differs.
 RETURN_RTOL = 1e-9
+#: The posted-fees game per price pair and buyer: 49 bytes peak (tracemalloc) and at most 2e-7 s measured
+#: (21 to 101 prices, 200 to 5000 buyers).
+FEE_CELL_BYTES, FEE_CELL_SECONDS = 64.0, 4e-7
 
 
 def read_alpha(value) -> float:
@@ -98,7 +108,16 @@ def check(params: Mapping) -> None:
         raise ParamError("window", f"more than periods = {params['periods']}")
     check_parameters(params["alpha"], params["beta"], params["delta"], params["memory"], params["periods"],
                      window_of(params))
-    pricing_references(params["bidders"], params["points"])
+    references(params)
+
+
+def references(params: Mapping) -> tuple:
+    """The grid game and what the profit gain is measured against: the simultaneous game of ``bidders``
+    (kind q-learning) or the posted-fees game of ``buyers`` and ``items`` (kind q-learning-fees)."""
+    if "bidders" in params:
+        return pricing_references(params["bidders"], params["points"])
+    return fee_references(params["distribution"], params["buyers"], params["items"], params["points"],
+                          params["upper"])
 
 
 def sizes(params: Mapping, steps: int) -> tuple[Size, ...]:
@@ -107,7 +126,7 @@ def sizes(params: Mapping, steps: int) -> tuple[Size, ...]:
     an impulse, the periods of its responses."""
     points, memory = params["points"], params["memory"]
     periods = COSTS["q_periods"]
-    out = (Size("points", points, COSTS["grid"], low=2),
+    out = (*game_sizes(params),
            Size("memory", memory, q_memory_cost(points)),
            Size("steps", steps, Cost(1.0, 0.0, lambda n: n * q_session_bytes(points, memory) + RUN_BYTES),
                 note=" (sessions)", in_market=False),
@@ -117,13 +136,26 @@ def sizes(params: Mapping, steps: int) -> tuple[Size, ...]:
     return (*out, Size("impulse_periods", params["impulse_periods"], q_impulse_cost(steps, points)))
 
 
+def game_sizes(params: Mapping) -> tuple[Size, ...]:
+    """The grid game: the pricing game's N x N tables, or the posted-fees game's buyers' demand pmf at
+    each of the N x N total prices (FEE_CELL_BYTES and FEE_CELL_SECONDS per price pair and buyer)."""
+    points = params["points"]
+    if "bidders" in params:
+        return (Size("points", points, COSTS["grid"], low=2),)
+    b = params["buyers"] + 1
+    return (Size("points", points, Cost(FEE_CELL_BYTES * b, FEE_CELL_SECONDS * b, lambda n: n * n), low=2),
+            Size("buyers", params["buyers"], Cost(FEE_CELL_BYTES * points ** 2, FEE_CELL_SECONDS * points ** 2,
+                                                  lambda n: n + 1)))
+
+
 def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
     """``steps`` sessions, session k on the k-th child of the run's SeedSequence."""
     seeds = rng.bit_generator.seed_seq.spawn(steps)
     impulse = None if params["impulse"] == "none" else params["impulse"]
-    d = pricing_sessions(params["bidders"], params["points"], seeds, params["alpha"], params["beta"],
-                         params["delta"], params["memory"], params["periods"], window_of(params), impulse,
-                         params["deviator"], params["impulse_periods"], per_session=True)
+    learning = (params["alpha"], params["beta"], params["delta"], params["memory"], params["periods"],
+                window_of(params), impulse, params["deviator"], params["impulse_periods"])
+    check_sessions(seeds, *learning)
+    d = grid_sessions(references(params), seeds, *learning, per_session=True)
     cols = {q: np.asarray(d["per_session"][q], float) for q in QUANTITIES}
     row = {"steps": steps, **{q: float(np.mean(v)) for q, v in cols.items()},
            "profit_nash": d["nash_profit"], "profit_monopoly": d["monopoly_profit"],
@@ -157,6 +189,21 @@ def impulse_summary(im: Mapping, high: float) -> dict:
             "impulse_return_period": float(back) if back < cut.shape[1] else math.nan}
 
 
+LEARNING = (
+    Param("points", "a whole number >= 2 of prices on the grid", read_int(2), 15),
+    Param("alpha", "the learning rate, a number in (0, 1]", read_alpha, 0.15),
+    Param("beta", "the exploration decay, a finite number > 0", read_positive, 4e-6),
+    Param("delta", "the discount, a number in [0, 1)", read_delta, 0.95),
+    Param("memory", "a whole number >= 1 of past price pairs remembered", read_int(1), 1),
+    Param("periods", "a whole number >= 1: the most periods a session runs", read_int(1), 1_000_000),
+    Param("window", "a whole number >= 1, at most periods: converged once no greedy strategy changed "
+          "for so many periods (default min(100000, periods))", read_window, None),
+    Param("impulse", f"\"none\", or a one-period price cut after convergence: "
+          f"{', '.join(f'{shown(k)} ({v})' for k, v in CUTS.items())}", read_choice("none", *CUTS), "none"),
+    Param("deviator", "whose price the impulse cuts: \"seller\" or \"intermediary\"", read_choice(*SIDES),
+          "seller"),
+    Param("impulse_periods", "a whole number >= 1 of periods the impulse response follows after the cut",
+          read_int(1), 10))
 MARKETS = {
     "q-learning": MarketKind(
         "q-learning",
@@ -164,19 +211,17 @@ MARKETS = {
         "session per step: converged prices, profits and the profit gain, and with impulse the response "
         "to a forced price cut (Calvano et al. 2020)",
         (Param("bidders", f"a regular law's spec string or a list of them ({ACCEPTED_SPECS})", read_bidders),
-         Param("points", "a whole number >= 2 of prices on the grid", read_int(2), 15),
-         Param("alpha", "the learning rate, a number in (0, 1]", read_alpha, 0.15),
-         Param("beta", "the exploration decay, a finite number > 0", read_positive, 4e-6),
-         Param("delta", "the discount, a number in [0, 1)", read_delta, 0.95),
-         Param("memory", "a whole number >= 1 of past price pairs remembered", read_int(1), 1),
-         Param("periods", "a whole number >= 1: the most periods a session runs", read_int(1), 1_000_000),
-         Param("window", "a whole number >= 1, at most periods: converged once no greedy strategy changed "
-               "for so many periods (default min(100000, periods))", read_window, None),
-         Param("impulse", f"\"none\", or a one-period price cut after convergence: "
-               f"{', '.join(f'{shown(k)} ({v})' for k, v in CUTS.items())}", read_choice("none", *CUTS), "none"),
-         Param("deviator", "whose price the impulse cuts: \"seller\" or \"intermediary\"", read_choice(*SIDES),
-               "seller"),
-         Param("impulse_periods", "a whole number >= 1 of periods the impulse response follows after the cut",
-               read_int(1), 10)),
+         *LEARNING),
+        QUANTITIES, run, check, sizes),
+    "q-learning-fees": MarketKind(
+        "q-learning-fees",
+        "the seller and one intermediary as tabular Q-learners in the k-item posted-fees market (a price per "
+        "item and a fee, posted at once; random rationing), one session per step, as q-learning",
+        (Param("distribution", f"a regular law's spec string ({ACCEPTED_SPECS})", read_spec),
+         Param("buyers", "a whole number >= 1 of unit-demand buyers, all the intermediary's", read_int(1)),
+         Param("items", "a whole number >= 1 of items", read_int(1)),
+         Param("upper", "the grid's top price (a number > 0); default: the top of the support", read_positive,
+               None),
+         *LEARNING),
         QUANTITIES, run, check, sizes),
 }
