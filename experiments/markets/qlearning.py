@@ -17,7 +17,7 @@ With ``impulse`` = "step" or "lowest" (Calvano et al. 2020, Section V.B), from e
 play the ``deviator``'s price is forced one grid step down, or to the lowest price, for period 1, and both
 then play greedily for ``impulse_periods`` periods (the engine's mean price and profit paths over the
 sessions, beside the same greedy play without the cut); the row then also holds their summary
-(:func:`impulse_summary`).
+(:func:`impulse_summary`), and each step the same figures of its session's own paths (IMPULSE_QUANTITIES).
 
 ``q-learning-fees``: the same learners in the k-item posted-fees market of ``buyers`` (all the
 intermediary's) and ``items`` (:mod:`agora.market.learning.fee_game`): the seller's price per item and
@@ -67,6 +67,9 @@ from agora.market.learning.qlearning import (
 
 QUANTITIES = ("seller_price", "intermediary_price", "seller_profit", "intermediary_profit", "profit_gain",
               "converged", "periods")
+#: Each session's impulse figures (:func:`impulse_figures`), recorded only with an impulse.
+IMPULSE_QUANTITIES = ("impulse_cut", "impulse_deviator_price", "impulse_deviator_profit", "impulse_deviation_gain",
+                      "impulse_punishment", "impulse_return_period")
 DEFAULT_WINDOW = 100_000
 #: Bytes a run holds whatever its sessions: a chunk's uniforms (4 a period) and its exploration rates
 #: (the periods and their exp(-beta t)), float64, and 64 KB of small arrays (measured by tracemalloc).
@@ -133,7 +136,7 @@ def sizes(params: Mapping, steps: int) -> tuple[Size, ...]:
            Size("periods", params["periods"], Cost(0.0, periods.seconds * (steps + Q_PERIOD_OVERHEAD))))
     if params["impulse"] == "none":
         return out
-    return (*out, Size("impulse_periods", params["impulse_periods"], q_impulse_cost(steps, points)))
+    return (*out, Size("impulse_periods", params["impulse_periods"], q_impulse_cost(steps, points, kept=True)))
 
 
 def game_sizes(params: Mapping) -> tuple[Size, ...]:
@@ -163,30 +166,41 @@ def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
            "grid_equilibria": d["nash"]["grid_equilibria"]}
     if impulse is not None:
         row.update(impulse_summary(d["impulse"], d["parameters"]["high"]))
+        each = d["impulse"]["per_session"]
+        cols.update({"impulse_cut": each["cut"].astype(float),
+                     **impulse_figures(each, params["deviator"], d["parameters"]["high"])})
     return RunOutput(cols, row)
 
 
 def impulse_summary(im: Mapping, high: float) -> dict:
     """The row's figures of the engine's mean impulse paths ``im`` (period 0 before the cut, 1 the cut;
     Calvano et al. 2020, Section V.B) on a grid up to ``high``: ``impulse_sessions_cut`` (sessions whose
-    deviator was not already at the lowest price), ``impulse_deviator_price`` and
-    ``impulse_deviator_profit`` (the deviator's in period 1), ``impulse_deviation_gain`` (that profit
-    less the deviator's period-1 profit without the cut), ``impulse_punishment`` (the largest fall of
-    the other side's price below its uncut path from period 2 on, 0 if it never falls; NaN with one
-    period), ``impulse_return_period`` (the first period from which both prices stay on the uncut path
-    to the last period; NaN if still off it then)."""
-    dev, other = im["deviator"], SIDES[1 - SIDES.index(im["deviator"])]
-    cut = np.array([im["seller_price"], im["intermediary_price"]])
-    uncut = np.array([im["uncut_seller_price"], im["uncut_intermediary_price"]])
-    off = np.flatnonzero((np.abs(cut - uncut) > RETURN_RTOL * high).any(axis=0))
-    back = off[-1] + 1 if len(off) else 0
-    fall = np.subtract(im[f"uncut_{other}_price"][2:], im[f"{other}_price"][2:])
-    return {"impulse_sessions_cut": im["sessions_cut"],
-            "impulse_deviator_price": im[f"{dev}_price"][1],
-            "impulse_deviator_profit": im[f"{dev}_profit"][1],
-            "impulse_deviation_gain": im[f"{dev}_profit"][1] - im[f"uncut_{dev}_profit"][1],
-            "impulse_punishment": max(0.0, float(fall.max())) if len(fall) else math.nan,
-            "impulse_return_period": float(back) if back < cut.shape[1] else math.nan}
+    deviator was not already at the lowest price) and :func:`impulse_figures` of the mean paths."""
+    figures = impulse_figures(im, im["deviator"], high)
+    return {"impulse_sessions_cut": im["sessions_cut"], **{k: float(v) for k, v in figures.items()}}
+
+
+def impulse_figures(paths: Mapping, deviator: str, high: float) -> dict[str, np.ndarray]:
+    """Figures of impulse paths (arrays whose last axis is the period: one mean path, or one per session):
+    ``impulse_deviator_price`` and ``impulse_deviator_profit`` (the deviator's in period 1),
+    ``impulse_deviation_gain`` (that profit less the deviator's period-1 profit without the cut),
+    ``impulse_punishment`` (the largest fall of the other side's price below its uncut path from period 2
+    on, 0 if it never falls; NaN with one period), ``impulse_return_period`` (the first period from which
+    both prices stay within RETURN_RTOL ``high`` of the uncut path to the last period; NaN if still off it
+    then)."""
+    other = SIDES[1 - SIDES.index(deviator)]
+    get = {k: np.asarray(v, float) for k, v in paths.items() if k.endswith(("_price", "_profit"))}
+    cut = np.stack([get["seller_price"], get["intermediary_price"]])
+    uncut = np.stack([get["uncut_seller_price"], get["uncut_intermediary_price"]])
+    off = (np.abs(cut - uncut) > RETURN_RTOL * high).any(axis=0)
+    last = off.shape[-1]
+    back = np.where(off.any(axis=-1), last - np.argmax(off[..., ::-1], axis=-1), 0)
+    fall = get[f"uncut_{other}_price"][..., 2:] - get[f"{other}_price"][..., 2:]
+    return {"impulse_deviator_price": get[f"{deviator}_price"][..., 1],
+            "impulse_deviator_profit": get[f"{deviator}_profit"][..., 1],
+            "impulse_deviation_gain": get[f"{deviator}_profit"][..., 1] - get[f"uncut_{deviator}_profit"][..., 1],
+            "impulse_punishment": np.maximum(0.0, fall.max(axis=-1)) if last > 2 else np.full(off.shape[:-1], math.nan),
+            "impulse_return_period": np.where(back < last, back, math.nan).astype(float)}
 
 
 LEARNING = (
@@ -212,7 +226,7 @@ MARKETS = {
         "to a forced price cut (Calvano et al. 2020)",
         (Param("bidders", f"a regular law's spec string or a list of them ({ACCEPTED_SPECS})", read_bidders),
          *LEARNING),
-        QUANTITIES, run, check, sizes),
+        QUANTITIES + IMPULSE_QUANTITIES, run, check, sizes),
     "q-learning-fees": MarketKind(
         "q-learning-fees",
         "the seller and one intermediary as tabular Q-learners in the k-item posted-fees market (a price per "
@@ -223,5 +237,5 @@ MARKETS = {
          Param("upper", "the grid's top price (a number > 0); default: the top of the support", read_positive,
                None),
          *LEARNING),
-        QUANTITIES, run, check, sizes),
+        QUANTITIES + IMPULSE_QUANTITIES, run, check, sizes),
 }

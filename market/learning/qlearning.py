@@ -299,7 +299,7 @@ def grid_sessions(references: tuple, seeds: Sequence[np.random.SeedSequence], al
     Delta > 0 means more than every pure equilibrium of the grid. With ``impulse`` ("step" or
     "lowest"), also the mean paths of both prices and profits after the ``deviator``'s forced price cut
     (:func:`impulse_response`). With ``per_session``, also each session's prices, profits, profit
-    gain, whether it converged and its periods (``per_session``, arrays).
+    gain, whether it converged and its periods (``per_session``, arrays), and its impulse paths.
     """
     grid, A, B, eqs, (i, j, exact), nash, monopoly = references
     res = q_learning(A, B, seeds, alpha, beta, delta, memory, periods, window, tick)
@@ -319,7 +319,7 @@ def grid_sessions(references: tuple, seeds: Sequence[np.random.SeedSequence], al
                           "window": window},
            "method": _method(len(grid), len(eqs), window, periods)}
     if impulse is not None:
-        out["impulse"] = _impulse(grid, A, B, res, SIDES.index(deviator), impulse, impulse_periods)
+        out["impulse"] = _impulse(grid, A, B, res, SIDES.index(deviator), impulse, impulse_periods, per_session)
     if per_session:
         out["per_session"] = {"seller_price": grid[res.row_action], "intermediary_price": grid[res.col_action],
                               "seller_profit": res.row_payoff, "intermediary_profit": res.col_payoff,
@@ -379,24 +379,33 @@ def _method(points: int, nash_points: int, window: int, periods: int) -> str:
 
 
 def _impulse(grid: np.ndarray, A: np.ndarray, B: np.ndarray, res: QSessions, deviator: int, cut: str,
-             periods: int) -> dict:
+             periods: int, per_session: bool = False) -> dict:
     """Mean price and profit paths over all sessions after a forced cut (period 0: before it, 1: the
-    cut); a period's profits are the grid game's payoffs (``A``, ``B``) of its joint action."""
+    cut); a period's profits are the grid game's payoffs (``A``, ``B``) of its joint action. With
+    ``per_session``, also every session's paths (session, period) and whether its price was cut."""
     rows, cols, changed = impulse_response(res.row_q, res.col_q, res.cycle_state, deviator, cut == "lowest",
                                            periods)
     still_rows, still_cols, _ = impulse_response(res.row_q, res.col_q, res.cycle_state, None, periods=periods)
-    return {"deviator": SIDES[deviator], "cut": CUTS[cut],
-            "seller_price": grid[rows].mean(axis=0).tolist(),
-            "intermediary_price": grid[cols].mean(axis=0).tolist(),
-            "seller_profit": A[rows, cols].mean(axis=0).tolist(),
-            "intermediary_profit": B[rows, cols].mean(axis=0).tolist(),
-            "uncut_seller_price": grid[still_rows].mean(axis=0).tolist(),
-            "uncut_intermediary_price": grid[still_cols].mean(axis=0).tolist(),
-            "uncut_seller_profit": A[still_rows, still_cols].mean(axis=0).tolist(),
-            "uncut_intermediary_profit": B[still_rows, still_cols].mean(axis=0).tolist(),
-            "sessions_cut": int(changed.sum()),
-            "method": "from each session's converged play (the limit cycle's opening state; period 0), "
-                      f"the {SIDES[deviator]}'s price forced {CUTS[cut]} for period 1, the other side "
-                      "greedy; from period 2 both greedy; mean over all sessions of each period's prices "
-                      "and profits (the grid game's payoffs of that period's prices); uncut_*: the same "
-                      "greedy play without the cut (the limit cycle continued)"}
+    means, kept = {}, {}
+    for name, path in _paths(grid, A, B, rows, cols, still_rows, still_cols):
+        means[name] = path.mean(axis=0).tolist()
+        if per_session:
+            kept[name] = path
+    out = {"deviator": SIDES[deviator], "cut": CUTS[cut], **means, "sessions_cut": int(changed.sum()),
+           "method": "from each session's converged play (the limit cycle's opening state; period 0), "
+                     f"the {SIDES[deviator]}'s price forced {CUTS[cut]} for period 1, the other side "
+                     "greedy; from period 2 both greedy; mean over all sessions of each period's prices "
+                     "and profits (the grid game's payoffs of that period's prices); uncut_*: the same "
+                     "greedy play without the cut (the limit cycle continued)"}
+    if per_session:
+        out["per_session"] = {**kept, "cut": changed}
+    return out
+
+
+def _paths(grid, A, B, rows, cols, still_rows, still_cols):
+    """(name, session x period array) of each impulse path, one at a time (only those kept stay in memory)."""
+    for prefix, r, c in (("", rows, cols), ("uncut_", still_rows, still_cols)):
+        yield f"{prefix}seller_price", grid[r]
+        yield f"{prefix}intermediary_price", grid[c]
+        yield f"{prefix}seller_profit", A[r, c]
+        yield f"{prefix}intermediary_profit", B[r, c]
