@@ -49,6 +49,19 @@ def test_stable_split_is_youngs_asymmetric_nash_bargaining_split(s_seller, expec
         assert seller > 0.5  # the side with the larger sample gains
 
 
+def test_posted_fees_with_a_constant_value_select_the_equal_split():
+    """4 buyers of value 1, 2 items: E[min(D, 2)] = 2 while p_s + f <= 1, so the posted-fees game is the Nash
+    demand game of Theorem 5.1 with payoffs doubled, whose stable split (Young 1993, s = 30 each) is the
+    equal one; with the seller's sample 60 the seller gains, within a step of 60 / 90."""
+    row = run(20, game="posted-fees", distribution="point:1", buyers=4, items=2, points=11, memory=60,
+              sample_row=30, sample_column=30).run
+    assert json.loads(row["stable_prices"]) == [[0.5, 0.5]]
+    row = run(20, game="posted-fees", distribution="point:1", buyers=4, items=2, points=11, memory=120,
+              sample_row=60, sample_column=30).run
+    (seller, _), = json.loads(row["stable_prices"])
+    assert abs(seller - 2 / 3) <= 0.1 + 1e-12 and seller > 0.5
+
+
 def test_stag_hunt_risk_dominant_convention_is_stable_and_visited_most():
     """(1, 1) risk-dominates (0, 0) (3 + 2 > 4 + 0); with samples of 6 from a memory of 12 (4^12 histories:
     the tip reduction) it is left after ceil(2 x 6 / 3) = 4 mistakes, (0, 0) after ceil(6 / 3) = 2, so its
@@ -110,9 +123,11 @@ BAD = [
     ("sample_row = 5", "market.sample_row = 5: more than memory = 4"),
     ("eps_row = 0", "market.eps_row = 0: not in (0, 1]"),
     ("eps_column = 1.5", "market.eps_column = 1.5: not in (0, 1]"),
-    ('game = "matrix"', "market.row_payoffs = null: game = \"matrix\" needs row_payoffs and column_payoffs"),
+    ('game = "matrix"', "market.row_payoffs = null: game = \"matrix\" needs row_payoffs, column_payoffs"),
+    ('game = "posted-fees"', "market.distribution = null: game = \"posted-fees\" needs distribution, buyers, items"),
+    ("buyers = 3", "market.buyers = 3: a key of game = \"posted-fees\", not of \"pricing\""),
     ("row_payoffs = [[1, 2], [3]]", "market.row_payoffs = [[1, 2], [3]]: rows of different lengths"),
-    ("row_payoffs = [[1, 0], [0, 1]]", "payoff matrices are for game = \"matrix\""),
+    ("row_payoffs = [[1, 0], [0, 1]]", "a key of game = \"matrix\", not of \"pricing\""),
     ("start_column = 11", "market.start_column = 11: an action index must be below 11"),
     ("memory = 3", "market.memory = 3: below 2 x the larger sample (4)"),
     ("points = 1", "market.points = 1: less than 2"),

@@ -3,7 +3,9 @@
 
 ``adaptive-play``: two players on a finite game: the discretized simultaneous pricing game of
 ``bidders`` on ``points`` prices (``game = "pricing"``: the row player is the seller, the column
-player the intermediary; monopolist-intermediary, Theorems 5.1-5.2), or the user's
+player the intermediary; monopolist-intermediary, Theorems 5.1-5.2), the k-item posted-fees market
+of ``buyers`` and ``items`` with values from ``distribution`` (``game = "posted-fees"``: the seller's
+price per item against the one intermediary's fee, :mod:`agora.market.learning.fee_game`), or the user's
 ``row_payoffs`` and ``column_payoffs`` (``game = "matrix"``). Both remember the last ``memory``
 plays; each period the row player best-replies to ``sample_row`` of the column player's
 remembered actions drawn without replacement, errs with probability ``eps_row``, and the column
@@ -38,7 +40,11 @@ from agora.experiments.markets import (
     read_choice,
     read_int,
     read_number,
+    read_positive,
+    shown,
 )
+from agora.experiments.markets.qlearning import fee_sizes
+from agora.experiments.markets.selection import read_spec
 from agora.experiments.markets.single_item import read_bidders
 from agora.market.distributions import ACCEPTED_SPECS
 from agora.market.errors import InputError
@@ -46,6 +52,7 @@ from agora.market.learning import stochastic_stability as ss
 from agora.market.learning.adaptive_paths import BLOCK, history_states, simulate
 from agora.market.learning.adaptive_play import AdaptivePlay
 from agora.market.learning.conventions import strict_equilibria
+from agora.market.learning.fee_game import fee_game, fee_upper
 from agora.market.learning.pricing_stability import exact_chain, stability_of
 from agora.market.single_item.simultaneous import PricingGame, grid_game
 
@@ -77,11 +84,22 @@ def read_matrix(value):
     return [[read_number(x, -math.inf) for x in r] for r in value]
 
 
+#: The keys each game takes besides the common ones (and refuses for the other games).
+GAME_KEYS = {"pricing": ("bidders",), "posted-fees": ("distribution", "buyers", "items", "upper"),
+             "matrix": ("row_payoffs", "column_payoffs")}
+REQUIRED_KEYS = {"pricing": (), "posted-fees": ("distribution", "buyers", "items"),
+                 "matrix": ("row_payoffs", "column_payoffs")}
+
+
 def payoffs(params: Mapping) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """(A, B) of the run's game and the pricing grid (None for a matrix game)."""
+    """(A, B) of the run's game and the price grid (None for a matrix game)."""
     if params["game"] == "matrix":
         return np.array(params["row_payoffs"]), np.array(params["column_payoffs"]), None
-    grid, A, B = grid_game(PricingGame(params["bidders"]), params["points"])
+    if params["game"] == "posted-fees":
+        grid, A, B = fee_game(params["distribution"], params["buyers"], params["items"], params["points"],
+                              params["upper"])
+        return A, B, grid
+    grid, A, B = grid_game(PricingGame(params["bidders"] or ["point:1"]), params["points"])
     return A, B, grid
 
 
@@ -94,13 +112,17 @@ def shape_of(params: Mapping) -> tuple[int, int]:
 def check(params: Mapping) -> None:
     """The payoffs fit the game, the samples the memory, the starts the actions; off the exact chain
     the tip reduction's memory >= 2 max(samples)."""
-    given = [k for k in ("row_payoffs", "column_payoffs") if params[k] is not None]
-    if params["game"] == "pricing" and given:
-        raise ParamError(given[0], "payoff matrices are for game = \"matrix\"")
-    if params["game"] == "matrix":
-        for key in ("row_payoffs", "column_payoffs"):
-            if params[key] is None:
-                raise ParamError(key, "game = \"matrix\" needs row_payoffs and column_payoffs")
+    game = params["game"]
+    for other, keys in GAME_KEYS.items():
+        given = [k for k in keys if params[k] is not None and other != game]
+        if given:
+            raise ParamError(given[0], f"a key of game = {shown(other)}, not of {shown(game)}")
+    for key in REQUIRED_KEYS[game]:
+        if params[key] is None:
+            raise ParamError(key, f"game = {shown(game)} needs {', '.join(REQUIRED_KEYS[game])}")
+    if game == "posted-fees":
+        fee_upper(params["distribution"], params["upper"])
+    if game == "matrix":
         if np.shape(params["row_payoffs"]) != np.shape(params["column_payoffs"]):
             raise ParamError("column_payoffs", f"not of the row payoffs' shape {np.shape(params['row_payoffs'])}")
     memory, samples, shape = params["memory"], (params["sample_row"], params["sample_column"]), shape_of(params)
@@ -131,6 +153,8 @@ def sizes(params: Mapping, steps: int) -> tuple[Size, ...]:
            Size("memory", memory, Cost(16.0, MEMORY_SECONDS * steps))]  # the plays each side samples from
     if params["game"] == "pricing":
         out.append(Size("points", params["points"], COSTS["stability_grid"], low=2))
+    if params["game"] == "posted-fees" and params["buyers"] is not None:  # else refused by check
+        out.extend(fee_sizes(params["points"], params["buyers"]))
     if exact_chain(shape[0], memory, shape[1]):
         moves = history_cost(memory)  # grows as n^(2m + 2) on an n x n game
         side = math.sqrt(shape[0] * shape[1])
@@ -140,7 +164,7 @@ def sizes(params: Mapping, steps: int) -> tuple[Size, ...]:
     side = max(shape)
     out.append(Size(("sample_row", "sample_column")[big], samples[big], tip_cost(side)))
     trees = conventions_cost(side, samples[big])
-    out.append(Size("points" if params["game"] == "pricing" else "row_payoffs", min(shape),
+    out.append(Size("row_payoffs" if params["game"] == "matrix" else "points", min(shape),
                     Cost(1.0, 1.0, lambda k: trees.estimate(k)[0], time_growth=lambda k: trees.estimate(k)[1])))
     return tuple(out)
 
@@ -205,10 +229,18 @@ MARKETS = {
         "Young's adaptive play with mistakes between two players (the seller and the intermediary on the "
         "pricing grid, or a matrix game): per period both actions; the row holds the stochastically stable "
         "classes and the simulated shares beside the exact stationary masses",
-        (Param("game", "\"pricing\" (the simultaneous game of bidders on points prices) or \"matrix\" "
-               "(row_payoffs, column_payoffs)", read_choice("pricing", "matrix"), "pricing"),
-         Param("bidders", f"a regular law's spec string or a list of them ({ACCEPTED_SPECS})", read_bidders,
-               ["point:1"]),
+        (Param("game", "\"pricing\" (the simultaneous game of bidders on points prices), \"posted-fees\" "
+               "(distribution, buyers, items, upper) or \"matrix\" (row_payoffs, column_payoffs)",
+               read_choice(*GAME_KEYS), "pricing"),
+         Param("bidders", f"a regular law's spec string or a list of them ({ACCEPTED_SPECS}); default "
+               "\"point:1\" (game = \"pricing\")", read_bidders, None),
+         Param("distribution", f"a regular law's spec string ({ACCEPTED_SPECS}) (game = \"posted-fees\")",
+               read_spec, None),
+         Param("buyers", "a whole number >= 1 of unit-demand buyers, all the intermediary's (game = "
+               "\"posted-fees\")", read_int(1), None),
+         Param("items", "a whole number >= 1 of items (game = \"posted-fees\")", read_int(1), None),
+         Param("upper", "the grid's top price, a number > 0 (game = \"posted-fees\"); default: the top of "
+               "the support", read_positive, None),
          Param("points", "a whole number >= 2 of prices on the grid", read_int(2), 11),
          Param("row_payoffs", "a rectangular list of lists of numbers (game = \"matrix\")", read_matrix, None),
          Param("column_payoffs", "a list of lists of numbers of the row payoffs' shape (game = \"matrix\")",

@@ -145,10 +145,15 @@ def game_sizes(params: Mapping) -> tuple[Size, ...]:
     points = params["points"]
     if "bidders" in params:
         return (Size("points", points, COSTS["grid"], low=2),)
-    b = params["buyers"] + 1
+    return fee_sizes(points, params["buyers"])
+
+
+def fee_sizes(points: int, buyers: int) -> tuple[Size, Size]:
+    """The posted-fees game by its grid and by its buyers, each with the other held fixed."""
+    b = buyers + 1
     return (Size("points", points, Cost(FEE_CELL_BYTES * b, FEE_CELL_SECONDS * b, lambda n: n * n), low=2),
-            Size("buyers", params["buyers"], Cost(FEE_CELL_BYTES * points ** 2, FEE_CELL_SECONDS * points ** 2,
-                                                  lambda n: n + 1)))
+            Size("buyers", buyers, Cost(FEE_CELL_BYTES * points ** 2, FEE_CELL_SECONDS * points ** 2,
+                                        lambda n: n + 1)))
 
 
 def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
