@@ -17,18 +17,11 @@ import pytest
 from agora.market.learning import stochastic_stability as ss
 from agora.market.learning.adaptive_paths import history_states, simulate
 from agora.market.learning.adaptive_play import AdaptivePlay
+from agora.market.learning.stochastic_stability import asymptotic_sd
 from agora.market.single_item.simultaneous import PricingGame, grid_game
 
 STAG = np.array([[4.0, 0.0], [3.0, 2.0]])
 Z_BOUND = 4.5  # a bound no correct simulator exceeds but once in ~1e5 runs
-
-
-def asymptotic_sd(p: np.ndarray, pi: np.ndarray, f: np.ndarray) -> float:
-    """sqrt of lim T var(time average of f over T periods) for the chain p with stationary pi."""
-    n = p.shape[0]
-    z = np.linalg.inv(np.eye(n) - p + np.outer(np.ones(n), pi))
-    g = f - pi @ f
-    return float(np.sqrt(2 * pi @ (g * (z @ g)) - pi @ (g * g)))
 
 
 CASES = [  # (A, B, memory, samples, eps, start)
@@ -73,3 +66,12 @@ def test_same_seed_same_path_and_mistake_free_play_stays_at_a_convention():
     assert np.array_equal(one.rows, two.rows) and np.array_equal(one.cols, two.cols)
     still = simulate(STAG, STAG.T, 4, (2, 2), (1e-300, 1e-300), 500, np.random.default_rng(0), (1, 1))
     assert np.all(still.rows == 1) and np.all(still.cols == 1) and np.all(still.at_convention)
+
+
+def test_asymptotic_sd_of_a_two_state_chain_is_the_closed_form():
+    """P = [[1 - a, a], [b, 1 - b]], f the indicator of state 0: sigma^2 = pi0 pi1 (2 - a - b) / (a + b)."""
+    a, b = 0.1, 0.3
+    p = np.array([[1 - a, a], [b, 1 - b]])
+    pi = np.array([b, a]) / (a + b)
+    expected = pi[0] * pi[1] * (2 - a - b) / (a + b)
+    assert asymptotic_sd(p, pi, np.array([1.0, 0.0])) ** 2 == pytest.approx(expected, rel=1e-12)

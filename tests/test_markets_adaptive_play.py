@@ -17,10 +17,11 @@ import json
 import numpy as np
 import pytest
 from kind_checks import assert_executors_and_resume_agree, assert_refused
-from test_adaptive_paths import Z_BOUND, asymptotic_sd
+from test_adaptive_paths import Z_BOUND
 
 from agora.experiments.markets import registry
 from agora.market.learning.adaptive_play import AdaptivePlay
+from agora.market.learning.stochastic_stability import asymptotic_sd
 from agora.market.single_item.simultaneous import PricingGame, grid_game
 
 STAG = {"game": "matrix", "row_payoffs": [[4, 0], [3, 2]], "column_payoffs": [[4, 3], [0, 2]]}
