@@ -158,3 +158,25 @@ def test_runs_too_large_are_refused_before_they_start(capsys, tmp_path, line, sa
 def test_too_many_periods_are_refused_on_the_specs_steps(capsys, tmp_path):
     assert_refused(capsys, tmp_path, "adaptive-play", {}, "memory = 4", "steps = 10000000000 would need about",
                    steps=10 ** 10)
+
+
+def test_the_steps_estimate_bounds_a_measured_run():
+    """tracemalloc's peak over a 60000-period run and its steps table is below the steps' estimate, and above
+    a fifth of it (the block of draws is counted whole)."""
+    import tracemalloc
+
+    import pandas as pd
+
+    kind = registry()["adaptive-play"]
+    params = kind.validate({"points": 3, "memory": 1, "sample_row": 1, "sample_column": 1}, steps=60_000)
+    kind.run(params, 10, np.random.default_rng(0))
+    tracemalloc.start()
+    try:
+        out = kind.run(params, 60_000, np.random.default_rng(0))
+        pd.DataFrame({"step": range(60_000), **out.steps})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    (steps,) = [s for s in kind.sizes(params, 60_000) if s.key == "steps"]
+    estimate = steps.cost.estimate(60_000)[0]
+    assert 0.2 * estimate <= peak <= estimate, (peak, estimate)

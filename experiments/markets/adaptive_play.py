@@ -61,9 +61,14 @@ QUANTITIES = ("row_action", "column_action", "at_convention")
 STATIONARY_STATES = 7000
 #: One period: its two actions and run length, the convention flags and the steps table (bytes; about 40
 #: measured by tracemalloc without the table), and its seconds, measured 1.2e-5 + 1.6e-7 per play remembered
-#: (memory 2 to 1000, samples 1 to 500); a run also holds one block of draws (BLOCK per player, 4 arrays).
+#: (memory 2 to 1000, samples 1 to 500); a run also holds one block of draws (:func:`draw_bytes`).
 STEP_BYTES, STEP_SECONDS, MEMORY_SECONDS = 160.0, 2e-5, 3e-7
-DRAW_BYTES = 2 * 4 * 8 * BLOCK
+
+
+def draw_bytes(steps: int, memory: int) -> float:
+    """One block of draws: per player and period three float64 draws and two of the memory's length
+    (uniforms and their argsort), for the block's periods (BLOCK // memory, at most the run's)."""
+    return 2 * 8 * (3 + 2 * memory) * min(steps, max(1, BLOCK // memory))
 
 
 def read_eps(value) -> float:
@@ -148,9 +153,10 @@ def sizes(params: Mapping, steps: int) -> tuple[Size, ...]:
     shape, memory = shape_of(params), params["memory"]
     samples = (params["sample_row"], params["sample_column"])
     per = STEP_SECONDS + MEMORY_SECONDS * memory
-    out = [Size("steps", steps, Cost(1.0, 1.0, lambda n: STEP_BYTES * n + DRAW_BYTES, time_growth=lambda n: per * n),
-                in_market=False),
-           Size("memory", memory, Cost(16.0, MEMORY_SECONDS * steps))]  # the plays each side samples from
+    out = [Size("steps", steps, Cost(1.0, 1.0, lambda n: STEP_BYTES * n + draw_bytes(n, memory),
+                                     time_growth=lambda n: per * n), in_market=False),
+           Size("memory", memory, Cost(1.0, MEMORY_SECONDS * steps, lambda m: 16 * m + draw_bytes(steps, m),
+                                       time_growth=lambda m: m))]  # the plays sampled from, and the draws
     if params["game"] == "pricing":
         out.append(Size("points", params["points"], COSTS["stability_grid"], low=2))
     if params["game"] == "posted-fees" and params["buyers"] is not None:  # else refused by check
