@@ -201,6 +201,6 @@ def asymptotic_sd(p: np.ndarray, pi: np.ndarray, f: np.ndarray) -> float:
     fundamental matrix Z = (I - P + 1 pi)^-1 (Kemeny and Snell): sigma^2 = 2 pi (g Z g) - pi g^2, g = f - pi f.
     Dense: for chains of up to a few thousand states."""
     n = p.shape[0]
-    z = np.linalg.inv(np.eye(n) - p + np.outer(np.ones(n), pi))
     g = f - pi @ f
-    return float(np.sqrt(max(2 * pi @ (g * (z @ g)) - pi @ (g * g), 0.0)))
+    zg = np.linalg.solve(np.eye(n) - p + np.outer(np.ones(n), pi), g)
+    return float(np.sqrt(max(2 * pi @ (g * zg) - pi @ (g * g), 0.0)))
