@@ -20,3 +20,16 @@ def test_exact_chain_3_prices_memory_4(benchmark):
     B = [[b if a + b <= 4 else 0.0 for b in x] for a in x]
     benchmark.pedantic(lambda: AdaptivePlay(A, B, 4, (3, 3)).stability(), rounds=2, iterations=1)
 
+
+
+def test_simulated_adaptive_play_100k_periods(benchmark):
+    """100000 periods of adaptive play with mistakes (11 prices, samples of 30 from a memory of 60): the
+    adaptive-play kind's per-period cost (its limits assume at most 2e-5 + 3e-7 x memory seconds)."""
+    import numpy as np
+
+    from agora.market.learning.adaptive_paths import simulate
+
+    _, A, B = grid_game(PricingGame(["point:1"]), 11)
+    benchmark.pedantic(lambda: simulate(A, B, 60, (30, 30), (0.02, 0.02), 100_000, np.random.default_rng(0),
+                                        (5, 5)), rounds=2, iterations=1)
+    benchmark.extra_info["target_seconds"] = 100_000 * (2e-5 + 3e-7 * 60)

@@ -21,6 +21,7 @@ from agora.experiments.limits import (
     Cost,
     add_limit_options,
     limits_of,
+    q_impulse_cost,
     q_memory_cost,
     q_session_bytes,
     require_fits,
@@ -70,12 +71,15 @@ def add_parsers(verbs: dict, sub) -> None:
 
 
 def _check_sizes(args: argparse.Namespace) -> None:
-    """The grid game, one session's Q-tables, all sessions and all periods fit the limits."""
+    """The grid game, one session's Q-tables, all sessions, all periods and, with --impulse, the
+    periods of the responses fit the limits."""
     limits = limits_of(args)
     require_fits("--grid", args.grid, COSTS["grid"], limits)
     require_fits("--memory", args.memory, q_memory_cost(args.grid), limits)
     require_fits("--sessions", args.sessions, Cost(q_session_bytes(args.grid, args.memory), 0.0), limits)
     require_fits("--periods", args.periods, COSTS["q_periods"], limits, scale=args.sessions + Q_PERIOD_OVERHEAD)
+    if args.impulse is not None:
+        require_fits("--impulse-periods", args.impulse_periods, q_impulse_cost(args.sessions, args.grid), limits)
 
 
 def solve_q_learning(args: argparse.Namespace) -> int:

@@ -82,12 +82,13 @@ K_AUCTION_LEVELS, K_AUCTION_REGRET_LEVELS, K_AUCTION_BRENT = 11, 41, 60
 Q_PERIOD_OVERHEAD = 1
 
 
-def q_impulse_cost(sessions: int, grid: int) -> Cost:
+def q_impulse_cost(sessions: int, grid: int, kept: bool = False) -> Cost:
     """The impulse responses of ``sessions`` sessions on ``grid`` prices (the cut path and the uncut
     one, numpy over all sessions), by their periods: a period costs about 300 us and 30 ns per session
     x price, 48 bytes per session and 330 for the mean paths (perf_counter and tracemalloc on 2 to 400
-    sessions of 5 to 41 prices, rounded up)."""
-    return Cost(48.0 * sessions + 400.0, 4e-4 + 5e-8 * sessions * grid)
+    sessions of 5 to 41 prices, rounded up); with ``kept``, every session's eight paths too (64 bytes
+    per session)."""
+    return Cost((48.0 + 64.0 * kept) * sessions + 400.0, 4e-4 + 5e-8 * sessions * grid)
 
 
 def parse_bytes(text: str) -> float:

@@ -95,7 +95,8 @@ def test_no_profit_gain_where_a_pure_equilibrium_is_the_joint_optimum(capsys):
 
 @pytest.mark.parametrize("argv, option", [
     (["--memory", "40"], "--memory"), (["--grid", "15", "--memory", "3", "--sessions", "100"], "--sessions"),
-    (["--periods", "1000000000000"], "--periods"), (["--grid", "1000000000"], "--grid")])
+    (["--periods", "1000000000000"], "--periods"), (["--grid", "1000000000"], "--grid"),
+    (["--impulse", "step", "--impulse-periods", "100000000000"], "--impulse-periods")])
 def test_huge_sizes_refused_with_the_largest_that_fits(capsys, argv, option):
     """--memory 3 on 15 prices: two float64 tables of 15^6 x 15 entries, 2.7 GB a session."""
     code, out, err = run_cli(capsys, "solve", "q-learning", *UNIFORMS, *argv,

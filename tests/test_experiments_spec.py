@@ -146,7 +146,8 @@ def test_example_specs_load(path):
 
 def test_one_example_spec_per_protocol():
     protocols = ["seller-first", "intermediary-first", "simultaneous", "learning", "learning-k-items",
-                 "veto-bargaining", "posted-menu", "robust", "k-item-auction", "q-learning"]
+                 "veto-bargaining", "posted-menu", "robust", "k-item-auction", "q-learning",
+                 "adaptive-play", "q-learning-fees"]
     assert sorted(p.points[0].protocol for p in map(load_spec, SPECS)) == sorted(protocols)
     assert set(protocols) == set(registry())
 

@@ -237,24 +237,36 @@ def test_impulse_figures_are_the_greedy_strategies_followed_by_hand():
     on the run's seeds) followed greedily by hand, with and without the seller's one-step cut, profits
     p (1 - min(p + q, 1)^2) of two U[0,1] bidders on linspace(0, 1, 11) (written here), averaged. On these
     seeds the intermediary answers the cut by falling 1/60 below its uncut mean price (one session a step
-    of 0.1) and both prices are back on the uncut path from period 4."""
+    of 0.1) and both prices are back on the uncut path from period 4. Each session's own figures, from its
+    own paths the same way, are the steps table's."""
     out = run(6, seed=0, bidders=UNIFORMS, points=11, delta=0.9, impulse="step", impulse_periods=8, **FAST)
     _, A, B = grid_game(PricingGame(UNIFORMS), 11)
     res = q_learning(A, B, np.random.SeedSequence(0).spawn(6), delta=0.9, **FAST)
     grid = np.linspace(0.0, 1.0, 11)
     sale = lambda t: 1.0 - min(t, 1.0) ** 2  # noqa: E731
-    paths = {}
+    paths, each = {}, {}
     for name, deviator in (("cut", 0), ("uncut", None)):
         walks = [greedy_walk(res.row_q[k], res.col_q[k], int(res.cycle_state[k]), deviator, 8) for k in range(6)]
         prices = np.array([[(grid[a], grid[b]) for a, b in w] for w in walks])  # session, period, side
         profits = np.array([[(p * sale(p + q), q * sale(p + q)) for p, q in s] for s in prices])
         paths[name] = prices.mean(axis=0).T, profits.mean(axis=0).T
+        each[name] = prices, profits
+    paths_of = [(*each["cut"][0][k].T, *each["cut"][1][k].T, *each["uncut"][0][k].T, *each["uncut"][1][k].T)
+                for k in range(6)]
     (cut_price, cut_profit), (uncut_price, uncut_profit) = paths["cut"], paths["uncut"]
     expected = summary_by_loops(*cut_price, *cut_profit, *uncut_price, *uncut_profit, "seller", 1e-9)
     assert out.run["impulse_sessions_cut"] == int(np.sum(grid[res.row_action] > 0))
     for key, value in expected.items():
         assert out.run[key] == pytest.approx(value, rel=1e-9, abs=1e-9, nan_ok=True), key
     assert (expected["impulse_punishment"], expected["impulse_return_period"]) == (pytest.approx(1 / 60), 4.0)
+    for k in range(6):  # each session's own figures, in the steps table
+        own = summary_by_loops(*paths_of[k], "seller", 1e-9)
+        assert out.steps["impulse_cut"][k] == float(grid[res.row_action[k]] > 0)
+        for key, value in own.items():
+            assert out.steps[key][k] == pytest.approx(value, rel=1e-9, abs=1e-9, nan_ok=True), (k, key)
+    own = [summary_by_loops(*paths_of[k], "seller", 1e-9) for k in range(6)]
+    assert max(o["impulse_punishment"] for o in own) == pytest.approx(0.1)  # a whole step, not the mean's 1/60
+    assert sum(math.isnan(o["impulse_return_period"]) for o in own) == 2  # not back within 8 periods
 
 
 @pytest.mark.parametrize("deviator,cut", [("seller", "step"), ("intermediary", "lowest")])
@@ -284,18 +296,19 @@ def test_impulse_none_leaves_the_row_as_it_was():
     assert all(np.array_equal(named.steps[q], plain.steps[q]) for q in plain.steps)
 
 
-@pytest.mark.parametrize("sessions,points", [(2, 11), (64, 15)])
-def test_the_impulse_estimate_bounds_a_measured_response(sessions, points):
-    """tracemalloc's peak over the impulse responses of 3000 periods (both paths and the mean paths) is
-    below the estimate impulse_periods is held to, and above half of it."""
+@pytest.mark.parametrize("sessions,points,kept", [(2, 11, False), (64, 15, False), (64, 15, True)])
+def test_the_impulse_estimate_bounds_a_measured_response(sessions, points, kept):
+    """tracemalloc's peak over the impulse responses of 3000 periods (both paths and the mean paths, and
+    with ``kept`` every session's paths) is below the estimate impulse_periods is held to, and above half
+    of it."""
     _, A, B = grid_game(PricingGame(UNIFORMS), points)
     res = q_learning(A, B, np.random.SeedSequence(1).spawn(sessions), alpha=0.3, beta=2e-2, periods=200, window=100)
     grid = np.linspace(0.0, 1.0, points)
     tracemalloc.start()
     try:
-        _impulse(grid, A, B, res, 0, "step", 3000)
+        _impulse(grid, A, B, res, 0, "step", 3000, kept)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    estimate = q_impulse_cost(sessions, points).estimate(3000)[0]
+    estimate = q_impulse_cost(sessions, points, kept).estimate(3000)[0]
     assert 0.5 * estimate <= peak <= estimate, (peak, estimate)

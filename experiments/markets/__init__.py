@@ -30,7 +30,8 @@ from agora.market.errors import InputError
 #: Modules that define ``MARKETS``; each adds kinds to the registry.
 MARKET_MODULES: tuple[str, ...] = ("agora.experiments.markets.single_item", "agora.experiments.markets.selection",
                                    "agora.experiments.markets.group", "agora.experiments.markets.k_items",
-                                   "agora.experiments.markets.robust", "agora.experiments.markets.qlearning")
+                                   "agora.experiments.markets.robust", "agora.experiments.markets.qlearning",
+                                   "agora.experiments.markets.adaptive_play")
 
 REQUIRED = object()
 

@@ -21,6 +21,8 @@ from agora.experiments.output import dumps, staging_dir, write_table, write_text
 from agora.experiments.reproduce.references import MONOPOLIST_INTERMEDIARY
 from agora.experiments.reproduce.report import Check, Report, Section
 from agora.experiments.reproduce.selection_k_items import BINDING, k_items
+from agora.experiments.reproduce.selection_k_stability import k_item_stability
+from agora.experiments.reproduce.selection_qlearning import q_learning
 from agora.experiments.reproduce.selection_stability import stochastic_stability
 from agora.experiments.runner import make_executor
 from agora.experiments.selection import basin_figure, qre_limit, run_selection, stackelberg, start_dependence, summary
@@ -311,6 +313,8 @@ def build(out: Path, executor: str = "process", workers: int | None = None, star
         report.sections.append(sensitivity(run))
         report.sections.append(agents_agree(run))
         report.sections.append(stochastic_stability(stage))
+        report.sections.append(k_item_stability())
+        report.sections.append(q_learning())
         report.sections.append(Section("How the studies ran", f"""
 Every study ran through the experiments runner: one run of the `learning` (or `learning-k-items`)
 market kind per start, on the {pool.name} executor with {pool.slots} worker(s), each run on its own child

@@ -21,6 +21,7 @@ import numpy as np
 from agora.experiments.reproduce.report import Check, Section
 from agora.experiments.tables import markdown_table
 from agora.market.learning import stochastic_stability as ss
+from agora.market.learning.adaptive_paths import history_states, simulate
 from agora.market.learning.adaptive_play import AdaptivePlay, conventions_of
 from agora.market.learning.conventions import convention_stability, limit_on_conventions
 from agora.market.single_item.simultaneous import PricingGame, grid_game
@@ -66,6 +67,31 @@ def _ratio_figure(rows, path: Path) -> None:
     ax.legend(loc="upper left", fontsize=8)
     fig.savefig(path)
     plt.close(fig)
+
+
+SIM_PERIODS, SIM_EPS, SIM_SAMPLES = 30_000, (0.1, 0.05), (1, 2)
+
+
+def _simulated_check() -> Check:
+    """Simulated adaptive play (5 prices, m = 2) against the exact chain: the share of periods at the
+    stochastically stable conventions beside their stationary mass, within 4.5 of the path's standard
+    errors (the chain's asymptotic variance)."""
+    _, A, B = grid_game(PricingGame(["point:1"]), 5)
+    play = AdaptivePlay(A, B, 2, SIM_SAMPLES)
+    res = play.stability()
+    stable = np.concatenate([res.classes[j] for j in res.stable])
+    p = play.chain(SIM_EPS)
+    pi = ss.stationary(p)
+    f = np.isin(np.arange(play.states), stable).astype(float)
+    sd = ss.asymptotic_sd(p.toarray(), pi, f) / np.sqrt(SIM_PERIODS)
+    path = simulate(A, B, 2, SIM_SAMPLES, SIM_EPS, SIM_PERIODS, np.random.default_rng(1993), (2, 2))
+    share = float(np.isin(history_states(path, A.shape, (2, 2)), stable).mean())
+    exact = float(pi[stable].sum())
+    return Check("simulated adaptive play = exact chain", f"constant value 1, 5 prices, m = 2, s = {SIM_SAMPLES}, "
+                 f"eps = {SIM_EPS}", f"share of {SIM_PERIODS} periods at the stable conventions", round(exact, 6),
+                 round(share, 6), abs(share - exact) <= 4.5 * sd, f"4.5 standard errors ({sd:.2g})",
+                 "cross-evaluator", f"the stationary distribution of the exact perturbed chain over {play.states} "
+                 "histories; the error from its fundamental matrix (the path's autocorrelation)")
 
 
 def stochastic_stability(figures: Path) -> Section:
@@ -132,6 +158,7 @@ def stochastic_stability(figures: Path) -> Section:
                         "potential of each convention", str(list(exact.potentials)),
                         str(list(red.potentials)), same, "exact", "cross-evaluator",
                         f"trees on the exact chain over {play.states} histories (Dijkstra resistances)"))
+    checks.append(_simulated_check())
     _plane_figure(grid, res, figures / "stationary_plane.png")
     _ratio_figure(rows, figures / "split_vs_sample_ratio.png")
     table = markdown_table(["p_s", "p_I", "cheapest exit", "potential"],

@@ -14,20 +14,46 @@ import time
 from collections.abc import Callable, Sequence
 
 from agora.market.errors import InputError
-from agora.market.learning.adaptive_play import AdaptivePlay, conventions_of
+from agora.market.learning.adaptive_play import AdaptivePlay, StabilityResult, conventions_of
 from agora.market.learning.conventions import convention_stability, strict_equilibria
 from agora.market.single_item.simultaneous import PricingGame, grid_game
 
 EXACT_STATES = 20_000  # largest history chain solved exactly (n^(2m) histories)
 
 
-def exact_chain(points: int, memory: int | None) -> bool:
-    """Whether the chain over histories, points^(2 memory) of them, is small enough to solve exactly.
+def exact_chain(points: int, memory: int | None, other: int | None = None) -> bool:
+    """Whether the chain over histories, points^memory other^memory of them (``other``: the column
+    player's action count, default ``points``), is small enough to solve exactly.
 
-    A grid has at least 2 points, so a memory above log2(EXACT_STATES) / 2 never is: the power is
-    not computed for it (a memory of 10^9 would take hours to raise to).
+    A game has at least 2 actions a side, so a memory above log2(EXACT_STATES) / 2 never is: the
+    power is not computed for it (a memory of 10^9 would take hours to raise to).
     """
-    return memory is not None and 2 * memory <= math.log2(EXACT_STATES) and points ** (2 * memory) <= EXACT_STATES
+    other = points if other is None else other
+    return (memory is not None and 2 * memory <= math.log2(EXACT_STATES)
+            and (points * other) ** memory <= EXACT_STATES)
+
+
+def stability_of(A, B, samples: tuple[int, int], memory: int | None,
+                 fits: Callable[[int], None] | None = None) -> tuple[StabilityResult, list, AdaptivePlay | None]:
+    """Stochastically stable classes of adaptive play on (A, B): on the exact chain over histories
+    when :func:`exact_chain` allows it (the play is returned), else on conventions by the tip
+    reduction (memory >= 2 max(s) required when given; None returned for the play). Also each
+    class's convention (a, b), or None for a class that is not one.
+
+    ``fits``, if given, is called with the number of conventions before the tip reduction starts.
+    """
+    if exact_chain(A.shape[0], memory, A.shape[1]):
+        play = AdaptivePlay(A, B, memory, samples)
+        res = play.stability()
+        return res, conventions_of(play, res.classes), play
+    if memory is not None and memory < 2 * max(samples):
+        raise InputError(f"memory {memory} is below 2 x the larger sample ({2 * max(samples)}) "
+                         f"and the chain of {A.shape[0] * A.shape[1]}^{memory} histories is too large "
+                         "to build; give memory >= 2 x sample or fewer prices")
+    if fits is not None:
+        fits(len(strict_equilibria(A, B)))
+    res = convention_stability(A, B, samples)
+    return res, [tuple(int(x) for x in c) for c in res.classes], None
 
 
 def pricing_stability(bidders: Sequence[str], points: int = 11, samples: tuple[int, int] = (30, 30),
@@ -40,20 +66,8 @@ def pricing_stability(bidders: Sequence[str], points: int = 11, samples: tuple[i
     start = time.perf_counter()
     s_seller, s_int = samples
     grid, A, B = grid_game(PricingGame(bidders), points)
-    exact = exact_chain(points, memory)
-    if exact:
-        play = AdaptivePlay(A, B, memory, samples)
-        res = play.stability()
-        conv = conventions_of(play, res.classes)
-    else:
-        if memory is not None and memory < 2 * max(samples):
-            raise InputError(f"memory {memory} is below 2 x the larger sample ({2 * max(samples)}) "
-                             f"and the chain of {points}^{2 * memory} histories is too large to "
-                             "build; give memory >= 2 x sample or fewer prices")
-        if fits is not None:
-            fits(len(strict_equilibria(A, B)))
-        res = convention_stability(A, B, samples)
-        conv = [tuple(int(x) for x in c) for c in res.classes]
+    res, conv, play = stability_of(A, B, samples, memory, fits)
+    exact = play is not None
 
     def split(c):
         return None if c is None else {"seller_price": float(grid[c[0]]),

@@ -265,18 +265,15 @@ def pricing_sessions(bidders: Sequence[str], points: int, seeds: Sequence[np.ran
                      periods: int = 1_000_000, window: int = 100_000, impulse: str | None = None,
                      deviator: str = "seller", impulse_periods: int = 10,
                      tick: Callable[[int], object] | None = None, per_session: bool = False) -> dict:
-    """Seller (rows) against intermediary (columns) in the discretized simultaneous game.
+    """Seller (rows) against intermediary (columns) in the discretized simultaneous game
+    (:func:`grid_sessions` on :func:`pricing_references`)."""
+    learning = (alpha, beta, delta, memory, periods, window, impulse, deviator, impulse_periods)
+    check_sessions(seeds, *learning)
+    return grid_sessions(pricing_references(bidders, points), seeds, *learning, tick, per_session)
 
-    Reports mean converged prices and profits and the profit gain Delta on total profits
-    (Calvano et al. 2020): the joint optimum is the integrated monopolist's best total price
-    on the grid; the Nash profit that of the trading pure equilibrium of the grid game with the
-    largest total profit (several when the game has a continuum, Theorems 5.1-5.2), so
-    Delta > 0 means more than every pure equilibrium of the grid. With ``impulse`` ("step" or
-    "lowest"), also the mean paths of both prices and profits after the ``deviator``'s forced price cut
-    (:func:`impulse_response`). With ``per_session``, also each session's prices, profits, profit
-    gain, whether it converged and its periods (``per_session``, arrays). Everything is checked
-    before learning starts.
-    """
+
+def check_sessions(seeds, alpha, beta, delta, memory, periods, window, impulse, deviator, impulse_periods) -> None:
+    """InputError (one line) for a bad learning or impulse parameter, or no sessions."""
     check_parameters(alpha, beta, delta, memory, periods, window)
     if impulse is not None and impulse not in CUTS:
         raise InputError(f"impulse must be one of {', '.join(CUTS)}, got {impulse!r}")
@@ -286,7 +283,25 @@ def pricing_sessions(bidders: Sequence[str], points: int, seeds: Sequence[np.ran
         raise InputError(f"impulse periods must be an integer >= 1, got {impulse_periods!r}")
     if not seeds:
         raise InputError("need at least one session, got none")
-    grid, A, B, eqs, (i, j, exact), nash, monopoly = pricing_references(bidders, points)
+
+
+def grid_sessions(references: tuple, seeds: Sequence[np.random.SeedSequence], alpha: float, beta: float,
+                  delta: float, memory: int, periods: int, window: int, impulse: str | None, deviator: str,
+                  impulse_periods: int, tick: Callable[[int], object] | None = None,
+                  per_session: bool = False) -> dict:
+    """Seller (rows) against intermediary (columns) on a grid game and its ``references``
+    (:func:`grid_references`), the arguments checked (:func:`check_sessions`).
+
+    Reports mean converged prices and profits and the profit gain Delta on total profits
+    (Calvano et al. 2020): the joint optimum is the integrated monopolist's best total price
+    on the grid; the Nash profit that of the trading pure equilibrium of the grid game with the
+    largest total profit (several when the game has a continuum, Theorems 5.1-5.2), so
+    Delta > 0 means more than every pure equilibrium of the grid. With ``impulse`` ("step" or
+    "lowest"), also the mean paths of both prices and profits after the ``deviator``'s forced price cut
+    (:func:`impulse_response`). With ``per_session``, also each session's prices, profits, profit
+    gain, whether it converged and its periods (``per_session``, arrays), and its impulse paths.
+    """
+    grid, A, B, eqs, (i, j, exact), nash, monopoly = references
     res = q_learning(A, B, seeds, alpha, beta, delta, memory, periods, window, tick)
     total = res.row_payoff + res.col_payoff
     out = {"seller_price": float(grid[res.row_action].mean()),
@@ -299,12 +314,12 @@ def pricing_sessions(bidders: Sequence[str], points: int, seeds: Sequence[np.ran
            "nash": {"seller_price": float(grid[i]), "intermediary_price": float(grid[j]),
                     "seller_profit": float(A[i, j]), "intermediary_profit": float(B[i, j]),
                     "against_any_price": exact, "grid_equilibria": len(eqs)},
-           "parameters": {"grid": points, "low": 0.0, "high": float(grid[-1]), "alpha": alpha,
+           "parameters": {"grid": len(grid), "low": 0.0, "high": float(grid[-1]), "alpha": alpha,
                           "beta": beta, "delta": delta, "memory": memory, "periods": periods,
                           "window": window},
-           "method": _method(points, len(eqs), window, periods)}
+           "method": _method(len(grid), len(eqs), window, periods)}
     if impulse is not None:
-        out["impulse"] = _impulse(grid, A, B, res, SIDES.index(deviator), impulse, impulse_periods)
+        out["impulse"] = _impulse(grid, A, B, res, SIDES.index(deviator), impulse, impulse_periods, per_session)
     if per_session:
         out["per_session"] = {"seller_price": grid[res.row_action], "intermediary_price": grid[res.col_action],
                               "seller_profit": res.row_payoff, "intermediary_profit": res.col_payoff,
@@ -314,20 +329,29 @@ def pricing_sessions(bidders: Sequence[str], points: int, seeds: Sequence[np.ran
 
 
 def pricing_references(bidders: Sequence[str], points: int) -> tuple:
-    """The ``points``-price grid game of ``bidders`` (grid, seller's and intermediary's payoffs), its
-    trading pure equilibria, the Nash point of :func:`pricing_sessions` (indices, whether it is an
-    equilibrium against any price), the Nash and joint-monopoly total profits; InputError (one line)
-    if the profit gain is undefined on this grid."""
-    from agora.market.single_item.simultaneous import REGRET_RTOL, PricingGame, grid_game
+    """:func:`grid_references` of the ``points``-price simultaneous game of ``bidders``, an equilibrium
+    against any price by exact best responses."""
+    from agora.market.single_item.simultaneous import PricingGame, grid_game, is_equilibrium
 
     game = PricingGame(bidders)
     grid, A, B = grid_game(game, points)
+    return grid_references(grid, A, B, lambda i, j: is_equilibrium(game, float(grid[i]), float(grid[j])))
+
+
+def grid_references(grid: np.ndarray, A: np.ndarray, B: np.ndarray, against_any_price: Callable[[int, int], bool]
+                    ) -> tuple:
+    """The grid game (grid, seller's and intermediary's payoffs), its trading pure equilibria, the Nash
+    point of :func:`grid_sessions` (indices, whether ``against_any_price(i, j)`` holds), the Nash and
+    joint-monopoly total profits; InputError (one line) if the profit gain is undefined on this grid."""
+    from agora.market.single_item.simultaneous import REGRET_RTOL
+
+    points = len(grid)
     eqs = grid_equilibria(A, B, REGRET_RTOL)
     if not len(eqs):
         raise InputError(f"the {points}-price game has no trading pure equilibrium: the profit gain "
                          "needs a Nash profit")
     totals = A[eqs[:, 0], eqs[:, 1]] + B[eqs[:, 0], eqs[:, 1]]
-    point = _nash_point(game, grid, eqs[totals >= totals.max() * (1 - REGRET_RTOL)])
+    point = _nash_point(against_any_price, eqs[totals >= totals.max() * (1 - REGRET_RTOL)])
     nash, monopoly = float(totals.max()), float((A + B).max())
     if not monopoly > nash:
         raise InputError(f"the {points}-price game has a pure equilibrium at the joint-monopoly profit "
@@ -335,12 +359,10 @@ def pricing_references(bidders: Sequence[str], points: int) -> tuple:
     return grid, A, B, eqs, point, nash, monopoly
 
 
-def _nash_point(game, grid: np.ndarray, best: np.ndarray) -> tuple[int, int, bool]:
+def _nash_point(against_any_price: Callable[[int, int], bool], best: np.ndarray) -> tuple[int, int, bool]:
     """Among grid equilibria of (nearly) equal, largest total profit: one that is also an equilibrium
     against any price if there is one, then the most equal split; its indices and that check."""
-    from agora.market.single_item.simultaneous import is_equilibrium
-
-    exact = [is_equilibrium(game, float(grid[i]), float(grid[j])) for i, j in best]
+    exact = [against_any_price(int(i), int(j)) for i, j in best]
     k = min(range(len(best)), key=lambda k: (not exact[k], abs(int(best[k][0]) - int(best[k][1]))))
     return int(best[k][0]), int(best[k][1]), bool(exact[k])
 
@@ -357,24 +379,33 @@ def _method(points: int, nash_points: int, window: int, periods: int) -> str:
 
 
 def _impulse(grid: np.ndarray, A: np.ndarray, B: np.ndarray, res: QSessions, deviator: int, cut: str,
-             periods: int) -> dict:
+             periods: int, per_session: bool = False) -> dict:
     """Mean price and profit paths over all sessions after a forced cut (period 0: before it, 1: the
-    cut); a period's profits are the grid game's payoffs (``A``, ``B``) of its joint action."""
+    cut); a period's profits are the grid game's payoffs (``A``, ``B``) of its joint action. With
+    ``per_session``, also every session's paths (session, period) and whether its price was cut."""
     rows, cols, changed = impulse_response(res.row_q, res.col_q, res.cycle_state, deviator, cut == "lowest",
                                            periods)
     still_rows, still_cols, _ = impulse_response(res.row_q, res.col_q, res.cycle_state, None, periods=periods)
-    return {"deviator": SIDES[deviator], "cut": CUTS[cut],
-            "seller_price": grid[rows].mean(axis=0).tolist(),
-            "intermediary_price": grid[cols].mean(axis=0).tolist(),
-            "seller_profit": A[rows, cols].mean(axis=0).tolist(),
-            "intermediary_profit": B[rows, cols].mean(axis=0).tolist(),
-            "uncut_seller_price": grid[still_rows].mean(axis=0).tolist(),
-            "uncut_intermediary_price": grid[still_cols].mean(axis=0).tolist(),
-            "uncut_seller_profit": A[still_rows, still_cols].mean(axis=0).tolist(),
-            "uncut_intermediary_profit": B[still_rows, still_cols].mean(axis=0).tolist(),
-            "sessions_cut": int(changed.sum()),
-            "method": "from each session's converged play (the limit cycle's opening state; period 0), "
-                      f"the {SIDES[deviator]}'s price forced {CUTS[cut]} for period 1, the other side "
-                      "greedy; from period 2 both greedy; mean over all sessions of each period's prices "
-                      "and profits (the grid game's payoffs of that period's prices); uncut_*: the same "
-                      "greedy play without the cut (the limit cycle continued)"}
+    means, kept = {}, {}
+    for name, path in _paths(grid, A, B, rows, cols, still_rows, still_cols):
+        means[name] = path.mean(axis=0).tolist()
+        if per_session:
+            kept[name] = path
+    out = {"deviator": SIDES[deviator], "cut": CUTS[cut], **means, "sessions_cut": int(changed.sum()),
+           "method": "from each session's converged play (the limit cycle's opening state; period 0), "
+                     f"the {SIDES[deviator]}'s price forced {CUTS[cut]} for period 1, the other side "
+                     "greedy; from period 2 both greedy; mean over all sessions of each period's prices "
+                     "and profits (the grid game's payoffs of that period's prices); uncut_*: the same "
+                     "greedy play without the cut (the limit cycle continued)"}
+    if per_session:
+        out["per_session"] = {**kept, "cut": changed}
+    return out
+
+
+def _paths(grid, A, B, rows, cols, still_rows, still_cols):
+    """(name, session x period array) of each impulse path, one at a time (only those kept stay in memory)."""
+    for prefix, r, c in (("", rows, cols), ("uncut_", still_rows, still_cols)):
+        yield f"{prefix}seller_price", grid[r]
+        yield f"{prefix}intermediary_price", grid[c]
+        yield f"{prefix}seller_profit", A[r, c]
+        yield f"{prefix}intermediary_profit", B[r, c]

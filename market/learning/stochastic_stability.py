@@ -194,3 +194,13 @@ def limit_exponents(masses: np.ndarray, eps: Sequence[float]) -> np.ndarray:
     m1, m2 = np.asarray(masses)[order[0]], np.asarray(masses)[order[1]]
     slope = (np.log(m2) - np.log(m1)) / (np.log(e2) - np.log(e1))
     return slope - slope.min()
+
+
+def asymptotic_sd(p: np.ndarray, pi: np.ndarray, f: np.ndarray) -> float:
+    """sqrt(lim T var(the time average of f over T periods)) for the chain p with stationary pi, from the
+    fundamental matrix Z = (I - P + 1 pi)^-1 (Kemeny and Snell): sigma^2 = 2 pi (g Z g) - pi g^2, g = f - pi f.
+    Dense: for chains of up to a few thousand states."""
+    n = p.shape[0]
+    g = f - pi @ f
+    zg = np.linalg.solve(np.eye(n) - p + np.outer(np.ones(n), pi), g)
+    return float(np.sqrt(max(2 * pi @ (g * zg) - pi @ (g * g), 0.0)))
