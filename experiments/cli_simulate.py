@@ -101,7 +101,7 @@ def market_table(args, base: dict) -> dict:
 def one_point_spec(args, limits):
     """The validated one-point, one-seed spec the command line asks for; the spec file's own
     validation (sweep included) comes first."""
-    from agora.experiments.markets import SpecError
+    from agora.experiments.markets import SpecError, shown
     from agora.experiments.spec import load_spec, parse_spec_table
 
     base, steps, seed = {}, DEFAULT_ROUNDS, 0
@@ -114,7 +114,12 @@ def one_point_spec(args, limits):
         raise SpecError("--protocol is missing; accepted: a market kind, or a --spec naming one")
     data = {"steps": args.rounds or steps, "seeds": {"count": 1, "base": seed if args.seed is None else args.seed},
             "market": market}
-    return parse_spec_table(data, default_name="simulate", limits=limits)
+    spec = parse_spec_table(data, default_name="simulate", limits=limits)
+    if len(spec.points) > 1:  # a value such as partition = "all" stands for one market per point
+        key = spec.sweep_keys[0]
+        raise SpecError(f"--{key} = {shown(market[key])} stands for {len(spec.points)} markets; accepted: one "
+                        f"(agora run sweeps them all)")
+    return spec
 
 
 def run_once(task):
