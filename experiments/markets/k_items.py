@@ -222,12 +222,17 @@ def auction_exact(params: Mapping, blocks: Partition) -> float:
     return math.nan
 
 
+def auction_model(params: Mapping, blocks: Partition, auction: UniformPriceAuction, rng) -> MarketModel:
+    """The Mesa market of ``params``: buyers, one intermediary per block, the seller running ``auction``."""
+    n = params["buyers"]
+    return MarketModel([params["distribution"]] * n, protocol=KItemAuction(auction),
+                       demand=from_partition(blocks, n), utility=params["utility"], rng=rng)
+
+
 def auction_abm_steps(params: Mapping, blocks: Partition, auction: UniformPriceAuction, steps: int,
                       rng) -> dict[str, np.ndarray]:
     """Mesa buyers and intermediaries under :class:`KItemAuction`, one round per step."""
-    n = params["buyers"]
-    model = MarketModel([params["distribution"]] * n, protocol=KItemAuction(auction),
-                        demand=from_partition(blocks, n), utility=params["utility"], rng=rng)
+    model = auction_model(params, blocks, auction, rng)
     for _ in range(steps):
         model.step()
     df = model.rounds()
