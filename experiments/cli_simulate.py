@@ -71,8 +71,8 @@ DESCRIPTIONS = {
                 "(simulated means beside exact values). Also: agora simulate seller-first --help.",
     "plot": "Draw each party's exact expectation against the kind's main price or parameter "
             "(seller-first, simultaneous: the seller's price; intermediary-first: the price for the right; "
-            "posted-menu: the price per item; veto-bargaining: the seller's cost; robust: the bound on the "
-            "means), the other parameters fixed; saved as PNG. "
+            "posted-menu: the price per item; k-item-auction: the reserve; veto-bargaining: the seller's cost; "
+            "robust: the bound on the means), the other parameters fixed; saved as PNG. "
             "Also: agora plot seller-first --help."}
 
 

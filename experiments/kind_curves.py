@@ -5,8 +5,9 @@ A curve holds the kind's other parameters fixed and moves one: the seller's post
 intermediary's posted price for the right with the seller best-responding (intermediary-first,
 Theorem 4.1), the seller's price per item (posted-menu, Definition 7's rationed demand by
 convolution), the seller's cost (veto-bargaining, Theorem 1 or Proposition 2) or, for a robust
-seller, the bound on the means (its worst-case revenue in closed form). Kinds whose runs are
-learning dynamics or whose exact revenue is known only at isolated points (k-item-auction) have none.
+seller, the bound on the means (its worst-case revenue in closed form), or the reserve of the
+(k+1)-th-price auction (k-item-auction, under competition or monopsony, where its revenue has a closed
+form). Kinds whose runs are learning dynamics have none.
 """
 
 from __future__ import annotations
@@ -85,6 +86,28 @@ def posted_menu(params: Mapping, points: int) -> Curve:
                   "welfare": np.array([r.realized_welfare for r in rows])})
 
 
+def k_item_auction(params: Mapping, points: int) -> Curve:
+    """The (k+1)-th-price auction's revenue at every reserve r: under competition with surplus-maximizing
+    intermediaries (every buyer bids its value) from its payments
+    (:func:`agora.market.k_items.solver.competition_auction_revenue`); under monopsony r E[min(D, k)], the
+    intermediary bidding r for each buyer it serves (Proposition 2's argument, at any reserve)."""
+    from agora.experiments.markets.k_items import blocks_of
+    from agora.market.distributions import parse_spec
+    from agora.market.k_items.solver import competition_auction_revenue, evaluate_posted
+
+    dist, n, k = params["distribution"], params["buyers"], params["items"]
+    blocks = blocks_of(params)
+    x = np.linspace(0.0, top(parse_spec(dist)), points)
+    if len(blocks) == n and params["utility"] == "surplus":
+        revenue = [competition_auction_revenue(dist, n, k, float(r)) for r in x]
+    elif len(blocks) == 1:
+        revenue = [evaluate_posted(dist, (n,), k, float(r), params["utility"], welfare=False).revenue for r in x]
+    else:
+        raise ParamError("partition", "the curve is drawn where the revenue has a closed form; accepted: "
+                         "\"monopsony\", or \"competition\" with utility \"surplus\"")
+    return Curve("reserve", "reserve of the (k+1)-th-price auction", x, {"seller": np.array(revenue)})
+
+
 def veto_bargaining(params: Mapping, points: int) -> Curve:
     """The seller's expected profit and each member's expected utility as the seller's cost rises
     (Theorem 1's optimal vote, or Proposition 2's best unanimous price), one collective transfer."""
@@ -119,8 +142,8 @@ def robust(params: Mapping, points: int) -> Curve:
 
 
 CURVES: dict[str, Callable[[Mapping, int], Curve]] = {
-    "intermediary-first": intermediary_first, "posted-menu": posted_menu, "veto-bargaining": veto_bargaining,
-    "robust": robust, "simultaneous": simultaneous}
+    "intermediary-first": intermediary_first, "posted-menu": posted_menu, "k-item-auction": k_item_auction,
+    "veto-bargaining": veto_bargaining, "robust": robust, "simultaneous": simultaneous}
 #: Kinds plotted by :func:`agora.experiments.plots.revenue_vs_price_figure` (the seller's posted price).
 SELLER_PRICE = ("seller-first",)
 

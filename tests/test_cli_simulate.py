@@ -277,7 +277,10 @@ def test_robust_curve_is_what_the_worst_case_nature_yields(mechanism):
     ["--spec", str(SPECS / "veto-bargaining.toml")],
     ["--protocol", "robust", "--mean", "0.5", "--mechanism", "best-reserve"],
     ["--protocol", "simultaneous", "--bidders", "uniform:0,1", "--n", "2"],
-], ids=["posted-menu", "veto-bargaining", "intermediary-first", "seller-first", "spec", "robust", "simultaneous"])
+    ["--protocol", "k-item-auction", "--distribution", "uniform:0,1", "--buyers", "4", "--items", "2",
+     "--partition", "competition"],
+], ids=["posted-menu", "veto-bargaining", "intermediary-first", "seller-first", "spec", "robust", "simultaneous",
+        "k-item-auction"])
 def test_plot_writes_a_png(capsys, tmp_path, argv):
     fig = tmp_path / "curve.png"
     code, out, err = run_cli(capsys, "plot", *argv, "--out", str(fig), "--curve-points", "8")
@@ -288,8 +291,8 @@ def test_plot_writes_a_png(capsys, tmp_path, argv):
 
 @pytest.mark.parametrize("argv, names", [
     (["--protocol", "robust", "--mechanism", "vickrey"], "market.mechanism"),
-    (["--protocol", "k-item-auction", "--distribution", "uniform:0,1", "--buyers", "2", "--items", "1"],
-     "--protocol k-item-auction"),
+    (["--protocol", "k-item-auction", "--distribution", "uniform:0,1", "--buyers", "3", "--items", "1",
+      "--partition", "0|1,2"], "market.partition = \"0|1,2\": the curve is drawn where the revenue has a closed form"),
     (["--protocol", "learning", "--bidders", "point:1", "--seller", '{rule = "hedge", eta = 5.0}'],
      "--protocol learning"),
     (["--spec", str(SPECS / "selection-k-items.toml")], "--protocol learning-k-items"),
