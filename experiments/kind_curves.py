@@ -7,7 +7,9 @@ Theorem 4.1), the seller's price per item (posted-menu, Definition 7's rationed 
 convolution), the seller's cost (veto-bargaining, Theorem 1 or Proposition 2) or, for a robust
 seller, the bound on the means (its worst-case revenue in closed form), or the reserve of the
 (k+1)-th-price auction (k-item-auction, under competition or monopsony, where its revenue has a closed
-form). Kinds whose runs are learning dynamics have none.
+form). The learners of Section 5's game (learning, q-learning) get the game on their own price grid,
+each seller price against the intermediary's best grid price; the k-item posted fees
+(learning-k-items), a game of three, have none.
 """
 
 from __future__ import annotations
@@ -108,6 +110,32 @@ def k_item_auction(params: Mapping, points: int) -> Curve:
     return Curve("reserve", "reserve of the (k+1)-th-price auction", x, {"seller": np.array(revenue)})
 
 
+def grid_curve(grid: np.ndarray, A: np.ndarray, B: np.ndarray) -> Curve:
+    """The grid game (seller's payoffs ``A``, intermediary's ``B``, rows the seller's prices) at every seller
+    price on the grid, the intermediary at its lowest best grid price against it (ties within 1e-9 of the
+    largest payoff: the grid's payoffs are quadratures)."""
+    best = np.argmax(B >= B.max(axis=1, keepdims=True) - 1e-9 * np.abs(B).max(), axis=1)
+    rows = np.arange(len(grid))
+    return Curve("seller", "seller's grid price (the intermediary's best grid price against it)",
+                 np.asarray(grid, float), {"seller": A[rows, best], "intermediary": B[rows, best]})
+
+
+def learning(params: Mapping, points: int) -> Curve:
+    """Section 5's game on the learners' ``points``-price grid (linear or log, as the kind's ``grid``)."""
+    from agora.experiments.markets.selection import single_market
+
+    _, game = single_market(params).discretized()
+    return grid_curve(game.row_actions, game.A, game.B)
+
+
+def q_learning(params: Mapping, points: int) -> Curve:
+    """Section 5's game on the Q-learners' ``points``-price grid (the kind's grid game)."""
+    from agora.market.single_item.simultaneous import PricingGame, grid_game
+
+    grid, A, B = grid_game(PricingGame(params["bidders"]), params["points"])
+    return grid_curve(grid, A, B)
+
+
 def veto_bargaining(params: Mapping, points: int) -> Curve:
     """The seller's expected profit and each member's expected utility as the seller's cost rises
     (Theorem 1's optimal vote, or Proposition 2's best unanimous price), one collective transfer."""
@@ -143,7 +171,8 @@ def robust(params: Mapping, points: int) -> Curve:
 
 CURVES: dict[str, Callable[[Mapping, int], Curve]] = {
     "intermediary-first": intermediary_first, "posted-menu": posted_menu, "k-item-auction": k_item_auction,
-    "veto-bargaining": veto_bargaining, "robust": robust, "simultaneous": simultaneous}
+    "veto-bargaining": veto_bargaining, "robust": robust, "simultaneous": simultaneous, "learning": learning,
+    "q-learning": q_learning}
 #: Kinds plotted by :func:`agora.experiments.plots.revenue_vs_price_figure` (the seller's posted price).
 SELLER_PRICE = ("seller-first",)
 
