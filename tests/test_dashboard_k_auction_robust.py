@@ -85,9 +85,23 @@ def test_k_auction_exact_revenue_and_simulated_means(intermediaries, expected):
 
 
 def test_k_auction_without_an_exact_form_says_so():
-    for m in (auction(2), auction(6, rule="fixed-price", seller_price=0.3), auction(6, utility="monopolist")):
+    for m in (auction(2), auction(6, rule="fixed-price", seller_price=0.3, utility="monopolist")):
         ref = m.view.reference(m.market)
         assert ref.bands == {} and "no exact revenue" in ref.method
+
+
+def test_k_auction_at_a_given_reserve_under_competition():
+    """Reserve 0.3, 6 U[0, 1] buyers, 2 items: 2 E[v(3); v(3) >= 0.3] + 0.3 E[D; D <= 2], D ~ Bin(6, 0.7), in
+    exact arithmetic (v(3) has density 60 v^3 (1 - v)^2)."""
+    r = Fraction(3, 10)
+    density = {3: Fraction(60), 4: Fraction(-120), 5: Fraction(60)}  # 60 v^3 (1 - 2v + v^2)
+    above = sum((c * (1 - r ** (p + 2)) / (p + 2) for p, c in density.items()), Fraction(0))  # int v f(v)
+    below = r * sum(d * math.comb(6, d) * (1 - r) ** d * r ** (6 - d) for d in range(3))
+    m = auction(6, rule="fixed-price", seller_price=0.3, seed=2)
+    ref = m.view.reference(m.market)
+    assert ref.bands["seller_revenue"][0] == pytest.approx(float(2 * above + below), rel=1e-9)
+    assert "the auction's payments" in ref.method
+    _within(_rounds(m, 400), "seller_revenue", float(2 * above + below))
 
 
 def test_k_auction_rounds_are_the_runners_rounds():

@@ -10,9 +10,10 @@ uniform price max(reserve, (k+1)-th bid) (:class:`~agora.protocols.posted_menu.K
 :class:`~agora.models.market_model.MarketModel`, as the runner's ``k-item-auction`` kind plays it).
 
 The reserve by rule: ``myerson`` is phi^-1(0) (Proposition 1), ``fixed-price`` the seller's price.
-Exact values, where the paper gives them (Myerson's reserve): the revenue under competition,
-sum_{j <= k} E[max(phi(v(j, n)), 0)] (Proposition 1, surplus-maximizing intermediaries), and under
-monopsony r E[min(D, k)] (Proposition 2) (:func:`agora.experiments.markets.k_items.auction_exact`).
+Exact values, where the revenue has a closed form (:func:`agora.experiments.markets.k_items.auction_exact`):
+under competition with surplus-maximizing intermediaries, sum_{j <= k} E[max(phi(v(j, n)), 0)] at
+Myerson's reserve (Proposition 1) and the auction's payments at another; under monopsony
+r E[min(D, k)] (Proposition 2).
 """
 
 from __future__ import annotations
@@ -94,12 +95,17 @@ def _reference(spec: str, n: int, k: int, reserve: float, utility: str, m: int) 
               "reserve": "myerson" if reserve == myerson else reserve}
     revenue = auction_exact(params, [()] * m)
     if math.isnan(revenue):
-        return Reference({}, "no exact revenue for this reserve, utility model and demand structure (the paper "
-                             "gives it for Myerson's reserve under competition, Proposition 1, and monopsony, "
-                             "Proposition 2): the simulated means only")
-    which = ("competition: the sum over j <= k of E[max(phi(v(j, n)), 0)] (Proposition 1)" if m == n
-             else "monopsony: r E[min(D, k)] (Proposition 2)")
-    return Reference({"seller_revenue": (revenue, revenue)}, f"Myerson's reserve r = {reserve:.6g}, {which}")
+        return Reference({}, "no exact revenue for this utility model and demand structure (it has a closed "
+                             "form under competition with surplus-maximizing intermediaries and under "
+                             "monopsony): the simulated means only")
+    if m != n:
+        which = "monopsony: r E[min(D, k)] (Proposition 2)"
+    elif params["reserve"] == "myerson":
+        which = "competition: the sum over j <= k of E[max(phi(v(j, n)), 0)] (Proposition 1)"
+    else:
+        which = "competition: the auction's payments, k E[v(k+1, n); v(k+1, n) >= r] + r E[D; D <= k]"
+    name = "Myerson's reserve" if params["reserve"] == "myerson" else "reserve"
+    return Reference({"seller_revenue": (revenue, revenue)}, f"{name} r = {reserve:.6g}, {which}")
 
 
 register(KAuctionView())

@@ -20,8 +20,9 @@ score, one holding several best-responds in its number of bids
 (:class:`agora.market.k_items.auction.QuantityBestResponse`). Played by Mesa agents under
 :class:`agora.protocols.posted_menu.KItemAuction` or by
 :func:`agora.market.k_items.montecarlo.auction_rounds`; the row holds the mean revenue and units sold
-beside the exact revenue where the paper gives it (competition, Proposition 1; monopsony,
-Proposition 2) and Myerson's revenue under competition.
+beside the exact revenue where it has a closed form (competition with surplus-maximizing
+intermediaries, Proposition 1 at Myerson's reserve, the auction's payments at another; monopsony,
+Proposition 2, at any reserve) and Myerson's revenue under competition.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from agora.market.k_items.mechanisms import ItemMenu, UniformPriceAuction, guara
 from agora.market.k_items.montecarlo import auction_rounds, menu_rounds
 from agora.market.k_items.solver import (
     best_posted_price,
+    competition_auction_revenue,
     evaluate_posted,
     monopsony_auction_revenue,
     myerson_auction_revenue,
@@ -209,16 +211,19 @@ def auction_of(params: Mapping) -> UniformPriceAuction:
 
 
 def auction_exact(params: Mapping, blocks: Partition) -> float:
-    """The revenue of Myerson's reserve where the paper gives it: under competition (every block one
-    buyer, surplus-maximizing) sum_{j <= k} E[max(phi(v(j, n)), 0)] (Proposition 1); under monopsony
-    r E[min(D, k)] (Proposition 2); nan on other structures, reserves or utility models."""
-    if params["reserve"] != "myerson":
-        return math.nan
+    """The auction's revenue where it has a closed form. Under competition (every block one buyer,
+    surplus-maximizing): at Myerson's reserve sum_{j <= k} E[max(phi(v(j, n)), 0)] (Proposition 1), at a
+    given reserve from the auction's payments (:func:`competition_auction_revenue`). Under monopsony
+    r E[min(D, k)] (Proposition 2; at a given reserve by the same argument: the intermediary bids r for
+    each buyer it serves at r, at most k). nan on other structures or utility models."""
     dist, n, k = params["distribution"], params["buyers"], params["items"]
+    myerson = params["reserve"] == "myerson"
     if len(blocks) == n and params["utility"] == "surplus":
-        return myerson_auction_revenue(dist, n, k)
+        return (myerson_auction_revenue(dist, n, k) if myerson
+                else competition_auction_revenue(dist, n, k, params["reserve"]))
     if len(blocks) == 1:
-        return monopsony_auction_revenue(dist, n, k, params["utility"])
+        return (monopsony_auction_revenue(dist, n, k, params["utility"]) if myerson
+                else evaluate_posted(dist, (n,), k, params["reserve"], params["utility"], welfare=False).revenue)
     return math.nan
 
 
