@@ -71,8 +71,9 @@ DESCRIPTIONS = {
                 "(simulated means beside exact values). Also: agora simulate seller-first --help.",
     "plot": "Draw each party's exact expectation against the kind's main price or parameter "
             "(seller-first, simultaneous: the seller's price; intermediary-first: the price for the right; "
-            "posted-menu: the price per item; veto-bargaining: the seller's cost; robust: the bound on the "
-            "means), the other parameters fixed; saved as PNG. "
+            "posted-menu: the price per item; k-item-auction: the reserve; veto-bargaining: the seller's cost; "
+            "robust: the bound on the means; learning, q-learning: the seller's price on their grid), the other "
+            "parameters fixed; saved as PNG. "
             "Also: agora plot seller-first --help."}
 
 
@@ -101,7 +102,7 @@ def market_table(args, base: dict) -> dict:
 def one_point_spec(args, limits):
     """The validated one-point, one-seed spec the command line asks for; the spec file's own
     validation (sweep included) comes first."""
-    from agora.experiments.markets import SpecError
+    from agora.experiments.markets import SpecError, shown
     from agora.experiments.spec import load_spec, parse_spec_table
 
     base, steps, seed = {}, DEFAULT_ROUNDS, 0
@@ -114,7 +115,12 @@ def one_point_spec(args, limits):
         raise SpecError("--protocol is missing; accepted: a market kind, or a --spec naming one")
     data = {"steps": args.rounds or steps, "seeds": {"count": 1, "base": seed if args.seed is None else args.seed},
             "market": market}
-    return parse_spec_table(data, default_name="simulate", limits=limits)
+    spec = parse_spec_table(data, default_name="simulate", limits=limits)
+    if len(spec.points) > 1:  # a value such as partition = "all" stands for one market per point
+        key = spec.sweep_keys[0]
+        raise SpecError(f"--{key} = {shown(market[key])} stands for {len(spec.points)} markets; accepted: one "
+                        f"(agora run sweeps them all)")
+    return spec
 
 
 def run_once(task):
@@ -197,8 +203,8 @@ def plot_kind(args) -> int:
 
 
 def no_curve(protocol: str, plotted) -> str:
-    return (f"--protocol {protocol}: no revenue curve (its runs are dynamics or its exact revenue is known at "
-            f"isolated points; agora run and agora report sweep it); accepted: {', '.join(plotted)}")
+    return (f"--protocol {protocol}: no revenue curve (a game of three learners; agora run and agora report "
+            f"sweep it); accepted: {', '.join(plotted)}")
 
 
 HANDLERS = {("simulate", None): simulate_kind, ("plot", None): plot_kind}

@@ -45,7 +45,9 @@ def add_parsers(verbs: dict, sub) -> None:
                     "this round's messages, revenues, utilities, welfare and prices against the exact solver, and "
                     "the price plane of the simultaneous game. SPEC.toml's [market] table sets the "
                     "initial controls (keys: protocol, bidders, buyers, intermediaries, items, utility, rule, "
-                    f"rate, seller_price, intermediary_price, seed, points; protocols: {', '.join(PROTOCOLS)}); "
+                    "rate, seller_price, intermediary_price, seed, points, mean, upper, adversary, beta, delta, "
+                    "memory; "
+                    f"protocols: {', '.join(PROTOCOLS)}); "
                     "a spec of `agora run` opens at its first sweep point.")
     p.add_argument("spec", nargs="?", metavar="SPEC.toml", help="initial controls ([market] table)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")

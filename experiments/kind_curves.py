@@ -5,8 +5,11 @@ A curve holds the kind's other parameters fixed and moves one: the seller's post
 intermediary's posted price for the right with the seller best-responding (intermediary-first,
 Theorem 4.1), the seller's price per item (posted-menu, Definition 7's rationed demand by
 convolution), the seller's cost (veto-bargaining, Theorem 1 or Proposition 2) or, for a robust
-seller, the bound on the means (its worst-case revenue in closed form). Kinds whose runs are
-learning dynamics or whose exact revenue is known only at isolated points (k-item-auction) have none.
+seller, the bound on the means (its worst-case revenue in closed form), or the reserve of the
+(k+1)-th-price auction (k-item-auction, under competition or monopsony, where its revenue has a closed
+form). The learners of Section 5's game (learning, q-learning) get the game on their own price grid,
+each seller price against the intermediary's best grid price; the k-item posted fees
+(learning-k-items), a game of three, have none.
 """
 
 from __future__ import annotations
@@ -85,6 +88,54 @@ def posted_menu(params: Mapping, points: int) -> Curve:
                   "welfare": np.array([r.realized_welfare for r in rows])})
 
 
+def k_item_auction(params: Mapping, points: int) -> Curve:
+    """The (k+1)-th-price auction's revenue at every reserve r: under competition with surplus-maximizing
+    intermediaries (every buyer bids its value) from its payments
+    (:func:`agora.market.k_items.solver.competition_auction_revenue`); under monopsony r E[min(D, k)], the
+    intermediary bidding r for each buyer it serves (Proposition 2's argument, at any reserve)."""
+    from agora.experiments.markets.k_items import blocks_of
+    from agora.market.distributions import parse_spec
+    from agora.market.k_items.solver import competition_auction_revenue, evaluate_posted
+
+    dist, n, k = params["distribution"], params["buyers"], params["items"]
+    blocks = blocks_of(params)
+    x = np.linspace(0.0, top(parse_spec(dist)), points)
+    if len(blocks) == n and params["utility"] == "surplus":
+        revenue = [competition_auction_revenue(dist, n, k, float(r)) for r in x]
+    elif len(blocks) == 1:
+        revenue = [evaluate_posted(dist, (n,), k, float(r), params["utility"], welfare=False).revenue for r in x]
+    else:
+        raise ParamError("partition", "the curve is drawn where the revenue has a closed form; accepted: "
+                         "\"monopsony\", or \"competition\" with utility \"surplus\"")
+    return Curve("reserve", "reserve of the (k+1)-th-price auction", x, {"seller": np.array(revenue)})
+
+
+def grid_curve(grid: np.ndarray, A: np.ndarray, B: np.ndarray) -> Curve:
+    """The grid game (seller's payoffs ``A``, intermediary's ``B``, rows the seller's prices) at every seller
+    price on the grid, the intermediary at its lowest best grid price against it (ties within 1e-9 of the
+    largest payoff: the grid's payoffs are quadratures)."""
+    best = np.argmax(B >= B.max(axis=1, keepdims=True) - 1e-9 * np.abs(B).max(), axis=1)
+    rows = np.arange(len(grid))
+    return Curve("seller", "seller's grid price (the intermediary's best grid price against it)",
+                 np.asarray(grid, float), {"seller": A[rows, best], "intermediary": B[rows, best]})
+
+
+def learning(params: Mapping, points: int) -> Curve:
+    """Section 5's game on the learners' ``points``-price grid (linear or log, as the kind's ``grid``)."""
+    from agora.experiments.markets.selection import single_market
+
+    _, game = single_market(params).discretized()
+    return grid_curve(game.row_actions, game.A, game.B)
+
+
+def q_learning(params: Mapping, points: int) -> Curve:
+    """Section 5's game on the Q-learners' ``points``-price grid (the kind's grid game)."""
+    from agora.market.single_item.simultaneous import PricingGame, grid_game
+
+    grid, A, B = grid_game(PricingGame(params["bidders"]), params["points"])
+    return grid_curve(grid, A, B)
+
+
 def veto_bargaining(params: Mapping, points: int) -> Curve:
     """The seller's expected profit and each member's expected utility as the seller's cost rises
     (Theorem 1's optimal vote, or Proposition 2's best unanimous price), one collective transfer."""
@@ -119,8 +170,9 @@ def robust(params: Mapping, points: int) -> Curve:
 
 
 CURVES: dict[str, Callable[[Mapping, int], Curve]] = {
-    "intermediary-first": intermediary_first, "posted-menu": posted_menu, "veto-bargaining": veto_bargaining,
-    "robust": robust, "simultaneous": simultaneous}
+    "intermediary-first": intermediary_first, "posted-menu": posted_menu, "k-item-auction": k_item_auction,
+    "veto-bargaining": veto_bargaining, "robust": robust, "simultaneous": simultaneous, "learning": learning,
+    "q-learning": q_learning}
 #: Kinds plotted by :func:`agora.experiments.plots.revenue_vs_price_figure` (the seller's posted price).
 SELLER_PRICE = ("seller-first",)
 

@@ -9,7 +9,9 @@
   Student-t band only where points have two runs or more, the exact expectation dashed where the
   runs carry ``exact_*`` columns;
 - one named swept parameter (a partition, a mechanism): each party's mean revenue per name, with
-  its 95% interval where points have two runs or more;
+  its 95% interval where points have two runs or more; more than :data:`MAX_NAMES` partitions (such
+  as ``partition = "all"``) are pooled by their block sizes, which make the same market for
+  identically distributed buyers, one point per shape;
 - two swept parameters, both numbers or both names (not a selection study): a heat map of each
   party's mean revenue (one number and one name: a line per name);
 - three or more: each party's mean revenue against each numeric parameter, one line per value of
@@ -41,6 +43,7 @@ FONT = 8.0  # points, the smallest text drawn
 STYLE = {"font.size": FONT, "axes.titlesize": FONT, "axes.labelsize": FONT, "xtick.labelsize": FONT,
          "ytick.labelsize": FONT, "legend.fontsize": FONT, "figure.titlesize": FONT,
          "legend.title_fontsize": FONT}
+MAX_NAMES = 12  # names on one axis that stay readable at a column's width
 #: One marker per party, so parties whose lines coincide (symmetric play) stay told apart.
 MARKERS = ("o", "s", "^", "D", "v", "P")
 NO_TRADE = "equilibrium, no trade"
@@ -62,6 +65,7 @@ LABELS = {
     "start_second": "second intermediary's starting fee",
     "alpha": "learning rate alpha",
     "beta": "exploration decay beta",
+    "block_sizes": "sizes of the intermediaries' blocks",
 }
 
 
@@ -160,9 +164,10 @@ def line_figure(summary: pd.DataFrame, key: str, others: list[str], parties: lis
     return ReportFigure(f"revenue_vs_{key}", fig, caption)
 
 
-def named_figure(summary: pd.DataFrame, key: str, parties: list[str]) -> ReportFigure:
+def named_figure(summary: pd.DataFrame, key: str, parties: list[str], title: str | None = None) -> ReportFigure:
     """Mean revenue of each party for each value of one named parameter (a partition, a mechanism):
-    a point per value with its 95% Student-t interval over seeds, the exact expectation as a dash."""
+    a point per value with its 95% Student-t interval over seeds, the exact expectation as a dash;
+    ``title`` replaces the count of seeds when a point pools several."""
     fig, (ax,) = new_figure(height=2.9)
     what = "revenue" if all(q.endswith("_revenue") for q in parties) else "payoff"
     runs = int(summary["runs"].min())
@@ -186,12 +191,31 @@ def named_figure(summary: pd.DataFrame, key: str, parties: list[str]) -> ReportF
     ax.set_xticks(x, names, rotation=20 if max(len(n) for n in names) > 8 else 0, ha="right")
     ax.set_xlabel(label(key))
     ax.set_ylabel(f"{what} per step")
-    ax.set_title(seeds_title(runs, band))
+    ax.set_title(title or seeds_title(runs, band))
     outside_legend(fig, handles, ncol=2)
     caption = (f"Mean {what} per step of each party for each {label(key)}"
                + (", 95% Student-t interval over seeds" if band else "")
                + ("; dashed: the exact expectation" if exact else "") + ".")
     return ReportFigure(f"revenue_by_{key}", fig, caption)
+
+
+def block_sizes(partition: str) -> str:
+    """``"0,1|2"`` -> ``"2+1"``: a partition's block sizes, largest first."""
+    return "+".join(map(str, sorted((len(b.split(",")) for b in partition.split("|")), reverse=True)))
+
+
+def by_block_sizes(runs: pd.DataFrame, parties: list[str]) -> ReportFigure:
+    """:func:`named_figure` over the partitions' shapes: every run of every partition with the same block
+    sizes pooled (identically distributed buyers: the same market), fewest blocks first."""
+    from agora.experiments.summaries import summary_table
+
+    shapes = runs["partition"].map(block_sizes)
+    order = sorted(set(shapes), key=lambda s: (s.count("+"), [-int(n) for n in s.split("+")]))
+    pooled = runs.assign(block_sizes=shapes, point=shapes.map({s: i for i, s in enumerate(order)}))
+    summary = summary_table(pooled, ["block_sizes"])
+    band = int(summary["runs"].min()) >= 2
+    title = f"mean of every partition's runs ({int(summary['runs'].min())} to {int(summary['runs'].max())})"
+    return named_figure(summary, "block_sizes", parties, title + (", 95% band" if band else ""))
 
 
 def heat_map(runs: pd.DataFrame, summary: pd.DataFrame, keys: list[str], quantity: str,
@@ -330,6 +354,8 @@ def chosen_figures(runs: pd.DataFrame, summary: pd.DataFrame, sweep_keys: list[s
         return figures
     if len(numeric) == 1:
         figures.append(line_figure(summary, numeric[0], [k for k in swept if k != numeric[0]], parties))
+    elif len(swept) == 1 and swept[0] == "partition" and summary["partition"].nunique() > MAX_NAMES:
+        figures.append(by_block_sizes(runs, parties))
     elif len(swept) == 1:  # one named parameter
         figures.append(named_figure(summary.sort_values(swept[0], key=lambda c: c.map(shown)), swept[0], parties))
     elif len(swept) == 2 and len(numeric) != 1:  # two numbers, or two names (a partition and a model)

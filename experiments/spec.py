@@ -32,7 +32,17 @@ from typing import Any
 import numpy as np
 
 from agora.experiments.limits import Limits, human_bytes, limits_of
-from agora.experiments.markets import SpecError, bad_value, kind_of, read_bool, read_int, registry, shown
+from agora.experiments.markets import (
+    MAX_SWEEP_POINTS,
+    ParamError,
+    SpecError,
+    bad_value,
+    kind_of,
+    read_bool,
+    read_int,
+    registry,
+    shown,
+)
 
 TOP_KEYS = ("name", "description", "steps", "seeds", "market", "sweep", "record")
 TABLE_KEYS = ("seeds", "market", "sweep", "record")
@@ -40,9 +50,6 @@ SEED_KEYS = ("count", "base", "common")
 RECORD_KEYS = ("steps", "every", "quantities")
 ID_COLUMNS = ("run", "point", "seed")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-#: Every point is validated on load (about a millisecond each): more than this is refused before
-#: the sweep is expanded, so that a mistyped grid cannot hang the loader.
-MAX_SWEEP_POINTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -323,6 +330,34 @@ def sweep_settings(sweep: Mapping) -> list[dict[str, Any]]:
     return [flatten(p) for p in points]
 
 
+def point_label(setting: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} = {shown(v)}" for k, v in setting.items())
+
+
+def expanded(market: Mapping, settings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The settings with every point that stands for several markets (a kind's ``expand``, such as
+    ``partition = "all"``) replaced by one point per market, in the kind's order; at most
+    :data:`MAX_SWEEP_POINTS` in all."""
+    out: list[dict[str, Any]] = []
+    for i, setting in enumerate(settings):
+        m = deepcopy(dict(market))
+        for key, value in setting.items():
+            set_path(m, key, value)
+        kind = registry().get(m.get("protocol")) if isinstance(m.get("protocol"), str) else None
+        where = f"sweep point {i} ({point_label(setting)}): market" if setting else "market"
+        try:
+            alternatives = kind.expand(m) if kind is not None and kind.expand is not None else None
+        except ParamError as err:
+            accepted = next(p.accepted for p in kind.params if p.name == err.key)
+            raise bad_value(f"{where}.{err.key}", m.get(err.key), accepted, str(err)) from None
+        out.extend([setting] if alternatives is None else
+                   [{**setting, **{f"market.{k}": v for k, v in alt.items()}} for alt in alternatives])
+        if len(out) > MAX_SWEEP_POINTS:
+            raise SpecError(f"the sweep has more than {MAX_SWEEP_POINTS} points once its \"all\" values are "
+                            f"expanded (at {where}); accepted: at most {MAX_SWEEP_POINTS} points")
+    return out
+
+
 def column_name(key: str) -> str:
     return key.removeprefix("market.")
 
@@ -361,9 +396,12 @@ def expand_sweep(market: dict, sweep, limits: Limits | None = None, steps: int =
                         f"({', '.join(shown(k) for k in registry())})")
     if sweep is None:
         kind = kind_of(market["protocol"])
-        params = kind.validate({k: v for k, v in market.items() if k != "protocol"}, limits=limits, steps=steps)
-        return [Point(0, {}, kind.name, params)]
-    settings = sweep_settings(table("sweep", sweep))
+        settings = expanded(market, [{}])
+        if settings == [{}]:
+            params = kind.validate({k: v for k, v in market.items() if k != "protocol"}, limits=limits, steps=steps)
+            return [Point(0, {}, kind.name, params)]
+    else:
+        settings = expanded(market, sweep_settings(table("sweep", sweep)))
     columns = harmonize(settings, market)
     reserved = set(ID_COLUMNS) | {"step"}
     points = []
@@ -375,7 +413,7 @@ def expand_sweep(market: dict, sweep, limits: Limits | None = None, steps: int =
         m = deepcopy(market)
         for key, value in setting.items():
             set_path(m, key, value)
-        where = f"sweep point {i} ({', '.join(f'{k} = {shown(v)}' for k, v in setting.items())}): market"
+        where = f"sweep point {i} ({point_label(setting)}): market"
         kind = kind_of(m["protocol"], f"{where}.protocol")
         params = kind.validate({k: v for k, v in m.items() if k != "protocol"}, where=where, limits=limits,
                                steps=steps)

@@ -135,6 +135,20 @@ def all_partitions(n: int) -> Iterator[Partition]:
         yield canonical(blocks)
 
 
+def partition_text(blocks: Sequence[Sequence[int]]) -> str:
+    """A partition as :func:`parse_partition` reads it: ``((0, 1), (2,))`` -> ``"0,1|2"``."""
+    return "|".join(",".join(map(str, b)) for b in blocks)
+
+
+def most_buyers_within(count: int) -> int:
+    """The largest n with Bell(n) <= ``count`` (0 if none): how many buyers :func:`all_partitions`
+    can enumerate within ``count`` structures."""
+    n = 0
+    while bell_number(n + 1) <= count:
+        n += 1
+    return n
+
+
 def bell_number(n: int) -> int:
     """Bell(n), the number of demand structures on n buyers (Bell triangle)."""
     row = [1]

@@ -277,7 +277,12 @@ def test_robust_curve_is_what_the_worst_case_nature_yields(mechanism):
     ["--spec", str(SPECS / "veto-bargaining.toml")],
     ["--protocol", "robust", "--mean", "0.5", "--mechanism", "best-reserve"],
     ["--protocol", "simultaneous", "--bidders", "uniform:0,1", "--n", "2"],
-], ids=["posted-menu", "veto-bargaining", "intermediary-first", "seller-first", "spec", "robust", "simultaneous"])
+    ["--protocol", "k-item-auction", "--distribution", "uniform:0,1", "--buyers", "4", "--items", "2",
+     "--partition", "competition"],
+    ["--protocol", "learning", "--bidders", "point:1", "--seller", '{rule = "hedge", eta = 5.0}'],
+    ["--spec", str(SPECS / "q-learning.toml")],
+], ids=["posted-menu", "veto-bargaining", "intermediary-first", "seller-first", "spec", "robust", "simultaneous",
+        "k-item-auction", "learning", "q-learning-spec"])
 def test_plot_writes_a_png(capsys, tmp_path, argv):
     fig = tmp_path / "curve.png"
     code, out, err = run_cli(capsys, "plot", *argv, "--out", str(fig), "--curve-points", "8")
@@ -288,16 +293,14 @@ def test_plot_writes_a_png(capsys, tmp_path, argv):
 
 @pytest.mark.parametrize("argv, names", [
     (["--protocol", "robust", "--mechanism", "vickrey"], "market.mechanism"),
-    (["--protocol", "k-item-auction", "--distribution", "uniform:0,1", "--buyers", "2", "--items", "1"],
-     "--protocol k-item-auction"),
-    (["--protocol", "learning", "--bidders", "point:1", "--seller", '{rule = "hedge", eta = 5.0}'],
-     "--protocol learning"),
+    (["--protocol", "k-item-auction", "--distribution", "uniform:0,1", "--buyers", "3", "--items", "1",
+      "--partition", "0|1,2"], "market.partition = \"0|1,2\": the curve is drawn where the revenue has a closed form"),
     (["--spec", str(SPECS / "selection-k-items.toml")], "--protocol learning-k-items"),
     (["--protocol", "veto-bargaining", "--members", '["uniform:0,1"]', "--transfers", "individual",
       "--evaluator", "mc"], "market.transfers"),
     (["--protocol", "posted-menu", "--distribution", "uniform:0,1", "--buyers", "0", "--items", "1"],
      "market.buyers"),
-], ids=["robust-vickrey", "k-item-auction", "learning", "learning-k-items-spec", "individual-transfers",
+], ids=["robust-vickrey", "k-item-auction", "learning-k-items-spec", "individual-transfers",
         "no-buyers"])
 def test_plot_refuses_in_one_line(capsys, tmp_path, monkeypatch, argv, names):
     """A kind without a curve (or a bad parameter): one line naming it, exit 2, no figure."""

@@ -34,7 +34,7 @@ from agora.market.errors import InputError
 from agora.market.group.solver import solve_group
 from agora.market.single_item.seller_first import solve_seller_first
 from agora.models.market_model import MarketModel
-from tests.dashboard_checks import means_within_monte_carlo
+from tests.dashboard_checks import means_within_monte_carlo, rule_and_knowledge
 
 # ---- spec files and the command line ----------------------------------------------------------
 
@@ -133,19 +133,18 @@ def test_spec_file_sets_the_k_item_controls(tmp_path):
 
 
 SPECS_DIR = Path(__file__).resolve().parents[1] / "experiments" / "specs"
-#: kinds the dashboard has no view of: its reader refuses them (test below)
-NO_VIEW = ("robust", "k-item-auction", "q-learning")
-SHIPPED_SPECS = sorted(p for p in SPECS_DIR.glob("*.toml") if tomllib.loads(p.read_text())["market"]["protocol"]
-                       not in NO_VIEW)
+SHIPPED_SPECS = sorted(SPECS_DIR.glob("*.toml"))
 
 
-@pytest.mark.parametrize("protocol", NO_VIEW)
-def test_a_kind_without_a_view_is_refused_in_one_line(protocol, capsys):
-    """The shipped spec of a kind the dashboard cannot show opens in `agora run` but not in `agora viz`:
-    exit 2 and one line naming the protocol and the ones the dashboard shows."""
-    code, out, err = run_cli(capsys, "viz", str(SPECS_DIR / f"{protocol}.toml"))
+def test_a_kind_without_a_view_is_refused_in_one_line(capsys, monkeypatch):
+    """A runner kind the dashboard cannot show (here robust, its translation taken away) opens in
+    `agora run` but not in `agora viz`: exit 2 and one line naming the protocol and the ones it shows."""
+    from agora.experiments.dashboard import runner_spec
+
+    monkeypatch.setattr(runner_spec, "TRANSLATE", {k: v for k, v in runner_spec.TRANSLATE.items() if k != "robust"})
+    code, out, err = run_cli(capsys, "viz", str(SPECS_DIR / "robust.toml"))
     assert (code, out, err.count("\n")) == (2, "", 1), err
-    assert f'the dashboard has no view of protocol "{protocol}"' in err and '"veto-bargaining"' in err
+    assert 'the dashboard has no view of protocol "robust"' in err and '"veto-bargaining"' in err
 
 
 def _first_round(model) -> dict:
@@ -193,6 +192,15 @@ def _runner_market(point, dash):
         runner = menu_model(p, partition, price_of(p, partition), 5)
         assert dash.protocol.menu == runner.protocol.menu  # the same price for the same items
         return runner, ("seller_price",)
+    if point.protocol == "k-item-auction":
+        from agora.experiments.markets.k_items import auction_model, auction_of, blocks_of
+
+        partition = blocks_of(p)
+        assert [[b.index for b in m.buyers] for m in dash.intermediaries] == [list(b) for b in partition]
+        assert [m.utility.name for m in dash.intermediaries] == [p["utility"]] * len(partition)
+        runner = auction_model(p, partition, auction_of(p), 5)
+        assert dash.protocol.auction == runner.protocol.auction  # the same reserve for the same items
+        return runner, ()  # the clearing price depends on the values
     return MarketModel(**model_arguments(point.protocol, p), rng=5), ("seller_price", "intermediary_price")
 
 
@@ -216,6 +224,43 @@ def _same_committee(point, dash) -> None:
     _same_prices(ours, theirs, ("profit", "trade", "transfer", "accepted"))
 
 
+def _same_robust_market(point, dash, seed: int) -> None:
+    """The runner's robust market (built as the runner builds it) and the dashboard's: the same mechanism
+    and nature, and on the same seed the same values, revenue and regret for 20 rounds."""
+    from agora.experiments.markets.robust import mechanism_of, nature_of, robust_model
+
+    p = point.params
+    runner = robust_model(p, nature_of(p, mechanism_of(p)), seed)
+    assert type(dash.seller.mechanism) is type(runner.seller.mechanism)
+    assert dash.seller.mechanism.describe() == runner.seller.mechanism.describe()
+    assert dash.nature.generator.describe() == runner.nature.generator.describe()
+    for model in (dash, runner):
+        for _ in range(20):
+            model.step()
+    ours, theirs = dash.rounds(), runner.rounds()
+    assert ours[["revenue", "regret", "sale"]].equals(theirs[["revenue", "regret", "sale"]])
+
+
+def _same_q_session(point, dash, seed: int) -> None:
+    """The dashboard's Q-learners post, period for period, the prices of the runner's compiled session
+    (q_learning, the engine of pricing_sessions) with the spec's alpha, beta, delta and memory on the
+    session's seed, for the first 300 periods."""
+    from agora.market.learning.qlearning import q_learning, session_seeds
+    from agora.market.single_item.simultaneous import PricingGame, grid_game
+
+    p, periods = point.params, 300
+    grid, A, B = grid_game(PricingGame(p["bidders"]), p["points"])
+    res = q_learning(A, B, [session_seeds(seed, 1)[0]], alpha=p["alpha"], beta=p["beta"], delta=p["delta"],
+                     memory=p["memory"], periods=periods, window=periods, record=True)
+    for _ in range(periods):
+        dash.step()
+    posted = dash.rounds()[["seller_price", "intermediary_price"]].to_numpy()
+    index = {float(x): k for k, x in enumerate(grid)}
+    path = np.vectorize(index.__getitem__)(posted)
+    assert np.array_equal(path[:, 0], res.row_path[0, :periods])
+    assert np.array_equal(path[:, 1], res.col_path[0, :periods])
+
+
 @pytest.mark.parametrize("path", SHIPPED_SPECS, ids=lambda p: p.name)
 def test_every_shipped_spec_opens_with_the_runners_market(path):
     """The dashboard's reader and the runner's loader, two code paths, give the same market for the
@@ -229,6 +274,10 @@ def test_every_shipped_spec_opens_with_the_runners_market(path):
     dash = VIEWS[controls.protocol].build(controls)
     if point.protocol == "veto-bargaining":
         _same_committee(point, dash)
+    elif point.protocol == "robust":
+        _same_robust_market(point, dash, controls.seed)
+    elif point.protocol == "q-learning":
+        _same_q_session(point, dash, controls.seed)
     else:
         runner, prices = _runner_market(point, dash)
         assert [b.spec for b in dash.distributions] == [b.spec for b in runner.distributions]
@@ -397,8 +446,10 @@ def test_series_figure_draws_running_means_and_exact_lines():
 
 @pytest.mark.parametrize("protocol", list(VIEWS))
 def test_every_view_builds_steps_and_draws(protocol):
-    bidders = "uniform:0,1" if protocol in ("posted-menu", "posted-fees") else "uniform:0,1; exponential:1"
-    m = MarketDashboard(protocol=protocol, bidders=bidders, buyers=3, rate=0.5, seller_price=0.1,
+    bidders = ("uniform:0,1" if protocol in ("posted-menu", "posted-fees", "k-item-auction", "robust")
+               else "uniform:0,1; exponential:1")
+    m = MarketDashboard(protocol=protocol, bidders=bidders, **{"buyers": 3, **rule_and_knowledge(protocol)},
+                        rate=0.5, seller_price=0.1,
                         intermediary_price=0.1, intermediaries=2 if protocol == "posted-fees" else 1)
     assert m.error is None
     for _ in range(3):

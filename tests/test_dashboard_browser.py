@@ -114,6 +114,7 @@ def browser():
 POSTED_MENU = {"law": "uniform:0,1", "intermediaries": 2, "items": 2}  # set on the page; blocks [0, 1], [2]
 FEES_RULE = "hedge"  # posted fees: chosen on the page; rate 0.5 is Hedge's eta 5
 PLANES = ("simultaneous", "posted-fees")  # the protocols with a price plane
+K_ITEMS = ("posted-menu", "k-item-auction", "posted-fees")  # one law, 2 intermediaries and 2 items set on the page
 PROTOCOLS = ["seller-first", "intermediary-first", "simultaneous", "posted-menu", "posted-fees", "veto-bargaining"]
 
 
@@ -203,7 +204,7 @@ def _choose(page, name: str, value: str) -> None:
 
 def _choose_protocol(page, protocol: str) -> None:
     _choose(page, "protocol", protocol)
-    if protocol in ("posted-menu", "posted-fees"):
+    if protocol in K_ITEMS:
         field = _control(page, "bidders").locator("input").first
         field.fill(POSTED_MENU["law"])
         field.press("Enter")
@@ -389,7 +390,7 @@ def _same(shown: str, expected: str) -> bool:
 def test_every_control_shows_its_value_and_is_wide_enough(server, browser, protocol):
     """At 1440 px: the sidebar holds exactly the protocol's controls (and Play's two), each at least
     MIN_CONTROL_PX wide, each showing the value the page's spec text holds for its market; a slider's
-    number is the slider's own value. Posted menus and fees: the 2 intermediaries and 2 items set show."""
+    number is the slider's own value. The k-item markets: the 2 intermediaries and 2 items set show."""
     url, _ = server
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.goto(url)
@@ -410,7 +411,7 @@ def test_every_control_shows_its_value_and_is_wide_enough(server, browser, proto
         if c["name"] in VIEWS[protocol].controls:
             expected = _as_shown(c["name"], spec.get(c["name"]))
             assert _same(c["shown"], expected), (c, expected)
-    if protocol in ("posted-menu", "posted-fees"):
+    if protocol in K_ITEMS:
         shown = {c["name"]: c["shown"] for c in controls}
         assert (shown["intermediaries"], shown["items"]) == ("2", "2")
         assert (spec["intermediaries"], spec["items"]) == (2, 2)

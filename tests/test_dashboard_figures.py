@@ -23,12 +23,14 @@ from agora.experiments.dashboard.figures import (
 from agora.experiments.dashboard.model import MarketDashboard
 from agora.experiments.dashboard.views import VIEWS
 from agora.market.errors import InputError
+from tests.dashboard_checks import rule_and_knowledge
 
 
 def _market(protocol: str, rounds: int, **kw) -> MarketDashboard:
-    one_law = protocol in ("posted-menu", "posted-fees")
+    one_law = protocol in ("posted-menu", "posted-fees", "k-item-auction", "robust")
     kw = {"bidders": "uniform:0,1" if one_law else "uniform:0,1; exponential:1", "buyers": 3,
-          "intermediaries": 2 if protocol == "posted-fees" else 1, **kw}
+          "intermediaries": 2 if protocol == "posted-fees" else 1, **rule_and_knowledge(protocol, kw.get("rule")),
+          **kw}
     m = MarketDashboard(protocol=protocol, **kw)
     assert m.error is None, m.error
     for _ in range(rounds):

@@ -20,14 +20,17 @@ from agora.experiments.dashboard.page import make_page
 from agora.experiments.dashboard.sidebar import FIELDS, applied, spec_text
 from agora.experiments.dashboard.views import VIEWS
 from agora.market.errors import InputError
+from tests.dashboard_checks import rule_and_knowledge
 
 ONE_LAW = ("uniform:0,1",)  # posted menus and posted fees need identically distributed buyers
 SLIDERS = [name for name, f in FIELDS.items() if f.kind in ("int", "float")]
 
 
 def market(protocol: str, **changes) -> Controls:
-    """A market of ``protocol`` that every view accepts: 3 buyers of one law (two intermediaries in posted fees)."""
-    values = {"bidders": ONE_LAW, "buyers": 3, "intermediaries": 2 if protocol == "posted-fees" else 1}
+    """A market of ``protocol`` that every view accepts: 3 buyers of one law (two intermediaries in posted fees),
+    and a rule that makes a market (:func:`rule_and_knowledge`)."""
+    values = {"bidders": ONE_LAW, "buyers": 3, "intermediaries": 2 if protocol == "posted-fees" else 1,
+              **rule_and_knowledge(protocol, changes.get("rule"))}
     return Controls(protocol=protocol, **{**values, **changes})
 
 
@@ -85,7 +88,7 @@ def test_a_control_not_shown_does_not_change_the_market(protocol):
     """Every protocol, every rule: a hidden control set off its default is refused by the protocol or
     leaves the first rounds exactly as they were."""
     other = {"rate": 0.5, "seller_price": 0.3, "intermediary_price": 0.4, "intermediaries": 3, "items": 2,
-             "utility": "monopolist", "points": 11}
+             "utility": "monopolist", "points": 11, "mean": 0.25, "upper": 2.0, "adversary": "distributions"}
     hidden = [name for name in other if name not in VIEWS[protocol].controls]
     for rule in VIEWS[protocol].rules:
         base = market(protocol, rule=rule)
@@ -117,6 +120,11 @@ def spec_markets():
     yield market("posted-fees", buyers=4, items=2, rule="hedge", rate=0.5, seller_price=0.2,
                  intermediary_price=0.1, points=21)
     yield market("veto-bargaining", bidders=two_laws, buyers=4, rule="fixed-price", seller_price=0.6, seed=3)
+    yield market("k-item-auction", buyers=5, intermediaries=2, items=2, utility="monopolist", rule="fixed-price",
+                 seller_price=0.35)
+    yield market("robust", bidders=("uniform:0.2,0.9",), buyers=2, rule="best-reserve", mean=0.55, upper=1.5,
+                 adversary="distributions", seed=4)
+    yield market("robust", rule="random-price", upper=3.0)
 
 
 @pytest.mark.parametrize("controls", list(spec_markets()), ids=lambda c: c.protocol)

@@ -56,9 +56,29 @@ def test_exact_row_is_propositions_1_and_2(partition, want):
         assert row["exact_seller_revenue"] == pytest.approx(want(), abs=1e-9)
 
 
-def test_a_given_reserve_has_no_exact_value():
-    row = run(2, partition="competition", reserve=0.3, evaluator="mc").run
-    assert row["reserve"] == 0.3 and math.isnan(row["exact_seller_revenue"])
+def given_reserve_revenue(partition: str, r: float) -> float:
+    """At reserve r: under competition k E[v(k+1); v(k+1) >= r] + r E[D; D <= k] with v(k+1) ~ Beta(n - k, k + 1)
+    by quad, D ~ Bin(n, 1 - r); under monopsony r E[min(D, k)]."""
+    d = np.arange(N + 1)
+    pmf = stats.binom.pmf(d, N, 1 - r)
+    if partition == "monopsony":
+        return r * float(np.sum(np.minimum(d, K) * pmf))
+    above = integrate.quad(lambda u: u * stats.beta(N - K, K + 1).pdf(u), r, 1)[0]
+    return K * above + r * float(np.sum(np.where(d <= K, d, 0) * pmf))
+
+
+@pytest.mark.parametrize("partition", ["competition", "monopsony"])
+@pytest.mark.parametrize("reserve", [0.3, 0.7])
+def test_a_given_reserve_has_its_exact_value(partition, reserve):
+    row = run(4000, partition=partition, reserve=reserve, evaluator="mc").run
+    want = given_reserve_revenue(partition, reserve)
+    assert row["reserve"] == reserve and row["exact_seller_revenue"] == pytest.approx(want, abs=1e-9)
+    assert abs(row["seller_revenue"] - want) <= SIGMAS * row["seller_revenue_stderr"]
+
+
+def test_a_given_reserve_elsewhere_has_no_exact_value():
+    for market in (dict(partition="0,1,2|3|4|5"), dict(partition="competition", utility="monopolist")):
+        assert math.isnan(run(2, reserve=0.3, evaluator="mc", **market).run["exact_seller_revenue"])
 
 
 @pytest.mark.parametrize("evaluator,steps", [("abm", 1000), ("mc", 50_000)])

@@ -157,6 +157,8 @@ BAD = [
     ('mechanism = "myerson"', 'market.mechanism = "myerson": not one of the choices; accepted: one of lottery'),
     ("bidders = 1", "market.bidders = 1: 'lottery' is an auction; accepted: a whole number >= 2"),
     ('mechanism = "random-price"', "market.mean = 0.5: 'random-price' (Chapter 2) knows only the range"),
+    ('mechanism = "random-reserve"', "market.mean = 0.5: 'random-reserve' (Chapter 3) knows only the range; "
+                                     "accepted: no mean"),
     ("costs = [0.2]", "market.costs = [0.2]: 'lottery' is an auction without costs"),
     ("costs = []", "market.costs = []: not a list of 1 to 16 costs"),
     ('adversary = "nature"', 'market.adversary = "nature": not "worst-case" nor a nonempty list'),

@@ -18,6 +18,12 @@ start prices, seed, and how many rounds the series show) and in a spec file::
     seed = 7
     points = 41                               # prices per side of a learning grid
     window = 200                              # the series show the last 200 rounds
+    mean = 0.5                                # robust: every bidder's mean is at least this
+    upper = 1.0                               # robust: values lie in [0, upper]
+    adversary = "worst-case"                  # robust: or "distributions" (nature draws from bidders)
+    beta = 4e-6                               # q-learning: explore w.p. exp(-beta t); rate is alpha
+    delta = 0.95                              # q-learning: the discount
+    memory = 1                                # q-learning: price pairs remembered
 
 Every key is optional. A spec of the experiment runner (``agora run``) is read too, at its
 first sweep point (:mod:`agora.experiments.dashboard.runner_spec`). A bad value is one line
@@ -39,6 +45,9 @@ from agora.market.k_items.utility import MODELS as UTILITY_MODELS
 MAX_BUYERS = 500
 MAX_POINTS = 1001
 WINDOW = 200  # rounds the series show by default: the last ones
+#: Nature in the robust view: the thesis' worst case for the seller's mechanism, or independent draws
+#: from the distributions (one per bidder, repeated in turn)
+ADVERSARIES = ("worst-case", "distributions")
 
 
 class SpecFileError(SpecError):
@@ -62,11 +71,17 @@ class Controls:
     utility: str = "surplus"
     points: int | None = None  # prices per side of a learning grid; None: the protocol's own
     window: int = WINDOW
+    mean: float | None = None  # a bound on every bidder's mean value (robust, Chapter 1); None: none
+    upper: float = 1.0  # values lie in [0, upper] (robust)
+    adversary: str = "worst-case"  # nature (robust): the thesis' worst case, or draws from the distributions
+    beta: float = 4e-6  # Q-learning: exploration with probability exp(-beta t)
+    delta: float = 0.95  # Q-learning: the discount
+    memory: int = 1  # Q-learning: past price pairs remembered
 
     def __post_init__(self):
         from agora.experiments.dashboard.views import VIEWS  # the registry names the protocols
 
-        for name in ("protocol", "utility", "rule"):
+        for name in ("protocol", "utility", "rule", "adversary"):
             if not isinstance(getattr(self, name), str):
                 raise InputError(f"{name} must be a string, got {getattr(self, name)!r}")
         if self.protocol not in VIEWS:
@@ -96,6 +111,18 @@ class Controls:
         if self.points is not None and (not _whole(self.points) or not 3 <= self.points <= MAX_POINTS):
             raise InputError(f"points must be a whole number from 3 to {MAX_POINTS} (prices per side of a "
                              f"learning grid), got {self.points!r}")
+        if self.mean is not None and (not _number(self.mean) or not 0.0 <= self.mean < math.inf):
+            raise InputError(f"mean must be a number >= 0 or blank (no bound), got {self.mean!r}")
+        if not _number(self.upper) or not 0.0 < self.upper < math.inf:
+            raise InputError(f"upper must be a number > 0 (the top of the value range), got {self.upper!r}")
+        if self.adversary not in ADVERSARIES:
+            raise InputError(f"unknown adversary {self.adversary!r}; accepted: {', '.join(ADVERSARIES)}")
+        if not _number(self.beta) or not 0.0 < self.beta < math.inf:
+            raise InputError(f"beta must be a number > 0 (exploration exp(-beta t)), got {self.beta!r}")
+        if not _number(self.delta) or not 0.0 <= self.delta < 1.0:
+            raise InputError(f"delta must be a number in [0, 1) (the discount), got {self.delta!r}")
+        if not _whole(self.memory) or self.memory < 1:
+            raise InputError(f"memory must be a whole number >= 1 of price pairs, got {self.memory!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InputError(f"seed must be a whole number >= 0, got {self.seed!r}")
         check_window(self.window)
@@ -111,6 +138,7 @@ class Controls:
         d = asdict(self)
         d["bidders"] = "; ".join(self.bidders)
         d["points"] = "" if self.points is None else str(self.points)
+        d["mean"] = "" if self.mean is None else str(self.mean)
         return d
 
 
@@ -158,14 +186,20 @@ def parse_points(text) -> int | None:
         raise InputError(f"points must be a whole number from 3 to {MAX_POINTS} or blank, got {text!r}") from None
 
 
-def parse_price(name: str, text) -> float:
-    """A price typed on the page: a number >= 0."""
+def parse_mean(text) -> float | None:
+    """A bound on the mean typed on the page: a number >= 0, or blank (or None) for none."""
+    text = "" if text is None else str(text).strip()
+    return None if not text else parse_price("mean", text)
+
+
+def parse_price(name: str, text, accepted: str = "a price >= 0") -> float:
+    """A price (or another number >= 0, as ``accepted`` says) typed on the page."""
     try:
         price = float(str(text).strip())
     except ValueError:
-        raise InputError(f"{name} must be a price >= 0, got {text!r}") from None
+        raise InputError(f"{name} must be {accepted}, got {text!r}") from None
     if not 0.0 <= price < math.inf:
-        raise InputError(f"{name} must be a price >= 0, got {text!r}")
+        raise InputError(f"{name} must be {accepted}, got {text!r}")
     return price
 
 
@@ -209,7 +243,8 @@ def runner_format(doc: dict, path: str | Path) -> bool:
     if not runner:
         return False
     return (protocol not in views.VIEWS or any(k in doc for k in (*RUN_SETTINGS, "sweep"))
-            or not set(market) <= set(ACCEPTED_KEYS))
+            or not set(market) <= set(ACCEPTED_KEYS)
+            or protocol == "robust" and isinstance(market.get("bidders"), int))  # the runner's count of bidders
 
 
 def load_spec(path: str | Path) -> Controls:

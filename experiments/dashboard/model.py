@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import mesa
 
-from agora.experiments.dashboard.controls import Controls, parse_points, parse_price, parse_seed, split_bidders
+from agora.experiments.dashboard.controls import (
+    Controls,
+    parse_mean,
+    parse_points,
+    parse_price,
+    parse_seed,
+    split_bidders,
+)
 from agora.experiments.dashboard.views import VIEWS, money_columns
 from agora.market.errors import InputError
 
@@ -25,7 +32,9 @@ class MarketDashboard(mesa.Model):
                  intermediary_price: float = Controls.intermediary_price, seed: int | str = Controls.seed,
                  intermediaries: int = Controls.intermediaries, items: int = Controls.items,
                  utility: str = Controls.utility, points: int | str | None = Controls.points,
-                 window: int = Controls.window):
+                 window: int = Controls.window, mean: float | str | None = Controls.mean,
+                 upper: float | str = Controls.upper, adversary: str = Controls.adversary,
+                 beta: float | str = Controls.beta, delta: float = Controls.delta, memory: int = Controls.memory):
         super().__init__()
         self.controls = None
         self.market = None
@@ -36,7 +45,8 @@ class MarketDashboard(mesa.Model):
                                      parse_price("seller_price", seller_price),
                                      parse_price("intermediary_price", intermediary_price), parse_seed(seed),
                                      int(intermediaries), int(items), utility, parse_points(points),
-                                     int(window))
+                                     int(window), parse_mean(mean), parse_price("upper", upper, "a number > 0"),
+                                     adversary, parse_price("beta", beta, "a number > 0"), float(delta), int(memory))
             self.view = VIEWS[protocol]
             self.market = self.view.build(self.controls)
         except InputError as err:

@@ -93,15 +93,51 @@ class PostedMenuMarket(MarketModel):
 
     def step(self) -> None:
         super().step()
-        price = self.protocol.menu.prices[0]
-        row = []
-        for inter in self.intermediaries:
-            values = np.array([[b.value for b in inter.buyers]])
-            won = sum(1 for b in inter.buyers if self.last.items[b.index] >= 0)
-            row.append(float(inter.utility.utility(values, won, won * price)[0]))
-        self.utilities.append(tuple(row))
+        self.utilities.append(block_utilities(self, self.protocol.menu.prices[0]))
         if self.adjust is not None:
             self._post_next()
+
+
+def block_utilities(model: MarketModel, price: float) -> tuple[float, ...]:
+    """Each intermediary's utility this round, U_l(x_l, x_l p; v_l) under its utility model, for x_l items
+    won at ``price`` each."""
+    row = []
+    for inter in model.intermediaries:
+        values = np.array([[b.value for b in inter.buyers]])
+        won = sum(1 for b in inter.buyers if model.last.items[b.index] >= 0)
+        row.append(float(inter.utility.utility(values, won, won * price)[0]))
+    return tuple(row)
+
+
+def item_series(model) -> pd.DataFrame:
+    """One row per round of a k-item market that keeps ``utilities``: the seller's revenue, each
+    intermediary's utility (summed beyond :data:`PER_PARTY`), welfare and the price per item."""
+    m = len(model.intermediaries)
+    cols = ["seller_revenue", *utility_columns(m), "welfare", "seller_price"]
+    df = model.datacollector.get_model_vars_dataframe()
+    if df.empty:
+        return pd.DataFrame(columns=cols, dtype=float)
+    u = np.array(model.utilities, float)
+    out = pd.DataFrame({"seller_revenue": df["seller_revenue"].to_numpy(float)})
+    if m <= PER_PARTY:
+        for j in range(m):
+            out[f"intermediary_{j}_utility"] = u[:, j]
+    else:
+        out["intermediaries_utility"] = u.sum(axis=1)
+    out["welfare"] = df["welfare"].to_numpy(float)
+    out["seller_price"] = df["seller_price"].to_numpy(float)
+    out.index = pd.RangeIndex(1, len(out) + 1, name="round")
+    return out
+
+
+def check_identical_regular(protocol: str, controls) -> None:
+    """One regular distribution for every buyer, and a utility model defined for it."""
+    if len(set(controls.bidders)) != 1:
+        raise InputError(f"{protocol} needs identically distributed buyers (one distribution), "
+                         f"got {len(set(controls.bidders))}: {'; '.join(controls.bidders)}")
+    dist = parse_spec(controls.bidders[0])
+    dist.require_regular("buyer")
+    utility_model(controls.utility, dist)
 
 
 class PostedMenuView(MarketView):
@@ -112,12 +148,7 @@ class PostedMenuView(MarketView):
     no_price_game = "No price game in this protocol: the seller posts one price per item to every intermediary."
 
     def check(self, controls) -> None:
-        if len(set(controls.bidders)) != 1:
-            raise InputError(f"posted-menu needs identically distributed buyers (one distribution), "
-                             f"got {len(set(controls.bidders))}: {'; '.join(controls.bidders)}")
-        dist = parse_spec(controls.bidders[0])
-        dist.require_regular("buyer")
-        utility_model(controls.utility, dist)
+        check_identical_regular(self.protocol, controls)
 
     def price(self, controls) -> tuple[float, str]:
         """The seller's price per item and how it was set (module doc)."""
@@ -142,22 +173,7 @@ class PostedMenuView(MarketView):
         return item_network(model, model.protocol.menu.k)
 
     def series(self, model: PostedMenuMarket) -> pd.DataFrame:
-        m = len(model.intermediaries)
-        cols = ["seller_revenue", *utility_columns(m), "welfare", "seller_price"]
-        df = model.datacollector.get_model_vars_dataframe()
-        if df.empty:
-            return pd.DataFrame(columns=cols, dtype=float)
-        u = np.array(model.utilities, float)
-        out = pd.DataFrame({"seller_revenue": df["seller_revenue"].to_numpy(float)})
-        if m <= PER_PARTY:
-            for j in range(m):
-                out[f"intermediary_{j}_utility"] = u[:, j]
-        else:
-            out["intermediaries_utility"] = u.sum(axis=1)
-        out["welfare"] = df["welfare"].to_numpy(float)
-        out["seller_price"] = df["seller_price"].to_numpy(float)
-        out.index = pd.RangeIndex(1, len(out) + 1, name="round")
-        return out
+        return item_series(model)
 
     def reference(self, model: PostedMenuMarket) -> Reference:
         sizes = tuple(len(inter.buyers) for inter in model.intermediaries)

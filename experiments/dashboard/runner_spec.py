@@ -20,6 +20,14 @@ same market:
   intermediaries (the dashboard's blocks are contiguous and of sizes differing by at most one, so
   another partition is refused); menu ``"intermediary-proof"`` -> intermediary-proof, ``"best"`` ->
   best-response at rate 1, a price -> fixed-price at it;
+* ``k-item-auction`` -> k-item-auction: distribution, buyers, items, utility and the partition as for
+  posted-menu; reserve ``"myerson"`` -> myerson, a reserve -> fixed-price at it;
+* ``robust`` -> robust: bidders -> buyers, mechanism -> rule, mean, upper; adversary ``"worst-case"``
+  -> worst-case, a list of laws -> distributions drawn from them; the dashboard's seller sells one
+  item at cost 0, so other costs are refused;
+* ``q-learning`` -> q-learning: bidders, points; alpha -> rate; beta, delta, memory; the session learns
+  until it converges with the kind's default window and periods (the spec's, and its impulse, are
+  set aside);
 * ``learning-k-items`` -> posted-fees: distribution, blocks, items, points; the rule table ->
   rule and rate; the start indices -> the grid's prices.
 
@@ -38,6 +46,8 @@ from agora.experiments.dashboard.controls import MAX_BUYERS, Controls, SpecFileE
 from agora.experiments.dashboard.posted_menu_view import blocks
 from agora.experiments.markets import SpecError, registry, shown
 from agora.experiments.markets.k_items import blocks_of
+from agora.experiments.markets.robust import WORST_CASE
+from agora.experiments.markets.robust import bidders_of as robust_bidders
 from agora.experiments.markets.selection import k_market, make_rule, single_market
 from agora.experiments.markets.single_item import bidders_of, right_auction
 from agora.experiments.spec import expand_sweep, parse_spec_table
@@ -165,7 +175,9 @@ def _veto_bargaining(params: Mapping) -> tuple[dict, tuple[str, ...]]:
     return {"bidders": members, "buyers": len(members), "rule": rule}, ("evaluator",)
 
 
-def _posted_menu(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+def _item_market(params: Mapping) -> dict:
+    """The k-item market's distribution, buyers, intermediaries (the partition's blocks, which must be
+    the dashboard's contiguous even split), items and utility model."""
     partition, n = blocks_of(params), params["buyers"]
     if n > MAX_BUYERS:
         raise _refuse("buyers", n, "more buyers than the dashboard draws", f"at most {MAX_BUYERS}")
@@ -174,16 +186,46 @@ def _posted_menu(params: Mapping) -> tuple[dict, tuple[str, ...]]:
         raise _refuse("partition", params["partition"], "the dashboard splits the buyers into contiguous "
                       "blocks of sizes differing by at most one, the larger first",
                       f"\"even:{len(partition)}\" ({'|'.join(','.join(map(str, b)) for b in even)})")
+    return {"bidders": (params["distribution"],), "buyers": n, "intermediaries": len(partition),
+            "items": params["items"], "utility": params["utility"]}
+
+
+def _posted_menu(params: Mapping) -> tuple[dict, tuple[str, ...]]:
     menu = params["menu"]
     rule = ({"rule": menu} if menu == "intermediary-proof" else {"rule": "best-response", "rate": 1.0}
             if menu == "best" else {"rule": "fixed-price", "seller_price": menu})
-    return ({"bidders": (params["distribution"],), "buyers": n, "intermediaries": len(partition),
-             "items": params["items"], "utility": params["utility"], **rule}, ("evaluator",))
+    return {**_item_market(params), **rule}, ("evaluator",)
+
+
+def _k_item_auction(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+    reserve = params["reserve"]
+    rule = {"rule": "myerson"} if reserve == "myerson" else {"rule": "fixed-price", "seller_price": reserve}
+    return {**_item_market(params), **rule}, ("evaluator",)
+
+
+def _robust(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+    if params["costs"] not in (None, [0.0]):
+        raise _refuse("costs", params["costs"], "the dashboard's seller sells one item at no cost", "[0] or no costs")
+    laws = params["adversary"]
+    nature = ({"adversary": "worst-case"} if laws == WORST_CASE
+              else {"adversary": "distributions", "bidders": tuple(laws)})
+    return ({"buyers": robust_bidders(params), "rule": params["mechanism"], "mean": params["mean"],
+             "upper": params["upper"], **nature}, ("evaluator",))
+
+
+def _q_learning(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+    bidders = tuple(params["bidders"])
+    if len(bidders) > MAX_BUYERS:
+        raise _refuse("bidders", len(bidders), "more buyers than the dashboard draws", f"at most {MAX_BUYERS}")
+    return ({"bidders": bidders, "buyers": len(bidders), "rule": "q-learning", "points": params["points"],
+             "rate": params["alpha"], "beta": params["beta"], "delta": params["delta"], "memory": params["memory"]},
+            ("periods", "window", "impulse", "deviator", "impulse_periods"))
 
 
 TRANSLATE = {"seller-first": _seller_first, "intermediary-first": _intermediary_first,
              "simultaneous": _simultaneous, "learning": _learning, "learning-k-items": _learning_k_items,
-             "veto-bargaining": _veto_bargaining, "posted-menu": _posted_menu}
+             "veto-bargaining": _veto_bargaining, "posted-menu": _posted_menu, "k-item-auction": _k_item_auction,
+             "robust": _robust, "q-learning": _q_learning}
 
 
 def controls_from_runner_spec(doc: Mapping, where: str) -> tuple[Controls, list[str]]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import solara
 
 from agora.agents.adjustment import FP_TEMPERATURE, HEDGE_ETA
-from agora.experiments.dashboard.controls import ACCEPTED_KEYS, Controls
+from agora.experiments.dashboard.controls import ACCEPTED_KEYS, ADVERSARIES, Controls
 from agora.experiments.dashboard.views import VIEWS
 from agora.market.k_items.utility import MODELS as UTILITY_MODELS
 
@@ -46,6 +46,14 @@ FIELDS = {
     "intermediaries": Field("number of intermediaries", "int", "the buyers split into contiguous blocks", 1, 200),
     "items": Field("items for sale", "int", "", 1, 50),
     "utility": Field("intermediaries' utility", "select"),
+    "mean": Field("bound on every bidder's mean", "text", "the seller knows each mean is at least this "
+                  "(Chapter 1); blank: only the range"),
+    "upper": Field("top of the value range", "text", "values lie in [0, upper]"),
+    "adversary": Field("nature", "select", "the thesis' worst case for the mechanism, or independent draws "
+                       "from the distributions"),
+    "beta": Field("exploration decay beta", "text", "each side explores with probability exp(-beta t)"),
+    "delta": Field("discount delta", "float", "", 0.0, 0.99, 0.01),
+    "memory": Field("memory", "int", "past pairs of prices each side's state holds", 1, 3),
     "rule": Field("learning rule", "select"),
     "rate": Field("learning rate r", "float", f"step; revise w.p. r; Hedge eta {HEDGE_ETA:g}r; "
                   f"fictitious play temperature {FP_TEMPERATURE:g}/r", 0.05, 1.0, 0.05),
@@ -114,6 +122,8 @@ def _choices(name: str, protocol: str) -> list[str]:
         return list(VIEWS)
     if name == "rule":
         return list(VIEWS[protocol].rules)
+    if name == "adversary":
+        return list(ADVERSARIES)
     return list(UTILITY_MODELS)
 
 

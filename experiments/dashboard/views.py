@@ -413,4 +413,11 @@ register(TimingView("simultaneous", "Simultaneous prices (monopolist-intermediar
 register(GridLearningView("learning", "Learning on a price grid (monopolist-intermediary, Section 5)",
                           GRID_CONTROLS, ("best-response",) + GRID_RULES))
 
-from agora.experiments.dashboard import posted_fees_view, posted_menu_view, veto_view  # noqa: E402, F401  (they register themselves)
+from agora.experiments.dashboard import (  # noqa: E402, F401  (they register themselves)
+    k_auction_view,
+    posted_fees_view,
+    posted_menu_view,
+    qlearning_view,
+    robust_view,
+    veto_view,
+)

@@ -34,6 +34,9 @@ MARKET_MODULES: tuple[str, ...] = ("agora.experiments.markets.single_item", "ago
                                    "agora.experiments.markets.adaptive_play")
 
 REQUIRED = object()
+#: Every point is validated on load (about a millisecond each): a sweep of more points is refused before
+#: it is expanded, so that a mistyped grid cannot hang the loader.
+MAX_SWEEP_POINTS = 100_000
 
 
 class SpecError(InputError):
@@ -109,7 +112,10 @@ class MarketKind:
     ``check(params)`` may reject a combination of individually valid parameters (raise
     :class:`ParamError` naming the key at fault, or :class:`InputError`); ``sizes(params, steps)``
     lists the parameters a run of ``steps`` steps grows in, checked against the limits before
-    ``check`` builds anything; ``quantities`` are the per-step columns ``run`` returns.
+    ``check`` builds anything; ``quantities`` are the per-step columns ``run`` returns;
+    ``expand(market)`` turns a ``[market]`` table (before validation) that stands for several
+    markets, such as ``partition = "all"``, into the parameter values of each (None: it is one),
+    raising :class:`ParamError` naming the key when they are too many.
     """
 
     name: str
@@ -119,6 +125,7 @@ class MarketKind:
     run: Callable[[Mapping[str, Any], int, np.random.Generator], RunOutput]
     check: Callable[[Mapping[str, Any]], None] | None = field(default=None)
     sizes: Callable[[Mapping[str, Any], int], Sequence[Size]] | None = field(default=None)
+    expand: Callable[[Mapping[str, Any]], list[dict[str, Any]] | None] | None = field(default=None)
 
     def validate(self, market: Mapping[str, Any], where: str = "market", limits: Limits | None = None,
                  steps: int = 1) -> dict:

@@ -110,6 +110,8 @@ def check(params: Mapping) -> None:
         raise ParamError("bidders", f"{mech!r} is an auction; accepted: a whole number >= 2")
     if pricing and mean is not None:
         raise ParamError("mean", f"{mech!r} (Chapter 2) knows only the range; accepted: no mean")
+    if mech == "random-reserve" and mean is not None:  # Chapter 3: its worst case (3.6) puts the others at 0
+        raise ParamError("mean", f"{mech!r} (Chapter 3) knows only the range; accepted: no mean")
     if not pricing and costs is not None:
         raise ParamError("costs", f"{mech!r} is an auction without costs; accepted: no costs, or a mechanism "
                          f"among {', '.join(PRICING_RULES)}")
@@ -181,11 +183,16 @@ def worst_case(params: Mapping, mechanism) -> tuple[str, float]:
     return "regret", mechanism.worst_case_regret_of([upper] * len(mechanism.prices))
 
 
+def robust_model(params: Mapping, nature, rng) -> RobustMarketModel:
+    """The Mesa market of ``params``: the robust seller, its bidders (or one buyer) and ``nature``."""
+    protocol = "seller-first" if params["mechanism"] in PRICING_RULES else "auction"
+    return RobustMarketModel(protocol, bidders_of(params), knowledge_of(params), params["mechanism"], nature,
+                             rng=rng)
+
+
 def abm_steps(params: Mapping, nature, steps: int, rng) -> dict[str, np.ndarray]:
     """``steps`` rounds of the Mesa market: the robust seller, its bidders (or buyer) and nature."""
-    protocol = "seller-first" if params["mechanism"] in PRICING_RULES else "auction"
-    model = RobustMarketModel(protocol, bidders_of(params), knowledge_of(params), params["mechanism"],
-                              nature, rng=rng)
+    model = robust_model(params, nature, rng)
     for _ in range(steps):
         model.step()
     df = model.rounds()

@@ -18,7 +18,7 @@ from agora.experiments.output import save_png, staging_dir  # noqa: E402
 from agora.experiments.reproduce.references import INTERMEDIARY_PROOF  # noqa: E402
 from agora.experiments.reproduce.report import Check, Report, Section  # noqa: E402
 from agora.experiments.tables import markdown_table  # noqa: E402
-from agora.market.demand import bell_number  # noqa: E402
+from agora.market.demand import bell_number, partition_text  # noqa: E402
 from agora.market.distributions import parse_spec  # noqa: E402
 from agora.market.k_items.mechanisms import (  # noqa: E402
     ItemMenu,
@@ -254,7 +254,7 @@ def theorem_2() -> Section:
         wel = optimal_welfare(spec, 6, 3, weights)
         bound = theorem2_factor(lambda_of(spec)) * wel
         for part in parts:
-            label = "|".join(",".join(map(str, b)) for b in part)
+            label = partition_text(part)
             instance = f"{spec}, n=6, eta={weights}, {label}"
             est = simulate_menu(spec, part, menu, "surplus", rounds, np.random.default_rng(next(streams)))
             mean, se = est.mean["revenue"], est.stderr["revenue"]

@@ -217,6 +217,23 @@ def myerson_auction_revenue(dist: ValueDistribution | str, n: int, k: int) -> fl
     return total
 
 
+def competition_auction_revenue(dist: ValueDistribution | str, n: int, k: int, reserve: float) -> float:
+    """The (k+1)-th-price auction with reserve r under competition (every buyer bids its value), from its
+    payments: when v(k+1, n) >= r all k winners pay it, k E[v(k+1, n); v(k+1, n) >= r], the quantile of
+    v(k+1, n) being Beta(n - k, k + 1); otherwise the D ~ Bin(n, P[v >= r]) buyers at or above r (at
+    most k) pay r each, r E[D; D <= k]. At r = phi^-1(0) it is Proposition 1's revenue."""
+    dist = parse_spec(dist)
+    check_market(n, k)
+    s = float(dist.prob_at_least(reserve))
+    d = np.arange(min(k, n) + 1)
+    below = reserve * float((d * stats.binom.pmf(d, n, s)).sum())
+    if k >= n or s == 0.0:
+        return below
+    w = stats.beta(n - k, k + 1)
+    above, _ = integrate.quad(lambda u: float(dist.ppf(u)) * w.pdf(u), 1.0 - s, 1.0, **QUAD)
+    return k * above + below
+
+
 def monopsony_auction_revenue(dist: ValueDistribution | str, n: int, k: int,
                               model: UtilityModel | str = "surplus") -> float:
     """The (k+1)-th-price auction with reserve r = phi^-1(0) facing one intermediary holding all n:

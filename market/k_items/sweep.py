@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from agora.market.demand import Partition, all_partitions, bell_number, canonical
+from agora.market.demand import Partition, all_partitions, bell_number, canonical, partition_text
 from agora.market.distributions import ValueDistribution, parse_spec
 from agora.market.errors import InputError
 from agora.market.k_items.mechanisms import ItemMenu, UniformPriceAuction, guarantee, ipm_price
@@ -107,7 +107,7 @@ def sweep(dist: ValueDistribution | str, n: int, k: int, mechanism: str = "poste
         bound = guarantee(dist, n, k, tau if tau is not None else math.nan)
         revenue = np.array([solved[s][0] for s in sizes])
         frames.append(pd.DataFrame({
-            "partition": ["|".join(",".join(map(str, b)) for b in p) for p in parts],
+            "partition": [partition_text(p) for p in parts],
             "intermediaries": [len(p) for p in parts],
             "sizes": ["+".join(map(str, s)) for s in sizes],
             "model": name if isinstance(name, str) else model.describe(), "mechanism": mechanism,
