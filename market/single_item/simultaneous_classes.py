@@ -60,9 +60,8 @@ class ClassEquilibrium:
     """A seller price against the intermediary's class and parameter, with each side's regret.
 
     ``deviations`` holds, per class, the intermediary's best parameter against the
-    seller's price and the revenue it earns there (only shifted Myerson's, the best of all,
-    when that one already beats the candidate); ``seller_best`` is the seller's best
-    revenue against the chosen auction. ``largest_regret`` is relative to the best deviation.
+    seller's price and the revenue it earns there (only shifted Myerson's, the best of all
+    auctions, when it is among the classes); ``largest_regret`` is relative to the best deviation.
     """
 
     intermediary_class: str
@@ -164,20 +163,17 @@ class ClassGame:
             self._best[key] = opt.commitment, opt.outcome.intermediary_revenue
         return self._best[key]
 
-    def deviations(self, price: float, revenue: float) -> dict[str, tuple[RightAuction, float]]:
+    def deviations(self, price: float) -> dict[str, tuple[RightAuction, float]]:
         """The intermediary's best auction in every class against ``price`` (in units) and its revenue.
 
         Shifted Myerson anticipating the price earns the most of all auctions (Theorem 3.1):
-        with it among the classes it is computed first, and when it beats ``revenue`` beyond
-        REGRET_RTOL the others are left out (the regret is already exact).
+        with it among the classes its revenue alone is the best deviation's, exact, and the
+        other classes' parameters are not searched (one quadrature per candidate instead of a
+        scan and a Brent search each; a continuum of equilibria has one candidate per grid price).
         """
-        out = {}
-        for c in sorted(self.classes, key=lambda c: c != MYERSON):
-            out[c] = self.best_against(c, price)
-            gain = max(0.0, out[c][1] - revenue)
-            if c == MYERSON and not acceptable(gain, revenue + gain):
-                break
-        return out
+        if MYERSON in self.classes:
+            return {MYERSON: self.best_against(MYERSON, price)}
+        return {c: self.best_against(c, price) for c in self.classes}
 
     def check(self, auction: RightAuction, price: float, found: str, seller: tuple[float, float],
               intermediary: float) -> ClassEquilibrium:
@@ -186,7 +182,7 @@ class ClassGame:
         ``seller`` is the seller's (revenue, best revenue against the auction), ``intermediary``
         the auction's revenue at ``price``; the intermediary's deviations are :meth:`deviations`.
         """
-        best = self.deviations(price, intermediary)
+        best = self.deviations(price)
         deviations = {c: {"class": a.name, a.parameter_name: a.parameter * self.unit, "revenue": r * self.unit}
                       for c, (a, r) in best.items()}
         us, bs = seller
