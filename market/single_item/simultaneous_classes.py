@@ -19,7 +19,9 @@ and are re-checked against the other classes. For an auction class C the interme
 best parameter x(p) against each seller price p is exact
 (:func:`~agora.market.single_item.intermediary_first.best_commitment_against`); an
 equilibrium is a fixed point p = BR_s(C(x(p))), searched on a grid of seller prices,
-bracketed where p' - p changes sign and found by Brent, each candidate verified.
+bracketed where p' - p changes sign and found by Brent, each candidate verified. Where a bidder
+cannot win whatever the parameter, many parameters tie against p and x(p) is one of them; when
+no candidate passes, the seller's best response to each scanned parameter is checked as well.
 The auction classes need regular laws (their best parameter comes from the personalized
 reserves phi_i^-1(p)); for a law that is not regular they are left out, with the reason.
 """
@@ -37,6 +39,7 @@ from agora.market.distributions import ValueDistribution
 from agora.market.errors import InputError
 from agora.market.single_item.intermediary_first import (
     best_commitment_against,
+    evaluate_right_auction,
     seller_best_response,
     unpriceable,
 )
@@ -230,6 +233,28 @@ class ClassGame:
         return [self.check(auction, p, how, (us, best), self.best_against(name, p)[1])
                 for p, (auction, us, _, best), how in found]
 
+    def parameter_candidates(self, name: str, points: int) -> list[ClassEquilibrium]:
+        """The seller's best response p(x) to each of ``points`` parameters x of class C, each checked.
+
+        Against a price at or above a bidder's top value that bidder cannot win under any
+        parameter, so many parameters may earn the intermediary the same, and an equilibrium
+        may pair p with one that :meth:`best_against` does not pick: under shifted Myerson
+        alone, uniform:0,1 + exponential:2 has p = 2 with any anticipated price up to about
+        0.5, where the uniform bidder stays out when the seller lowers its price. Scanning the
+        parameter and best-responding for the seller finds such pairs; :meth:`check` verifies them.
+        """
+        cls = RIGHT_AUCTIONS[name]
+        out = []
+        for x in np.linspace(0.0, self.game.upper / self.unit, points):
+            auction = cls(float(x))
+            best = seller_best_response(self.bidders, auction)
+            p = best.price
+            us = p * float(auction.sale_probability(self.bidders, p))
+            ui = evaluate_right_auction(self.bidders, auction, p, welfare=False).intermediary_revenue
+            out.append(self.check(auction, p, "seller's best response to a scanned parameter",
+                                  (us, max(us, best.revenue)), ui))
+        return out
+
 
 def solve_class_game(game: PricingGame, classes: Sequence[str] = tuple(RIGHT_AUCTIONS), points: int = 1001,
                      class_points: int = CLASS_POINTS) -> ClassGameResult:
@@ -239,20 +264,26 @@ def solve_class_game(game: PricingGame, classes: Sequence[str] = tuple(RIGHT_AUC
     (its equilibria are exactly those of the posted-price game when it is the only class);
     each auction class scans ``class_points`` seller prices. Every candidate is checked
     against the seller's best response and the intermediary's best parameter in every
-    class; when none passes, the candidate with the smallest largest regret is reported.
+    class. When none passes, each auction class also scans ``class_points`` parameters
+    (:meth:`ClassGame.parameter_candidates`); when still none passes, the candidate with the
+    smallest largest regret is reported.
     """
     start = time.perf_counter()
     cg = ClassGame(game, classes)
     posted = pure_equilibria(game, points) if POSTED in cg.classes else None
     candidates = {c: cg.posted_candidates(posted) if c == POSTED else cg.auction_candidates(c, class_points)
                   for c in cg.classes}
+    if not any(e.verified for found in candidates.values() for e in found):
+        for c in cg.classes:
+            candidates[c] += cg.parameter_candidates(c, class_points) if c != POSTED else []
     equilibria = [e for c in cg.classes for e in candidates[c] if e.verified]
     tried = [e for c in cg.classes for e in candidates[c]]
     rejected = [e for e in tried if not e.verified]
     approx = None if equilibria or not tried else min(tried, key=lambda e: e.largest_regret)
     method = ("posted price: grid best responses refined off the grid; auction classes: fixed points of "
-              f"exact best responses on {class_points} seller prices, bracketed and found by Brent; each "
-              "checked against the seller's best response and the intermediary's best parameter in every "
+              f"exact best responses on {class_points} seller prices, bracketed and found by Brent"
+              f"{'' if equilibria else f', then the seller best-responding to {class_points} parameters'}"
+              "; each checked against the seller's best response and the intermediary's best parameter in every "
               f"class ({', '.join(cg.classes)})")
     return ClassGameResult(game.specs, cg.classes, equilibria, posted, cg.skipped, rejected, approx, method,
                            time.perf_counter() - start)
