@@ -52,10 +52,10 @@ def local_best(s, lo, hi):
 
 
 def test_brute_force_finds_no_fixed_point_when_the_anticipated_price_is_the_sellers():
-    """A 2001 x 20001 numpy grid of (s, q): the seller's regret at q = s never falls below 4%; the two
+    """A 1001 x 20001 numpy grid of (s, q): the seller's regret at q = s never falls below 4%; the two
     peaks of its revenue (near 0.57 and at 2) tie at s* (Brent on the two peaks, each by bounded Brent),
     where the regret is the smallest, 0.044; the search on seller prices ends there with that regret."""
-    s = np.linspace(0.0, 10.0, 2001)
+    s = np.linspace(0.0, 10.0, 1001)
     q = np.linspace(0.0, 10.0, 20001)
     revenue = seller_revenue(q[None, :], s[:, None])
     best = revenue.max(axis=1)
