@@ -54,6 +54,27 @@ def distinct(points: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
     return points[np.concatenate(([True], gap))]
 
 
+NEAR_PEAK = 1e-4  # scanned local maxima within this (relative) of the best scanned revenue are each refined
+MAX_PEAKS = 4
+
+
+def _peaks(rev: np.ndarray) -> list[int]:
+    """The best scanned index, then the scan's other local maxima within NEAR_PEAK of it (highest first).
+
+    Two peaks of p * prob(p) can be closer than the scan resolves between candidates (a
+    seller choosing between two bidders' monopoly prices near a tie), so each is refined.
+    """
+    best = int(np.argmax(rev))
+    top = rev[best]
+    if not np.isfinite(top) or rev.size < 3:
+        return [best]
+    left = np.concatenate(([-np.inf], rev[:-1]))
+    right = np.concatenate((rev[1:], [-np.inf]))
+    near = np.flatnonzero((rev >= left) & (rev > right) & (rev >= top - NEAR_PEAK * abs(top)))
+    others = [int(i) for i in near[np.argsort(-rev[near], kind="stable")] if i != best]
+    return [best, *others[:MAX_PEAKS - 1]]
+
+
 def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
                            candidates: np.ndarray, xatol: float = 1e-13, polish: bool = True) -> PriceOptimum:
     """Maximize p * prob(p) over p >= 0.
@@ -61,28 +82,31 @@ def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
     A grid of candidate prices (which must contain every point where prob
     jumps, since prob is left-continuous and the optimum can sit on a jump)
     is scanned, then bounded Brent refines between the best point's neighbours
-    to ``xatol`` (relative to the larger neighbour, at least 1), then :func:`polish_maximum` if asked.
+    to ``xatol`` (relative to the larger neighbour, at least 1), and likewise around
+    any other scanned peak within NEAR_PEAK of it (:func:`_peaks`), the best kept;
+    then :func:`polish_maximum` if asked.
     """
     c = distinct(np.asarray(candidates, float))
     c = c[np.isfinite(c) & (c >= 0.0)]
     if c.size == 0:
         return PriceOptimum(0.0, 0.0, 0, "no positive candidate price")
     rev = c * prob(c)
-    k = int(np.argmax(rev))
-    best_p, best_r = float(c[k]), float(rev[k])
-    lo, hi = c[max(k - 1, 0)], c[min(k + 1, c.size - 1)]
-    if hi > lo:
-        with np.errstate(over="ignore", invalid="ignore"):  # Brent's parabola steps on huge ranges
-            res = minimize_scalar(lambda p: -float(p * prob(np.array(p))), bounds=(lo, hi),
-                                  method="bounded", options={"xatol": xatol * max(1.0, hi)})
-        if -res.fun > best_r:
-            best_p, best_r = float(res.x), float(-res.fun)
+    peaks = _peaks(rev)
+    best_p, best_r = float(c[peaks[0]]), float(rev[peaks[0]])
+    for k in peaks:
+        lo, hi = c[max(k - 1, 0)], c[min(k + 1, c.size - 1)]
+        if hi > lo:
+            with np.errstate(over="ignore", invalid="ignore"):  # Brent's parabola steps on huge ranges
+                res = minimize_scalar(lambda p: -float(p * prob(np.array(p))), bounds=(lo, hi),
+                                      method="bounded", options={"xatol": xatol * max(1.0, hi)})
+            if -res.fun > best_r:
+                best_p, best_r = float(res.x), float(-res.fun)
     if polish:
         best_p = polish_maximum(lambda p: float(p * prob(np.array(p))), best_p)
     best_r = float(best_p * prob(np.array(best_p)))
     return PriceOptimum(best_p, best_r, int(c.size),
-                        f"scan of {c.size} candidate prices, bounded Brent between neighbours, "
-                        "then Newton steps on the five-point stencil")
+                        f"scan of {c.size} candidate prices, bounded Brent between neighbours of each "
+                        "near-best peak, then Newton steps on the five-point stencil")
 
 
 def _thin(points: np.ndarray, keep: Sequence[float]) -> np.ndarray:

@@ -19,7 +19,9 @@ and are re-checked against the other classes. For an auction class C the interme
 best parameter x(p) against each seller price p is exact
 (:func:`~agora.market.single_item.intermediary_first.best_commitment_against`); an
 equilibrium is a fixed point p = BR_s(C(x(p))), searched on a grid of seller prices,
-bracketed where p' - p changes sign and found by Brent, each candidate verified.
+bracketed where p' - p changes sign and found by Brent, each candidate verified. Where a bidder
+cannot win whatever the parameter, many parameters tie against p and x(p) is one of them; when
+no candidate passes, the seller's best response to each scanned parameter is checked as well.
 The auction classes need regular laws (their best parameter comes from the personalized
 reserves phi_i^-1(p)); for a law that is not regular they are left out, with the reason.
 """
@@ -37,6 +39,7 @@ from agora.market.distributions import ValueDistribution
 from agora.market.errors import InputError
 from agora.market.single_item.intermediary_first import (
     best_commitment_against,
+    evaluate_right_auction,
     seller_best_response,
     unpriceable,
 )
@@ -60,9 +63,8 @@ class ClassEquilibrium:
     """A seller price against the intermediary's class and parameter, with each side's regret.
 
     ``deviations`` holds, per class, the intermediary's best parameter against the
-    seller's price and the revenue it earns there (only shifted Myerson's, the best of all,
-    when that one already beats the candidate); ``seller_best`` is the seller's best
-    revenue against the chosen auction. ``largest_regret`` is relative to the best deviation.
+    seller's price and the revenue it earns there (only shifted Myerson's, the best of all
+    auctions, when it is among the classes); ``largest_regret`` is relative to the best deviation.
     """
 
     intermediary_class: str
@@ -164,20 +166,17 @@ class ClassGame:
             self._best[key] = opt.commitment, opt.outcome.intermediary_revenue
         return self._best[key]
 
-    def deviations(self, price: float, revenue: float) -> dict[str, tuple[RightAuction, float]]:
+    def deviations(self, price: float) -> dict[str, tuple[RightAuction, float]]:
         """The intermediary's best auction in every class against ``price`` (in units) and its revenue.
 
         Shifted Myerson anticipating the price earns the most of all auctions (Theorem 3.1):
-        with it among the classes it is computed first, and when it beats ``revenue`` beyond
-        REGRET_RTOL the others are left out (the regret is already exact).
+        with it among the classes its revenue alone is the best deviation's, exact, and the
+        other classes' parameters are not searched (one quadrature per candidate instead of a
+        scan and a Brent search each; a continuum of equilibria has one candidate per grid price).
         """
-        out = {}
-        for c in sorted(self.classes, key=lambda c: c != MYERSON):
-            out[c] = self.best_against(c, price)
-            gain = max(0.0, out[c][1] - revenue)
-            if c == MYERSON and not acceptable(gain, revenue + gain):
-                break
-        return out
+        if MYERSON in self.classes:
+            return {MYERSON: self.best_against(MYERSON, price)}
+        return {c: self.best_against(c, price) for c in self.classes}
 
     def check(self, auction: RightAuction, price: float, found: str, seller: tuple[float, float],
               intermediary: float) -> ClassEquilibrium:
@@ -186,7 +185,7 @@ class ClassGame:
         ``seller`` is the seller's (revenue, best revenue against the auction), ``intermediary``
         the auction's revenue at ``price``; the intermediary's deviations are :meth:`deviations`.
         """
-        best = self.deviations(price, intermediary)
+        best = self.deviations(price)
         deviations = {c: {"class": a.name, a.parameter_name: a.parameter * self.unit, "revenue": r * self.unit}
                       for c, (a, r) in best.items()}
         us, bs = seller
@@ -234,6 +233,28 @@ class ClassGame:
         return [self.check(auction, p, how, (us, best), self.best_against(name, p)[1])
                 for p, (auction, us, _, best), how in found]
 
+    def parameter_candidates(self, name: str, points: int) -> list[ClassEquilibrium]:
+        """The seller's best response p(x) to each of ``points`` parameters x of class C, each checked.
+
+        Against a price at or above a bidder's top value that bidder cannot win under any
+        parameter, so many parameters may earn the intermediary the same, and an equilibrium
+        may pair p with one that :meth:`best_against` does not pick: under shifted Myerson
+        alone, uniform:0,1 + exponential:2 has p = 2 with any anticipated price up to about
+        0.5, where the uniform bidder stays out when the seller lowers its price. Scanning the
+        parameter and best-responding for the seller finds such pairs; :meth:`check` verifies them.
+        """
+        cls = RIGHT_AUCTIONS[name]
+        out = []
+        for x in np.linspace(0.0, self.game.upper / self.unit, points):
+            auction = cls(float(x))
+            best = seller_best_response(self.bidders, auction)
+            p = best.price
+            us = p * float(auction.sale_probability(self.bidders, p))
+            ui = evaluate_right_auction(self.bidders, auction, p, welfare=False).intermediary_revenue
+            out.append(self.check(auction, p, "seller's best response to a scanned parameter",
+                                  (us, max(us, best.revenue)), ui))
+        return out
+
 
 def solve_class_game(game: PricingGame, classes: Sequence[str] = tuple(RIGHT_AUCTIONS), points: int = 1001,
                      class_points: int = CLASS_POINTS) -> ClassGameResult:
@@ -243,20 +264,26 @@ def solve_class_game(game: PricingGame, classes: Sequence[str] = tuple(RIGHT_AUC
     (its equilibria are exactly those of the posted-price game when it is the only class);
     each auction class scans ``class_points`` seller prices. Every candidate is checked
     against the seller's best response and the intermediary's best parameter in every
-    class; when none passes, the candidate with the smallest largest regret is reported.
+    class. When none passes, each auction class also scans ``class_points`` parameters
+    (:meth:`ClassGame.parameter_candidates`); when still none passes, the candidate with the
+    smallest largest regret is reported.
     """
     start = time.perf_counter()
     cg = ClassGame(game, classes)
     posted = pure_equilibria(game, points) if POSTED in cg.classes else None
     candidates = {c: cg.posted_candidates(posted) if c == POSTED else cg.auction_candidates(c, class_points)
                   for c in cg.classes}
+    if not any(e.verified for found in candidates.values() for e in found):
+        for c in cg.classes:
+            candidates[c] += cg.parameter_candidates(c, class_points) if c != POSTED else []
     equilibria = [e for c in cg.classes for e in candidates[c] if e.verified]
     tried = [e for c in cg.classes for e in candidates[c]]
     rejected = [e for e in tried if not e.verified]
     approx = None if equilibria or not tried else min(tried, key=lambda e: e.largest_regret)
     method = ("posted price: grid best responses refined off the grid; auction classes: fixed points of "
-              f"exact best responses on {class_points} seller prices, bracketed and found by Brent; each "
-              "checked against the seller's best response and the intermediary's best parameter in every "
+              f"exact best responses on {class_points} seller prices, bracketed and found by Brent"
+              f"{'' if equilibria else f', then the seller best-responding to {class_points} parameters'}"
+              "; each checked against the seller's best response and the intermediary's best parameter in every "
               f"class ({', '.join(cg.classes)})")
     return ClassGameResult(game.specs, cg.classes, equilibria, posted, cg.skipped, rejected, approx, method,
                            time.perf_counter() - start)
