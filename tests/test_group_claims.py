@@ -24,7 +24,7 @@ from agora.market.group.solver import parse_members, solve_group
 
 
 def test_the_independent_evaluator_gives_example_1():
-    """Example 1: omega_1 = sqrt(3/7), profit about 0.3956 (paper); unanimous price (5 - sqrt 7)/3."""
+    """Example 1: omega_1 = sqrt(3/7), profit 0.3956 (printed: approximately 0.39); unanimous price (5 - sqrt 7)/3."""
     w1, value = gc.pair_optimum(((0.0, 2.0), (0.0, 3.0)), 0.0)
     assert w1 == pytest.approx(math.sqrt(3 / 7), abs=1e-7)
     assert value == pytest.approx(0.3956, abs=1e-4)
