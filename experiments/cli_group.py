@@ -8,7 +8,7 @@ error; a profit within that bound of 0 is printed as 0) and trade probability, t
 best unanimous posted price and its profit, and which trivial case of Proposition 1
 applies (``never``, ``always`` or null). ``--transfers individual`` solves Section
 6.4's model instead, where each member pays its own transfer, and prints it beside
-the pooled optimum with each member's influence under both. ``--export DIR`` writes the
+the pooled optimum (each profit with its error) with each member's influence under both. ``--export DIR`` writes the
 optimal mechanism's interim rules (each member's types, X_i, M_i, phi_i and weight) to
 DIR/interim.csv, .json and .parquet, its ex-post rules (x, the Lemma 1 transfer m, each member's
 utility and the seller's profit on a grid of K types per member) to DIR/expost.csv, .json and
@@ -44,7 +44,7 @@ def _cost(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected the seller's cost (a number >= 0), got '{text}'") from None
     if not 0.0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"the seller's cost must be a number >= 0, got {text}")
+        raise argparse.ArgumentTypeError(f"the seller's cost must be a finite number >= 0, got {text}")
     return value
 
 
@@ -148,8 +148,9 @@ def _individual(args: argparse.Namespace) -> int:
     if args.json:
         print(dumps(d))
         return 0
-    rows = [(k, d[k]) for k in ("profit", "trade_probability", "pooled_profit", "pooled_trade_probability",
-                                "gain_over_pooled", "influence_reversed")]
+    rows = [(k, d[k]) for k in ("profit", "profit_error", "trade_probability", "pooled_profit",
+                                "pooled_profit_error", "pooled_trade_probability", "gain_over_pooled",
+                                "influence_reversed")]
     print(format_table(["quantity", "value"], rows))
     print()
     print(format_table(["member", "distribution", "expected payment", "influence (individual)",

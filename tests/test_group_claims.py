@@ -24,7 +24,7 @@ from agora.market.group.solver import parse_members, solve_group
 
 
 def test_the_independent_evaluator_gives_example_1():
-    """Example 1: omega_1 = sqrt(3/7), profit about 0.3956 (paper); unanimous price (5 - sqrt 7)/3."""
+    """Example 1: omega_1 = sqrt(3/7), profit 0.3956 (printed: approximately 0.39); unanimous price (5 - sqrt 7)/3."""
     w1, value = gc.pair_optimum(((0.0, 2.0), (0.0, 3.0)), 0.0)
     assert w1 == pytest.approx(math.sqrt(3 / 7), abs=1e-7)
     assert value == pytest.approx(0.3956, abs=1e-4)
@@ -157,7 +157,30 @@ def test_lemma_4_a_rule_with_two_thresholds_has_no_dic_transfer():
 
 def test_report_rows_hold():
     section = gc.audit_section()
-    assert len(section.checks) == 8 + 2 + 7 + 6 and all(c.holds for c in section.checks)
+    assert len(section.checks) == 8 + 3 + 2 + 7 + 6 and all(c.holds for c in section.checks)
+
+
+def test_example_1_closed_form_interim_transfers():
+    """At w1 = sqrt(3/7) (Example 1's printed weight): M_i(0) = 0 and E[M_1] = E[M_2] = the optimal
+    profit (Lemma 2: every member's expected transfer is the revenue), by quadrature of the closed form."""
+    from scipy import integrate
+
+    w1 = math.sqrt(3 / 7)
+    m1, m2, kinks = gc.example_1_interim(w1)
+    assert m1(0.0) == 0.0 and m2(0.0) == 0.0 and kinks[1] == []
+    means = [integrate.quad(lambda t: m(t) / hi, 0, hi, points=k or None, epsabs=1e-12)[0]
+             for m, hi, k in ((m1, 2.0, kinks[0]), (m2, 3.0, kinks[1]))]
+    profit = gc.pair_excess(w1, gc.EXAMPLE_1, 0.0)
+    assert means == pytest.approx([profit, profit], abs=1e-9)
+
+
+def test_lemma_1_rows_fail_under_a_1pc_error_of_the_transfer(monkeypatch):
+    from agora.market.group.mechanisms import VotingMechanism
+
+    original = VotingMechanism.transfer
+    monkeypatch.setattr(VotingMechanism, "transfer", lambda self, theta: 1.01 * original(self, theta))
+    rows = gc.lemma_1_checks()
+    assert [c.holds for c in rows] == [False, True, False]  # the sign row is a bound a scaling keeps
 
 
 def test_report_rows_fail_under_a_1pc_error_of_the_solver(monkeypatch):

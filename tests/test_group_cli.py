@@ -66,7 +66,7 @@ def test_bad_input_one_line_exit_2(capsys, argv, needle):
 def test_bad_cost_is_named_as_the_sellers_cost(capsys, cost, shown):
     code, out, err = run_cli(capsys, "solve", "group", "--member", "uniform:0,1", f"--cost={cost}")
     assert code == 2 and out == "" and err.count("\n") == 1
-    assert f"the seller's cost must be a number >= 0, got {shown} " in err and "price" not in err
+    assert f"the seller's cost must be a finite number >= 0, got {shown} " in err and "price" not in err
 
 
 @pytest.mark.parametrize("transfers", ["pooled", "individual"])
@@ -111,3 +111,52 @@ def test_a_profit_within_round_off_of_zero_is_zero_with_its_error():
     assert sol.profit == 0.0
     assert 0 < sol.dual_bound <= sol.profit_error <= 1e-5
     assert sol.to_dict()["profit_error"] == sol.profit_error
+
+
+def _twelve_exponentials(*extra):
+    members = [a for _ in range(12) for a in ("--member", "exponential:1")]
+    return ["solve", "group", *members, "--cost", "2", *extra]
+
+
+def test_cli_reports_a_round_off_profit_as_zero_with_its_error(capsys):
+    """12 Exp(1) members, c = 2: the optimum lies in [0, E[(omega . phi - c)+]] (Theorem 1), so the
+    printed profit is 0 beside an error that covers the dual bound; the ratio to the posted price's
+    profit (>= 1 by Proposition 2) is undefined there, not 0."""
+    code, out, err = run_cli(capsys, *_twelve_exponentials("--json"))
+    d = json.loads(out)
+    assert code == 0 and err == "" and d["profit"] == 0.0
+    assert 0 < d["dual_bound"] <= d["profit_error"] <= 1e-5 and d["price_of_simplicity"] is None
+    code, out, _ = run_cli(capsys, *_twelve_exponentials())
+    rows = dict(line.split(None, 1) for line in out.splitlines()[2:11])
+    assert code == 0 and float(rows["profit"]) == 0.0 and float(rows["profit_error"]) == pytest.approx(
+        d["profit_error"], rel=1e-5) and "-" not in rows["profit"]
+
+
+def test_individual_transfers_print_both_profits_with_their_errors(capsys):
+    """Section 6.4 beside the pooled optimum: the pooled profit is 0 within its error (as above), the
+    individual one E[(sum phi_i - c)+] = E[(S - 14)+] for S ~ Gamma(12, 1), which is
+    12 times Gamma(13)'s survival at 14 minus 14 times Gamma(12)'s, within its 4 standard errors."""
+    from scipy.stats import gamma
+
+    code, out, err = run_cli(capsys, *_twelve_exponentials("--transfers", "individual", "--json"))
+    d = json.loads(out)
+    exact = 12 * gamma.sf(14, 13) - 14 * gamma.sf(14, 12)
+    assert code == 0 and err == "" and d["pooled_profit"] == 0.0 and d["pooled_profit_error"] > 0
+    assert 0 < d["profit_error"] < 0.01 * exact and abs(d["profit"] - exact) <= d["profit_error"]
+    code, out, _ = run_cli(capsys, "solve", "group", "--member", "exponential:1", "--member", "exponential:1",
+                           "--member", "exponential:1", "--cost", "2", "--transfers", "individual", "--json")
+    d = json.loads(out)  # by quadrature: no sampling error, E[(S - 5)+] for S ~ Gamma(3, 1)
+    assert code == 0 and d["profit_error"] == 0.0
+    assert d["profit"] == pytest.approx(3 * gamma.sf(5, 4) - 5 * gamma.sf(5, 3), abs=1e-10)
+
+
+def test_export_refusals_write_nothing(capsys, tmp_path):
+    """A bad cost, a member with an atom and individual transfers with --export each stop with one
+    line and exit 2 before the folder exists."""
+    folder = tmp_path / "out"
+    for argv, needle in ((["--member", "uniform:0,1", "--cost", "-1"], "--cost"),
+                         (["--member", "point:1"], "point:1"),
+                         (["--member", "uniform:0,1", "--transfers", "individual"], "--transfers pooled")):
+        code, out, err = run_cli(capsys, "solve", "group", *argv, "--export", str(folder))
+        assert code == 2 and out == "" and needle in err and err.count("\n") == 1
+        assert not folder.exists()

@@ -138,7 +138,7 @@ MARKETS = {
         "a seller proposes a mechanism to a committee whose every member holds a veto; one collective "
         "transfer or one per member (selling-to-a-group, Theorem 1, Proposition 2, Section 6.4)",
         (Param("members", f"a list of 1 to {MAX_MEMBERS} member type laws ({GROUP_SPECS})", read_members),
-         Param("cost", "the seller's cost, a number >= 0", read_number, 0.0),
+         Param("cost", "the seller's cost, a finite number >= 0", read_number, 0.0),
          Param("mechanism", "\"optimal\" (the weighted vote of Theorem 1) or \"posted-price\" (the best "
                "unanimous posted price, Proposition 2)", read_choice(*MECHANISMS), "optimal"),
          Param("transfers", "\"pooled\" (one collective transfer) or \"individual\" (each member pays its "

@@ -1,4 +1,4 @@
-"""Selling-to-a-group: Corollary 1, Propositions 2 and 3 and Lemmas 3-4 against independent computations.
+"""Selling-to-a-group: Corollary 1, Lemma 1, Propositions 2 and 3 and Lemmas 3-4 against independent computations.
 
 The expected values do not use the group solver. For two members with uniform types,
 phi_i = 2 theta_i - hi_i is uniform on [2 lo_i - hi_i, hi_i], so Theorem 1's optimal profit
@@ -6,8 +6,10 @@ min over w in [0, 1] of E[(w phi_1 + (1 - w) phi_2 - c)+] is a one-dimensional i
 (the inner expectation over phi_2 in closed form, the outer by adaptive quadrature) minimized
 by a bounded scalar search; the best unanimous price maximizes the closed form
 (p - c) prod_j (hi_j - p) / (hi_j - lo_j) over a fine price grid refined by Brent's method.
-Lemmas 3 and 4 are checked by linear programs over every DIC transfer on a type grid
-(market.group.dsic_lp), against price intervals read off the grid by hand.
+Lemma 1's ex-post transfers of Example 1 are checked against the product M_1 M_2 / E[M_1] of
+interim transfers in closed form (X_i a clipped linear function of t at the solver-free weights,
+its integral by quadrature). Lemmas 3 and 4 are checked by linear programs over every DIC
+transfer on a type grid (market.group.dsic_lp), against price intervals read off the grid by hand.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from scipy import integrate, optimize
 from agora.experiments.reproduce.report import Check, Section
 from agora.market.group.dsic_lp import dsic_lp, dsic_transfer_range
 from agora.market.group.mechanisms import PostedPriceRule
-from agora.market.group.solver import best_posted_price, parse_members, solve_group
+from agora.market.group.solver import best_posted_price, optimal_mechanism, parse_members, solve_group
 
 QUAD = 1e-10  # accuracy of the one-dimensional quadrature and the bounded search
 UniformLaws = tuple[tuple[float, float], ...]
@@ -280,12 +282,81 @@ def lemma_checks(points: int = 6) -> list[Check]:
     return rows
 
 
+EXAMPLE_1: UniformLaws = ((0.0, 2.0), (0.0, 3.0))
+LEMMA_1_TOL = 1e-5  # the 1025-type table's trapezoid error across a kink of X_i, times M_j / mbar <= 3
+ROUND_OFF = 1e-12
+
+
+def example_1_interim(w1: float, laws: UniformLaws = EXAMPLE_1):
+    """Example 1's interim rules at weights (w1, 1 - w1), c = 0, both members weighted (Lemma 2, U_i = 0):
+    X_i(t) = P[w_i phi_i(t) + w_j phi_j >= 0] = clip(1/2 + w_i (2 t - hi_i) / (2 w_j hi_j)) with
+    phi_j ~ U[-hi_j, hi_j]; M_i(t) = t X_i(t) - int_0^t X_i. Returns (M_1, M_2, kinks of each X_i)."""
+    w = (w1, 1.0 - w1)
+    his = [hi for _, hi in laws]
+
+    def slope(i: int) -> float:
+        return w[i] / (w[1 - i] * his[1 - i])
+
+    def x(i: int, t: float) -> float:
+        return float(np.clip(0.5 + slope(i) * (t - his[i] / 2), 0.0, 1.0))
+
+    kinks = [[k for k in (his[i] / 2 - 0.5 / slope(i), his[i] / 2 + 0.5 / slope(i)) if 0 < k < his[i]]
+             for i in range(2)]
+
+    def transfer(i: int, t: float) -> float:
+        pts = [k for k in kinks[i] if k < t]
+        return t * x(i, t) - integrate.quad(lambda s: x(i, s), 0.0, t, points=pts or None, epsabs=1e-13)[0]
+
+    return (lambda t: transfer(0, t)), (lambda t: transfer(1, t)), kinks
+
+
+def _gauss_nodes(lo: float, hi: float, kinks, order: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights (for the uniform law on [lo, hi]) on panels split at ``kinks``."""
+    edges = [lo, *kinks, hi]
+    x, w = np.polynomial.legendre.leggauss(order)
+    nodes = np.concatenate([(a + b) / 2 + (b - a) / 2 * x for a, b in zip(edges, edges[1:])])
+    weights = np.concatenate([(b - a) / 2 * w for a, b in zip(edges, edges[1:])]) / (hi - lo)
+    return nodes, weights
+
+
+def lemma_1_checks(points: int = 7) -> list[Check]:
+    """Lemma 1 on Example 1: the mechanism's ex-post transfers against M_1 M_2 / mbar, their sign and mean."""
+    w1, profit = pair_optimum(EXAMPLE_1, 0.0)
+    m1, m2, kinks = example_1_interim(w1)
+    mbar = integrate.quad(lambda t: m1(t) / 2, 0.0, 2.0, points=kinks[0] or None, epsabs=1e-13)[0]
+    mech = optimal_mechanism(solve_group(specs(EXAMPLE_1)))
+    t1, t2 = (g.ravel() for g in np.meshgrid(np.linspace(0, 2, points), np.linspace(0, 3, points), indexing="ij"))
+    m = mech.transfer(np.column_stack([t1, t2]))
+    gap = float(np.max(np.abs(m - [m1(a) * m2(b) / mbar for a, b in zip(t1, t2)])))
+    (n1, q1), (n2, q2) = _gauss_nodes(0.0, 2.0, kinks[0]), _gauss_nodes(0.0, 3.0, kinks[1])
+    a, b = np.meshgrid(n1, n2, indexing="ij")
+    mean = float(np.outer(q1, q2).ravel() @ mech.transfer(np.column_stack([a.ravel(), b.ravel()])))
+    instance = f"Example 1 (U[0,2], U[0,3], c = 0), {points} x {points} evenly spaced profiles"
+    return [
+        Check("Lemma 1", instance, "max |m - M_1(t_1) M_2(t_2) / E[M_1]|", 0.0, gap, gap <= LEMMA_1_TOL,
+              f"{LEMMA_1_TOL:g}", provenance="independent",
+              source="interim transfers in closed form at the solver-free weight (X_i clipped linear, Lemma 2 "
+                     "with U_i = 0), mbar by quadrature"),
+        Check("Lemma 1", instance, "min ex-post transfer (nonnegative)", 0.0, float(m.min()), m.min() >= -ROUND_OFF,
+              f"{ROUND_OFF:g} (round-off of M_i at a lowest type)", provenance="bound",
+              source="Lemma 1: m >= 0 when every M_i >= 0", sense=">="),
+        Check("Lemma 1", "Example 1, E[m] by Gauss-Legendre split at the kinks of X_i",
+              "expected ex-post transfer = optimal revenue", profit, mean, abs(mean - profit) <= LEMMA_1_TOL,
+              f"{LEMMA_1_TOL:g}", provenance="independent",
+              source="min over w of E[(w phi_1 + (1 - w) phi_2)+] by quadrature and a bounded search "
+                     "(pair_optimum, no group solver)"),
+    ]
+
+
 def audit_section() -> Section:
-    checks = corollary_1_checks() + proposition_2_checks() + proposition_3_checks() + lemma_checks()
+    checks = (corollary_1_checks() + lemma_1_checks() + proposition_2_checks() + proposition_3_checks()
+              + lemma_checks())
     text = """
 Corollary 1: when member 1 is first-order stochastically dominated, the never-trade rule is optimal
 iff hi_1 <= c and the always-trade rule iff phi_1(lo_1) >= c, whatever the other member's law
 (U[1,2.2] against U[1.5,2.5] at c = 0: member 2 alone would allow always-trade, member 1 does not).
+Lemma 1: Example 1's ex-post transfers are M_1(t_1) M_2(t_2) / E[M_1], nonnegative, and their mean
+is the optimal revenue.
 Proposition 2: among all collective posted prices (every consulted set, quota and price), those that
 are IR earn at most the best unanimous price. Proposition 3: the optimal profit exceeds the best
 posted price's exactly when no dictatorship is optimal (U[0,1], U[lo_2,2]: Corollary 2 puts the
@@ -295,4 +366,4 @@ of the rule's threshold, and a rule with different thresholds for its pivotal me
 transfer at all. The expected values are computed without the group solver (module docstring of
 agora.experiments.reproduce.group_claims).
 """
-    return Section("Corollary 1, Propositions 2 and 3, Lemmas 3 and 4", text, checks)
+    return Section("Corollary 1, Lemma 1, Propositions 2 and 3, Lemmas 3 and 4", text, checks)

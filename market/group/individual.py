@@ -29,7 +29,7 @@ import numpy as np
 
 from agora.market.distributions import ValueDistribution
 from agora.market.group.expectations import GroupIntegrator
-from agora.market.group.solver import check_cost, parse_members, solve_group
+from agora.market.group.solver import SIGMAS, check_cost, parse_members, solve_group
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class IndividualSolution:
     pooled_influence: tuple[float, ...]
     method: str
     profit_stderr: float | None = None
+    profit_error: float = 0.0  # SIGMAS standard errors under QMC; 0 under quadrature
+    pooled_profit_error: float = 0.0  # the pooled optimum's certified error (GroupSolution.profit_error)
 
     @property
     def influence_reversed(self) -> bool:
@@ -61,11 +63,12 @@ class IndividualSolution:
         return {"transfers": "individual", "members": list(self.members), "cost": self.cost,
                 "profit": self.profit, "trade_probability": self.trade_probability,
                 "payments": list(self.payments), "influence": list(self.influence),
-                "pooled_profit": self.pooled_profit, "pooled_trade_probability": self.pooled_trade_probability,
+                "pooled_profit": self.pooled_profit, "pooled_profit_error": self.pooled_profit_error,
+                "pooled_trade_probability": self.pooled_trade_probability,
                 "pooled_weights": list(self.pooled_weights), "pooled_influence": list(self.pooled_influence),
                 "influence_reversed": self.influence_reversed,
                 "gain_over_pooled": self.profit - self.pooled_profit,
-                "profit_stderr": self.profit_stderr, "method": self.method}
+                "profit_stderr": self.profit_stderr, "profit_error": self.profit_error, "method": self.method}
 
 
 def virtual_value_iqr(dist: ValueDistribution) -> float:
@@ -92,14 +95,16 @@ def solve_individual(members: Sequence[str | ValueDistribution], cost: float = 0
     mom = integ.moments(ones, np.zeros(1), range(n))
     pooled = solve_group(dists, cost, **options)
     spreads = [virtual_value_iqr(d) for d in dists]
+    stderr = None if mom.stderr is None else float(mom.stderr[0])
+    profit, error = float(mom.excess[0]), SIGMAS * stderr if stderr is not None and np.isfinite(stderr) else 0.0
     return IndividualSolution(
-        members=tuple(d.spec for d in dists), cost=cost, profit=float(mom.excess[0]),
+        members=tuple(d.spec for d in dists), cost=cost, profit=profit,
         trade_probability=float(mom.trade[0]), payments=tuple(float(g) for g in mom.upper[0]),
         influence=influence(ones, spreads), pooled_profit=pooled.profit,
         pooled_trade_probability=pooled.trade_probability, pooled_weights=pooled.weights,
         pooled_influence=influence(pooled.weights, spreads),
         method="trade iff sum_i phi_i >= c (Guth-Hellwig); " + integ.method(n - 1),
-        profit_stderr=None if mom.stderr is None else float(mom.stderr[0]))
+        profit_stderr=stderr, profit_error=error, pooled_profit_error=pooled.profit_error)
 
 
 def individual_rounds(members: Sequence[ValueDistribution], cost: float, theta: np.ndarray) -> dict[str, np.ndarray]:

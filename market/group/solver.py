@@ -79,7 +79,7 @@ def _check_pareto_alpha(i: int, spec: str | ValueDistribution) -> None:
 
 def check_cost(cost: float) -> float:
     if not (isinstance(cost, (int, float)) and 0.0 <= cost < math.inf):
-        raise GroupInputError(f"the seller's cost must be a number >= 0, got {cost!r}")
+        raise GroupInputError(f"the seller's cost must be a finite number >= 0, got {cost!r}")
     return float(cost)
 
 
@@ -117,13 +117,20 @@ class GroupSolution:
     profit_stderr: float | None = None
     profit_error: float = 0.0  # bound on |profit - optimal profit|: dual gap + 4 standard errors
 
+    @property
+    def price_of_simplicity(self) -> float | None:
+        """Optimal over posted-price profit (>= 1 by Proposition 2); None where either is 0 or the
+        optimal profit is within its error of 0, where the ratio says nothing."""
+        if self.posted_price_profit > 0 and self.profit > self.profit_error:
+            return self.profit / self.posted_price_profit
+        return None
+
     def to_dict(self) -> dict:
         return {
             "members": list(self.members), "cost": self.cost, "weights": list(self.weights),
             "profit": self.profit, "trade_probability": self.trade_probability, "trivial": self.trivial,
             "posted_price": self.posted_price, "posted_price_profit": self.posted_price_profit,
-            "price_of_simplicity": (self.profit / self.posted_price_profit
-                                    if self.posted_price_profit > 0 else None),
+            "price_of_simplicity": self.price_of_simplicity,
             "virtual_moments": list(self.virtual_moments), "dual_bound": self.dual_bound,
             "optimality_gap": self.optimality_gap, "profit_stderr": self.profit_stderr,
             "profit_error": self.profit_error,
