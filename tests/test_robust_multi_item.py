@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from agora.market.robust.design import auction_design_lp, extrapolate, nested_points
+from agora.market.robust.separation import ex_post_violation, grid_regret, separable_mechanism
 
 VBAR = (1.0, 2.0)
 Z_STAR = sum(VBAR) / math.e  # Theorem 3.3.1 / Proposition 3.3.2
@@ -26,56 +27,27 @@ def _item_sum(bidders: int, points: int) -> float:
     return sum(auction_design_lp(bidders, v, points).value for v in VBAR)
 
 
-def _violations(values, allocation, payments) -> tuple[float, float, float]:
-    """Largest (IC), (IR) and (Inv) violations by brute force over every profile and misreport.
-
-    ``values`` (P, I, J) lists every profile of a full grid (types in one order for all bidders).
-    """
-    n_p, n_b, n_j = values.shape
-    types, own = np.unique(values.reshape(-1, n_j), axis=0, return_inverse=True)
-    own = own.reshape(n_p, n_b)
-    lookup = {tuple(row): p for p, row in enumerate(own)}
-    ic = 0.0
-    for i in range(n_b):
-        for p in range(n_p):
-            truthful = allocation[i, :, p] @ values[p, i] - payments[i, p]
-            for t in range(len(types)):
-                w = own[p].copy()
-                w[i] = t
-                k = lookup[tuple(w)]
-                ic = max(ic, allocation[i, :, k] @ values[p, i] - payments[i, k] - truthful)
-    utility = np.einsum("ijp,pij->ip", allocation, values) - payments
-    return ic, float(max(0.0, -utility.min())), float(allocation.sum(axis=0).max() - 1.0)
-
-
-def _regret(values, payments) -> float:
-    """Worst-case regret on the grid: max over profiles of Σ_j max_i v_j^i - Σ_i m^i."""
-    return float((values.max(axis=1).sum(axis=1) - payments.sum(axis=0)).max())
-
-
-def _separable(joint, bidders: int, points: int):
-    """Definition 3.3.1's mechanism from one LP (3.1) per item, on the joint LP's profiles."""
-    values = joint.profiles
-    q = np.zeros_like(joint.allocation)
-    m = np.zeros_like(joint.payments)
-    weights = points ** (bidders - 1 - np.arange(bidders))
-    for j, vbar in enumerate(VBAR):
-        item = auction_design_lp(bidders, vbar, points)
-        k = np.rint(values[:, :, j] / vbar * (points - 1)).astype(int) @ weights  # item j's own profile
-        q[:, j] = item.allocation[:, k]
-        m += item.payments[:, k]
-    return q, m
-
-
 @pytest.mark.parametrize("bidders,points", [(1, 3), (1, 5), (2, 3)])
 def test_joint_lp_equals_the_item_lps_and_a_separable_mechanism_attains_it(bidders, points):
     joint = auction_design_lp(bidders, VBAR, points)
     assert joint.value == pytest.approx(_item_sum(bidders, points), abs=1e-8)
-    assert max(_violations(joint.profiles, joint.allocation, joint.payments)) <= 1e-7
-    assert _regret(joint.profiles, joint.payments) == pytest.approx(joint.value, abs=1e-7)
-    q, m = _separable(joint, bidders, points)
-    assert max(_violations(joint.profiles, q, m)) <= 1e-7
-    assert _regret(joint.profiles, m) == pytest.approx(joint.value, abs=1e-7)
+    assert (ex_post_violation(joint.profiles, joint.allocation, joint.payments)) <= 1e-7
+    assert grid_regret(joint.profiles, joint.payments) == pytest.approx(joint.value, abs=1e-7)
+    q, m = separable_mechanism(joint, VBAR, bidders, points)
+    assert (ex_post_violation(joint.profiles, q, m)) <= 1e-7
+    assert grid_regret(joint.profiles, m) == pytest.approx(joint.value, abs=1e-7)
+
+
+def test_the_brute_force_check_detects_a_profitable_misreport_and_a_broken_inventory():
+    joint = auction_design_lp(1, VBAR, 3)
+    q, m = joint.allocation.copy(), joint.payments.copy()
+    total = joint.profiles[:, 0].sum(axis=1)
+    top, low = int(np.argmax(total)), int(np.argmin(total))  # the types (v̄_1, v̄_2) and (0, 0)
+    q[0, :, low], m[0, low] = q[0, :, top], 0.0  # (0, 0) gets the top type's lottery for free
+    assert ex_post_violation(joint.profiles, q, m) == pytest.approx(joint.payments[0, top], abs=1e-9)
+    q, m = joint.allocation.copy(), joint.payments
+    q[0, 0, top] = 1.5
+    assert ex_post_violation(joint.profiles, q, joint.payments) >= 0.5
 
 
 def test_chapter_3_two_items_value_is_independent_of_the_bidders():
