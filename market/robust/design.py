@@ -12,7 +12,8 @@ value profiles), not over nature's distributions for one fixed mechanism as
   and J items on the grid V_n of Lemma 2.3.2, with IR and every pairwise IC
   constraint;
 * :func:`auction_design_lp` - (3.1): Chapter 3's minimax regret for I bidders
-  and one item, dominant-strategy IC, ex-post IR and the inventory constraint.
+  and J items, dominant-strategy IC, ex-post IR and the inventory constraint
+  (:mod:`agora.market.robust.separation` checks Theorem 3.3.1's separation on it).
 
 Discrete types bound the continuum: the Chapter 2/3 LPs keep the mechanism
 free but let nature use grid values only, so z_n* <= z* (Lemma 2.3.2) and z_n*
