@@ -16,8 +16,14 @@ import math
 import numpy as np
 import pytest
 
+from agora.market.errors import InputError
 from agora.market.robust.design import auction_design_lp, extrapolate, nested_points
-from agora.market.robust.separation import ex_post_violation, grid_regret, separable_mechanism
+from agora.market.robust.separation import (
+    ex_post_violation,
+    grid_regret,
+    random_reserve_mechanism,
+    separable_mechanism,
+)
 
 VBAR = (1.0, 2.0)
 Z_STAR = sum(VBAR) / math.e  # Theorem 3.3.1 / Proposition 3.3.2
@@ -36,6 +42,17 @@ def test_joint_lp_equals_the_item_lps_and_a_separable_mechanism_attains_it(bidde
     q, m = separable_mechanism(joint, VBAR, bidders, points)
     assert (ex_post_violation(joint.profiles, q, m)) <= 1e-7
     assert grid_regret(joint.profiles, m) == pytest.approx(joint.value, abs=1e-7)
+
+
+@pytest.mark.parametrize("bidders,points", [(1, 5), (2, 3), (2, 4)])
+def test_the_thesis_mechanism_3_2_is_feasible_on_the_grid_with_regret_sum_vbar_over_e(bidders, points):
+    """Remark 3.3.1 (feasible) and Proposition 3.3.2 (regret Σ_j v̄_j/e, attained where the top value
+    is at least v̄_j/e and the others 0): on a grid the LP (3.1) can only do as well or better."""
+    joint = auction_design_lp(bidders, VBAR, points)
+    q, m = random_reserve_mechanism(joint.profiles, VBAR)
+    assert ex_post_violation(joint.profiles, q, m) <= 1e-12
+    assert grid_regret(joint.profiles, m) == pytest.approx(Z_STAR, rel=1e-12)
+    assert joint.value <= Z_STAR
 
 
 def test_the_brute_force_check_detects_a_profitable_misreport_and_a_broken_inventory():
@@ -79,3 +96,13 @@ def test_chapter_3_two_items_rise_to_the_separated_value_on_nested_grids():
     # the one-item LPs' rate-h Richardson on the same grids 5, 9, 17 is 1.5e-3 v̄ below v̄/e
     # (their run to 129 points converges to 2e-4), so the sum lies 4.6e-3 below Σ v̄/e
     assert abs(ext.limit - Z_STAR) <= 5e-3
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: auction_design_lp(2, VBAR, 9), "1,082,565 LP constraints.*largest grid that fits has 7 points"),
+    (lambda: auction_design_lp(2, [1.0, -1.0], 3), r"finite and > 0, got \[1.0, -1.0\]"),
+    (lambda: auction_design_lp(2, [1.0, math.inf], 3), "finite and > 0"),
+])
+def test_bad_multi_item_inputs_are_refused_before_any_work(call, match):
+    with pytest.raises(InputError, match=match):
+        call()

@@ -64,6 +64,7 @@ from agora.market.robust.separation import (  # noqa: E402
 )
 from agora.market.robust.separation import (  # noqa: E402
     grid_regret,
+    random_reserve_mechanism,
     separable_mechanism,
 )
 from agora.market.robust.solver import Knowledge  # noqa: E402
@@ -657,6 +658,29 @@ def _item_sum(bidders: int, points: int) -> float:
     return sum(auction_design_lp(bidders, v, points).value for v in TWO_ITEMS)
 
 
+def _joint_grid_checks(bidders: int, n: int, one: float) -> list[Check]:
+    """Corollary 3.3.1 against the one-bidder value ``one``; the separable mechanism of the one-item
+    LPs and the thesis' (3.2) on the joint grid, by brute force over misreports."""
+    inst, z_star = f"J=2, vbar=(1, 2), I={bidders}, grid {n}", sum(TWO_ITEMS) / math.e
+    joint = auction_design_lp(bidders, TWO_ITEMS, n)
+    q, m = separable_mechanism(joint, TWO_ITEMS, bidders, n)
+    sep_regret, bad = grid_regret(joint.profiles, m), max(0.0, joint_violation(joint.profiles, q, m))
+    closed_q, closed_m = random_reserve_mechanism(joint.profiles, TWO_ITEMS)
+    closed = grid_regret(joint.profiles, closed_m)
+    closed_bad = max(0.0, joint_violation(joint.profiles, closed_q, closed_m))
+    return [
+        Check("Corollary 3.3.1", inst, "LP (3.1) value independent of I", one, joint.value,
+              _close(joint.value, one, 1e-8), "1e-8", "cross-evaluator", "LP (3.1) with I=1"),
+        Check("Theorem 3.3.1", inst, "separable mechanism (Definition 3.3.1) of the one-item LPs: regret = "
+              "joint LP (3.1)", joint.value, sep_regret, _close(sep_regret, joint.value, 1e-7) and bad <= 1e-7,
+              f"1e-7 (IC/IR/Inv violation {bad:.0e})", "independent",
+              "brute force over every profile and misreport of the joint grid"),
+        Check("Proposition 3.3.2", inst, "mechanism (3.2) on the grid: regret, feasible (Remark 3.3.1)", z_star,
+              closed, _close(closed, z_star, 1e-12) and closed_bad <= 1e-12,
+              f"1e-12 (IC/IR/Inv violation {closed_bad:.0e})", "paper-formula",
+              "Proposition 3.3.2: sum_j vbar_j/e; brute force over misreports")]
+
+
 def _two_item_checks() -> tuple[list[Check], list[tuple]]:
     """Theorem 3.3.1 and Corollary 3.3.1 for J = 2 items: LP (3.1) over all (bundled) mechanisms."""
     z_star = sum(TWO_ITEMS) / math.e
@@ -679,18 +703,7 @@ def _two_item_checks() -> tuple[list[Check], list[tuple]]:
               "one LP (3.1) per item on the same grid"),
     ]
     for bidders, n in ((2, 5), (3, 3)):
-        joint = auction_design_lp(bidders, TWO_ITEMS, n)
-        q, m = separable_mechanism(joint, TWO_ITEMS, bidders, n)
-        sep_regret, bad = grid_regret(joint.profiles, m), max(0.0, joint_violation(joint.profiles, q, m))
-        one = rise[points.index(n)]
-        checks += [
-            Check("Corollary 3.3.1", f"{inst}, I={bidders}, grid {n}", "LP (3.1) value independent of I", one,
-                  joint.value, _close(joint.value, one, 1e-8), "1e-8", "cross-evaluator", "LP (3.1) with I=1"),
-            Check("Theorem 3.3.1", f"{inst}, I={bidders}, grid {n}",
-                  "separable mechanism (Definition 3.3.1) of the one-item LPs: regret = joint LP (3.1)",
-                  joint.value, sep_regret,
-                  _close(sep_regret, joint.value, 1e-7) and bad <= 1e-7, f"1e-7 (IC/IR/Inv violation {bad:.0e})",
-                  "independent", "brute force over every profile and misreport of the joint grid")]
+        checks += _joint_grid_checks(bidders, n, rise[points.index(n)])
     return checks, [(n, f"{v:.8f}", f"{a:.8f}") for n, v, a in zip(points, rise, alone)]
 
 

@@ -2,7 +2,8 @@
 
 :func:`separable_mechanism` assembles, on the profiles of a joint J-item LP
 (3.1), the separable mechanism of one LP (3.1) per item: q_j^i(v) = q̂_j^i(v_j),
-m^i(v) = Σ_j m̂_j^i(v_j). :func:`ex_post_violation` and :func:`grid_regret`
+m^i(v) = Σ_j m̂_j^i(v_j). :func:`random_reserve_mechanism` is the
+thesis' own separable mechanism (3.2) on those profiles. :func:`ex_post_violation` and :func:`grid_regret`
 evaluate any grid mechanism by brute force over profiles and misreports,
 independently of the LPs' constraint matrices.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from agora.market.robust.design import DesignLP, auction_design_lp
+from agora.market.robust.mechanisms import RandomReserveAuction
 
 
 def ex_post_violation(values: np.ndarray, allocation: np.ndarray, payments: np.ndarray) -> float:
@@ -51,4 +53,19 @@ def separable_mechanism(joint: DesignLP, upper, bidders: int, points: int) -> tu
         k = np.rint(values[:, :, j] / vbar * (points - 1)).astype(int) @ weights
         q[:, j] = item.allocation[:, k]
         m += item.payments[:, k]
+    return q, m
+
+
+def random_reserve_mechanism(values: np.ndarray, upper) -> tuple[np.ndarray, np.ndarray]:
+    """(q*, m*) of (3.2) on profiles ``values`` (P, I, J): per item, the second-price auction with the
+    random reserve of density 1/x on [v̄_j/e, v̄_j], averaged (Proposition 3.3.1); ties go to the
+    lowest index (the lexicographic partition W_j^i)."""
+    n_p, n_b, n_j = values.shape
+    q = np.zeros((n_b, n_j, n_p))
+    m = np.zeros((n_b, n_p))
+    for j, vbar in enumerate(np.atleast_1d(np.asarray(upper, float))):
+        auction = RandomReserveAuction(float(vbar))
+        won = np.argmax(values[:, :, j], axis=1)[None, :] == np.arange(n_b)[:, None]  # (I, P)
+        q[:, j] = won * auction.winner_probability(values[:, :, j])
+        m += won * auction.revenue(values[:, :, j])
     return q, m
