@@ -103,6 +103,14 @@ def test_design_lp_regret_129(benchmark):
     assert d.value <= 0.8 / 2.718281828459045
 
 
+def test_design_lp_two_items_two_bidders_5(benchmark):
+    """(3.1) for J = 2 items and I = 2 bidders on 5 points per item: 625 profiles, 30,000 IC rows."""
+    from agora.market.robust.design import auction_design_lp
+    d = benchmark.pedantic(auction_design_lp, args=(2, [1.0, 2.0], 5), rounds=2, iterations=1)
+    benchmark.extra_info.update({"variables": d.variables, "value": d.value, "method": d.method})
+    assert d.value <= 3.0 / 2.718281828459045
+
+
 def _independent_grid(points: int):
     import numpy as np
 

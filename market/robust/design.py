@@ -12,7 +12,8 @@ value profiles), not over nature's distributions for one fixed mechanism as
   and J items on the grid V_n of Lemma 2.3.2, with IR and every pairwise IC
   constraint;
 * :func:`auction_design_lp` - (3.1): Chapter 3's minimax regret for I bidders
-  and one item, dominant-strategy IC, ex-post IR and the inventory constraint.
+  and J items, dominant-strategy IC, ex-post IR and the inventory constraint
+  (:mod:`agora.market.robust.separation` checks Theorem 3.3.1's separation on it).
 
 Discrete types bound the continuum: the Chapter 2/3 LPs keep the mechanism
 free but let nature use grid values only, so z_n* <= z* (Lemma 2.3.2) and z_n*
@@ -271,65 +272,106 @@ def pricing_design_lp(upper, cost=None, points: int = 33,
                     variables=n_var, status=res.message, seconds=time.perf_counter() - started)
 
 
-def auction_design_constraints(points: int, bidders: int) -> int:
-    """Constraints of (3.1) with one item: epigraph, inventory, IR and (points - 1) IC rows per bidder."""
-    return points ** bidders * (2 + bidders * points)
+def auction_design_constraints(points: int, bidders: int, items: int = 1) -> int:
+    """Constraints of (3.1): per profile the epigraph, J inventory rows, and per bidder IR
+    and one IC row for each of his n^J - 1 other reports."""
+    types = points ** items
+    return types ** bidders * (1 + items + bidders * types)
 
 
-def auction_design_lp(bidders: int, upper: float = 1.0, points: int = 17,
-                      max_constraints: int = MAX_DESIGN_CONSTRAINTS) -> DesignLP:
-    """(3.1) for one item: min r over mechanisms on {k v̄/(n-1)}^I, n = ``points``.
-
-    r >= max_i v_i - Σ_i m_i(v); IR q_i v_i - m_i >= 0; dominant-strategy IC
-    q_i(v) v_i - m_i(v) >= q_i(w, v_-i) v_i - m_i(w, v_-i) for every other grid
-    report w; inventory Σ_i q_i <= 1, q >= 0. Nature is confined to the grid,
-    so the value is at most z* = v̄/e (Theorem 3.3.1), for every I (Corollary 3.3.1).
-    """
+def _auction_bidders(bidders) -> int:
     if isinstance(bidders, bool) or int(bidders) != bidders or bidders < 1:
         raise GridError(f"the auction design LP needs a whole number of bidders >= 1, got {bidders}")
-    if not 0.0 < upper < math.inf:
-        raise GridError(f"the upper bound of values must be > 0, got {upper}")
-    n_b, points = int(bidders), _grid_points(points)
-    _constraint_guard(auction_design_constraints(points, n_b), lambda n: auction_design_constraints(n, n_b),
-                      f"the design LP (3.1) for {n_b} bidders on a {points}-point grid", max_constraints)
+    return int(bidders)
+
+
+def auction_design_lp(bidders: int, upper=1.0, points: int = 17,
+                      max_constraints: int = MAX_DESIGN_CONSTRAINTS) -> DesignLP:
+    """(3.1): min r over mechanisms for I bidders and J items on the grid {k v̄_j/(n-1)} per item.
+
+    ``upper`` is v̄ (one item) or the sequence (v̄_1, ..., v̄_J). A bidder's
+    type is his row v^i of item values, one of n^J; a profile is one type per
+    bidder. r >= Σ_j max_i v_j^i - Σ_i m^i(v); IR Σ_j q_j^i v_j^i - m^i >= 0;
+    dominant-strategy IC against every other grid report w^i (all n^J - 1 of
+    them, not only neighbours, since types are multidimensional); inventory
+    Σ_i q_j^i <= 1 per item, q >= 0. Nature is confined to the grid, so the
+    value is at most z* = Σ_j v̄_j/e (Theorem 3.3.1), for every I
+    (Corollary 3.3.1). Nothing forces separation (Definition 3.3.1): bundled
+    allocations and payments are admitted.
+
+    For one item (scalar ``upper``) ``allocation`` and ``payments`` have shape
+    (I, profiles) and ``profiles`` (profiles, I); for J items ``allocation`` is
+    (I, J, profiles) and ``profiles`` (profiles, I, J).
+    """
+    n_b, points = _auction_bidders(bidders), _grid_points(points)
+    vbar = np.atleast_1d(np.asarray(upper, float))
+    if vbar.ndim != 1 or not np.all((vbar > 0.0) & np.isfinite(vbar)):
+        raise GridError(f"the upper bounds of values must be finite and > 0, got {vbar.tolist()}")
+    n_j = len(vbar)
+    _constraint_guard(auction_design_constraints(points, n_b, n_j),
+                      lambda n: auction_design_constraints(n, n_b, n_j),
+                      f"the design LP (3.1) for {n_b} bidders and {n_j} item{'s' * (n_j != 1)} "
+                      f"on a {points}-point grid", max_constraints)
     started = time.perf_counter()
-    g = np.linspace(0.0, upper, points)
-    idx = _profiles(points, n_b)
-    values = g[idx]
+    types = np.linspace(0.0, 1.0, points)[_profiles(points, n_j)] * vbar  # (T, J) item values of a type
+    n_t = len(types)
+    idx = _profiles(n_t, n_b)  # each bidder's type index
+    values = types[idx]  # (P, I, J)
     n_p = len(values)
     rows = np.arange(n_p)
-    q_cols = np.arange(n_b)[:, None] * n_p + rows[None, :]
-    m_cols = (n_b + np.arange(n_b))[:, None] * n_p + rows[None, :]
-    r_col = 2 * n_b * n_p
+    q_cols = (np.arange(n_b * n_j)[:, None] * n_p + rows[None, :]).reshape(n_b, n_j, n_p)
+    m_cols = (n_b * n_j + np.arange(n_b))[:, None] * n_p + rows[None, :]
+    r_col = (n_b * n_j + n_b) * n_p
     n_var = r_col + 1
-    stride = points ** (n_b - 1 - np.arange(n_b))
-    parts = [  # epigraph -r - Σ m_i(v) <= -max_i v_i ; inventory Σ q_i <= 1 ; IR m_i - q_i v_i <= 0
+    stride = n_t ** (n_b - 1 - np.arange(n_b))
+    val_q = values.transpose(1, 2, 0)  # (I, J, P), aligned with q_cols
+    parts = [  # epigraph -r - Σ m^i(v) <= -Σ_j max_i v_j^i ; inventory Σ_i q_j^i <= 1 ; IR m^i - q^i·v^i <= 0
         sparse.csr_matrix((-np.ones(n_p * (n_b + 1)), (np.tile(rows, n_b + 1),
                            np.concatenate([np.full(n_p, r_col), m_cols.ravel()]))), shape=(n_p, n_var)),
-        sparse.csr_matrix((np.ones(n_p * n_b), (np.tile(rows, n_b), q_cols.ravel())), shape=(n_p, n_var)),
-        sparse.csr_matrix((np.concatenate([np.ones(n_p * n_b), -values.T.ravel()]),
-                           (np.tile(np.arange(n_b * n_p), 2), np.concatenate([m_cols.ravel(), q_cols.ravel()]))),
-                          shape=(n_b * n_p, n_var))]
-    for i in range(n_b):
-        own = idx[:, i]
-        v_i, k_w = np.nonzero(own[:, None] != np.arange(points)[None, :])  # profile v, report index w
-        w_i = v_i + (k_w - own[v_i]) * stride[i]
-        k = len(v_i)
-        r = np.arange(k)
-        vv = values[v_i, i]
-        parts.append(sparse.csr_matrix(
-            (np.concatenate([vv, -np.ones(k), -vv, np.ones(k)]),
-             (np.tile(r, 4), np.concatenate([q_cols[i, w_i], m_cols[i, w_i], q_cols[i, v_i], m_cols[i, v_i]]))),
-            shape=(k, n_var)))
+        sparse.csr_matrix((np.ones(n_p * n_b * n_j), (np.tile(np.arange(n_j * n_p), n_b), q_cols.ravel())),
+                          shape=(n_j * n_p, n_var)),
+        sparse.csr_matrix((np.concatenate([np.ones(n_p * n_b), -val_q.ravel()]),
+                           (np.concatenate([np.arange(n_b * n_p), np.repeat(np.arange(n_b), n_j * n_p) * n_p
+                                            + np.tile(rows, n_b * n_j)]),
+                            np.concatenate([m_cols.ravel(), q_cols.ravel()]))), shape=(n_b * n_p, n_var))]
+    parts += [_ic_rows(idx[:, i], stride[i], n_t, values[:, i], q_cols[i], m_cols[i], n_var)
+              for i in range(n_b)]
     a_ub = sparse.vstack(parts).tocsr()
-    b_ub = np.concatenate([-values.max(axis=1), np.ones(n_p), np.zeros(a_ub.shape[0] - 2 * n_p)])
-    bounds = [(0.0, None)] * (n_b * n_p) + [(None, None)] * (n_b * n_p + 1)
+    b_ub = np.concatenate([-values.max(axis=1).sum(axis=1), np.ones(n_j * n_p), np.zeros(a_ub.shape[0]
+                                                                                         - (1 + n_j) * n_p)])
+    bounds = [(0.0, None)] * (n_b * n_j * n_p) + [(None, None)] * (n_b * n_p + 1)
     cost_vec = np.zeros(n_var)
     cost_vec[r_col] = 1.0
-    res = _solve(cost_vec, a_ub, b_ub, None, None, bounds, "the design LP (3.1)")
-    return DesignLP(value=float(res.fun), grid=g, profiles=values, allocation=res.x[:n_b * n_p].reshape(n_b, n_p),
-                    payments=res.x[n_b * n_p:r_col].reshape(n_b, n_p), variables=n_var, status=res.message,
-                    seconds=time.perf_counter() - started)
+    # several items: the IC rows grow as n^(2J); interior point is several times faster there
+    method = "highs" if n_j == 1 else "highs-ipm"
+    res = _solve(cost_vec, a_ub, b_ub, None, None, bounds, "the design LP (3.1)", method)
+    q = res.x[:n_b * n_j * n_p].reshape(n_b, n_j, n_p)
+    one = np.ndim(upper) == 0
+    axes = np.linspace(0.0, 1.0, points)[:, None] * vbar  # (n, J) each item's grid
+    return DesignLP(value=float(res.fun), grid=axes[:, 0] if one else axes,
+                    profiles=values[:, :, 0] if one else values, allocation=q[:, 0] if one else q,
+                    payments=res.x[n_b * n_j * n_p:r_col].reshape(n_b, n_p), variables=n_var,
+                    status=res.message, seconds=time.perf_counter() - started,
+                    method=f"scipy.optimize.linprog {method}")
+
+
+def _ic_rows(own, stride: int, n_t: int, vals, q_cols, m_cols, n_var: int):
+    """A bidder's (IC) rows q^i(w, v^-i)·v^i - m^i(w, v^-i) - q^i(v)·v^i + m^i(v) <= 0 for all w != v^i.
+
+    ``own`` is the bidder's type index per profile, ``vals`` (P, J) his values, ``q_cols`` (J, P)
+    and ``m_cols`` (P,) his variables' columns.
+    """
+    v_i, k_w = np.nonzero(own[:, None] != np.arange(n_t)[None, :])  # profile v, reported type w
+    w_i = v_i + (k_w - own[v_i]) * stride
+    k = len(v_i)
+    r = np.arange(k)
+    vv = vals[v_i].T  # (J, k)
+    n_j = len(q_cols)
+    return sparse.csr_matrix(
+        (np.concatenate([vv.ravel(), -np.ones(k), -vv.ravel(), np.ones(k)]),
+         (np.concatenate([np.tile(r, n_j), r, np.tile(r, n_j), r]),
+          np.concatenate([q_cols[:, w_i].ravel(), m_cols[w_i], q_cols[:, v_i].ravel(), m_cols[v_i]]))),
+        shape=(k, n_var))
 
 
 @dataclass(frozen=True)
