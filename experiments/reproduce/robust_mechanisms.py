@@ -572,6 +572,28 @@ def _plot_pricing_design(path: Path, designs, rule: RandomPostedPrice, distances
     save_png(fig, path, dpi=110)
 
 
+def _plot_auction_design(path: Path, bidders: int, points: int) -> None:
+    """Per item j, the item-j part of the separable mechanism (Definition 3.3.1) of one LP (3.1) per
+    item, against (3.2)'s winner probability 1 + ln(v/vbar_j): bidder 1 at v, the others at 0.
+
+    (3.1)'s optimum is not unique, so the figure shows one optimal mechanism; no row rests on it.
+    """
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for vbar, marker in zip(TWO_ITEMS, ("o", "x")):
+        item = auction_design_lp(bidders, vbar, points)
+        alone = np.all(item.profiles[:, 1:] == 0.0, axis=1)
+        ax.plot(item.profiles[alone, 0] / vbar, item.allocation[0, alone], marker, ms=6,
+                label=f"LP (3.1), item vbar={vbar:g}, {points}-point grid")
+    fine = np.linspace(0.0, 1.0, 401)
+    ax.plot(fine, RandomReserveAuction(1.0).winner_probability(np.column_stack([fine] + [0 * fine] * (bidders - 1))),
+            "k--", label="(3.2): 1 + ln(v/vbar) on [vbar/e, vbar]")
+    ax.set_xlabel(f"v / vbar_j of bidder 1 (the other {bidders - 1} at 0)")
+    ax.set_ylabel("probability bidder 1 gets item j")
+    ax.legend()
+    fig.tight_layout()
+    save_png(fig, path, dpi=110)
+
+
 def _pricing_mechanism_checks(designs, rule: RandomPostedPrice) -> tuple[list[Check], list[float]]:
     """LP (2.6)'s optimal mechanism against (2.3) on nested grids (Theorem 2.3.1), in sup-norm of the CDF.
 
@@ -671,6 +693,7 @@ def design_lps(figures: Path) -> Section:
                         all(x < y <= 2 / math.e for x, y in zip(ch3_rise, ch3_rise[1:])), "", "bound",
                         "Theorem 3.3.1: z* = vbar/e; nature confined to the grid"))
     two_checks, two_rows = _two_item_checks()
+    _plot_auction_design(figures / "design_lp_3_1.png", 2, 17)
     checks += two_checks
     _plot_design(figures / "design_lp_1_11.png", lotteries[3], closed, points,
                  {"highest-bidder lotteries": lot, "all mechanisms": every})
@@ -699,6 +722,7 @@ its sup-distance to the CDF 1 + ln((p - c)/(vbar - c)) of (2.3) falls like one g
                                       "sum of one-item LPs (3.1)"], two_rows)
     extra += "\n\n![design LP (1.11)](design_lp_1_11.png)"
     extra += "\n\n![design LP (2.6) against mechanism (2.3)](design_lp_2_6.png)"
+    extra += "\n\n![separable mechanism of per-item LPs (3.1) against (3.2)](design_lp_3_1.png)"
     return Section("Mechanism-design LPs (1.11), (2.6), (3.1) on nested grids", text, checks, extra)
 
 
