@@ -22,6 +22,7 @@ from agora.market.robust.design import (
     auction_design_lp,
     extrapolate,
     nested_points,
+    price_cdf_distance,
     pricing_design_lp,
     revenue_design_lp,
 )
@@ -127,6 +128,27 @@ def test_chapter_2_random_price_on_the_grid_is_no_better_than_the_lp():
         fixed = worst_case_regret(price_rule_regret(prices, probs, 0.2), d.grid[:, None])
         assert d.value <= fixed.value + 1e-9
         assert fixed.value == pytest.approx(0.8 / math.e, abs=0.8 / (n - 1))  # the price's own rounding
+
+
+class _ScaledCdf:
+    """Mechanism (2.3) with its price CDF off by a factor (a 1% error of the closed form)."""
+
+    def __init__(self, rule, factor):
+        self.rule, self.factor = rule, factor
+
+    def cdf(self, price):
+        return np.clip(self.factor * self.rule.cdf(price), 0.0, 1.0)
+
+
+def test_chapter_2_lp_mechanism_is_the_random_posted_price_of_2_3():
+    rule = RandomPostedPrice.of([1.0], [0.2])
+    designs = [pricing_design_lp([1.0], [0.2], n) for n in (33, 65, 129)]
+    dist = [price_cdf_distance(d, rule) for d in designs]
+    steps = designs[-1].points - 1
+    assert dist[-1] <= 1.0 / steps  # within one grid step of (2.3)'s CDF
+    assert all(1.8 <= a / b <= 2.2 for a, b in zip(dist, dist[1:]))  # first order in the step
+    wrong = [_ScaledCdf(rule, 0.99), _ScaledCdf(rule, 1.01), RandomPostedPrice.of([1.008], [0.2])]
+    assert all(price_cdf_distance(designs[-1], w) > 1.0 / steps for w in wrong)
 
 
 def test_chapter_2_two_items_separate_on_the_grid():

@@ -25,6 +25,8 @@ def test_design_lp_section_holds_and_every_row_has_a_provenance(tmp_path):
     assert section.checks and all(c.holds for c in section.checks)
     assert all(c.provenance and c.source for c in section.checks)
     assert (tmp_path / "design_lp_1_11.png").stat().st_size > 0
+    assert (tmp_path / "design_lp_2_6.png").stat().st_size > 0
+    assert (tmp_path / "design_lp_3_1.png").stat().st_size > 0
 
 
 @pytest.mark.slow

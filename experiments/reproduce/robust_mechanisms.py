@@ -35,6 +35,7 @@ from agora.market.robust.design import (  # noqa: E402
     auction_design_lp,
     extrapolate,
     nested_points,
+    price_cdf_distance,
     pricing_design_lp,
     revenue_design_lp,
 )
@@ -51,6 +52,7 @@ from agora.market.robust.mechanisms import (  # noqa: E402
     DeterministicPrices,
     HighestBidderLottery,
     MarkovSet,
+    RandomPostedPrice,
     RandomReserveAuction,
     SecondPriceReserve,
     best_reserve,
@@ -550,6 +552,70 @@ def _plot_design(path: Path, lottery, closed: HighestBidderLottery, points, valu
     save_png(fig, path, dpi=110)
 
 
+def _plot_pricing_design(path: Path, designs, rule: RandomPostedPrice, distances) -> None:
+    """LP (2.6)'s allocation on the finest grid beside (2.3)'s price CDF, and their sup-distance by grid."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    steps = [d.points - 1 for d in designs]
+    left.loglog(steps, distances, "o-", label="sup |q_n - F*| on the grid")
+    left.loglog(steps, [1.0 / n for n in steps], "k--", label="one grid step 1/n")
+    left.set_xlabel("grid steps n")
+    left.set_ylabel("sup-distance of the price CDFs")
+    left.legend()
+    d = designs[-1]
+    right.step(d.profiles[:, 0], d.allocation[0], where="post", label=f"LP (2.6), {d.points}-point grid")
+    fine = np.linspace(rule.cost[0], rule.upper[0], 801)
+    right.plot(fine, rule.cdf(fine[:, None])[:, 0], "k--", label="F* of (2.3): 1 + ln((p - c)/(vbar - c))")
+    right.set_xlabel("value = price")
+    right.set_ylabel("allocation q(v) = P[price <= v]")
+    right.legend()
+    fig.tight_layout()
+    save_png(fig, path, dpi=110)
+
+
+def _plot_auction_design(path: Path, bidders: int, points: int) -> None:
+    """Per item j, the item-j part of the separable mechanism (Definition 3.3.1) of one LP (3.1) per
+    item, against (3.2)'s winner probability 1 + ln(v/vbar_j): bidder 1 at v, the others at 0.
+
+    (3.1)'s optimum is not unique, so the figure shows one optimal mechanism; no row rests on it.
+    """
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for vbar, marker in zip(TWO_ITEMS, ("o", "x")):
+        item = auction_design_lp(bidders, vbar, points)
+        alone = np.all(item.profiles[:, 1:] == 0.0, axis=1)
+        ax.plot(item.profiles[alone, 0] / vbar, item.allocation[0, alone], marker, ms=6,
+                label=f"LP (3.1), item vbar={vbar:g}, {points}-point grid")
+    fine = np.linspace(0.0, 1.0, 401)
+    ax.plot(fine, RandomReserveAuction(1.0).winner_probability(np.column_stack([fine] + [0 * fine] * (bidders - 1))),
+            "k--", label="(3.2): 1 + ln(v/vbar) on [vbar/e, vbar]")
+    ax.set_xlabel(f"v / vbar_j of bidder 1 (the other {bidders - 1} at 0)")
+    ax.set_ylabel("probability bidder 1 gets item j")
+    ax.legend()
+    fig.tight_layout()
+    save_png(fig, path, dpi=110)
+
+
+def _pricing_mechanism_checks(designs, rule: RandomPostedPrice) -> tuple[list[Check], list[float]]:
+    """LP (2.6)'s optimal mechanism against (2.3) on nested grids (Theorem 2.3.1), in sup-norm of the CDF.
+
+    The distance falls first order in the grid step (about 0.83/n with n = points - 1), so the
+    finest grid's distance lies within one step 1/n, and each halving of the step halves it; a 1%
+    error of F* leaves a distance near 0.01 that stops falling.
+    """
+    dist = [price_cdf_distance(d, rule) for d in designs]
+    n = designs[-1].points - 1
+    inst = f"vbar=1, c=0.2, grids {designs[0].points}..{designs[-1].points}"
+    src = "mechanism (2.3): q*(v) = 1 + ln((v - c)/(vbar - c)) on [c + (vbar - c)/e, vbar]"
+    ratios = [a / b for a, b in zip(dist, dist[1:])]
+    return [
+        Check("Theorem 2.3.1", inst, f"sup |q_n - q*| of LP (2.6) on the {n + 1}-point grid <= one step 1/n",
+              f"<= {1 / n:.6f}", dist[-1], dist[-1] <= 1.0 / n, "1/n (first-order discretization)",
+              "paper-formula", src),
+        Check("Theorem 2.3.1", inst, "sup |q_n - q*| halves with the grid step (first order)", "ratios in [1.8, 2.2]",
+              " ".join(f"{x:.3f}" for x in ratios), all(1.8 <= x <= 2.2 for x in ratios), "0.2",
+              "paper-formula", src),
+    ], dist
+
+
 def _theorem_1_5_1_checks() -> list[Check]:
     """(1.11) over efficient mechanisms on nested grids against the Vickrey mechanism's worst case."""
     a = MarkovSet(2, 0.625)
@@ -596,7 +662,8 @@ def design_lps(figures: Path) -> Section:
     checks += _theorem_1_5_1_checks()
     z_star = 0.8 / math.e
     ch2_points = nested_points(5, 6)
-    ch2 = [pricing_design_lp([1.0], [0.2], n).value for n in ch2_points]
+    ch2_designs = [pricing_design_lp([1.0], [0.2], n) for n in ch2_points]
+    ch2 = [d.value for d in ch2_designs]
     ext2 = extrapolate(ch2, rate=1.0)
     joint = pricing_design_lp([1.0, 2.0], [0.2, 0.5], 9).value
     alone = pricing_design_lp([1.0], [0.2], 9).value + pricing_design_lp([2.0], [0.5], 9).value
@@ -610,6 +677,10 @@ def design_lps(figures: Path) -> Section:
         Check("Theorem 2.3.1", "J=2, vbar=(1, 2), c=(0.2, 0.5), grid 9", "joint LP (2.6) = sum of item LPs",
               alone, joint, _close(joint, alone, 1e-8), "1e-8", "independent", "one LP (2.6) per item"),
     ]
+    rule = RandomPostedPrice.of([1.0], [0.2])
+    mech_checks, ch2_dist = _pricing_mechanism_checks(ch2_designs[3:], rule)
+    checks += mech_checks
+    _plot_pricing_design(figures / "design_lp_2_6.png", ch2_designs[3:], rule, ch2_dist)
     ch3 = {n: auction_design_lp(n, 2.0, 9).value for n in (1, 2, 3)}
     one = pricing_design_lp([2.0], [0.0], 9).value
     ch3_rise = [auction_design_lp(2, 2.0, n).value for n in nested_points(5, 3)]
@@ -622,6 +693,7 @@ def design_lps(figures: Path) -> Section:
                         all(x < y <= 2 / math.e for x, y in zip(ch3_rise, ch3_rise[1:])), "", "bound",
                         "Theorem 3.3.1: z* = vbar/e; nature confined to the grid"))
     two_checks, two_rows = _two_item_checks()
+    _plot_auction_design(figures / "design_lp_3_1.png", 2, 17)
     checks += two_checks
     _plot_design(figures / "design_lp_1_11.png", lotteries[3], closed, points,
                  {"highest-bidder lotteries": lot, "all mechanisms": every})
@@ -636,15 +708,21 @@ continuum one, and nature has fewer profiles). Restricted to highest-bidder lott
 approaches r = {r:.6f}; over all mechanisms it stays below r(2 - r) = {r * (2 - r):.6f}, so the
 lottery's share of the unknown optimum is at least the last column. Over efficient
 mechanisms it falls to the Vickrey mechanism's worst case (Theorem 1.5.1). (2.6) and (3.1) keep
-the mechanism free but confine nature to the grid: their values rise toward z*.
+the mechanism free but confine nature to the grid: their values rise toward z*. The
+allocation of (2.6) on a grid is the CDF, at the grid values, of the posted price it draws;
+its sup-distance to the CDF 1 + ln((p - c)/(vbar - c)) of (2.3) falls like one grid step.
 """
     extra = markdown_table(["grid points", "LP (1.11), lotteries", "LP (1.11), all mechanisms",
                             "r / all-mechanism LP"], rows)
-    extra += "\n\n" + markdown_table(["grid points", "LP (2.6), vbar=1, c=0.2"],
-                                      [(n, f"{v:.8f}") for n, v in zip(ch2_points, ch2)])
+    ch2_rows = [(n, f"{v:.8f}", f"{ch2_dist[k - 3]:.6f}" if k >= 3 else "-")
+                for k, (n, v) in enumerate(zip(ch2_points, ch2))]
+    extra += "\n\n" + markdown_table(["grid points", "LP (2.6), vbar=1, c=0.2", "sup |q_n - q*| of (2.3)"],
+                                      ch2_rows)
     extra += "\n\n" + markdown_table(["grid points per item", "LP (3.1), J=2, vbar=(1, 2), I=1",
                                       "sum of one-item LPs (3.1)"], two_rows)
     extra += "\n\n![design LP (1.11)](design_lp_1_11.png)"
+    extra += "\n\n![design LP (2.6) against mechanism (2.3)](design_lp_2_6.png)"
+    extra += "\n\n![separable mechanism of per-item LPs (3.1) against (3.2)](design_lp_3_1.png)"
     return Section("Mechanism-design LPs (1.11), (2.6), (3.1) on nested grids", text, checks, extra)
 
 

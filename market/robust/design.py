@@ -272,6 +272,19 @@ def pricing_design_lp(upper, cost=None, points: int = 33,
                     variables=n_var, status=res.message, seconds=time.perf_counter() - started)
 
 
+def price_cdf_distance(design: DesignLP, rule) -> float:
+    """sup over the grid of |q_n(v) - F*(v)| between LP (2.6)'s allocation and (2.3)'s price CDF.
+
+    A posted price drawn from F sells item j to a buyer of value v_j with
+    probability F_j(v_j), so (2.3)'s allocation q*_j(v) = 1 + ln((v_j - c_j)/(v̄_j - c_j))
+    on [c_j + (v̄_j - c_j)/e, v̄_j] is the CDF of ``rule`` (a
+    :class:`~agora.market.robust.mechanisms.RandomPostedPrice`); the LP's
+    allocation on the grid is the CDF, at the grid values, of the posted-price
+    distribution the grid mechanism randomizes over (Theorem 2.3.1).
+    """
+    return float(np.abs(design.allocation.T - rule.cdf(design.profiles)).max())
+
+
 def auction_design_constraints(points: int, bidders: int, items: int = 1) -> int:
     """Constraints of (3.1): per profile the epigraph, J inventory rows, and per bidder IR
     and one IC row for each of his n^J - 1 other reports."""
