@@ -72,7 +72,8 @@ DESCRIPTIONS = {
     "plot": "Draw each party's exact expectation against the kind's main price or parameter "
             "(seller-first, simultaneous: the seller's price; intermediary-first: the price for the right; "
             "posted-menu: the price per item; k-item-auction: the reserve; veto-bargaining: the seller's cost; "
-            "robust: the bound on the means; learning, q-learning: the seller's price on their grid), the other "
+            "robust: the bound on the means; learning, q-learning, q-learning-fees, learning-k-items: the "
+            "seller's price on their grid, the others at their best grid prices), the other "
             "parameters fixed; saved as PNG. "
             "Also: agora plot seller-first --help."}
 
@@ -203,8 +204,8 @@ def plot_kind(args) -> int:
 
 
 def no_curve(protocol: str, plotted) -> str:
-    return (f"--protocol {protocol}: no revenue curve (a game of three learners; agora run and agora report "
-            f"sweep it); accepted: {', '.join(plotted)}")
+    return (f"--protocol {protocol}: no curve against a price (agora run and agora report sweep it)"
+            f"; accepted: {', '.join(plotted)}")
 
 
 HANDLERS = {("simulate", None): simulate_kind, ("plot", None): plot_kind}
