@@ -11,7 +11,8 @@ form). The learners of Section 5's game (learning, q-learning) get the game on t
 each seller price against the intermediary's best grid price; the Q-learners of the k-item posted fees
 (q-learning-fees) the same on the fee game's grid; the k-item game of three learners (learning-k-items)
 each seller grid price against a pure grid equilibrium of the two intermediaries' fees, the game's pure
-grid equilibria marked.
+grid equilibria marked. Adaptive play (adaptive-play) has no price to move: :func:`convention_figure`
+draws one run's share of periods at each convention beside the exact stationary mass.
 """
 
 from __future__ import annotations
@@ -231,6 +232,8 @@ CURVES: dict[str, Callable[[Mapping, int], Curve]] = {
     "intermediary-first": intermediary_first, "posted-menu": posted_menu, "k-item-auction": k_item_auction,
     "veto-bargaining": veto_bargaining, "robust": robust, "simultaneous": simultaneous, "learning": learning,
     "q-learning": q_learning, "q-learning-fees": q_learning_fees, "learning-k-items": learning_k_items}
+#: Kinds plotted by :func:`convention_figure` (one run's shares beside the exact stationary masses).
+CONVENTIONS = ("adaptive-play",)
 #: Kinds plotted by :func:`agora.experiments.plots.revenue_vs_price_figure` (the seller's posted price).
 SELLER_PRICE = ("seller-first",)
 
@@ -251,4 +254,36 @@ def curve_figure(protocol: str, curve: Curve):
     ax.set_ylabel("expected value (exact)")
     ax.set_title(f"{protocol}: against the {curve.label}", fontsize=10)
     fig.legend(loc="outside lower center", ncol=min(4, len(curve.series) + len(curve.marks)), fontsize=8, frameon=False)
+    return fig
+
+
+def convention_label(pair, grid) -> str:
+    """A convention (a, b) by its prices on the grid, else by its action indices."""
+    a, b = pair
+    return f"({a}, {b})" if grid is None else f"({grid[a]:.3g}, {grid[b]:.3g})"
+
+
+def convention_figure(protocol: str, shares: Mapping):
+    """Adaptive play (Young 1993): per convention the simulated share of periods at it beside its exact
+    stationary mass at the run's mistake rates (:func:`agora.experiments.markets.adaptive_play.
+    convention_shares`; no exact bar beyond its chain size), the stochastically stable ones starred."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pairs, grid = shares["pairs"], shares["grid"]
+    x = np.arange(len(pairs))
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=120, layout="constrained")
+    width = 0.4 if shares["exact"] else 0.8
+    ax.bar(x - (width / 2 if shares["exact"] else 0.0), shares["visits"], width, label="simulated share")
+    if shares["exact"]:
+        ax.bar(x + width / 2, shares["masses"], width, label="exact stationary mass")
+    ax.set_xticks(x, [convention_label(c, grid) + ("*" if c in shares["stable"] else "") for c in pairs],
+                  rotation=45 if len(pairs) > 6 else 0, fontsize=8)
+    ax.set_xlabel("convention (row, column)" + ("" if grid is None else " prices") + "; * stochastically stable")
+    ax.set_ylabel("share of periods")
+    ax.set_title(f"{protocol}: time at each convention" + ("" if shares["exact"] else
+                 " (no exact stationary masses: the chain over histories is too large)"), fontsize=10)
+    fig.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
     return fig
