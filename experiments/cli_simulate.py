@@ -46,11 +46,10 @@ def kind_parser(verb: str) -> argparse.ArgumentParser:
     p.set_defaults(command=verb, model=None, rounds=None, seed=None)
     p.add_argument("--protocol", choices=list(registry()), help="the market kind (default: the spec's)")
     p.add_argument("--spec", metavar="SPEC.toml", help="take the market, steps and seeds.base of a spec")
+    p.add_argument("--rounds", type=_positive_int, help=f"rounds (default: the spec's steps, else {DEFAULT_ROUNDS})"
+                   + ("; plot: of adaptive-play's simulated shares" if verb == "plot" else ""))
+    p.add_argument("--seed", type=_nonnegative_int, help="random seed (default: the spec's seeds.base, else 0)")
     if verb == "simulate":
-        p.add_argument("--rounds", type=_positive_int,
-                       help=f"rounds (default: the spec's steps, else {DEFAULT_ROUNDS})")
-        p.add_argument("--seed", type=_nonnegative_int,
-                       help="random seed (default: the spec's seeds.base, else 0)")
         p.add_argument("--out", metavar="FILE", help="per-round table (.csv, .parquet or .json)")
         p.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
     else:
@@ -72,8 +71,10 @@ DESCRIPTIONS = {
     "plot": "Draw each party's exact expectation against the kind's main price or parameter "
             "(seller-first, simultaneous: the seller's price; intermediary-first: the price for the right; "
             "posted-menu: the price per item; k-item-auction: the reserve; veto-bargaining: the seller's cost; "
-            "robust: the bound on the means; learning, q-learning: the seller's price on their grid), the other "
-            "parameters fixed; saved as PNG. "
+            "robust: the bound on the means; learning, q-learning, q-learning-fees, learning-k-items: the "
+            "seller's price on their grid, the others at their best grid prices), the other "
+            "parameters fixed; adaptive-play: one run's share of periods at each convention beside its exact "
+            "stationary mass; saved as PNG. "
             "Also: agora plot seller-first --help."}
 
 
@@ -169,28 +170,28 @@ def plot_kind(args) -> int:
     """The kind's curve (:mod:`agora.experiments.kind_curves`) at the command line's market, as PNG."""
     from pathlib import Path
 
-    from agora.experiments.kind_curves import CURVES, SELLER_PRICE, curve_figure
+    from agora.experiments.kind_curves import CONVENTIONS, CURVES, SELLER_PRICE, convention_figure, curve_figure
     from agora.experiments.limits import COSTS, limits_of, require_fits
     from agora.experiments.markets import ParamError, bad_value, kind_of
     from agora.experiments.output import check_out_file, save_png
     from agora.market.errors import InputError
 
-    plotted = (*SELLER_PRICE, *CURVES)
-    if args.protocol is not None and args.protocol not in plotted:
-        raise InputError(no_curve(args.protocol, plotted))
     if Path(args.out).suffix.lower() != ".png":
         raise InputError(f"--out '{args.out}' must name a .png file")
     check_out_file(args.out)
     limits = limits_of(args)
     task = next(one_point_spec(args, limits).tasks())
     require_fits("--curve-points", args.curve_points, COSTS["points"], limits)
-    if task.protocol not in plotted:
-        raise InputError(no_curve(task.protocol, plotted))
     if task.protocol in SELLER_PRICE:
         from agora.experiments.markets.single_item import bidders_of
         from agora.experiments.plots import revenue_vs_price_figure
 
         fig = revenue_vs_price_figure(bidders_of(task.params), args.curve_points)
+    elif task.protocol in CONVENTIONS:
+        from agora.experiments.markets.adaptive_play import convention_shares
+
+        require_fits("--rounds", task.steps, COSTS["steps"], limits)
+        fig = convention_figure(task.protocol, convention_shares(task.params, task.steps, task.rng()))
     else:
         try:
             curve = CURVES[task.protocol](task.params, args.curve_points)
@@ -200,11 +201,6 @@ def plot_kind(args) -> int:
         fig = curve_figure(task.protocol, curve)
     print(f"figure: {save_png(fig, args.out)}")
     return 0
-
-
-def no_curve(protocol: str, plotted) -> str:
-    return (f"--protocol {protocol}: no revenue curve (a game of three learners; agora run and agora report "
-            f"sweep it); accepted: {', '.join(plotted)}")
 
 
 HANDLERS = {("simulate", None): simulate_kind, ("plot", None): plot_kind}

@@ -8,15 +8,18 @@ convolution), the seller's cost (veto-bargaining, Theorem 1 or Proposition 2) or
 seller, the bound on the means (its worst-case revenue in closed form), or the reserve of the
 (k+1)-th-price auction (k-item-auction, under competition or monopsony, where its revenue has a closed
 form). The learners of Section 5's game (learning, q-learning) get the game on their own price grid,
-each seller price against the intermediary's best grid price; the k-item posted fees
-(learning-k-items), a game of three, have none.
+each seller price against the intermediary's best grid price; the Q-learners of the k-item posted fees
+(q-learning-fees) the same on the fee game's grid; the k-item game of three learners (learning-k-items)
+each seller grid price against a pure grid equilibrium of the two intermediaries' fees, the game's pure
+grid equilibria marked. Adaptive play (adaptive-play) has no price to move: :func:`convention_figure`
+draws one run's share of periods at each convention beside the exact stationary mass.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,6 +34,8 @@ class Curve:
     label: str
     x: np.ndarray
     series: dict[str, np.ndarray]
+    #: Points drawn as markers: a name and the (x, y) arrays of its points.
+    marks: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def top(law, tail: float = 1e-3) -> float:
@@ -136,6 +141,60 @@ def q_learning(params: Mapping, points: int) -> Curve:
     return grid_curve(grid, A, B)
 
 
+def q_learning_fees(params: Mapping, points: int) -> Curve:
+    """The k-item posted-fees game on the Q-learners' ``points``-price grid
+    (:func:`agora.market.learning.fee_game.fee_game`): seller's price against the intermediary's fee."""
+    from agora.market.learning.fee_game import fee_game
+
+    grid, A, B = fee_game(params["distribution"], params["buyers"], params["items"], params["points"],
+                          params["upper"])
+    return grid_curve(grid, A, B)
+
+
+def best_masks(game, tol: float = 1e-9) -> tuple[np.ndarray, ...]:
+    """Per player of the k-item grid game (axes seller, first, second), where its action is a best grid
+    reply to the others' (within ``tol`` of the largest payoff, the payoffs being sums of pmfs)."""
+    scale = max(float(np.abs(u).max()) for u in game.payoffs) or 1.0
+    return tuple(u >= u.max(axis=i, keepdims=True) - tol * scale for i, u in enumerate(game.payoffs))
+
+
+def fee_equilibrium(first: np.ndarray, second: np.ndarray) -> tuple[int, int] | None:
+    """The pure equilibrium (f_1, f_2) of the two fee setters' grid game, given each one's best-reply
+    mask on (f_1, f_2): the lowest total fee, then the lowest f_1; None if there is none."""
+    cells = np.argwhere(first & second)
+    if not len(cells):
+        return None
+    i, j = min(map(tuple, cells), key=lambda c: (c[0] + c[1], c[0]))
+    return int(i), int(j)
+
+
+def learning_k_items(params: Mapping, points: int) -> Curve:
+    """The k-item game of the three learners on their grid (:func:`agora.market.learning.k_selection.
+    k_item_game`): at every seller grid price (or, with a fixed seller price, every first fee) the
+    others at a pure grid equilibrium of what is left (:func:`fee_equilibrium`; the second fee at its
+    lowest best reply when the seller's price is fixed), each party's expected payoff; the pure grid
+    equilibria of the whole game marked at the payoff of the party on the x axis."""
+    from agora.experiments.markets.selection import k_market
+
+    game = k_market(params).game()
+    seller_best, first_best, second_best = best_masks(game)
+    prices, fees, _ = game.actions
+    if len(prices) == 1:
+        j = np.argmax(second_best[0], axis=1)
+        picks = [(0, i, int(j[i])) for i in range(len(fees))]
+        key, label, x, at = "first", "first intermediary's grid fee (the second's best grid fee)", fees, 1
+    else:
+        picks = [(s, *ij) if (ij := fee_equilibrium(first_best[s], second_best[s])) else None
+                 for s in range(len(prices))]
+        key, label, x, at = "seller", "seller's grid price (the fees at a pure grid equilibrium)", prices, 0
+    names = ("seller", "first intermediary", "second intermediary")
+    series = {n: np.array([u[c] if c else np.nan for c in picks]) for n, u in zip(names, game.payoffs)}
+    eq = np.argwhere(seller_best & first_best & second_best)
+    marks = {f"pure grid equilibria ({len(eq)}), {names[at]}'s payoff":
+             (np.array([game.actions[at][c[at]] for c in eq]), np.array([game.payoffs[at][tuple(c)] for c in eq]))}
+    return Curve(key, label, np.asarray(x, float), series, marks)
+
+
 def veto_bargaining(params: Mapping, points: int) -> Curve:
     """The seller's expected profit and each member's expected utility as the seller's cost rises
     (Theorem 1's optimal vote, or Proposition 2's best unanimous price), one collective transfer."""
@@ -172,7 +231,9 @@ def robust(params: Mapping, points: int) -> Curve:
 CURVES: dict[str, Callable[[Mapping, int], Curve]] = {
     "intermediary-first": intermediary_first, "posted-menu": posted_menu, "k-item-auction": k_item_auction,
     "veto-bargaining": veto_bargaining, "robust": robust, "simultaneous": simultaneous, "learning": learning,
-    "q-learning": q_learning}
+    "q-learning": q_learning, "q-learning-fees": q_learning_fees, "learning-k-items": learning_k_items}
+#: Kinds plotted by :func:`convention_figure` (one run's shares beside the exact stationary masses).
+CONVENTIONS = ("adaptive-play",)
 #: Kinds plotted by :func:`agora.experiments.plots.revenue_vs_price_figure` (the seller's posted price).
 SELLER_PRICE = ("seller-first",)
 
@@ -187,8 +248,42 @@ def curve_figure(protocol: str, curve: Curve):
     fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=120, layout="constrained")
     for name, y in curve.series.items():
         ax.plot(curve.x, y, label=name)
+    for name, (mx, my) in curve.marks.items():
+        ax.plot(mx, my, "o", mfc="none", color="black", label=name)
     ax.set_xlabel(curve.label)
     ax.set_ylabel("expected value (exact)")
     ax.set_title(f"{protocol}: against the {curve.label}", fontsize=10)
-    fig.legend(loc="outside lower center", ncol=min(4, len(curve.series)), fontsize=8, frameon=False)
+    fig.legend(loc="outside lower center", ncol=min(4, len(curve.series) + len(curve.marks)), fontsize=8, frameon=False)
+    return fig
+
+
+def convention_label(pair, grid) -> str:
+    """A convention (a, b) by its prices on the grid, else by its action indices."""
+    a, b = pair
+    return f"({a}, {b})" if grid is None else f"({grid[a]:.3g}, {grid[b]:.3g})"
+
+
+def convention_figure(protocol: str, shares: Mapping):
+    """Adaptive play (Young 1993): per convention the simulated share of periods at it beside its exact
+    stationary mass at the run's mistake rates (:func:`agora.experiments.markets.adaptive_play.
+    convention_shares`; no exact bar beyond its chain size), the stochastically stable ones starred."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pairs, grid = shares["pairs"], shares["grid"]
+    x = np.arange(len(pairs))
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=120, layout="constrained")
+    width = 0.4 if shares["exact"] else 0.8
+    ax.bar(x - (width / 2 if shares["exact"] else 0.0), shares["visits"], width, label="simulated share")
+    if shares["exact"]:
+        ax.bar(x + width / 2, shares["masses"], width, label="exact stationary mass")
+    ax.set_xticks(x, [convention_label(c, grid) + ("*" if c in shares["stable"] else "") for c in pairs],
+                  rotation=45 if len(pairs) > 6 else 0, fontsize=8)
+    ax.set_xlabel("convention (row, column)" + ("" if grid is None else " prices") + "; * stochastically stable")
+    ax.set_ylabel("share of periods")
+    ax.set_title(f"{protocol}: time at each convention" + ("" if shares["exact"] else
+                 " (no exact stationary masses: the chain over histories is too large)"), fontsize=10)
+    fig.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
     return fig

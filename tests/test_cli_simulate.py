@@ -281,8 +281,12 @@ def test_robust_curve_is_what_the_worst_case_nature_yields(mechanism):
      "--partition", "competition"],
     ["--protocol", "learning", "--bidders", "point:1", "--seller", '{rule = "hedge", eta = 5.0}'],
     ["--spec", str(SPECS / "q-learning.toml")],
+    ["--spec", str(SPECS / "q-learning-fees.toml"), "--points", "5"],
+    ["--spec", str(SPECS / "selection-k-items.toml"), "--points", "7"],
+    ["--spec", str(SPECS / "adaptive-play.toml"), "--sample_row", "30", "--rounds", "500"],
 ], ids=["posted-menu", "veto-bargaining", "intermediary-first", "seller-first", "spec", "robust", "simultaneous",
-        "k-item-auction", "learning", "q-learning-spec"])
+        "k-item-auction", "learning", "q-learning-spec", "q-learning-fees-spec", "learning-k-items-spec",
+        "adaptive-play-spec"])
 def test_plot_writes_a_png(capsys, tmp_path, argv):
     fig = tmp_path / "curve.png"
     code, out, err = run_cli(capsys, "plot", *argv, "--out", str(fig), "--curve-points", "8")
@@ -295,20 +299,26 @@ def test_plot_writes_a_png(capsys, tmp_path, argv):
     (["--protocol", "robust", "--mechanism", "vickrey"], "market.mechanism"),
     (["--protocol", "k-item-auction", "--distribution", "uniform:0,1", "--buyers", "3", "--items", "1",
       "--partition", "0|1,2"], "market.partition = \"0|1,2\": the curve is drawn where the revenue has a closed form"),
-    (["--spec", str(SPECS / "selection-k-items.toml")], "--protocol learning-k-items"),
     (["--protocol", "veto-bargaining", "--members", '["uniform:0,1"]', "--transfers", "individual",
       "--evaluator", "mc"], "market.transfers"),
     (["--protocol", "posted-menu", "--distribution", "uniform:0,1", "--buyers", "0", "--items", "1"],
      "market.buyers"),
-], ids=["robust-vickrey", "k-item-auction", "learning-k-items-spec", "individual-transfers",
+], ids=["robust-vickrey", "k-item-auction", "individual-transfers",
         "no-buyers"])
 def test_plot_refuses_in_one_line(capsys, tmp_path, monkeypatch, argv, names):
-    """A kind without a curve (or a bad parameter): one line naming it, exit 2, no figure."""
+    """A parameter the curve cannot take: one line naming it, exit 2, no figure."""
     monkeypatch.chdir(tmp_path)
     code, out, err = run_cli(capsys, "plot", *argv, "--out", "curve.png")
     assert code == 2 and out == ""
     assert len(err.splitlines()) == 1 and names in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_takes_every_kind():
+    from agora.experiments.kind_curves import CONVENTIONS, CURVES, SELLER_PRICE
+    from agora.experiments.markets import registry
+
+    assert sorted(registry()) == sorted((*SELLER_PRICE, *CURVES, *CONVENTIONS))
 
 
 def test_plot_needs_a_png(capsys, tmp_path, monkeypatch):

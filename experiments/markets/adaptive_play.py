@@ -197,9 +197,9 @@ def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
                      row)
 
 
-def shares(path, conv: list, res, play: AdaptivePlay | None, eps, start, exact: bool) -> dict:
-    """The shares of periods whose history is in a stable class, at a convention, and at the convention
-    visited most, each beside the stationary mass of the same histories at ``eps`` when ``exact``.
+def per_convention(path, conv: list, res, play: AdaptivePlay | None, eps, start, exact: bool) -> dict:
+    """Per convention (a, b): the share of periods at it and, when ``exact``, its stationary mass at
+    ``eps`` (NaN otherwise); the same for the stable classes' histories together.
 
     On the exact chain a period's history is its state index; on conventions only, a period is at
     convention (a, b) when (a, b) has been played ``memory`` times in a row.
@@ -219,6 +219,31 @@ def shares(path, conv: list, res, play: AdaptivePlay | None, eps, start, exact: 
         pi = ss.stationary(play.chain(eps))
         masses = np.array([pi[play.convention(a, b)] for a, b in pairs])
         stable_mass = float(pi[stable_states].sum())
+    return {"pairs": pairs, "visits": visits, "masses": masses, "stable_visits": stable_visits,
+            "stable_mass": stable_mass}
+
+
+def convention_shares(params: Mapping, steps: int, rng: np.random.Generator) -> dict:
+    """:func:`per_convention` of one run of ``steps`` periods, with the stable conventions, the price
+    grid (None for a matrix game) and whether the masses are exact."""
+    A, B, grid = payoffs(params)
+    samples = (params["sample_row"], params["sample_column"])
+    eps = (params["eps_row"], params["eps_column"])
+    start = (params["start_row"], params["start_column"])
+    res, conv, play = stability_of(A, B, samples, params["memory"])
+    path = simulate(A, B, params["memory"], samples, eps, steps, rng, start)
+    exact = play is not None and play.states <= STATIONARY_STATES
+    return {**per_convention(path, conv, res, play, eps, start, exact), "grid": grid, "exact": exact,
+            "stable": [conv[j] for j in res.stable if conv[j] is not None]}
+
+
+def shares(path, conv: list, res, play: AdaptivePlay | None, eps, start, exact: bool) -> dict:
+    """The shares of periods whose history is in a stable class, at a convention, and at the convention
+    visited most, each beside the stationary mass of the same histories at ``eps`` when ``exact``
+    (:func:`per_convention`)."""
+    d = per_convention(path, conv, res, play, eps, start, exact)
+    pairs, visits, masses = d["pairs"], d["visits"], d["masses"]
+    stable_visits, stable_mass = d["stable_visits"], d["stable_mass"]
     modal = int(np.argmax(visits)) if pairs else None
     return {"stable_share_simulated": stable_visits, "stable_share_exact": stable_mass,
             "convention_share_simulated": float(visits.sum()), "convention_share_exact": float(masses.sum()),
