@@ -261,6 +261,25 @@ def _same_q_session(point, dash, seed: int) -> None:
     assert np.array_equal(path[:, 1], res.col_path[0, :periods])
 
 
+def _same_adaptive_play(point, dash, seed: int) -> None:
+    """The dashboard's path of adaptive play is the kind's simulate on the runner's game, samples, mistake
+    rates and start (read by the runner's loader) on default_rng(seed), and its stochastically stable
+    prices are the kind's row's (the kind's run, one code path apart)."""
+    from agora.experiments.dashboard.adaptive_view import HORIZON
+    from agora.experiments.markets.adaptive_play import payoffs, run
+    from agora.market.learning.adaptive_paths import simulate
+
+    p = point.params
+    A, B, grid = payoffs(p)
+    path = simulate(A, B, p["memory"], (p["sample_row"], p["sample_column"]), (p["eps_row"], p["eps_column"]),
+                    HORIZON, np.random.default_rng(seed), (p["start_row"], p["start_column"]))
+    assert np.array_equal(dash.path.rows, path.rows) and np.array_equal(dash.path.cols, path.cols)
+    row = run(p, 50, np.random.default_rng(seed)).run
+    bands = VIEWS["adaptive-play"].reference(dash).bands
+    (stable,) = json.loads(row["stable_prices"])  # one stable split in the shipped spec's first point
+    assert [bands["seller_price"], bands["intermediary_price"]] == [(stable[0],) * 2, (stable[1],) * 2]
+
+
 @pytest.mark.parametrize("path", SHIPPED_SPECS, ids=lambda p: p.name)
 def test_every_shipped_spec_opens_with_the_runners_market(path):
     """The dashboard's reader and the runner's loader, two code paths, give the same market for the
@@ -278,6 +297,8 @@ def test_every_shipped_spec_opens_with_the_runners_market(path):
         _same_robust_market(point, dash, controls.seed)
     elif point.protocol == "q-learning":
         _same_q_session(point, dash, controls.seed)
+    elif point.protocol == "adaptive-play":
+        _same_adaptive_play(point, dash, controls.seed)
     else:
         runner, prices = _runner_market(point, dash)
         assert [b.spec for b in dash.distributions] == [b.spec for b in runner.distributions]

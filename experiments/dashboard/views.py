@@ -414,6 +414,7 @@ register(GridLearningView("learning", "Learning on a price grid (monopolist-inte
                           GRID_CONTROLS, ("best-response",) + GRID_RULES))
 
 from agora.experiments.dashboard import (  # noqa: E402, F401  (they register themselves)
+    adaptive_view,
     k_auction_view,
     posted_fees_view,
     posted_menu_view,
