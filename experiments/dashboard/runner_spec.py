@@ -30,6 +30,9 @@ same market:
   set aside);
 * ``adaptive-play`` -> adaptive-play (``game = "pricing"`` only): bidders, points, memory, the samples
   and mistake rates; the start indices -> the grid's prices;
+* ``q-learning-fees`` -> q-learning-fees: distribution -> bidders, buyers, items, points; alpha -> rate;
+  beta, delta, memory (the grid runs to the top of the support, so upper is refused; periods, window
+  and the impulse are set aside: the session runs the view's horizon);
 * ``learning-k-items`` -> posted-fees: distribution, blocks, items, points; the rule table ->
   rule and rate; the start indices -> the grid's prices.
 
@@ -242,10 +245,22 @@ def _adaptive_play(params: Mapping) -> tuple[dict, tuple[str, ...]]:
                                                                       "eps_column")}, **starts}, ())
 
 
+def _q_learning_fees(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+    if params["upper"] is not None:
+        raise _refuse("upper", params["upper"], "the dashboard's fee grid runs to the top of the support", "no upper")
+    if params["buyers"] > MAX_BUYERS:
+        raise _refuse("buyers", params["buyers"], "more buyers than the dashboard draws", f"at most {MAX_BUYERS}")
+    return ({"bidders": (params["distribution"],), "buyers": params["buyers"], "items": params["items"],
+             "rule": "q-learning", "points": params["points"], "rate": params["alpha"], "beta": params["beta"],
+             "delta": params["delta"], "memory": params["memory"]},
+            ("periods", "window", "impulse", "deviator", "impulse_periods"))
+
+
 TRANSLATE = {"seller-first": _seller_first, "intermediary-first": _intermediary_first,
              "simultaneous": _simultaneous, "learning": _learning, "learning-k-items": _learning_k_items,
              "veto-bargaining": _veto_bargaining, "posted-menu": _posted_menu, "k-item-auction": _k_item_auction,
-             "robust": _robust, "q-learning": _q_learning, "adaptive-play": _adaptive_play}
+             "robust": _robust, "q-learning": _q_learning, "adaptive-play": _adaptive_play,
+             "q-learning-fees": _q_learning_fees}
 
 
 def controls_from_runner_spec(doc: Mapping, where: str) -> tuple[Controls, list[str]]:

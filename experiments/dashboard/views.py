@@ -418,6 +418,7 @@ from agora.experiments.dashboard import (  # noqa: E402, F401  (they register th
     k_auction_view,
     posted_fees_view,
     posted_menu_view,
+    qlearning_fees_view,
     qlearning_view,
     robust_view,
     veto_view,
