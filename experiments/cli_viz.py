@@ -46,7 +46,7 @@ def add_parsers(verbs: dict, sub) -> None:
                     "the price plane of the simultaneous game. SPEC.toml's [market] table sets the "
                     "initial controls (keys: protocol, bidders, buyers, intermediaries, items, utility, rule, "
                     "rate, seller_price, intermediary_price, seed, points, mean, upper, adversary, beta, delta, "
-                    "memory; "
+                    "memory, sample_row, sample_column, eps_row, eps_column; "
                     f"protocols: {', '.join(PROTOCOLS)}); "
                     "a spec of `agora run` opens at its first sweep point.")
     p.add_argument("spec", nargs="?", metavar="SPEC.toml", help="initial controls ([market] table)")

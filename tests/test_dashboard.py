@@ -261,6 +261,48 @@ def _same_q_session(point, dash, seed: int) -> None:
     assert np.array_equal(path[:, 1], res.col_path[0, :periods])
 
 
+def _same_adaptive_play(point, dash, seed: int) -> None:
+    """The dashboard's path of adaptive play is the kind's simulate on the runner's game, samples, mistake
+    rates and start (read by the runner's loader) on default_rng(seed), and its stochastically stable
+    prices are the kind's row's (the kind's run, one code path apart)."""
+    from agora.experiments.dashboard.adaptive_view import HORIZON
+    from agora.experiments.markets.adaptive_play import payoffs, run
+    from agora.market.learning.adaptive_paths import simulate
+
+    p = point.params
+    A, B, grid = payoffs(p)
+    path = simulate(A, B, p["memory"], (p["sample_row"], p["sample_column"]), (p["eps_row"], p["eps_column"]),
+                    HORIZON, np.random.default_rng(seed), (p["start_row"], p["start_column"]))
+    assert np.array_equal(dash.path.rows, path.rows) and np.array_equal(dash.path.cols, path.cols)
+    row = run(p, 50, np.random.default_rng(seed)).run
+    bands = VIEWS["adaptive-play"].reference(dash).bands
+    (stable,) = json.loads(row["stable_prices"])  # one stable split in the shipped spec's first point
+    assert [bands["seller_price"], bands["intermediary_price"]] == [(stable[0],) * 2, (stable[1],) * 2]
+
+
+def _same_q_fees_session(point, dash, seed: int) -> None:
+    """The dashboard's posted-fees Q-learners post, period for period, the prices of the compiled session
+    (q_learning) on the runner's grid game (the kind's references) with the spec's alpha, beta, delta and
+    memory on the session's seed, for the first 300 periods; the reference is the kind's Nash point."""
+    from agora.experiments.dashboard.qlearning_fees_view import HORIZON, WINDOW
+    from agora.experiments.markets.qlearning import references
+    from agora.market.learning.qlearning import q_learning, session_seeds
+
+    p, periods = point.params, 300
+    grid, A, B, _, (i, j, _), _, _ = references(p)
+    res = q_learning(A, B, [session_seeds(seed, 1)[0]], alpha=p["alpha"], beta=p["beta"], delta=p["delta"],
+                     memory=p["memory"], periods=HORIZON, window=min(WINDOW, HORIZON), record=True)
+    for _ in range(periods):
+        dash.step()
+    posted = VIEWS["q-learning-fees"].series(dash)[["seller_price", "intermediary_price"]].to_numpy()
+    index = {float(x): k for k, x in enumerate(grid)}
+    path = np.vectorize(index.__getitem__)(posted)
+    assert np.array_equal(path[:, 0], res.row_path[0, :periods])
+    assert np.array_equal(path[:, 1], res.col_path[0, :periods])
+    bands = VIEWS["q-learning-fees"].reference(dash).bands
+    assert bands["seller_price"][0] == grid[i] and bands["intermediary_price"][0] == grid[j]
+
+
 @pytest.mark.parametrize("path", SHIPPED_SPECS, ids=lambda p: p.name)
 def test_every_shipped_spec_opens_with_the_runners_market(path):
     """The dashboard's reader and the runner's loader, two code paths, give the same market for the
@@ -278,6 +320,10 @@ def test_every_shipped_spec_opens_with_the_runners_market(path):
         _same_robust_market(point, dash, controls.seed)
     elif point.protocol == "q-learning":
         _same_q_session(point, dash, controls.seed)
+    elif point.protocol == "adaptive-play":
+        _same_adaptive_play(point, dash, controls.seed)
+    elif point.protocol == "q-learning-fees":
+        _same_q_fees_session(point, dash, controls.seed)
     else:
         runner, prices = _runner_market(point, dash)
         assert [b.spec for b in dash.distributions] == [b.spec for b in runner.distributions]
@@ -446,7 +492,8 @@ def test_series_figure_draws_running_means_and_exact_lines():
 
 @pytest.mark.parametrize("protocol", list(VIEWS))
 def test_every_view_builds_steps_and_draws(protocol):
-    bidders = ("uniform:0,1" if protocol in ("posted-menu", "posted-fees", "k-item-auction", "robust")
+    one_law = ("posted-menu", "posted-fees", "k-item-auction", "robust", "q-learning-fees")
+    bidders = ("uniform:0,1" if protocol in one_law
                else "uniform:0,1; exponential:1")
     m = MarketDashboard(protocol=protocol, bidders=bidders, **{"buyers": 3, **rule_and_knowledge(protocol)},
                         rate=0.5, seller_price=0.1,

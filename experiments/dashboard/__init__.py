@@ -4,7 +4,8 @@
 #: :data:`agora.experiments.dashboard.views.VIEWS`; kept here so ``agora --help`` lists them
 #: without importing the dashboard).
 PROTOCOLS = ("seller-first", "intermediary-first", "simultaneous", "learning", "posted-menu", "k-item-auction",
-             "posted-fees", "q-learning", "robust", "veto-bargaining")
+             "posted-fees", "q-learning", "robust", "veto-bargaining", "adaptive-play",
+             "q-learning-fees")
 
 #: The environment variable that carries ``agora viz``'s initial controls (JSON) to the page.
 CONTROLS_ENV = "AGORA_VIZ_CONTROLS"

@@ -24,6 +24,8 @@ start prices, seed, and how many rounds the series show) and in a spec file::
     beta = 4e-6                               # q-learning: explore w.p. exp(-beta t); rate is alpha
     delta = 0.95                              # q-learning: the discount
     memory = 1                                # q-learning: price pairs remembered
+    sample_row = 1                            # adaptive-play: the seller's sample (and sample_column)
+    eps_row = 0.05                            # adaptive-play: the seller's mistake rate (and eps_column)
 
 Every key is optional. A spec of the experiment runner (``agora run``) is read too, at its
 first sweep point (:mod:`agora.experiments.dashboard.runner_spec`). A bad value is one line
@@ -76,7 +78,11 @@ class Controls:
     adversary: str = "worst-case"  # nature (robust): the thesis' worst case, or draws from the distributions
     beta: float = 4e-6  # Q-learning: exploration with probability exp(-beta t)
     delta: float = 0.95  # Q-learning: the discount
-    memory: int = 1  # Q-learning: past price pairs remembered
+    memory: int = 1  # Q-learning: past price pairs remembered; adaptive play: past plays remembered
+    sample_row: int = 1  # adaptive play: the seller's sample of the intermediary's remembered prices
+    sample_column: int = 1  # adaptive play: the intermediary's sample of the seller's
+    eps_row: float = 0.05  # adaptive play: the seller's mistake rate
+    eps_column: float = 0.05  # adaptive play: the intermediary's mistake rate
 
     def __post_init__(self):
         from agora.experiments.dashboard.views import VIEWS  # the registry names the protocols
@@ -123,6 +129,12 @@ class Controls:
             raise InputError(f"delta must be a number in [0, 1) (the discount), got {self.delta!r}")
         if not _whole(self.memory) or self.memory < 1:
             raise InputError(f"memory must be a whole number >= 1 of price pairs, got {self.memory!r}")
+        for name in ("sample_row", "sample_column"):
+            if not _whole(getattr(self, name)) or getattr(self, name) < 1:
+                raise InputError(f"{name} must be a whole number >= 1 of remembered plays, got {getattr(self, name)!r}")
+        for name in ("eps_row", "eps_column"):
+            if not _number(getattr(self, name)) or not 0.0 < getattr(self, name) <= 1.0:
+                raise InputError(f"{name} must be a number in (0, 1] (a mistake rate), got {getattr(self, name)!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InputError(f"seed must be a whole number >= 0, got {self.seed!r}")
         check_window(self.window)

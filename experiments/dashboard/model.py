@@ -34,7 +34,9 @@ class MarketDashboard(mesa.Model):
                  utility: str = Controls.utility, points: int | str | None = Controls.points,
                  window: int = Controls.window, mean: float | str | None = Controls.mean,
                  upper: float | str = Controls.upper, adversary: str = Controls.adversary,
-                 beta: float | str = Controls.beta, delta: float = Controls.delta, memory: int = Controls.memory):
+                 beta: float | str = Controls.beta, delta: float = Controls.delta, memory: int = Controls.memory,
+                 sample_row: int = Controls.sample_row, sample_column: int = Controls.sample_column,
+                 eps_row: float = Controls.eps_row, eps_column: float = Controls.eps_column):
         super().__init__()
         self.controls = None
         self.market = None
@@ -46,7 +48,8 @@ class MarketDashboard(mesa.Model):
                                      parse_price("intermediary_price", intermediary_price), parse_seed(seed),
                                      int(intermediaries), int(items), utility, parse_points(points),
                                      int(window), parse_mean(mean), parse_price("upper", upper, "a number > 0"),
-                                     adversary, parse_price("beta", beta, "a number > 0"), float(delta), int(memory))
+                                     adversary, parse_price("beta", beta, "a number > 0"), float(delta), int(memory),
+                                     int(sample_row), int(sample_column), float(eps_row), float(eps_column))
             self.view = VIEWS[protocol]
             self.market = self.view.build(self.controls)
         except InputError as err:

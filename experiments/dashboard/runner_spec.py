@@ -28,6 +28,11 @@ same market:
 * ``q-learning`` -> q-learning: bidders, points; alpha -> rate; beta, delta, memory; the session learns
   until it converges with the kind's default window and periods (the spec's, and its impulse, are
   set aside);
+* ``adaptive-play`` -> adaptive-play (``game = "pricing"`` only): bidders, points, memory, the samples
+  and mistake rates; the start indices -> the grid's prices;
+* ``q-learning-fees`` -> q-learning-fees: distribution -> bidders, buyers, items, points; alpha -> rate;
+  beta, delta, memory (the grid runs to the top of the support, so upper is refused; periods, window
+  and the impulse are set aside: the session runs the view's horizon);
 * ``learning-k-items`` -> posted-fees: distribution, blocks, items, points; the rule table ->
   rule and rate; the start indices -> the grid's prices.
 
@@ -54,6 +59,7 @@ from agora.experiments.spec import expand_sweep, parse_spec_table
 from agora.market.demand import validate_partition
 from agora.market.errors import InputError
 from agora.market.single_item.right_auctions import PostedRightPrice
+from agora.market.single_item.simultaneous import PricingGame, grid_game
 
 RUN_SETTINGS = ("steps", "seeds", "record")  # how the runner runs a market, not the market
 
@@ -222,10 +228,39 @@ def _q_learning(params: Mapping) -> tuple[dict, tuple[str, ...]]:
             ("periods", "window", "impulse", "deviator", "impulse_periods"))
 
 
+def _adaptive_play(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+    if params["game"] != "pricing":
+        raise _refuse("game", params["game"], "the dashboard plays the pricing grid game", '"pricing"')
+    bidders = tuple(params["bidders"] or ("point:1",))
+    if len(bidders) > MAX_BUYERS:
+        raise _refuse("bidders", len(bidders), "more buyers than the dashboard draws", f"at most {MAX_BUYERS}")
+    grid, _, _ = grid_game(PricingGame(bidders), params["points"])
+    starts = {}
+    for key, price in (("start_row", "seller_price"), ("start_column", "intermediary_price")):
+        if params[key] >= len(grid):
+            raise _refuse(key, params[key], "not an index of the grid", f"below {len(grid)}")
+        starts[price] = float(grid[params[key]])
+    return ({"bidders": bidders, "buyers": len(bidders), "rule": "adaptive-play", "points": params["points"],
+             "memory": params["memory"], **{k: params[k] for k in ("sample_row", "sample_column", "eps_row",
+                                                                      "eps_column")}, **starts}, ())
+
+
+def _q_learning_fees(params: Mapping) -> tuple[dict, tuple[str, ...]]:
+    if params["upper"] is not None:
+        raise _refuse("upper", params["upper"], "the dashboard's fee grid runs to the top of the support", "no upper")
+    if params["buyers"] > MAX_BUYERS:
+        raise _refuse("buyers", params["buyers"], "more buyers than the dashboard draws", f"at most {MAX_BUYERS}")
+    return ({"bidders": (params["distribution"],), "buyers": params["buyers"], "items": params["items"],
+             "rule": "q-learning", "points": params["points"], "rate": params["alpha"], "beta": params["beta"],
+             "delta": params["delta"], "memory": params["memory"]},
+            ("periods", "window", "impulse", "deviator", "impulse_periods"))
+
+
 TRANSLATE = {"seller-first": _seller_first, "intermediary-first": _intermediary_first,
              "simultaneous": _simultaneous, "learning": _learning, "learning-k-items": _learning_k_items,
              "veto-bargaining": _veto_bargaining, "posted-menu": _posted_menu, "k-item-auction": _k_item_auction,
-             "robust": _robust, "q-learning": _q_learning}
+             "robust": _robust, "q-learning": _q_learning, "adaptive-play": _adaptive_play,
+             "q-learning-fees": _q_learning_fees}
 
 
 def controls_from_runner_spec(doc: Mapping, where: str) -> tuple[Controls, list[str]]:

@@ -54,6 +54,10 @@ FIELDS = {
     "beta": Field("exploration decay beta", "text", "each side explores with probability exp(-beta t)"),
     "delta": Field("discount delta", "float", "", 0.0, 0.99, 0.01),
     "memory": Field("memory", "int", "past pairs of prices each side's state holds", 1, 3),
+    "sample_row": Field("seller's sample", "int", "of the intermediary's remembered prices", 1, 50),
+    "sample_column": Field("intermediary's sample", "int", "of the seller's remembered prices", 1, 50),
+    "eps_row": Field("seller's mistake rate", "float", "", 0.01, 1.0, 0.01),
+    "eps_column": Field("intermediary's mistake rate", "float", "", 0.01, 1.0, 0.01),
     "rule": Field("learning rule", "select"),
     "rate": Field("learning rate r", "float", f"step; revise w.p. r; Hedge eta {HEDGE_ETA:g}r; "
                   f"fictitious play temperature {FP_TEMPERATURE:g}/r", 0.05, 1.0, 0.05),

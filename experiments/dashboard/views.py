@@ -414,9 +414,11 @@ register(GridLearningView("learning", "Learning on a price grid (monopolist-inte
                           GRID_CONTROLS, ("best-response",) + GRID_RULES))
 
 from agora.experiments.dashboard import (  # noqa: E402, F401  (they register themselves)
+    adaptive_view,
     k_auction_view,
     posted_fees_view,
     posted_menu_view,
+    qlearning_fees_view,
     qlearning_view,
     robust_view,
     veto_view,
