@@ -70,7 +70,7 @@ def test_virtual_thresholds_and_slopes_scale_with_the_unit(spec):
 
 SELLER_FIRST_MARKETS = [
     ["beta:2,3,0,1"], ["truncnorm:0.5,0.3,0,inf", "truncnorm:0.5,0.3,0,inf"], ["pareto:0.4,1"],
-    ["pareto:0.3,0.7,20", "uniform:0,1"], ["beta:0.7,1.5,0.2,1.3", "truncnorm:1,0.4,0.2,2", "point:0.9"],
+    ["pareto:0.3,0.7,20", "uniform:0,1"], ["beta:1.5,2,0.2,1.3", "truncnorm:1,0.4,0.2,2", "point:0.9"],
     ["exponential:1", "pareto:0.5,1,100", "beta:2,2,0,3"],
 ]
 
@@ -94,7 +94,7 @@ def test_seller_first_scales_on_every_family(bidders):
         assert relative(sol.sale_probability, base.sale_probability) <= 1e-9, c
 
 
-INTERMEDIARY_FIRST_MARKETS = [["beta:2,3,0,1"], ["truncnorm:0.5,0.3,0,inf"], ["pareto:0.3,0.7,20"],
+INTERMEDIARY_FIRST_MARKETS = [["beta:2,3,0,1"], ["truncnorm:0.5,0.3,0,inf"], ["pareto:0.3,0.7,20", "exponential:1"],
                               ["beta:2,3,0,1", "point:0.5"], ["truncnorm:1,0.4,0.2,2", "exponential:1"]]
 
 
@@ -109,3 +109,18 @@ def test_intermediary_first_scales_on_every_family(bidders):
         assert sol.intermediary_commitment["class"] == base.intermediary_commitment["class"], c
         for key, ref in _money(base).items():
             assert relative(_money(sol)[key] / c, ref) <= 1e-9, (c, key)
+
+
+@pytest.mark.parametrize("c", SCALES)
+def test_intermediary_first_on_a_capped_pareto_by_hand(c):
+    """pareto:0.3,0.7c,20c, b = 1/0.7, a posted price q for the right: the seller's revenue is p for
+    p + q <= 0.7c, then p (0.7c / (p + q))^b, whose slope at the kink is 1 - b p / 0.7c <= 0 iff
+    p >= 0.49c; the cap's atom pays at most 20c (0.7 / 20)^b < 0.17c. So q <= 0.21c gets p = 0.7c - q
+    and a sure sale, and a larger q a price near the cap: the intermediary posts 0.21c, the seller
+    0.49c, OPT = E[0.3 V; V < cap] + cap P[V = cap] = 0.7c. At q = 0.21c the seller's two answers
+    differ by ~(q - 0.21c)^2, below rounding for q - 0.21c < ~1e-8 c: revenues to 1e-7."""
+    sol = solve_intermediary_first([scaled("pareto:0.3,0.7,20", c)])
+    assert relative(sol.intermediary_revenue, 0.21 * c) <= 1e-7
+    assert relative(sol.seller_revenue, 0.49 * c) <= 1e-7
+    assert relative(sol.seller_price, 0.49 * c) <= 1e-7
+    assert relative(sol.no_intermediary_optimal_revenue, 0.7 * c) <= 1e-9
