@@ -218,7 +218,7 @@ class MonteCarloEstimate:
 
     def within(self, name: str, exact: float, sigmas: float = 4.0) -> bool:
         """Is ``exact`` within ``sigmas`` standard errors (plus rounding) of the estimate?"""
-        return abs(self.mean[name] - exact) <= sigmas * self.stderr[name] + 1e-12 * abs(exact)
+        return abs(self.mean[name] - exact) <= sigmas * self.stderr[name] + 1e-12 * max(1.0, abs(exact))
 
 
 def ties_possible(scores: Sequence[Score]) -> bool:
