@@ -107,7 +107,7 @@ def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value
             continue
         inner = [float(x) for x in s.threshold(np.array(cuts))] + [b.lo]
         for lo, hi in pieces_between(inner, z0, b.hi):
-            if hi - lo > 1e-14 * max(abs(lo), abs(hi)):  # relative: the same at every scale
+            if hi - lo > 1e-14 * max(1.0, abs(lo)):
                 pieces.append((lo, hi))
                 owners.append(i)
     if not pieces:

@@ -46,12 +46,11 @@ class PriceOptimum:
 
 
 def distinct(points: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
-    """Sorted points with near-duplicates (within rtol of the larger, at any scale) dropped, so neighbours
-    bracket something."""
+    """Sorted points with near-duplicates (within rtol) dropped, so neighbours bracket something."""
     points = np.unique(points)
     if points.size < 2:
         return points
-    gap = np.diff(points) > rtol * np.abs(points[1:])
+    gap = np.diff(points) > rtol * np.maximum(1.0, np.abs(points[1:]))
     return points[np.concatenate(([True], gap))]
 
 
@@ -62,7 +61,7 @@ def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
     A grid of candidate prices (which must contain every point where prob
     jumps, since prob is left-continuous and the optimum can sit on a jump)
     is scanned, then bounded Brent refines between the best point's neighbours
-    to ``xatol`` (relative to the larger neighbour), then :func:`polish_maximum` if asked.
+    to ``xatol`` (relative to the larger neighbour, at least 1), then :func:`polish_maximum` if asked.
     """
     c = distinct(np.asarray(candidates, float))
     c = c[np.isfinite(c) & (c >= 0.0)]
@@ -75,7 +74,7 @@ def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
     if hi > lo:
         with np.errstate(over="ignore", invalid="ignore"):  # Brent's parabola steps on huge ranges
             res = minimize_scalar(lambda p: -float(p * prob(np.array(p))), bounds=(lo, hi),
-                                  method="bounded", options={"xatol": xatol * hi})
+                                  method="bounded", options={"xatol": xatol * max(1.0, hi)})
         if -res.fun > best_r:
             best_p, best_r = float(res.x), float(-res.fun)
     if polish:
