@@ -34,6 +34,7 @@ from agora.market.frozen_laws import FrozenExponential, FrozenPareto, FrozenUnif
 from agora.market.names import ACCEPTED_SPECS
 
 SCALAR_ROOTS = 4  # up to this many roots at once, brentq beats the vectorised solver
+HI_GAP = 1e-12  # how far below the top of a bounded support the continuous part is read, relative to its width
 
 #: The largest magnitude a spec's number may have, and the smallest nonzero one. Within
 #: [1e-150, 1e150] the product, quotient and square of any two numbers (v * f(v), a variance,
@@ -176,10 +177,18 @@ class ValueDistribution(ABC):
 
     @cached_property
     def _hi_minus(self) -> float:
-        """A point just below ``hi`` where the continuous part is still defined."""
+        """A point just below ``hi`` where the continuous part is still defined: 1e-12 of the support's
+        width below it (at least a few units in the last place of ``hi``), so the same at every scale."""
         if not math.isfinite(self.hi):
             return math.inf
-        return self.hi - 1e-12 * max(1.0, abs(self.hi))
+        return self.hi - max(HI_GAP * (self.hi - self.lo), 4 * math.ulp(self.hi))
+
+    @cached_property
+    def _unit(self) -> float:
+        """The law's own scale for absolute tolerances: the support's width, or its interquartile range
+        when the support is unbounded (so that a law and the same law times c are solved alike)."""
+        width = self.hi - self.lo
+        return width if math.isfinite(width) and width > 0 else self._spread
 
     @cached_property
     def _spread(self) -> float:
@@ -211,25 +220,26 @@ class ValueDistribution(ABC):
             return t
         if math.isfinite(self.hi):
             top = float(self._phi_cont(np.array(self._hi_minus)))
-            if np.any(t >= top):  # within 1e-12 of hi: the limit is hi itself
+            if np.any(t >= top):  # within HI_GAP of the width below hi: the limit is hi itself
                 out = np.full_like(t, self.hi if self.atom == 0.0 else self._hi_minus)
                 inner = t < top
                 out[inner] = self._theta_cont(t[inner])
                 return out
             if t.size <= SCALAR_ROOTS:
                 return np.array([brentq(lambda v, tt=tt: float(self._phi_cont(np.array(v))) - tt,
-                                        self.lo, self._hi_minus, xtol=1e-14, rtol=1e-15)
+                                        self.lo, self._hi_minus, xtol=1e-14 * self._unit, rtol=1e-15)
                                  for tt in t])
             lo = np.full_like(t, self.lo)
             hi = np.full_like(t, self._hi_minus)
         else:
             bracket = elementwise.bracket_root(
                 lambda v, tt: self._phi_cont(v) - tt,
-                np.full_like(t, self.lo + 1.0), xmin=self.lo, args=(t,))
+                np.full_like(t, self.lo + self._unit), np.full_like(t, self.lo + 2 * self._unit),
+                xmin=self.lo, args=(t,))
             lo, hi = bracket.bracket
         res = elementwise.find_root(
             lambda v, tt: self._phi_cont(v) - tt, (lo, hi), args=(t,),
-            tolerances=dict(xatol=1e-14, xrtol=4 * np.finfo(float).eps))
+            tolerances=dict(xatol=1e-14 * self._unit, xrtol=4 * np.finfo(float).eps))
         return res.x
 
     def virtual_threshold(self, t) -> np.ndarray:
@@ -261,12 +271,13 @@ class ValueDistribution(ABC):
     def virtual_slope(self, v) -> np.ndarray:
         """phi'(v) on the continuous part, by central differences (closed forms override).
 
+        The step is 1e-5 of max(|v|, the law's width or interquartile range), the same at every scale.
         Within a hair of an end of the support, where a central step would vanish, the difference is
         one-sided, a step of 1e-5 of the support (of its interquartile range if unbounded) inward.
         """
         v = _as_array(v)
         room = np.minimum(v - self.lo, self._hi_minus - v)
-        h = np.minimum(1e-5 * np.maximum(1.0, np.abs(v)), np.maximum(room / 2, 0.0))
+        h = np.minimum(1e-5 * np.maximum(self._unit, np.abs(v)), np.maximum(room / 2, 0.0))
         step = 1e-5 * min(self._hi_minus - self.lo, self._spread)
         edge = h < 1e-3 * step
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -263,7 +263,7 @@ def _maximize_parameter(bidders, cls, cand: np.ndarray, seller_price: float | No
         with np.errstate(over="ignore", invalid="ignore"):  # Brent's parabola steps on huge ranges
             res = minimize_scalar(lambda x: -_intermediary_revenue(bidders, cls, x, seller_price, coarse=polished),
                                   bounds=(lo, hi), method="bounded",
-                                  options={"xatol": 1e-10 * max(1.0, hi)})
+                                  options={"xatol": 1e-10 * hi})
         found = _intermediary_revenue(bidders, cls, res.x, seller_price) if polished else -res.fun
         if found > best_r + VALUE_TIE * abs(best_r):  # a scanned point (a bound, a kink) wins ties
             best_x = float(res.x)
