@@ -15,7 +15,11 @@
 - two swept parameters, both numbers or both names (not a selection study): a heat map of each
   party's mean revenue (one number and one name: a line per name);
 - three or more: each party's mean revenue against each numeric parameter, one line per value of
-  the others.
+  the others;
+- a study of shares rather than payoffs (adaptive play: the share of periods spent at the
+  stochastically stable classes and at any convention, ``*_share_simulated``) with one numeric swept
+  parameter: each share against it, the exact stationary mass (``*_share_exact``) dashed where the
+  chain was solved.
 
 Every figure is 3.5 in wide with text of 8 pt or more, keeps its legend outside the axes, and
 puts integer ticks on integer parameters (:class:`matplotlib.ticker.MaxNLocator`).
@@ -336,6 +340,55 @@ def revenue_parties(summary: pd.DataFrame) -> list[str]:
     return revenues or [q for q in means if q == "profit" or q.endswith("_profit") or q.startswith("utility_")]
 
 
+def share_columns(summary: pd.DataFrame) -> list[str]:
+    """The simulated shares of periods a run reports (``*_share_simulated``) that have a value."""
+    return [c.removesuffix("_mean") for c in summary.columns if c.endswith("_share_simulated_mean")
+            and summary[c].notna().any()]
+
+
+def exact_of(quantity: str, summary: pd.DataFrame) -> str | None:
+    """The summary's exact counterpart of ``quantity``: ``exact_q`` where the summary has it, or for a
+    simulated share its ``*_exact`` mass where that has a value (the chain was solved)."""
+    if f"exact_{quantity}_mean" in summary:
+        return f"exact_{quantity}"
+    if quantity.endswith("_share_simulated"):
+        name = quantity.removesuffix("_simulated") + "_exact"
+        if f"{name}_mean" in summary and summary[f"{name}_mean"].notna().any():
+            return name
+    return None
+
+
+def shares_figure(summary: pd.DataFrame, key: str, shares: list[str]) -> ReportFigure:
+    """Each share of periods against ``key``, with its band over seeds and the exact mass dashed."""
+    fig, (ax,) = new_figure(height=2.9)
+    runs = int(summary["runs"].min())
+    band = runs >= 2
+    g = summary.sort_values(key)
+    x = g[key].to_numpy(float)
+    handles, exact = [], False
+    for q, marker in zip(shares, MARKERS * len(shares)):
+        line, = ax.plot(x, g[f"{q}_mean"], marker=marker, ms=4, lw=1.2, mfc="none",
+                        label=q.removesuffix("_share_simulated").replace("_", " ") + " share")
+        handles.append(line)
+        if band:
+            ax.fill_between(x, g[f"{q}_lo"], g[f"{q}_hi"], color=line.get_color(), alpha=0.2, lw=0)
+        if (e := exact_of(q, summary)) is not None:
+            ax.plot(x, g[f"{e}_mean"], color=line.get_color(), ls="--", lw=1)
+            exact = True
+    if exact:
+        handles.append(ax.plot([], [], color="0.3", ls="--", lw=1, label="exact stationary mass")[0])
+    ax.set_xlabel(label(key))
+    ax.set_ylabel("share of periods")
+    if is_integer(summary[key]):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(seeds_title(runs, band))
+    outside_legend(fig, handles, ncol=2)
+    caption = (f"Share of periods at each kind of state against {label(key)}"
+               + (", 95% Student-t band over seeds" if band else "")
+               + ("; dashed: the exact stationary mass" if exact else "") + ".")
+    return ReportFigure(f"shares_vs_{key}", fig, caption)
+
+
 def report_figures(runs: pd.DataFrame, summary: pd.DataFrame, sweep_keys: list[str]) -> list[ReportFigure]:
     """The figures that fit what was swept (module docstring), drawn in the report's style."""
     with plt.rc_context(STYLE):
@@ -351,6 +404,9 @@ def chosen_figures(runs: pd.DataFrame, summary: pd.DataFrame, sweep_keys: list[s
     if selection:
         figures.append(basin_map(runs, swept[:3]))
     if not parties:
+        shares = share_columns(summary)
+        if shares and len(numeric) == 1:
+            figures.append(shares_figure(summary, numeric[0], shares))
         return figures
     if len(numeric) == 1:
         figures.append(line_figure(summary, numeric[0], [k for k in swept if k != numeric[0]], parties))

@@ -17,7 +17,14 @@ from pyarrow import ArrowException
 from scipy import stats
 
 from agora.experiments.output import check_out_dir, check_out_file, save_figure, write_table, write_text
-from agora.experiments.report_figures import ReportFigure, is_numeric, report_figures, revenue_parties
+from agora.experiments.report_figures import (
+    ReportFigure,
+    exact_of,
+    is_numeric,
+    report_figures,
+    revenue_parties,
+    share_columns,
+)
 from agora.experiments.spec import ID_COLUMNS
 from agora.experiments.store import MANIFEST, RUNS, read_manifest
 from agora.market.errors import InputError
@@ -93,12 +100,13 @@ def cell(mean: float, lo: float, hi: float, digits: int = 4) -> str:
 def numbers_table(runs: pd.DataFrame, summary: pd.DataFrame, sweep_keys: list[str]) -> str:
     """Markdown table: each point's swept values, runs, each party's revenue with its interval and the
     exact expectation beside it, and for selection studies the outcome(s) and whether all were verified."""
-    parties = revenue_parties(summary)
+    parties = revenue_parties(summary) or share_columns(summary)
+    exact = {q: exact_of(q, summary) for q in parties}
     headers = ["point", *sweep_keys, "runs"]
     for q in parties:
         headers.append(f"{q.replace('_', ' ')} [95%]")
-        if f"exact_{q}_mean" in summary:
-            headers.append(f"exact {q.replace('_', ' ')}")
+        if exact[q]:
+            headers.append(exact[q].replace("_", " "))
     selection = "outcome" in runs and "verified" in runs
     if selection:
         headers += ["outcome", "verified"]
@@ -110,8 +118,8 @@ def numbers_table(runs: pd.DataFrame, summary: pd.DataFrame, sweep_keys: list[st
                                          for k in sweep_keys), str(int(r["runs"]))]
         for q in parties:
             cells.append(cell(r[f"{q}_mean"], r[f"{q}_lo"], r[f"{q}_hi"], 6))
-            if f"exact_{q}_mean" in summary:
-                cells.append(f"{r[f'exact_{q}_mean']:.6g}")
+            if exact[q]:
+                cells.append(f"{r[f'{exact[q]}_mean']:.6g}")
         if selection:
             end = ends.loc[r["point"]]
             cells += [end["outcome"], "yes" if end["verified"] else "no"]

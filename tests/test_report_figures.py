@@ -40,7 +40,9 @@ EXPECTED = {
     "robust": {"revenue_vs_mean"},  # a mean bound and a mechanism's name: a line per mechanism
     "posted-menu": {"seller_revenue_by_partition_and_utility"},  # two named sweeps: a heat map
     "q-learning": {"revenue_vs_alpha"},  # the learning rate: a line per side's profit per session
-    "veto-bargaining": {"revenue_vs_cost"},  # a cost and a mechanism's name: a line per mechanism
+    "veto-bargaining": {"revenue_vs_cost"},
+    "adaptive-play": {"shares_vs_sample_row"},  # shares of periods, not payoffs: a line per share
+    "q-learning-fees": {"revenue_vs_alpha"},  # a cost and a mechanism's name: a line per mechanism
     "selection-basins": {"basin_map", "seller_revenue_by_start_seller_and_start_intermediary",
                          "intermediary_revenue_by_start_seller_and_start_intermediary"},
     "selection-k-items": {"basin_map"},
@@ -125,7 +127,7 @@ def test_report_writes_png_svg_pdf_per_figure_and_embeds_them(name, results, cap
         assert f"](figures/{stem}.png)" in report and f"(figures/{stem}.pdf)" in report
     # the numbers: each point's mean seller revenue over its runs (pandas, from runs.parquet), 6 digits
     runs = pd.read_parquet(folder / "runs.parquet")
-    q = next(c for c in ("seller_revenue", "profit", "seller_profit") if c in runs)
+    q = next(c for c in ("seller_revenue", "profit", "seller_profit", "stable_share_simulated") if c in runs)
     for mean in runs.groupby("point")[q].mean():
         assert f"| {mean + 0.0:.6g}" in report  # + 0.0: a mean of -0.0 reads 0
     if f"exact_{q}" in runs:
@@ -282,3 +284,24 @@ def test_three_swept_parameters_give_a_line_figure_per_parameter():
             lo, hi = ax.get_xlim()
             assert all(float(t).is_integer() for t in ax.get_xticks() if lo <= t <= hi)
         matplotlib.pyplot.close(f.figure)
+
+
+def test_shares_of_periods_are_drawn_with_their_exact_masses_and_tabulated():
+    """Adaptive play's rows carry shares of periods, not payoffs: a line per share against the swept
+    integer, the exact stationary mass dashed at its own values, and both in the numbers table."""
+    from agora.experiments.summaries import numbers_table
+
+    runs = pd.DataFrame({"point": [0, 0, 1, 1], "run": range(4), "seed": [0, 1, 0, 1], "sample_row": [2, 2, 3, 3],
+                         "stable_share_simulated": [0.5, 0.7, 0.2, 0.4],
+                         "stable_share_exact": [0.61, 0.61, 0.33, 0.33]})
+    summary = summary_table(runs, ["sample_row"])
+    (fig,) = report_figures(runs, summary, ["sample_row"])
+    assert fig.stem == "shares_vs_sample_row"
+    ax = fig.figure.axes[0]
+    drawn_lines = [ln for ln in ax.get_lines() if len(ln.get_xdata())]
+    solid, dashed = ([ln for ln in drawn_lines if ln.get_linestyle() == ls] for ls in ("-", "--"))
+    assert [list(ln.get_ydata()) for ln in solid] == [pytest.approx([0.6, 0.3])]
+    assert [list(ln.get_ydata()) for ln in dashed] == [pytest.approx([0.61, 0.33])]
+    table = numbers_table(runs, summary, ["sample_row"])
+    assert "stable share exact" in table and "| 0.61 |" in table and "| 0.33 |" in table
+    matplotlib.pyplot.close(fig.figure)
