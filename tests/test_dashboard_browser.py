@@ -268,12 +268,22 @@ def test_steps_redraw_and_show_the_models_revenue(server, browser, protocol):
 
 
 def test_play_pause_and_reset(server, browser):
+    """Play at the shortest pause (10 ms, less than any redraw of three pictures takes): the page batches
+    rounds per redraw and says so; Pause stops the rounds; Reset goes back to round 0."""
     url, _ = server
     page = browser.new_page()
     page.goto(url)
     page.locator("span.round", has_text="round 0").wait_for(timeout=60_000)
+    field = _control(page, "play_interval").locator("input").last  # the number beside the slider
+    field.fill("10")
+    field.press("Enter")
+    _control(page, "play_interval").locator('[role=slider][aria-valuenow="10"]').wait_for(state="attached",
+                                                                                        timeout=10_000)
     page.get_by_role("button", name="▶").click()
     page.locator("span.round", has_text="round 2").wait_for(timeout=60_000)
+    pace = page.locator(".agora-pace", has_text="batched: a redraw takes")
+    pace.wait_for(timeout=60_000)
+    assert "longer than the 10 ms pause allows" in pace.inner_text() and "rounds/s" in pace.inner_text()
     page.get_by_role("button", name="❚❚").click()
     page.get_by_role("button", name="▶").wait_for(timeout=30_000)
     shown = [page.locator("span.round").inner_text()]
@@ -363,6 +373,17 @@ CONTROLS_JS = """() => [...document.querySelectorAll('.agora-control')].map(box 
           shown: number ? number.value : select ? select.innerText : text.value};
 })"""
 MIN_CONTROL_PX = 100
+MIN_TEXT_PX = 11
+SMALL_TEXT_JS = """min => {
+  const small = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, box = node.parentElement, text = node.textContent.trim();
+    const shown = box.getClientRects().length > 0 && getComputedStyle(box).visibility !== 'hidden';
+    const px = parseFloat(getComputedStyle(box).fontSize);
+    if (text && shown && px < min) small.push([px, text.slice(0, 60)]);
+  }
+  return small;
+}"""
 
 
 def _spec_values(page) -> dict:
@@ -389,7 +410,8 @@ def _same(shown: str, expected: str) -> bool:
 def test_every_control_shows_its_value_and_is_wide_enough(server, browser, protocol):
     """At 1440 px: the sidebar holds exactly the protocol's controls (and Play's two), each at least
     MIN_CONTROL_PX wide, each showing the value the page's spec text holds for its market; a slider's
-    number is the slider's own value. Posted menus and fees: the 2 intermediaries and 2 items set show."""
+    number is the slider's own value. No text shown on the page is under MIN_TEXT_PX CSS px.
+    Posted menus and fees: the 2 intermediaries and 2 items set show."""
     url, _ = server
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.goto(url)
@@ -410,6 +432,8 @@ def test_every_control_shows_its_value_and_is_wide_enough(server, browser, proto
         if c["name"] in VIEWS[protocol].controls:
             expected = _as_shown(c["name"], spec.get(c["name"]))
             assert _same(c["shown"], expected), (c, expected)
+    small = page.evaluate(SMALL_TEXT_JS, MIN_TEXT_PX)  # the pictures' text: see the size test above
+    assert not small, f"text under {MIN_TEXT_PX} CSS px: {small}"
     if protocol in ("posted-menu", "posted-fees"):
         shown = {c["name"]: c["shown"] for c in controls}
         assert (shown["intermediaries"], shown["items"]) == ("2", "2")

@@ -22,6 +22,7 @@ from mesa.visualization.utils import force_update, update_counter
 from agora.experiments.dashboard import CONTROLS_ENV
 from agora.experiments.dashboard.controls import Controls, controls_from_table
 from agora.experiments.dashboard.figures import (
+    PNG,
     WIN_COLOUR,
     NetworkPlot,
     PricePlanePlot,
@@ -30,7 +31,9 @@ from agora.experiments.dashboard.figures import (
     series_legend,
 )
 from agora.experiments.dashboard.model import MarketDashboard
+from agora.experiments.dashboard.play import MAX_BATCH, Pacer
 from agora.experiments.dashboard.sidebar import (
+    NOTE_STYLE,
     Field,
     MarketControls,
     SpecPanel,
@@ -112,8 +115,8 @@ def kept_figure(model: MarketDashboard, name: str, make, entries: list[tuple[str
     """A figure kept for this market (``make(view, market)`` the first time), updated to this round,
     with its legend line below; returns the kept plot."""
     plot = model.kept(name, lambda: make(model.view, model.market))
-    solara.FigureMatplotlib(plot.update(model.view, model.market), format="png",
-                            dependencies=[model, model.rounds])  # the figure object is kept
+    solara.FigureMatplotlib(plot.update(model.view, model.market), dependencies=[model, model.rounds],
+                            **PNG)  # the figure object is kept
     solara.HTML(tag="div", unsafe_innerHTML=key_html(entries, note))
     return plot
 
@@ -165,7 +168,7 @@ def PricePlanePanel(model: MarketDashboard):
 COMPONENTS = [NetworkPanel, SummaryPanel, SeriesPanel, PricePlanePanel]
 
 
-PLAY_MS = 300  # the pause between rounds under Play, at first
+PLAY_MS = 100  # the pause between rounds under Play at first: 10 rounds per second
 
 
 @solara.component
@@ -180,15 +183,23 @@ def RunControls(model: solara.Reactive[MarketDashboard], parameters: dict):
     render = solara.use_reactive(1)
     playing = solara.use_reactive(False)
 
+    pacer = solara.use_memo(lambda: Pacer(PLAY_MS / 1000), [])
+
     def advance():
         for _ in range(render.value):
             model.value.step()
         force_update()
 
     def play_loop():
+        pacer.restart(play.value / 1000, render.value)
         while playing.value and not building.value:
-            time.sleep(play.value / 1000)
-            advance()
+            pacer.pause, pacer.minimum = play.value / 1000, render.value
+            rounds, start = pacer.batch(), time.perf_counter()
+            for _ in range(rounds):
+                model.value.step()
+            stepped = time.perf_counter()
+            force_update()  # renders the panels in this thread
+            time.sleep(pacer.record(rounds, stepped - start, time.perf_counter() - stepped))
 
     def rebuild():
         if building.value:
@@ -209,8 +220,18 @@ def RunControls(model: solara.Reactive[MarketDashboard], parameters: dict):
         solara.Button(label="Step", color="primary", on_click=advance, disabled=playing.value or building.value)
     with labelled("play_interval", "pause between rounds under Play (ms)", ""):
         number_slider(play.value, play.set, Field("", "int", low=10, high=500, step=10))
-    with labelled("render_interval", "rounds per redraw", "more rounds between redraws play faster"):
-        number_slider(render.value, render.set, Field("", "int", low=1, high=100, step=1))
+    with labelled("render_interval", "rounds per redraw (at least)",
+                  "Play shows more when a redraw takes longer than the pause allows"):
+        number_slider(render.value, render.set, Field("", "int", low=1, high=MAX_BATCH, step=1))
+    PaceNote(pacer)
+
+
+@solara.component
+def PaceNote(pacer: Pacer):
+    """How the last Play was paced: rounds per redraw, whether they were batched and why, rounds per second."""
+    update_counter.get()
+    if pacer.redraws:
+        solara.Text(pacer.note(), classes=["agora-pace"], style=NOTE_STYLE)
 
 
 def prepared(parameters: dict) -> MarketDashboard:
