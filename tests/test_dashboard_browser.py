@@ -444,3 +444,48 @@ def test_every_control_shows_its_value_and_is_wide_enough(server, browser, proto
     page.set_viewport_size({"width": 1440, "height": max(1000, tall + 80)})  # the whole sidebar in sight
     page.screenshot(path=str(shots / f"sidebar-{protocol}.png"), full_page=True)
     page.close()
+
+
+def _readout_at(page, image, dx: float, dy: float) -> tuple[float, float]:
+    """Point at (dx, dy) CSS px from the picture's centre; the prices the read-out shows there."""
+    box = image.bounding_box()
+    before = page.locator(".agora-plane-readout").inner_text()
+    page.mouse.move(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
+    page.wait_for_function("t => { const e = document.querySelector('.agora-plane-readout');"
+                           " return e && e.innerText !== t && e.innerText.includes('best responses'); }",
+                           arg=before, timeout=30_000)
+    first = page.locator(".agora-plane-readout").inner_text().split(";")[0]  # "p_s = a, p_I = b"
+    x, y = (float(part.split("=")[1]) for part in first.split(","))
+    return x, y
+
+
+def test_the_price_plane_reads_out_under_the_pointer_and_zooms_on_a_click(server, browser):
+    """Simultaneous play: the read-out under the pointer moves with it (40 px right: higher p_s, same
+    p_I); after a click at the centre the point under it stays (a map's zoom) and 40 px is half as many
+    prices; the whole-plane button brings the first scale back."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(url)
+    page.locator("span.round", has_text="round 0").wait_for(timeout=60_000)
+    _choose_protocol(page, "simultaneous")
+    image = _image(page, "Price plane")
+    image.wait_for(timeout=30_000)
+    centre, right = _readout_at(page, image, 0, 0), _readout_at(page, image, 40, 0)
+    span = right[0] - centre[0]
+    assert span > 0 and right[1] == pytest.approx(centre[1], abs=1e-3)
+    src = image.get_attribute("src")
+    page.mouse.click(image.bounding_box()["x"] + image.bounding_box()["width"] / 2,
+                     image.bounding_box()["y"] + image.bounding_box()["height"] / 2)
+    page.wait_for_function("s => document.querySelector('.agora-plane img').src !== s", arg=src, timeout=30_000)
+    pixel = span / 40
+    zoomed = _readout_at(page, image, 1, 0)
+    assert zoomed[0] == pytest.approx(centre[0] + pixel / 2, abs=1.5 * pixel)
+    assert zoomed[1] == pytest.approx(centre[1], abs=1.5 * pixel)
+    zoomed_right = _readout_at(page, image, 41, 0)
+    assert zoomed_right[0] - zoomed[0] == pytest.approx(span / 2, rel=0.05)
+    src = image.get_attribute("src")
+    page.locator(".agora-plane-whole").click()
+    page.wait_for_function("s => document.querySelector('.agora-plane img').src !== s", arg=src, timeout=30_000)
+    a, b = _readout_at(page, image, 2, 0), _readout_at(page, image, 42, 0)
+    assert b[0] - a[0] == pytest.approx(span, rel=0.05)
+    page.close()

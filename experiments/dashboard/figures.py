@@ -412,6 +412,47 @@ class PricePlanePlot:
         self.now.set_data(path[-1:, 0], path[-1:, 1])
         return self.figure
 
+    def at_pixel(self, x: float, y: float) -> tuple[float, float] | None:
+        """The prices at pixel (x, y) of the picture (from its top left, as the browser counts), None
+        outside the axes; the picture is shown at its own size, so a CSS pixel is a figure pixel."""
+        ax = self.figure.axes[0]
+        display = (x, self.figure.bbox.height - y)
+        if not ax.bbox.contains(*display):
+            return None
+        px, py = ax.transData.inverted().transform(display)
+        return float(px), float(py)
+
+    def readout(self, x: float, y: float) -> str:
+        """What the plane holds at prices (x, y): the point, each player's best response to the other's
+        price there (the curves, interpolated on the grid), and the nearest verified equilibrium."""
+        plane = self.plane
+        (a, b), (pa, pb) = plane.labels, plane.players
+        bx = float(np.interp(y, plane.grid, plane.x_best))
+        by = float(np.interp(x, plane.grid, plane.y_best))
+        text = f"{a} = {x:.4f}, {b} = {y:.4f}; best responses: {pa} {bx:.4f} (to {y:.4f}), {pb} {by:.4f} (to {x:.4f})"
+        if len(plane.equilibria):
+            e = plane.equilibria[np.argmin(np.hypot(*(plane.equilibria - (x, y)).T))]
+            text += f"; nearest equilibrium ({e[0]:.4f}, {e[1]:.4f})"
+        return text
+
+    def zoom(self, x: float, y: float, factor: float) -> None:
+        """Axes ``factor`` times narrower (wider for factor < 1) with (x, y) where it was in the picture
+        (a map's zoom), no wider than [0, top] and shifted back inside it."""
+        top = self.plane.grid[-1]
+        ax = self.figure.axes[0]
+        for (lo, hi), c, limit in ((ax.get_xlim(), x, ax.set_xlim), (ax.get_ylim(), y, ax.set_ylim)):
+            lo, hi = c - (c - lo) / factor, c + (hi - c) / factor
+            if hi - lo >= top:
+                lo, hi = 0.0, top
+            shift = max(0.0, -lo) - max(0.0, hi - top)
+            limit(lo + shift, hi + shift)
+
+    def whole(self) -> None:
+        """The whole plane, [0, top] on both axes."""
+        top = self.plane.grid[-1]
+        self.figure.axes[0].set_xlim(0, top)
+        self.figure.axes[0].set_ylim(0, top)
+
 
 def price_plane_figure(view: MarketView, model) -> Figure | None:
     """Both best-response curves, the equilibrium set and the path of posted prices (None: no price game)."""

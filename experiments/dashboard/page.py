@@ -152,17 +152,48 @@ def SeriesPanel(model: MarketDashboard):
                         "running means; dashed lines: exact values")
 
 
+ZOOM = 2.0  # a click on the price plane zooms in this many times about the point clicked
+
+
 @solara.component
 def PricePlanePanel(model: MarketDashboard):
+    """The price plane with its values under the pointer; a click zooms in about the point, the button
+    below shows the whole plane again."""
     update_counter.get()
+    readout = solara.use_reactive("")
+    zooms = solara.use_reactive(0)  # redraws the picture when the axes change between rounds
     with solara.Card("Price plane"):
         if not shown(model):
             return
         plane = model.view.price_plane(model.market)
         if plane is None:
             solara.Text(model.view.no_price_game)
-        else:
-            kept_figure(model, "plane", PricePlanePlot, plane_legend(model.view, model.market, plane), plane.note)
+            return
+        plot = model.kept("plane", lambda: PricePlanePlot(model.view, model.market))
+
+        def hover(_widget, _event, data):
+            at = plot.at_pixel(data.get("offsetX", -1), data.get("offsetY", -1))
+            readout.set(plot.readout(*at) if at else "")
+
+        def click(_widget, _event, data):
+            at = plot.at_pixel(data.get("offsetX", -1), data.get("offsetY", -1))
+            if at:
+                plot.zoom(*at, ZOOM)
+                zooms.set(zooms.value + 1)
+
+        def whole():
+            plot.whole()
+            zooms.set(zooms.value + 1)
+
+        with solara.v.Html(tag="div", class_="agora-plane", style_="cursor: zoom-in") as box:
+            solara.FigureMatplotlib(plot.update(model.view, model.market),
+                                    dependencies=[model, model.rounds, zooms.value], **PNG)
+        solara.v.use_event(box, "mousemove", hover)
+        solara.v.use_event(box, "click", click)
+        solara.Text(readout.value or "point at the plane for its values; click to zoom in",
+                    classes=["agora-plane-readout"], style={"font-size": "12px", "min-height": "2.6em"})
+        solara.Button("whole plane", on_click=whole, small=True, text=True, classes=["agora-plane-whole"])
+        solara.HTML(tag="div", unsafe_innerHTML=key_html(plane_legend(model.view, model.market, plane), plane.note))
 
 
 COMPONENTS = [NetworkPanel, SummaryPanel, SeriesPanel, PricePlanePanel]
