@@ -11,7 +11,8 @@
 * :func:`price_plane_figure`: both best-response curves, the equilibrium set and the
   path of posted prices so far.
 
-Every figure is :data:`PANEL_PX` wide with :data:`TEXT_PX` text, so that the page shows
+Every figure is as wide as its panel (:data:`PANEL_PX` unless the page says otherwise,
+:mod:`~agora.experiments.dashboard.layout`) with :data:`TEXT_PX` text, so that the page shows
 it unscaled and its text is :data:`TEXT_PX` CSS px high.
 """
 
@@ -31,7 +32,7 @@ from agora.experiments.dashboard.views import MarketView, Network, PricePlane, R
 
 LABELLED_BUYERS = 10
 DPI = 80  # redraw cost grows with pixels; legends are drawn by the page, not by matplotlib (text is slow)
-PANEL_PX = 445  # CSS px a panel's picture gets on a 1440 px page (the page only ever scales pictures down)
+PANEL_PX = 445  # CSS px of a picture at least (the page only ever scales pictures down)
 TEXT_PX = 12  # every text's height in CSS px: figures are PANEL_PX wide, so a figure pixel is a CSS pixel
 FONT = TEXT_PX * 72 / DPI  # the same in points
 MIN_ROUNDS = 10  # the round axis spans at least this many rounds
@@ -61,9 +62,11 @@ def _colour(column: str, k: int) -> str:
     return PARTY_COLOURS.get(_party(column), to_hex(f"C{k + 3}"))
 
 
-def panel_figure(height_px: float) -> Figure:
-    """A figure :data:`PANEL_PX` wide and ``height_px`` high at :data:`DPI`, on an Agg canvas (text can be measured)."""
-    figure = Figure(figsize=(PANEL_PX / DPI, height_px / DPI), dpi=DPI)
+def panel_figure(height_px: float, width_px: int = PANEL_PX) -> Figure:
+    """A figure ``width_px`` wide at :data:`DPI`, ``height_px`` high at :data:`PANEL_PX` wide and as much
+    higher as it is wider, on an Agg canvas (text can be measured)."""
+    height_px = height_px * width_px / PANEL_PX
+    figure = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
     return figure
 
@@ -140,14 +143,14 @@ class NetworkPlot:
     Text is :data:`FONT` high on a :data:`PANEL_PX`-wide figure.
     """
 
-    def __init__(self, view: MarketView, model):
+    def __init__(self, view: MarketView, model, width: int = PANEL_PX):
         g = view.network(model).graph  # the structure is fixed for a market
         self.graph, self.pos = g, layered_positions(g)
         self.buyers = [v for v, k in g.nodes(data="kind") if k in ("buyer", "member")]
         others = [v for v in g.nodes if v not in self.buyers]
         self.small = len(self.buyers) <= LABELLED_BUYERS
         self.kind = "members" if g.nodes[self.buyers[0]]["kind"] == "member" else "buyers"
-        self.figure = panel_figure(300)
+        self.figure = panel_figure(300, width)
         ax = self.ax = self.figure.subplots()
         xy = np.array([self.pos[v] for v in self.buyers])
         self.size = 400 if self.small else max(20, 3000 // len(self.buyers))
@@ -305,13 +308,13 @@ class SeriesPlot:
     of the largest of the market's exact values and the values drawn on it.
     """
 
-    def __init__(self, view: MarketView, model, window: int = WINDOW):
+    def __init__(self, view: MarketView, model, window: int = WINDOW, width: int = PANEL_PX):
         check_window(window)
         self.window = window
         df, ref = view.series(model), view.reference(model)
         self.scale = value_scale(ref)
         prices = price_columns(df)
-        self.figure = panel_figure(400 if prices else 240)
+        self.figure = panel_figure(400 if prices else 240, width)
         axes = self.figure.subplots(2 if prices else 1, 1, sharex=True, squeeze=False)[:, 0]
         self.money, self.prices = axes[0], axes[-1]
         self.means, self.posted = {}, {}
@@ -383,9 +386,9 @@ class PricePlanePlot:
     player's series colour.
     """
 
-    def __init__(self, view: MarketView, model):
+    def __init__(self, view: MarketView, model, width: int = PANEL_PX):
         plane = self.plane = view.price_plane(model)
-        self.figure = panel_figure(400)
+        self.figure = panel_figure(400, width)
         ax = self.figure.subplots()
         g = plane.grid
         (x_colour, _), (y_colour, _) = plane_legend(view, model, plane)[:2]

@@ -47,11 +47,12 @@ class MarketDashboard(mesa.Model):
         if self.market is not None:
             self.market.step()
 
-    def kept(self, name: str, make):
-        """A drawing kept for this market between redraws, made by ``make()`` the first time."""
-        if name not in self._kept:
-            self._kept[name] = make()
-        return self._kept[name]
+    def kept(self, name: str, make, size=None):
+        """A drawing kept for this market between redraws, made by ``make()`` the first time and again
+        when its ``size`` changes."""
+        if name not in self._kept or self._kept[name][0] != size:
+            self._kept[name] = (size, make())
+        return self._kept[name][1]
 
     @property
     def rounds(self) -> int:

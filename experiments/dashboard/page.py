@@ -16,7 +16,6 @@ import time
 from html import escape
 
 import solara
-from mesa.visualization.solara_viz import ComponentsView
 from mesa.visualization.utils import force_update, update_counter
 
 from agora.experiments.dashboard import CONTROLS_ENV
@@ -30,6 +29,7 @@ from agora.experiments.dashboard.figures import (
     plane_legend,
     series_legend,
 )
+from agora.experiments.dashboard.layout import CARD_INSET, GAP, PageWidth, panel_geometry
 from agora.experiments.dashboard.model import MarketDashboard
 from agora.experiments.dashboard.play import MAX_BATCH, Pacer
 from agora.experiments.dashboard.sidebar import (
@@ -89,12 +89,9 @@ def shown(model: MarketDashboard) -> bool:
 
 
 @solara.component
-def SummaryPanel(model: MarketDashboard):
+def SummaryPanel(model: MarketDashboard, picture: int):
     update_counter.get()
     with solara.Card("Summary"):
-        if BUILDING.value:  # in the summary's place, so the page swaps one for the other at once
-            Building()
-            return
         if model.error:
             solara.Error(f"cannot build this market: {model.error}")
             return
@@ -111,11 +108,12 @@ def key_html(entries: list[tuple[str, str]], note: str) -> str:
             f"<br>{escape(note)}</div>")
 
 
-def kept_figure(model: MarketDashboard, name: str, make, entries: list[tuple[str, str]], note: str):
-    """A figure kept for this market (``make(view, market)`` the first time), updated to this round,
-    with its legend line below; returns the kept plot."""
-    plot = model.kept(name, lambda: make(model.view, model.market))
-    solara.FigureMatplotlib(plot.update(model.view, model.market), dependencies=[model, model.rounds],
+def kept_figure(model: MarketDashboard, name: str, make, picture: int, entries: list[tuple[str, str]],
+                note: str):
+    """A figure ``picture`` CSS px wide kept for this market (``make(view, market, picture)`` the first time
+    and when the width changes), updated to this round, with its legend line below; returns the kept plot."""
+    plot = model.kept(name, lambda: make(model.view, model.market, picture), picture)
+    solara.FigureMatplotlib(plot.update(model.view, model.market), dependencies=[model, model.rounds, picture],
                             **PNG)  # the figure object is kept
     solara.HTML(tag="div", unsafe_innerHTML=key_html(entries, note))
     return plot
@@ -129,11 +127,11 @@ def hidden_html(hidden: list[tuple[tuple[str, str], str]]) -> str:
 
 
 @solara.component
-def NetworkPanel(model: MarketDashboard):
+def NetworkPanel(model: MarketDashboard, picture: int):
     update_counter.get()
     with solara.Card("Demand network"):
         if shown(model):
-            plot = kept_figure(model, "network", NetworkPlot, [(WIN_COLOUR, "winner (ringed) and payments")],
+            plot = kept_figure(model, "network", NetworkPlot, picture, [(WIN_COLOUR, "winner (ringed) and payments")],
                                "buyers (members) coloured by this round's value (type); heavy edges carried this "
                                "round's messages")
             if plot.hidden:
@@ -141,12 +139,12 @@ def NetworkPanel(model: MarketDashboard):
 
 
 @solara.component
-def SeriesPanel(model: MarketDashboard):
+def SeriesPanel(model: MarketDashboard, picture: int):
     update_counter.get()
     with solara.Card("Revenue, welfare and prices"):
         if shown(model):
-            kept_figure(model, "series", lambda view, market: SeriesPlot(view, market, model.controls.window),
-                        series_legend(model.view, model.market),
+            kept_figure(model, "series", lambda view, market, px: SeriesPlot(view, market, model.controls.window, px),
+                        picture, series_legend(model.view, model.market),
                         "top: running means; bottom: posted prices; dashed lines (bands for sets): exact values"
                         if price_columns(model.view.series(model.market)) else
                         "running means; dashed lines: exact values")
@@ -156,44 +154,51 @@ ZOOM = 2.0  # a click on the price plane zooms in this many times about the poin
 
 
 @solara.component
-def PricePlanePanel(model: MarketDashboard):
-    """The price plane with its values under the pointer; a click zooms in about the point, the button
-    below shows the whole plane again."""
+def PricePlanePanel(model: MarketDashboard, picture: int):
     update_counter.get()
-    readout = solara.use_reactive("")
-    zooms = solara.use_reactive(0)  # redraws the picture when the axes change between rounds
     with solara.Card("Price plane"):
         if not shown(model):
             return
         plane = model.view.price_plane(model.market)
         if plane is None:
             solara.Text(model.view.no_price_game)
-            return
-        plot = model.kept("plane", lambda: PricePlanePlot(model.view, model.market))
+        else:
+            InteractivePlane(model, picture)
+            solara.HTML(tag="div", unsafe_innerHTML=key_html(plane_legend(model.view, model.market, plane),
+                                                            plane.note))
 
-        def hover(_widget, _event, data):
-            at = plot.at_pixel(data.get("offsetX", -1), data.get("offsetY", -1))
-            readout.set(plot.readout(*at) if at else "")
 
-        def click(_widget, _event, data):
-            at = plot.at_pixel(data.get("offsetX", -1), data.get("offsetY", -1))
-            if at:
-                plot.zoom(*at, ZOOM)
-                zooms.set(zooms.value + 1)
+@solara.component
+def InteractivePlane(model: MarketDashboard, picture: int):
+    """The price plane with its values under the pointer; a click zooms in about the point, the button
+    below shows the whole plane again."""
+    update_counter.get()
+    readout = solara.use_reactive("")
+    zooms = solara.use_reactive(0)  # redraws the picture when the axes change between rounds
+    plot = model.kept("plane", lambda: PricePlanePlot(model.view, model.market, picture), picture)
 
-        def whole():
-            plot.whole()
+    def hover(_widget, _event, data):
+        at = plot.at_pixel(data.get("offsetX", -1), data.get("offsetY", -1))
+        readout.set(plot.readout(*at) if at else "")
+
+    def click(_widget, _event, data):
+        at = plot.at_pixel(data.get("offsetX", -1), data.get("offsetY", -1))
+        if at:
+            plot.zoom(*at, ZOOM)
             zooms.set(zooms.value + 1)
 
-        with solara.v.Html(tag="div", class_="agora-plane", style_="cursor: zoom-in") as box:
-            solara.FigureMatplotlib(plot.update(model.view, model.market),
-                                    dependencies=[model, model.rounds, zooms.value], **PNG)
-        solara.v.use_event(box, "mousemove", hover)
-        solara.v.use_event(box, "click", click)
-        solara.Text(readout.value or "point at the plane for its values; click to zoom in",
-                    classes=["agora-plane-readout"], style={"font-size": "12px", "min-height": "2.6em"})
-        solara.Button("whole plane", on_click=whole, small=True, text=True, classes=["agora-plane-whole"])
-        solara.HTML(tag="div", unsafe_innerHTML=key_html(plane_legend(model.view, model.market, plane), plane.note))
+    def whole():
+        plot.whole()
+        zooms.set(zooms.value + 1)
+
+    with solara.v.Html(tag="div", class_="agora-plane", style_="cursor: zoom-in") as box:
+        solara.FigureMatplotlib(plot.update(model.view, model.market),
+                                dependencies=[model, model.rounds, zooms.value, picture], **PNG)
+    solara.v.use_event(box, "mousemove", hover)
+    solara.v.use_event(box, "click", click)
+    solara.Text(readout.value or "point at the plane for its values; click to zoom in",
+                classes=["agora-plane-readout"], style={"font-size": "12px", "min-height": "2.6em"})
+    solara.Button("whole plane", on_click=whole, small=True, text=True, classes=["agora-plane-whole"])
 
 
 COMPONENTS = [NetworkPanel, SummaryPanel, SeriesPanel, PricePlanePanel]
@@ -303,6 +308,24 @@ def make_page(controls: Controls):
                 MarketControls(values)
             with solara.Card("This market as a spec file"):
                 SpecPanel(model.value.controls)
-        ComponentsView([(component, 0) for component in COMPONENTS], model.value)
+        Panels(model.value)
 
     return Page
+
+
+@solara.component
+def Panels(model: MarketDashboard):
+    """The panels in a grid sized to the page (:func:`~agora.experiments.dashboard.layout.panel_geometry`).
+    While Reset builds, the grid is hidden (one style change of one element, which the browser applies at
+    once: no picture of the old market stays in sight while the panels empty) and a card shows progress."""
+    width = solara.use_reactive(0)
+    PageWidth.element(width=width.value, on_width=width.set)
+    columns, picture = panel_geometry(width.value)
+    if BUILDING.value:
+        with solara.Card("Summary", style={"max-width": f"{picture + CARD_INSET}px"}):
+            Building()
+    with solara.Div(classes=["agora-panels"], style={
+            "display": "none" if BUILDING.value else "grid", "column-gap": f"{GAP}px", "align-items": "start",
+            "grid-template-columns": f"repeat({columns}, {picture + CARD_INSET}px)"}):
+        for component in COMPONENTS:
+            component(model, picture)
