@@ -84,8 +84,9 @@ def summary_html(model: MarketDashboard) -> str:
 
 
 def shown(model: MarketDashboard) -> bool:
-    """Whether the panels draw ``model``'s market: it has one, and no Reset is building the next."""
-    return model.market is not None and not BUILDING.value
+    """Whether the panels draw ``model``'s market: it has one (while Reset builds the next, :func:`Panels`
+    hides them)."""
+    return model.market is not None
 
 
 @solara.component
@@ -316,8 +317,11 @@ def make_page(controls: Controls):
 @solara.component
 def Panels(model: MarketDashboard):
     """The panels in a grid sized to the page (:func:`~agora.experiments.dashboard.layout.panel_geometry`).
-    While Reset builds, the grid is hidden (one style change of one element, which the browser applies at
-    once: no picture of the old market stays in sight while the panels empty) and a card shows progress."""
+
+    While Reset builds, the grid is hidden and a card shows progress: one style change of one element,
+    which the browser applies at once (emptying the panels would take several changes, applied in turn).
+    The grid of a new market is a new element (keyed by the market), which replaces the hidden one in one
+    change of the page, so no picture of the old market comes back into sight."""
     width = solara.use_reactive(0)
     PageWidth.element(width=width.value, on_width=width.set)
     columns, picture = panel_geometry(width.value)
@@ -326,6 +330,6 @@ def Panels(model: MarketDashboard):
             Building()
     with solara.Div(classes=["agora-panels"], style={
             "display": "none" if BUILDING.value else "grid", "column-gap": f"{GAP}px", "align-items": "start",
-            "grid-template-columns": f"repeat({columns}, {picture + CARD_INSET}px)"}):
+            "grid-template-columns": f"repeat({columns}, {picture + CARD_INSET}px)"}).key(f"panels-{id(model)}"):
         for component in COMPONENTS:
             component(model, picture)
