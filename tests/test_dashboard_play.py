@@ -7,21 +7,28 @@ import pytest
 from agora.experiments.dashboard.play import MAX_BATCH, Pacer, rounds_per_redraw
 
 
+def _cap(pause: float, minimum: int) -> int:
+    """The largest batch whose pauses fit in a second (at most MAX_BATCH, at least minimum), by trying every k."""
+    return max(minimum, max(k for k in range(1, MAX_BATCH + 1) if k * pause <= 1.0 + 1e-9))
+
+
 def _least_batch(step: float, draw: float, pause: float, minimum: int) -> int:
     """The least k >= minimum whose k rounds and one redraw fit in k pauses, found by trying every k."""
-    return next((k for k in range(minimum, MAX_BATCH + 1) if k * step + draw <= k * pause), MAX_BATCH)
+    cap = _cap(pause, minimum)
+    return next((k for k in range(minimum, cap + 1) if k * step + draw <= k * pause), cap)
 
 
 @pytest.mark.parametrize("step, draw, pause, minimum", [
     (0.002, 0.120, 0.100, 1), (0.002, 0.120, 0.010, 1), (0.005, 0.050, 0.100, 1), (0.005, 0.050, 0.100, 4),
     (0.0, 0.3, 0.1, 1), (0.009, 0.4, 0.010, 1), (0.010, 0.1, 0.010, 1), (0.02, 0.1, 0.010, 3),
-    (0.001, 0.0999, 0.1, 1), (0.001, 0.099, 0.1, 1),
+    (0.001, 0.0999, 0.1, 1), (0.001, 0.099, 0.1, 1), (0.05, 2.0, 0.1, 1), (0.2, 0.1, 0.1, 1), (0.0, 9.0, 0.5, 3),
 ])
 def test_the_batch_is_the_least_that_keeps_the_pace(step, draw, pause, minimum):
     k = rounds_per_redraw(step, draw, pause, minimum)
     assert k == _least_batch(step, draw, pause, minimum)
-    if k < MAX_BATCH:
+    if k < _cap(pause, minimum):
         assert k * step + draw <= k * pause * (1 + 1e-12)  # the pace holds: rounds/s >= 1/pause
+    assert k * pause <= max(1.0, minimum * pause) + 1e-9  # never more than a second of pauses per redraw
 
 
 def test_the_pacer_learns_the_costs_and_waits_out_the_rest():

@@ -31,6 +31,7 @@ class MarketDashboard(mesa.Model):
         self.market = None
         self.error = None
         self._kept = {}
+        self.drawing: dict[str, float] = {}  # seconds each picture's last redraw took (update and PNG)
         try:
             self.controls = Controls(protocol, split_bidders(bidders), int(buyers), rule, float(rate),
                                      parse_price("seller_price", seller_price),

@@ -9,6 +9,7 @@ built from the initial controls (a spec file's ``[market]`` table, see
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -17,6 +18,7 @@ from html import escape
 
 import solara
 from mesa.visualization.utils import force_update, update_counter
+from solara.alias import rw
 
 from agora.experiments.dashboard import CONTROLS_ENV
 from agora.experiments.dashboard.controls import Controls, controls_from_table
@@ -114,10 +116,23 @@ def kept_figure(model: MarketDashboard, name: str, make, picture: int, entries: 
     """A figure ``picture`` CSS px wide kept for this market (``make(view, market, picture)`` the first time
     and when the width changes), updated to this round, with its legend line below; returns the kept plot."""
     plot = model.kept(name, lambda: make(model.view, model.market, picture), picture)
-    solara.FigureMatplotlib(plot.update(model.view, model.market), dependencies=[model, model.rounds, picture],
-                            **PNG)  # the figure object is kept
+    Picture(model, name, plot, [model, model.rounds, picture])
     solara.HTML(tag="div", unsafe_innerHTML=key_html(entries, note))
     return plot
+
+
+@solara.component
+def Picture(model: MarketDashboard, name: str, plot, dependencies: list):
+    """The kept ``plot`` updated to this round as a PNG, made again only when ``dependencies`` change; the
+    seconds it took go to ``model.drawing[name]``, which Play's pacer reads (the render may run in
+    another thread than Play's loop, so the loop cannot time it)."""
+    def draw() -> bytes:
+        start, out = time.perf_counter(), io.BytesIO()
+        plot.update(model.view, model.market).savefig(out, **PNG)
+        model.drawing[name] = time.perf_counter() - start
+        return out.getvalue()
+
+    rw.Image(value=solara.use_memo(draw, dependencies), format="png")
 
 
 def hidden_html(hidden: list[tuple[tuple[str, str], str]]) -> str:
@@ -193,8 +208,7 @@ def InteractivePlane(model: MarketDashboard, picture: int):
         zooms.set(zooms.value + 1)
 
     with solara.v.Html(tag="div", class_="agora-plane", style_="cursor: zoom-in") as box:
-        solara.FigureMatplotlib(plot.update(model.view, model.market),
-                                dependencies=[model, model.rounds, zooms.value, picture], **PNG)
+        Picture(model, "plane", plot, [model, model.rounds, zooms.value, picture])
     solara.v.use_event(box, "mousemove", hover)
     solara.v.use_event(box, "click", click)
     solara.Text(readout.value or "point at the plane for its values; click to zoom in",
@@ -235,8 +249,9 @@ def RunControls(model: solara.Reactive[MarketDashboard], parameters: dict):
             for _ in range(rounds):
                 model.value.step()
             stepped = time.perf_counter()
-            force_update()  # renders the panels in this thread
-            time.sleep(pacer.record(rounds, stepped - start, time.perf_counter() - stepped))
+            force_update()  # renders the panels, in this thread unless another is rendering
+            drawn = max(time.perf_counter() - stepped, sum(model.value.drawing.values()))
+            time.sleep(pacer.record(rounds, stepped - start, drawn))
 
     def rebuild():
         if building.value:

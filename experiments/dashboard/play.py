@@ -4,7 +4,8 @@ Under Play the page aims at one round per pause (``pause`` seconds, 100 ms: 10 r
 second). A redraw costs ``draw`` seconds whatever the number of rounds it shows, a round
 ``step`` seconds. Showing ``k`` rounds per redraw takes ``k step + draw`` seconds, so the pace
 holds (``k step + draw <= k pause``) once ``k >= draw / (pause - step)``: :func:`rounds_per_redraw`
-is the least such ``k`` (at least the page's own minimum, at most :data:`MAX_BATCH`).
+is the least such ``k`` (at least the page's own minimum, at most :data:`MAX_BATCH` and one second
+of pauses, :func:`most_rounds`, so that the picture is never held for long).
 :class:`Pacer` estimates ``step`` and ``draw`` from the redraws so far (an exponential average,
 so that a slow first picture does not hold for long) and writes the line the page shows.
 """
@@ -15,14 +16,23 @@ import math
 from dataclasses import dataclass
 
 MAX_BATCH = 100  # the most rounds one redraw shows
+MAX_INTERVAL = 1.0  # seconds: a redraw at least this often (a batch is at most this many seconds of pauses)
+YIELD = 0.02  # seconds Play waits after each redraw at least, so that the server sends the pictures out
 SMOOTHING = 0.3  # weight of the latest redraw in the running estimates
 
 
+def most_rounds(pause: float, minimum: int = 1) -> int:
+    """The largest batch: :data:`MAX_BATCH`, and no more pauses than :data:`MAX_INTERVAL` holds (so that a
+    slow round or redraw never holds the picture for longer), but at least ``minimum``."""
+    return max(minimum, min(MAX_BATCH, math.floor(MAX_INTERVAL / pause + 1e-9)))
+
+
 def rounds_per_redraw(step: float, draw: float, pause: float, minimum: int = 1) -> int:
-    """The least k >= ``minimum`` with ``k step + draw <= k pause`` (:data:`MAX_BATCH` if none is)."""
+    """The least k >= ``minimum`` with ``k step + draw <= k pause``, at most :func:`most_rounds`."""
+    most = most_rounds(pause, minimum)
     if step >= pause:
-        return MAX_BATCH
-    return min(MAX_BATCH, max(minimum, math.ceil(draw / (pause - step) - 1e-12)))
+        return most
+    return min(most, max(minimum, math.ceil(draw / (pause - step) - 1e-12)))
 
 
 @dataclass
@@ -49,11 +59,12 @@ class Pacer:
 
     def record(self, rounds: int, step_seconds: float, draw_seconds: float) -> float:
         """One redraw of ``rounds`` rounds played in ``step_seconds`` and drawn in ``draw_seconds``;
-        returns how long to wait before the next so that the pace is one round per pause."""
+        returns how long to wait before the next so that the pace is one round per pause (at least
+        :data:`YIELD`)."""
         weight = 1.0 if self.redraws == 0 else SMOOTHING
         self.step += weight * (step_seconds / rounds - self.step)
         self.draw += weight * (draw_seconds - self.draw)
-        wait = max(0.0, rounds * self.pause - step_seconds - draw_seconds)
+        wait = max(YIELD, rounds * self.pause - step_seconds - draw_seconds)
         self.redraws += 1
         self.rounds += rounds
         self.seconds += step_seconds + draw_seconds + wait
