@@ -1,8 +1,7 @@
 """Dashboard speed: the page's first render in Chromium, one step with 200 buyers redrawn, Play, and Reset.
 
 Play with 200 buyers, rounds per second: in process for every protocol at the shortest pause (the page's
-loop, rounds batched per redraw by its pacer) beside one round per redraw; in Chromium for seller-first
-at the first pause (100 ms) beside clicking Step for each round.
+loop, rounds batched per redraw by its pacer) beside one round per redraw.
 
 Reset of every protocol with 200 buyers from cold solvers (every kept solution dropped): the market
 built with its exact values and price plane (what the page's Reset does before it draws), the
@@ -282,47 +281,3 @@ def test_bench_browser_step_200_buyers(benchmark, served):
     benchmark.pedantic(step, rounds=5, iterations=1, warmup_rounds=1)
     page.close()
 
-
-def _round(page) -> int:
-    return int(page.locator("span.round").inner_text().split()[-1])
-
-
-def _clicked_steps_rate(page, seconds: float) -> float:
-    """Rounds per second clicking Step and waiting for each round to be shown: one round per redraw."""
-    start, first = time.perf_counter(), _round(page)
-    while time.perf_counter() - start < seconds:
-        k = _round(page) + 1
-        page.get_by_role("button", name="Step").click()
-        page.locator("span.round", has_text=f"round {k}").wait_for(timeout=60_000)
-    return (_round(page) - first) / (time.perf_counter() - start)
-
-
-def _play_rate(page, seconds: float) -> float:
-    """Rounds per second shown under Play at the page's first pause (100 ms: 10 rounds/s asked for)."""
-    page.get_by_role("button", name="\u25b6").click()
-    time.sleep(2.0)  # the pacer's estimates settle
-    start, first = time.perf_counter(), _round(page)
-    time.sleep(seconds)
-    rate = (_round(page) - first) / (time.perf_counter() - start)
-    page.get_by_role("button", name="\u275a\u275a").click()
-    page.get_by_role("button", name="\u25b6").wait_for(timeout=30_000)
-    return rate
-
-
-def test_bench_browser_play_rate_200_buyers(benchmark, performance, served):
-    """Play in Chromium with 200 seller-first buyers at the first pause (100 ms), rounds shown per second,
-    beside clicking Step for each round (one round per redraw), alternately in one run."""
-    url, browser = served
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    page.goto(url)
-    page.locator("span.round", has_text="round 0").wait_for(timeout=60_000)
-    played, stepped = [], []
-    for _ in range(3):
-        stepped.append(_clicked_steps_rate(page, 5.0))
-        played.append(_play_rate(page, 5.0))
-    figure, baseline = sorted(played)[1], sorted(stepped)[1]
-    performance.add(f"Play in Chromium, seller-first, {BUYERS} buyers, 100 ms pause (rounds shown per s)", figure,
-                    "rounds/s", baseline, "Step clicked for each round", ">= 10 rounds/s")
-    print(f"\nbrowser Play: {figure:.1f} rounds/s; Step clicked: {baseline:.1f} rounds/s")
-    benchmark.pedantic(_play_rate, args=(page, 2.0), rounds=1, iterations=1)
-    page.close()
