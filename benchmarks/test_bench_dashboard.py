@@ -1,4 +1,7 @@
-"""Dashboard speed: the page's first render in Chromium, one step with 200 buyers redrawn, and Reset.
+"""Dashboard speed: the page's first render in Chromium, one step with 200 buyers redrawn, Play, and Reset.
+
+Play with 200 buyers, rounds per second: in process for every protocol at the shortest pause (the page's
+loop, rounds batched per redraw by its pacer) beside one round per redraw.
 
 Reset of every protocol with 200 buyers from cold solvers (every kept solution dropped): the market
 built with its exact values and price plane (what the page's Reset does before it draws), the
@@ -30,8 +33,9 @@ import numpy as np
 import pytest
 
 from agora.experiments.dashboard import page, posted_fees_view, posted_menu_view, veto_view, views
-from agora.experiments.dashboard.figures import NetworkPlot, PricePlanePlot, SeriesPlot
+from agora.experiments.dashboard.figures import PNG, NetworkPlot, PricePlanePlot, SeriesPlot
 from agora.experiments.dashboard.model import MarketDashboard
+from agora.experiments.dashboard.play import Pacer
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -43,7 +47,7 @@ def _png(fig) -> bytes:
     if fig is None:
         return b""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, **PNG)  # as the page encodes it
     return buf.getvalue()
 
 
@@ -172,6 +176,55 @@ def test_bench_step_and_redraw_200_buyers(benchmark, protocol):
     assert benchmark.pedantic(step_and_redraw, rounds=5, iterations=1) > 0
 
 
+def page_redraw(m: MarketDashboard) -> int:
+    """What a redraw of the page draws: the summary and the three pictures as PNG."""
+    return len(page.summary_html(m)) + redraw(m)
+
+
+def play_batched(m: MarketDashboard, pause: float, seconds: float) -> float:
+    """Rounds per second of the page's Play loop (experiments/dashboard/page.py) for ``seconds``: the
+    :class:`Pacer`'s batch of rounds, one redraw, the wait it asks for."""
+    pacer, start = Pacer(pause), time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        rounds, t0 = pacer.batch(), time.perf_counter()
+        for _ in range(rounds):
+            m.step()
+        t1 = time.perf_counter()
+        page_redraw(m)
+        time.sleep(pacer.record(rounds, t1 - t0, time.perf_counter() - t1))
+    return pacer.rounds / (time.perf_counter() - start)
+
+
+def play_one_per_redraw(m: MarketDashboard, pause: float, seconds: float) -> float:
+    """Rounds per second of Play as it was: a pause, one round, one redraw."""
+    rounds, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        time.sleep(pause)
+        m.step()
+        page_redraw(m)
+        rounds += 1
+    return rounds / (time.perf_counter() - start)
+
+
+PLAY_PAUSE = 0.01  # the page's shortest pause: Play as fast as the page can go
+
+
+@pytest.mark.parametrize("protocol", list(MARKETS))
+def test_bench_play_rate_200_buyers(benchmark, performance, protocol):
+    """Rounds per second under Play at the shortest pause, 200 buyers, each redraw the page's (summary and
+    pictures as PNG), wall time: batched redraws beside one round per redraw, alternately in one run."""
+    m = _market(protocol)
+    batched, single = [], []
+    for _ in range(3):
+        single.append(play_one_per_redraw(m, PLAY_PAUSE, 2.0))
+        batched.append(play_batched(m, PLAY_PAUSE, 2.0))
+    figure, baseline = sorted(batched)[1], sorted(single)[1]
+    performance.add(f"Play, {protocol}, {BUYERS} buyers, 10 ms pause (wall time, page's redraws)", figure,
+                    "rounds/s", baseline, "one round per redraw", ">= 10 rounds/s")
+    print(f"\nPlay {protocol}: {figure:.1f} rounds/s batched; {baseline:.1f} one per redraw")
+    benchmark.pedantic(play_batched, args=(m, PLAY_PAUSE, 1.0), rounds=1, iterations=1)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     if not os.access(CHROMIUM, os.X_OK):
@@ -227,3 +280,4 @@ def test_bench_browser_step_200_buyers(benchmark, served):
 
     benchmark.pedantic(step, rounds=5, iterations=1, warmup_rounds=1)
     page.close()
+

@@ -269,12 +269,23 @@ def test_steps_redraw_and_show_the_models_revenue(server, browser, protocol):
 
 
 def test_play_pause_and_reset(server, browser):
+    """Play at the shortest pause (10 ms, less than any redraw of three pictures takes): the page batches
+    rounds per redraw and says so; Pause stops the rounds; Reset goes back to round 0."""
     url, _ = server
     page = browser.new_page()
     page.goto(url)
     page.locator("span.round", has_text="round 0").wait_for(timeout=60_000)
+    field = _control(page, "play_interval").locator("input").last  # the number beside the slider
+    field.fill("10")
+    field.press("Enter")
+    _control(page, "play_interval").locator('[role=slider][aria-valuenow="10"]').wait_for(state="attached",
+                                                                                        timeout=10_000)
     page.get_by_role("button", name="▶").click()
-    page.locator("span.round", has_text="round 2").wait_for(timeout=60_000)
+    page.wait_for_function("() => { const e = document.querySelector('span.round');"  # batches skip rounds
+                           " return e && parseInt(e.innerText.split(' ').pop()) >= 2; }", timeout=60_000)
+    pace = page.locator(".agora-pace", has_text="batched: a redraw takes")
+    pace.wait_for(timeout=60_000)
+    assert "longer than the 10 ms pause allows" in pace.inner_text() and "rounds/s" in pace.inner_text()
     page.get_by_role("button", name="❚❚").click()
     page.get_by_role("button", name="▶").wait_for(timeout=30_000)
     shown = [page.locator("span.round").inner_text()]
@@ -291,10 +302,19 @@ def test_play_pause_and_reset(server, browser):
     page.close()
 
 
+SAMPLE_JS = """title => {
+  const laidOut = e => e.getClientRects().length > 0, text = document.body.innerText;
+  return [[...document.querySelectorAll('img')].filter(laidOut).map(i => i.src),
+          text.includes('Building the market'),
+          [...document.querySelectorAll('span.round')].filter(laidOut).map(e => e.innerText),
+          text.includes(title)];
+}"""  # one look at the page: the pictures and rounds laid out, progress, the new market's title
+
+
 def test_reset_never_shows_the_previous_market(server, browser):
-    """Two rounds of seller-first play, then intermediary-first with 200 buyers and Reset: until the new
-    market's round 0 is shown, no picture of the old market stays shown (beyond the swap itself), and the
-    summary shows progress."""
+    """Two rounds of seller-first play, then intermediary-first with 200 buyers and Reset: from the first
+    sample of the page that differs from the one before Reset until the new market's round 0, no picture
+    of the old market is shown, and progress is."""
     url, _ = server
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.goto(url)
@@ -302,42 +322,44 @@ def test_reset_never_shows_the_previous_market(server, browser):
     for k in (1, 2):
         page.get_by_role("button", name="Step").click()
         page.locator("span.round", has_text=f"round {k}").wait_for(timeout=60_000)
-    old = set(page.locator("img").evaluate_all("imgs => imgs.map(i => i.src)"))
     _choose(page, "protocol", "intermediary-first")
     field = _control(page, "buyers").locator("input").last  # the number beside the slider
     field.fill("200")
     field.press("Enter")
     _control(page, "buyers").locator('[role=slider][aria-valuenow="200"]').wait_for(state="attached",
                                                                                    timeout=10_000)
+    title = VIEWS["intermediary-first"].title
+    time.sleep(1.0)  # the sidebar's new height may have moved the page's width: let the pictures follow
+    old, *_ = page.evaluate(SAMPLE_JS, title)
     page.get_by_role("button", name="Reset").click()
-    title, seen = VIEWS["intermediary-first"].title, []
+    seen = []
     for _ in range(600):
-        shown = set(page.locator("img").evaluate_all("imgs => imgs.map(i => i.src)"))
-        building = page.get_by_text("Building the market").count()
-        rounds = page.locator("span.round").all_inner_texts()
-        new = page.get_by_text(title).count() > 0
-        seen.append((len(shown & old), building, tuple(rounds), new))
+        shown, building, rounds, new = page.evaluate(SAMPLE_JS, title)
+        seen.append((len(set(shown) & set(old)), building, tuple(rounds), new))
         if new and rounds == ["round 0"]:
             break
         time.sleep(0.05)
     assert seen[-1][3] and seen[-1][2] == ("round 0",), seen[-1]
     # until the click reaches the server the page is the one before Reset: every old picture, no progress,
     # round 2 of the old market; from the first sample that differs on, Reset has taken effect
-    untouched = (len(old), 0, ("round 2",), False)
+    untouched = (len(old), False, ("round 2",), False)
     after = list(itertools.dropwhile(lambda s: s == untouched, seen))
-    # the browser applies the panels' swap in more than one paint: an old picture may be caught in one
-    # sample during it (a few ms), but never in two samples in a row (50 ms apart)
-    lingering = [(a, b) for a, b in zip(after, after[1:]) if a[0] and b[0]]
-    assert not lingering, "a picture of the old market stayed shown after Reset"
+    assert after and not any(s[0] for s in after), ("a picture of the old market was shown after Reset", after)
     assert any(s[1] for s in after), "no progress shown while the 200-buyer market was built"
     page.close()
 
 
-@pytest.mark.parametrize("protocol", ["seller-first", "simultaneous"])
-def test_figures_are_shown_at_their_own_size_on_a_1440_px_page(server, browser, protocol):
-    """Each picture is drawn PANEL_PX wide with TEXT_PX text: shown unscaled, its text is TEXT_PX CSS px."""
+CARD_TEXT_JS = """img => { const text = img.closest('.v-card__text'), style = getComputedStyle(text);
+  return text.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight); }"""
+
+
+@pytest.mark.parametrize("protocol, viewport", [("seller-first", 1440), ("simultaneous", 1440),
+                                                ("simultaneous", 1920), ("simultaneous", 1100)])
+def test_figures_fill_their_panels_at_their_own_size(server, browser, protocol, viewport):
+    """Each picture is drawn as wide as its panel's content with TEXT_PX text and shown unscaled (its text
+    is TEXT_PX CSS px); two panels a row where each picture gets at least PANEL_PX, else one."""
     url, _ = server
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page = browser.new_page(viewport={"width": viewport, "height": 1000})
     page.goto(url)
     page.locator("span.round", has_text="round 0").wait_for(timeout=60_000)
     if protocol != "seller-first":
@@ -345,11 +367,24 @@ def test_figures_are_shown_at_their_own_size_on_a_1440_px_page(server, browser, 
     page.get_by_role("button", name="Step").click()
     page.locator("span.round", has_text="round 1").wait_for(timeout=60_000)
     cards = ["Demand network", "Revenue, welfare and prices"] + (["Price plane"] if protocol in PLANES else [])
+    widths = []
     for card in cards:
         image = _image(page, card)
         image.wait_for(timeout=30_000)
+        page.wait_for_function(f"() => {{ const i = document.evaluate(\"//div[contains(@class, 'v-card')]"
+                               f"[.//div[text()='{card}']]//img\", document, null, 9, null).singleNodeValue;"
+                               f" return i && Math.abs(i.naturalWidth - ({CARD_TEXT_JS})(i)) <= 1; }}",
+                               timeout=30_000)  # the page's width reached the server, the picture followed
         natural, shown = image.evaluate("e => [e.naturalWidth, e.getBoundingClientRect().width]")
-        assert natural == PANEL_PX and shown == pytest.approx(natural, abs=0.5), (card, natural, shown)
+        assert shown == pytest.approx(natural, abs=0.5), (card, natural, shown)
+        widths.append(natural)
+    network, summary = (page.locator(".v-card", has_text=c).first.bounding_box() for c in ("Demand network",
+                                                                                           "Summary"))
+    two = widths[0] >= PANEL_PX and network["y"] == pytest.approx(summary["y"], abs=1)
+    assert two == (viewport >= 1440), (viewport, widths, network, summary)  # 1100 px: one column, wider
+    assert min(widths) >= PANEL_PX and len(set(widths)) == 1, widths
+    if viewport == 1920:
+        assert widths[0] > PANEL_PX + 150  # the page's width is used, not left empty
     page.close()
 
 
@@ -364,6 +399,17 @@ CONTROLS_JS = """() => [...document.querySelectorAll('.agora-control')].map(box 
           shown: number ? number.value : select ? select.innerText : text.value};
 })"""
 MIN_CONTROL_PX = 100
+MIN_TEXT_PX = 11
+SMALL_TEXT_JS = """min => {
+  const small = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, box = node.parentElement, text = node.textContent.trim();
+    const shown = box.getClientRects().length > 0 && getComputedStyle(box).visibility !== 'hidden';
+    const px = parseFloat(getComputedStyle(box).fontSize);
+    if (text && shown && px < min) small.push([px, text.slice(0, 60)]);
+  }
+  return small;
+}"""
 
 
 def _spec_values(page) -> dict:
@@ -390,7 +436,8 @@ def _same(shown: str, expected: str) -> bool:
 def test_every_control_shows_its_value_and_is_wide_enough(server, browser, protocol):
     """At 1440 px: the sidebar holds exactly the protocol's controls (and Play's two), each at least
     MIN_CONTROL_PX wide, each showing the value the page's spec text holds for its market; a slider's
-    number is the slider's own value. The k-item markets: the 2 intermediaries and 2 items set show."""
+    number is the slider's own value. No text shown on the page is under MIN_TEXT_PX CSS px.
+    The k-item markets: the 2 intermediaries and 2 items set show."""
     url, _ = server
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.goto(url)
@@ -411,6 +458,8 @@ def test_every_control_shows_its_value_and_is_wide_enough(server, browser, proto
         if c["name"] in VIEWS[protocol].controls:
             expected = _as_shown(c["name"], spec.get(c["name"]))
             assert _same(c["shown"], expected), (c, expected)
+    small = page.evaluate(SMALL_TEXT_JS, MIN_TEXT_PX)  # the pictures' text: see the size test above
+    assert not small, f"text under {MIN_TEXT_PX} CSS px: {small}"
     if protocol in K_ITEMS:
         shown = {c["name"]: c["shown"] for c in controls}
         assert (shown["intermediaries"], shown["items"]) == ("2", "2")
@@ -420,4 +469,53 @@ def test_every_control_shows_its_value_and_is_wide_enough(server, browser, proto
     tall = page.evaluate("() => document.querySelector('.v-navigation-drawer__content').scrollHeight")
     page.set_viewport_size({"width": 1440, "height": max(1000, tall + 80)})  # the whole sidebar in sight
     page.screenshot(path=str(shots / f"sidebar-{protocol}.png"), full_page=True)
+    page.close()
+
+
+def _readout_at(page, image, dx: float, dy: float) -> tuple[float, float]:
+    """Point at (dx, dy) CSS px from the picture's centre; the prices the read-out shows there once it
+    has settled (the same for 0.3 s)."""
+    box = image.bounding_box()
+    before = page.locator(".agora-plane-readout").inner_text()
+    page.mouse.move(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
+    page.wait_for_function("t => { const e = document.querySelector('.agora-plane-readout');"
+                           " return e && e.innerText !== t && e.innerText.includes('best responses'); }",
+                           arg=before, timeout=30_000)
+    text = None
+    while text != (text := page.locator(".agora-plane-readout").inner_text()):
+        time.sleep(0.3)
+    x, y = (float(part.split("=")[1]) for part in text.split(";")[0].split(","))  # "p_s = a, p_I = b"
+    return x, y
+
+
+def test_the_price_plane_reads_out_under_the_pointer_and_zooms_on_a_click(server, browser):
+    """Simultaneous play: the read-out under the pointer moves with it (40 px right: higher p_s, same
+    p_I); after a click at the centre the point under it stays (a map's zoom) and 40 px is half as many
+    prices; the whole-plane button brings the first scale back."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1440, "height": 1400})
+    page.goto(url)
+    page.locator("span.round", has_text="round 0").wait_for(timeout=60_000)
+    _choose_protocol(page, "simultaneous")
+    image = _image(page, "Price plane")
+    image.wait_for(timeout=30_000)
+    image.scroll_into_view_if_needed()
+    time.sleep(1.0)  # the page's width has reached the server and the picture followed
+    centre, right = _readout_at(page, image, 0, 0), _readout_at(page, image, 40, 0)
+    span = right[0] - centre[0]
+    assert span > 0 and right[1] == pytest.approx(centre[1], abs=1e-3)
+    src, box = image.get_attribute("src"), image.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function("s => document.querySelector('.agora-plane img').src !== s", arg=src, timeout=30_000)
+    pixel = span / 40
+    zoomed = _readout_at(page, image, 1, 0)
+    assert zoomed[0] == pytest.approx(centre[0] + pixel / 2, abs=1.5 * pixel)
+    assert zoomed[1] == pytest.approx(centre[1], abs=1.5 * pixel)
+    zoomed_right = _readout_at(page, image, 41, 0)
+    assert zoomed_right[0] - zoomed[0] == pytest.approx(span / 2, rel=0.05)
+    src = image.get_attribute("src")
+    page.locator(".agora-plane-whole").click()
+    page.wait_for_function("s => document.querySelector('.agora-plane img').src !== s", arg=src, timeout=30_000)
+    a, b = _readout_at(page, image, 2, 0), _readout_at(page, image, 42, 0)
+    assert b[0] - a[0] == pytest.approx(span, rel=0.05)
     page.close()

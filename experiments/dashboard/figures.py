@@ -11,7 +11,8 @@
 * :func:`price_plane_figure`: both best-response curves, the equilibrium set and the
   path of posted prices so far.
 
-Every figure is :data:`PANEL_PX` wide with :data:`TEXT_PX` text, so that the page shows
+Every figure is as wide as its panel (:data:`PANEL_PX` unless the page says otherwise,
+:mod:`~agora.experiments.dashboard.layout`) with :data:`TEXT_PX` text, so that the page shows
 it unscaled and its text is :data:`TEXT_PX` CSS px high.
 """
 
@@ -31,7 +32,7 @@ from agora.experiments.dashboard.views import MarketView, Network, PricePlane, R
 
 LABELLED_BUYERS = 10
 DPI = 80  # redraw cost grows with pixels; legends are drawn by the page, not by matplotlib (text is slow)
-PANEL_PX = 445  # CSS px a panel's picture gets on a 1440 px page (the page only ever scales pictures down)
+PANEL_PX = 445  # CSS px of a picture at least (the page only ever scales pictures down)
 TEXT_PX = 12  # every text's height in CSS px: figures are PANEL_PX wide, so a figure pixel is a CSS pixel
 FONT = TEXT_PX * 72 / DPI  # the same in points
 MIN_ROUNDS = 10  # the round axis spans at least this many rounds
@@ -45,6 +46,9 @@ WIN_COLOUR = "#d62728"
 OTHER_FILL = "#cccccc"  # intermediaries, committee and seller
 LABEL_PAD = 0.1  # an edge label's white box: this share of the font size around the text
 PARTY_COLOURS = {"seller": "#1f77b4", "intermediary": "#ff7f0e", "welfare": "#2ca02c"}
+#: How the page encodes a picture: PNG at zlib's fastest level (files about 5% larger than at the default
+#: level 6, for less time compressing on every redraw)
+PNG = {"format": "png", "pil_kwargs": {"compress_level": 1}}
 
 
 def _party(column: str) -> str:
@@ -58,9 +62,11 @@ def _colour(column: str, k: int) -> str:
     return PARTY_COLOURS.get(_party(column), to_hex(f"C{k + 3}"))
 
 
-def panel_figure(height_px: float) -> Figure:
-    """A figure :data:`PANEL_PX` wide and ``height_px`` high at :data:`DPI`, on an Agg canvas (text can be measured)."""
-    figure = Figure(figsize=(PANEL_PX / DPI, height_px / DPI), dpi=DPI)
+def panel_figure(height_px: float, width_px: int = PANEL_PX) -> Figure:
+    """A figure ``width_px`` wide at :data:`DPI`, ``height_px`` high at :data:`PANEL_PX` wide and as much
+    higher as it is wider, on an Agg canvas (text can be measured)."""
+    height_px = height_px * width_px / PANEL_PX
+    figure = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
     return figure
 
@@ -137,14 +143,14 @@ class NetworkPlot:
     Text is :data:`FONT` high on a :data:`PANEL_PX`-wide figure.
     """
 
-    def __init__(self, view: MarketView, model):
+    def __init__(self, view: MarketView, model, width: int = PANEL_PX):
         g = view.network(model).graph  # the structure is fixed for a market
         self.graph, self.pos = g, layered_positions(g)
         self.buyers = [v for v, k in g.nodes(data="kind") if k in ("buyer", "member")]
         others = [v for v in g.nodes if v not in self.buyers]
         self.small = len(self.buyers) <= LABELLED_BUYERS
         self.kind = "members" if g.nodes[self.buyers[0]]["kind"] == "member" else "buyers"
-        self.figure = panel_figure(300)
+        self.figure = panel_figure(300, width)
         ax = self.ax = self.figure.subplots()
         xy = np.array([self.pos[v] for v in self.buyers])
         self.size = 400 if self.small else max(20, 3000 // len(self.buyers))
@@ -168,6 +174,7 @@ class NetworkPlot:
         self.colourbar.ax.set_visible(False)
         self.texts: list = []
         self.hidden: list[tuple[tuple[str, str], str]] = []
+        self.fixed: list[Bbox] | None = None  # node markers and node labels: where no edge label may go
         ax.set_xlim(-0.08, 2.08)
         ax.set_ylim(-1.08, 1.08)
         ax.set_axis_off()
@@ -198,7 +205,9 @@ class NetworkPlot:
         for t in self.texts:
             t.remove()
         renderer = self.figure.canvas.get_renderer()
-        taken = [t.get_window_extent(renderer) for t in self.node_labels.values()] + node_boxes(self.ax)
+        if self.fixed is None:  # nodes and their labels never move
+            self.fixed = [t.get_window_extent(renderer) for t in self.node_labels.values()] + node_boxes(self.ax)
+        taken = list(self.fixed)
         self.texts, self.hidden = [], []
         for (u, v), texts in labels.items():
             text = "\n".join(dict.fromkeys(texts))
@@ -299,13 +308,13 @@ class SeriesPlot:
     of the largest of the market's exact values and the values drawn on it.
     """
 
-    def __init__(self, view: MarketView, model, window: int = WINDOW):
+    def __init__(self, view: MarketView, model, window: int = WINDOW, width: int = PANEL_PX):
         check_window(window)
         self.window = window
         df, ref = view.series(model), view.reference(model)
         self.scale = value_scale(ref)
         prices = price_columns(df)
-        self.figure = panel_figure(400 if prices else 240)
+        self.figure = panel_figure(400 if prices else 240, width)
         axes = self.figure.subplots(2 if prices else 1, 1, sharex=True, squeeze=False)[:, 0]
         self.money, self.prices = axes[0], axes[-1]
         self.means, self.posted = {}, {}
@@ -377,9 +386,9 @@ class PricePlanePlot:
     player's series colour.
     """
 
-    def __init__(self, view: MarketView, model):
+    def __init__(self, view: MarketView, model, width: int = PANEL_PX):
         plane = self.plane = view.price_plane(model)
-        self.figure = panel_figure(400)
+        self.figure = panel_figure(400, width)
         ax = self.figure.subplots()
         g = plane.grid
         (x_colour, _), (y_colour, _) = plane_legend(view, model, plane)[:2]
@@ -405,6 +414,47 @@ class PricePlanePlot:
         self.path.set_data(path[:, 0], path[:, 1])
         self.now.set_data(path[-1:, 0], path[-1:, 1])
         return self.figure
+
+    def at_pixel(self, x: float, y: float) -> tuple[float, float] | None:
+        """The prices at pixel (x, y) of the picture (from its top left, as the browser counts), None
+        outside the axes; the picture is shown at its own size, so a CSS pixel is a figure pixel."""
+        ax = self.figure.axes[0]
+        display = (x, self.figure.bbox.height - y)
+        if not ax.bbox.contains(*display):
+            return None
+        px, py = ax.transData.inverted().transform(display)
+        return float(px), float(py)
+
+    def readout(self, x: float, y: float) -> str:
+        """What the plane holds at prices (x, y): the point, each player's best response to the other's
+        price there (the curves, interpolated on the grid), and the nearest verified equilibrium."""
+        plane = self.plane
+        (a, b), (pa, pb) = plane.labels, plane.players
+        bx = float(np.interp(y, plane.grid, plane.x_best))
+        by = float(np.interp(x, plane.grid, plane.y_best))
+        text = f"{a} = {x:.4f}, {b} = {y:.4f}; best responses: {pa} {bx:.4f} (to {y:.4f}), {pb} {by:.4f} (to {x:.4f})"
+        if len(plane.equilibria):
+            e = plane.equilibria[np.argmin(np.hypot(*(plane.equilibria - (x, y)).T))]
+            text += f"; nearest equilibrium ({e[0]:.4f}, {e[1]:.4f})"
+        return text
+
+    def zoom(self, x: float, y: float, factor: float) -> None:
+        """Axes ``factor`` times narrower (wider for factor < 1) with (x, y) where it was in the picture
+        (a map's zoom), no wider than [0, top] and shifted back inside it."""
+        top = self.plane.grid[-1]
+        ax = self.figure.axes[0]
+        for (lo, hi), c, limit in ((ax.get_xlim(), x, ax.set_xlim), (ax.get_ylim(), y, ax.set_ylim)):
+            lo, hi = c - (c - lo) / factor, c + (hi - c) / factor
+            if hi - lo >= top:
+                lo, hi = 0.0, top
+            shift = max(0.0, -lo) - max(0.0, hi - top)
+            limit(lo + shift, hi + shift)
+
+    def whole(self) -> None:
+        """The whole plane, [0, top] on both axes."""
+        top = self.plane.grid[-1]
+        self.figure.axes[0].set_xlim(0, top)
+        self.figure.axes[0].set_ylim(0, top)
 
 
 def price_plane_figure(view: MarketView, model) -> Figure | None:

@@ -42,6 +42,7 @@ class MarketDashboard(mesa.Model):
         self.market = None
         self.error = None
         self._kept = {}
+        self.drawing: dict[str, float] = {}  # seconds each picture's last redraw took (update and PNG)
         try:
             self.controls = Controls(protocol, split_bidders(bidders), int(buyers), rule, float(rate),
                                      parse_price("seller_price", seller_price),
@@ -60,11 +61,12 @@ class MarketDashboard(mesa.Model):
         if self.market is not None:
             self.market.step()
 
-    def kept(self, name: str, make):
-        """A drawing kept for this market between redraws, made by ``make()`` the first time."""
-        if name not in self._kept:
-            self._kept[name] = make()
-        return self._kept[name]
+    def kept(self, name: str, make, size=None):
+        """A drawing kept for this market between redraws, made by ``make()`` the first time and again
+        when its ``size`` changes."""
+        if name not in self._kept or self._kept[name][0] != size:
+            self._kept[name] = (size, make())
+        return self._kept[name][1]
 
     @property
     def rounds(self) -> int:

@@ -9,6 +9,7 @@ built from the initial controls (a spec file's ``[market]`` table, see
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -16,12 +17,13 @@ import time
 from html import escape
 
 import solara
-from mesa.visualization.solara_viz import ComponentsView
 from mesa.visualization.utils import force_update, update_counter
+from solara.alias import rw
 
 from agora.experiments.dashboard import CONTROLS_ENV
 from agora.experiments.dashboard.controls import Controls, controls_from_table
 from agora.experiments.dashboard.figures import (
+    PNG,
     WIN_COLOUR,
     NetworkPlot,
     PricePlanePlot,
@@ -29,8 +31,11 @@ from agora.experiments.dashboard.figures import (
     plane_legend,
     series_legend,
 )
+from agora.experiments.dashboard.layout import CARD_INSET, GAP, PageWidth, panel_geometry
 from agora.experiments.dashboard.model import MarketDashboard
+from agora.experiments.dashboard.play import MAX_BATCH, Pacer
 from agora.experiments.dashboard.sidebar import (
+    NOTE_STYLE,
     Field,
     MarketControls,
     SpecPanel,
@@ -81,17 +86,15 @@ def summary_html(model: MarketDashboard) -> str:
 
 
 def shown(model: MarketDashboard) -> bool:
-    """Whether the panels draw ``model``'s market: it has one, and no Reset is building the next."""
-    return model.market is not None and not BUILDING.value
+    """Whether the panels draw ``model``'s market: it has one (while Reset builds the next, :func:`Panels`
+    hides them)."""
+    return model.market is not None
 
 
 @solara.component
-def SummaryPanel(model: MarketDashboard):
+def SummaryPanel(model: MarketDashboard, picture: int):
     update_counter.get()
     with solara.Card("Summary"):
-        if BUILDING.value:  # in the summary's place, so the page swaps one for the other at once
-            Building()
-            return
         if model.error:
             solara.Error(f"cannot build this market: {model.error}")
             return
@@ -108,14 +111,28 @@ def key_html(entries: list[tuple[str, str]], note: str) -> str:
             f"<br>{escape(note)}</div>")
 
 
-def kept_figure(model: MarketDashboard, name: str, make, entries: list[tuple[str, str]], note: str):
-    """A figure kept for this market (``make(view, market)`` the first time), updated to this round,
-    with its legend line below; returns the kept plot."""
-    plot = model.kept(name, lambda: make(model.view, model.market))
-    solara.FigureMatplotlib(plot.update(model.view, model.market), format="png",
-                            dependencies=[model, model.rounds])  # the figure object is kept
+def kept_figure(model: MarketDashboard, name: str, make, picture: int, entries: list[tuple[str, str]],
+                note: str):
+    """A figure ``picture`` CSS px wide kept for this market (``make(view, market, picture)`` the first time
+    and when the width changes), updated to this round, with its legend line below; returns the kept plot."""
+    plot = model.kept(name, lambda: make(model.view, model.market, picture), picture)
+    Picture(model, name, plot, [model, model.rounds, picture])
     solara.HTML(tag="div", unsafe_innerHTML=key_html(entries, note))
     return plot
+
+
+@solara.component
+def Picture(model: MarketDashboard, name: str, plot, dependencies: list):
+    """The kept ``plot`` updated to this round as a PNG, made again only when ``dependencies`` change; the
+    seconds it took go to ``model.drawing[name]``, which Play's pacer reads (the render may run in
+    another thread than Play's loop, so the loop cannot time it)."""
+    def draw() -> bytes:
+        start, out = time.perf_counter(), io.BytesIO()
+        plot.update(model.view, model.market).savefig(out, **PNG)
+        model.drawing[name] = time.perf_counter() - start
+        return out.getvalue()
+
+    rw.Image(value=solara.use_memo(draw, dependencies), format="png")
 
 
 def hidden_html(hidden: list[tuple[tuple[str, str], str]]) -> str:
@@ -126,11 +143,11 @@ def hidden_html(hidden: list[tuple[tuple[str, str], str]]) -> str:
 
 
 @solara.component
-def NetworkPanel(model: MarketDashboard):
+def NetworkPanel(model: MarketDashboard, picture: int):
     update_counter.get()
     with solara.Card("Demand network"):
         if shown(model):
-            plot = kept_figure(model, "network", NetworkPlot, [(WIN_COLOUR, "winner (ringed) and payments")],
+            plot = kept_figure(model, "network", NetworkPlot, picture, [(WIN_COLOUR, "winner (ringed) and payments")],
                                "buyers (members) coloured by this round's value (type); heavy edges carried this "
                                "round's messages")
             if plot.hidden:
@@ -138,19 +155,22 @@ def NetworkPanel(model: MarketDashboard):
 
 
 @solara.component
-def SeriesPanel(model: MarketDashboard):
+def SeriesPanel(model: MarketDashboard, picture: int):
     update_counter.get()
     with solara.Card("Revenue, welfare and prices"):
         if shown(model):
-            kept_figure(model, "series", lambda view, market: SeriesPlot(view, market, model.controls.window),
-                        series_legend(model.view, model.market),
+            kept_figure(model, "series", lambda view, market, px: SeriesPlot(view, market, model.controls.window, px),
+                        picture, series_legend(model.view, model.market),
                         "top: running means; bottom: posted prices; dashed lines (bands for sets): exact values"
                         if price_columns(model.view.series(model.market)) else
                         "running means; dashed lines: exact values")
 
 
+ZOOM = 2.0  # a click on the price plane zooms in this many times about the point clicked
+
+
 @solara.component
-def PricePlanePanel(model: MarketDashboard):
+def PricePlanePanel(model: MarketDashboard, picture: int):
     update_counter.get()
     with solara.Card("Price plane"):
         if not shown(model):
@@ -159,13 +179,47 @@ def PricePlanePanel(model: MarketDashboard):
         if plane is None:
             solara.Text(model.view.no_price_game)
         else:
-            kept_figure(model, "plane", PricePlanePlot, plane_legend(model.view, model.market, plane), plane.note)
+            InteractivePlane(model, picture)
+            solara.HTML(tag="div", unsafe_innerHTML=key_html(plane_legend(model.view, model.market, plane),
+                                                            plane.note))
+
+
+@solara.component
+def InteractivePlane(model: MarketDashboard, picture: int):
+    """The price plane with its values under the pointer; a click zooms in about the point, the button
+    below shows the whole plane again."""
+    update_counter.get()
+    readout = solara.use_reactive("")
+    zooms = solara.use_reactive(0)  # redraws the picture when the axes change between rounds
+    plot = model.kept("plane", lambda: PricePlanePlot(model.view, model.market, picture), picture)
+
+    def hover(_widget, _event, data):
+        at = plot.at_pixel(data.get("offsetX", -1), data.get("offsetY", -1))
+        readout.set(plot.readout(*at) if at else "")
+
+    def click(_widget, _event, data):
+        at = plot.at_pixel(data.get("offsetX", -1), data.get("offsetY", -1))
+        if at:
+            plot.zoom(*at, ZOOM)
+            zooms.set(zooms.value + 1)
+
+    def whole():
+        plot.whole()
+        zooms.set(zooms.value + 1)
+
+    with solara.v.Html(tag="div", class_="agora-plane", style_="cursor: zoom-in") as box:
+        Picture(model, "plane", plot, [model, model.rounds, zooms.value, picture])
+    solara.v.use_event(box, "mousemove", hover)
+    solara.v.use_event(box, "click", click)
+    solara.Text(readout.value or "point at the plane for its values; click to zoom in",
+                classes=["agora-plane-readout"], style={"font-size": "12px", "min-height": "2.6em"})
+    solara.Button("whole plane", on_click=whole, small=True, text=True, classes=["agora-plane-whole"])
 
 
 COMPONENTS = [NetworkPanel, SummaryPanel, SeriesPanel, PricePlanePanel]
 
 
-PLAY_MS = 300  # the pause between rounds under Play, at first
+PLAY_MS = 100  # the pause between rounds under Play at first: 10 rounds per second
 
 
 @solara.component
@@ -180,15 +234,24 @@ def RunControls(model: solara.Reactive[MarketDashboard], parameters: dict):
     render = solara.use_reactive(1)
     playing = solara.use_reactive(False)
 
+    pacer = solara.use_memo(lambda: Pacer(PLAY_MS / 1000), [])
+
     def advance():
         for _ in range(render.value):
             model.value.step()
         force_update()
 
     def play_loop():
+        pacer.restart(play.value / 1000, render.value)
         while playing.value and not building.value:
-            time.sleep(play.value / 1000)
-            advance()
+            pacer.pause, pacer.minimum = play.value / 1000, render.value
+            rounds, start = pacer.batch(), time.perf_counter()
+            for _ in range(rounds):
+                model.value.step()
+            stepped = time.perf_counter()
+            force_update()  # renders the panels, in this thread unless another is rendering
+            drawn = max(time.perf_counter() - stepped, sum(model.value.drawing.values()))
+            time.sleep(pacer.record(rounds, stepped - start, drawn))
 
     def rebuild():
         if building.value:
@@ -209,8 +272,18 @@ def RunControls(model: solara.Reactive[MarketDashboard], parameters: dict):
         solara.Button(label="Step", color="primary", on_click=advance, disabled=playing.value or building.value)
     with labelled("play_interval", "pause between rounds under Play (ms)", ""):
         number_slider(play.value, play.set, Field("", "int", low=10, high=500, step=10))
-    with labelled("render_interval", "rounds per redraw", "more rounds between redraws play faster"):
-        number_slider(render.value, render.set, Field("", "int", low=1, high=100, step=1))
+    with labelled("render_interval", "rounds per redraw (at least)",
+                  "Play shows more when a redraw takes longer than the pause allows"):
+        number_slider(render.value, render.set, Field("", "int", low=1, high=MAX_BATCH, step=1))
+    PaceNote(pacer)
+
+
+@solara.component
+def PaceNote(pacer: Pacer):
+    """How the last Play was paced: rounds per redraw, whether they were batched and why, rounds per second."""
+    update_counter.get()
+    if pacer.redraws:
+        solara.Text(pacer.note(), classes=["agora-pace"], style=NOTE_STYLE)
 
 
 def prepared(parameters: dict) -> MarketDashboard:
@@ -251,6 +324,27 @@ def make_page(controls: Controls):
                 MarketControls(values)
             with solara.Card("This market as a spec file"):
                 SpecPanel(model.value.controls)
-        ComponentsView([(component, 0) for component in COMPONENTS], model.value)
+        Panels(model.value)
 
     return Page
+
+
+@solara.component
+def Panels(model: MarketDashboard):
+    """The panels in a grid sized to the page (:func:`~agora.experiments.dashboard.layout.panel_geometry`).
+
+    While Reset builds, the grid is hidden and a card shows progress: one style change of one element,
+    which the browser applies at once (emptying the panels would take several changes, applied in turn).
+    The grid of a new market is a new element (keyed by the market), which replaces the hidden one in one
+    change of the page, so no picture of the old market comes back into sight."""
+    width = solara.use_reactive(0)
+    PageWidth.element(width=width.value, on_width=width.set)
+    columns, picture = panel_geometry(width.value)
+    if BUILDING.value:
+        with solara.Card("Summary", style={"max-width": f"{picture + CARD_INSET}px"}):
+            Building()
+    with solara.Div(classes=["agora-panels"], style={
+            "display": "none" if BUILDING.value else "grid", "column-gap": f"{GAP}px", "align-items": "start",
+            "grid-template-columns": f"repeat({columns}, {picture + CARD_INSET}px)"}).key(f"panels-{id(model)}"):
+        for component in COMPONENTS:
+            component(model, picture)
