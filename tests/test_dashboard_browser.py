@@ -115,6 +115,7 @@ POSTED_MENU = {"law": "uniform:0,1", "intermediaries": 2, "items": 2}  # set on 
 FEES_RULE = "hedge"  # posted fees: chosen on the page; rate 0.5 is Hedge's eta 5
 PLANES = ("simultaneous", "posted-fees")  # the protocols with a price plane
 K_ITEMS = ("posted-menu", "k-item-auction", "posted-fees")  # one law, 2 intermediaries and 2 items set on the page
+ONE_LAW_ONLY = ("q-learning-fees",)  # one law set on the page (one intermediary holds every buyer)
 PROTOCOLS = ["seller-first", "intermediary-first", "simultaneous", "posted-menu", "posted-fees", "veto-bargaining"]
 
 
@@ -204,10 +205,11 @@ def _choose(page, name: str, value: str) -> None:
 
 def _choose_protocol(page, protocol: str) -> None:
     _choose(page, "protocol", protocol)
-    if protocol in K_ITEMS:
+    if protocol in K_ITEMS + ONE_LAW_ONLY:
         field = _control(page, "bidders").locator("input").first
         field.fill(POSTED_MENU["law"])
         field.press("Enter")
+    if protocol in K_ITEMS:
         _set_slider(page, "intermediaries", POSTED_MENU["intermediaries"])
         _set_slider(page, "items", POSTED_MENU["items"])
     if protocol == "posted-fees":

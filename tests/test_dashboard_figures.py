@@ -27,7 +27,7 @@ from tests.dashboard_checks import rule_and_knowledge
 
 
 def _market(protocol: str, rounds: int, **kw) -> MarketDashboard:
-    one_law = protocol in ("posted-menu", "posted-fees", "k-item-auction", "robust")
+    one_law = protocol in ("posted-menu", "posted-fees", "k-item-auction", "robust", "q-learning-fees")
     kw = {"bidders": "uniform:0,1" if one_law else "uniform:0,1; exponential:1", "buyers": 3,
           "intermediaries": 2 if protocol == "posted-fees" else 1, **rule_and_knowledge(protocol, kw.get("rule")),
           **kw}

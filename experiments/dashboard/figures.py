@@ -18,6 +18,8 @@ it unscaled and its text is :data:`TEXT_PX` CSS px high.
 
 from __future__ import annotations
 
+import textwrap
+
 import networkx as nx
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -244,9 +246,20 @@ class NetworkPlot:
         g = self.graph
         direct = [e for e in net.messages if not g.has_edge(*e) and not g.has_edge(*e[::-1])]
         self.direct.set_segments([_arc(self.pos[u], self.pos[v]) for u, v in direct])
-        self.ax.set_title(f"{len(self.buyers)} {self.kind}; {net.caption}", fontsize=FONT)
+        self.ax.set_title(self._title(f"{len(self.buyers)} {self.kind}; {net.caption}"), fontsize=FONT)
         self._place(self._labels(net))
         return self.figure
+
+
+    def _title(self, text: str, lines: int = 1) -> str:
+        """``text`` wrapped to the axes' width (0.6 em a character) in at most ``lines`` lines, the rest
+        cut with an ellipsis: the room above the network holds one."""
+        width_pt = self.ax.get_position().width * self.figure.get_figwidth() * 72
+        wrapped = textwrap.wrap(text, max(20, int(width_pt / (0.6 * FONT))))
+        if len(wrapped) > lines:
+            wrapped = wrapped[:lines]
+            wrapped[-1] = wrapped[-1][:-1] + "\u2026"
+        return "\n".join(wrapped)
 
 
 def network_figure(view: MarketView, model) -> Figure:
