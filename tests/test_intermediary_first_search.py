@@ -115,3 +115,15 @@ def test_twenty_bidders_agree_with_the_previous_search():
     sol = solve_intermediary_first(uniform_exponential_market(20))
     assert sol.intermediary_revenue == pytest.approx(BEFORE_20[0], rel=1e-9)
     assert sol.intermediary_commitment["anticipated_price"] == pytest.approx(BEFORE_20[1], rel=1e-9)
+
+
+def test_a_capped_heavy_tail_keeps_the_papers_split():
+    """Remark 4.5 on F_0.02,1e100 with the intermediary posting first: the seller keeps 1 - eps of OPT
+    and the intermediary eps, to 1e-7. Brent on the scan's coarse revenues stopped 1.1e-7 short here."""
+    from agora.market.distributions import parse_spec
+    from agora.market.single_item.intermediary_first import best_commitment
+    from agora.market.single_item.right_auctions import PostedRightPrice
+
+    best = best_commitment([parse_spec("pareto:0.02,1,1e100")], PostedRightPrice)
+    assert best.outcome.seller_revenue == pytest.approx(0.98, rel=1e-7)
+    assert best.outcome.intermediary_revenue == pytest.approx(0.02, rel=1e-6)

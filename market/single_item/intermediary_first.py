@@ -235,16 +235,15 @@ def _intermediary_revenue(bidders, cls, x: float, seller_price: float | None = N
                                   rtol=SCAN_RTOL if coarse else RTOL, quick=coarse).intermediary_revenue
 
 
-def _maximize_parameter(bidders, cls, cand: np.ndarray, seller_price: float | None,
-                        polished: bool = False) -> tuple[float, int, int]:
+def _maximize_parameter(bidders, cls, cand: np.ndarray, seller_price: float | None) -> tuple[float, int, int]:
     """Scan ``cand`` for the best parameter of ``cls``, then bounded Brent between the best one's neighbours.
 
     The intermediary's revenue can jump where the seller's response jumps, so the
-    scan, not the refinement, is relied on for the global optimum. ``polished``: Newton
-    steps follow (:func:`polish_maximum`), so Brent compares the scan's coarse revenues
-    (its stop still tight, as an optimum on a jump of the seller's answer is not polished)
-    and only its end is evaluated exactly. Returns the best parameter, how many candidates
-    were scanned and how many could not be evaluated.
+    scan, not the refinement, is relied on for the global optimum. The scan ranks with the
+    coarse revenues; Brent compares exact ones (coarse ones, off by ~1e-7 on a capped heavy
+    tail such as F_0.02,1e100, would stop it short of an optimum that Newton's polish then
+    leaves alone when it sits on a kink of the seller's answer). Returns the best parameter,
+    how many candidates were scanned and how many could not be evaluated.
     """
     revenue = np.array([_revenue_or_nan(bidders, cls, x, seller_price) for x in cand])
     skipped = int(np.count_nonzero(np.isnan(revenue)))
@@ -261,10 +260,10 @@ def _maximize_parameter(bidders, cls, cand: np.ndarray, seller_price: float | No
     lo, hi = cand[max(k - 1, 0)], cand[min(k + 1, cand.size - 1)]
     if hi > lo:
         with np.errstate(over="ignore", invalid="ignore"):  # Brent's parabola steps on huge ranges
-            res = minimize_scalar(lambda x: -_intermediary_revenue(bidders, cls, x, seller_price, coarse=polished),
+            res = minimize_scalar(lambda x: -_intermediary_revenue(bidders, cls, x, seller_price),
                                   bounds=(lo, hi), method="bounded",
                                   options={"xatol": 1e-10 * hi})
-        found = _intermediary_revenue(bidders, cls, res.x, seller_price) if polished else -res.fun
+        found = -res.fun
         if found > best_r + VALUE_TIE * abs(best_r):  # a scanned point (a bound, a kink) wins ties
             best_x = float(res.x)
     return best_x, int(cand.size) + skipped, skipped
@@ -277,8 +276,7 @@ def best_commitment(bidders: Sequence[ValueDistribution], cls: type[RightAuction
     :func:`_maximize_parameter` scans and refines, and Newton steps on the five-point
     stencil sharpen the optimum (:func:`polish_maximum`).
     """
-    best_x, scanned, skipped = _maximize_parameter(bidders, cls, _parameter_candidates(bidders, cls), None,
-                                                   polished=True)
+    best_x, scanned, skipped = _maximize_parameter(bidders, cls, _parameter_candidates(bidders, cls), None)
     best_x = polish_maximum(lambda x: _intermediary_revenue(bidders, cls, x), best_x,
                             scale=max(typical_value(b) for b in bidders))
     commitment = cls(best_x)
