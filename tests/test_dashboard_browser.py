@@ -204,6 +204,8 @@ def _choose(page, name: str, value: str) -> None:
 
 
 def _choose_protocol(page, protocol: str) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     _choose(page, "protocol", protocol)
     if protocol in K_ITEMS + ONE_LAW_ONLY:
         field = _control(page, "bidders").locator("input").first
@@ -215,7 +217,12 @@ def _choose_protocol(page, protocol: str) -> None:
     if protocol == "posted-fees":
         _choose(page, "rule", FEES_RULE)
     page.get_by_role("button", name="Reset").click()
-    page.get_by_text(VIEWS[protocol].title).wait_for(timeout=60_000)
+    title = page.get_by_text(VIEWS[protocol].title)
+    try:
+        title.wait_for(timeout=30_000)
+    except PlaywrightTimeout:  # a Reset clicked while the page still applied the controls is lost: once more
+        page.get_by_role("button", name="Reset").click()
+        title.wait_for(timeout=60_000)
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -281,7 +288,7 @@ def test_play_pause_and_reset(server, browser):
     field.fill("10")
     field.press("Enter")
     _control(page, "play_interval").locator('[role=slider][aria-valuenow="10"]').wait_for(state="attached",
-                                                                                        timeout=10_000)
+                                                                                        timeout=60_000)
     page.get_by_role("button", name="▶").click()
     page.wait_for_function("() => { const e = document.querySelector('span.round');"  # batches skip rounds
                            " return e && parseInt(e.innerText.split(' ').pop()) >= 2; }", timeout=60_000)
