@@ -20,6 +20,8 @@ fee in the k-item posted-fees market (:mod:`agora.market.learning.fee_game`; the
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 from agora.market.distributions import parse_spec
@@ -87,7 +89,7 @@ class KLearning:
         return float(self.learner.seat.own_prices[self.learner.act()])
 
 
-class GridQSession:
+class GridQSession(ABC):
     """What the seller's and the intermediary's :class:`QLearning` strategies share in one session of
     :func:`~agora.market.learning.qlearning.q_learning` on a grid game: the prices ``grid`` (both sides
     post from it), the seller's payoffs ``A`` (rows) and the intermediary's ``B`` (columns).
@@ -124,13 +126,13 @@ class GridQSession:
         self._actions: dict[str, int] = {}
         self._model, self._block = None, None
 
+    @abstractmethod
     def check_model(self, model) -> None:
         """InputError (one line) if ``model`` is not the market of this session's grid game."""
-        raise NotImplementedError
 
+    @abstractmethod
     def posted(self, last) -> tuple[float, float]:
         """The seller's and the intermediary's prices in the round outcome ``last``."""
-        raise NotImplementedError
 
     def action(self, model, side: str) -> int:
         """``side``'s grid index in the model's current round."""
