@@ -14,17 +14,24 @@ protocol (:func:`agora.models.learning_models.k_learning_model`): each observes 
 :class:`QLearning` lets the seller and the intermediary of the simultaneous market learn by tabular
 Q-learning (Calvano et al. 2020), one :class:`QSession` shared by the two: on the session's seed they
 post the prices, period for period, of that session of :func:`agora.market.learning.qlearning.q_learning`.
+With a :class:`FeeQSession` the same strategies post the seller's price per item and the intermediary's
+fee in the k-item posted-fees market (:mod:`agora.market.learning.fee_game`; the kind ``q-learning-fees``).
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
+from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
+from agora.market.learning.fee_game import fee_game
 from agora.market.learning.k_selection import KItemMarket
 from agora.market.learning.qlearning import BLOCK, SIDES, check_parameters
 from agora.market.learning.selection import Market
 from agora.market.single_item.simultaneous import PricingGame, grid_game
+from agora.protocols.posted_fees import PostedFees
 
 
 class Learning:
@@ -82,9 +89,10 @@ class KLearning:
         return float(self.learner.seat.own_prices[self.learner.act()])
 
 
-class QSession:
+class GridQSession(ABC):
     """What the seller's and the intermediary's :class:`QLearning` strategies share in one session of
-    :func:`~agora.market.learning.qlearning.q_learning` on the ``points``-price grid game of ``bidders``.
+    :func:`~agora.market.learning.qlearning.q_learning` on a grid game: the prices ``grid`` (both sides
+    post from it), the seller's payoffs ``A`` (rows) and the intermediary's ``B`` (columns).
 
     The session's Philox generator on ``seed``, period t taking its uniforms 4t .. 4t + 3 (the
     seller's and the intermediary's exploration tests, then their uniform actions; drawn BLOCK
@@ -97,14 +105,15 @@ class QSession:
     sides update their own Q-tables with the last round's public prices, then both act; a session
     serves one model, round by round from its first. A side's reward is its expected profit at the
     posted pair (the grid game's payoff, which q_learning learns from), not the round's realized sale.
+    A subclass says which markets it fits (:meth:`check_model`) and what the two sides posted (:meth:`posted`).
     """
 
-    def __init__(self, bidders, points: int, seed: np.random.SeedSequence, alpha: float = 0.15,
-                 beta: float = 4e-6, delta: float = 0.95, memory: int = 1, periods: int = 1_000_000,
-                 window: int = 100_000):
+    def __init__(self, grid: np.ndarray, A: np.ndarray, B: np.ndarray, seed: np.random.SeedSequence,
+                 alpha: float = 0.15, beta: float = 4e-6, delta: float = 0.95, memory: int = 1,
+                 periods: int = 1_000_000, window: int = 100_000):
         check_parameters(alpha, beta, delta, memory, periods, window)
-        self.game = PricingGame(bidders)
-        self.grid, self.A, self.B = grid_game(self.game, points)
+        self.grid, self.A, self.B = grid, A, B
+        points = len(grid)
         self.alpha, self.beta, self.delta, self.periods, self.window = alpha, beta, delta, periods, window
         self.states = (points * points) ** memory
         self.tables = {"seller": QTable(self.A, self.A.mean(axis=1) / (1 - delta), self.states),
@@ -117,6 +126,14 @@ class QSession:
         self._actions: dict[str, int] = {}
         self._model, self._block = None, None
 
+    @abstractmethod
+    def check_model(self, model) -> None:
+        """InputError (one line) if ``model`` is not the market of this session's grid game."""
+
+    @abstractmethod
+    def posted(self, last) -> tuple[float, float]:
+        """The seller's and the intermediary's prices in the round outcome ``last``."""
+
     def action(self, model, side: str) -> int:
         """``side``'s grid index in the model's current round."""
         if model is not self._model:
@@ -126,18 +143,15 @@ class QSession:
         return self._actions[side]
 
     def _attach(self, model) -> None:
-        specs = tuple(b.spec for b in model.distributions)
-        if specs != self.game.specs:
-            raise InputError(f"this Q-learning session was built for bidders {self.game.specs}, "
-                             f"but the model has {specs}")
+        self.check_model(model)
         if self._model is not None or model.round != 0:
             raise InputError("a Q-learning session plays one model from its first round; "
-                             "build a new QSession for another model")
+                             "build a new session for another model")
         self._model = model
 
     def _advance(self, model) -> None:
         if model.last is not None:
-            a, b = self._index[model.last.seller_price], self._index[model.last.intermediary_price]
+            a, b = (self._index[p] for p in self.posted(model.last))
             joint = len(self.grid) ** 2
             nxt = (self.state * joint + a * len(self.grid) + b) % self.states
             if self.learning:
@@ -156,6 +170,50 @@ class QSession:
         self._actions = {side: self.tables[side].act(self.state, u is not None and u[k] < explore,
                                                      None if u is None else u[k + 2])
                          for k, side in enumerate(SIDES)}
+
+
+class QSession(GridQSession):
+    """A :class:`GridQSession` on the ``points``-price grid game of ``bidders`` in the simultaneous
+    market (monopolist-intermediary, Section 5): both post prices."""
+
+    def __init__(self, bidders, points: int, seed: np.random.SeedSequence, **learning):
+        self.game = PricingGame(bidders)
+        super().__init__(*grid_game(self.game, points), seed, **learning)
+
+    def check_model(self, model) -> None:
+        specs = tuple(b.spec for b in model.distributions)
+        if specs != self.game.specs:
+            raise InputError(f"this Q-learning session was built for bidders {self.game.specs}, "
+                             f"but the model has {specs}")
+
+    def posted(self, last) -> tuple[float, float]:
+        return last.seller_price, last.intermediary_price
+
+
+class FeeQSession(GridQSession):
+    """A :class:`GridQSession` on the posted-fees game of :func:`~agora.market.learning.fee_game.fee_game`
+    (the kind ``q-learning-fees``): ``items`` items, ``buyers`` buyers with values from ``distribution``, all
+    one intermediary's, the seller's price per item and the intermediary's fee on one ``points``-price grid
+    up to ``upper`` (default: the support's top), under :class:`~agora.protocols.posted_fees.PostedFees`."""
+
+    def __init__(self, distribution: str, buyers: int, items: int, points: int, seed: np.random.SeedSequence,
+                 upper: float | None = None, **learning):
+        self.distribution, self.buyers, self.items = distribution, buyers, items
+        super().__init__(*fee_game(distribution, buyers, items, points, upper), seed, **learning)
+
+    def check_model(self, model) -> None:
+        specs = tuple(b.spec for b in model.distributions)
+        want = (parse_spec(self.distribution).spec,) * self.buyers
+        protocol = model.protocol
+        k = protocol.k if isinstance(protocol, PostedFees) else None
+        if (specs, k, len(model.intermediaries)) != (want, self.items, 1):
+            raise InputError(f"this Q-learning session was built for {self.buyers} buyers of {self.distribution} "
+                             f"and {self.items} items under posted fees with one intermediary, but the model has "
+                             f"bidders {specs}, protocol {getattr(protocol, 'name', protocol)} (k = {k}) and "
+                             f"{len(model.intermediaries)} intermediaries")
+
+    def posted(self, last) -> tuple[float, float]:
+        return last.seller_price, last.fees[0]
 
 
 class QTable:
@@ -180,9 +238,10 @@ class QTable:
 
 
 class QLearning:
-    """Post ``side``'s ("seller" or "intermediary") price by the Q-learning of ``session``."""
+    """Post ``side``'s ("seller" or "intermediary") price, or the intermediary's fee under posted fees, by the
+    Q-learning of ``session``."""
 
-    def __init__(self, session: QSession, side: str):
+    def __init__(self, session: GridQSession, side: str):
         if side not in SIDES:
             raise InputError(f"side must be seller or intermediary, got {side!r}")
         self.session, self.side = session, side

@@ -10,7 +10,8 @@ agents on both sides; :func:`k_learning_model` builds the k-item market of
 :func:`q_learning_model` builds the simultaneous market with
 :class:`~agora.agents.learning.QLearning` agents on both sides, one
 :class:`~agora.agents.learning.QSession` of the vectorized sessions of
-:func:`agora.market.learning.qlearning.q_learning`.
+:func:`agora.market.learning.qlearning.q_learning`; :func:`q_learning_fees_model` the k-item posted-fees
+market of one intermediary with the same agents on a :class:`~agora.agents.learning.FeeQSession`.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from agora.agents.learning import KLearning, Learning, QLearning, QSession
+from agora.agents.learning import FeeQSession, KLearning, Learning, QLearning, QSession
 from agora.market.demand import from_partition
 from agora.market.learning.dynamics import MARKET, child
 from agora.market.learning.k_selection import KItemMarket, market_draws
 from agora.market.learning.selection import Market, market_values
 from agora.models.market_model import MarketModel
+from agora.models.round_collector import RoundCollector
 from agora.protocols.messages import LOG_COLUMNS
 from agora.protocols.posted_fees import PostedFees
 
@@ -72,3 +74,18 @@ def q_learning_model(session: QSession, rng=None) -> MarketModel:
     session's Q-learning; the buyers' values (whether each round sells) are drawn from ``rng``."""
     return MarketModel(session.game.specs, protocol="simultaneous", seller=QLearning(session, "seller"),
                        intermediary=QLearning(session, "intermediary"), rng=rng)
+
+
+FEE_ROUNDS = {name: name for name in ("seller_price", "fees", "units", "seller_revenue", "intermediary_revenue",
+                                      "welfare", "sale")}  # per round; fees and units: one entry per intermediary
+
+
+def q_learning_fees_model(session: FeeQSession, rng=None) -> MarketModel:
+    """A MarketModel of ``session``'s posted-fees market (its buyers, all one intermediary's, and items, under
+    PostedFees) whose seller posts its price per item and whose intermediary posts its fee by the session's
+    Q-learning; the buyers' values and the rationing priorities are drawn from ``rng``."""
+    model = MarketModel([session.distribution] * session.buyers, protocol=PostedFees(session.items),
+                        seller=QLearning(session, "seller"), intermediary=QLearning(session, "intermediary"),
+                        rng=rng)
+    model.datacollector = RoundCollector(FEE_ROUNDS, {model.buyer_class: {"value": "value", "payoff": "payoff"}})
+    return model

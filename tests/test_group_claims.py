@@ -24,10 +24,15 @@ from agora.market.group.solver import parse_members, solve_group
 
 
 def test_the_independent_evaluator_gives_example_1():
-    """Example 1: omega_1 = sqrt(3/7), profit 0.3956 (printed: approximately 0.39); unanimous price (5 - sqrt 7)/3."""
+    """Example 1: omega_1 = sqrt(3/7) and the profit (printed: approximately 0.39) in closed form; unanimous price
+    (5 - sqrt 7)/3.
+
+    phi_1 ~ U[-2, 2] and phi_2 ~ U[-3, 3], so X = w phi_1 and Y = (1 - w) phi_2 are centered uniforms of half-widths
+    a = 2w >= b = 3(1 - w) (at w near sqrt(3/7)); E|X + Y| = a/2 + b^2/(6a) (the trapezoidal density of X + Y), and
+    E[(X + Y)+] = E|X + Y| / 2 = w/2 + 3(1 - w)^2/(8w), least at w^2 = 3/7, where it is 3/4 (sqrt(7/3) - 1)."""
     w1, value = gc.pair_optimum(((0.0, 2.0), (0.0, 3.0)), 0.0)
     assert w1 == pytest.approx(math.sqrt(3 / 7), abs=1e-7)
-    assert value == pytest.approx(0.3956, abs=1e-4)
+    assert value == pytest.approx(0.75 * (math.sqrt(7 / 3) - 1), abs=1e-11)  # quad at rtol 1e-12, xatol 1e-11
     p, profit = gc.posted_optimum(((0.0, 2.0), (0.0, 3.0)), 0.0)
     exact = (5 - math.sqrt(7)) / 3
     assert p == pytest.approx(exact, abs=5e-8)  # Brent at a smooth maximum: x to about sqrt(eps) p

@@ -8,6 +8,8 @@ import math
 import pytest
 from cli_run import run_cli
 
+from agora.experiments.reproduce.group_claims import pair_optimum
+
 KEYS = {"weights", "profit", "trade_probability", "posted_price", "posted_price_profit", "trivial"}
 
 
@@ -25,9 +27,10 @@ def test_example_1_json(capsys):
     d = solve(capsys, "uniform:0,2", "uniform:0,3")
     assert KEYS <= d.keys()
     assert d["weights"][0] == pytest.approx(math.sqrt(3 / 7), abs=1e-8)
-    assert d["profit"] == pytest.approx(0.3956, abs=1e-3)
-    assert d["posted_price"] == pytest.approx((5 - math.sqrt(7)) / 3, abs=1e-9)
-    assert d["posted_price_profit"] == pytest.approx(0.3521, abs=1e-4)
+    assert d["profit"] == pytest.approx(pair_optimum(((0.0, 2.0), (0.0, 3.0)), 0.0)[1], abs=1e-9)
+    price = (5 - math.sqrt(7)) / 3  # the maximizer of p (1 - p/2) (1 - p/3)
+    assert d["posted_price"] == pytest.approx(price, abs=1e-9)
+    assert d["posted_price_profit"] == pytest.approx(price * (1 - price / 2) * (1 - price / 3), abs=1e-12)
     assert d["trivial"] is None and d["trade_probability"] == pytest.approx(0.5, abs=1e-9)
 
 

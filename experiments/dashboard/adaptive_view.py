@@ -21,22 +21,12 @@ from __future__ import annotations
 
 from functools import cached_property, lru_cache
 
-import networkx as nx
 import numpy as np
-import pandas as pd
 
-from agora.experiments.dashboard.views import (
-    COMMON_CONTROLS,
-    MarketView,
-    Network,
-    PricePlane,
-    Reference,
-    register,
-    snap,
-)
+from agora.experiments.dashboard.path_view import PathModel, PathView, bands_at, best_response_plane
+from agora.experiments.dashboard.views import COMMON_CONTROLS, MarketView, PricePlane, Reference, register, snap
 from agora.experiments.markets import ParamError
 from agora.experiments.markets.adaptive_play import STATIONARY_STATES, check
-from agora.market.demand import SELLER, buyer_node, intermediary_node
 from agora.market.errors import InputError
 from agora.market.learning import stochastic_stability as ss
 from agora.market.learning.adaptive_paths import AdaptivePath, history_states, simulate
@@ -46,8 +36,6 @@ from agora.market.single_item.right_auctions import PostedRightPrice
 from agora.market.single_item.simultaneous import PRICE_SLACK, PricingGame, grid_game
 
 HORIZON = 10_000  # periods drawn at the first step
-SERIES = ("seller_revenue", "intermediary_revenue", "welfare", "at_stable", "at_convention", "seller_price",
-          "intermediary_price")
 #: The runner's parameter -> the control that sets it
 CONTROL_OF = {"points": "points", "memory": "memory", "sample_row": "sample_row", "sample_column": "sample_column",
               "start_row": "seller_price", "start_column": "intermediary_price", "bidders": "bidders"}
@@ -66,31 +54,40 @@ def runner_params(controls) -> dict:
             "start_column": snap(grid, c.intermediary_price)}
 
 
-class AdaptivePlayModel:
+class AdaptivePlayModel(PathModel):
     """The path of :data:`HORIZON` periods (drawn at the first step), revealed one period per step, and the
     exact answers."""
 
+    horizon = HORIZON
+
     def __init__(self, params: dict, seed: int):
-        self.params, self.round = params, 0
+        super().__init__()
+        self.params = params
         self.specs = tuple(params["bidders"])
+        self.buyers = len(self.specs)
         self.exact = _exact(self.specs, params["points"], (params["sample_row"], params["sample_column"]),
                             params["memory"], (params["eps_row"], params["eps_column"]))
         self.seed = seed
 
-    @cached_property
-    def path(self) -> AdaptivePath:
+    @property
+    def game(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.exact[:3]
+
+    def draw(self) -> AdaptivePath:
         """The :data:`HORIZON` periods, drawn at the first step."""
         p, (_, A, B, *_) = self.params, self.exact
         return simulate(A, B, p["memory"], (p["sample_row"], p["sample_column"]), (p["eps_row"], p["eps_column"]),
                         HORIZON, np.random.default_rng(self.seed), (p["start_row"], p["start_column"]))
 
+    def actions(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.path.rows, self.path.cols
+
+    def welfare(self, seller_price: float, intermediary_price: float) -> float:
+        return _welfare(self.specs, seller_price, intermediary_price)
+
     @cached_property
     def at_stable(self) -> np.ndarray:
         return _at_stable(self.path, self.exact, (self.params["start_row"], self.params["start_column"]))
-
-    def step(self) -> None:
-        self.path  # noqa: B018  (drawn now, not when the market is built)
-        self.round = min(self.round + 1, HORIZON)
 
     def visits(self) -> dict[tuple[int, int], float]:
         """The share of the periods so far whose history is convention (a, b), for every convention."""
@@ -130,12 +127,13 @@ def _welfare(specs: tuple[str, ...], ps: float, pi: float) -> float:
     return evaluate_right_auction(game.bidders, PostedRightPrice(pi), ps - slack).welfare
 
 
-class AdaptivePlayView(MarketView):
+class AdaptivePlayView(PathView, MarketView):
     protocol = "adaptive-play"
     title = "Adaptive play with mistakes (Young 1993; monopolist-intermediary, Section 5)"
     rules = ("adaptive-play",)
     controls = COMMON_CONTROLS + ("seller_price", "intermediary_price", "points", "memory", "sample_row",
                                   "sample_column", "eps_row", "eps_column")
+    extra = ("at_stable", "at_convention")
 
     def check(self, controls) -> None:
         if controls.intermediaries != 1 or controls.items != 1:
@@ -150,52 +148,23 @@ class AdaptivePlayView(MarketView):
     def build(self, controls) -> AdaptivePlayModel:
         return AdaptivePlayModel(runner_params(controls), controls.seed)
 
-    def network(self, model: AdaptivePlayModel) -> Network:
-        g = nx.DiGraph()
-        g.add_node(SELLER, kind="seller", layer=2)
-        g.add_node(intermediary_node(0), kind="intermediary", layer=1, index=0)
-        g.add_edge(intermediary_node(0), SELLER)
-        for i in range(len(model.specs)):
-            g.add_node(buyer_node(i), kind="buyer", layer=0, index=i)
-            g.add_edge(buyer_node(i), intermediary_node(0))
-        net = Network(g)
-        if model.round == 0:
-            return net
+    def caption(self, model: AdaptivePlayModel) -> str:
         grid, t, p = model.exact[0], model.round - 1, model.path
         masses = _masses(model)
         shares = ", ".join(f"({grid[a]:.3g}, {grid[b]:.3g}) {s:.3g}" + (f" [exact {masses[a, b]:.3g}]" if masses
                                                                           else "")
                            for (a, b), s in model.visits().items() if s > 0)
-        net.caption = (f"period {model.round}: seller {grid[p.rows[t]]:.3g}, intermediary {grid[p.cols[t]]:.3g}"
-                       f"{' (a convention)' if p.at_convention[t] else ''}; periods at each convention: "
-                       f"{shares or 'none yet'}")
-        return net
+        return (f"period {model.round}: seller {grid[p.rows[t]]:.3g}, intermediary {grid[p.cols[t]]:.3g}"
+                f"{' (a convention)' if p.at_convention[t] else ''}; periods at each convention: "
+                f"{shares or 'none yet'}")
 
-    def series(self, model: AdaptivePlayModel) -> pd.DataFrame:
-        t = model.round
-        if t == 0:
-            return pd.DataFrame(columns=SERIES, dtype=float)
-        grid, A, B = model.exact[:3]
-        rows, cols = model.path.rows[:t], model.path.cols[:t]
-        ps, pi = grid[rows], grid[cols]
-        out = pd.DataFrame({"seller_revenue": A[rows, cols], "intermediary_revenue": B[rows, cols],
-                            "welfare": [_welfare(model.specs, float(x), float(y)) for x, y in zip(ps, pi)],
-                            "at_stable": model.at_stable[:t], "at_convention": model.path.at_convention[:t] * 1.0,
-                            "seller_price": ps, "intermediary_price": pi})
-        out.index = pd.RangeIndex(1, t + 1, name="round")
-        return out
+    def extra_series(self, model: AdaptivePlayModel, t: int) -> dict[str, np.ndarray]:
+        return {"at_stable": model.at_stable[:t], "at_convention": model.path.at_convention[:t] * 1.0}
 
     def reference(self, model: AdaptivePlayModel) -> Reference:
-        grid, A, B, res, pairs, conv, pi, play = model.exact
+        grid, _, _, res, _, conv, pi, _ = model.exact
         stable = [conv[j] for j in res.stable if conv[j] is not None]
-        bands = {}
-        if stable:
-            cols = {"seller_price": [grid[a] for a, _ in stable],
-                    "intermediary_price": [grid[b] for _, b in stable],
-                    "seller_revenue": [A[a, b] for a, b in stable],
-                    "intermediary_revenue": [B[a, b] for a, b in stable],
-                    "welfare": [_welfare(model.specs, float(grid[a]), float(grid[b])) for a, b in stable]}
-            bands = {k: (float(min(v)), float(max(v))) for k, v in cols.items()}
+        bands = bands_at(model, stable)
         masses = _masses(model)
         if masses:
             stable_mass = float(pi[np.concatenate([res.classes[j] for j in res.stable])].sum())
@@ -208,10 +177,10 @@ class AdaptivePlayView(MarketView):
                                 f"{mass_text}")
 
     def price_plane(self, model: AdaptivePlayModel) -> PricePlane:
-        grid, A, B, _, pairs = model.exact[:5]
+        grid, pairs = model.exact[0], model.exact[4]
         conventions = np.array([[grid[a], grid[b]] for a, b in pairs]).reshape(-1, 2)
-        return PricePlane(grid, grid[np.argmax(A, axis=0)], grid[np.argmax(B, axis=1)], conventions, None,
-                          f"best responses and conventions (strict equilibria) of the {len(grid)}-price grid game")
+        return best_response_plane(model, conventions, f"best responses and conventions (strict equilibria) of "
+                                   f"the {len(grid)}-price grid game")
 
 
 def _masses(model: AdaptivePlayModel) -> dict[tuple[int, int], float]:

@@ -20,47 +20,52 @@ welfare E[min(D, k)] E[v | v >= price + fee] there (random rationing among the b
 from __future__ import annotations
 
 import math
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
-import networkx as nx
 import numpy as np
-import pandas as pd
 from scipy.integrate import quad
 
+from agora.experiments.dashboard.path_view import PathModel, PathView, bands_at, best_response_plane
 from agora.experiments.dashboard.qlearning_view import DEFAULTS, MAX_CELLS, WINDOW
-from agora.experiments.dashboard.views import COMMON_CONTROLS, MarketView, Network, PricePlane, Reference, register
-from agora.market.demand import SELLER, buyer_node, intermediary_node
+from agora.experiments.dashboard.views import COMMON_CONTROLS, MarketView, PricePlane, Reference, register
 from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
 from agora.market.learning.fee_game import fee_references, items_sold
 from agora.market.learning.qlearning import check_parameters, q_learning, session_seeds
 
 HORIZON = 20_000  # periods of the session run at the first step
-SERIES = ("seller_revenue", "intermediary_revenue", "welfare", "seller_price", "intermediary_price")
 
 
-class QFeesModel:
+class QFeesModel(PathModel):
     """One Q-learning session in posted fees, revealed one period per step."""
 
+    horizon = HORIZON
+
     def __init__(self, controls):
+        super().__init__()
         c = controls
-        self.law, self.buyers, self.items, self.round = c.bidders[0], c.buyers, c.items, 0
+        self.law, self.buyers, self.items = c.bidders[0], c.buyers, c.items
         self.points = c.points or DEFAULTS["points"]
         self.learning = dict(alpha=c.rate, beta=c.beta, delta=c.delta, memory=c.memory)
         self.seed = session_seeds(c.seed, 1)[0]
         self.refs = fee_references(self.law, self.buyers, self.items, self.points)
 
-    @cached_property
-    def path(self) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def game(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.refs[:3]
+
+    def draw(self) -> tuple[np.ndarray, np.ndarray]:
         """The session's grid indices (seller's, intermediary's) for :data:`HORIZON` periods."""
-        _, A, B = self.refs[:3]
+        _, A, B = self.game
         res = q_learning(A, B, [self.seed], **self.learning, periods=HORIZON, window=min(WINDOW, HORIZON),
                          record=True)
         return res.row_path[0], res.col_path[0]
 
-    def step(self) -> None:
-        self.path  # noqa: B018  (the session runs now, not when the market is built)
-        self.round = min(self.round + 1, HORIZON)
+    def actions(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.path
+
+    def welfare(self, seller_price: float, intermediary_price: float) -> float:
+        return welfare(self.law, self.buyers, self.items, seller_price + intermediary_price)
 
 
 @lru_cache(maxsize=4096)
@@ -74,7 +79,7 @@ def welfare(law: str, buyers: int, items: int, total: float) -> float:
     return float(items_sold(law, buyers, items, total)) * (total + above / reach)
 
 
-class QFeesView(MarketView):
+class QFeesView(PathView, MarketView):
     protocol = "q-learning-fees"
     title = "Q-learning seller and fee (Calvano et al. 2020; intermediary-proof-mechanisms, posted fees)"
     rules = ("q-learning",)
@@ -99,50 +104,23 @@ class QFeesView(MarketView):
     def build(self, controls) -> QFeesModel:
         return QFeesModel(controls)
 
-    def network(self, model: QFeesModel) -> Network:
-        g = nx.DiGraph()
-        g.add_node(SELLER, kind="seller", layer=2)
-        g.add_node(intermediary_node(0), kind="intermediary", layer=1, index=0)
-        g.add_edge(intermediary_node(0), SELLER)
-        for i in range(model.buyers):
-            g.add_node(buyer_node(i), kind="buyer", layer=0, index=i)
-            g.add_edge(buyer_node(i), intermediary_node(0))
-        net = Network(g)
-        if model.round:
-            grid, (rows, cols) = model.refs[0], model.path
-            t = model.round - 1
-            net.caption = f"period {model.round}: price {grid[rows[t]]:.3g} per item, fee {grid[cols[t]]:.3g}"
-        return net
-
-    def series(self, model: QFeesModel) -> pd.DataFrame:
-        t = model.round
-        if t == 0:
-            return pd.DataFrame(columns=SERIES, dtype=float)
-        grid, A, B = model.refs[:3]
-        rows, cols = model.path[0][:t], model.path[1][:t]
-        out = pd.DataFrame({"seller_revenue": A[rows, cols], "intermediary_revenue": B[rows, cols],
-                            "welfare": [welfare(model.law, model.buyers, model.items, float(grid[i] + grid[j]))
-                                        for i, j in zip(rows, cols)],
-                            "seller_price": grid[rows], "intermediary_price": grid[cols]})
-        out.index = pd.RangeIndex(1, t + 1, name="round")
-        return out
+    def caption(self, model: QFeesModel) -> str:
+        grid, (rows, cols), t = model.refs[0], model.path, model.round - 1
+        return f"period {model.round}: price {grid[rows[t]]:.3g} per item, fee {grid[cols[t]]:.3g}"
 
     def reference(self, model: QFeesModel) -> Reference:
         grid, A, B, eqs, (i, j, exact), nash, monopoly = model.refs
-        values = {"seller_price": float(grid[i]), "intermediary_price": float(grid[j]),
-                  "seller_revenue": float(A[i, j]), "intermediary_revenue": float(B[i, j]),
-                  "welfare": welfare(model.law, model.buyers, model.items, float(grid[i] + grid[j]))}
-        return Reference({k: (v, v) for k, v in values.items()},
+        return Reference(bands_at(model, [(i, j)]),
                          f"the grid game's trading pure equilibrium of largest total profit {nash:.6g} (of "
                          f"{len(eqs)}{'; an equilibrium against any price too' if exact else ''}; joint monopoly "
                          f"{monopoly:.6g}): the Nash point of the q-learning-fees kind's row, on the "
                          f"{len(grid)}-price grid")
 
     def price_plane(self, model: QFeesModel) -> PricePlane:
-        grid, A, B, eqs = model.refs[:4]
-        return PricePlane(grid, grid[np.argmax(A, axis=0)], grid[np.argmax(B, axis=1)], grid[eqs], None,
-                          f"best responses and trading pure equilibria of the {len(grid)}-price posted-fees game",
-                          labels=("seller's price per item", "intermediary's fee"))
+        grid, eqs = model.refs[0], model.refs[3]
+        return best_response_plane(model, grid[eqs], f"best responses and trading pure equilibria of the "
+                                   f"{len(grid)}-price posted-fees game",
+                                   labels=("seller's price per item", "intermediary's fee"))
 
 
 register(QFeesView())

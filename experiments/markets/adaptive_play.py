@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -49,8 +50,8 @@ from agora.experiments.markets.single_item import read_bidders
 from agora.market.distributions import ACCEPTED_SPECS
 from agora.market.errors import InputError
 from agora.market.learning import stochastic_stability as ss
-from agora.market.learning.adaptive_paths import BLOCK, history_states, simulate
-from agora.market.learning.adaptive_play import AdaptivePlay
+from agora.market.learning.adaptive_paths import BLOCK, AdaptivePath, history_states, simulate
+from agora.market.learning.adaptive_play import AdaptivePlay, StabilityResult
 from agora.market.learning.conventions import strict_equilibria
 from agora.market.learning.fee_game import fee_game, fee_upper
 from agora.market.learning.pricing_stability import exact_chain, stability_of
@@ -175,48 +176,76 @@ def sizes(params: Mapping, steps: int) -> tuple[Size, ...]:
     return tuple(out)
 
 
-def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
-    """``steps`` periods of adaptive play on the run's random stream, beside the exact answers."""
+@dataclass(frozen=True)
+class Played:
+    """One run of adaptive play (:func:`played`) beside the exact answers: the price grid (None for a matrix
+    game), both mistake rates and the start, the stochastically stable classes, each class's convention (or
+    None), the exact chain over histories (None off it) and the simulated path."""
+
+    grid: np.ndarray | None
+    eps: tuple[float, float]
+    start: tuple[int, int]
+    res: StabilityResult
+    conv: list
+    play: AdaptivePlay | None
+    path: AdaptivePath
+
+    @property
+    def exact(self) -> bool:
+        """Whether the run's row gives exact stationary masses (the chain has at most STATIONARY_STATES histories)."""
+        return self.play is not None and self.play.states <= STATIONARY_STATES
+
+
+def played(params: Mapping, steps: int, rng: np.random.Generator) -> Played:
+    """``steps`` periods of adaptive play on ``rng`` from the run's start, and the stability of its game
+    (:func:`~agora.market.learning.pricing_stability.stability_of`)."""
     A, B, grid = payoffs(params)
     samples = (params["sample_row"], params["sample_column"])
     eps = (params["eps_row"], params["eps_column"])
     start = (params["start_row"], params["start_column"])
     res, conv, play = stability_of(A, B, samples, params["memory"])
     path = simulate(A, B, params["memory"], samples, eps, steps, rng, start)
+    return Played(grid, eps, start, res, conv, play, path)
+
+
+def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
+    """``steps`` periods of adaptive play on the run's random stream, beside the exact answers."""
+    p = played(params, steps, rng)
+    res, conv, grid = p.res, p.conv, p.grid
     stable = [list(conv[j]) if conv[j] is not None else {"states": int(res.classes[j].size)} for j in res.stable]
     labels = None if grid is None else json.dumps(
         [[float(grid[c[0]]), float(grid[c[1]])] if isinstance(c, list) else c for c in stable])
-    exact = play is not None and play.states <= STATIONARY_STATES
-    row = {"steps": steps, "exact_chain": play is not None, "classes": len(res.classes),
+    row = {"steps": steps, "exact_chain": p.play is not None, "classes": len(res.classes),
            "stable": json.dumps(stable), "stable_prices": labels, "potential": float(np.nanmin(res.potentials)),
-           **shares(path, conv, res, play, eps, start, exact),
+           **shares(p),
            "method": res.method + ("; stationary masses of the exact chain at the run's mistake rates (sparse LU)"
-                                   if exact else "; no exact stationary masses (more than "
+                                   if p.exact else "; no exact stationary masses (more than "
                                    f"{STATIONARY_STATES} histories)")}
-    return RunOutput({"row_action": path.rows, "column_action": path.cols, "at_convention": path.at_convention},
-                     row)
+    return RunOutput({"row_action": p.path.rows, "column_action": p.path.cols,
+                      "at_convention": p.path.at_convention}, row)
 
 
-def per_convention(path, conv: list, res, play: AdaptivePlay | None, eps, start, exact: bool) -> dict:
-    """Per convention (a, b): the share of periods at it and, when ``exact``, its stationary mass at
-    ``eps`` (NaN otherwise); the same for the stable classes' histories together.
+def per_convention(p: Played) -> dict:
+    """Per convention (a, b): the share of periods at it and, when ``p.exact``, its stationary mass at
+    ``p.eps`` (NaN otherwise); the same for the stable classes' histories together.
 
     On the exact chain a period's history is its state index; on conventions only, a period is at
     convention (a, b) when (a, b) has been played ``memory`` times in a row.
     """
+    path, conv, res, play = p.path, p.conv, p.res, p.play
     pairs = [c for c in conv if c is not None]
     if play is None:
         at = path.at_convention
         visits = np.array([np.mean(at & (path.rows == a) & (path.cols == b)) for a, b in pairs])
         stable_visits = float(sum(visits[pairs.index(conv[j])] for j in res.stable))
     else:
-        states = history_states(path, (play.n1, play.n2), start)
+        states = history_states(path, (play.n1, play.n2), p.start)
         visits = np.array([np.mean(states == play.convention(a, b)) for a, b in pairs])
         stable_states = np.concatenate([res.classes[j] for j in res.stable])
         stable_visits = float(np.isin(states, stable_states).mean())
     masses, stable_mass = np.full(len(pairs), math.nan), math.nan
-    if exact:
-        pi = ss.stationary(play.chain(eps))
+    if p.exact:
+        pi = ss.stationary(play.chain(p.eps))
         masses = np.array([pi[play.convention(a, b)] for a, b in pairs])
         stable_mass = float(pi[stable_states].sum())
     return {"pairs": pairs, "visits": visits, "masses": masses, "stable_visits": stable_visits,
@@ -226,22 +255,16 @@ def per_convention(path, conv: list, res, play: AdaptivePlay | None, eps, start,
 def convention_shares(params: Mapping, steps: int, rng: np.random.Generator) -> dict:
     """:func:`per_convention` of one run of ``steps`` periods, with the stable conventions, the price
     grid (None for a matrix game) and whether the masses are exact."""
-    A, B, grid = payoffs(params)
-    samples = (params["sample_row"], params["sample_column"])
-    eps = (params["eps_row"], params["eps_column"])
-    start = (params["start_row"], params["start_column"])
-    res, conv, play = stability_of(A, B, samples, params["memory"])
-    path = simulate(A, B, params["memory"], samples, eps, steps, rng, start)
-    exact = play is not None and play.states <= STATIONARY_STATES
-    return {**per_convention(path, conv, res, play, eps, start, exact), "grid": grid, "exact": exact,
-            "stable": [conv[j] for j in res.stable if conv[j] is not None]}
+    p = played(params, steps, rng)
+    return {**per_convention(p), "grid": p.grid, "exact": p.exact,
+            "stable": [p.conv[j] for j in p.res.stable if p.conv[j] is not None]}
 
 
-def shares(path, conv: list, res, play: AdaptivePlay | None, eps, start, exact: bool) -> dict:
+def shares(p: Played) -> dict:
     """The shares of periods whose history is in a stable class, at a convention, and at the convention
-    visited most, each beside the stationary mass of the same histories at ``eps`` when ``exact``
+    visited most, each beside the stationary mass of the same histories at ``p.eps`` when ``p.exact``
     (:func:`per_convention`)."""
-    d = per_convention(path, conv, res, play, eps, start, exact)
+    d = per_convention(p)
     pairs, visits, masses = d["pairs"], d["visits"], d["masses"]
     stable_visits, stable_mass = d["stable_visits"], d["stable_mass"]
     modal = int(np.argmax(visits)) if pairs else None
