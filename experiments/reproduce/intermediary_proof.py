@@ -118,6 +118,10 @@ The intermediary-proof price p_R = E[v(1, ceil(n/k))] with random rationing, eva
 every partition of the n buyers (Bell(n) structures, solved once per multiset of block sizes),
 for surplus-maximizing intermediaries (tau = 1) and monopolist ones (tau = c(lambda), Lemma 4).
 lambda is 1 - alpha of each law's regularity report (pareto:A,1 has lambda = 1 - A).
+For these two models min = max on every row, as it must be: a buyer is asked for iff v_i >= p
+(surplus) or phi(v_i) >= p (monopolist), whoever holds it, so the items asked for are
+Binomial(n, q) on every partition. Intermediaries whose demand does depend on the partition are
+in the section "Theorem 1 and Corollary 2 with partition-dependent intermediaries".
 """
     return Section("Theorem 1 and Corollary 2: revenue against the guarantee on every partition", text,
                    checks, extra)
