@@ -123,3 +123,24 @@ def test_section_3_structures_catch_a_1pc_error_in_the_exact_revenue(monkeypatch
     assert not any(_verdicts(section, "revenue under competition"))
     assert not any(_verdicts(section, "monopsony revenue"))
     assert not all(_verdicts(section, "against Monte Carlo"))
+
+
+def test_intermediary_proof_catches_a_1pc_error_in_the_growing_fee_revenue(monkeypatch):
+    """Equation 1 with alpha = 1/(1 + x): the exact revenue 1% high fails all three Monte Carlo rows."""
+    assert all(c.holds for c in intermediary_proof._growing_fee_cross_checks())
+    original = intermediary_proof.posted_revenue
+    monkeypatch.setattr(intermediary_proof, "posted_revenue", lambda *a: 1.01 * original(*a))
+    assert not any(c.holds for c in intermediary_proof._growing_fee_cross_checks())
+
+
+def test_intermediary_proof_catches_a_1pc_error_in_the_fee_contract_revenue(monkeypatch):
+    """Equation 1 with a share free of the deal: simulated revenue 1% low fails every partition's row."""
+    assert all(c.holds for c in intermediary_proof.fee_contracts().checks)
+    original = intermediary_proof.simulate_menu
+
+    def low(*args):
+        est = original(*args)
+        return dataclasses.replace(est, mean={**est.mean, "revenue": 0.99 * est.mean["revenue"]})
+
+    monkeypatch.setattr(intermediary_proof, "simulate_menu", low)
+    assert not any(_verdicts(intermediary_proof.fee_contracts(), "revenue at p_R"))
