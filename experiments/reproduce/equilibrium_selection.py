@@ -224,10 +224,12 @@ regret of the others against any price is {worst_regret:.2g}.
 
 def grid_changes() -> Section:
     """The three single-item markets' pure equilibrium sets against the grid-only candidates: the
-    constant value and F_eps,H on the solver's 1001-price grid, the two uniform bidders on the
-    301-price grid the uniform section solves."""
-    cases = [changes.MarketCase(CONSTANT.name, PricingGame(CONSTANT.bidders), 1001, changes.constant_value()),
-             changes.MarketCase(F_MARKET.name, PricingGame(F_MARKET.bidders), 1001, changes.f_eps_h(EPS, H)),
+    constant value and F_eps,H on as many even prices as their learning grids hold, the two uniform
+    bidders on the 301-price grid the uniform section solves."""
+    cases = [changes.MarketCase(CONSTANT.name, PricingGame(CONSTANT.bidders), CONSTANT.points,
+                                changes.constant_value()),
+             changes.MarketCase(F_MARKET.name, PricingGame(F_MARKET.bidders), F_MARKET.points,
+                                changes.f_eps_h(EPS, H)),
              changes.MarketCase(UNIFORM.name, PricingGame(UNIFORM.bidders), 301, changes.uniform_one_two())]
     return changes.grid_changes_section(cases)
 
