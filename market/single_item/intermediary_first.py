@@ -104,8 +104,6 @@ def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value
         if b.atom > 0 and float(s.score(b.hi)) >= reserve:
             share = law.win_share(np.array([i]), np.array([float(s.score(b.hi))]))[0]
             atoms += count[i] * atom_value(b.hi) * b.atom * share
-        if b.atom == 1.0:
-            continue
         inner = [float(x) for x in s.threshold(np.array(cuts))] + [b.lo]
         for lo, hi in pieces_between(inner, z0, b.hi):
             if hi - lo > 1e-14 * max(scale, abs(lo)):
