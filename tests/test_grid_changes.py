@@ -42,8 +42,8 @@ def test_uniform_grid_search_finds_none_refinement_finds_one_third():
         assert g.distance == pytest.approx(max(abs(g.seller_price - star), abs(g.intermediary_price - star)),
                                            abs=1e-9)
         # closed-form regret: the best reply to q earns (1 - q)^2 / 4
-        seller = 1 - g.seller_price * (1 - g.seller_price - g.intermediary_price) / ((1 - g.intermediary_price) ** 2 / 4)
-        inter = 1 - g.intermediary_price * (1 - g.seller_price - g.intermediary_price) / ((1 - g.seller_price) ** 2 / 4)
+        a, b = g.seller_price, g.intermediary_price
+        seller, inter = 1 - a * (1 - a - b) / ((1 - b) ** 2 / 4), 1 - b * (1 - a - b) / ((1 - a) ** 2 / 4)
         assert g.largest_regret == pytest.approx(max(seller, inter), abs=1e-9)
         assert g.largest_regret > 1e-9  # the reason the grid search rejected it
 
