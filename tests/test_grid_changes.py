@@ -59,7 +59,7 @@ def test_exponential_grid_point_moves_to_one():
 def test_section_rows_hold_and_name_the_moves():
     section = changes.grid_changes_section([_uniform_case()])
     assert section.checks and all(c.holds for c in section.checks)
-    assert "0 grid points kept, 3 moved, 0 rejected" in section.extra
+    assert "grid points: 0 kept, 3 moved, 0 rejected" in section.extra
     assert "(0.333333333, 0.333333333)" in section.extra
 
 

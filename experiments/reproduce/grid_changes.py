@@ -98,7 +98,7 @@ def changes_table(cmp: GridComparison) -> str:
     """The grid points moved or rejected (at most CHANGED_ROWS listed), with their regret and fate."""
     changed = cmp.changed()
     fates = cmp.fates()
-    head = (f"{fates['kept']} grid points kept, {fates['moved']} moved, {fates['rejected']} rejected "
+    head = (f"grid points: {fates['kept']} kept, {fates['moved']} moved, {fates['rejected']} rejected "
             f"(grid step {cmp.step:.6g})")
     if not changed:
         return head + "."
@@ -155,7 +155,8 @@ def comparison_checks(case: MarketCase, cmp: GridComparison) -> list[Check]:
     moved = [g for g in cmp.grid_points if g.fate == MOVED]
     if moved:
         gap = max(abs(g.distance - distance_to(d, (g.seller_price, g.intermediary_price))) for g in moved)
-        checks.append(Check(rule, name, f"{len(moved)} moved grid points: distance moved against the distance "
+        points = "grid point" if len(moved) == 1 else "grid points"
+        checks.append(Check(rule, name, f"{len(moved)} moved {points}: distance moved against the distance "
                             "to the derived equilibrium (largest difference)", 0.0, gap, gap <= tol, within,
                             d.provenance, d.source))
     if d.regret is not None and cmp.grid_points:

@@ -12,14 +12,17 @@ parameter such that
 With one bidder every class is a posted price for the right (Theorem 2.3), so the
 game is :class:`~agora.market.single_item.simultaneous.PricingGame`'s. With more,
 the posted-price game's equilibria may not survive: against p_s the intermediary's
-best auction of all is shifted Myerson anticipating p_s (Theorem 3.1).
+best auction of all earns E[(Phi - p_s)+] (Theorem 3.1), which shifted Myerson anticipating
+p_s collects where every phi_i(lo_i) <= p_s (:meth:`ClassGame.myerson_is_best`; a point mass's
+phi(lo) is its value, so there it charges less).
 
 Posted-price equilibria come from :func:`~agora.market.single_item.simultaneous.pure_equilibria`
 and are re-checked against the other classes. For an auction class C the intermediary's
 best parameter x(p) against each seller price p is exact
 (:func:`~agora.market.single_item.intermediary_first.best_commitment_against`); an
 equilibrium is a fixed point p = BR_s(C(x(p))), searched on a grid of seller prices,
-bracketed where p' - p changes sign and found by Brent, each candidate verified. Where a bidder
+bracketed where p' - p changes sign and found by Brent, each candidate verified; runs of
+verified grid prices are reported as segments whose ends are bisected and verified. Where a bidder
 cannot win whatever the parameter, many parameters tie against p and x(p) is one of them; when
 no candidate passes, the seller's best response to each scanned parameter is checked as well.
 The auction classes need regular laws (their best parameter comes from the personalized
