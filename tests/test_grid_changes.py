@@ -85,3 +85,21 @@ def test_distance_to_a_segment_is_the_max_norm_gap():
     assert changes.distance_to(d, (1.2, 0.0)) == pytest.approx(0.2)  # past the end (1, 0)
     grid = np.linspace(0.0, 1.0, 41)
     assert changes.f_eps_h(0.2, 1.0).kept(grid) == 25  # prices 0.2, 0.225, ..., 0.8
+
+
+@pytest.mark.slow
+def test_equilibrium_selection_section_rows_hold():
+    from agora.experiments.reproduce.equilibrium_selection import grid_changes
+
+    section = grid_changes()
+    assert len(section.checks) == 9 and all(c.holds for c in section.checks)
+    assert "grid points: 1 kept, 0 moved, 2 rejected" in section.extra  # U[0,1] and U[0,2] on 301 prices
+
+
+@pytest.mark.slow
+def test_monopolist_intermediary_section_rows_hold():
+    from agora.experiments.reproduce.monopolist_intermediary import grid_changes
+
+    section = grid_changes()
+    assert all(c.holds for c in section.checks)
+    assert {c.instance for c in section.checks} >= {"one U[0,1] bidder", "point:1", "F_{0.1,1e+30}"}
