@@ -157,6 +157,8 @@ def solve_simultaneous(args) -> int:
         print(f"no pure equilibrium over these classes; the best approximate one (largest regret "
               f"{e.largest_regret:.3g} of the best deviation's payoff):")
         print(format_table(CLASS_COLUMNS, _class_rows([e])))
+    for segment in solved.segments:
+        print(f"continuum: {segment['description']}")
     for e in solved.rejected[:6]:
         print(_rejection(e))
     if len(solved.rejected) > 6:

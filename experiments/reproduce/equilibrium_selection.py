@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from agora.experiments.output import dumps, staging_dir, write_table, write_text
+from agora.experiments.reproduce import grid_changes as changes
 from agora.experiments.reproduce.references import MONOPOLIST_INTERMEDIARY
 from agora.experiments.reproduce.report import Check, Report, Section
 from agora.experiments.reproduce.selection_k_items import BINDING, k_items
@@ -30,7 +31,7 @@ from agora.experiments.tables import markdown_table
 from agora.market.learning.k_selection import KItemMarket, KStudy, play_k_market
 from agora.market.learning.rules import BestResponse, DemandLearning, FictitiousPlay, Hedge, RegretMatching
 from agora.market.learning.selection import Market, Study, play_market
-from agora.market.single_item.simultaneous import pure_equilibria
+from agora.market.single_item.simultaneous import PricingGame, pure_equilibria
 from agora.models.learning_models import k_learning_model, learning_model
 
 SOURCE = MONOPOLIST_INTERMEDIARY
@@ -221,6 +222,18 @@ regret of the others against any price is {worst_regret:.2g}.
     return Section("Two non-identical uniform bidders", text, checks, extra), results
 
 
+def grid_changes() -> Section:
+    """The three single-item markets' pure equilibrium sets against the grid-only candidates: the
+    constant value and F_eps,H on as many even prices as their learning grids hold, the two uniform
+    bidders on the 301-price grid the uniform section solves."""
+    cases = [changes.MarketCase(CONSTANT.name, PricingGame(CONSTANT.bidders), CONSTANT.points,
+                                changes.constant_value()),
+             changes.MarketCase(F_MARKET.name, PricingGame(F_MARKET.bidders), F_MARKET.points,
+                                changes.f_eps_h(EPS, H)),
+             changes.MarketCase(UNIFORM.name, PricingGame(UNIFORM.bidders), 301, changes.uniform_one_two())]
+    return changes.grid_changes_section(cases)
+
+
 def sensitivity(run: Runner) -> Section:
     """Learning rate, noise and inertia on the constant-value market."""
     variants = [Hedge(0.5), Hedge(2.0), Hedge(8.0), FictitiousPlay(0.003), FictitiousPlay(0.01),
@@ -308,6 +321,7 @@ def build(out: Path, executor: str = "process", workers: int | None = None, star
             tables[section.title] = [summary(r) for r in results]
             endings += [r.table().assign(market=r.study.market.name, rule=r.study.seller_rule.label)
                         for r in results]
+        report.sections.append(grid_changes())
         section, k_results = k_items(run, stage)
         report.sections.append(section)
         report.sections.append(sensitivity(run))

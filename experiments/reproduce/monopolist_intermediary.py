@@ -8,6 +8,7 @@ their own detail, the seller-first sections of :mod:`.seller_first` and the clai
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
@@ -18,6 +19,7 @@ import numpy as np  # noqa: E402
 
 from agora.experiments.output import progress, save_png, staging_dir  # noqa: E402
 from agora.experiments.reproduce import bound_tightness as tightness  # noqa: E402
+from agora.experiments.reproduce import grid_changes as changes  # noqa: E402
 from agora.experiments.reproduce import monopolist_claims as claims  # noqa: E402
 from agora.experiments.reproduce import seller_first as section3  # noqa: E402
 from agora.experiments.reproduce.references import MONOPOLIST_INTERMEDIARY  # noqa: E402
@@ -39,6 +41,14 @@ SOURCE = MONOPOLIST_INTERMEDIARY
 TOL = 1e-9
 BILEVEL_TOL = 1e-7  # the seller's revenue is flat to machine precision near its optimum
 E2 = math.exp(-2)
+
+
+@lru_cache(maxsize=16)
+def _solved(spec: str, points: int = 1001) -> tuple[PricingGame, object]:
+    """One bidder's simultaneous game and its pure equilibria on ``points`` prices, solved once per report
+    (Table 1, Section 5 and the grid-only comparison read the same sets)."""
+    game = PricingGame([spec])
+    return game, pure_equilibria(game, points)
 
 
 def _close(a, b, tol=TOL):
@@ -95,7 +105,7 @@ def table_1(figures: Path) -> Section:
                             ">="))
     for eps, H in ((0.1, 1e30), (0.3, 1e8)):
         spec = f"pareto:{eps:g},1,{H:g}"
-        eq = pure_equilibria(PricingGame([spec]), 1001)
+        eq = _solved(spec)[1]
         worst = max((max(e.seller_revenue, e.intermediary_revenue) for e in eq.equilibria), default=0.0)
         sf = solve_seller_first([spec])
         stackelberg = min(sf.seller_revenue, sf.intermediary_revenue, *intermediary_first_posted([spec])[:2])
@@ -179,15 +189,14 @@ def _plot_revenue_vs_eps(path: Path) -> None:
 
 def section_5(figures: Path) -> Section:
     checks, extra = [], []
-    const = pure_equilibria(PricingGame(["point:1"]), 1001)
+    const = _solved("point:1")[1]
     checks.append(Check("Theorem 5.1", "point:1", "equilibria form the segment p_s + p_I = 1, p_s in [0, 1]",
                         "segment", const.continuum and const.continuum["description"],
                         bool(const.continuum) and _close(const.continuum["total_price"], 1.0)
                         and const.continuum["seller_price"] == [0.0, 1.0], "grid 1001",
                         "paper-formula", "Theorem 5.1"))
     for eps, H in [(0.1, 1e4), (0.1, 1e8), (0.1, 1e12), (0.3, 1e8)]:
-        game = PricingGame([f"pareto:{eps:g},1,{H:g}"])
-        eq = pure_equilibria(game, 1001)
+        eq = _solved(f"pareto:{eps:g},1,{H:g}")[1]
         step = H / 1000
         totals = [e.seller_price + e.intermediary_price for e in eq.equilibria]
         lows = [min(e.seller_price, e.intermediary_price) for e in eq.equilibria]
@@ -229,6 +238,20 @@ best deviation's payoff. They are shown for information: no row rests on them.
     return Section("Simultaneous play (Section 5)", text, checks, "\n\n".join(extra))
 
 
+GRID_CHANGE_MARKETS = (("one U[0,1] bidder", "uniform:0,1", changes.uniform_one),
+                       ("one Exp(1) bidder", "exponential:1", changes.exponential_one),
+                       ("point:1", "point:1", changes.constant_value),
+                       *((f"F_{{{e:g},{h:g}}}", f"pareto:{e:g},1,{h:g}", lambda e=e, h=h: changes.f_eps_h(e, h))
+                         for e, h in ((0.1, 1e4), (0.1, 1e8), (0.1, 1e12), (0.3, 1e8), (0.1, 1e30))))
+
+
+def grid_changes() -> Section:
+    """Section 5's and Table 1's equilibrium sets (and the two one-bidder markets where refinement
+    matters) against the grid-only candidates of the same 1001-price grids."""
+    cases = [changes.MarketCase(name, _solved(spec)[0], 1001, derive()) for name, spec, derive in GRID_CHANGE_MARKETS]
+    return changes.grid_changes_section(cases, {name: _solved(spec)[1] for name, spec, _ in GRID_CHANGE_MARKETS})
+
+
 def _largest_mixed_regret(found) -> float:
     """The largest relative regret against every price among the mixed equilibria found (0 if none)."""
     return max((m.largest_regret for m in found.equilibria), default=0.0)
@@ -261,7 +284,7 @@ def reproduce_monopolist_intermediary(out: Path) -> Report:
                  lambda: tightness.seller_first_tightness(stage), claims.anonymous_pricing, section3.theorem_3_9,
                  claims.lemma_3_10, lambda: section_4(stage),
                  claims.lemma_4_4, lambda: tightness.theorem_4_3_tightness(intermediary_first_posted),
-                 lambda: claims.remark_4_5(intermediary_first_posted), lambda: section_5(stage),
+                 lambda: claims.remark_4_5(intermediary_first_posted), lambda: section_5(stage), grid_changes,
                  section3.evaluators, lambda: section3.figures_section(stage)]
         for build in progress(steps, len(steps), "sections"):
             report.sections.append(build())

@@ -45,7 +45,7 @@ from agora.market.single_item.seller_first import (
     maximize_price_revenue,
     probe_values,
 )
-from agora.market.single_item.units import in_units, times, typical_value
+from agora.market.single_item.units import in_units, times, typical_value, value_scale
 from agora.market.single_item.virtual_law import (
     CHECKED_QUADRATURE,
     RTOL,
@@ -93,6 +93,7 @@ def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value
     where the integrand is k SCALE^b z^(-b) plus terms that decay faster, k = tail_coefficient(law),
     is integrated with that term in closed form (:func:`integrate_power_tail`)."""
     pieces, owners, atoms = [], [], 0.0
+    scale = value_scale([b for b, _ in distinct_laws(bidders)])
     cuts = list(law.breakpoints) + list(law.atoms)
     count = law.counts[law.group]  # bidders sharing each bidder's score: one of them stands for all
     for i in np.unique(law.group, return_index=True)[1]:
@@ -103,11 +104,9 @@ def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value
         if b.atom > 0 and float(s.score(b.hi)) >= reserve:
             share = law.win_share(np.array([i]), np.array([float(s.score(b.hi))]))[0]
             atoms += count[i] * atom_value(b.hi) * b.atom * share
-        if b.atom == 1.0:
-            continue
         inner = [float(x) for x in s.threshold(np.array(cuts))] + [b.lo]
         for lo, hi in pieces_between(inner, z0, b.hi):
-            if hi - lo > 1e-14 * max(1.0, abs(lo)):
+            if hi - lo > 1e-14 * max(scale, abs(lo)):
                 pieces.append((lo, hi))
                 owners.append(i)
     if not pieces:
@@ -125,14 +124,14 @@ def _per_bidder(law: MaxScoreLaw, bidders, reserve: float, integrand, atom_value
     tails = [_power_tail(bidders[o], tail_coefficient) if tail_coefficient and math.isinf(hi) else None
              for (_, hi), o in zip(pieces, owners)]
     plain = [k for k, t in enumerate(tails) if t is None]
-    part = integrate_pieces(f, [pieces[k] for k in plain], [owners[k] for k in plain], checked, rtol, quick) \
+    part = integrate_pieces(f, [pieces[k] for k in plain], [owners[k] for k in plain], checked, rtol, quick, scale) \
         if plain \
         else Integral(0.0, 0.0)
     value, error = part.value + atoms, part.error
     for (lo, _), o, t in zip(pieces, owners, tails):
         if t is not None:
             tail = integrate_power_tail(lambda z, _, o=o: f(z, np.full(z.shape, o)), max(lo, bidders[o].lo), [t],
-                                        checked, rtol, quick)
+                                        checked, rtol, quick, scale)
             value, error = value + tail.value, error + tail.error
     return Integral(value, error)
 

@@ -12,14 +12,17 @@ parameter such that
 With one bidder every class is a posted price for the right (Theorem 2.3), so the
 game is :class:`~agora.market.single_item.simultaneous.PricingGame`'s. With more,
 the posted-price game's equilibria may not survive: against p_s the intermediary's
-best auction of all is shifted Myerson anticipating p_s (Theorem 3.1).
+best auction of all earns E[(Phi - p_s)+] (Theorem 3.1), which shifted Myerson anticipating
+p_s collects where every phi_i(lo_i) <= p_s (:meth:`ClassGame.myerson_is_best`; a point mass's
+phi(lo) is its value, so there it charges less).
 
 Posted-price equilibria come from :func:`~agora.market.single_item.simultaneous.pure_equilibria`
 and are re-checked against the other classes. For an auction class C the intermediary's
 best parameter x(p) against each seller price p is exact
 (:func:`~agora.market.single_item.intermediary_first.best_commitment_against`); an
 equilibrium is a fixed point p = BR_s(C(x(p))), searched on a grid of seller prices,
-bracketed where p' - p changes sign and found by Brent, each candidate verified. Where a bidder
+bracketed where p' - p changes sign and found by Brent, each candidate verified; runs of
+verified grid prices are reported as segments whose ends are bisected and verified. Where a bidder
 cannot win whatever the parameter, many parameters tie against p and x(p) is one of them; when
 no candidate passes, the seller's best response to each scanned parameter is checked as well.
 The auction classes need regular laws (their best parameter comes from the personalized
@@ -52,9 +55,12 @@ from agora.market.single_item.simultaneous import (
     pure_equilibria,
     relative_regret,
 )
+from agora.market.single_item.virtual_law import VirtualMaxLaw
 
 POSTED = "posted_price"
 MYERSON = "shifted_myerson"
+ANY_AUCTION = "any_auction"  # a deviation bounded by the best of all auctions, E[(Phi - p)+] (Theorem 3.1)
+SEGMENT_BISECTIONS = 60  # halvings of the gap between a segment's last verified grid price and the next
 CLASS_POINTS = 41  # seller prices scanned per auction class for fixed points of best responses
 
 
@@ -100,6 +106,7 @@ class ClassGameResult:
     best_approximate: ClassEquilibrium | None
     method: str
     seconds: float = 0.0
+    segments: list[dict] = field(default_factory=list)  # continua of an auction class's equilibria
 
     @property
     def pure_equilibrium_exists(self) -> bool:
@@ -115,7 +122,7 @@ class ClassGameResult:
                 "best_approximate": asdict(self.best_approximate) if self.best_approximate else None,
                 "skipped": self.skipped, "rejected": [asdict(e) for e in self.rejected],
                 "posted_price_game": self.posted.to_dict() if self.posted else None,
-                "method": self.method, "seconds": self.seconds, "tolerance": REGRET_RTOL}
+                "segments": self.segments, "method": self.method, "seconds": self.seconds, "tolerance": REGRET_RTOL}
 
 
 def skip_reason(bidders: Sequence[ValueDistribution], name: str) -> str | None:
@@ -132,6 +139,26 @@ def skip_reason(bidders: Sequence[ValueDistribution], name: str) -> str | None:
         return (f"skipped: {irregular.spec} is not regular (its virtual value decreases; smallest slope "
                 f"{irregular.regularity.min_slope:.3g}), and this auction's best parameter needs a regular law")
     return unpriceable(bidders, name)
+
+
+def _segment(name: str, ends: Sequence[ClassEquilibrium], grid_points: int) -> dict:
+    """A continuum of class ``name``'s equilibria between two verified ends (market units)."""
+    lo, hi = ends
+    return {"kind": "segment", "class": name, "seller_price": [lo.seller_price, hi.seller_price],
+            "parameter_name": lo.parameter_name, "parameter": [lo.parameter, hi.parameter],
+            "ends_verified": all(e.verified for e in ends), "grid_points": grid_points,
+            "largest_regret": max(e.largest_regret for e in ends),
+            "description": f"{name}: every seller price in [{lo.seller_price:.6g}, {hi.seller_price:.6g}] with "
+                           f"the class's best {lo.parameter_name} against it (from {lo.parameter:.6g} to "
+                           f"{hi.parameter:.6g}) is an equilibrium ({grid_points} grid prices verified; ends "
+                           "verified, bisected where inside the grid)"}
+
+
+def _deviation(auction: RightAuction | None, revenue: float, unit: float) -> dict:
+    """A deviation as reported: its class, parameter (in the market's units) and revenue."""
+    if auction is None:
+        return {"class": "any auction: E[(Phi - p)+] (Theorem 3.1)", "revenue": revenue}
+    return {"class": auction.name, auction.parameter_name: auction.parameter * unit, "revenue": revenue}
 
 
 class ClassGame:
@@ -152,6 +179,8 @@ class ClassGame:
         if not self.classes:
             raise InputError(f"no requested commitment class can be priced: {next(iter(self.skipped.values()))}")
         self._best: dict[tuple[str, float], tuple[RightAuction, float]] = {}
+        self._law = VirtualMaxLaw(self.bidders) if MYERSON in self.classes else None
+        self.found_segments: dict[str, list[dict]] = {}  # per auction class, from :meth:`auction_candidates`
 
     def best_against(self, name: str, price: float) -> tuple[RightAuction, float]:
         """Class ``name``'s best auction against the seller's price (in units) and its revenue."""
@@ -166,16 +195,38 @@ class ClassGame:
             self._best[key] = opt.commitment, opt.outcome.intermediary_revenue
         return self._best[key]
 
-    def deviations(self, price: float) -> dict[str, tuple[RightAuction, float]]:
+    def myerson_is_best(self, price: float) -> bool:
+        """Does shifted Myerson anticipating ``price`` (in units) earn the most of all auctions there?
+
+        Theorem 3.1's auction charges the threshold bid, and a bidder's score below the bottom of its
+        support is phi(lo) - (lo - u) (:class:`~agora.market.single_item.scores.ShiftedVirtualScore`):
+        when some phi_i(lo_i) exceeds the price, a threshold can fall below that support and the
+        auction charges less than Myerson's (point:1 with uniform:0,1 at p = 1/2: 1/16 against 1/2).
+        With every phi_i(lo_i) <= p, thresholds stay in the supports and the auction is Myerson's.
+        """
+        return all(b.phi_lo <= price for b in self.bidders)
+
+    def auction_bound(self, price: float) -> float:
+        """E[(Phi - p)+]: what the best of all auctions for the right earns against ``price`` (in units),
+        Phi the highest virtual value (Theorem 3.1; the seller-first intermediary's revenue)."""
+        return self._law.tail_integral(price, checked=False).value
+
+    def deviations(self, price: float, earned: float | None = None) -> dict[str, tuple[RightAuction | None, float]]:
         """The intermediary's best auction in every class against ``price`` (in units) and its revenue.
 
-        Shifted Myerson anticipating the price earns the most of all auctions (Theorem 3.1):
-        with it among the classes its revenue alone is the best deviation's, exact, and the
-        other classes' parameters are not searched (one quadrature per candidate instead of a
-        scan and a Brent search each; a continuum of equilibria has one candidate per grid price).
+        Where shifted Myerson anticipating the price earns the most of all auctions (Theorem 3.1,
+        :meth:`myerson_is_best`) its revenue alone is the best deviation's, exact, and the other
+        classes' parameters are not searched (one quadrature per candidate instead of a scan and a
+        Brent search each; a continuum of equilibria has one candidate per grid price). Elsewhere,
+        when the candidate ``earned`` reaches E[(Phi - p)+] (:meth:`auction_bound`), no auction
+        beats it (entry ANY_AUCTION, no parameter); else every class is searched.
         """
         if MYERSON in self.classes:
-            return {MYERSON: self.best_against(MYERSON, price)}
+            if self.myerson_is_best(price):
+                return {MYERSON: self.best_against(MYERSON, price)}
+            bound = self.auction_bound(price)
+            if earned is not None and earned >= bound * (1.0 - REGRET_RTOL):
+                return {ANY_AUCTION: (None, bound)}
         return {c: self.best_against(c, price) for c in self.classes}
 
     def check(self, auction: RightAuction, price: float, found: str, seller: tuple[float, float],
@@ -185,9 +236,8 @@ class ClassGame:
         ``seller`` is the seller's (revenue, best revenue against the auction), ``intermediary``
         the auction's revenue at ``price``; the intermediary's deviations are :meth:`deviations`.
         """
-        best = self.deviations(price)
-        deviations = {c: {"class": a.name, a.parameter_name: a.parameter * self.unit, "revenue": r * self.unit}
-                      for c, (a, r) in best.items()}
+        best = self.deviations(price, intermediary)
+        deviations = {c: _deviation(a, r * self.unit, self.unit) for c, (a, r) in best.items()}
         us, bs = seller
         rs, ri = max(0.0, bs - us), max(0.0, max(r for _, r in best.values()) - intermediary)
         u = self.unit
@@ -230,8 +280,46 @@ class ClassGame:
             root = float(brentq(lambda p: self.seller_side(name, p)[2] - p, grid[k], grid[k + 1],
                                 xtol=1e-15 * scale, rtol=4 * np.finfo(float).eps))
             found.append((root, self.seller_side(name, root), "fixed point of exact best responses (bracketed, Brent)"))
-        return [self.check(auction, p, how, (us, best), self.best_against(name, p)[1])
-                for p, (auction, us, _, best), how in found]
+        checked = [self.check(auction, p, how, (us, best), self.best_against(name, p)[1])
+                   for p, (auction, us, _, best), how in found]
+        verified = np.zeros(points, bool)
+        verified[np.flatnonzero(settled)] = [e.verified for e in checked[:int(settled.sum())]]
+        self.found_segments[name] = self.segments(name, grid, verified)
+        return checked
+
+    def verified_at(self, name: str, price: float, found: str = "segment end (bisection)") -> ClassEquilibrium:
+        """The seller's price (in units) against class C's best auction x(p), checked (:meth:`check`)."""
+        auction, us, _, best = self.seller_side(name, price)
+        return self.check(auction, price, found, (us, best), self.best_against(name, price)[1])
+
+    def _segment_end(self, name: str, inside: float, outside: float) -> float:
+        """Bisect between a verified seller price and an unverified one (prices in units)."""
+        for _ in range(SEGMENT_BISECTIONS):
+            mid = 0.5 * (inside + outside)
+            if mid in (inside, outside):
+                break
+            if self.verified_at(name, mid).verified:
+                inside = mid
+            else:
+                outside = mid
+        return inside
+
+    def segments(self, name: str, grid: np.ndarray, verified: np.ndarray) -> list[dict]:
+        """Continua of class C's equilibria: runs of two or more consecutive grid prices p whose
+        (p, C(x(p))) verify, each end not at the grid's end bisected between the run's last verified
+        price and the next grid price; both ends are then verified equilibria themselves."""
+        out, k, n = [], 0, len(grid)
+        while k < n:
+            j = k
+            while verified[k] and j + 1 < n and verified[j + 1]:
+                j += 1
+            if j > k:
+                lo = grid[k] if k == 0 else self._segment_end(name, grid[k], grid[k - 1])
+                hi = grid[j] if j == n - 1 else self._segment_end(name, grid[j], grid[j + 1])
+                ends = [self.verified_at(name, float(x)) for x in (lo, hi)]
+                out.append(_segment(name, ends, j - k + 1))
+            k = j + 1
+        return out
 
     def parameter_candidates(self, name: str, points: int) -> list[ClassEquilibrium]:
         """The seller's best response p(x) to each of ``points`` parameters x of class C, each checked.
@@ -285,5 +373,6 @@ def solve_class_game(game: PricingGame, classes: Sequence[str] = tuple(RIGHT_AUC
               f"{'' if equilibria else f', then the seller best-responding to {class_points} parameters'}"
               "; each checked against the seller's best response and the intermediary's best parameter in every "
               f"class ({', '.join(cg.classes)})")
+    segments = [seg for c in cg.classes for seg in cg.found_segments.get(c, [])]
     return ClassGameResult(game.specs, cg.classes, equilibria, posted, cg.skipped, rejected, approx, method,
-                           time.perf_counter() - start)
+                           time.perf_counter() - start, segments)

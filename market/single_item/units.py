@@ -64,14 +64,28 @@ def typical_value(b: ValueDistribution) -> float:
 ORDER_ONE = (2.0 ** -3, 2.0 ** 10)  # markets whose largest typical value lies here are solved as they are
 
 
-def market_scale(bidders: Sequence[ValueDistribution]) -> float:
+_TYPICAL: dict[str, float] = {}  # typical value per law spec (a spec names one law)
+
+
+def value_scale(bidders: Sequence[ValueDistribution]) -> float:
     """A power of two near the largest typical value, or 1 when that value is in ORDER_ONE (the range
-    the solvers' tolerances are set for), none is positive, or a law cannot be scaled."""
-    top = max(typical_value(b) for b in bidders)
+    the solvers' tolerances are set for) or none is positive: the unit in which a quadrature's
+    absolute tolerance is set (:mod:`virtual_law`), for any law, scalable or not."""
+    top = 0.0
+    for b in bidders:
+        if b.spec not in _TYPICAL:
+            _TYPICAL[b.spec] = typical_value(b)
+        top = max(top, _TYPICAL[b.spec])
     if not (math.isfinite(top) and top > 0.0) or ORDER_ONE[0] <= top <= ORDER_ONE[1]:
         return 1.0
     unit = 2.0 ** round(math.log2(top))
-    if not (math.isfinite(unit) and unit > 0.0) or any(scaled(b, 1.0) is None for b in bidders):
+    return unit if math.isfinite(unit) and unit > 0.0 else 1.0
+
+
+def market_scale(bidders: Sequence[ValueDistribution]) -> float:
+    """The market's :func:`value_scale`, or 1 when a law cannot be scaled (it is then solved as it is)."""
+    unit = value_scale(bidders)
+    if unit == 1.0 or any(scaled(b, 1.0) is None for b in bidders):
         return 1.0
     return unit
 

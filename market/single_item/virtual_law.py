@@ -31,9 +31,10 @@ from agora.market.distributions import Pareto, ValueDistribution, parse_spec
 from agora.market.errors import InputError
 from agora.market.single_item.scores import MaxScoreLaw, VirtualScore
 from agora.market.single_item.seller_mechanisms import Menu
+from agora.market.single_item.units import value_scale
 
 RTOL = 1e-12
-ATOL = 1e-15
+ATOL = 1e-15  # absolute tolerance in units of the market's value scale (:func:`units.value_scale`)
 LOG_SPAN = 16.0  # e-folds per log-scale quadrature piece
 ACCEPT = 1e-9  # error estimate accepted when a heavy tail keeps tanh-sinh from reaching RTOL
 KRONROD_LIMIT = 200  # subintervals of the Gauss-Kronrod check
@@ -54,23 +55,24 @@ class Integral:
     error: float
 
 
-def _tanhsinh(f, a, b, args=(), rtol: float = RTOL) -> Integral:
-    """tanh-sinh aiming at ``rtol``; a result short of it is kept if its error is below ACCEPT."""
-    res = integrate.tanhsinh(f, a, b, args=args, rtol=rtol, atol=ATOL, maxlevel=14)
+def _tanhsinh(f, a, b, args=(), rtol: float = RTOL, scale: float = 1.0) -> Integral:
+    """tanh-sinh aiming at ``rtol`` (absolute floor ATOL ``scale``); a result short of it is kept if its
+    error is below ACCEPT of the larger of its value and ``scale``."""
+    res = integrate.tanhsinh(f, a, b, args=args, rtol=rtol, atol=ATOL * scale, maxlevel=14)
     value, error = float(np.sum(res.integral)), float(np.sum(res.error))
-    if np.any(res.status != 0) and not error <= ACCEPT * max(1.0, abs(value)):
+    if np.any(res.status != 0) and not error <= ACCEPT * max(scale, abs(value)):
         raise QuadratureError(f"tanh-sinh quadrature did not converge on [{a}, {b}] "
                               f"(status {res.status}, error {res.error})")
     return Integral(value, error)
 
 
-def _gauss_kronrod(f, a, b, args=()) -> Integral:
+def _gauss_kronrod(f, a, b, args=(), scale: float = 1.0) -> Integral:
     """The sum of the same integrals by adaptive Gauss-Kronrod (21 nodes, ``scipy.integrate.cubature``).
 
     Piece k is mapped onto u in [0, 1]: t = a_k + u (b_k - a_k), or t = a_k + u / (1 - u)
     when b_k is infinite; the rule integrates the sum over pieces, one call of f for every node of
     every subinterval it refines. Values that overflow to non-finite far in a tail count as 0
-    (tanh-sinh drops them too).
+    (tanh-sinh drops them too). The absolute floor is ATOL ``scale``.
     """
     a, b = np.asarray(a, float), np.asarray(b, float)
     infinite = np.isinf(b)
@@ -83,7 +85,7 @@ def _gauss_kronrod(f, a, b, args=()) -> Integral:
             y = f(t, *args) * np.where(infinite, 1.0 / (1.0 - u) ** 2, width)
         return np.sum(np.where(np.isfinite(y), y, 0.0), axis=1)
 
-    res = integrate.cubature(mapped, [0.0], [1.0], rule="gk21", rtol=RTOL, atol=ATOL,
+    res = integrate.cubature(mapped, [0.0], [1.0], rule="gk21", rtol=RTOL, atol=ATOL * scale,
                              max_subdivisions=KRONROD_LIMIT)
     return Integral(float(res.estimate), float(res.error))
 
@@ -95,7 +97,7 @@ def _legendre(nodes: int) -> tuple[np.ndarray, np.ndarray]:
     return 0.5 * (x + 1.0), 0.5 * w
 
 
-def _gauss_legendre_pair(f, a, b, args, rtol: float, split: int = 1) -> Integral | None:
+def _gauss_legendre_pair(f, a, b, args, rtol: float, split: int = 1, scale: float = 1.0) -> Integral | None:
     """The sum of the integrals by Gauss-Legendre rules of QUICK_NODES and 2 QUICK_NODES nodes per piece
     (one call of f for both), or None when the two differ by more than ``rtol`` of the sum.
 
@@ -121,23 +123,25 @@ def _gauss_legendre_pair(f, a, b, args, rtol: float, split: int = 1) -> Integral
     y = np.where(np.isfinite(y), y, 0.0).sum(axis=0)
     coarse = float(y[:QUICK_NODES] @ rules[0][1])
     fine = float(y[QUICK_NODES:] @ rules[1][1])
-    if not abs(fine - coarse) <= rtol * abs(fine) + ATOL:
+    if not abs(fine - coarse) <= rtol * abs(fine) + ATOL * scale:
         return None
     return Integral(fine, abs(fine - coarse))
 
 
-def _integrate(f, a, b, args, checked: bool, rtol: float = RTOL, quick: bool = False, split: int = 1) -> Integral:
+def _integrate(f, a, b, args, checked: bool, rtol: float = RTOL, quick: bool = False, split: int = 1,
+               scale: float = 1.0) -> Integral:
     """tanh-sinh's sum of integrals; if ``checked``, its error is bounded against Gauss-Kronrod's
     as |difference| + the larger of the two own estimates. ``quick`` (a scan that only ranks): a pair of
-    Gauss-Legendre rules first (:func:`_gauss_legendre_pair`), tanh-sinh only if they disagree."""
+    Gauss-Legendre rules first (:func:`_gauss_legendre_pair`), tanh-sinh only if they disagree.
+    ``scale``: the market's value scale, in which the rules' absolute tolerance ATOL is set."""
     if quick and not checked:
-        pair = _gauss_legendre_pair(f, a, b, args, rtol, split)
+        pair = _gauss_legendre_pair(f, a, b, args, rtol, split, scale)
         if pair is not None:
             return pair
-    main = _tanhsinh(f, a, b, args, rtol)
+    main = _tanhsinh(f, a, b, args, rtol, scale)
     if not checked:
         return main
-    check = _gauss_kronrod(f, a, b, args)
+    check = _gauss_kronrod(f, a, b, args, scale)
     return Integral(main.value, abs(main.value - check.value) + max(main.error, check.error))
 
 
@@ -157,14 +161,16 @@ def _log_chunks(a: float, b: float) -> list[tuple[float, float]]:
 
 
 def integrate_pieces(f, pieces: Sequence[tuple[float, float]], owners=None, checked: bool = False,
-                     rtol: float = RTOL, quick: bool = False) -> Integral:
+                     rtol: float = RTOL, quick: bool = False, scale: float = 1.0) -> Integral:
     """Sum of integral_a^b f(t, owner) dt over ``pieces``, by tanh-sinh to ``rtol`` (checked by a
     second rule if asked; ``quick``: Gauss-Legendre pairs first, as in :func:`_integrate`).
 
     Pieces with 0 < a and b / a > 100 (or b infinite) are integrated in s = log t,
     which turns power-law tails over many decades into smooth integrands, cut every
     LOG_SPAN e-folds so that a tail over hundreds of decades still converges.
-    ``owners`` (one per piece) is passed to f as its second argument, broadcast.
+    ``owners`` (one per piece) is passed to f as its second argument, broadcast. ``scale``: the
+    market's value scale (:func:`units.value_scale`); the absolute tolerance is ATOL ``scale``, so a
+    market and the same market in other units are integrated alike.
     """
     owners = np.zeros(len(pieces), int) if owners is None else np.asarray(owners)
     lin, lin_owner, log, log_owner = [], [], [], []
@@ -180,18 +186,18 @@ def integrate_pieces(f, pieces: Sequence[tuple[float, float]], owners=None, chec
     if lin:
         a, b = np.array(lin, float).T
         part = _integrate(lambda t, o: f(t, np.broadcast_to(o, t.shape)), a, b, (np.array(lin_owner),), checked,
-                          rtol, quick)
+                          rtol, quick, scale=scale)
         total = Integral(total.value + part.value, total.error + part.error)
     if log:
         a, b = np.array(log, float).T
         part = _integrate(lambda s, o: f(np.exp(s), np.broadcast_to(o, s.shape)) * np.exp(s),
-                          a, b, (np.array(log_owner),), checked, rtol, quick, QUICK_LOG_SPLIT)
+                          a, b, (np.array(log_owner),), checked, rtol, quick, QUICK_LOG_SPLIT, scale)
         total = Integral(total.value + part.value, total.error + part.error)
     return total
 
 
 def integrate_power_tail(f, start: float, terms: Sequence[tuple[float, float]], checked: bool = False,
-                         rtol: float = RTOL, quick: bool = False) -> Integral:
+                         rtol: float = RTOL, quick: bool = False, scale: float = 1.0) -> Integral:
     """integral_start^inf f(t) dt where f(t) = sum_k c_k t^(-b_k) + (a remainder that decays faster).
 
     The power terms are integrated in closed form, c_k start^(1 - b_k) / (b_k - 1) (each b_k > 1),
@@ -211,7 +217,7 @@ def integrate_power_tail(f, start: float, terms: Sequence[tuple[float, float]], 
         # within rounding of the power terms (their integral bounds what this drops: 1e-14 of it)
         return np.where(np.isfinite(t) & (np.abs(rest) > 64 * np.finfo(float).eps * power), rest, 0.0)
 
-    rest = integrate_pieces(remainder, [(start, math.inf)], checked=checked, rtol=rtol, quick=quick)
+    rest = integrate_pieces(remainder, [(start, math.inf)], checked=checked, rtol=rtol, quick=quick, scale=scale)
     return Integral(closed + rest.value, rest.error)
 
 
@@ -230,6 +236,11 @@ class VirtualMaxLaw(MaxScoreLaw):
     @classmethod
     def of(cls, bidders: Sequence[ValueDistribution | str]) -> VirtualMaxLaw:
         return cls(tuple(parse_spec(b) for b in bidders))
+
+    @cached_property
+    def value_scale(self) -> float:
+        """The market's value scale (:func:`units.value_scale`): the unit of the quadratures' ATOL."""
+        return value_scale(self.bidders)
 
     @cached_property
     def power_tails(self) -> tuple[tuple[float, float, float], ...]:
@@ -259,11 +270,14 @@ class VirtualMaxLaw(MaxScoreLaw):
             return self.prob_at_least(t)
 
         if math.isfinite(hi) or not self.power_tails:
-            return integrate_pieces(survival, pieces_between(self.breakpoints, lo, hi), checked=checked)
+            return integrate_pieces(survival, pieces_between(self.breakpoints, lo, hi), checked=checked,
+                                    scale=self.value_scale)
         cut = max(lo, self.power_tail_start)
-        head = integrate_pieces(survival, pieces_between(self.breakpoints, lo, cut), checked=checked) if lo < cut \
+        head = integrate_pieces(survival, pieces_between(self.breakpoints, lo, cut), checked=checked,
+                                scale=self.value_scale) if lo < cut \
             else Integral(0.0, 0.0)
-        tail = integrate_power_tail(survival, cut, [(c, b) for c, b, _ in self.power_tails], checked)
+        tail = integrate_power_tail(survival, cut, [(c, b) for c, b, _ in self.power_tails], checked,
+                                    scale=self.value_scale)
         return Integral(head.value + tail.value, head.error + tail.error)
 
     @cached_property
@@ -306,14 +320,17 @@ class VirtualMaxLaw(MaxScoreLaw):
         if start >= self.top:
             return Integral(total, error)
         if math.isfinite(self.top) or not self.power_tails:
-            part = integrate_pieces(integrand, pieces_between(cuts, start, self.top), checked=checked)
+            part = integrate_pieces(integrand, pieces_between(cuts, start, self.top), checked=checked,
+                                    scale=self.value_scale)
             return Integral(total + part.value, part.error)
         # past the last cut an uncapped Pareto contributes (t / alpha) b c t^(-b-1) = (b c / alpha) t^(-b)
         cut = max([start, self.power_tail_start] + cuts)
         last = probs[menu.regions[-1].option]
-        head = integrate_pieces(integrand, pieces_between(cuts, start, cut), checked=checked) if start < cut \
+        head = integrate_pieces(integrand, pieces_between(cuts, start, cut), checked=checked,
+                                scale=self.value_scale) if start < cut \
             else Integral(0.0, 0.0)
-        tail = integrate_power_tail(integrand, cut, [(last * b * c / a, b) for c, b, a in self.power_tails], checked)
+        tail = integrate_power_tail(integrand, cut, [(last * b * c / a, b) for c, b, a in self.power_tails], checked,
+                                    scale=self.value_scale)
         return Integral(total + head.value + tail.value, head.error + tail.error)
 
 
