@@ -159,7 +159,7 @@ atexit.register(lambda: print("alive at exit:", sorted(t.name for t in threading
                                                    if t is not threading.main_thread()), flush=True))
 from tests.test_dashboard_sidebar import market, render
 from tests.test_dashboard_threads import play_button
-rc = render(market("seller-first", rule="best-response", buyers=50))
+rc = render(market(sys.argv[1], **({"rule": "best-response", "buyers": 50} if sys.argv[1] == "seller-first" else {})))
 play_button(rc).widget.click()
 time.sleep(1.0)
 print("playing:", play_button(rc).widget.children, flush=True)
@@ -167,11 +167,13 @@ sys.exit(0)  # the session left open, Play's loop drawing
 """
 
 
-def test_a_process_that_exits_while_play_draws_joins_the_loop_first(tmp_path):
-    """A process that exits with Play's loop drawing a 50-buyer market: the exit hook stops and joins it, so
-    no thread of the page is alive when the interpreter finalizes, and the process exits cleanly."""
-    out = subprocess.run([sys.executable, "-c", EXIT_SCRIPT], cwd=Path(__file__).parents[1], capture_output=True,
-                         text=True, timeout=300)
+@pytest.mark.parametrize("protocol", ["seller-first", pytest.param("q-learning-fees", marks=pytest.mark.slow)])
+def test_a_process_that_exits_while_play_draws_joins_the_loop_first(protocol):
+    """A process that exits with Play's loop drawing (a 50-buyer market; Q-learning in posted fees, whose
+    sessions are numba-compiled): the exit hook stops and joins it, so no thread of the page is alive when
+    the interpreter finalizes, and the process exits cleanly."""
+    out = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, protocol], cwd=Path(__file__).parents[1],
+                         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert f"playing: ['{PAUSE}']" in out.stdout
     assert "alive at exit: []" in out.stdout, out.stdout
