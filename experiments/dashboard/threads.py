@@ -3,9 +3,9 @@
 ``solara.use_thread`` starts them as daemon threads, each with an event the page sets when it no longer
 wants the thread (the thread's dependencies changed, or the session closed): the bodies look at it
 between rounds, so they run without solara's intrusive cancel (a trace function on every line, which
-made solving and drawing in those threads 2-2.5 times slower). A daemon thread still drawing while
-the interpreter finalizes can crash it (matplotlib, numba-compiled Q-learning sessions), so every body
-runs :func:`tracked`: :func:`shutdown`, run at exit, sets every event and joins the threads.
+made a Reset built in such a thread 1.3-2.4 times slower, docs/performance.md). A daemon thread still
+drawing while the interpreter finalizes can crash it (matplotlib, numba-compiled Q-learning sessions),
+so every body runs :func:`tracked`: :func:`shutdown`, run at exit, sets every event and joins the threads.
 :class:`Shown` is how Play's loop learns that the page has drawn a round, whichever thread drew it.
 """
 
