@@ -6,7 +6,8 @@ loop, rounds batched per redraw by its pacer) beside one round per redraw.
 Reset of every protocol with 200 buyers from cold solvers (every kept solution dropped): the market
 built with its exact values and price plane (what the page's Reset does before it draws), the
 summary and the first pictures as PNG, beside drawing 10^7 normals with numpy's generator in the
-same run; the target is under 2 s.
+same run; the target is under 2 s. The same Reset as the page's build thread runs it (without solara's
+intrusive cancel, a trace function on every line) beside it under that trace, as the page ran it before.
 
 In-process, for every protocol: the three figures rendered to PNG as the page does
 (solara's FigureMatplotlib; the network, the series and the price plane are kept and
@@ -19,18 +20,21 @@ round shown, with 200 buyers.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
+from solara.util import cancel_guard
 
 from agora.experiments.dashboard import page, posted_fees_view, posted_menu_view, veto_view, views
 from agora.experiments.dashboard.figures import PNG, NetworkPlot, PricePlanePlot, SeriesPlot
@@ -165,6 +169,39 @@ def test_bench_reset_every_protocol_200_buyers(benchmark, performance, protocol)
     benchmark.pedantic(_reset, args=(protocol,), rounds=1, iterations=1)
 
 
+def _in_a_thread(traced: bool, work, *args) -> float:
+    """``work(*args)`` in a thread of its own, as the page runs Reset's build and Play's loop: under solara's
+    intrusive cancel (``cancel_guard``, a trace function on every line, as ``use_thread`` ran them before) or
+    plainly (``intrusive_cancel=False``, as they run now); returns what ``work`` returns."""
+    out, cancel = [], threading.Event()
+
+    def run():
+        with cancel_guard(cancel) if traced else contextlib.nullcontext():
+            out.append(work(*args))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return out[0]
+
+
+@pytest.mark.parametrize("protocol", ["intermediary-first", "posted-fees"])
+def test_bench_reset_in_the_page_thread_200_buyers(benchmark, performance, protocol):
+    """Reset with 200 buyers as the page's build thread runs it (cold solvers, first pictures): plainly, beside
+    under solara's per-line trace function as before, alternately in one run."""
+    _reset(protocol)  # fonts and imports warmed up
+    plain, traced = [], []
+    for _ in range(3):
+        traced.append(_in_a_thread(True, _reset, protocol))
+        plain.append(_in_a_thread(False, _reset, protocol))
+    figure, baseline = sorted(plain)[1], sorted(traced)[1]
+    performance.add(f"Reset in the page's build thread, {protocol}, {BUYERS} buyers (cold solvers, first pictures)",
+                    figure, "s", baseline, "the same thread under solara's intrusive cancel, as before", "< 2 s")
+    print(f"\nReset in a thread {protocol}: {figure:.3f} s plain; {baseline:.3f} s traced; "
+          f"ratio {baseline / figure:.2f}")
+    benchmark.pedantic(_in_a_thread, args=(False, _reset, protocol), rounds=1, iterations=1)
+
+
 @pytest.mark.parametrize("protocol", list(MARKETS))
 def test_bench_step_and_redraw_200_buyers(benchmark, protocol):
     m = _market(protocol)
@@ -223,6 +260,22 @@ def test_bench_play_rate_200_buyers(benchmark, performance, protocol):
                     "rounds/s", baseline, "one round per redraw", ">= 10 rounds/s")
     print(f"\nPlay {protocol}: {figure:.1f} rounds/s batched; {baseline:.1f} one per redraw")
     benchmark.pedantic(play_batched, args=(m, PLAY_PAUSE, 1.0), rounds=1, iterations=1)
+
+
+def test_bench_play_in_the_page_thread_200_buyers(benchmark, performance):
+    """Play of intermediary-first with 200 buyers at the shortest pause in a thread of its own, as the page's
+    loop runs it: plainly, beside under solara's per-line trace function as before, alternately in one run."""
+    m = _market("intermediary-first")
+    plain, traced = [], []
+    for _ in range(3):
+        traced.append(_in_a_thread(True, play_batched, m, PLAY_PAUSE, 2.0))
+        plain.append(_in_a_thread(False, play_batched, m, PLAY_PAUSE, 2.0))
+    figure, baseline = sorted(plain)[1], sorted(traced)[1]
+    performance.add(f"Play in the page's loop thread, intermediary-first, {BUYERS} buyers, 10 ms pause", figure,
+                    "rounds/s", baseline, "the same thread under solara's intrusive cancel, as before",
+                    ">= 10 rounds/s")
+    print(f"\nPlay in a thread: {figure:.1f} rounds/s plain; {baseline:.1f} traced")
+    benchmark.pedantic(_in_a_thread, args=(False, play_batched, m, PLAY_PAUSE, 1.0), rounds=1, iterations=1)
 
 
 @pytest.fixture(scope="module")

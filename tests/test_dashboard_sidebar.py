@@ -179,8 +179,8 @@ def built(rc, pictures: int = 1) -> None:
 
 
 def at_round(rc, n: int) -> None:
-    """Wait until the summary shows round ``n``: a Step's redraw waits while another thread is still
-    drawing the panels of a market just built."""
+    """Wait until the summary shows round ``n``: a Step's redraw is left to another thread when one is
+    rendering (the panels of a market just built, say), which draws it once its current picture is done."""
     for _ in range(600):
         if f"round {n}<" in summary(rc):
             return

@@ -9,6 +9,8 @@ market empty and the one-line reason in :attr:`MarketDashboard.error`.
 
 from __future__ import annotations
 
+import threading
+
 import mesa
 
 from agora.experiments.dashboard.controls import (
@@ -19,6 +21,7 @@ from agora.experiments.dashboard.controls import (
     parse_seed,
     split_bidders,
 )
+from agora.experiments.dashboard.threads import Shown
 from agora.experiments.dashboard.views import VIEWS, money_columns
 from agora.market.errors import InputError
 
@@ -42,7 +45,10 @@ class MarketDashboard(mesa.Model):
         self.market = None
         self.error = None
         self._kept = {}
-        self.drawing: dict[str, float] = {}  # seconds each picture's last redraw took (update and PNG)
+        #: held while a round is played or a picture drawn: a Step waits for the picture being drawn
+        self.lock = threading.RLock()
+        self.pictures: dict[str, bytes] = {}  # each picture's last PNG
+        self.shown = Shown()  # the last round the page drew
         try:
             self.controls = Controls(protocol, split_bidders(bidders), int(buyers), rule, float(rate),
                                      parse_price("seller_price", seller_price),

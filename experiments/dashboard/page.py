@@ -13,6 +13,7 @@ import io
 import json
 import math
 import os
+import threading
 import time
 from html import escape
 
@@ -20,7 +21,7 @@ import solara
 from mesa.visualization.utils import force_update, update_counter
 from solara.alias import rw
 
-from agora.experiments.dashboard import CONTROLS_ENV
+from agora.experiments.dashboard import CONTROLS_ENV, threads
 from agora.experiments.dashboard.controls import Controls, controls_from_table
 from agora.experiments.dashboard.figures import (
     PNG,
@@ -93,12 +94,18 @@ def shown(model: MarketDashboard) -> bool:
 
 @solara.component
 def SummaryPanel(model: MarketDashboard, picture: int):
+    """The summary; once a render pass has drawn this round's panels, it tells Play's loop (which waits
+    for it: :class:`~agora.experiments.dashboard.threads.Shown`)."""
     update_counter.get()
+    rounds = model.rounds
+    solara.use_effect(lambda: model.shown.mark(rounds), [model, rounds])  # effects run after the whole pass
     with solara.Card("Summary"):
         if model.error:
             solara.Error(f"cannot build this market: {model.error}")
             return
-        solara.HTML(tag="div", unsafe_innerHTML=summary_html(model))
+        with model.lock:
+            html = summary_html(model)
+        solara.HTML(tag="div", unsafe_innerHTML=html)
 
 
 def _key(colour: str, text: str) -> str:
@@ -116,23 +123,29 @@ def kept_figure(model: MarketDashboard, name: str, make, picture: int, entries: 
     """A figure ``picture`` CSS px wide kept for this market (``make(view, market, picture)`` the first time
     and when the width changes), updated to this round, with its legend line below; returns the kept plot."""
     plot = model.kept(name, lambda: make(model.view, model.market, picture), picture)
-    Picture(model, name, plot, [model, model.rounds, picture])
+    Picture(model, name, plot, model.rounds, [picture])
     solara.HTML(tag="div", unsafe_innerHTML=key_html(entries, note))
     return plot
 
 
-@solara.component
-def Picture(model: MarketDashboard, name: str, plot, dependencies: list):
-    """The kept ``plot`` updated to this round as a PNG, made again only when ``dependencies`` change; the
-    seconds it took go to ``model.drawing[name]``, which Play's pacer reads (the render may run in
-    another thread than Play's loop, so the loop cannot time it)."""
-    def draw() -> bytes:
-        start, out = time.perf_counter(), io.BytesIO()
-        plot.update(model.view, model.market).savefig(out, **PNG)
-        model.drawing[name] = time.perf_counter() - start
-        return out.getvalue()
+def picture_png(model: MarketDashboard, name: str, plot, rounds: int) -> bytes:
+    """The kept ``plot`` updated to round ``rounds`` as a PNG, kept as ``model.pictures[name]``; if the
+    market has passed that round (a Step came in while this render pass drew), the last PNG unchanged:
+    the pass a Step requests draws the new round, and a stale pass does not hold it up."""
+    with model.lock:  # a Step waits for the picture being drawn, not for the whole pass
+        if model.rounds == rounds:
+            out = io.BytesIO()
+            plot.update(model.view, model.market).savefig(out, **PNG)
+            model.pictures[name] = out.getvalue()
+        return model.pictures.get(name, b"")
 
-    rw.Image(value=solara.use_memo(draw, dependencies), format="png")
+
+@solara.component
+def Picture(model: MarketDashboard, name: str, plot, rounds: int, dependencies: list):
+    """The kept ``plot`` at round ``rounds`` as a PNG (:func:`picture_png`), made again only when the round
+    or ``dependencies`` change."""
+    rw.Image(value=solara.use_memo(lambda: picture_png(model, name, plot, rounds), [model, rounds, *dependencies]),
+             format="png")
 
 
 def hidden_html(hidden: list[tuple[tuple[str, str], str]]) -> str:
@@ -208,7 +221,7 @@ def InteractivePlane(model: MarketDashboard, picture: int):
         zooms.set(zooms.value + 1)
 
     with solara.v.Html(tag="div", class_="agora-plane", style_="cursor: zoom-in") as box:
-        Picture(model, "plane", plot, [model, model.rounds, zooms.value, picture])
+        Picture(model, "plane", plot, model.rounds, [zooms.value, picture])
     solara.v.use_event(box, "mousemove", hover)
     solara.v.use_event(box, "click", click)
     solara.Text(readout.value or "point at the plane for its values; click to zoom in",
@@ -220,6 +233,7 @@ COMPONENTS = [NetworkPanel, SummaryPanel, SeriesPanel, PricePlanePanel]
 
 
 PLAY_MS = 100  # the pause between rounds under Play at first: 10 rounds per second
+SHOWN_SECONDS = 10.0  # Play waits this long at most for a redraw (a page that stopped drawing)
 
 
 @solara.component
@@ -227,7 +241,9 @@ def RunControls(model: solara.Reactive[MarketDashboard], parameters: dict):
     """Reset, Play and Step, the pause between rounds under Play and how many rounds each redraw plays.
 
     Reset sets :data:`BUILDING` and builds the market from ``parameters`` in a thread (:func:`prepared`),
-    so that the page can show that it is at work and no figure of the old market meanwhile.
+    so that the page can show that it is at work and no figure of the old market meanwhile. Play's loop
+    and the build run in threads of their own (:mod:`~agora.experiments.dashboard.threads`): one loop at a
+    time, each stopped by its event when Play is toggled, the session closes or the process ends.
     """
     building = BUILDING
     play = solara.use_reactive(PLAY_MS)
@@ -237,29 +253,29 @@ def RunControls(model: solara.Reactive[MarketDashboard], parameters: dict):
     pacer = solara.use_memo(lambda: Pacer(PLAY_MS / 1000), [])
 
     def advance():
-        for _ in range(render.value):
-            model.value.step()
+        play_rounds(model.value, render.value)
         force_update()
 
-    def play_loop():
+    def play_loop(cancel: threading.Event):
         pacer.restart(play.value / 1000, render.value)
-        while playing.value and not building.value:
+        while not cancel.is_set() and playing.value and not building.value:
             pacer.pause, pacer.minimum = play.value / 1000, render.value
-            rounds, start = pacer.batch(), time.perf_counter()
-            for _ in range(rounds):
-                model.value.step()
+            market, rounds, start = model.value, pacer.batch(), time.perf_counter()
+            play_rounds(market, rounds)
             stepped = time.perf_counter()
-            force_update()  # renders the panels, in this thread unless another is rendering
-            drawn = max(time.perf_counter() - stepped, sum(model.value.drawing.values()))
-            time.sleep(pacer.record(rounds, stepped - start, drawn))
+            force_update()  # renders the panels, in this thread unless another is rendering: that one does
+            market.shown.wait(market.rounds, cancel, SHOWN_SECONDS)  # drawn, by whichever thread
+            cancel.wait(pacer.record(rounds, stepped - start, time.perf_counter() - stepped))
 
-    def rebuild():
+    def rebuild(cancel: threading.Event):
         if building.value:
-            model.set(prepared(parameters))
-            building.set(False)
+            built = prepared(parameters)
+            if not cancel.is_set():
+                model.set(built)
+                building.set(False)
 
-    solara.use_thread(play_loop, dependencies=[playing.value])
-    solara.use_thread(rebuild, dependencies=[building.value])
+    solara.use_thread(threads.tracked(play_loop), dependencies=[playing.value], intrusive_cancel=False)
+    solara.use_thread(threads.tracked(rebuild), dependencies=[building.value], intrusive_cancel=False)
 
     def reset():
         playing.set(False)
@@ -284,6 +300,13 @@ def PaceNote(pacer: Pacer):
     update_counter.get()
     if pacer.redraws:
         solara.Text(pacer.note(), classes=["agora-pace"], style=NOTE_STYLE)
+
+
+def play_rounds(model: MarketDashboard, rounds: int) -> None:
+    """Play ``rounds`` rounds, after the picture being drawn (if any) and before the next."""
+    with model.lock:
+        for _ in range(rounds):
+            model.step()
 
 
 def prepared(parameters: dict) -> MarketDashboard:
