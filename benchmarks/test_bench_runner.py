@@ -29,7 +29,7 @@ def sweep(steps: int, points: int, seeds: int, evaluator: str):
         "sweep": {"grid": {"market.seller": [0.2 + 0.1 * i for i in range(points)]}}})
 
 
-#: 200 agent-based runs of 300 rounds (about 40 ms each on one core).
+#: 200 agent-based runs of 300 rounds (about 16 ms each on one core).
 SWEEP = sweep(steps=300, points=10, seeds=20, evaluator="abm")
 
 
