@@ -3,9 +3,11 @@
 A run is one :class:`~agora.experiments.spec.RunTask` executed by :func:`execute` wherever the
 executor puts it (this process, a local process pool, a Dask cluster); its random numbers come
 from its own ``SeedSequence``, so a run's rows do not depend on where or beside what it ran.
-Finished runs come back to this process, which writes each atomically to the results store;
-the tables are assembled from those parts in run order. Killing the runner loses only the
-runs in flight; running the same spec again into the same folder resumes.
+Runs travel in batches of consecutive runs (:func:`execute_batch`, sized by :class:`Batcher`);
+each finished batch comes back to this process, which writes it atomically to the results
+store as one part; the tables are assembled from the parts in run order, the same bytes for
+any batching. Killing the runner loses only the batches in flight; running the same spec
+again into the same folder resumes.
 """
 
 from __future__ import annotations
@@ -200,11 +202,15 @@ AHEAD = 2
 
 @dataclass(frozen=True)
 class SweepSummary:
+    """What a sweep did: its runs, those found done and those computed, its wall seconds, the seconds
+    its workers spent in batches (their own timing) and the tables written."""
+
     runs: int
     skipped: int
     computed: int
     seconds: float
     tables: dict[str, Path]
+    worker_seconds: float = 0.0
 
 
 class Batcher:
@@ -221,9 +227,12 @@ class Batcher:
         self.fixed = size
         self.next = 0
         self.per_run: float | None = None
+        self.busy = 0.0
 
     def observe(self, runs: int, seconds: float) -> None:
+        """A batch of ``runs`` runs came back after ``seconds`` of computing."""
         self.per_run = seconds / runs
+        self.busy += seconds
 
     def size(self) -> int:
         if self.fixed:
@@ -275,7 +284,7 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, executor: Executor, ex
         bar.close()
     tables = store.consolidate()
     store.finish()
-    return SweepSummary(spec.runs, len(done), len(todo), time.perf_counter() - start, tables)
+    return SweepSummary(spec.runs, len(done), len(todo), time.perf_counter() - start, tables, batcher.busy)
 
 
 def collect(store: ResultsStore, pending: set[Future], bar, batcher: Batcher) -> set[Future]:

@@ -208,7 +208,8 @@ def test_any_batching_gives_identical_bytes(serial, mixed, tmp_path, executor, w
     """Batches of 1, 3 (across points of different protocols) and all 8 runs write the bytes of the
     sized batches of the serial reference; a part holds exactly its batch's runs."""
     out = tmp_path / "out"
-    run_with(mixed, out, executor, workers, batch)
+    summary = run_with(mixed, out, executor, workers, batch)
+    assert 0 < summary.worker_seconds <= (workers or 1) * summary.seconds  # the workers' own timing
     assert tables(out) == tables(serial)
     held = [list(r) for r in ResultsStore(out, None, None).part_runs().values()]
     assert held == [list(range(i, min(i + batch, 8))) for i in range(0, 8, batch)]
