@@ -362,9 +362,12 @@ def loopback_cluster(folder: Path, workers: int):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
         deadline = time.monotonic() + 60
-        while not address_file.exists() and time.monotonic() < deadline:
+        address = None
+        while address is None and time.monotonic() < deadline:
+            with contextlib.suppress(OSError, ValueError, KeyError):  # not yet written, or half-written
+                address = json.loads(address_file.read_text())["address"]
             time.sleep(0.1)
-        address = json.loads(address_file.read_text())["address"]
+        assert address, "the scheduler wrote no address within 60 s"
         procs += [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-nanny", "--death-timeout", "60",
                                     *common], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                   for _ in range(workers)]
@@ -375,7 +378,11 @@ def loopback_cluster(folder: Path, workers: int):
         for p in reversed(procs):
             p.terminate()
         for p in procs:
-            p.wait(timeout=30)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # a worker still closing gracefully
+                p.kill()
+                p.wait(timeout=10)
 
 
 @pytest.mark.slow
