@@ -19,9 +19,6 @@ from agora.experiments.output import (
 from agora.experiments.tables import cell, format_table
 from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
-from agora.market.single_item.seller_first import best_seller_price, evaluate_posted_price
-from agora.market.single_item.seller_first import solve_seller_first as solve
-from agora.market.single_item.virtual_law import VirtualMaxLaw
 
 COMPARED = ("seller_revenue", "intermediary_revenue", "welfare", "sale")
 
@@ -40,6 +37,10 @@ def _print_solution(sol) -> None:
 
 
 def solve_seller_first(args) -> int:
+    for spec in args.bidder:  # bad input refused before the solver (and scipy) is loaded
+        parse_spec(spec)
+    from agora.market.single_item.seller_first import solve_seller_first as solve
+
     sol = solve(args.bidder)
     if args.json:
         print(dumps(sol.to_dict()))
@@ -49,12 +50,12 @@ def solve_seller_first(args) -> int:
 
 
 def solve_intermediary_first(args) -> int:
-    from agora.market.single_item.intermediary_first import solve_intermediary_first as solve_if
-    from agora.market.single_item.right_auctions import RIGHT_AUCTIONS
-
     for spec in args.bidder:
         parse_spec(spec)
     require_fits("--bidder count", len(args.bidder), intermediary_first_cost(args.bidder), limits_of(args))
+    from agora.market.single_item.intermediary_first import solve_intermediary_first as solve_if
+    from agora.market.single_item.right_auctions import RIGHT_AUCTIONS
+
     sol = solve_if(args.bidder, args.classes or tuple(RIGHT_AUCTIONS))
     if args.json:
         print(dumps(sol.to_dict()))
@@ -125,15 +126,17 @@ def _mixed_row(e: dict) -> list:
 
 
 def solve_simultaneous(args) -> int:
-    from agora.market.single_item.right_auctions import RIGHT_AUCTIONS
-    from agora.market.single_item.simultaneous import PricingGame, mixed_equilibria
-    from agora.market.single_item.simultaneous_classes import solve_class_game
-
     require_fits("--grid", args.grid, COSTS["grid"], limits_of(args))
     if args.mixed:
         require_fits("--mixed", args.mixed, COSTS["mixed"], limits_of(args))
         if args.mixed < 2:
             raise InputError(f"--mixed needs at least 2 prices, got {args.mixed}")
+    for spec in args.bidder:
+        parse_spec(spec)
+    from agora.market.single_item.right_auctions import RIGHT_AUCTIONS
+    from agora.market.single_item.simultaneous import PricingGame, mixed_equilibria
+    from agora.market.single_item.simultaneous_classes import solve_class_game
+
     classes = tuple(RIGHT_AUCTIONS) if not args.classes or "all" in args.classes else tuple(args.classes)
     game = PricingGame(args.bidder)
     solved = solve_class_game(game, classes, args.grid)
@@ -190,9 +193,6 @@ def _run_abm(bidders, price, rounds, seed):
 
 
 def simulate_seller_first(args) -> int:
-    from agora.market.single_item.montecarlo import simulate_seller_first as monte_carlo
-    from agora.market.single_item.seller_mechanisms import Menu
-
     require_fits("--rounds", args.rounds, COSTS["rounds" if args.evaluator == "mc" else "abm_rounds"],
                  limits_of(args), scale=len(args.bidder))
     for option, path in (("--out", args.out), ("--messages", args.messages)):
@@ -203,6 +203,11 @@ def simulate_seller_first(args) -> int:
             table_format(path)
             check_out_file(path, option)
     bidders = [parse_spec(b) for b in args.bidder]
+    from agora.market.single_item.montecarlo import simulate_seller_first as monte_carlo
+    from agora.market.single_item.seller_first import best_seller_price, evaluate_posted_price
+    from agora.market.single_item.seller_mechanisms import Menu
+    from agora.market.single_item.virtual_law import VirtualMaxLaw
+
     law = VirtualMaxLaw(tuple(bidders))
     price = args.price if args.price is not None else best_seller_price(law).price
     exact = evaluate_posted_price(law, price)
@@ -237,12 +242,15 @@ def simulate_seller_first(args) -> int:
 
 
 def plot_seller_first(args) -> int:
-    from agora.experiments.plots import plot_revenue_vs_price
-
     if Path(args.out).suffix.lower() != ".png":
         raise InputError(f"--out '{args.out}' must name a .png file")
     check_out_file(args.out)
     require_fits("--points", args.points, COSTS["points"], limits_of(args), scale=len(args.bidder))
+    for spec in args.bidder:
+        parse_spec(spec)
+    from agora.experiments.plots import plot_revenue_vs_price
+    from agora.market.single_item.virtual_law import VirtualMaxLaw
+
     law = VirtualMaxLaw.of(args.bidder)
     path = plot_revenue_vs_price(law.bidders, args.out, points=args.points)
     print(f"figure: {path}")

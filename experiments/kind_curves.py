@@ -52,12 +52,13 @@ def intermediary_first(params: Mapping, points: int) -> Curve:
     from agora.market.single_item.intermediary_first import seller_best_response
     from agora.market.single_item.right_auctions import PostedRightPrice
 
-    bidders = [parse_spec(b) for b in bidders_of(params)]
+    specs = tuple(bidders_of(params))
+    bidders = [parse_spec(b) for b in specs]
     x = np.linspace(0.0, max(top(b) for b in bidders), points)
     rows = []
     for price in x:
         auction = PostedRightPrice(float(price))
-        rows.append(exact_right_sale(bidders, auction, seller_best_response(bidders, auction).price))
+        rows.append(exact_right_sale(specs, auction, seller_best_response(bidders, auction).price))
     return Curve("intermediary", "intermediary's posted price for the right", x,
                  {"seller": np.array([r["seller_revenue"] for r in rows]),
                   "intermediary": np.array([r["intermediary_revenue"] for r in rows])})

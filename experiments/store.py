@@ -2,9 +2,10 @@
 
     DIR/manifest.json          spec (as written and as validated), seeds, package versions,
                                git commit, start and end times, one entry per session
-    DIR/parts/run-000042/      one finished run: run.parquet (its row) and steps.parquet;
-                               staged in parts/.tmp-* and renamed into place, so a run is
-                               either wholly there or not at all
+    DIR/parts/run-000040-000059/  a finished batch of consecutive runs (run-000042/ for one run):
+                               run.parquet (their rows) and steps.parquet; staged in
+                               parts/.tmp-* and renamed into place, so a batch is either
+                               wholly there or not at all
     DIR/runs.parquet           one row per run, sorted by run id   (written when all runs are done)
     DIR/steps.parquet          one row per run x recorded step     (idem)
 
@@ -35,9 +36,23 @@ from agora.experiments.markets import SpecError
 from agora.experiments.output import dumps, write_table, write_text
 from agora.experiments.spec import ExperimentSpec
 
-PART = re.compile(r"run-(\d+)")
+PART = re.compile(r"run-(\d+)(?:-(\d+))?")
 PACKAGES = ("agora", "numpy", "scipy", "pandas", "pyarrow", "mesa", "networkx", "dask", "distributed")
 RUNS, STEPS, MANIFEST = "runs.parquet", "steps.parquet", "manifest.json"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Finished consecutive runs: their rows and steps, each table in run order (steps None if not recorded)."""
+
+    runs: tuple[int, ...]
+    row: pd.DataFrame
+    steps: pd.DataFrame | None
+
+    @property
+    def name(self) -> str:
+        first, last = self.runs[0], self.runs[-1]
+        return f"run-{first:06d}" if first == last else f"run-{first:06d}-{last:06d}"
 
 
 @dataclass(frozen=True)
@@ -242,9 +257,15 @@ class ResultsStore:
     # ------------------------------------------------------------------ runs
     def completed(self) -> set[int]:
         """Runs whose part is in place (their rows are final)."""
+        return {run for runs in self.part_runs().values() for run in runs}
+
+    def part_runs(self) -> dict[Path, range]:
+        """Each part in place and the runs it holds, in run order."""
         if not self.parts.is_dir():
-            return set()
-        return {int(m.group(1)) for p in self.parts.iterdir() if (m := PART.fullmatch(p.name))}
+            return {}
+        found = [(p, m) for p in self.parts.iterdir() if (m := PART.fullmatch(p.name))]
+        runs = {p: range(int(m.group(1)), int(m.group(2) or m.group(1)) + 1) for p, m in found}
+        return dict(sorted(runs.items(), key=lambda item: item[1].start))
 
     def begin(self, executor: str, workers: int | None) -> None:
         """Write (or extend) the manifest and clear what a killed session left half-staged."""
@@ -276,9 +297,9 @@ class ResultsStore:
     def write_manifest(self) -> None:
         write_text(self.out / MANIFEST, dumps(self.manifest) + "\n")
 
-    def add(self, result: RunResult) -> None:
-        """Write one finished run atomically: staged, then renamed into ``parts/run-NNNNNN``."""
-        final = self.parts / f"run-{result.run:06d}"
+    def add(self, result: BatchResult) -> None:
+        """Write one finished batch atomically: staged, then renamed into ``parts/run-FIRST-LAST``."""
+        final = self.parts / result.name
         if final.exists():
             return
         stage = self.parts / f".tmp-{uuid.uuid4().hex}"
@@ -292,25 +313,26 @@ class ResultsStore:
             except OSError:
                 if not final.exists():
                     raise
-                return  # another runner on this folder finished the same run first: keep its part
+                return  # another runner on this folder finished the same runs first: keep its part
         finally:
             shutil.rmtree(stage, ignore_errors=True)
-        self.manifest["sessions"][-1]["computed"] += 1
+        self.manifest["sessions"][-1]["computed"] += len(result.runs)
 
     # ------------------------------------------------------------------ tables
     def consolidate(self) -> dict[str, Path]:
         """runs.parquet and steps.parquet from every part, in run order (deterministic bytes)."""
-        runs = sorted(self.completed())
-        missing = self.spec.runs - len(runs)
+        parts = self.part_runs()
+        missing = self.spec.runs - sum(len(r) for r in parts.values())
         if missing:
             raise RuntimeError(f"{missing} runs are not finished; run the same command again to resume")
-        written = {"runs": write_table(self._concat(runs, "run.parquet"), self.out / RUNS)}
+        written = {"runs": write_table(self._concat(parts, "run.parquet"), self.out / RUNS)}
         if self.spec.record.steps:
-            written["steps"] = write_table(self._concat(runs, "steps.parquet"), self.out / STEPS)
+            written["steps"] = write_table(self._concat(parts, "steps.parquet"), self.out / STEPS)
         return written
 
-    def _concat(self, runs: list[int], name: str) -> pd.DataFrame:
-        frames = [pd.read_parquet(self.parts / f"run-{r:06d}" / name) for r in runs]
+    @staticmethod
+    def _concat(parts: dict[Path, range], name: str) -> pd.DataFrame:
+        frames = [pd.read_parquet(p / name) for p in parts]
         return pd.concat(frames, ignore_index=True)
 
     def finish(self) -> None:

@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy import integrate
-from scipy.optimize import brentq, elementwise
 
 from agora.market.errors import InputError
 from agora.market.frozen_laws import FrozenExponential, FrozenPareto, FrozenUniform
@@ -160,6 +158,8 @@ class ValueDistribution(ABC):
     @cached_property
     def mean(self) -> float:
         """E[V] = lo + integral of P[V > v] over [lo, hi]."""
+        from scipy import integrate  # here, not at the top: parsing a spec does not load scipy
+
         val, _ = integrate.quad(lambda v: float(self.sf(v)), self.lo, self.hi, limit=200)
         return self.lo + val
 
@@ -216,6 +216,8 @@ class ValueDistribution(ABC):
         Vectorised bracketing root finder (scipy.optimize.elementwise.find_root);
         a few points on a bounded support go to scipy's brentq, which costs less per call.
         """
+        from scipy.optimize import brentq, elementwise  # here, not at the top: parsing does not load scipy
+
         if t.size == 0:
             return t
         if math.isfinite(self.hi):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special as sc
 
 
 class FrozenLaw:
@@ -124,13 +123,17 @@ class FrozenExponential(FrozenLaw):
         return -x
 
     def _cdf(self, x):
-        return -sc.expm1(-x)
+        from scipy.special import expm1  # scipy's, to the bit; loaded at the first evaluation
+
+        return -expm1(-x)
 
     def _sf(self, x):
         return np.exp(-x)
 
     def _ppf(self, q):
-        return -sc.log1p(-q)
+        from scipy.special import log1p  # scipy's, to the bit; loaded at the first evaluation
+
+        return -log1p(-q)
 
     def _isf(self, q):
         return -np.log(q)

@@ -2,10 +2,11 @@
 
 The per-round series of a market are attributes of its :class:`~agora.protocols.base.RoundOutcome`
 (immutable), and the message log is that outcome's tuple of messages. So a round is recorded by
-keeping the outcome; Mesa's ``model_vars`` and ``tables`` are filled from the kept outcomes the
+keeping the outcome; Mesa's ``model_vars`` and ``tables`` are each filled from the kept outcomes the
 first time anything reads them (``get_model_vars_dataframe``, ``get_table_dataframe``, or the
 attributes themselves), with the same values, in the same order, as Mesa's own ``collect`` and
-``add_table_row`` would have stored. Agent-type reporters are collected eagerly, as Mesa does,
+``add_table_row`` would have stored; reading the per-round series does not build the message log.
+Agent-type reporters are collected eagerly, as Mesa does,
 since agents change from round to round (attribute-name reporters read directly, as Mesa's
 ``getattr(agent, name, None)``, without a function call per value).
 """
@@ -30,7 +31,8 @@ class RoundCollector(mesa.DataCollector):
     """
 
     def __init__(self, round_reporters: dict[str, str], agenttype_reporters: dict[type, dict[str, str]] | None = None):
-        self._pending: list = []
+        self._pending_vars: list = []  # outcomes not yet in model_vars
+        self._pending_log: list = []  # outcomes whose messages are not yet in the messages table
         self._fields = dict(round_reporters)
         self._agent_fields = {kind: tuple(reps.values()) for kind, reps in (agenttype_reporters or {}).items()}
         if not all(isinstance(a, str) for attrs in self._agent_fields.values() for a in attrs):
@@ -44,7 +46,7 @@ class RoundCollector(mesa.DataCollector):
 
     @property
     def model_vars(self) -> dict:
-        self._flush()
+        self._flush_vars()
         return self._model_vars
 
     @model_vars.setter
@@ -53,7 +55,7 @@ class RoundCollector(mesa.DataCollector):
 
     @property
     def tables(self) -> dict:
-        self._flush()
+        self._flush_log()
         return self._tables
 
     @tables.setter
@@ -63,7 +65,8 @@ class RoundCollector(mesa.DataCollector):
     def collect(self, model) -> None:
         """Keep this round's outcome (immutable); collect agent-type reporters now."""
         self._collection_steps.append(model.time)
-        self._pending.append(model.last)
+        self._pending_vars.append(model.last)
+        self._pending_log.append(model.last)
         if self._agent_fields:
             self._agenttype_records[model.time] = {
                 kind: self._agent_records_of(model, kind, attrs) for kind, attrs in self._agent_fields.items()}
@@ -85,13 +88,19 @@ class RoundCollector(mesa.DataCollector):
             return records
         return [r[:2] + tuple(v if isinstance(v, IMMUTABLE) else deepcopy(v) for v in r[2:]) for r in records]
 
-    def _flush(self) -> None:
-        """Move the kept outcomes into Mesa's columns (outcome values are immutable: no copies)."""
-        if not getattr(self, "_pending", None):
+    def _flush_vars(self) -> None:
+        """Move the kept outcomes' series into Mesa's columns (outcome values are immutable: no copies)."""
+        if not getattr(self, "_pending_vars", None):
             return
-        pending, self._pending = self._pending, []
+        pending, self._pending_vars = self._pending_vars, []
         for name, attr in self._fields.items():
             self._model_vars[name].extend(getattr(out, attr) for out in pending)
+
+    def _flush_log(self) -> None:
+        """Move the kept outcomes' messages into the messages table."""
+        if not getattr(self, "_pending_log", None):
+            return
+        pending, self._pending_log = self._pending_log, []
         columns = log_columns([m for out in pending for m in out.messages])
         for column, values in self._tables["messages"].items():
             values.extend(columns[column])

@@ -9,6 +9,7 @@ from cli_run import run_cli
 
 from agora.experiments.runner import make_executor, run_experiment
 from agora.experiments.spec import load_spec
+from agora.experiments.store import ResultsStore
 
 TABLES = ("runs.parquet", "steps.parquet")
 
@@ -18,10 +19,22 @@ def _run(spec, folder: Path, executor: str, workers: int | None):
         return run_experiment(spec, folder, pool.executor, executor, pool.slots)
 
 
-def assert_executors_and_resume_agree(spec_text: str, folder: Path, runs: int, lost: tuple[str, ...] = ()) -> None:
+def lose(folder: Path, runs: set[int]) -> set[int]:
+    """Delete the parts of ``folder`` that hold any of ``runs`` (a part holds a batch); the runs lost."""
+    lost = set()
+    for part, held in ResultsStore(folder, None, None).part_runs().items():
+        if runs & set(held):
+            for f in part.iterdir():
+                f.unlink()
+            part.rmdir()
+            lost |= set(held)
+    return lost
+
+
+def assert_executors_and_resume_agree(spec_text: str, folder: Path, runs: int, lost: tuple[int, ...] = ()) -> None:
     """Serial and 2-worker runs of ``spec_text`` compute ``runs`` runs and write identical tables; then,
-    with the runs ``lost`` deleted and no tables assembled, a serial resume computes only those and
-    writes the same bytes."""
+    with the parts holding the runs ``lost`` deleted and no tables assembled, a serial resume computes
+    only the runs of those parts and writes the same bytes."""
     path = folder / "spec.toml"
     path.write_text(spec_text)
     spec = load_spec(path)
@@ -33,14 +46,11 @@ def assert_executors_and_resume_agree(spec_text: str, folder: Path, runs: int, l
     if not lost:
         return
     cut = folder / "process"
-    for name in lost:
-        for f in (cut / "parts" / name).iterdir():
-            f.unlink()
-        (cut / "parts" / name).rmdir()
+    gone = lose(cut, set(lost))
     for t in TABLES:
         (cut / t).unlink()
     summary = _run(spec, cut, "serial", None)
-    assert (summary.skipped, summary.computed) == (runs - len(lost), len(lost))
+    assert (summary.skipped, summary.computed) == (runs - len(gone), len(gone))
     assert {t: (cut / t).read_bytes() for t in TABLES} == tables["serial"]
 
 

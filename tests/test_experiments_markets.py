@@ -96,3 +96,25 @@ def test_stackelberg_run_matches_the_solver():
 def test_exact_false_leaves_out_the_expectations():
     out = run("seller-first", 5, bidders="uniform:0,1", seller=0.5, exact=False)
     assert not any(k.startswith("exact_") for k in out.run)
+
+
+def test_exact_expectations_are_computed_once_per_market_and_price():
+    """The seeds of a point share one exact solve per process, and its numbers are the solver's own."""
+    from agora.experiments.markets import single_item
+    from agora.experiments.runner import execute
+    from agora.experiments.spec import parse_spec_table
+    from agora.market.single_item.seller_first import evaluate_posted_price
+    from agora.market.single_item.virtual_law import VirtualMaxLaw
+
+    specs = ["uniform:0,1", "exponential:1"]
+    spec = parse_spec_table({"name": "x", "steps": 10, "seeds": {"count": 3, "base": 2},
+                             "market": {"protocol": "seller-first", "bidders": specs, "seller": 0.45,
+                                        "evaluator": "mc"}})
+    single_item.exact_seller_first.cache_clear()
+    rows = [execute(t).row.iloc[0] for t in spec.tasks()]
+    info = single_item.exact_seller_first.cache_info()
+    assert (info.misses, info.hits) == (1, 2)
+    direct = evaluate_posted_price(VirtualMaxLaw.of(specs), 0.45)
+    for row in rows:
+        assert (row["exact_seller_revenue"], row["exact_intermediary_revenue"], row["exact_welfare"]) == \
+            (direct.seller_revenue, direct.intermediary_revenue, direct.welfare)

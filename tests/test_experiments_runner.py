@@ -20,9 +20,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from cli_run import run_cli
+from kind_checks import lose
 
-from agora.experiments.runner import LOOPBACK_HTTP, make_executor, run_experiment
+from agora.experiments.runner import LOOPBACK_HTTP, Batcher, make_executor, run_experiment
 from agora.experiments.spec import load_spec
+from agora.experiments.store import ResultsStore
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("runs.parquet", "steps.parquet")
@@ -89,11 +91,15 @@ def tables(folder: Path) -> dict[str, bytes]:
     return {name: (folder / name).read_bytes() for name in TABLES}
 
 
-def run_with(spec_path: Path, out: Path, executor: str, workers: int | None = None):
+def run_with(spec_path: Path, out: Path, executor: str, workers: int | None = None, batch: int | None = None):
     spec = load_spec(spec_path)
     with make_executor(executor, workers) as pool:
         assert pool.slots == (workers or 1)
-        return run_experiment(spec, out, pool.executor, executor, pool.slots)
+        return run_experiment(spec, out, pool.executor, executor, pool.slots, batch=batch)
+
+
+def runs_done(folder: Path) -> int:
+    return len(ResultsStore(folder, None, None).completed())
 
 
 @pytest.fixture(scope="module")
@@ -183,11 +189,8 @@ def test_rerun_skips_everything_and_keeps_bytes(serial, mixed, tmp_path, capsys)
 
 def test_lost_parts_are_recomputed_and_half_staged_ones_cleared(serial, mixed, tmp_path):
     out = tmp_path / "out"
-    run_with(mixed, out, "serial")
-    for name in ("run-000001", "run-000006"):
-        for f in (out / "parts" / name).iterdir():
-            f.unlink()
-        (out / "parts" / name).rmdir()
+    run_with(mixed, out, "serial", batch=1)
+    assert lose(out, {1, 6}) == {1, 6}
     (out / "parts" / ".tmp-deadbeef").mkdir()
     (out / "parts" / ".tmp-deadbeef" / "run.parquet").write_bytes(b"half")
     for t in TABLES:
@@ -196,6 +199,62 @@ def test_lost_parts_are_recomputed_and_half_staged_ones_cleared(serial, mixed, t
     assert (summary.skipped, summary.computed) == (6, 2)
     assert not list((out / "parts").glob(".tmp-*"))
     assert tables(out) == tables(serial)
+
+
+# ------------------------------------------------------------------ batches
+@pytest.mark.parametrize(("executor", "workers", "batch"), [("serial", None, 1), ("serial", None, 3),
+                                                            ("serial", None, 8), ("process", 2, 3)])
+def test_any_batching_gives_identical_bytes(serial, mixed, tmp_path, executor, workers, batch):
+    """Batches of 1, 3 (across points of different protocols) and all 8 runs write the bytes of the
+    sized batches of the serial reference; a part holds exactly its batch's runs."""
+    out = tmp_path / "out"
+    summary = run_with(mixed, out, executor, workers, batch)
+    assert 0 < summary.worker_seconds <= (workers or 1) * summary.seconds  # the workers' own timing
+    assert tables(out) == tables(serial)
+    held = [list(r) for r in ResultsStore(out, None, None).part_runs().values()]
+    assert held == [list(range(i, min(i + batch, 8))) for i in range(0, 8, batch)]
+
+
+def test_resume_with_other_batches_gives_identical_bytes(serial, mixed, tmp_path):
+    """Parts of batches of 3 with the middle one lost, resumed in batches of 2 (and one part of another
+    session's size in between): the lost runs only are computed, and the bytes are the reference's."""
+    out = tmp_path / "out"
+    run_with(mixed, out, "serial", batch=3)
+    assert lose(out, {4}) == {3, 4, 5}
+    for t in TABLES:
+        (out / t).unlink()
+    summary = run_with(mixed, out, "serial", batch=2)
+    assert (summary.skipped, summary.computed) == (5, 3)
+    held = [list(r) for r in ResultsStore(out, None, None).part_runs().values()]
+    assert held == [[0, 1, 2], [3, 4], [5], [6, 7]]
+    assert tables(out) == tables(serial)
+
+
+class _Task:
+    def __init__(self, run: int):
+        self.run = run
+
+
+def test_batches_grow_to_a_second_of_work_and_shrink_at_the_end():
+    """One run per batch until a cost is known; then about BATCH_SECONDS of runs, at most a
+    1 / (AHEAD * slots) share of what is left, never across a run done before."""
+    runs = [*range(0, 100), *range(150, 1000)]
+    batcher = Batcher([_Task(r) for r in runs], slots=2)
+    assert [len(batcher.take()) for _ in range(3)] == [1, 1, 1]
+    batcher.observe(runs=4, seconds=0.04)  # 10 ms a run: 100 runs a second
+    first = batcher.take()
+    assert [t.run for t in first] == list(range(3, 99 + 1))  # 100 wanted; the gap after run 99 cuts it
+    assert len(batcher.take()) == 100
+    batcher.observe(runs=1, seconds=2.0)  # runs of 2 s: one a batch
+    assert len(batcher.take()) == 1
+    batcher.observe(runs=100, seconds=0.001)  # cheap runs: a quarter of what is left
+    left = len(runs) - batcher.next
+    assert len(batcher.take()) == -(-left // 4)
+    sizes = []
+    while batch := batcher.take():
+        sizes.append(len(batch))
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] == 1
+    assert batcher.next == len(runs)
 
 
 def test_another_spec_in_the_same_folder_is_refused(serial, tmp_path, capsys):
@@ -227,7 +286,7 @@ def test_killed_runner_resumes_to_the_uninterrupted_tables(tmp_path, capsys):
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
-            if len(list((killed / "parts").glob("run-*"))) >= 3:
+            if (killed / "parts").is_dir() and runs_done(killed) >= 3:
                 break
             time.sleep(0.02)
         assert proc.poll() is None, proc.stderr.read().decode()
@@ -235,7 +294,7 @@ def test_killed_runner_resumes_to_the_uninterrupted_tables(tmp_path, capsys):
     finally:
         proc.wait(timeout=30)
     print(f"killed after {time.monotonic() - deadline + 120:.1f} s")
-    done = len(list((killed / "parts").glob("run-*")))
+    done = runs_done(killed)
     assert 3 <= done < 16
     assert not (killed / "runs.parquet").exists()
 
@@ -288,3 +347,57 @@ def test_cli_starts_its_own_local_cluster(serial, mixed, tmp_path, capsys):
                              "--workers", "1")
     assert code == 0, err
     assert tables(tmp_path / "out") == tables(serial)
+
+
+@contextlib.contextmanager
+def loopback_cluster(folder: Path, workers: int):
+    """A `dask scheduler` and ``workers`` single-threaded `dask worker` processes on 127.0.0.1, each its
+    own process started from the command line; yields the scheduler's address."""
+    from dask.distributed import Client
+
+    dask = str(Path(sys.executable).with_name("dask"))
+    address_file = folder / "scheduler.json"
+    common = ["--no-dashboard", "--host", "127.0.0.1"]
+    procs = [subprocess.Popen([dask, "scheduler", "--port", "0", "--scheduler-file", str(address_file), *common],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        address = None
+        while address is None and time.monotonic() < deadline:
+            with contextlib.suppress(OSError, ValueError, KeyError):  # not yet written, or half-written
+                address = json.loads(address_file.read_text())["address"]
+            time.sleep(0.1)
+        assert address, "the scheduler wrote no address within 60 s"
+        procs += [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-nanny", "--death-timeout", "60",
+                                    *common], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                  for _ in range(workers)]
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(workers, timeout=60)
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # a worker still closing gracefully
+                p.kill()
+                p.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_scale_out_to_a_scheduler_and_two_worker_processes(tmp_path):
+    """`agora run --scheduler` against `dask scheduler` and two `dask worker` processes on loopback:
+    the run counts both workers' slots, writes several batches, and its tables are the serial reference's bytes."""
+    spec = tmp_path / "long.toml"
+    spec.write_text(LONG)
+    run_with(spec, tmp_path / "serial", "serial")
+    with loopback_cluster(tmp_path, 2) as address:
+        cmd = [sys.executable, "-m", "agora.experiments.cli", "run", str(spec), "--out", str(tmp_path / "out"),
+               "--scheduler", address]
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "16 runs (0 already done, 16 run now)" in done.stdout and "on dask" in done.stdout
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["sessions"][-1]["workers"] == 2
+    assert len(ResultsStore(tmp_path / "out", None, None).part_runs()) > 2
+    assert tables(tmp_path / "out") == tables(tmp_path / "serial")

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_run import run_cli
 
 import agora
 
@@ -133,3 +134,30 @@ def test_solve_seller_first_loads_only_what_it_uses():
                            "main(['solve', 'seller-first', '--bidder', 'uniform:0,1', '--json'])")
     assert loaded["scipy"]
     assert [m for m, on in loaded.items() if on and m != "scipy"] == []
+
+
+def _main_loads(argv: list[str]) -> dict:
+    """What ``agora ARGV`` (its ``main``, in a fresh interpreter) has loaded once it returns or exits."""
+    return _loaded_after("from agora.experiments.cli import main\n"
+                         f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass")
+
+
+def test_agora_help_does_not_load_scipy():
+    for argv in (["--help"], ["solve", "--help"], ["solve", "seller-first", "--help"]):
+        assert not any(_main_loads(argv).values()), argv
+
+
+@pytest.mark.parametrize("argv", [
+    ["solve", "seller-first", "--bidder", "bogus:1"],
+    ["solve", "seller-first", "--bidder", "uniform:0,1", "--bidder", "uniform:0,1e400"],
+    ["solve", "intermediary-first", "--bidder", "pareto:0,1"],
+    ["solve", "simultaneous", "--bidder", "uniform:1,0"],
+    ["solve", "simultaneous", "--bidder", "uniform:0,1", "--mixed", "1"],
+    ["simulate", "seller-first", "--bidder", "exponential:-1"],
+    ["plot", "seller-first", "--bidder", "nope", "--out", "x.png"],
+], ids=["unknown law", "out of range", "infinite mean", "empty support", "one mixed price", "simulate", "plot"])
+def test_bad_input_is_refused_before_scipy_loads(argv, capsys):
+    """Input checks run before any solver is imported: a bad value costs no scipy import."""
+    assert not _main_loads(argv)["scipy"]
+    code, out, err = run_cli(capsys, *argv)
+    assert (code, out) == (2, "") and err.startswith("agora") and err.count("\n") == 1, err

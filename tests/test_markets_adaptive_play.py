@@ -117,7 +117,7 @@ sample_column = 1
 
 
 def test_serial_and_two_workers_write_the_same_bytes_and_a_resume_finishes_them(tmp_path):
-    assert_executors_and_resume_agree(SPEC, tmp_path, 4, lost=("run-000001",))
+    assert_executors_and_resume_agree(SPEC, tmp_path, 4, lost=(1,))
 
 
 BAD = [

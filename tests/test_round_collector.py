@@ -46,3 +46,26 @@ def test_round_collector_equals_mesa_data_collector(market):
         assert ours.message_log().equals(mesas.message_log())
         assert a.tables == b.tables and a.model_vars == b.model_vars
         assert len(ours.message_log()) > 60 * (half + 1) * 3
+
+
+def test_series_and_log_read_apart_equal_mesa_and_the_series_do_not_build_the_log(monkeypatch):
+    """The series read at round 40, the log at 80, both at 120: each equals Mesa's, and reading the
+    series alone never builds the message log."""
+    from agora.models import round_collector
+
+    built = []
+    monkeypatch.setattr(round_collector, "log_columns",
+                        lambda messages, columns=round_collector.log_columns: built.append(1) or columns(messages))
+    market = dict(bidders=["uniform:0,1", "exponential:1", "pareto:0.5,1,20"], seller=0.5)
+    ours, mesas = MarketModel(**market, rng=7), MesaCollected(**market, rng=7)
+    for rounds, read in ((40, "series"), (40, "log"), (40, "both")):
+        for _ in range(rounds):
+            ours.step()
+            mesas.step()
+        a, b = ours.datacollector, mesas.datacollector
+        if read in ("series", "both"):
+            assert a.get_model_vars_dataframe().equals(b.get_model_vars_dataframe())
+            assert built == ([] if read == "series" else [1])
+        if read in ("log", "both"):
+            assert ours.message_log().equals(mesas.message_log())
+    assert a.tables == b.tables and a.model_vars == b.model_vars and len(built) == 2

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
 
 import numpy as np
 
@@ -188,18 +190,28 @@ def draw_values(bidders, steps: int, rng: np.random.Generator) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ exact expectations
-def exact_seller_first(bidders, price: float) -> dict:
+# Kept per process, keyed by the bidders' specs and the prices: the seeds of a sweep point, which a
+# worker runs one after another in a batch, share one quadrature (the same numbers, computed once).
+@lru_cache(maxsize=256)
+def exact_seller_first(specs: tuple[str, ...], price: float) -> Mapping[str, float]:
     """Every party's expectation when the seller posts ``price`` (Theorem 3.1, by quadrature)."""
-    sol = evaluate_posted_price(VirtualMaxLaw(tuple(bidders)), price)
-    return {"seller_revenue": sol.seller_revenue, "intermediary_revenue": sol.intermediary_revenue,
-            "welfare": sol.welfare, "sale": sol.sale_probability}
+    sol = evaluate_posted_price(VirtualMaxLaw(tuple(parse_spec(s) for s in specs)), price)
+    return MappingProxyType({"seller_revenue": sol.seller_revenue, "intermediary_revenue": sol.intermediary_revenue,
+                             "welfare": sol.welfare, "sale": sol.sale_probability})
 
 
-def exact_right_sale(bidders, auction: RightAuction, price: float) -> dict:
+@lru_cache(maxsize=256)
+def exact_right_sale(specs: tuple[str, ...], auction: RightAuction, price: float) -> Mapping[str, float]:
     """Every party's expectation when the right is sold by ``auction`` and the seller posts ``price``."""
-    out = evaluate_right_auction(bidders, auction, price)
-    return {"seller_revenue": out.seller_revenue, "intermediary_revenue": out.intermediary_revenue,
-            "welfare": out.welfare, "sale": out.sale_probability}
+    out = evaluate_right_auction([parse_spec(s) for s in specs], auction, price)
+    return MappingProxyType({"seller_revenue": out.seller_revenue, "intermediary_revenue": out.intermediary_revenue,
+                             "welfare": out.welfare, "sale": out.sale_probability})
+
+
+@lru_cache(maxsize=64)
+def stackelberg_price(specs: tuple[str, ...]) -> float:
+    """The seller's Stackelberg price against the shifted Myerson auction (Section 3), once per market."""
+    return best_seller_price(VirtualMaxLaw(tuple(parse_spec(s) for s in specs))).price
 
 
 # ------------------------------------------------------------------ agent-based runs
@@ -214,25 +226,25 @@ def run_abm(protocol: str, params: Mapping, steps: int, rng: np.random.Generator
     cols["winner"] = df["winner"].fillna(-1).to_numpy(np.int64)
     exact = None
     if params["exact"]:
-        bidders = model.distributions
+        specs = tuple(bidders_of(params))
         price = float(cols["seller_price"][-1])
-        exact = (exact_seller_first(bidders, price) if protocol == "seller-first"
-                 else exact_right_sale(bidders, model.intermediaries[0].auction, price))
+        exact = (exact_seller_first(specs, price) if protocol == "seller-first"
+                 else exact_right_sale(specs, model.intermediaries[0].auction, price))
     return RunOutput(cols, run_row(cols, exact))
 
 
 # ------------------------------------------------------------------ Monte Carlo runs
 def mc_seller_first(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
     """Seller-first rounds at the seller's price (fixed, or Stackelberg), all steps at once."""
-    bidders = [parse_spec(b) for b in bidders_of(params)]
-    price = (best_seller_price(VirtualMaxLaw(tuple(bidders))).price if params["seller"] == "stackelberg"
-             else params["seller"])
+    specs = tuple(bidders_of(params))
+    bidders = [parse_spec(b) for b in specs]
+    price = stackelberg_price(specs) if params["seller"] == "stackelberg" else params["seller"]
     values = draw_values(bidders, steps, rng)
     tie = ties_possible([VirtualScore(b) for b in bidders])
     rounds = seller_first_rounds(bidders, Menu.posted(price), values,
                                  priority=rng.random(values.shape) if tie else None)
     cols = from_rounds(rounds, price, math.nan)
-    exact = exact_seller_first(bidders, price) if params["exact"] else None
+    exact = exact_seller_first(specs, price) if params["exact"] else None
     return RunOutput(cols, run_row(cols, exact))
 
 
@@ -269,7 +281,7 @@ def mc_intermediary_first(params: Mapping, steps: int, rng: np.random.Generator)
         auction = right_auction(params["intermediary"])
     price = seller_best_response(bidders, auction).price
     cols = right_sale_steps(bidders, [(price, auction)] * steps, rng)
-    exact = exact_right_sale(bidders, auction, price) if params["exact"] else None
+    exact = exact_right_sale(tuple(bidders_of(params)), auction, price) if params["exact"] else None
     return RunOutput(cols, run_row(cols, exact))
 
 
@@ -300,7 +312,7 @@ def mc_simultaneous(params: Mapping, steps: int, rng: np.random.Generator) -> Ru
     path = price_path(params, steps, bidders)
     cols = right_sale_steps(bidders, [(ps, PostedRightPrice(pi)) for ps, pi in path], rng)
     ps, pi = path[-1]
-    exact = exact_right_sale(bidders, PostedRightPrice(pi), ps) if params["exact"] else None
+    exact = exact_right_sale(tuple(bidders_of(params)), PostedRightPrice(pi), ps) if params["exact"] else None
     return RunOutput(cols, run_row(cols, exact))
 
 
