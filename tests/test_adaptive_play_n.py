@@ -2,6 +2,7 @@
 minimum-resistance trees against the eps -> 0 limit of the stationary distribution on three-player
 games, and a three-player stag hunt whose resistances are counted by hand."""
 
+from fractions import Fraction
 from itertools import combinations, product
 from math import ceil
 
@@ -113,7 +114,8 @@ def test_three_player_stag_hunt_by_hand(stag, hare, memory, sample):
     play = GameAdaptivePlay(stag_hunt_3(stag, hare), memory, (sample,) * 3)
     res = play.stability()
     assert conventions_of(play, res.classes) == [(0, 0, 0), (1, 1, 1)]
-    out_of_stag, out_of_hare = ceil(sample * (1 - hare / stag)), 3 * ceil(sample * hare / stag)
+    out_of_stag = ceil(Fraction(sample) * (1 - Fraction(hare) / Fraction(stag)))  # exact: 30 (1 - 2/3) is 10
+    out_of_hare = 3 * ceil(Fraction(sample) * Fraction(hare) / Fraction(stag))
     assert res.resistances.tolist() == [[0.0, out_of_stag], [out_of_hare, 0.0]]
     assert res.stable == ([0] if out_of_hare < out_of_stag else [1] if out_of_stag < out_of_hare else [0, 1])
     if play.states <= 1000:
