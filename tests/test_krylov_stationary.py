@@ -53,3 +53,23 @@ def test_large_chains_go_to_gmres():
 def test_an_unreachable_tolerance_is_an_error():
     with pytest.raises(ArithmeticError, match="GMRES did not reach"):
         ss.krylov_stationary(constant_value(3, 2, 1).chain(0.1), rtol=1e-300)
+
+
+@pytest.mark.slow
+def test_390625_histories_trees_limit_and_reduction_agree():
+    """The constant-value game on 5 prices, m = 4, s = 2 (about 20 s): minimum-resistance trees on the exact
+    chain, the eps -> 0 limit of its stationary masses (GMRES at eps = 1e-3, 1e-4) and Young's tip reduction
+    all make the splits (0.25, 0.75), (0.5, 0.5), (0.75, 0.25) stable with potential 2; the equal split holds
+    99% of the mass, each other 0.26%."""
+    from agora.market.learning.adaptive_play import conventions_of
+    from agora.market.learning.conventions import convention_stability
+
+    play = constant_value(5, 4, 2)
+    assert play.states == 390_625
+    res = play.stability()
+    masses, exponents = play.limit((1e-3, 1e-4))
+    red = convention_stability(play.A, play.B, (2, 2), every=True)
+    assert conventions_of(play, res.classes) == [tuple(map(int, c)) for c in red.classes] == [(1, 3), (2, 2), (3, 1)]
+    assert list(res.potentials) == list(red.potentials) == [2.0, 2.0, 2.0]
+    np.testing.assert_allclose(exponents, 0.0, atol=0.05)
+    assert masses[-1][1] > 0.99 and masses[-1].sum() > 0.999
