@@ -1,7 +1,5 @@
 """The equilibrium-selection report's stochastic-stability section: every check holds."""
 
-import pytest
-
 from agora.experiments.reproduce.report import PROVENANCE
 from agora.experiments.reproduce.selection_stability import stochastic_stability
 
@@ -25,9 +23,8 @@ def test_two_intermediary_stability_section():
     assert all(c.provenance in PROVENANCE and c.source for c in section.checks)
 
 
-@pytest.mark.slow
 def test_seller_learning_stability_section(tmp_path):
-    """Three players on 11, 21 and 31 prices for both splits of the buyers, and the exact chain on 5 (about 10 s)."""
+    """Three players on 11, 21 and 31 prices for both splits of the buyers, and the exact chain on 5."""
     from agora.experiments.reproduce.selection_k_stability import seller_learning_stability
 
     section = seller_learning_stability(tmp_path)

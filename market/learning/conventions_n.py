@@ -110,10 +110,16 @@ def resistances(payoffs: Sequence[np.ndarray], samples: Sequence[int]) -> tuple[
     reach = reaches(payoffs, conv)
     r = np.full((len(conv), len(conv)), np.inf)
     profiles = np.array(np.unravel_index(np.arange(reach.shape[0]), shape)).T
+    others = ~np.eye(len(conv), dtype=bool)
     for k, x in enumerate(conv):
         tips = [tip_samples(u, i, x, s) for i, (u, s) in enumerate(zip(payoffs, samples))]
         errs = (profiles != np.array(x)).sum(axis=1)
-        for z in np.flatnonzero(errs):
+        least = np.min([np.where(t > 0, t, np.inf).min(axis=1) for t in tips], axis=0)
+        floor = np.full(errs.size, np.inf)  # no tip from z costs less
+        floor[errs > 0] = errs[errs > 0] * least[errs > 0]
+        for z in np.argsort(floor, kind="stable"):
+            if floor[z] >= r[k, others[k]].max():  # sorted: no later z lowers a resistance
+                break
             r[k] = np.minimum(r[k], _leave(tips, z, errs[z], reach, shape))
     np.fill_diagonal(r, 0.0)
     return conv, csgraph.floyd_warshall(r, directed=True)
