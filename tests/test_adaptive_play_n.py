@@ -8,9 +8,10 @@ from math import ceil
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from agora.market.errors import InputError
-from agora.market.learning.adaptive_play import AdaptivePlay, GameAdaptivePlay, conventions_of
+from agora.market.learning.adaptive_play import AdaptivePlay, GameAdaptivePlay, conventions_of, sample_best_replies
 
 
 def loop_chain(payoffs, memory, samples, eps):
@@ -73,6 +74,34 @@ def test_vectorized_chain_equals_loop_over_histories(shape, memory, samples):
     np.testing.assert_array_equal(play.resistance.toarray(), r)
     assert chain.has_canonical_format and chain.nnz == play.states * play.profiles
     np.testing.assert_allclose(np.asarray(chain.sum(axis=1)).ravel(), 1.0, rtol=1e-12)
+
+
+def two_player_chain(A, B, memory, samples, eps):
+    """The two-player builder Agora had before the n-player one (src, dst and the actions of every move
+    tiled over the states, probabilities p1 p2), as a dense matrix."""
+    n1, n2 = A.shape
+    h1, h2 = n1 ** memory, n2 ** memory
+    beta1 = sample_best_replies(A, memory, samples[0])
+    beta2 = sample_best_replies(B.T, memory, samples[1])
+    ia, ib = np.divmod(np.arange(h1 * h2), h2)
+    a, b = (x.ravel() for x in np.meshgrid(np.arange(n1), np.arange(n2), indexing="ij"))
+    na = (ia[:, None] % (h1 // n1)) * n1 + a[None, :]
+    nb = (ib[:, None] % (h2 // n2)) * n2 + b[None, :]
+    src, dst = np.repeat(np.arange(h1 * h2), a.size), (na * h2 + nb).ravel()
+    a, b = np.tile(a, h1 * h2), np.tile(b, h1 * h2)
+    p = ((1 - eps[0]) * beta1[ib[src], a] + eps[0] / n1) * ((1 - eps[1]) * beta2[ia[src], b] + eps[1] / n2)
+    r = (beta1[ib[src], a] == 0).astype(float) + (beta2[ia[src], b] == 0)
+    return [sparse.csr_matrix((v, (src, dst)), shape=(h1 * h2, h1 * h2)).toarray() for v in (p, r)]
+
+
+@pytest.mark.parametrize("shape,memory,samples", [((2, 2), 3, (2, 1)), ((3, 2), 2, (1, 2)), ((3, 3), 2, (2, 2)),
+                                                  ((2, 3), 4, (3, 2))])
+def test_two_player_case_is_bit_for_bit_the_former_builder(shape, memory, samples):
+    A, B = random_game(np.random.default_rng(memory), shape)
+    play = AdaptivePlay(A, B, memory, samples)
+    p, r = two_player_chain(A, B, memory, samples, (0.03, 0.07))
+    np.testing.assert_array_equal(play.chain((0.03, 0.07)).toarray(), p)
+    np.testing.assert_array_equal(play.resistance.toarray(), r)
 
 
 def test_two_player_class_is_the_two_player_game():

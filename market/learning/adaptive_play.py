@@ -126,10 +126,15 @@ class GameAdaptivePlay:
         states = np.arange(self.states, dtype=np.int64)
         return [(states // st) % h for st, h in zip(self.strides, self.own)]
 
+    @cached_property
+    def _plays(self) -> list[np.ndarray]:
+        """Each player's remembered actions at every state, oldest first (memory x states)."""
+        return [np.array(np.unravel_index(h, (n,) * self.memory)) for h, n in zip(self._own_histories, self.shape)]
+
     def _opponent_histories(self, i: int) -> np.ndarray:
         """Player i's opponents' history at every state: their joint profiles (flattened in the
         players' order), oldest most significant."""
-        digits = [np.array(np.unravel_index(h, (n,) * self.memory)) for h, n in zip(self._own_histories, self.shape)]
+        digits = self._plays
         others = [j for j in range(self.players) if j != i]
         opp_shape = tuple(self.shape[j] for j in others)
         size = int(np.prod(opp_shape))
