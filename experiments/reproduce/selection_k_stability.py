@@ -15,6 +15,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import to_rgb
 
 from agora.experiments.reproduce.report import Check, Section
 from agora.market.k_items.mechanisms import ipm_price
@@ -156,15 +157,15 @@ def _exact_three_player_check() -> Check:
 def _plane(found: list, root, path: Path) -> None:
     """Conventions of each grid on the (p_s, f_1) plane, the stable ones filled, the continuous equilibrium."""
     fig, ax = plt.subplots(figsize=(4.6, 4.0), dpi=110, layout="constrained")
-    for (points, prices, stable), color in zip(found, ("tab:blue", "tab:orange", "tab:green")):
+    for (points, prices, stable), color, size in zip(found, ("tab:blue", "tab:orange", "tab:green"), (16, 11, 6)):
         xs = np.array(prices)
-        ax.plot(xs[:, 0], xs[:, 1], "o", mfc="none", color=color, ms=9, label=f"{points} prices")
+        ax.plot(xs[:, 0], xs[:, 1], "o", mfc="none", color=color, ms=size, mew=2, label=f"{points} prices")
         if stable:
             st = np.array(stable)
-            ax.plot(st[:, 0], st[:, 1], "o", color=color, ms=5)
+            ax.plot(st[:, 0], st[:, 1], "o", color=color, mfc=(*to_rgb(color), 0.35), ms=size, mew=2)
     ax.plot([root[0]], [root[1]], "kx", ms=9, label="continuous equilibrium")
     ax.set(xlabel="seller price p_s", ylabel="first intermediary's fee f_1",
-           title="n = 4, k = 2, blocks 2|2: conventions (filled: stable)")
+           title="blocks 2|2: conventions (shaded: stable)")
     ax.legend(fontsize=8)
     fig.savefig(path)
     plt.close(fig)
