@@ -42,6 +42,18 @@ def test_reduction_equals_exact_chain(payoffs, memory, samples):
     np.testing.assert_array_equal(r[np.ix_(order, order)], exact.resistances)
 
 
+def test_short_memory_keeps_a_cycle_the_reduction_does_not_see():
+    """Blocks 3|1 on 5 prices, m = 2, s = 1: the exact chain has a class of 4 histories that is no
+    convention beside the one convention (2, 1, 1), both of potential 1; the reduction lists only the
+    convention (the limit of its premise, see the module)."""
+    game = k_market(5, (3, 1))
+    play = GameAdaptivePlay(game.payoffs, 2, (1, 1, 1))
+    res = play.stability()
+    assert [c.size for c in res.classes] == [4, 1] and conventions_of(play, res.classes) == [None, (2, 1, 1)]
+    assert list(res.potentials) == [1.0, 1.0]
+    assert resistances(game.payoffs, (1, 1, 1)) == ([(2, 1, 1)], np.zeros((1, 1)))
+
+
 @pytest.mark.parametrize("points,sample", [(11, 30), (11, 10), (15, 20)])
 def test_two_players_equal_the_two_player_reduction(points, sample):
     """At n = 2 the repeated mistakes of both players never beat one player's: the constant-value game's

@@ -3,8 +3,11 @@
 The reduction of :mod:`agora.market.learning.conventions` for any number of players, with memory
 m >= 2 max_i s_i:
 
-1. The recurrent classes of unperturbed play are the *conventions*: strict Nash profiles x
-   played m times.
+1. The recurrent classes of unperturbed play are taken to be the *conventions*: strict Nash
+   profiles x played m times. Young (1993, Theorem 3) proves it for weakly acyclic games once
+   s <= m / (L + 2), L the longest best-reply path to a strict equilibrium; m = 2s can fall short:
+   the 5-price k-item market with blocks 3|1 at m = 2 and 3, s = 1, keeps a best-reply cycle (a
+   class of 4, then 8 histories) beside its one convention, which only the exact chain shows.
 2. A convention is left by k periods of the same mistaken profile z (the players where z differs
    from x err; each period costs their number c(z), so k periods cost c(z) k: the standard count
    of Young's Theorem 4). Afterwards every player i samples j <= min(k, s_i) of those periods and
