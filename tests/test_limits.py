@@ -122,11 +122,11 @@ def test_stability_memory_far_past_the_chain_is_the_tip_reduction():
         assert far[key] == none[key]
 
 
-@pytest.mark.parametrize("points, memory", [(141, 1), (142, 1), (2, 7), (2, 8), (3, 4), (2, 10**9)])
+@pytest.mark.parametrize("points, memory", [(625, 1), (626, 1), (2, 9), (2, 10), (5, 4), (3, 6), (2, 10**9)])
 def test_exact_chain_is_taken_up_to_the_history_count(points, memory):
     from agora.market.learning.pricing_stability import EXACT_STATES, exact_chain
 
-    small = memory < 64 and points ** (2 * memory) <= EXACT_STATES  # 141^2 = 19881, 142^2 = 20164, 2^14 = 16384
+    small = memory < 64 and points ** (2 * memory) <= EXACT_STATES  # 625^2 = 5^8 = 390625, 626^2, 2^18, 2^20, 3^12
     assert exact_chain(points, memory) == small
 
 

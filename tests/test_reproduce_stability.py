@@ -23,6 +23,19 @@ def test_two_intermediary_stability_section():
     assert all(c.provenance in PROVENANCE and c.source for c in section.checks)
 
 
+def test_seller_learning_stability_section(tmp_path):
+    """Three players on 11, 21 and 31 prices for both splits of the buyers, and the exact chain on 5."""
+    from agora.experiments.reproduce.selection_k_stability import seller_learning_stability
+
+    section = seller_learning_stability(tmp_path)
+    failed = [(c.instance, c.quantity, c.paper, c.measured) for c in section.checks if not c.holds]
+    assert not failed and len(section.checks) == 13
+    assert all(c.provenance in PROVENANCE and c.source for c in section.checks)
+    assert (tmp_path / "k_items_three_player_conventions.png").stat().st_size > 1000
+    stable = [c.measured for c in section.checks if c.quantity == "stochastically stable conventions"]
+    assert stable[:2] == ["[(0.4, 0.3, 0.3)]"] * 2  # blocks 2|2, 11 and 21 prices: the seller's higher price
+
+
 def test_q_learning_section():
     """Fewer sessions and periods than the report's: the references and the dominant price do not depend on them."""
     from agora.experiments.reproduce.selection_qlearning import q_learning

@@ -22,7 +22,7 @@ from agora.experiments.reproduce import grid_changes as changes
 from agora.experiments.reproduce.references import MONOPOLIST_INTERMEDIARY
 from agora.experiments.reproduce.report import Check, Report, Section
 from agora.experiments.reproduce.selection_k_items import BINDING, k_items
-from agora.experiments.reproduce.selection_k_stability import k_item_stability
+from agora.experiments.reproduce.selection_k_stability import k_item_stability, seller_learning_stability
 from agora.experiments.reproduce.selection_qlearning import q_learning
 from agora.experiments.reproduce.selection_stability import stochastic_stability
 from agora.experiments.runner import make_executor
@@ -328,6 +328,7 @@ def build(out: Path, executor: str = "process", workers: int | None = None, star
         report.sections.append(agents_agree(run))
         report.sections.append(stochastic_stability(stage))
         report.sections.append(k_item_stability())
+        report.sections.append(seller_learning_stability(stage))
         report.sections.append(q_learning())
         report.sections.append(Section("How the studies ran", f"""
 Every study ran through the experiments runner: one run of the `learning` (or `learning-k-items`)

@@ -15,7 +15,8 @@ the least resistance of any path from J to K.
   log eps between two small eps is the potential above the minimum.
 
 Tests hold the two to the same answer; :func:`gth_stationary` (Grassmann, Taksar and
-Heyman's subtraction-free elimination) keeps tiny probabilities accurate on small chains.
+Heyman's subtraction-free elimination) keeps tiny probabilities accurate on small chains;
+:func:`krylov_stationary` (restarted GMRES) solves chains of hundreds of thousands of histories.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import networkx as nx
 import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
-from scipy.sparse.linalg import spsolve
+from scipy.sparse.linalg import LinearOperator, gmres, spsolve
+from threadpoolctl import threadpool_limits
 
 from agora.market.errors import InputError
 
@@ -169,19 +171,52 @@ def gth_stationary(p: np.ndarray) -> np.ndarray:
     return x / x.sum()
 
 
+#: Largest chain solved by sparse LU (its fill-in is nearly full: about 3 s at 6561 histories); above, GMRES.
+LU_STATES = 7000
+#: GMRES stops when ||b - A x|| <= KRYLOV_RTOL ||b|| for the system below (||b|| = n^-1/2).
+KRYLOV_RTOL = 1e-12
+KRYLOV_RESTART, KRYLOV_RESTARTS = 50, 100  # 50 Krylov vectors: 8 n bytes each
+
+
 def stationary(p: sparse.spmatrix) -> np.ndarray:
-    """Stationary distribution of an irreducible sparse chain: solve pi (P - I) = 0, sum pi = 1,
-    by a sparse LU factorization (GTH for chains of at most 1000 states). The LU of a
-    history chain fills in almost fully: beyond a few thousand states this is slow."""
+    """Stationary distribution of an irreducible sparse chain: GTH for chains of at most 1000 states,
+    sparse LU of pi (P - I) = 0, sum pi = 1 up to LU_STATES, else :func:`krylov_stationary`."""
     p = sparse.csr_matrix(p)
     n = p.shape[0]
     if n <= 1000:
         return gth_stationary(p.toarray())
+    if n > LU_STATES:
+        return krylov_stationary(p)
     a = (p.T - sparse.identity(n, format="csr")).tolil()
     a[0, :] = 1.0
     b = np.zeros(n)
     b[0] = 1.0
     x = spsolve(a.tocsc(), b)
+    x = np.maximum(x, 0.0)
+    return x / x.sum()
+
+
+def krylov_stationary(p: sparse.spmatrix, rtol: float = KRYLOV_RTOL) -> np.ndarray:
+    """Stationary distribution of an irreducible chain by restarted GMRES (scipy.sparse.linalg): pi solves
+    (I - P^T + w 1^T) x = w, w = 1/n, nonsingular (1^T (I - P^T) = 0 forces 1^T x = 1, then
+    (I - P^T) x = 0). Only products with P^T are formed, so memory stays that of P.
+
+    GMRES's work is level-1 BLAS on vectors of a few MB, which threads only slow down (on two shared
+    cores, ten times, side by side), so BLAS runs on one thread here (threadpoolctl).
+
+    Accuracy: the residual is below ``rtol`` relative to ||w||; with P's rows summing to 1 the error
+    of each mass is of order rtol n^-1/2 times the condition of the system (about the chain's mixing
+    time), so masses far below 1e-10 are not resolved (GTH is exact for those on small chains).
+    """
+    pt = sparse.csr_matrix(p).T.tocsr()
+    n = pt.shape[0]
+    w = np.full(n, 1.0 / n)
+    op = LinearOperator((n, n), matvec=lambda x: x - pt @ x + w * x.sum(), dtype=float)
+    with threadpool_limits(limits=1, user_api="blas"):
+        x, info = gmres(op, w, rtol=rtol, atol=0.0, restart=KRYLOV_RESTART, maxiter=KRYLOV_RESTARTS)
+    if info != 0:
+        raise ArithmeticError(f"GMRES did not reach a relative residual of {rtol:g} within "
+                              f"{KRYLOV_RESTARTS} restarts of {KRYLOV_RESTART} on {n} states")
     x = np.maximum(x, 0.0)
     return x / x.sum()
 
