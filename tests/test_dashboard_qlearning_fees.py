@@ -18,6 +18,7 @@ from agora.experiments.dashboard.model import MarketDashboard
 from agora.experiments.dashboard.qlearning_fees_view import HORIZON
 from agora.market.learning.fee_game import fee_game
 from agora.market.learning.qlearning import q_learning, session_seeds
+from tests.dashboard_checks import reference_is_the_best_nash_point
 
 GRID = np.linspace(0.0, 1.0, 11)
 
@@ -30,10 +31,7 @@ def sold(t: np.ndarray) -> np.ndarray:
 def brute_force_game():
     p, f = np.meshgrid(GRID, GRID, indexing="ij")
     s = sold(p + f)
-    A, B = p * s, f * s
-    eq = [(i, j) for i in range(11) for j in range(11)
-          if A[i, j] >= A[:, j].max() - 1e-12 and B[i, j] >= B[i, :].max() - 1e-12 and A[i, j] + B[i, j] > 0]
-    return A, B, eq
+    return p * s, f * s
 
 
 def fees(**kw) -> MarketDashboard:
@@ -44,26 +42,14 @@ def fees(**kw) -> MarketDashboard:
 
 
 def test_reference_is_the_grid_games_nash_point_of_largest_total_profit():
-    A, B, eq = brute_force_game()
-    best = max(A[i, j] + B[i, j] for i, j in eq)
-    tops = [(i, j) for i, j in eq if A[i, j] + B[i, j] >= best - 1e-12]
-    m = fees()
-    bands = m.view.reference(m.market).bands
-    i, j = (int(np.argmin(np.abs(GRID - bands[c][0]))) for c in ("seller_price", "intermediary_price"))
-    assert (i, j) in tops
-    t = GRID[i] + GRID[j]
-    expected = {"seller_revenue": A[i, j], "intermediary_revenue": B[i, j],
-                "welfare": float(sold(np.array(t))) * (1 + t) / 2}
-    for col, value in expected.items():
-        assert bands[col][0] == pytest.approx(value, abs=1e-9), col
-    plane = m.view.price_plane(m.market)
-    assert {(int(round(x * 10)), int(round(y * 10))) for x, y in plane.equilibria} == set(eq)
+    A, B = brute_force_game()
+    reference_is_the_best_nash_point(fees(), GRID, A, B, lambda t: float(sold(np.array(t))) * (1 + t) / 2)
 
 
 def test_the_agents_post_the_compiled_sessions_prices_and_their_profits():
     kw = dict(rate=0.3, beta=1e-3, delta=0.9, memory=1, seed=4)
     m = fees(**kw)
-    A, B, _ = brute_force_game()
+    A, B = brute_force_game()
     grid, A_kind, B_kind = fee_game("uniform:0,1", 4, 2, 11)
     assert np.allclose(A_kind, A, atol=1e-12, rtol=0) and np.allclose(B_kind, B, atol=1e-12, rtol=0)
     res = q_learning(A_kind, B_kind, [session_seeds(4, 1)[0]], alpha=0.3, beta=1e-3, delta=0.9, memory=1,

@@ -7,21 +7,14 @@ import pytest
 
 from agora.agents.learning import QLearning, QSession
 from agora.market.errors import InputError
-from agora.market.learning.qlearning import impulse_response, q_learning, session_seeds
+from agora.market.learning.qlearning import q_learning, session_seeds
 from agora.market.single_item.simultaneous import PricingGame, grid_game
 from agora.models.learning_models import q_learning_model
 from agora.models.market_model import MarketModel
+from tests.qlearning_checks import agents_replay_the_session
 
 BIDDERS = ("uniform:0,1", "uniform:0,2")
 AFTER = 12  # rounds of greedy play checked once learning has stopped
-
-
-def _state(pairs: np.ndarray, points: int, memory: int) -> int:
-    """The state after the joint actions ``pairs`` (oldest first): the last ``memory`` of them, base points^2."""
-    state = 0
-    for a, b in pairs[-memory:]:
-        state = state * points * points + a * points + b
-    return state
 
 
 @pytest.mark.parametrize("points, memory, seed, kw, converged", [
@@ -43,15 +36,7 @@ def test_agents_post_the_prices_of_the_vectorized_session(points, memory, seed, 
     posted = model.rounds()[["seller_price", "intermediary_price"]].to_numpy()
     index = {float(p): k for k, p in enumerate(grid)}
     path = np.vectorize(index.__getitem__)(posted)
-    assert np.array_equal(path[:stop, 0], res.row_path[0, :stop])
-    assert np.array_equal(path[:stop, 1], res.col_path[0, :stop])
-    assert (res.row_path[0, stop:] == -1).all() and (res.col_path[0, stop:] == -1).all()
-    assert np.array_equal(session.tables["seller"].q, res.row_q[0])
-    assert np.array_equal(session.tables["intermediary"].q, res.col_q[0])
-    assert session.converged is converged and session.learned == stop
-    rows, cols, _ = impulse_response(res.row_q, res.col_q, np.array([_state(path[:stop], points, memory)]), None,
-                                     periods=AFTER - 1)
-    assert np.array_equal(path[stop:, 0], rows[0]) and np.array_equal(path[stop:, 1], cols[0])
+    agents_replay_the_session(path, res, session, converged, points, memory)
 
 
 def test_bad_use_refused():

@@ -11,20 +11,13 @@ from agora.agents.learning import FeeQSession, QLearning
 from agora.experiments.markets.qlearning import MARKETS
 from agora.market.errors import InputError
 from agora.market.learning.fee_game import fee_game
-from agora.market.learning.qlearning import impulse_response, q_learning, session_seeds
+from agora.market.learning.qlearning import q_learning, session_seeds
 from agora.models.learning_models import q_learning_fees_model
 from agora.models.market_model import MarketModel
 from agora.protocols.posted_fees import PostedFees
+from tests.qlearning_checks import agents_replay_the_session
 
 AFTER = 12  # rounds of greedy play checked once learning has stopped
-
-
-def _state(pairs: np.ndarray, points: int, memory: int) -> int:
-    """The state after the joint actions ``pairs`` (oldest first): the last ``memory`` of them, base points^2."""
-    state = 0
-    for a, b in pairs[-memory:]:
-        state = state * points * points + a * points + b
-    return state
 
 
 def _played(model, grid: np.ndarray) -> np.ndarray:
@@ -59,15 +52,7 @@ def test_agents_post_the_prices_and_fees_of_the_vectorized_session(law, buyers, 
         model.step()
     path = _played(model, grid)
     assert len(np.unique(path[:stop], axis=0)) > points  # learning explored: not a constant path
-    assert np.array_equal(path[:stop, 0], res.row_path[0, :stop])
-    assert np.array_equal(path[:stop, 1], res.col_path[0, :stop])
-    assert (res.row_path[0, stop:] == -1).all() and (res.col_path[0, stop:] == -1).all()
-    assert np.array_equal(session.tables["seller"].q, res.row_q[0])
-    assert np.array_equal(session.tables["intermediary"].q, res.col_q[0])
-    assert session.converged is converged and session.learned == stop
-    rows, cols, _ = impulse_response(res.row_q, res.col_q, np.array([_state(path[:stop], points, memory)]), None,
-                                     periods=AFTER - 1)
-    assert np.array_equal(path[stop:, 0], rows[0]) and np.array_equal(path[stop:, 1], cols[0])
+    agents_replay_the_session(path, res, session, converged, points, memory)
     params = {"distribution": law, "buyers": buyers, "items": items, "upper": None, "points": points,
               "memory": memory, **kw, "impulse": "none", "deviator": "seller", "impulse_periods": 10}
     out = MARKETS["q-learning-fees"].run(params, 3, np.random.default_rng(seed))

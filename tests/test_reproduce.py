@@ -6,6 +6,7 @@ import pytest
 
 from agora.experiments.reproduce import REPRODUCTIONS, load
 from agora.experiments.reproduce.report import Check, Report, Section
+from tests.reproduce_checks import reproduced
 
 
 def test_report_counts_and_renders_failures(tmp_path):
@@ -26,44 +27,28 @@ def test_every_registered_reproduction_loads():
 
 @pytest.mark.slow
 def test_seller_first_reproduction_all_claims_hold(tmp_path):
-    report = load("seller-first")(tmp_path / "out")
-    failed = [c for c in report.checks if not c.holds]
-    assert not failed, failed
-    files = {p.name for p in (tmp_path / "out").iterdir()}
-    assert {"report.md", "results.json", "theorem_3_7_ratio_vs_alpha.png"} <= files
+    reproduced("seller-first", tmp_path, {"theorem_3_7_ratio_vs_alpha.png"})
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
 
 
 @pytest.mark.slow
 def test_monopolist_intermediary_reproduction_all_claims_hold(tmp_path):
-    report = load("monopolist-intermediary")(tmp_path / "out")
-    failed = [c for c in report.checks if not c.holds]
-    assert not failed, failed
-    files = {p.name for p in (tmp_path / "out").iterdir()}
-    assert {"report.md", "results.json", "revenue_vs_eps_both_orders.png",
-            "equilibria_constant_value.png", "equilibria_F_0.2_1e6.png"} <= files
-    assert "Table 1" in (tmp_path / "out" / "report.md").read_text()
+    text = reproduced("monopolist-intermediary", tmp_path, {"revenue_vs_eps_both_orders.png",
+                                                            "equilibria_constant_value.png",
+                                                            "equilibria_F_0.2_1e6.png"})
+    assert "Table 1" in text
 
 
 @pytest.mark.slow
 def test_selling_to_a_group_reproduction(tmp_path):
     """Every claim holds except Proposition 5(2)'s limit of the optimal profit, which the report refutes."""
-    report = load("selling-to-a-group")(tmp_path / "out")
-    failed = [c for c in report.checks if not c.holds]
-    assert [c.result for c in failed] == ["Proposition 5 (2)"], failed
-    files = {p.name for p in (tmp_path / "out").iterdir()}
-    assert {"report.md", "results.json", "example_1_allocation.png", "price_of_simplicity.png",
-            "pareto_frontier.png"} <= files
-    text = (tmp_path / "out" / "report.md").read_text()
+    text = reproduced("selling-to-a-group", tmp_path, {"example_1_allocation.png", "price_of_simplicity.png",
+                                                       "pareto_frontier.png"}, refuted=("Proposition 5 (2)",))
     assert "Not reproduced" in text and "vetoes" in text
 
 
 @pytest.mark.slow
 def test_robust_mechanisms_reproduction_all_claims_hold(tmp_path):
-    report = load("robust-mechanisms")(tmp_path / "out")
-    failed = [c for c in report.checks if not c.holds]
-    assert not failed, failed
-    files = {p.name for p in (tmp_path / "out").iterdir()}
-    assert {"report.md", "results.json", "figure_1_2_worst_case_distributions.png",
-            "figure_1_4_lottery_vs_auction.png", "figure_1_5_delta.png",
-            "chapter_2_regret_vs_grid.png"} <= files
+    reproduced("robust-mechanisms", tmp_path, {"figure_1_2_worst_case_distributions.png",
+                                               "figure_1_4_lottery_vs_auction.png", "figure_1_5_delta.png",
+                                               "chapter_2_regret_vs_grid.png"})

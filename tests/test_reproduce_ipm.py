@@ -2,9 +2,9 @@
 
 import pytest
 
-from agora.experiments.reproduce import load
 from agora.experiments.reproduce.intermediary_proof import proposition_4
 from agora.market.k_items.solver import myerson_auction_revenue
+from tests.reproduce_checks import reproduced
 
 
 def test_proposition_4_section_holds():
@@ -19,12 +19,8 @@ def test_myerson_revenue_counts_the_atom():
 
 @pytest.mark.slow
 def test_intermediary_proof_reproduction_all_claims_hold(tmp_path):
-    report = load("intermediary-proof")(tmp_path / "out")
-    failed = [c for c in report.checks if not c.holds]
-    assert not failed, failed
-    files = {p.name for p in (tmp_path / "out").iterdir()}
-    assert {"report.md", "results.json", "theorem1_ratio_vs_lambda.png", "robustness_by_structure.png",
-            "proposition2_collapse.png", "lemma6_bundle_gap.png"} <= files
+    reproduced("intermediary-proof", tmp_path, {"theorem1_ratio_vs_lambda.png", "robustness_by_structure.png",
+                                                "proposition2_collapse.png", "lemma6_bundle_gap.png"})
 
 
 def test_section_3_counts_every_demand_structure():

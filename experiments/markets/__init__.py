@@ -229,6 +229,19 @@ def means_and_errors(cols: Mapping[str, np.ndarray], names: Sequence[str] | None
                for q in names}}
 
 
+def stepped_columns(model, steps: int, columns: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """Step a Mesa market ``steps`` rounds; its per-round ``columns`` (name given -> DataCollector column)."""
+    for _ in range(steps):
+        model.step()
+    df = model.rounds()
+    return {name: df[col].to_numpy(float) for name, col in columns.items()}
+
+
+def rounds_output(cols: Mapping[str, np.ndarray], steps: int, row: Mapping[str, Any]) -> RunOutput:
+    """The kind's run: its per-step columns, and a row of the steps, their means and errors, then ``row``."""
+    return RunOutput(cols, {"steps": steps, **means_and_errors(cols), **row})
+
+
 def read_number(value, low: float = 0.0) -> float:
     """A finite number >= low (TOML integers count)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -34,9 +34,9 @@ from agora.experiments.markets import (
     Param,
     ParamError,
     RunOutput,
-    means_and_errors,
     read_choice,
     read_number,
+    rounds_output,
 )
 from agora.market.group.individual import individual_rounds, solve_individual
 from agora.market.group.mechanisms import CollectiveMechanism, PostedPriceRule
@@ -129,7 +129,7 @@ def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
     else:
         mech, row = mechanism_of(params)
         cols = abm_steps(params, mech, steps, rng) if params["evaluator"] == "abm" else mc_steps(mech, steps, rng)
-    return RunOutput(cols, {"steps": steps, **means_and_errors(cols), **row})
+    return rounds_output(cols, steps, row)
 
 
 MARKETS = {

@@ -43,6 +43,7 @@ from agora.experiments.markets import (
     read_int,
     read_number,
     shown,
+    stepped_columns,
 )
 from agora.experiments.markets.selection import read_spec
 from agora.market.demand import (
@@ -158,12 +159,8 @@ def menu_model(params: Mapping, blocks: Partition, price: float, rng) -> MarketM
 
 
 def abm_steps(params: Mapping, blocks: Partition, price: float, steps: int, rng) -> dict[str, np.ndarray]:
-    model = menu_model(params, blocks, price, rng)
-    for _ in range(steps):
-        model.step()
-    df = model.rounds()
-    return {"seller_revenue": df["seller_revenue"].to_numpy(float), "items_sold": df["sale"].to_numpy(float),
-            "welfare": df["welfare"].to_numpy(float)}
+    return stepped_columns(menu_model(params, blocks, price, rng), steps,
+                           {"seller_revenue": "seller_revenue", "items_sold": "sale", "welfare": "welfare"})
 
 
 def mc_steps(params: Mapping, blocks: Partition, price: float, steps: int, rng) -> dict[str, np.ndarray]:
@@ -237,12 +234,8 @@ def auction_model(params: Mapping, blocks: Partition, auction: UniformPriceAucti
 def auction_abm_steps(params: Mapping, blocks: Partition, auction: UniformPriceAuction, steps: int,
                       rng) -> dict[str, np.ndarray]:
     """Mesa buyers and intermediaries under :class:`KItemAuction`, one round per step."""
-    model = auction_model(params, blocks, auction, rng)
-    for _ in range(steps):
-        model.step()
-    df = model.rounds()
-    return {"seller_revenue": df["seller_revenue"].to_numpy(float), "items_sold": df["sale"].to_numpy(float),
-            "seller_price": df["seller_price"].to_numpy(float)}
+    return stepped_columns(auction_model(params, blocks, auction, rng), steps,
+                           {"seller_revenue": "seller_revenue", "items_sold": "sale", "seller_price": "seller_price"})
 
 
 def auction_mc_steps(params: Mapping, blocks: Partition, auction: UniformPriceAuction, steps: int,

@@ -33,10 +33,11 @@ from agora.experiments.markets import (
     Param,
     ParamError,
     RunOutput,
-    means_and_errors,
     read_choice,
     read_int,
     read_number,
+    rounds_output,
+    stepped_columns,
 )
 from agora.market.distributions import parse_spec
 from agora.market.names import ACCEPTED_SPECS
@@ -192,12 +193,8 @@ def robust_model(params: Mapping, nature, rng) -> RobustMarketModel:
 
 def abm_steps(params: Mapping, nature, steps: int, rng) -> dict[str, np.ndarray]:
     """``steps`` rounds of the Mesa market: the robust seller, its bidders (or buyer) and nature."""
-    model = robust_model(params, nature, rng)
-    for _ in range(steps):
-        model.step()
-    df = model.rounds()
-    return {"seller_revenue": df["revenue"].to_numpy(float), "regret": df["regret"].to_numpy(float),
-            "sale": df["sale"].to_numpy(float)}
+    return stepped_columns(robust_model(params, nature, rng), steps,
+                           {"seller_revenue": "revenue", "regret": "regret", "sale": "sale"})
 
 
 def mc_steps(mechanism, nature, steps: int, rng) -> dict[str, np.ndarray]:
@@ -228,7 +225,7 @@ def run(params: Mapping, steps: int, rng: np.random.Generator) -> RunOutput:
            "regret_worst_case": value if objective == "regret" else math.nan,
            "exact_seller_revenue": float(known.get("revenue", math.nan)),
            "exact_regret": float(known.get("regret", math.nan)), "adversary_law": nature.name}
-    return RunOutput(cols, {"steps": steps, **means_and_errors(cols), **row})
+    return rounds_output(cols, steps, row)
 
 
 MARKETS = {
