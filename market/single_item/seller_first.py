@@ -77,6 +77,7 @@ def _peaks(rev: np.ndarray) -> list[int]:
 
 SCAN_BLOCK = 64  # candidates per block of the first pass of a scan of a nonincreasing prob
 SCAN_SPLIT = 8  # parts a block that may hold a near-best candidate is cut into, level by level
+SCAN_PRUNED = 4096  # fewer candidates are scanned in full (one call costs less than the levels' overhead)
 
 
 def _scan_nonincreasing(prob: Callable[[np.ndarray], np.ndarray], c: np.ndarray) -> np.ndarray:
@@ -92,10 +93,11 @@ def _scan_nonincreasing(prob: Callable[[np.ndarray], np.ndarray], c: np.ndarray)
     q = np.full(c.size, np.nan)
     idx = np.unique(np.append(np.arange(0, c.size, SCAN_BLOCK), c.size - 1))
     stride = SCAN_BLOCK
-    while idx.size:
-        q[idx] = prob(c[idx])
-        if not np.all(np.isfinite(q[idx])):
-            return c * prob(c)
+    while True:
+        if idx.size:
+            q[idx] = prob(c[idx])
+            if not np.all(np.isfinite(q[idx])):
+                return c * prob(c)
         if stride == 1:
             break
         known = np.flatnonzero(~np.isnan(q))
@@ -126,7 +128,7 @@ def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
     c = c[np.isfinite(c) & (c >= 0.0)]
     if c.size == 0:
         return PriceOptimum(0.0, 0.0, 0, "no positive candidate price")
-    rev = _scan_nonincreasing(prob, c) if nonincreasing else c * prob(c)
+    rev = _scan_nonincreasing(prob, c) if nonincreasing and c.size > SCAN_PRUNED else c * prob(c)
     peaks = _peaks(rev)
     best_p, best_r = float(c[peaks[0]]), float(rev[peaks[0]])
     for k in peaks:
