@@ -25,7 +25,6 @@ from agora.market.single_item.seller_mechanisms import DeterministicMechanism, M
 from agora.market.single_item.units import in_units
 from agora.market.single_item.virtual_law import (
     CHECKED_QUADRATURE,
-    Integral,
     QuadratureError,
     VirtualMaxLaw,
     evaluate_menu,
@@ -242,18 +241,6 @@ class SellerFirstSolution:
         return d
 
 
-def _optimal_revenue(law: VirtualMaxLaw, price: float) -> Integral:
-    """OPT = E[Phi+] = integral_0^p P[Phi >= t] dt + the tail past p, which the intermediary's revenue took
-    (Lemma 3.10, kept by :meth:`VirtualMaxLaw.tail_integral`). The head lies between p P[Phi >= p] and
-    p P[Phi >= 0]; where that bracket is below rounding (a price of 1e-300, whose own tail the log-scale
-    pieces do not reach) the whole integral is taken from 0 instead."""
-    low, high = price * float(law.prob_at_least(price)), price * float(law.prob_at_least(0.0))
-    if high - low <= 1e-15 * high:
-        return law.tail_integral(0.0, checked=True)
-    head, tail = law.tail_integral(0.0, price, checked=True), law.tail_integral(price, checked=True)
-    return Integral(head.value + tail.value, head.error + tail.error)
-
-
 def evaluate_posted_price(law: VirtualMaxLaw, price: float, method: str = "given price"
                           ) -> SellerFirstSolution:
     """Every party's expected outcome when the seller posts ``price`` (exact).
@@ -263,7 +250,7 @@ def evaluate_posted_price(law: VirtualMaxLaw, price: float, method: str = "given
     """
     menu = Menu.posted(price)
     ev = evaluate_menu(law, menu)
-    opt = _optimal_revenue(law, price)
+    opt = law.tail_integral(0.0, checked=True)
     return SellerFirstSolution(
         bidders=law.specs,
         seller_price=float(price),

@@ -226,7 +226,6 @@ class VirtualMaxLaw(MaxScoreLaw):
         self.bidders = tuple(bidders)
         self.specs = tuple(b.spec for b in self.bidders)
         super().__init__([VirtualScore(b) for b in self.bidders])
-        self._tails: dict[tuple[float, float, bool], Integral] = {}  # tail integrals computed, by range
 
     @classmethod
     def of(cls, bidders: Sequence[ValueDistribution | str]) -> VirtualMaxLaw:
@@ -246,7 +245,7 @@ class VirtualMaxLaw(MaxScoreLaw):
 
     def tail_integral(self, lo: float, hi: float = math.inf, checked: bool = False) -> Integral:
         """integral_lo^hi P[Phi >= t] dt (hi capped at the top of the support; checked as in
-        :func:`integrate_pieces`), once per range (a solver's revenue and OPT share the tail past the price).
+        :func:`integrate_pieces`).
 
         Past :attr:`power_tail_start` an infinite range is split as in :func:`integrate_power_tail`,
         the uncapped Paretos' terms c_i t^(-b_i) in closed form: a tail that decays like t^(-1.001)
@@ -255,12 +254,7 @@ class VirtualMaxLaw(MaxScoreLaw):
         hi = min(hi, self.top)
         if lo >= hi:
             return Integral(0.0, 0.0)
-        key = (float(lo), float(hi), bool(checked))
-        if key not in self._tails:
-            self._tails[key] = self._tail_integral(lo, hi, checked)
-        return self._tails[key]
 
-    def _tail_integral(self, lo: float, hi: float, checked: bool) -> Integral:
         def survival(t, _):
             return self.prob_at_least(t)
 
@@ -288,13 +282,11 @@ class VirtualMaxLaw(MaxScoreLaw):
         start = menu.sale_threshold
         probs = menu.probabilities()
         total, error = 0.0, 0.0
-        masses = [(i, t, value_mass) for i, d in enumerate(self.bidders)
-                  for t, _, value_mass in d.virtual_point_masses() if t >= start]
-        if masses:  # every point mass's tie-aware share in one call
-            owners, points, weights = (np.array(col) for col in zip(*masses))
-            shares = self.win_share(owners.astype(int), points.astype(float))
-            for t, w, share in zip(points, weights, shares):
-                total += w * probs[menu.choose(float(t))] * share
+        for i, d in enumerate(self.bidders):
+            for t, _, value_mass in d.virtual_point_masses():
+                if t >= start:
+                    x = probs[menu.choose(t)]
+                    total += value_mass * x * self.win_share(np.array([i]), np.array([t]))[0]
         cuts = [r.start for r in menu.regions] + list(self.breakpoints)
 
         def integrand(t, _):  # once per distinct law, weighted by how many draw from it
