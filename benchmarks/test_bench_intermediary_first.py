@@ -20,7 +20,7 @@ import pytest
 from agora.market.single_item.intermediary_first import solve_intermediary_first
 from agora.market.single_item.seller_first import solve_seller_first
 
-BEFORE = {20: 6.8, 50: 26.0}  # CPU seconds at commit e8b30f9, these markets, this machine (see the module notes)
+BEFORE = {20: 6.8, 50: 24.3}  # CPU seconds at commit e8b30f9, these markets, this machine (see the module notes)
 
 
 def uniform_exponential_market(n: int) -> list[str]:
