@@ -28,7 +28,7 @@ from functools import cached_property
 import numpy as np
 
 from agora.market.errors import InputError
-from agora.market.frozen_laws import FrozenExponential, FrozenPareto, FrozenUniform
+from agora.market.frozen_laws import FrozenExponential, FrozenPareto, FrozenTruncNormal, FrozenUniform
 from agora.market.names import ACCEPTED_SPECS
 
 SCALAR_ROOTS = 4  # up to this many roots at once, brentq beats the vectorised solver
@@ -234,15 +234,30 @@ class ValueDistribution(ABC):
             lo = np.full_like(t, self.lo)
             hi = np.full_like(t, self._hi_minus)
         else:
-            bracket = elementwise.bracket_root(
-                lambda v, tt: self._phi_cont(v) - tt,
-                np.full_like(t, self.lo + self._unit), np.full_like(t, self.lo + 2 * self._unit),
-                xmin=self.lo, args=(t,))
-            lo, hi = bracket.bracket
+            lo, hi = self._unbounded_bracket(t)
         res = elementwise.find_root(
             lambda v, tt: self._phi_cont(v) - tt, (lo, hi), args=(t,),
             tolerances=dict(xatol=1e-14 * self._unit, xrtol=4 * np.finfo(float).eps))
         return res.x
+
+    def _unbounded_bracket(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Brackets of phi(v) = t on an unbounded support: [max(t, LO), t + LO - phi(LO)] where they hold.
+
+        phi(v) = v - (1 - F(v)) / f(v) <= v gives the left end; where (1 - F) / f is nonincreasing
+        (an increasing hazard rate: the truncated normal) phi(v) >= v - (LO - phi(LO)) gives the right
+        one. Both are checked; the rest go to scipy's expanding bracket search.
+        """
+        lo = np.maximum(t, self.lo)
+        hi = t + (self.lo - self.phi_lo)
+        with np.errstate(invalid="ignore", over="ignore"):
+            bad = ~(np.isfinite(hi) & (self._phi_cont(lo) <= t) & (self._phi_cont(hi) >= t))
+        if np.any(bad):
+            bracket = elementwise.bracket_root(
+                lambda v, tt: self._phi_cont(v) - tt,
+                np.full_like(t[bad], self.lo + self._unit), np.full_like(t[bad], self.lo + 2 * self._unit),
+                xmin=self.lo, args=(t[bad],))
+            lo[bad], hi[bad] = bracket.bracket
+        return lo, hi
 
     def virtual_threshold(self, t) -> np.ndarray:
         """phi^-1(t) = inf{v : phi(v) >= t}, +inf when no value reaches t.
@@ -399,6 +414,8 @@ class ScipyDistribution(ValueDistribution):
         return float(self.rv.mean()) if self.atom == 0.0 else super().mean
 
     def _phi_cont(self, v):
+        if hasattr(self.rv, "inverse_hazard"):  # a law with its own (1 - F) / f
+            return v - self.rv.inverse_hazard(v)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ratio = np.exp(self.rv.logsf(v) - self.rv.logpdf(v))
         ratio = np.where(np.isnan(ratio), 0.0, ratio)  # 0/0 only at the top of the support
@@ -750,8 +767,6 @@ def parse_spec(spec: str | ValueDistribution) -> ValueDistribution:
         _check(sd > 0, spec, f"needs SD > 0, got SD={sd:g}")
         _check(0 <= lo < hi, spec, f"needs 0 <= LO < HI, got LO={lo:g}, HI={hi:g}")
         _truncnorm_shape(mean, sd, lo, hi, spec)
-        from scipy import stats
-
-        rv = stats.truncnorm((lo - mean) / sd, (hi - mean) / sd, loc=mean, scale=sd)
+        rv = FrozenTruncNormal((lo - mean) / sd, (hi - mean) / sd, loc=mean, scale=sd)
         return ScipyDistribution(f"truncnorm:{mean:g},{sd:g},{lo:g},{hi:g}", rv)
     raise SpecError(f"unknown distribution '{family}' in spec '{spec}'; accepted: {ACCEPTED_SPECS}")

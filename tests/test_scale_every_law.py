@@ -94,7 +94,7 @@ def test_seller_first_scales_on_every_family(bidders):
         assert relative(sol.sale_probability, base.sale_probability) <= 1e-9, c
 
 
-INTERMEDIARY_FIRST_MARKETS = [["beta:2,3,0,1"], ["pareto:0.3,0.7,20", "exponential:1"],
+INTERMEDIARY_FIRST_MARKETS = [["beta:2,3,0,1"], ["truncnorm:0.5,0.3,0,inf"], ["pareto:0.3,0.7,20", "exponential:1"],
                               ["beta:2,3,0,1", "point:0.5"], ["truncnorm:1,0.4,0.2,2", "exponential:1"]]
 
 

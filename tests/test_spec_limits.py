@@ -80,9 +80,9 @@ def test_a_huge_learning_grid_is_refused_before_its_market_is_built(capsys, tmp_
 
 
 def test_a_truncated_normal_bidder_costs_more_per_cell(capsys, tmp_path):
-    """224 bytes per cell with a truncated normal among the bidders: isqrt(4e9 / 224) = 4225 points."""
-    text = LEARNING.format(market="points = 5000").replace('"uniform:0,1"', '["uniform:0,1", "truncnorm:0.5,0.2,0,1"]')
-    assert largest_in(refused(capsys, tmp_path, text), "market.points") == math.isqrt(4_000_000_000 // 224) == 4225
+    """120 bytes per cell with a truncated normal among the bidders: isqrt(4e9 / 120) = 5773 points."""
+    text = LEARNING.format(market="points = 6000").replace('"uniform:0,1"', '["uniform:0,1", "truncnorm:0.5,0.2,0,1"]')
+    assert largest_in(refused(capsys, tmp_path, text), "market.points") == math.isqrt(4_000_000_000 // 120) == 5773
 
 
 def test_the_sweep_point_that_is_too_big_is_named(capsys, tmp_path):

@@ -112,9 +112,10 @@ def single_market(params: Mapping) -> Market:
 
 
 #: Peak bytes per cell of the points x points payoff tables (tracemalloc, 801-price grids): 57 for
-#: uniform, exponential, pareto and point laws, 71 with a beta law among the bidders, 202 with a
-#: truncated normal; seconds per cell at most 1.3e-6 (three truncated normals).
-CELL_BYTES = {"truncnorm": 224.0, "beta": 80.0}
+#: uniform, exponential, pareto and point laws, 71 with a beta law among the bidders, 91 with one
+#: truncated normal and 107 with three (their density and survival from scipy.special, 202 through
+#: scipy.stats' generic truncnorm); seconds per cell at most 1.3e-6 (three truncated normals).
+CELL_BYTES = {"truncnorm": 120.0, "beta": 80.0}
 OTHER_CELL_BYTES = 64.0
 CELL_SECONDS = 2e-6
 

@@ -188,8 +188,8 @@ def seller_best_response(bidders: Sequence[ValueDistribution], auction: RightAuc
     candidates = best_response_candidates(bidders, auction)
     curve = auction.sale_curve(bidders)
     if coarse:
-        return maximize_price_revenue(curve, candidates, SCAN_XATOL, polish=False)
-    return maximize_price_revenue(curve, candidates)
+        return maximize_price_revenue(curve, candidates, SCAN_XATOL, polish=False, nonincreasing=True)
+    return maximize_price_revenue(curve, candidates, nonincreasing=True)
 
 
 @dataclass(frozen=True)

@@ -178,6 +178,9 @@ def score_key(s: Score) -> tuple:
     return type(s).__name__, s.dist.spec, getattr(s, "shift", None), getattr(s, "delta", None)
 
 
+SHARED_NODES_FROM = 4  # distinct scores from which win shares evaluate them at distinct nodes only (a sort)
+
+
 class MaxScoreLaw:
     """Law of the highest score among independent bidders.
 
@@ -265,14 +268,14 @@ class MaxScoreLaw:
         prod_j (P[g_j < c] + P[g_j = c] z) over z in [0, 1] (Gauss-Legendre, exact).
         The product runs over distinct scores, each raised to how many others hold it.
         """
+        tying = [g for g, s in enumerate(self.distinct) if s.ties_possible]
+        if not tying:
+            return self._share_without_ties(owner, c)
         cols = np.arange(c.size)
         below = 1.0 - self.each_prob_at_least(c)
         others = np.repeat(self.counts[:, None], c.size, axis=1)
         others[self.group[owner], cols] -= 1.0
         share = np.prod(below ** others, axis=0)
-        tying = [g for g, s in enumerate(self.distinct) if s.ties_possible]
-        if not tying:
-            return share
         equal = np.zeros_like(below)
         for g in tying:
             equal[g] = self.distinct[g].prob_equal(c)
@@ -283,3 +286,49 @@ class MaxScoreLaw:
             a, e, k = below[:, tied], equal[:, tied], others[:, tied]
             share[tied] = np.einsum("k,kj->j", w, np.prod((a[None] + e[None] * z[:, None, None]) ** k[None], axis=1))
         return share
+
+    def _share_without_ties(self, owner: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """prod_{j != owner} P[g_j < c] with no atoms: the law of every score tabulated once per distinct c.
+
+        Owners' quadrature nodes share scores (every bid v - p is cut at the same points), so from
+        SHARED_NODES_FROM distinct scores on their chances are evaluated at the distinct c only, and
+        bidder i's share is the product over all scores with its own factor taken out, in logs:
+        exp(sum_d counts_d log P[g_d < c] - log P[g_i < c]), zero where some other score is sure to reach c.
+        """
+        if len(self.distinct) < SHARED_NODES_FROM:
+            values, where = c.reshape(-1), np.arange(c.size)
+        else:
+            values, where = np.unique(c, return_inverse=True)
+        if self._compiled_rows is not None:
+            return self._compiled_share(owner, c, values, where)
+        below = 1.0 - self.each_prob_at_least(values)
+        sure = below <= 0.0
+        with np.errstate(divide="ignore"):
+            logs = np.where(sure, 0.0, np.log(np.where(sure, 1.0, below)))
+        total, reached = self.counts @ logs, self.counts @ sure
+        own, where = self.group[owner].reshape(-1), where.reshape(-1)
+        share = np.exp(total[where] - logs[own, where])
+        return np.where(reached[where] - sure[own, where] > 0.0, 0.0, share).reshape(c.shape)
+
+    @cached_property
+    def _compiled_rows(self) -> np.ndarray | None:
+        """The distinct scores as rows of the compiled kernels, or None where some law is not covered
+        (numba is imported on first use: the seller-first solver never needs it)."""
+        from agora.market.single_item.score_kernels import score_rows
+
+        return score_rows(self.distinct)
+
+    def _compiled_share(self, owner, c, values, where) -> np.ndarray:
+        """:meth:`_share_without_ties` by the compiled kernels (:mod:`score_kernels`), one pass per node."""
+        from agora.market.single_item.score_kernels import log_below_sums, own_log_below
+
+        rows = self._compiled_rows
+        total, reached = np.empty(values.size), np.empty(values.size)
+        log_below_sums(rows, self.counts, values, total, reached)
+        flat = c.reshape(-1)
+        own = self.group[owner].reshape(-1)
+        logs, sure = np.empty(flat.size), np.empty(flat.size, bool)
+        own_log_below(rows, own, flat, logs, sure)
+        where = where.reshape(-1)
+        share = np.exp(total[where] - logs)
+        return np.where(reached[where] - sure > 0.0, 0.0, share).reshape(c.shape)

@@ -75,8 +75,45 @@ def _peaks(rev: np.ndarray) -> list[int]:
     return [best, *others[:MAX_PEAKS - 1]]
 
 
+SCAN_BLOCK = 64  # candidates per block of the first pass of a scan of a nonincreasing prob
+SCAN_SPLIT = 8  # parts a block that may hold a near-best candidate is cut into, level by level
+SCAN_PRUNED = 4096  # fewer candidates are scanned in full (one call costs less than the levels' overhead)
+
+
+def _scan_nonincreasing(prob: Callable[[np.ndarray], np.ndarray], c: np.ndarray) -> np.ndarray:
+    """c * prob(c) at every sorted candidate that can be within NEAR_PEAK of the best, -inf at the others.
+
+    prob is nonincreasing, so between evaluated candidates c_a < c_b every candidate's revenue is at most
+    c_b prob(c_a). Every SCAN_BLOCK-th candidate is evaluated first; a block whose bound stays below
+    (1 - NEAR_PEAK) of the best revenue evaluated so far is left out (with a margin of 1e-12 for
+    rounding), the others are cut into SCAN_SPLIT parts, down to single candidates. The best candidate
+    and every near-best local maximum, with their neighbours' comparisons, are what a full scan gives
+    (:func:`_peaks`: a left-out candidate is below every near-best one).
+    """
+    q = np.full(c.size, np.nan)
+    idx = np.unique(np.append(np.arange(0, c.size, SCAN_BLOCK), c.size - 1))
+    stride = SCAN_BLOCK
+    while True:
+        if idx.size:
+            q[idx] = prob(c[idx])
+            if not np.all(np.isfinite(q[idx])):
+                return c * prob(c)
+        if stride == 1:
+            break
+        known = np.flatnonzero(~np.isnan(q))
+        floor = np.max(c[known] * q[known]) * (1.0 - NEAR_PEAK) * (1.0 - 1e-12)
+        a, b = known[:-1], known[1:]
+        live = (b - a > 1) & (c[b] * q[a] >= floor)
+        stride = max(stride // SCAN_SPLIT, 1)
+        idx = (a[live, None] + np.arange(stride, SCAN_BLOCK, stride)[None]).ravel()
+        idx = idx[idx < np.repeat(b[live], (SCAN_BLOCK - 1) // stride)]
+    rev = c * q
+    return np.where(np.isnan(rev), -np.inf, rev)
+
+
 def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
-                           candidates: np.ndarray, xatol: float = 1e-13, polish: bool = True) -> PriceOptimum:
+                           candidates: np.ndarray, xatol: float = 1e-13, polish: bool = True,
+                           nonincreasing: bool = False) -> PriceOptimum:
     """Maximize p * prob(p) over p >= 0.
 
     A grid of candidate prices (which must contain every point where prob
@@ -84,13 +121,14 @@ def maximize_price_revenue(prob: Callable[[np.ndarray], np.ndarray],
     is scanned, then bounded Brent refines between the best point's neighbours
     to ``xatol`` (relative to the larger neighbour, at least 1), and likewise around
     any other scanned peak within NEAR_PEAK of it (:func:`_peaks`), the best kept;
-    then :func:`polish_maximum` if asked.
+    then :func:`polish_maximum` if asked. ``nonincreasing`` (a sale probability): the scan leaves out
+    candidates that cannot be near the best (:func:`_scan_nonincreasing`), with the same outcome.
     """
     c = distinct(np.asarray(candidates, float))
     c = c[np.isfinite(c) & (c >= 0.0)]
     if c.size == 0:
         return PriceOptimum(0.0, 0.0, 0, "no positive candidate price")
-    rev = c * prob(c)
+    rev = _scan_nonincreasing(prob, c) if nonincreasing and c.size > SCAN_PRUNED else c * prob(c)
     peaks = _peaks(rev)
     best_p, best_r = float(c[peaks[0]]), float(rev[peaks[0]])
     for k in peaks:
@@ -143,7 +181,7 @@ def value_candidates(bidders: Sequence[ValueDistribution]) -> np.ndarray:
 
 def best_seller_price(law: VirtualMaxLaw) -> PriceOptimum:
     """argmax_p p P[Phi >= p]: the seller's Stackelberg price (Theorems 2.3, 3.1)."""
-    return maximize_price_revenue(law.prob_at_least, virtual_candidates(law))
+    return maximize_price_revenue(law.prob_at_least, virtual_candidates(law), nonincreasing=True)
 
 
 def best_anonymous_price(bidders: Sequence[ValueDistribution]) -> PriceOptimum:
@@ -155,7 +193,7 @@ def best_anonymous_price(bidders: Sequence[ValueDistribution]) -> PriceOptimum:
             none = none * (1.0 - b.prob_at_least(p))
         return 1.0 - none
 
-    return maximize_price_revenue(prob_any, value_candidates(bidders))
+    return maximize_price_revenue(prob_any, value_candidates(bidders), nonincreasing=True)
 
 
 def intermediary_best_response(bidders: Sequence[ValueDistribution],
