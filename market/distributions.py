@@ -252,6 +252,8 @@ class ValueDistribution(ABC):
         with np.errstate(invalid="ignore", over="ignore"):
             bad = ~(np.isfinite(hi) & (self._phi_cont(lo) <= t) & (self._phi_cont(hi) >= t))
         if np.any(bad):
+            from scipy.optimize import elementwise  # here, not at the top: parsing does not load scipy
+
             bracket = elementwise.bracket_root(
                 lambda v, tt: self._phi_cont(v) - tt,
                 np.full_like(t[bad], self.lo + self._unit), np.full_like(t[bad], self.lo + 2 * self._unit),

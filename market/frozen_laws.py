@@ -173,6 +173,8 @@ class FrozenPareto(FrozenLaw):
 def _log_normal_mass(x, y):
     """log(Phi(y) - Phi(x)) for x <= y, standard normal: log Q(x) + log1p(-Q(y) / Q(x)) right of 0
     (Q(x) = Phi(-x)), its mirror left of 0, so neither side cancels."""
+    from scipy import special as sc  # loaded at the first evaluation, not at parsing
+
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         right = x >= 0.0
         near = np.where(right, sc.log_ndtr(-x), sc.log_ndtr(y))

@@ -15,16 +15,11 @@ its threshold bid phi_i^-1(max(s, second score)) - s; the seller's revenue p P[s
 price checked against a grid of prices on the same closed-form sale curve.
 """
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from agora.market.single_item.intermediary_first import solve_intermediary_first
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from test_bench_intermediary_first import uniform_exponential_market  # noqa: E402
+from benchmarks.test_bench_intermediary_first import uniform_exponential_market
 
 FIELDS = ("seller_price", "seller_revenue", "intermediary_revenue", "welfare", "no_intermediary_optimal_revenue")
 RECORDED = {
