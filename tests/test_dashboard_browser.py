@@ -198,6 +198,24 @@ def _set_slider(page, name: str, value: int) -> None:
         state="attached", timeout=10_000)
 
 
+def _fill_number(page, name: str, value: int) -> None:
+    """Type ``value`` in the number field beside control ``name``'s slider until the slider shows it (a
+    value typed while the page still hydrates the field is dropped by the widget: typed again)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    slider = _control(page, name).locator(f'[role=slider][aria-valuenow="{value}"]')
+    for attempt in range(3):
+        field = _control(page, name).locator("input").last
+        field.fill(str(value))
+        field.press("Enter")
+        try:
+            slider.wait_for(state="attached", timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+
+
 def _choose(page, name: str, value: str) -> None:
     _control(page, name).locator(".v-select").click()
     page.locator(".menuable__content__active .v-list-item", has_text=value).first.click()
@@ -284,11 +302,7 @@ def test_play_pause_and_reset(server, browser):
     page = browser.new_page()
     page.goto(url)
     page.locator("span.round", has_text="round 0").wait_for(timeout=60_000)
-    field = _control(page, "play_interval").locator("input").last  # the number beside the slider
-    field.fill("10")
-    field.press("Enter")
-    _control(page, "play_interval").locator('[role=slider][aria-valuenow="10"]').wait_for(state="attached",
-                                                                                        timeout=60_000)
+    _fill_number(page, "play_interval", 10)
     page.get_by_role("button", name="▶").click()
     page.wait_for_function("() => { const e = document.querySelector('span.round');"  # batches skip rounds
                            " return e && parseInt(e.innerText.split(' ').pop()) >= 2; }", timeout=60_000)
@@ -332,11 +346,7 @@ def test_reset_never_shows_the_previous_market(server, browser):
         page.get_by_role("button", name="Step").click()
         page.locator("span.round", has_text=f"round {k}").wait_for(timeout=60_000)
     _choose(page, "protocol", "intermediary-first")
-    field = _control(page, "buyers").locator("input").last  # the number beside the slider
-    field.fill("200")
-    field.press("Enter")
-    _control(page, "buyers").locator('[role=slider][aria-valuenow="200"]').wait_for(state="attached",
-                                                                                   timeout=10_000)
+    _fill_number(page, "buyers", 200)
     title = VIEWS["intermediary-first"].title
     time.sleep(1.0)  # the sidebar's new height may have moved the page's width: let the pictures follow
     old, *_ = page.evaluate(SAMPLE_JS, title)

@@ -21,8 +21,12 @@ from agora.market.single_item.virtual_law import VirtualMaxLaw
 CASES = ((SecondPriceRight, 0.2, 0.3), (ShiftedMyersonRight, 0.4, 0.6))
 
 
+def specs(c: float) -> tuple[str, ...]:
+    return (f"uniform:0,{c:g}", f"exponential:{c:g}", f"pareto:0.4,{c:g}")
+
+
 def market(c: float):
-    return [parse_spec(f"uniform:0,{c:g}"), parse_spec(f"exponential:{c:g}"), parse_spec(f"pareto:0.4,{c:g}")]
+    return [parse_spec(s) for s in specs(c)]
 
 
 def _outcomes(c: float) -> list[tuple[float, float]]:
@@ -49,9 +53,9 @@ def test_evaluators_are_the_same_in_any_unit(c):
 def test_experiment_kinds_expectations_scale(c):
     """The experiment kinds' exact expectations (no rescaling by the caller) are c times those at 1."""
     auction, p = ShiftedMyersonRight(0.4), 0.6
-    one, many = exact_right_sale(market(1.0), auction, p), \
-        exact_right_sale(market(c), ShiftedMyersonRight(0.4 * c), p * c)
-    first, first_c = exact_seller_first(market(1.0), 0.5), exact_seller_first(market(c), 0.5 * c)
+    one, many = exact_right_sale(specs(1.0), auction, p), \
+        exact_right_sale(specs(c), ShiftedMyersonRight(0.4 * c), p * c)
+    first, first_c = exact_seller_first(specs(1.0), 0.5), exact_seller_first(specs(c), 0.5 * c)
     for a, b in ((one, many), (first, first_c)):
         assert b["sale"] == pytest.approx(a["sale"], rel=1e-12)
         for q in ("seller_revenue", "intermediary_revenue", "welfare"):
