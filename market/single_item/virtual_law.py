@@ -160,6 +160,23 @@ def _log_chunks(a: float, b: float) -> list[tuple[float, float]]:
     return list(zip(cuts[:-1], cuts[1:]))
 
 
+def _split_at_scale(a: float, b: float, scale: float) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """(linear pieces, log-scale pieces) of [a, b]: log scale only above the value ``scale``.
+
+    A tail over many decades (b / a > 100) lies above the market's values; below ``scale``
+    there are no decades to span, and a start a > 0 however small integrates as a = 0 does,
+    linearly. (In log t from a = 1e-300 the first LOG_SPAN e-folds end near 1e-293, and the
+    last, infinite, chunk misses the mass near the values: 3.7e-178 for 2 / e.)
+    """
+    if not (a > 0 and b / a > 100):
+        return [(a, b)], []
+    if a >= scale:
+        return [], [(a, b)]
+    if b <= 100 * scale:
+        return [(a, b)], []
+    return [(a, scale)], [(scale, b)]
+
+
 def integrate_pieces(f, pieces: Sequence[tuple[float, float]], owners=None, checked: bool = False,
                      rtol: float = RTOL, quick: bool = False, scale: float = 1.0) -> Integral:
     """Sum of integral_a^b f(t, owner) dt over ``pieces``, by tanh-sinh to ``rtol`` (checked by a
@@ -167,21 +184,22 @@ def integrate_pieces(f, pieces: Sequence[tuple[float, float]], owners=None, chec
 
     Pieces with 0 < a and b / a > 100 (or b infinite) are integrated in s = log t,
     which turns power-law tails over many decades into smooth integrands, cut every
-    LOG_SPAN e-folds so that a tail over hundreds of decades still converges.
+    LOG_SPAN e-folds so that a tail over hundreds of decades still converges; such a piece is
+    cut at ``scale`` first (:func:`_split_at_scale`).
     ``owners`` (one per piece) is passed to f as its second argument, broadcast. ``scale``: the
     market's value scale (:func:`units.value_scale`); the absolute tolerance is ATOL ``scale``, so a
     market and the same market in other units are integrated alike.
     """
     owners = np.zeros(len(pieces), int) if owners is None else np.asarray(owners)
     lin, lin_owner, log, log_owner = [], [], [], []
-    for (a, b), o in zip(pieces, owners):
-        if a > 0 and b / a > 100:
+    for piece, o in zip(pieces, owners):
+        linear, logs = _split_at_scale(*piece, scale)
+        lin += linear
+        lin_owner += [o] * len(linear)
+        for a, b in logs:
             chunks = _log_chunks(a, b)
             log += chunks
             log_owner += [o] * len(chunks)
-        else:
-            lin.append((a, b))
-            lin_owner.append(o)
     total = Integral(0.0, 0.0)
     if lin:
         a, b = np.array(lin, float).T
