@@ -55,8 +55,8 @@ def add_parsers(verbs: dict, sub) -> None:
     p.add_argument("--delta", type=_number, default=0.95, help="discount in [0, 1) (default 0.95)")
     p.add_argument("--memory", type=_positive_int, default=1, metavar="K",
                    help="periods of both prices remembered (default 1)")
-    p.add_argument("--periods", type=_positive_int, default=1_000_000, metavar="T",
-                   help="the most periods a session runs (default 1000000)")
+    p.add_argument("--periods", type=_positive_int, default=10_000_000, metavar="T",
+                   help="the most periods a session runs; it stops once converged (default 10000000)")
     p.add_argument("--window", type=_positive_int, metavar="W",
                    help="converged once no greedy strategy changed for W periods (default min(100000, T))")
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (default 0)")

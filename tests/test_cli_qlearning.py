@@ -30,6 +30,19 @@ def test_json_is_the_library_result_on_the_same_seed(capsys):
     assert len(d["impulse"]["intermediary_price"]) == 7 and d["impulse"]["intermediary_price"][1] == 0.0
 
 
+def test_default_horizon_lets_the_standard_learners_converge(capsys):
+    """With the default parameters (Calvano et al.'s alpha 0.15, beta 4e-6, window 100,000) on one
+    uniform:0,1 bidder, a session's exploration exp(-beta t) is still 2% at t = 10^6, so the greedy
+    strategies rarely stay put for 100,000 periods before about 2 million; the default horizon
+    (10^7, a session stopping once converged) must let every session converge (a horizon of 10^6
+    converged none of these three)."""
+    code, out, err = run_cli(capsys, "solve", "q-learning", "--bidder", "uniform:0,1", "--sessions", "3",
+                             "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["parameters"]["periods"] == 10_000_000 and d["converged"] == 1.0
+
+
 def test_strictly_dominant_price_is_learned(capsys):
     """exponential:1 on 8 prices over [0, u], u = ln 1e9 (where a sale has chance 1e-9), step h = u / 7:
     a side's payoff p e^(-p) e^(-p_other) is maximized at p = h whatever the other posts (h > ln 2,

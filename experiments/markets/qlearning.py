@@ -214,7 +214,7 @@ LEARNING = (
     Param("beta", "the exploration decay, a finite number > 0", read_positive, 4e-6),
     Param("delta", "the discount, a number in [0, 1)", read_delta, 0.95),
     Param("memory", "a whole number >= 1 of past price pairs remembered", read_int(1), 1),
-    Param("periods", "a whole number >= 1: the most periods a session runs", read_int(1), 1_000_000),
+    Param("periods", "a whole number >= 1: the most periods a session runs", read_int(1), 10_000_000),
     Param("window", "a whole number >= 1, at most periods: converged once no greedy strategy changed "
           "for so many periods (default min(100000, periods))", read_window, None),
     Param("impulse", f"\"none\", or a one-period price cut after convergence: "
