@@ -10,17 +10,21 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import ipyvuetify as v
 import pytest
 
 from agora.experiments.dashboard import page, threads
+from agora.experiments.dashboard.controls import controls_from_table
 from agora.experiments.dashboard.figures import NetworkPlot, PricePlanePlot, SeriesPlot
 from agora.experiments.dashboard.layout import PageWidth
 from agora.experiments.dashboard.model import MarketDashboard
 from agora.experiments.dashboard.play import most_rounds
-from tests.test_dashboard_sidebar import at_round, built, figures, market, render
+from agora.experiments.dashboard.sidebar import applied
+from tests.test_dashboard_sidebar import at_round, built, figures, market, render, summary
 
 PLAY = "\u25b6"
 PAUSE = "\u275a\u275a"
@@ -177,3 +181,38 @@ def test_a_process_that_exits_while_play_draws_joins_the_loop_first(protocol):
     assert out.returncode == 0, out.stderr[-2000:]
     assert f"playing: ['{PAUSE}']" in out.stdout
     assert "alive at exit: []" in out.stdout, out.stdout
+
+
+
+def test_a_second_reset_while_the_first_builds_leaves_the_market_of_the_second(monkeypatch):
+    """Reset; while its market is held building, the buyers changed in the sidebar (4 to 6) and Reset
+    clicked again (a click sent before the button was disabled reaches the page as any other). Once the
+    builds end, the page shows the market of the second Reset: its controls in the spec text, and its
+    summary at round 0 that of a market built on its own from them (the exact values of 6 buyers)."""
+    gate, started, built_buyers = threading.Event(), threading.Event(), []
+    build = page.prepared
+
+    def held(parameters):
+        if not started.is_set():  # the first Reset's build waits until the second Reset is in
+            started.set()
+            gate.wait(30)
+        out = build(parameters)
+        built_buyers.append(parameters["buyers"])
+        return out
+
+    monkeypatch.setattr(page, "prepared", held)
+    first = market("seller-first", rule="best-response", buyers=4)
+    second = replace(first, buyers=6)
+    rc = render(first)
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    assert started.wait(30) and page.BUILDING.value
+    rc.find(meta_control="buyers").find(v.Slider).widget.v_model = 6
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    gate.set()
+    until(lambda: len(built_buyers) == 2)
+    built(rc)
+    assert built_buyers == [4, 6]
+    assert controls_from_table(tomllib.loads(rc.find(v.Textarea).widget.v_model)["market"]) == second
+    fresh = MarketDashboard(**applied(second.as_page_values()))
+    assert summary(rc) == page.summary_html(fresh) != page.summary_html(MarketDashboard(**first.as_page_values()))
+    rc.close()

@@ -241,14 +241,19 @@ def RunControls(model: solara.Reactive[MarketDashboard], parameters: dict):
     """Reset, Play and Step, the pause between rounds under Play and how many rounds each redraw plays.
 
     Reset sets :data:`BUILDING` and builds the market from ``parameters`` in a thread (:func:`prepared`),
-    so that the page can show that it is at work and no figure of the old market meanwhile. Play's loop
-    and the build run in threads of their own (:mod:`~agora.experiments.dashboard.threads`): one loop at a
-    time, each stopped by its event when Play is toggled, the session closes or the process ends.
+    so that the page can show that it is at work and no figure of the old market meanwhile. Each Reset is
+    numbered (:class:`~agora.experiments.dashboard.threads.Resets`) and starts a build of its own, after the
+    one before ends; only the last Reset's build shows its market. Play's loop and the build run in threads
+    of their own (:mod:`~agora.experiments.dashboard.threads`): one loop at a time, each stopped by its event
+    when Play is toggled, the session closes or the process ends.
     """
     building = BUILDING
     play = solara.use_reactive(PLAY_MS)
     render = solara.use_reactive(1)
     playing = solara.use_reactive(False)
+    resets = solara.use_memo(threads.Resets, [])
+    reset_number = solara.use_reactive(0)  # the last Reset's number (0: none yet, the first market is built)
+    number = reset_number.value
 
     pacer = solara.use_memo(lambda: Pacer(PLAY_MS / 1000), [])
 
@@ -268,18 +273,17 @@ def RunControls(model: solara.Reactive[MarketDashboard], parameters: dict):
             cancel.wait(pacer.record(rounds, stepped - start, time.perf_counter() - stepped))
 
     def rebuild(cancel: threading.Event):
-        if building.value:
+        if number:
             built = prepared(parameters)
             if not cancel.is_set():
-                model.set(built)
-                building.set(False)
+                resets.finish(number, lambda: (model.set(built), building.set(False)))
 
     solara.use_thread(threads.tracked(play_loop), dependencies=[playing.value], intrusive_cancel=False)
-    solara.use_thread(threads.tracked(rebuild), dependencies=[building.value], intrusive_cancel=False)
+    solara.use_thread(threads.tracked(rebuild), dependencies=[number], intrusive_cancel=False)
 
     def reset():
         playing.set(False)
-        building.set(True)
+        resets.start(lambda n: (building.set(True), reset_number.set(n)))
 
     with solara.Row(justify="space-between"):
         solara.Button(label="Reset", color="primary", on_click=reset, disabled=building.value)

@@ -50,6 +50,7 @@ from agora.experiments.dashboard.views import (
     register,
     snap,
 )
+from agora.market.blas import one_blas_thread
 from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
 from agora.market.learning.k_selection import KItemMarket, expected_welfare, payoff_line, settled_equilibrium
@@ -177,6 +178,7 @@ def plane_fees(points: int) -> int:
 
 
 @lru_cache(maxsize=32)
+@one_blas_thread
 def fee_plane(market: KItemMarket) -> PricePlane | None:
     """The intermediaries' (f_1, f_2) plane at the seller's equilibrium price p_s* (None: no verified
     equilibrium). Each intermediary's best fee against the other's is the argmax of its exact payoff
@@ -189,7 +191,7 @@ def fee_plane(market: KItemMarket) -> PricePlane | None:
     ps, f1, f2 = prices
     fees = plane_fees(market.points)
     grid = price_levels(market.top, fees)
-    _, u1, u2 = market.payoffs(ps, grid[:, None], grid[None, :])  # axes (f_1, f_2)
+    u1, u2 = (market.payoff(i, ps, grid[:, None], grid[None, :]) for i in (1, 2))  # axes (f_1, f_2)
     return PricePlane(grid, grid[np.argmax(u1, axis=0)], grid[np.argmax(u2, axis=1)], np.array([[f1, f2]]), None,
                       f"best fees on a {fees}-point grid at p_s* = {ps:.6g}; the equilibrium's fees",
                       players=("intermediary_0", "intermediary_1"),

@@ -6,7 +6,8 @@ between rounds, so they run without solara's intrusive cancel (a trace function 
 made a Reset built in such a thread 1.3-2.4 times slower, docs/performance.md). A daemon thread still
 drawing while the interpreter finalizes can crash it (matplotlib, numba-compiled Q-learning sessions),
 so every body runs :func:`tracked`: :func:`shutdown`, run at exit, sets every event and joins the threads.
-:class:`Shown` is how Play's loop learns that the page has drawn a round, whichever thread drew it.
+:class:`Shown` is how Play's loop learns that the page has drawn a round, whichever thread drew it;
+:class:`Resets` how a Reset's build learns that a later Reset has come in.
 """
 
 from __future__ import annotations
@@ -97,3 +98,29 @@ class Shown:
                     break
                 self._condition.wait(min(self.POLL, left))
             return self.round >= rounds
+
+
+class Resets:
+    """A session's Resets, numbered: a build shows its market only if its Reset is still the last one, so that
+    a second Reset started while the first builds leaves the page with the second's market. Both the start of
+    a Reset (:meth:`start`) and a build's showing its market (:meth:`finish`) run under one lock, so that no
+    Reset comes in between a build's check and its market shown."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.last = 0
+
+    def start(self, begin) -> int:
+        """A new Reset: ``begin(number)`` (which asks for its build) run with its number; returns the number."""
+        with self._lock:
+            self.last += 1
+            begin(self.last)
+            return self.last
+
+    def finish(self, number: int, show) -> bool:
+        """``show()`` if Reset ``number`` is still the last one; whether it was."""
+        with self._lock:
+            if number != self.last:
+                return False
+            show()
+            return True

@@ -43,6 +43,7 @@ import numpy as np
 from scipy.integrate import quad
 from scipy.optimize import minimize_scalar, root
 
+from agora.market.blas import one_blas_thread
 from agora.market.distributions import parse_spec
 from agora.market.errors import InputError
 from agora.market.k_items.solver import demand_pmf
@@ -101,6 +102,10 @@ class KItemMarket:
         """Exact expected payoffs (seller, first, second) at prices that broadcast together."""
         return expected_payoffs(self.distribution, self.blocks, self.items, ps, f1, f2)
 
+    def payoff(self, i: int, ps, f1, f2) -> np.ndarray:
+        """Player i's exact expected payoff alone (entry i of :meth:`payoffs`)."""
+        return expected_payoff(self.distribution, self.blocks, self.items, i, ps, f1, f2)
+
 
 def expected_items(distribution: str, blocks: tuple[int, int], k: int, ps, f1, f2):
     """E[min(D, k)] items sold and E[D_j min(1, k/D)] items to each block, vectorized over prices.
@@ -109,18 +114,34 @@ def expected_items(distribution: str, blocks: tuple[int, int], k: int, ps, f1, f
     at every price profile, so memory stays linear in the number of buyers); block j's pmf is
     computed on the shape of p_s + f_j only (a price grid's axes broadcast in the form).
     """
+    pmf1, pmf2 = block_pmfs(distribution, blocks, ps, f1, f2)
+    return tuple(bilinear(pmf1, w, pmf2) for w in rationing_weights(blocks, k))
+
+
+def block_pmfs(distribution: str, blocks: tuple[int, int], ps, f1, f2) -> tuple[np.ndarray, np.ndarray]:
+    """Each block's demand pmf P[D_j = d], d = 0..b_j, on the shape of p_s + f_j (along a new last axis)."""
     dist = law(distribution)
     ps, f1, f2 = (np.asarray(x, float) for x in (ps, f1, f2))
-    pmf1 = demand_pmf(blocks[0], dist.prob_at_least(ps + f1))  # (shape of ps + f1, b1 + 1)
-    pmf2 = demand_pmf(blocks[1], dist.prob_at_least(ps + f2))
+    return (demand_pmf(blocks[0], dist.prob_at_least(ps + f1)),
+            demand_pmf(blocks[1], dist.prob_at_least(ps + f2)))
+
+
+@lru_cache(maxsize=64)
+def rationing_weights(blocks: tuple[int, int], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """W[d_1, d_2] of the seller's and each block's items: min(d_1 + d_2, k), then d_j min(1, k / (d_1 + d_2))
+    (each ask's chance of an item under random rationing), d_j = 0..b_j; kept read-only per market."""
     d, e = np.arange(blocks[0] + 1)[:, None], np.arange(blocks[1] + 1)[None, :]
     total = d + e
     share = np.minimum(1.0, k / np.maximum(total, 1))  # each ask's chance of an item
+    out = (np.minimum(total, k).astype(float), d * share, e * share)
+    for w in out:
+        w.flags.writeable = False
+    return out
 
-    def form(w: np.ndarray) -> np.ndarray:
-        return np.sum((pmf1 @ w) * pmf2, axis=-1)
 
-    return form(np.minimum(total, k).astype(float)), form(d * share), form(e * share)
+def bilinear(pmf1: np.ndarray, w: np.ndarray, pmf2: np.ndarray) -> np.ndarray:
+    """sum_{d_1, d_2} pmf_1[d_1] W[d_1, d_2] pmf_2[d_2], over the pmfs' last axes."""
+    return np.sum((pmf1 @ w) * pmf2, axis=-1)
 
 
 @lru_cache(maxsize=64)
@@ -134,6 +155,13 @@ def expected_payoffs(distribution: str, blocks: tuple[int, int], k: int, ps, f1,
     sold, got1, got2 = expected_items(distribution, blocks, k, ps, f1, f2)
     ps, f1, f2 = np.broadcast_arrays(*(np.asarray(x, float) for x in (ps, f1, f2)))
     return ps * sold, f1 * got1, f2 * got2
+
+
+def expected_payoff(distribution: str, blocks: tuple[int, int], k: int, i: int, ps, f1, f2) -> np.ndarray:
+    """Player i's payoff alone: entry i of :func:`expected_payoffs`, computed as there (one form of three)."""
+    pmf1, pmf2 = block_pmfs(distribution, blocks, ps, f1, f2)
+    got = bilinear(pmf1, rationing_weights(blocks, k)[i], pmf2)
+    return np.broadcast_arrays(*(np.asarray(x, float) for x in (ps, f1, f2)))[i] * got
 
 
 def expected_welfare(distribution: str, blocks: tuple[int, int], k: int, ps: float, f1: float, f2: float) -> float:
@@ -161,6 +189,7 @@ def tail_mean(dist, t: float) -> float:
 
 
 @lru_cache(maxsize=32)
+@one_blas_thread
 def k_item_game(distribution: str, blocks: tuple[int, int], k: int, points: int, top: float,
                 seller_price: float | None) -> Game:
     """The market on a price grid: axes (seller, first, second); the seller's grid is one price if fixed."""
@@ -237,7 +266,7 @@ def best_response(market: KItemMarket, prices, i: int, points: int = SCAN) -> tu
     def u(x):
         p = list(prices)
         p[i] = x
-        return market.payoffs(*p)[i]
+        return market.payoff(i, *p)
 
     scan = u(grid)
     x0 = float(grid[int(np.argmax(scan))])
@@ -246,6 +275,7 @@ def best_response(market: KItemMarket, prices, i: int, points: int = SCAN) -> tu
     return (float(res.x), -float(res.fun)) if -float(res.fun) > float(np.max(scan)) else (x0, float(np.max(scan)))
 
 
+@one_blas_thread
 def continuous_regrets(market: KItemMarket, prices: tuple[float, float, float]) -> list[float]:
     """Each deciding player's relative gain from its best price in [0, upper] against the others' prices
     (:func:`best_response` on SCAN prices)."""
@@ -255,7 +285,7 @@ def continuous_regrets(market: KItemMarket, prices: tuple[float, float, float]) 
             out.append(0.0)
             continue
         _, best = best_response(market, prices, i)
-        now = float(market.payoffs(*prices)[i])
+        now = float(market.payoff(i, *prices))
         out.append(max(0.0, best - now) / best if best > 0 else 0.0)
     return out
 
@@ -297,13 +327,14 @@ def continuous_equilibrium(market: KItemMarket, guess) -> tuple[float, float, fl
             up, down = full(y), full(y)
             up[i] += h
             down[i] -= h
-            out.append((market.payoffs(*up)[i] - market.payoffs(*down)[i]) / (2 * h))
+            out.append((market.payoff(i, *up) - market.payoff(i, *down)) / (2 * h))
         return np.array(out, float)
 
     res = root(foc, np.asarray(guess, float), tol=1e-14)
     return tuple(full(res.x))
 
 
+@one_blas_thread
 def settled_equilibrium(market: KItemMarket, start, rtol: float,
                         tols: tuple[float, ...] = (1e-2, 1e-4, 1e-6)) -> tuple[tuple[float, float, float], float]:
     """A continuous equilibrium near ``start`` (all three prices) and its largest relative regret.
@@ -332,6 +363,7 @@ def against(u: np.ndarray, marginals: list[np.ndarray], keep: int | None = None)
     return u
 
 
+@one_blas_thread
 def seller_first(market: KItemMarket) -> tuple[tuple[float, float, float], float]:
     """The seller's Stackelberg outcome: it commits to p_s, the intermediaries then play their fee
     equilibrium (:func:`continuous_equilibrium` at that price); the p_s best for the seller (scipy's
